@@ -1,0 +1,142 @@
+"""The base of every result object: frozen, tidy, and able to show itself.
+
+A result holds unrounded numbers in a tidy frame (``to_frame()``) and renders itself for
+JupyterLab (``_repr_html_``), for Markdown/PDF (``_repr_markdown_``, ``_repr_latex_``) and
+for the console (a one-line ``__repr__``). Rounding happens only at display.
+
+Subclasses are ``@dataclass(frozen=True)`` and implement :meth:`Result.to_frame` and
+:meth:`Result._summary`; most also override :meth:`Result._display_frame` to show a
+human-readable table (labels, rounded numbers) instead of the tidy frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from typing import Any
+
+import pandas as pd
+
+_CSS = (
+    "<style>.sv-result{font-family:'Noto Sans CJK SC','Noto Sans CJK TC',system-ui,sans-serif;"
+    "font-size:13px}.sv-result table{border-collapse:collapse}.sv-result th,.sv-result td"
+    "{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}.sv-result th:first-child,"
+    ".sv-result td:first-child{text-align:left}.sv-result caption{text-align:left;font-weight:600;"
+    "padding:4px 0}.sv-notes{color:#555;font-size:12px;margin:4px 0 0 0;padding-left:18px}</style>"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Base class of result objects. Subclasses are frozen dataclasses."""
+
+    def to_frame(self) -> pd.DataFrame:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # --- what subclasses may override -------------------------------------------------
+    @property
+    def title(self) -> str:
+        return type(self).__name__
+
+    def _summary(self) -> str:
+        """A short one-line description used by ``__repr__``."""
+        return ""
+
+    def _display_frame(self) -> pd.DataFrame:
+        """The table people see (labels, rounded). Default: the tidy frame, rounded."""
+        return self.to_frame()
+
+    @property
+    def footnotes(self) -> tuple[str, ...]:
+        notes = getattr(self, "notes", ())
+        return tuple(notes or ())
+
+    # --- rendering ----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        summary = self._summary()
+        return f"<{type(self).__name__}{': ' + summary if summary else ''}>"
+
+    def _repr_html_(self) -> str:
+        frame = self._display_frame()
+        table = frame_to_html(frame)
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.footnotes)
+        notes_html = f"<ul class='sv-notes'>{notes}</ul>" if notes else ""
+        return (
+            f"{_CSS}<div class='sv-result'><div><b>{html.escape(self.title)}</b></div>"
+            f"{table}{notes_html}</div>"
+        )
+
+    def _repr_markdown_(self) -> str:
+        frame = self._display_frame()
+        out = [f"**{self.title}**", "", frame_to_markdown(frame)]
+        if self.footnotes:
+            out += [""] + [f"- {n}" for n in self.footnotes]
+        return "\n".join(out)
+
+    def _repr_latex_(self) -> str:
+        frame = self._display_frame()
+        return frame.to_latex(escape=True)
+
+    def to_markdown(self) -> str:
+        return self._repr_markdown_()
+
+    def to_html(self) -> str:
+        return self._repr_html_()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python view: scalar fields as they are, frames as lists of records."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, pd.DataFrame):
+                value = value.reset_index().to_dict(orient="records")
+            elif isinstance(value, pd.Series):
+                value = value.to_dict()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if abs(value) >= 1000 or value == int(value):
+            return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+        return f"{value:.3g}" if abs(value) < 0.01 else f"{value:.2f}"
+    return str(value)
+
+
+def frame_to_html(frame: pd.DataFrame, *, table_id: str | None = None) -> str:
+    """Render a frame as a plain, deterministic HTML table (no random ids, escaped text)."""
+    idx_names = [n for n in frame.index.names if n is not None]
+    head_cells = [html.escape(str(n)) for n in idx_names] or [""]
+    head_cells += [html.escape(_col_name(c)) for c in frame.columns]
+    rows = []
+    for key, row in frame.iterrows():
+        keys = key if isinstance(key, tuple) else (key,)
+        cells = "".join(f"<th>{html.escape(_fmt(k))}</th>" for k in keys)
+        cells += "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row.tolist())
+        rows.append(f"<tr>{cells}</tr>")
+    attr = f" id='{html.escape(table_id)}'" if table_id else ""
+    head = "".join(f"<th>{c}</th>" for c in head_cells)
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _col_name(c: Any) -> str:
+    return " / ".join(str(x) for x in c) if isinstance(c, tuple) else str(c)
+
+
+def frame_to_markdown(frame: pd.DataFrame) -> str:
+    """Render a frame as a GitHub-flavoured Markdown table (no tabulate dependency)."""
+    idx_name = " / ".join(str(n) for n in frame.index.names if n is not None)
+    header = [idx_name] + [_col_name(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for key, row in frame.iterrows():
+        keys = key if isinstance(key, tuple) else (key,)
+        cells = [" / ".join(_fmt(k) for k in keys)] + [_fmt(v) for v in row.tolist()]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,317 @@
+"""The `Survey` container: responses, their questionnaire, weights and design.
+
+A `Survey` is frozen: transforms (raking, filtering, recoding) return a new one. Analysis
+functions accept a `Survey` or a plain DataFrame (see :func:`as_survey`).
+
+Data conventions (every stage relies on them):
+
+* A single-choice question is a pandas ``Categorical`` whose categories are the choice labels in
+  the questionnaire's default language, in template order (``ordered=True`` for ordered lists).
+  ``VarInfo.codes`` gives the choice names (stored codes) in the same order.
+* A multiple-choice question ``q`` is stored as one nullable boolean column per option,
+  named ``q_<choice name>`` (``<NA>`` when the question was not answered); ``VarInfo.columns``
+  lists them in choice order.
+* A missing answer is ``NaN``/``<NA>``; *why* it is missing (skipped, no answer, invalid mark)
+  is kept in ``Survey.missing``: same index, one column per question, holding the missing code
+  (e.g. -88 skipped, -99 no answer, -77 invalid), ``<NA>`` where answered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AnalysisError, did_you_mean
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .design import Design
+
+
+@dataclasses.dataclass(frozen=True)
+class VarInfo:
+    """What the analysis needs to know about one question, in one language."""
+
+    name: str
+    label: str
+    kind: str  # "single" | "multi" | "numeric" | "text" | "date" | "other"
+    categories: tuple[str, ...] = ()  # labels, in order (single and multi)
+    codes: tuple[str, ...] = ()  # choice names (stored codes), same order as categories
+    ordered: bool = False
+    columns: tuple[str, ...] = ()  # data columns: (name,) or one per option for multi
+    measure: str = "nominal"  # nominal | ordinal | scale
+
+
+@dataclasses.dataclass(frozen=True)
+class DesignSpec:
+    """How the sample was drawn (R's ``svydesign`` arguments, by column name)."""
+
+    strata: str | None = None
+    psu: tuple[str, ...] = ()  # one column per stage; () = each row its own PSU
+    fpc: tuple[str, ...] = ()  # one column per stage: population counts or fractions
+    nest: bool = False
+    lonely_psu: str = "fail"  # R's options(survey.lonely.psu): fail|remove|adjust|average|certainty
+
+    @property
+    def is_complex(self) -> bool:
+        return bool(self.strata or self.psu or self.fpc)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Survey:
+    """Responses plus everything needed to analyse them correctly.
+
+    Attributes
+    ----------
+    data : DataFrame of accepted rows (typed; see the module docstring).
+    questionnaire : the `Questionnaire` the data was read against, or ``None``.
+    weight : name of the weight column in ``data``, or ``None`` (unweighted).
+    design : `DesignSpec` (strata, PSUs, fpc), or an empty one (simple random sample).
+    validation : `ValidationReport` of the ingestion, or ``None``.
+    rejected : rows not accepted, with a ``reason`` column.
+    missing : missing-reason codes per cell (see module docstring), or ``None``.
+    weighting : `WeightingReport` of the last weighting step, or ``None``.
+    calibration : calibration steps applied to the weights (used for variance), oldest first.
+    source : provenance (path, sha256, encoding, platform, rows read ...).
+    language : language for labels (BCP-47 tag), default: the questionnaire's default.
+    """
+
+    data: pd.DataFrame
+    questionnaire: Any = None
+    weight: str | None = None
+    design: DesignSpec = dataclasses.field(default_factory=DesignSpec)
+    validation: Any = None
+    rejected: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    missing: pd.DataFrame | None = None
+    weighting: Any = None
+    calibration: tuple[Any, ...] = ()
+    source: dict = dataclasses.field(default_factory=dict)
+    language: str | None = None
+
+    # ---------------------------------------------------------------------------------
+    @classmethod
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        *,
+        weight: str | None = None,
+        strata: str | None = None,
+        psu: str | Sequence[str] | None = None,
+        fpc: str | Sequence[str] | None = None,
+        nest: bool = False,
+        lonely_psu: str = "fail",
+        questionnaire: Any = None,
+        language: str | None = None,
+    ) -> Survey:
+        """Wrap a DataFrame, optionally with weights and a complex design (no template needed).
+
+        >>> import pandas as pd
+        >>> s = Survey.from_frame(pd.DataFrame({"x": [1, 2, 3], "pw": [2.0, 2.0, 4.0]}), weight="pw")
+        >>> s.weights.tolist()
+        [2.0, 2.0, 4.0]
+        """
+        psu_t = _as_tuple(psu)
+        fpc_t = _as_tuple(fpc)
+        for col in [weight, strata, *psu_t, *fpc_t]:
+            if col is not None and col not in df.columns:
+                hint = did_you_mean(col, df.columns)
+                raise AnalysisError(
+                    f"design column '{col}' is not in the data"
+                    + (f"; {hint}" if hint else f"; columns are {list(df.columns)[:12]}")
+                )
+        if lonely_psu not in {"fail", "remove", "adjust", "average", "certainty"}:
+            raise AnalysisError(
+                f"lonely_psu must be one of fail, remove, adjust, average, certainty; got {lonely_psu!r}"
+            )
+        if weight is not None:
+            w = pd.to_numeric(df[weight], errors="coerce")
+            if w.isna().any() or (w < 0).any():
+                bad = int((w.isna() | (w < 0)).to_numpy().argmax())
+                raise AnalysisError(
+                    f"weight column '{weight}' must hold non-negative numbers; row {bad} holds "
+                    f"{df[weight].iloc[bad]!r}. Hint: fill or drop rows without a weight first."
+                )
+        spec = DesignSpec(strata=strata, psu=psu_t, fpc=fpc_t, nest=nest, lonely_psu=lonely_psu)
+        return cls(data=df, weight=weight, design=spec, questionnaire=questionnaire, language=language)
+
+    def replace(self, **changes: Any) -> Survey:
+        """A copy with some fields changed (the original is untouched)."""
+        return dataclasses.replace(self, **changes)
+
+    # --- weights and design -----------------------------------------------------------
+    @property
+    def weights(self) -> np.ndarray:
+        """The weight of each row as float64 (ones when unweighted)."""
+        if self.weight is None:
+            return np.ones(len(self.data))
+        return self.data[self.weight].to_numpy(dtype=float)
+
+    @property
+    def is_weighted(self) -> bool:
+        return self.weight is not None
+
+    @property
+    def has_design(self) -> bool:
+        """True when design-based inference applies (weights, strata, clusters or fpc)."""
+        return self.weight is not None or self.design.is_complex or bool(self.calibration)
+
+    def design_info(self) -> Design:
+        """The numeric design (codes, weights, fpc per stage) for variance estimation."""
+        from .design import Design
+
+        return Design.from_survey(self)
+
+    # --- metadata -----------------------------------------------------------------------
+    def var_info(self, var: str, *, language: str | None = None) -> VarInfo:
+        """Describe ``var`` (labels in ``language``), from the questionnaire or the data."""
+        lang = language or self.language
+        q = self.questionnaire
+        if q is not None and hasattr(q, "var_info"):
+            info = q.var_info(var, language=lang)
+            if info is not None:
+                return info
+        return infer_var_info(self.data, var)
+
+    def label(self, var: str, *, language: str | None = None) -> str:
+        return self.var_info(var, language=language).label
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        q = getattr(self.questionnaire, "id", None)
+        parts = [f"{len(self.data)} rows"]
+        if q:
+            parts.append(f"questionnaire {q!r}")
+        if self.weight:
+            parts.append(f"weight {self.weight!r}")
+        if self.design.is_complex:
+            parts.append("complex design")
+        if len(self.rejected):
+            parts.append(f"{len(self.rejected)} rejected")
+        return f"<Survey: {', '.join(parts)}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = html.escape(repr(self))
+        body = self.data.head(10).to_html(max_cols=12)
+        return f"<div><b>{head}</b>{body}</div>"
+
+    # --- writers (implemented in survey.ingest.write) -----------------------------------
+    def to_spss(self, path, **options):
+        from ..ingest.write import to_spss
+
+        return to_spss(self, path, **options)
+
+    def to_stata(self, path, **options):
+        from ..ingest.write import to_stata
+
+        return to_stata(self, path, **options)
+
+    def to_parquet(self, path, **options):
+        from ..ingest.write import to_parquet
+
+        return to_parquet(self, path, **options)
+
+    def to_csv(self, path, **options):
+        from ..ingest.write import to_csv
+
+        return to_csv(self, path, **options)
+
+    def to_excel(self, path, **options):
+        from ..ingest.write import to_excel
+
+        return to_excel(self, path, **options)
+
+
+def _as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def as_survey(obj: Survey | pd.DataFrame, *, weight: str | None = None) -> Survey:
+    """Accept a `Survey` or a plain DataFrame; ``weight`` overrides the Survey's weight."""
+    if isinstance(obj, Survey):
+        if weight is not None and weight != obj.weight:
+            if weight not in obj.data.columns:
+                raise AnalysisError(f"weight column '{weight}' is not in the data")
+            return obj.replace(weight=weight)
+        return obj
+    if isinstance(obj, pd.DataFrame):
+        return Survey.from_frame(obj, weight=weight)
+    raise AnalysisError(f"expected a Survey or a pandas DataFrame, got {type(obj).__name__}")
+
+
+def infer_var_info(data: pd.DataFrame, var: str) -> VarInfo:
+    """VarInfo from the data alone (no questionnaire): categoricals keep their order."""
+    if var not in data.columns:
+        prefix = [c for c in data.columns if str(c).startswith(f"{var}_")]
+        if prefix and all(_is_boolish(data[c]) for c in prefix):
+            return VarInfo(
+                name=var,
+                label=var,
+                kind="multi",
+                categories=tuple(str(c)[len(var) + 1 :] for c in prefix),
+                codes=tuple(str(c)[len(var) + 1 :] for c in prefix),
+                columns=tuple(prefix),
+            )
+        hint = did_you_mean(var, data.columns)
+        raise AnalysisError(
+            f"variable '{var}' is not in the data" + (f"; {hint}" if hint else "")
+        )
+    s = data[var]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = tuple(str(c) for c in s.cat.categories)
+        ordered = bool(s.cat.ordered)
+        return VarInfo(
+            name=var, label=var, kind="single", categories=cats, codes=cats, ordered=ordered,
+            columns=(var,), measure="ordinal" if ordered else "nominal",
+        )
+    if pd.api.types.is_bool_dtype(s):
+        return VarInfo(name=var, label=var, kind="single", categories=("False", "True"),
+                       codes=("False", "True"), columns=(var,))
+    if pd.api.types.is_numeric_dtype(s):
+        return VarInfo(name=var, label=var, kind="numeric", columns=(var,), measure="scale")
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return VarInfo(name=var, label=var, kind="date", columns=(var,), measure="scale")
+    values = sorted({str(v) for v in s.dropna().unique()})
+    return VarInfo(name=var, label=var, kind="single", categories=tuple(values),
+                   codes=tuple(values), columns=(var,))
+
+
+def _is_boolish(s: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(s):
+        return True
+    vals = pd.unique(s.dropna())
+    return len(vals) <= 2 and set(np.asarray(vals, dtype=object).tolist()) <= {0, 1, True, False}
+
+
+def category_codes(survey: Survey, var: str, *, language: str | None = None) -> tuple[np.ndarray, VarInfo]:
+    """Integer codes 0..k-1 of a single-choice variable (-1 = missing) and its `VarInfo`.
+
+    Codes index ``VarInfo.categories``. Non-categorical columns are matched to categories
+    by their string value.
+    """
+    info = survey.var_info(var, language=language)
+    s = survey.data[info.columns[0]] if info.columns else survey.data[var]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy()
+        if len(s.cat.categories) != len(info.categories):
+            # data categories differ from the template list: map by position of label/code
+            lookup = {c: i for i, c in enumerate(info.categories)}
+            lookup.update({c: i for i, c in enumerate(info.codes)})
+            remap = np.array([lookup.get(str(c), -1) for c in s.cat.categories] + [-1])
+            codes = remap[codes]
+        return codes.astype(np.int64), info
+    lookup = {c: i for i, c in enumerate(info.codes)}
+    lookup.update({c: i for i, c in enumerate(info.categories)})
+    as_str = s.astype("string")
+    codes = as_str.map(lookup).fillna(-1).to_numpy(dtype=np.int64)
+    return codes, info

@@ -2,17 +2,30 @@
 
 `Design.vcov_total(z)` is the one primitive every design-based statistic builds on: the
 estimated covariance matrix of the weighted totals ``sum_i w_i z_i`` of the columns of ``z``
-(R: ``survey:::svyrecvar`` / ``svytotal``'s vcov). Means, proportions, Rao-Scott tests and
-the sandwich of ``svyglm`` are all "linearise, then call vcov_total".
+(R: ``survey:::svyrecvar``). Means, proportions, Rao-Scott tests and the sandwich of
+``svyglm`` are all "linearise, then call vcov_total".
 
-This first version implements single-stage designs (strata, one PSU level, fpc);
-multi-stage designs, lonely PSUs and calibration residuals are added in
-``survey.weighting`` / this module as the weighting issue lands.
+What is implemented, exactly as R's ``survey`` package (4.1) does it:
+
+* single-stage stratified designs, one-stage and multi-stage cluster designs
+  (``psu=["dnum", "snum"]``); later-stage strata are the clusters of the stage above, as
+  ``svydesign`` builds them;
+* ``fpc`` per stage as population counts or as sampling fractions; without ``fpc`` only the
+  first stage enters (with-replacement, "ultimate cluster" variance); with ``fpc`` the
+  stage-``k`` term is multiplied by the sampling fractions ``n/N`` of the stages above;
+* lonely PSUs as ``options(survey.lonely.psu=)``: ``fail``, ``remove``, ``certainty``,
+  ``adjust``, ``average``;
+* calibration: when the `Survey` carries `CalibrationStep` objects (post-stratification,
+  raking, GREG calibration), the weighted values are replaced by their calibration residuals
+  first, in the order the steps were applied (``svyrecvar``'s ``postStrata`` loop).
+
+The design is computed once per `Survey` and cached (the `Survey` is immutable).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,9 +37,91 @@ if TYPE_CHECKING:  # pragma: no cover
     from .survey import Survey
 
 
+LONELY_PSU_OPTIONS = ("fail", "remove", "adjust", "average", "certainty")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CalibrationStep:
+    """One calibration applied to the weights, kept for variance estimation.
+
+    ``kind`` is ``"poststrat"`` (R ``postStratify``), ``"raking"`` (R ``rake``) or ``"greg"``
+    (R ``calibrate``). ``weights`` are the weights after the step, ``base_weights`` before it.
+    ``codes`` holds the integer cell code of each row (one array for post-stratification, one
+    per margin for raking); ``X`` the calibration model matrix (GREG).
+    """
+
+    kind: str
+    weights: np.ndarray
+    base_weights: np.ndarray
+    codes: tuple[np.ndarray, ...] = ()
+    X: np.ndarray | None = None
+
+    def residualize(self, x: np.ndarray) -> np.ndarray:
+        """Replace weighted values ``x`` (n x k, already multiplied by the weights) by the
+        calibration residuals (R ``svyrecvar``'s post-stratification branch)."""
+        if self.kind == "poststrat":
+            psw = self.weights.copy()
+            oldw = self.base_weights
+            psw[(psw == 0) & (oldw == 0)] = 1.0
+            codes = self.codes[0]
+            k = int(codes.max()) + 1 if len(codes) else 0
+            den = np.bincount(codes, weights=oldw, minlength=k)
+            ratio = _safe_div(x * oldw[:, None], psw[:, None])
+            out = np.empty_like(x)
+            for j in range(x.shape[1]):
+                num = np.bincount(codes, weights=ratio[:, j], minlength=k)
+                means = _safe_div(num, den)
+                out[:, j] = x[:, j] - means[codes] * psw
+            return out
+        if self.kind == "raking":
+            psw = self.weights
+            x = x.copy()
+            counts = [np.bincount(c).astype(float) for c in self.codes]
+            for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
+                for codes, cnt in zip(self.codes, counts):
+                    zz = _safe_div(x, psw[:, None])
+                    for j in range(x.shape[1]):
+                        means = _safe_div(np.bincount(codes, weights=zz[:, j], minlength=len(cnt)), cnt)
+                        x[:, j] -= psw * means[codes]
+            return x
+        if self.kind == "greg":
+            whalf = np.sqrt(self.base_weights)
+            g = _safe_div(self.weights, self.base_weights)
+            w = g * whalf
+            A = self.X * whalf[:, None]
+            v = _safe_div(x, w[:, None])
+            coef, *_ = np.linalg.lstsq(A, v, rcond=None)
+            return (v - A @ coef) * w[:, None]
+        raise AnalysisError(f"unknown calibration kind {self.kind!r}")
+
+
+def _safe_div(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.true_divide(a, b)
+    return np.where(np.isfinite(out), out, 0.0) if np.ndim(out) else (out if np.isfinite(out) else 0.0)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Stage:
+    """One sampling stage, at the level of its clusters (all arrays length n_clusters)."""
+
+    row_cluster: np.ndarray  # (n,) cluster code of each row at this stage
+    stratum: np.ndarray  # (C,) stratum code of each cluster
+    n_strata: int
+    parent: np.ndarray | None  # (C,) cluster of the stage above (None at stage 1)
+    n_psu: np.ndarray  # (C,) clusters sampled in the cluster's stratum
+    scale: np.ndarray  # (C,) f * n/(n-1) (f alone when n == 1)
+    zero_stratum: np.ndarray  # (H,) True where every f < 1e-7 (stratum sampled completely)
+    ratio: np.ndarray  # (C,) n/N of this stage (multiplies the variance of the next stage)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Design:
-    """Integer-coded design arrays (length n each)."""
+    """Integer-coded design arrays (length n each) plus the per-stage structure.
+
+    ``weights``, ``strata``, ``psu``, ``fpc`` describe the first stage (``psu`` codes are
+    unique across strata; ``fpc`` is the stage-1 population size per row or ``None``).
+    """
 
     weights: np.ndarray
     strata: np.ndarray  # int codes 0..H-1
@@ -34,82 +129,353 @@ class Design:
     fpc: np.ndarray | None  # population size N_h per row (stage 1), or None
     n_strata: int
     n_psu: int
+    stages: tuple[_Stage, ...] = ()
+    lonely_psu: str = "fail"
+    calibration: tuple[CalibrationStep, ...] = ()
+    _degf: int | None = None
+    _rows_are_units: bool = False
 
     @property
     def degf(self) -> int:
-        """Design degrees of freedom: #PSU - #strata (R's ``degf``)."""
+        """Design degrees of freedom: #PSU - #strata among rows with non-zero weight (R's ``degf``)."""
+        if self._degf is not None:
+            return self._degf
         return self.n_psu - self.n_strata
 
+    @property
+    def n(self) -> int:
+        return len(self.weights)
+
+    # ------------------------------------------------------------------------------------
     @classmethod
     def from_survey(cls, survey: Survey) -> Design:
-        data = survey.data
-        n = len(data)
+        """Build (or fetch from the cache) the numeric design of ``survey``."""
+        try:
+            cached = _CACHE.get(survey)
+        except TypeError:  # pragma: no cover - unhashable
+            cached = None
+        if cached is not None:
+            return cached
         spec = survey.design
-        weights = survey.weights
-        if len(spec.psu) > 1 or len(spec.fpc) > 1:
-            raise AnalysisError("multi-stage designs are not supported yet")
-        strata = _codes(data[spec.strata]) if spec.strata else np.zeros(n, dtype=np.int64)
-        if spec.psu:
-            psu_raw = data[spec.psu[0]]
-            key = pd.MultiIndex.from_arrays([strata, psu_raw.to_numpy()])
-            psu = pd.factorize(key, sort=True)[0].astype(np.int64)
-        else:
-            psu = np.arange(n, dtype=np.int64)
-        fpc = None
-        if spec.fpc:
-            f = pd.to_numeric(data[spec.fpc[0]], errors="coerce").to_numpy(dtype=float)
-            if np.all(f <= 1):  # given as sampling fractions -> population sizes
-                npsu_h = _psu_per_stratum(strata, psu)
-                f = npsu_h[strata] / f
-            fpc = f
-            if survey.weight is None:
-                npsu_h = _psu_per_stratum(strata, psu)
-                weights = fpc / npsu_h[strata]
-        return cls(
-            weights=np.asarray(weights, dtype=float),
-            strata=strata,
-            psu=psu,
-            fpc=fpc,
-            n_strata=int(strata.max()) + 1 if n else 0,
-            n_psu=int(psu.max()) + 1 if n else 0,
+        data = survey.data
+        weights = survey.weights if survey.weight is not None else None
+        design = build_design(
+            data,
+            weights=weights,
+            strata=spec.strata,
+            psu=spec.psu,
+            fpc=spec.fpc,
+            nest=spec.nest,
+            lonely_psu=spec.lonely_psu,
+            calibration=tuple(survey.calibration),
         )
+        try:
+            _CACHE[survey] = design
+        except TypeError:  # pragma: no cover
+            pass
+        return design
+
+    def with_weights(self, weights: np.ndarray, calibration: tuple = ()) -> Design:
+        """The same sampling structure with other weights (and calibration steps)."""
+        weights = np.asarray(weights, dtype=float)
+        return dataclasses.replace(
+            self, weights=weights, calibration=tuple(calibration),
+            _degf=_degf(self.stages[0], self.strata, weights),
+        )
+
+    # ------------------------------------------------------------------------------------
+    def unit_totals(self, values: np.ndarray, key: np.ndarray | None = None, k: int = 1) -> np.ndarray:
+        """Sums of ``values`` (n,) over the finest sampling units used by the variance,
+        split by ``key`` (n,) in 0..k-1 (rows with key < 0 are left out): (units x k)."""
+        cl = self.stages[-1].row_cluster
+        n_units = len(self.stages[-1].stratum)
+        values = np.asarray(values, dtype=float)
+        if key is None:
+            return np.bincount(cl, weights=values, minlength=n_units)[:, None]
+        key = np.asarray(key)
+        ok = key >= 0
+        if not ok.all():
+            values = np.where(ok, values, 0.0)
+            key = np.where(ok, key, 0)
+        idx = cl * k + key
+        return np.bincount(idx, weights=values, minlength=n_units * k).reshape(n_units, k)
 
     def vcov_total(self, z: np.ndarray) -> np.ndarray:
         """Covariance matrix of the weighted totals of the columns of ``z`` (n x k).
 
-        Between-PSU variance within strata with factor n_h/(n_h-1) and (1 - n_h/N_h).
+        R: ``svyrecvar(z * weights, ...)``: calibration residuals first (if any), then the
+        multi-stage between-cluster variance with ``n_h/(n_h-1)`` and ``(1 - n_h/N_h)``.
         """
         z = np.asarray(z, dtype=float)
         if z.ndim == 1:
             z = z[:, None]
-        wz = z * self.weights[:, None]
-        k = z.shape[1]
-        # PSU totals
-        t = np.zeros((self.n_psu, k))
-        np.add.at(t, self.psu, wz)
-        psu_stratum = np.zeros(self.n_psu, dtype=np.int64)
-        psu_stratum[self.psu] = self.strata
-        n_h = np.bincount(psu_stratum, minlength=self.n_strata).astype(float)
-        mean_h = np.zeros((self.n_strata, k))
-        np.add.at(mean_h, psu_stratum, t)
-        mean_h /= np.maximum(n_h, 1)[:, None]
-        dev = t - mean_h[psu_stratum]
-        scale = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 0.0)
-        if self.fpc is not None:
-            N_h = np.zeros(self.n_strata)
-            N_h[self.strata] = self.fpc
-            scale = scale * (1 - n_h / N_h)
-        dev = dev * np.sqrt(scale[psu_stratum])[:, None]
-        return dev.T @ dev
+        x = z * self.weights[:, None]
+        for step in self.calibration:
+            x = step.residualize(x)
+        return self.vcov_weighted(x)
+
+    def vcov_weighted(self, x: np.ndarray) -> np.ndarray:
+        """Like :meth:`vcov_total` for values already multiplied by the weights (no calibration)."""
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        cl = self.stages[-1].row_cluster
+        n_units = len(self.stages[-1].stratum)
+        if self._rows_are_units:
+            T = x
+        else:
+            T = np.empty((n_units, x.shape[1]))
+            for j in range(x.shape[1]):
+                T[:, j] = np.bincount(cl, weights=x[:, j], minlength=n_units)
+        return self.vcov_units(T)
+
+    def vcov_units(self, T: np.ndarray) -> np.ndarray:
+        """The multi-stage variance from totals ``T`` (units x k) at the finest stage used."""
+        T = np.asarray(T, dtype=float)
+        if T.ndim == 1:
+            T = T[:, None]
+        k = T.shape[1]
+        V = np.zeros((k, k))
+        mult = None  # product of n/N of the stages above, per cluster of the current stage
+        totals = [T]
+        for st in reversed(self.stages[1:]):  # aggregate upwards
+            up = np.zeros((int(st.parent.max()) + 1 if len(st.parent) else 0, k))
+            Tk = totals[0]
+            for j in range(k):
+                up[:, j] = np.bincount(st.parent, weights=Tk[:, j], minlength=up.shape[0])
+            totals.insert(0, up)
+        for level, (st, Tk) in enumerate(zip(self.stages, totals)):
+            if level > 0:
+                prev = self.stages[level - 1]
+                parent_mult = mult if mult is not None else np.ones(len(prev.stratum))
+                mult = (parent_mult * prev.ratio)[st.parent]
+            V += _stage_variance(st, Tk, mult, self.lonely_psu, level)
+        return V
 
 
-def _codes(series: pd.Series) -> np.ndarray:
-    codes, _ = pd.factorize(series, sort=True)
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int) -> np.ndarray:
+    k = T.shape[1]
+    H = st.n_strata
+    s = st.stratum
+    cnt = np.bincount(s, minlength=H).astype(float)
+    sums = np.empty((H, k))
+    for j in range(k):
+        sums[:, j] = np.bincount(s, weights=T[:, j], minlength=H)
+    means = sums / np.maximum(cnt, 1)[:, None]
+    lonely_h = (cnt == 1) & ~st.zero_stratum
+    dev = T - means[s]
+    scale = st.scale.copy()
+    scale[st.zero_stratum[s]] = 0.0
+    if lonely_h.any():
+        where = lonely_h[s]
+        if lonely == "fail":
+            h = int(np.flatnonzero(lonely_h)[0])
+            raise AnalysisError(
+                f"stratum {h} has only one PSU at stage {level + 1} (a 'lonely PSU'). "
+                "Hint: pass lonely_psu='adjust', 'average', 'remove' or 'certainty' to "
+                "Survey.from_frame (R: options(survey.lonely.psu=...)), or merge the stratum "
+                "with a neighbour."
+            )
+        if lonely == "adjust":
+            dev[where] = T[where]  # not centred: deviation from zero (as R)
+        elif lonely in ("remove", "certainty"):
+            scale[where] = 0.0
+        elif lonely == "average":
+            scale[where] = 0.0
+    if mult is not None:
+        scale = scale * mult
+    V = dev.T @ (dev * scale[:, None])
+    if lonely == "average" and lonely_h.any():
+        if level == 0:
+            nstrat = H
+            nok = H - int(lonely_h.sum())
+            V = V * nstrat / nok if nok else V * np.nan
+        else:
+            V = V * np.nan
+    return V
+
+
+# ---------------------------------------------------------------------------------------
+def _codes(series: pd.Series, what: str) -> np.ndarray:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+    else:
+        codes = pd.factorize(series, sort=False)[0].astype(np.int64)
     if (codes < 0).any():
-        raise AnalysisError(f"design column '{series.name}' has missing values")
-    return codes.astype(np.int64)
+        row = int(np.flatnonzero(codes < 0)[0])
+        raise AnalysisError(
+            f"{what} column '{series.name}' has a missing value (row {row}); every row needs "
+            f"a {what}. Hint: fill it or drop the row before building the design."
+        )
+    return codes
 
 
-def _psu_per_stratum(strata: np.ndarray, psu: np.ndarray) -> np.ndarray:
-    pairs = np.unique(np.stack([strata, psu], axis=1), axis=0)
-    return np.bincount(pairs[:, 0], minlength=strata.max() + 1).astype(float)
+def _pair_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes of the pairs (a, b) and, per code, the value of ``a``."""
+    nb = int(b.max()) + 1 if len(b) else 1
+    key = a * nb + b
+    codes, uniq = pd.factorize(key, sort=False)
+    return codes.astype(np.int64), (uniq // nb).astype(np.int64)
+
+
+def _first(values: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    out = np.empty(k, dtype=values.dtype)
+    out[codes[::-1]] = values[::-1]  # first occurrence wins
+    return out
+
+
+def build_design(
+    data: pd.DataFrame,
+    *,
+    weights: np.ndarray | None = None,
+    strata: str | None = None,
+    psu: tuple[str, ...] = (),
+    fpc: tuple[str, ...] = (),
+    nest: bool = False,
+    lonely_psu: str = "fail",
+    calibration: tuple = (),
+) -> Design:
+    """Build the numeric `Design` the way R's ``svydesign`` does (see the module docstring)."""
+    n = len(data)
+    if lonely_psu not in LONELY_PSU_OPTIONS:
+        raise AnalysisError(
+            f"lonely_psu must be one of {', '.join(LONELY_PSU_OPTIONS)}; got {lonely_psu!r}"
+        )
+    if fpc and len(fpc) > max(len(psu), 1):
+        raise AnalysisError(
+            f"fpc names {len(fpc)} columns but the design has {max(len(psu), 1)} stage(s); "
+            "give one fpc column per psu column."
+        )
+    s1 = _codes(data[strata], "strata") if strata else np.zeros(n, dtype=np.int64)
+    # row-level cluster codes per stage (nested: a stage-k cluster is the path of ids)
+    n_stages = max(len(psu), 1)
+    row_clusters: list[np.ndarray] = []
+    prev = s1 if (nest and strata) else None
+    for k in range(n_stages):
+        if psu:
+            raw = _codes(data[psu[k]], "psu")
+        else:
+            raw = np.arange(n, dtype=np.int64)
+        if k == 0:
+            if prev is not None:
+                cl, _ = _pair_codes(prev, raw)
+            else:
+                cl = pd.factorize(raw, sort=False)[0].astype(np.int64) if psu else raw
+        else:
+            cl, _ = _pair_codes(row_clusters[-1], raw)
+        row_clusters.append(cl)
+    # stage-1 clusters must be nested in strata (R: check.strata unless nest=TRUE)
+    n1 = int(row_clusters[0].max()) + 1 if n else 0
+    stratum_of_cluster = _first(s1, row_clusters[0], n1)
+    if strata and not nest and psu:
+        if not np.array_equal(stratum_of_cluster[row_clusters[0]], s1):
+            raise AnalysisError(
+                f"PSU column '{psu[0]}' is not nested in strata '{strata}': the same PSU id "
+                "occurs in several strata. Hint: pass nest=True if PSU ids are only unique "
+                "within a stratum (R: svydesign(nest=TRUE))."
+            )
+    if psu and n1 == 1 and not (nest and strata):
+        raise AnalysisError(
+            f"the design has only one primary sampling unit (column '{psu[0]}'); a variance "
+            "cannot be estimated. Hint: check the psu column."
+        )
+    # stage structures
+    raw_fpc = []
+    for col in fpc:
+        f = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(f).any():
+            row = int(np.flatnonzero(np.isnan(f))[0])
+            raise AnalysisError(
+                f"fpc column '{col}' must hold numbers; row {row} holds {data[col].iloc[row]!r}"
+            )
+        raw_fpc.append(f)
+    if raw_fpc:
+        allf = np.concatenate(raw_fpc)
+        is_count = bool((allf > 1).any())
+        if is_count != bool((allf >= 1).all()):
+            raise AnalysisError(
+                "fpc must be all population counts (>= 1) or all sampling fractions (<= 1); "
+                f"found values from {allf.min():g} to {allf.max():g}"
+            )
+    stages: list[_Stage] = []
+    stratum_rows = s1
+    popsizes: list[np.ndarray] = []
+    sampsizes: list[np.ndarray] = []
+    for k, cl in enumerate(row_clusters):
+        C = int(cl.max()) + 1 if n else 0
+        if k == 0:
+            st_c = stratum_of_cluster
+            H = int(s1.max()) + 1 if n else 0
+            parent = None
+        else:
+            parent = _first(row_clusters[k - 1], cl, C)
+            st_c = parent  # later-stage strata: the clusters of the stage above
+            H = int(row_clusters[k - 1].max()) + 1
+        nh = np.bincount(st_c, minlength=H).astype(float)
+        n_psu_c = nh[st_c]
+        n_psu_rows = n_psu_c[cl]
+        if k < len(raw_fpc):
+            f = raw_fpc[k]
+            pop_rows = f if is_count else n_psu_rows / f
+            if (pop_rows < n_psu_rows).any():
+                row = int(np.flatnonzero(pop_rows < n_psu_rows)[0])
+                raise AnalysisError(
+                    f"fpc column '{fpc[k]}' implies more than 100% sampling at row {row}: "
+                    f"population {pop_rows[row]:g}, sampled {n_psu_rows[row]:g} units. "
+                    "Hint: fpc is the population size of the stratum (or the sampling fraction)."
+                )
+            pop_c = _first(pop_rows, cl, C)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fc = np.where(np.isinf(pop_c), 1.0, (pop_c - n_psu_c) / pop_c)
+                ratio = np.where(np.isinf(pop_c), 0.0, n_psu_c / pop_c)
+            popsizes.append(pop_rows)
+        else:
+            fc = np.ones(C)
+            ratio = np.zeros(C)
+        sampsizes.append(n_psu_rows)
+        scale = np.where(n_psu_c > 1, fc * n_psu_c / np.maximum(n_psu_c - 1, 1), fc)
+        fmax = np.full(H, -np.inf)
+        np.maximum.at(fmax, st_c, fc)
+        zero = fmax < 1e-7
+        stages.append(_Stage(cl, st_c, H, parent, n_psu_c, scale, zero, ratio))
+        if k + 1 >= max(len(raw_fpc), 1):
+            break  # without fpc only the first stage counts (R: with replacement)
+    if weights is None:
+        if popsizes:
+            w = np.ones(n)
+            for pop, samp in zip(popsizes, sampsizes):
+                w = w * pop / samp
+        else:
+            w = np.ones(n)
+    else:
+        w = np.asarray(weights, dtype=float)
+    fpc1 = popsizes[0] if popsizes else None
+    design = Design(
+        weights=w,
+        strata=s1,
+        psu=row_clusters[0],
+        fpc=fpc1,
+        n_strata=stages[0].n_strata,
+        n_psu=len(stages[0].stratum),
+        stages=tuple(stages),
+        lonely_psu=lonely_psu,
+        calibration=tuple(calibration),
+        _degf=_degf(stages[0], s1, w),
+        _rows_are_units=not psu and len(stages) == 1,
+    )
+    del stratum_rows
+    return design
+
+
+def _degf(stage1: _Stage, s1: np.ndarray, w: np.ndarray) -> int:
+    inset = w != 0
+    if inset.all():
+        return len(stage1.stratum) - int(stage1.n_strata)
+    cl = stage1.row_cluster[inset]
+    return len(np.unique(cl)) - len(np.unique(s1[inset]))
+
+
+def fpc_weights(data: pd.DataFrame, *, strata=None, psu=(), fpc=(), nest=False) -> np.ndarray:
+    """Weights implied by the fpc (R: ``svydesign`` without weights): prod_k N_k / n_k."""
+    return build_design(data, strata=strata, psu=psu, fpc=fpc, nest=nest, lonely_psu="remove").weights

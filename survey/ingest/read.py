@@ -1,0 +1,929 @@
+"""Read a response file (CSV/TSV, Excel, SPSS, Stata, Parquet; Kobo, ODK Central, Qualtrics and
+LimeSurvey exports) into the canonical raw form (`RawTable`), and into a validated `Survey`.
+
+The work per column is done once per distinct value (``pandas.factorize`` and a lookup), never
+once per cell, so a million rows cost little more than parsing them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import time
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import IngestError, close_matches, format_problem
+from ._spec import FieldSpec, TemplateSpec, choice_lookup, norm_key, template_spec
+from .encoding import decode_with, detect_encoding
+from .raw import EXTRA_PREFIX, RawTable
+
+TEXT_EXT = {".csv", ".tsv", ".txt", ".tab", ".dat"}
+FORMATS = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".tab": "csv", ".dat": "csv",
+    ".xlsx": "xlsx", ".xlsm": "xlsx", ".sav": "sav", ".zsav": "sav", ".dta": "dta",
+    ".parquet": "parquet", ".pq": "parquet",
+}
+PLATFORMS = ("generic", "kobo", "odk", "qualtrics", "limesurvey")
+
+KOBO_SYSTEM = {"_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status",
+               "_submitted_by", "__version__", "_tags", "_index", "meta/rootUuid", "rootUuid",
+               "meta/instanceID", "start", "end", "today", "deviceid"}
+ODK_SYSTEM = {"SubmissionDate", "KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent",
+              "AttachmentsExpected", "Status", "ReviewState", "DeviceID", "Edits", "FormVersion",
+              "meta-instanceID", "instanceID"}
+QUALTRICS_SYSTEM = {"StartDate", "EndDate", "Status", "IPAddress", "Progress",
+                    "Duration (in seconds)", "Finished", "RecordedDate", "ResponseId",
+                    "RecipientLastName", "RecipientFirstName", "RecipientEmail",
+                    "ExternalReference", "LocationLatitude", "LocationLongitude",
+                    "DistributionChannel", "UserLanguage"}
+LIME_SYSTEM = {"id", "submitdate", "lastpage", "startlanguage", "seed", "startdate", "datestamp",
+               "token", "ipaddr", "refurl"}
+
+_SELECTED = {"1", "y", "yes", "true", "t", "x", "✓", "√", "是", "选中", "選中", "checked"}
+_UNSELECTED = {"0", "n", "no", "false", "f", "否", "未选", "未選", "not selected", "unchecked"}
+_SEPARATORS = " \t,;，；、|/\n"
+
+
+# ------------------------------------------------------------------------------------------
+# public API
+# ------------------------------------------------------------------------------------------
+def read_raw(
+    path: str | os.PathLike,
+    questionnaire: Any,
+    *,
+    encoding: str | None = None,
+    platform: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    sheet: str | int | None = None,
+    delimiter: str | None = None,
+    id_column: str | None = None,
+) -> RawTable:
+    """Read a response file into the canonical raw form (no validation, no typing).
+
+    Parameters
+    ----------
+    path : the file: ``.csv``/``.tsv``/``.txt``, ``.xlsx``, ``.sav``/``.zsav``, ``.dta``,
+        ``.parquet`` (the content is checked too, so a mis-named file is still read).
+    questionnaire : a `Questionnaire`, a template path or name.
+    encoding : text encoding; detected when omitted (BOM, UTF-8, GB18030 vs Big5 scored
+        against the template's labels). For ``.sav`` it is passed to pyreadstat.
+    platform : ``"kobo"``, ``"odk"``, ``"qualtrics"``, ``"limesurvey"`` or ``"generic"``;
+        detected from the headers when omitted.
+    mapping : ``{source header or Qualtrics ImportId: question name}`` for columns whose
+        header does not say which question they hold; ``"q[choice]"`` maps a column to one
+        option of a multiple-choice question.
+    sheet : Excel sheet name or 0-based index (default: the first sheet).
+    delimiter : CSV delimiter; sniffed among ``, ; TAB |`` when omitted.
+    id_column : the source column holding the respondent id, when its header is not the
+        template's id question.
+
+    Returns
+    -------
+    RawTable
+        See `survey.ingest.raw` for the canonical raw form.
+
+    Examples
+    --------
+    >>> import io, pathlib, tempfile
+    >>> from survey.ingest._spec import TemplateSpec, FieldSpec, ChoiceSpec
+    >>> spec = TemplateSpec(fields=(FieldSpec("sex", "single", (
+    ...     ChoiceSpec("1", 1.0, (("en", "Male"), ("zh-Hans", "男"))),
+    ...     ChoiceSpec("2", 2.0, (("en", "Female"), ("zh-Hans", "女"))))),))
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text("sex\\n女\\nFemale\\n 2 \\n\\nmale\\n", encoding="utf-8")
+    >>> raw = read_raw(p, spec)
+    >>> raw.frame.to_dict("list")
+    {'_row': [2, 3, 4, 6], 'sex': ['2', '2', '2', '1']}
+    """
+    t0 = time.perf_counter()
+    path = Path(path)
+    spec = _spec_of(questionnaire)
+    if platform is not None and platform not in PLATFORMS:
+        raise IngestError(format_problem(
+            where=str(path), expected=f"platform one of {', '.join(PLATFORMS)}",
+            found=repr(platform), hint=_hint_choice(platform, PLATFORMS)))
+    if not path.exists():
+        raise IngestError(format_problem(where=str(path), expected="an existing file",
+                                         found="no such file", hint="check the path"))
+    data = path.read_bytes()
+    fmt = _detect_format(path, data)
+    source: dict[str, Any] = {
+        "path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+        "format": fmt,
+    }
+    notes: list[str] = []
+    if fmt == "csv":
+        table = _read_text(path, data, spec, encoding=encoding, delimiter=delimiter,
+                           source=source, notes=notes)
+    elif fmt == "xlsx":
+        table = _read_xlsx(path, sheet=sheet, source=source)
+    elif fmt == "sav":
+        table = _read_stat(path, "sav", encoding=encoding, source=source)
+    elif fmt == "dta":
+        table = _read_stat(path, "dta", encoding=encoding, source=source)
+    else:
+        table = _read_parquet(path, source=source)
+    del data
+    raw = _to_canonical(table, spec, path=path, platform=platform, mapping=dict(mapping or {}),
+                        id_column=id_column, source=source, notes=notes)
+    source = dict(raw.source)
+    source["read_seconds"] = round(time.perf_counter() - t0, 4)
+    return RawTable(frame=raw.frame, source=source, column_map=raw.column_map,
+                    unknown_columns=raw.unknown_columns, absent_columns=raw.absent_columns,
+                    notes=raw.notes)
+
+
+def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
+    """Read and validate a response file against its questionnaire: a `Survey`.
+
+    Options of `read_raw` (``encoding``, ``platform``, ``mapping``, ``sheet``, ``delimiter``,
+    ``id_column``) and of validation (``policies``, ``language``) apply; ``weight``,
+    ``strata``, ``psu``, ``fpc``, ``nest``, ``lonely_psu`` describe the design.
+    ``len(s.data) + len(s.rejected) == s.source["rows_read"]``.
+    """
+    from ..core.survey import DesignSpec, Survey, _as_tuple
+
+    q = _load(questionnaire)
+    read_keys = ("encoding", "platform", "mapping", "sheet", "delimiter", "id_column")
+    design_keys = ("weight", "strata", "psu", "fpc", "nest", "lonely_psu")
+    valid_keys = ("policies", "language")
+    unknown = set(options) - set(read_keys) - set(design_keys) - set(valid_keys)
+    if unknown:
+        word = sorted(unknown)[0]
+        raise IngestError(format_problem(
+            where="read_responses", expected="known options", found=repr(word),
+            hint=_hint_choice(word, read_keys + design_keys + valid_keys)))
+    raw = read_raw(path, q, **{k: options[k] for k in read_keys if k in options})
+    from ..validation import validate
+
+    result = validate(raw, q, **{k: options[k] for k in valid_keys if k in options})
+    data = result.data
+    weight = options.get("weight")
+    if weight is not None or options.get("strata") or options.get("psu") or options.get("fpc"):
+        tmp = Survey.from_frame(
+            data, weight=weight, strata=options.get("strata"), psu=options.get("psu"),
+            fpc=options.get("fpc"), nest=bool(options.get("nest", False)),
+            lonely_psu=options.get("lonely_psu", "fail"))
+        design = tmp.design
+    else:
+        design = DesignSpec(psu=_as_tuple(None))
+    return Survey(
+        data=data, questionnaire=q, weight=weight, design=design, validation=result.report,
+        rejected=result.rejected, missing=result.missing, source=dict(raw.source),
+        language=options.get("language"),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# questionnaire
+# ------------------------------------------------------------------------------------------
+def _load(questionnaire: Any) -> Any:
+    if isinstance(questionnaire, (str, os.PathLike)):
+        from ..questionnaire import load_questionnaire
+
+        return load_questionnaire(questionnaire)
+    return questionnaire
+
+
+def _spec_of(questionnaire: Any) -> TemplateSpec:
+    return template_spec(_load(questionnaire))
+
+
+def _hint_choice(word: str, options) -> str:
+    found = close_matches(word, options, n=1)
+    return f"did you mean '{found[0]}'?" if found else f"use one of {', '.join(options)}"
+
+
+# ------------------------------------------------------------------------------------------
+# formats
+# ------------------------------------------------------------------------------------------
+def _detect_format(path: Path, data: bytes) -> str:
+    head = data[:16]
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"$FL2") or head.startswith(b"$FL3"):
+        return "sav"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"<stata_dta>") or (len(head) > 1 and head[0] in range(0x71, 0x78)
+                                           and head[1] in (1, 2)):
+        return "dta"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise IngestError(format_problem(
+            where=str(path), expected="an .xlsx workbook, CSV, SPSS, Stata or Parquet file",
+            found="an old binary Excel .xls workbook",
+            hint="open it in Excel or LibreOffice and save it as .xlsx or 'CSV UTF-8'"))
+    ext = path.suffix.lower()
+    fmt = FORMATS.get(ext)
+    if fmt in (None, "csv"):
+        if fmt is None and (b"\x00" in data[:4096] and data[:2] not in (b"\xff\xfe", b"\xfe\xff")):
+            raise IngestError(format_problem(
+                where=str(path), expected="a response file (.csv .tsv .xlsx .sav .zsav .dta "
+                "or .parquet)", found=f"an unknown binary file with extension {ext or '(none)'}",
+                hint="export the data as CSV or .xlsx"))
+        return "csv"
+    # extension says binary but the content does not match
+    raise IngestError(format_problem(
+        where=str(path), expected=f"a {fmt} file (extension {ext})",
+        found="content that is not one", hint="the file may be damaged or mis-named"))
+
+
+class _Table:
+    """A source table: string columns under their headers, the row numbers, extras."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray, *, header_rows=1,
+                 second_headers: list[list[str]] | None = None,
+                 value_labels: dict[str, dict[str, str]] | None = None):
+        self.frame = frame  # columns = headers (str), values: strings ('' = blank) or objects
+        self.rows = rows
+        self.header_rows = header_rows
+        self.second_headers = second_headers or []
+        self.value_labels = value_labels or {}
+
+
+def _expected_strings(spec: TemplateSpec) -> list[str]:
+    out = []
+    for f in spec.fields:
+        out.append(f.name)
+        out += [t for _, t in f.labels]
+        for c in f.choices:
+            out += [t for _, t in c.labels]
+    return out
+
+
+def _read_text(path, data, spec, *, encoding, delimiter, source, notes) -> _Table:
+    if encoding is None:
+        enc, conf, how = detect_encoding(data, expected=_expected_strings(spec), path=str(path))
+        notes.append(f"encoding {enc} ({how})")
+    else:
+        enc, conf = encoding, 1.0
+    text = decode_with(data, enc, path=str(path))
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    source.update(encoding=enc, encoding_confidence=conf)
+    if not text.strip():
+        raise IngestError(format_problem(where=str(path), expected="a header row and data",
+                                         found="an empty file"))
+    if delimiter is None:
+        delimiter = _sniff(text, path)
+    source["delimiter"] = delimiter
+    try:
+        df = pd.read_csv(io.StringIO(text), header=None, dtype=str, na_filter=False,
+                         skip_blank_lines=False, sep=delimiter, engine="c",
+                         quotechar='"', doublequote=True)
+    except pd.errors.ParserError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise IngestError(format_problem(
+            where=f"{path}" + (f", line {m.group(1)}" if m else ""),
+            expected=f"the same number of {delimiter!r}-separated fields on every line",
+            found=str(exc).strip(),
+            hint="a field with the delimiter or a line break inside must be quoted; or pass "
+                 "delimiter= if it was sniffed wrongly")) from None
+    del text
+    header = [str(h).strip() for h in df.iloc[0].tolist()]
+    body = df.iloc[1:]
+    rows = np.arange(2, len(df) + 1, dtype=np.int64)
+    second = []
+    # Qualtrics: row 3 holds {"ImportId": ...}; rows 2 and 3 are headers, not answers
+    if len(body) >= 2 and str(body.iloc[1, 0]).lstrip().startswith('{"ImportId"'):
+        second = [body.iloc[0].tolist(), body.iloc[1].tolist()]
+        body, rows = body.iloc[2:], rows[2:]
+    header = _dedupe(header)
+    body.columns = header
+    body = body.reset_index(drop=True)
+    return _Table(body, rows, header_rows=1 + len(second), second_headers=second)
+
+
+def _sniff(text: str, path) -> str:
+    sample = text[:65536]
+    lines = sample.splitlines()
+    first = lines[0] if lines else ""
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=",;\t|").delimiter
+    except csv.Error:
+        counts = {d: first.count(d) for d in ",;\t|"}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def _dedupe(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(header):
+        h = h or f"_column{i + 1}"
+        if h in seen:
+            seen[h] += 1
+            h = f"{h}.{seen[h]}"
+        else:
+            seen[h] = 0
+        out.append(h)
+    return out
+
+
+def _read_xlsx(path, *, sheet, source) -> _Table:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise IngestError(format_problem(where=str(path), expected="a readable .xlsx workbook",
+                                         found=f"{type(exc).__name__}: {exc}",
+                                         hint="re-save it from Excel as .xlsx")) from None
+    try:
+        names = wb.sheetnames
+        if sheet is None:
+            ws = wb[names[0]]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise IngestError(format_problem(
+                    where=str(path), expected=f"a sheet index 0..{len(names) - 1}",
+                    found=str(sheet), hint=f"sheets are {names}"))
+            ws = wb[names[sheet]]
+        else:
+            if sheet not in names:
+                raise IngestError(format_problem(
+                    where=str(path), expected="an existing sheet", found=repr(sheet),
+                    hint=_hint_choice(sheet, names) + f"; sheets are {names}"))
+            ws = wb[sheet]
+        source["sheet"] = ws.title
+        values = list(ws.iter_rows(values_only=True))
+    finally:
+        wb.close()
+    # skip leading empty rows
+    start = 0
+    while start < len(values) and all(v is None or str(v).strip() == "" for v in values[start]):
+        start += 1
+    if start >= len(values):
+        raise IngestError(format_problem(where=f"{path}, sheet {ws.title!r}",
+                                         expected="a header row and data", found="an empty sheet"))
+    header = [("" if v is None else str(v).strip()) for v in values[start]]
+    width = len(header)
+    while width and header[width - 1] == "":
+        width -= 1
+    header = _dedupe(header[:width])
+    body = [tuple(r[:width]) + (None,) * (width - len(r)) for r in values[start + 1:]]
+    frame = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(
+        columns=header, dtype=object)
+    rows = np.arange(start + 2, start + 2 + len(body), dtype=np.int64)
+    second = []
+    if len(frame) >= 2 and str(frame.iloc[1, 0]).lstrip().startswith('{"ImportId"'):
+        second = [[_cell_str(v) or "" for v in frame.iloc[i].tolist()] for i in (0, 1)]
+        frame, rows = frame.iloc[2:].reset_index(drop=True), rows[2:]
+    return _Table(frame, rows, header_rows=1 + len(second), second_headers=second)
+
+
+def _read_stat(path, kind, *, encoding, source) -> _Table:
+    import pyreadstat
+
+    try:
+        if kind == "sav":
+            df, meta = pyreadstat.read_sav(str(path), user_missing=True, encoding=encoding,
+                                           apply_value_formats=False)
+        else:
+            df, meta = pyreadstat.read_dta(str(path), user_missing=True, encoding=encoding,
+                                           apply_value_formats=False)
+    except Exception as exc:  # noqa: BLE001 - pyreadstat raises its own non-public types
+        msg = str(exc)
+        hint = ("pass encoding='GB18030' (or 'GBK', 'BIG5', 'UTF-8') for a locale-encoded file"
+                if "encoding" in msg.lower() or "convert" in msg.lower()
+                else "the file may be damaged; re-export it")
+        raise IngestError(format_problem(where=str(path), expected=f"a readable .{kind} file",
+                                         found=f"{type(exc).__name__}: {msg}", hint=hint)) from None
+    source["encoding"] = getattr(meta, "file_encoding", None) or encoding
+    labels = {}
+    for var, vl in (getattr(meta, "variable_value_labels", None) or {}).items():
+        labels[var] = {_cell_str(k): str(v) for k, v in vl.items()}
+    df.columns = [str(c) for c in df.columns]
+    rows = np.arange(1, len(df) + 1, dtype=np.int64)
+    return _Table(df.reset_index(drop=True), rows, header_rows=0, value_labels=labels)
+
+
+def _read_parquet(path, *, source) -> _Table:
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
+        raise IngestError(format_problem(where=str(path), expected="a readable Parquet file",
+                                         found=f"{type(exc).__name__}: {exc}")) from None
+    df = df.reset_index(drop=True)
+    df.columns = [str(c) for c in df.columns]
+    if "_row" in df.columns:
+        rows = pd.to_numeric(df["_row"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+        df = df.drop(columns="_row")
+        if len(np.unique(rows)) != len(rows) or (rows <= 0).any():
+            rows = np.arange(1, len(df) + 1, dtype=np.int64)
+    else:
+        rows = np.arange(1, len(df) + 1, dtype=np.int64)
+    return _Table(df, rows, header_rows=0)
+
+
+# ------------------------------------------------------------------------------------------
+# cell values -> strings
+# ------------------------------------------------------------------------------------------
+def _cell_str(v: Any) -> str | None:
+    """One cell as the canonical string: None for blank, integers without '.0', ISO dates."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        s = v.strip()
+        return s or None
+    if isinstance(v, (bool, np.bool_)):
+        return "1" if v else "0"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if f != f:
+            return None
+        if f.is_integer() and abs(f) < 1e15:
+            return str(int(f))
+        return repr(f)
+    if isinstance(v, pd.Timestamp) or hasattr(v, "isoformat"):
+        try:
+            if pd.isna(v):
+                return None
+        except (TypeError, ValueError):
+            pass
+        ts = pd.Timestamp(v) if not isinstance(v, pd.Timestamp) else v
+        if hasattr(v, "hour") and (ts.hour or ts.minute or ts.second or ts.microsecond):
+            return ts.isoformat()
+        if hasattr(v, "year"):
+            return ts.date().isoformat()
+        return v.isoformat()
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    s = str(v).strip()
+    return s or None
+
+
+def _factorize(col: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+    """Integer codes and the distinct values as canonical strings (None = blank)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        uniq = [_cell_str(c) for c in col.cat.categories]
+    else:
+        codes, uniq_idx = pd.factorize(col, use_na_sentinel=True)
+        uniq = [_cell_str(u) for u in uniq_idx.tolist()]
+    return codes, uniq
+
+
+def _apply(codes: np.ndarray, mapped: list[Any]) -> np.ndarray:
+    arr = np.empty(len(mapped) + 1, dtype=object)
+    arr[:-1] = mapped
+    arr[-1] = None
+    return arr[codes]  # code -1 -> last slot (None)
+
+
+# ------------------------------------------------------------------------------------------
+# columns -> questions
+# ------------------------------------------------------------------------------------------
+def _detect_platform(table: _Table) -> str:
+    cols = list(table.frame.columns)
+    s = set(cols)
+    if table.second_headers or {"StartDate", "EndDate"} <= s and ("ResponseId" in s
+                                                                  or "ResponseID" in s):
+        return "qualtrics"
+    if cols and cols[0] == "SubmissionDate" and ("KEY" in s or "meta-instanceID" in s):
+        return "odk"
+    if {"_uuid", "_submission_time"} & s or {"_id", "__version__"} <= s:
+        return "kobo"
+    if {"id", "submitdate", "lastpage"} <= s or {"submitdate", "startlanguage"} <= s:
+        return "limesurvey"
+    return "generic"
+
+
+class _Matcher:
+    def __init__(self, spec: TemplateSpec, platform: str):
+        self.spec = spec
+        self.platform = platform
+        self.by_name = {f.name: f for f in spec.fields}
+        self.by_fold = {}
+        for f in spec.fields:
+            self.by_fold.setdefault(norm_key(f.name), f.name)
+        self.by_label = {}
+        for f in spec.fields:
+            for _, t in f.labels + f.var_label:
+                self.by_label.setdefault(norm_key(t), f.name)
+        self.lookups = {f.name: choice_lookup(f) for f in spec.fields if f.choices}
+        self.other_text_of = {f.other_text: f.name for f in spec.fields if f.other_text}
+
+    def question(self, header: str) -> str | None:
+        h = header.strip()
+        if h in self.by_name:
+            return h
+        k = norm_key(h)
+        if k in self.by_fold:
+            return self.by_fold[k]
+        # group prefixes: Kobo 'g1/g2/q', ODK Central 'g1-q', SPSS-ish 'g1.q'
+        for sep in ("/", "-", ".", ":"):
+            if sep in h:
+                leaf = h.rsplit(sep, 1)[1]
+                if leaf in self.by_name:
+                    return leaf
+                if norm_key(leaf) in self.by_fold:
+                    return self.by_fold[norm_key(leaf)]
+        if k in self.by_label:
+            return self.by_label[k]
+        return None
+
+    def choice(self, qname: str, token: str, *, positional: bool = False) -> str | None:
+        f = self.by_name[qname]
+        lk = self.lookups.get(qname, {})
+        name = lk.get(norm_key(token))
+        if name is None and positional:
+            m = re.fullmatch(r"(?:SQ|A)0*(\d+)", token.strip(), re.IGNORECASE)
+            if m and 1 <= int(m.group(1)) <= len(f.choices):
+                name = f.choices[int(m.group(1)) - 1].name
+        return name
+
+    def option(self, header: str) -> tuple[str, str, str] | None:
+        """('option', q, choice) or ('other_text', q, '') for per-option columns."""
+        h = header.strip()
+        m = re.fullmatch(r"(.+?)\s*\[(.+)\]", h)
+        if m:
+            candidates = [(m.group(1), m.group(2), "[")]
+        else:
+            candidates = []
+            for i in range(len(h) - 1, 0, -1):
+                if h[i] in "/_.:":
+                    candidates.append((h[:i], h[i + 1:], h[i]))
+        for base, sub, sep in candidates:
+            q = self.question(base)
+            if q is None:
+                continue
+            f = self.by_name[q]
+            if sub.upper() == "TEXT" or sub.upper().endswith("_TEXT") or (
+                    sep == "[" and sub.lower() in ("other", "comment")
+                    and self.platform == "limesurvey"):
+                if f.other_text and f.other_text in self.by_name:
+                    return ("other_text", f.other_text, "")
+                continue
+            if f.kind != "multi":
+                continue
+            name = self.choice(q, sub, positional=(self.platform == "limesurvey"))
+            if name is not None:
+                return ("option", q, name)
+        return None
+
+
+def _parse_target(target: str, matcher: _Matcher) -> tuple[str, str, str] | None:
+    t = str(target).strip()
+    if t in matcher.by_name:
+        return ("main", t, "")
+    m = re.fullmatch(r"(.+?)\[(.+)\]", t) or re.fullmatch(r"(.+?)/(.+)", t)
+    if m and m.group(1) in matcher.by_name:
+        name = matcher.choice(m.group(1), m.group(2))
+        if name is not None:
+            return ("option", m.group(1), name)
+    return None
+
+
+def _id_field(spec: TemplateSpec) -> str | None:
+    for f in spec.fields:
+        if f.role == "id":
+            return f.name
+    for f in spec.fields:
+        if f.name in ("respondent_id", "id", "resp_id", "respondent"):
+            return f.name
+    for f in spec.fields:
+        if f.name.endswith("_id"):
+            return f.name
+    return None
+
+
+def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping, id_column,
+                  source, notes) -> RawTable:
+    detected = _detect_platform(table)
+    platform = platform or detected
+    source["platform"] = platform
+    source["header_rows"] = table.header_rows
+    if platform != "generic":
+        notes.append(f"platform {platform}" + (" (detected from the headers)"
+                                                if platform == detected else " (as given)"))
+    matcher = _Matcher(spec, platform)
+    frame = table.frame
+    headers = list(frame.columns)
+
+    import_ids: dict[str, dict] = {}
+    if table.second_headers:
+        for h, cell in zip(headers, table.second_headers[1]):
+            try:
+                obj = json.loads(cell) if cell else {}
+            except (TypeError, ValueError):
+                obj = {}
+            if isinstance(obj, dict):
+                import_ids[h] = obj
+
+    if id_column is not None:
+        if id_column not in headers:
+            raise IngestError(format_problem(
+                where=str(path), expected=f"a column {id_column!r} (id_column=)",
+                found="no such column", hint=_hint_choice(id_column, headers)))
+        idf = _id_field(spec)
+        if idf and id_column != idf:
+            mapping.setdefault(id_column, idf)
+    for src, target in mapping.items():
+        if target not in matcher.by_name and _parse_target(target, matcher) is None:
+            raise IngestError(format_problem(
+                where=f"mapping {{{src!r}: {target!r}}}", expected="a question of the template",
+                found=repr(target), hint=_hint_choice(target, matcher.by_name)))
+
+    # plan: question -> main header; question -> {choice: header}; headers -> role
+    main: dict[str, str] = {}
+    options: dict[str, dict[str, str]] = {}
+    column_map: dict[str, str] = {}
+    unknown: list[str] = []
+    system = {"kobo": KOBO_SYSTEM, "odk": ODK_SYSTEM, "qualtrics": QUALTRICS_SYSTEM,
+              "limesurvey": LIME_SYSTEM}.get(platform, set())
+    for h in headers:
+        target = None
+        ids = import_ids.get(h, {})
+        if h in mapping:
+            target = _parse_target(mapping[h], matcher)
+        elif ids.get("ImportId") in mapping:
+            t = _parse_target(mapping[ids["ImportId"]], matcher)
+            if t and t[0] == "main" and "choiceId" in ids and matcher.by_name[t[1]].kind == "multi":
+                name = matcher.choice(t[1], str(ids["choiceId"]))
+                t = ("option", t[1], name) if name else None
+            target = t
+        elif h in system and h not in matcher.by_name:
+            target = None
+        else:
+            q = matcher.question(h)
+            if q is not None:
+                target = ("main", q, "")
+            else:
+                target = matcher.option(h)
+        if target is None:
+            unknown.append(h)
+            continue
+        kind, q, choice = target
+        if kind == "option":
+            if choice in options.setdefault(q, {}):
+                notes.append(f"column {h!r} repeats option {q}[{choice}]; kept as extra")
+                unknown.append(h)
+                continue
+            options[q][choice] = h
+            column_map[h] = f"{q}[{choice}]"
+        else:
+            if q in main:
+                notes.append(f"columns {main[q]!r} and {h!r} both map to {q!r}; the first is "
+                             "used, the second is kept as extra")
+                unknown.append(h)
+                continue
+            main[q] = h
+            column_map[h] = q
+
+    found = [f.name for f in spec.fields if f.name in main or f.name in options]
+    if not found:
+        hints = []
+        for f in spec.fields[:5]:
+            cm = close_matches(f.name, headers, n=1)
+            if cm:
+                hints.append(f"{f.name} ~ {cm[0]}")
+        raise IngestError(format_problem(
+            where=str(path), expected="columns named after the template's questions "
+            f"({', '.join(spec.names[:6])}{', ...' if len(spec.names) > 6 else ''})",
+            found=f"headers {headers[:8]}{' ...' if len(headers) > 8 else ''}",
+            hint=("close matches: " + "; ".join(hints) + "; pass mapping={header: question}")
+            if hints else "pass mapping={header: question}, or check that this is the right "
+            "template and sheet"))
+
+    # rows: drop wholly empty records (blank lines), keep numbering
+    n = len(frame)
+    nonblank = np.zeros(n, dtype=bool)
+    blanks = {}
+    for h in headers:
+        codes, uniq = _factorize(frame[h])
+        blank_u = np.array([u is None for u in uniq] + [True], dtype=bool)
+        is_blank = blank_u[codes]
+        nonblank |= ~is_blank
+        blanks[h] = (codes, uniq)
+    keep = np.flatnonzero(nonblank)
+    if len(keep) < n:
+        dropped = table.rows[~nonblank]
+        shown = ", ".join(str(r) for r in dropped[:10]) + (" ..." if len(dropped) > 10 else "")
+        notes.append(f"{len(dropped)} empty row(s) skipped (row {shown})")
+
+    out: dict[str, Any] = {"_row": table.rows[keep]}
+    for f in spec.fields:
+        if f.name in main:
+            codes, uniq = blanks[main[f.name]]
+            vl = table.value_labels.get(main[f.name], {})
+            values = _normalize(f, codes[keep], uniq, matcher, vl)
+            if f.kind == "multi" and f.name in options:
+                values = _fill_from_options(f, values, options[f.name], blanks, keep, matcher,
+                                            notes)
+            out[f.name] = values
+        elif f.name in options:
+            out[f.name] = _from_options(f, options[f.name], blanks, keep, matcher)
+    # missing-answer codes kept beside the data (our own Parquet files)
+    for h in list(unknown):
+        if h.startswith("_missing:") and h[len("_missing:"):] in out:
+            qn = h[len("_missing:"):]
+            codes, uniq = blanks[h]
+            reason = _apply(codes[keep], uniq)
+            vals = np.asarray(out[qn], dtype=object).copy()
+            fill = np.array([v is None for v in vals]) & np.array([r is not None for r in reason])
+            vals[fill] = reason[fill]
+            out[qn] = vals
+            unknown.remove(h)
+            column_map[h] = f"{qn} (missing codes)"
+    absent = {}
+    unknown_set = [h for h in unknown]
+    for f in spec.fields:
+        if f.name not in out:
+            absent[f.name] = close_matches(f.name, unknown_set, n=3)
+    # completeness
+    incomplete = None
+    if platform == "limesurvey" and "submitdate" in headers:
+        codes, uniq = blanks["submitdate"]
+        incomplete = np.array([u is None for u in uniq] + [True], dtype=bool)[codes[keep]]
+    elif platform == "qualtrics" and "Finished" in headers:
+        codes, uniq = blanks["Finished"]
+        incomplete = np.array([norm_key(u or "") in ("0", "false", "no") for u in uniq] + [False],
+                              dtype=bool)[codes[keep]]
+    if incomplete is not None:
+        out["_incomplete"] = incomplete
+        if incomplete.any():
+            notes.append(f"{int(incomplete.sum())} record(s) marked incomplete by {platform}")
+    for h in unknown:
+        codes, uniq = blanks[h]
+        out[EXTRA_PREFIX + h] = _apply(codes[keep], uniq)
+    result = pd.DataFrame(out)
+    for c in result.columns:
+        if c == "_row":
+            continue
+        if c == "_incomplete":
+            result[c] = result[c].astype(bool)
+        else:
+            result[c] = result[c].astype("string")
+    if unknown:
+        notes.append(f"{len(unknown)} column(s) match no question and are kept as "
+                     f"'{EXTRA_PREFIX}<header>': {unknown[:8]}{' ...' if len(unknown) > 8 else ''}")
+    if absent:
+        notes.append(f"{len(absent)} question(s) not in the file: {list(absent)[:10]}")
+    source["rows_read"] = int(len(keep))
+    return RawTable(frame=result, source=source, column_map=column_map,
+                    unknown_columns=tuple(unknown), absent_columns=absent, notes=tuple(notes))
+
+
+# ------------------------------------------------------------------------------------------
+# values
+# ------------------------------------------------------------------------------------------
+def _normalize(f: FieldSpec, codes, uniq, matcher: _Matcher, value_labels: dict) -> np.ndarray:
+    if f.kind == "single":
+        lk = matcher.lookups.get(f.name, {})
+        positional = matcher.platform == "limesurvey"
+
+        def one(u):
+            if u is None:
+                return None
+            label = value_labels.get(u)
+            if label is not None and norm_key(label) in lk:
+                return lk[norm_key(label)]
+            hit = lk.get(norm_key(u))
+            if hit is None and positional:
+                hit = matcher.choice(f.name, u, positional=True)
+            return hit if hit is not None else u
+
+        mapped = [one(u) for u in uniq]
+    elif f.kind == "multi":
+        mapped = [_split_multi(f, u, matcher, value_labels) for u in uniq]
+    elif f.kind in ("integer", "decimal", "date", "datetime", "time"):
+        mapped = [None if u is None else unicodedata.normalize("NFKC", u).strip() or None
+                  for u in uniq]
+    else:
+        mapped = uniq
+    return _apply(codes, mapped)
+
+
+def _split_multi(f: FieldSpec, u: str | None, matcher: _Matcher, value_labels) -> str | None:
+    if u is None:
+        return None
+    lk = matcher.lookups.get(f.name, {})
+    order = {c.name: i for i, c in enumerate(f.choices)}
+    label = value_labels.get(u)
+    if label is not None and norm_key(label) in lk:
+        return lk[norm_key(label)]
+    whole = lk.get(norm_key(u))
+    if whole is not None:
+        return whole
+    tokens = u.split()
+    names = [lk.get(norm_key(t)) for t in tokens]
+    if tokens and all(n is not None for n in names):
+        return " ".join(sorted(set(names), key=order.get))
+    # joined labels (Google Forms ", ", Chinese "、", Kobo label export " "): greedy, longest first
+    keys = sorted(lk, key=len, reverse=True)
+    s = norm_key(u)
+    i, found = 0, []
+    while i < len(s):
+        if s[i] in _SEPARATORS:
+            i += 1
+            continue
+        for k in keys:
+            if k and s.startswith(k, i) and (i + len(k) == len(s) or s[i + len(k)] in _SEPARATORS
+                                            or not k.isascii()):
+                found.append(lk[k])
+                i += len(k)
+                break
+        else:
+            return u  # an unknown part: keep verbatim; validation reports it
+    return " ".join(sorted(set(found), key=order.get)) if found else u
+
+
+def _selected_flags(f: FieldSpec, choice: str, codes, uniq, matcher) -> np.ndarray:
+    """Per distinct value: 1 selected, 0 not selected, -1 blank, 2 unreadable."""
+    lk = matcher.lookups.get(f.name, {})
+    out = []
+    for u in uniq:
+        if u is None:
+            out.append(-1)
+            continue
+        k = norm_key(u)
+        if k in _SELECTED or lk.get(k) == choice:
+            out.append(1)
+        elif k in _UNSELECTED:
+            out.append(0)
+        elif _MISSING_CODE.fullmatch(k):
+            out.append(-2)  # a missing-answer code (e.g. -99) written into the option column
+        else:
+            try:
+                out.append(1 if float(k) > 0 else 0)
+            except ValueError:
+                out.append(2)
+    return np.array(out + [-1], dtype=np.int8)[codes]
+
+
+_MISSING_CODE = re.compile(r"-\d+")
+
+
+def _from_options(f: FieldSpec, cols: dict[str, str], blanks, keep, matcher) -> np.ndarray:
+    """Build the multi column from one column per option (0/1, Y/blank, text/blank)."""
+    n = len(keep)
+    order = [c.name for c in f.choices if c.name in cols]
+    flags = np.stack([_selected_flags(f, c, blanks[cols[c]][0][keep], blanks[cols[c]][1],
+                                      matcher) for c in order], axis=1) if order else \
+        np.zeros((n, 0), dtype=np.int8)
+    sel = flags == 1
+    any_sel = sel.any(axis=1)
+    # factorize the selection patterns, then join names once per pattern
+    weights = (sel.astype(np.int64) << np.arange(sel.shape[1], dtype=np.int64)).sum(axis=1) \
+        if sel.shape[1] <= 62 else None
+    if weights is None:  # pragma: no cover - more than 62 options
+        joined = np.array([" ".join(np.array(order)[r]) for r in sel], dtype=object)
+    else:
+        pats, inv = np.unique(weights, return_inverse=True)
+        text = np.array([" ".join(c for j, c in enumerate(order) if (int(p) >> j) & 1)
+                         for p in pats], dtype=object)
+        joined = text[inv]
+    joined = joined.astype(object)
+    joined[~any_sel] = None
+    # rows with no option selected but a missing-answer code in the option columns
+    coded = (~any_sel) & (flags == -2).any(axis=1)
+    if coded.any():
+        first = np.argmax(flags == -2, axis=1)
+        for j, c in enumerate(order):
+            rows = np.flatnonzero(coded & (first == j))
+            if len(rows):
+                codes, uniq = blanks[cols[c]]
+                joined[rows] = _apply(codes[keep], [None if u is None else norm_key(u)
+                                                    for u in uniq])[rows]
+    return joined
+
+
+def _fill_from_options(f, values, cols, blanks, keep, matcher, notes) -> np.ndarray:
+    """Main column wins (formats.md §2.3); options fill rows where it is blank; disagreements
+    are noted (ODK Central pre-fills option columns with 0, so all-zero rows stay blank)."""
+    derived = _from_options(f, cols, blanks, keep, matcher)
+    vals = np.asarray(values, dtype=object)
+    blank_main = np.array([v is None for v in vals], dtype=bool)
+    fill = blank_main & np.array([d is not None for d in derived], dtype=bool)
+    if fill.any():
+        vals = vals.copy()
+        vals[fill] = derived[fill]
+        notes.append(f"{f.name}: {int(fill.sum())} blank answer(s) filled from the per-option "
+                     "columns")
+    both = ~blank_main
+    if both.any():
+        a = pd.Series(vals[both], dtype=object).fillna("")
+        b = pd.Series(derived[both], dtype=object).fillna("")
+        differ = int((a.to_numpy() != b.to_numpy()).sum())
+        if differ:
+            notes.append(f"{f.name}: the per-option columns disagree with the answer column in "
+                         f"{differ} row(s); the answer column is used")
+    return vals

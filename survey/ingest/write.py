@@ -1,0 +1,524 @@
+"""Write a `Survey` out: SPSS, Stata, Parquet, CSV, Excel.
+
+Every writer returns a `WrittenFile` (path, rows, columns, notes) whose notes say what had to
+be shortened or renamed to fit the format (SPSS value labels are at most 120 bytes, about 40
+Chinese characters; Stata names at most 32 characters).
+
+Coded answers are written as numbers with value labels (the choice's ``code``, or its name
+when numeric, else 1..k in template order); the reason a cell is missing (``Survey.missing``)
+is written as the template's missing code and declared as user-missing in SPSS.
+Text that starts with ``= + - @``, a tab or a carriage return is written to Excel as a text
+cell with the quote prefix and to CSV with a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import IngestError, format_problem
+from ._spec import FieldSpec, TemplateSpec, template_spec
+
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
+_SELECTED_LABEL = {"en": ("Not selected", "Selected"), "zh-Hans": ("未选", "选中"),
+                   "zh-Hant": ("未選", "選中")}
+META_KEY = b"survey"
+
+
+@dataclasses.dataclass(frozen=True)
+class WrittenFile:
+    """What a writer wrote, and what it had to change to fit the format."""
+
+    path: str
+    format: str
+    rows: int
+    columns: int
+    notes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        extra = f", {len(self.notes)} notes" if self.notes else ""
+        return f"<WrittenFile: {self.format} {self.path} ({self.rows} rows x {self.columns} columns{extra})>"
+
+
+# ------------------------------------------------------------------------------------------
+def truncate_bytes(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` UTF-8 bytes on a character boundary.
+
+    >>> truncate_bytes("基层干部培训", 7)
+    '基层'
+    """
+    b = text.encode("utf-8")
+    if len(b) <= limit:
+        return text
+    return b[:limit].decode("utf-8", errors="ignore")
+
+
+def neutralize(value: Any) -> Any:
+    """A leading apostrophe for text a spreadsheet would take as a formula.
+
+    >>> neutralize("=SUM(A1)"), neutralize("-3 days"), neutralize("ok")
+    ("'=SUM(A1)", "'-3 days", 'ok')
+    """
+    if isinstance(value, str) and value.startswith(_DANGEROUS):
+        return "'" + value
+    return value
+
+
+def _spec(survey) -> TemplateSpec | None:
+    q = getattr(survey, "questionnaire", None)
+    return template_spec(q) if q is not None else None
+
+
+def _lang(survey, language: str | None, spec: TemplateSpec | None) -> str | None:
+    return language or getattr(survey, "language", None) or (spec.default_language if spec else None)
+
+
+def _codes_of(f: FieldSpec) -> list[float]:
+    codes = [c.code for c in f.choices]
+    if all(c is not None for c in codes) and len(set(codes)) == len(codes):
+        return [float(c) for c in codes]
+    return [float(i + 1) for i in range(len(f.choices))]
+
+
+def _py(v: float) -> int | float:
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def _multi_columns(survey, f: FieldSpec) -> list[tuple[str, str]]:
+    """(data column, choice name) of a multiple-choice question, in choice order."""
+    try:
+        info = survey.var_info(f.name)
+        cols = list(info.columns)
+        codes = list(info.codes)
+        if info.kind == "multi" and len(cols) == len(codes):
+            return [(c, n) for c, n in zip(cols, codes) if c in survey.data.columns]
+    except Exception:  # noqa: BLE001 - fall back to the naming convention
+        pass
+    return [(f"{f.name}_{c.name}", c.name) for c in f.choices
+            if f"{f.name}_{c.name}" in survey.data.columns]
+
+
+def _missing_codes(survey, f: FieldSpec | None, name: str) -> pd.Series | None:
+    m = getattr(survey, "missing", None)
+    if m is None or f is None or f.name not in getattr(m, "columns", ()):
+        return None
+    return pd.to_numeric(m[f.name], errors="coerce")
+
+
+def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
+    """Data as numbers + value labels (the SPSS/Stata shape).
+
+    Returns frame, variable labels, value labels, missing code per variable, notes.
+    """
+    spec = _spec(survey)
+    lang = _lang(survey, language, spec)
+    data = survey.data
+    out: dict[str, Any] = {}
+    var_labels: dict[str, str] = {}
+    value_labels: dict[str, dict] = {}
+    missing: dict[str, list[float]] = {}
+    used: set[str] = set()
+    fields = {f.name: f for f in spec.fields} if spec else {}
+    miss_labels = {code: dict(labels) for code, _kind, labels in (spec.missing_codes if spec else ())}
+
+    def mlabel(code: float) -> str:
+        d = miss_labels.get(code, {})
+        return d.get(lang) or next(iter(d.values()), None) or f"missing {_py(code)}"
+
+    def add_missing(col: str, vals: np.ndarray, reasons: pd.Series | None) -> np.ndarray:
+        if reasons is None:
+            return vals
+        r = reasons.to_numpy(dtype=float)
+        fill = np.isnan(vals) & ~np.isnan(r)
+        if fill.any():
+            vals = vals.copy()
+            vals[fill] = r[fill]
+            present = sorted({float(x) for x in r[fill]})
+            missing[col] = present
+            value_labels.setdefault(col, {})
+            for code in present:
+                value_labels[col][_py(code)] = mlabel(code)
+        return vals
+
+    for f in (spec.fields if spec else ()):
+        if f.kind == "single" and f.name in data.columns:
+            s = data[f.name]
+            codes = _codes_of(f)
+            names = [c.name for c in f.choices]
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                info = survey.var_info(f.name)
+                pos = {lab: i for i, lab in enumerate(info.categories)}
+                pos.update({c: i for i, c in enumerate(info.codes)})
+                cat_to = np.array([codes[pos[c]] if c in pos and pos[c] < len(codes) else np.nan
+                                   for c in map(str, s.cat.categories)] + [np.nan])
+                vals = cat_to[s.cat.codes.to_numpy()]
+            else:
+                look = {n: codes[i] for i, n in enumerate(names)}
+                vals = s.astype("string").map(look).astype(float).to_numpy()
+            out[f.name] = add_missing(f.name, vals, _missing_codes(survey, f, f.name))
+            labels = {_py(codes[i]): c.label(lang) for i, c in enumerate(f.choices)}
+            value_labels[f.name] = {**labels, **value_labels.get(f.name, {})}
+            var_labels[f.name] = f.label(lang, short=True)
+            used.add(f.name)
+        elif f.kind == "multi":
+            cols = _multi_columns(survey, f)
+            reasons = _missing_codes(survey, f, f.name)
+            off, on = _SELECTED_LABEL.get(lang or "en", _SELECTED_LABEL["en"])
+            for col, cname in cols:
+                s = data[col]
+                vals = pd.array(s, dtype="boolean").astype("Float64").to_numpy(
+                    dtype=float, na_value=np.nan)
+                out[col] = add_missing(col, vals, reasons)
+                value_labels[col] = {0: off, 1: on, **value_labels.get(col, {})}
+                choice = next((c for c in f.choices if c.name == cname), None)
+                var_labels[col] = f"{f.label(lang, short=True)}: {choice.label(lang) if choice else cname}"
+                used.add(col)
+        elif f.kind in ("integer", "decimal") and f.name in data.columns:
+            vals = pd.to_numeric(data[f.name], errors="coerce").to_numpy(dtype=float)
+            out[f.name] = add_missing(f.name, vals, _missing_codes(survey, f, f.name))
+            var_labels[f.name] = f.label(lang, short=True)
+            used.add(f.name)
+        elif f.name in data.columns:
+            s = data[f.name]
+            if pd.api.types.is_datetime64_any_dtype(s):
+                out[f.name] = s
+            else:
+                out[f.name] = s.astype(object).where(s.notna(), "").astype(str)
+            var_labels[f.name] = f.label(lang, short=True)
+            used.add(f.name)
+    for col in data.columns:
+        if col in used:
+            continue
+        s = data[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = [str(c) for c in s.cat.categories]
+            out[col] = np.where(s.cat.codes.to_numpy() < 0, np.nan, s.cat.codes.to_numpy() + 1.0)
+            value_labels[col] = {i + 1: c for i, c in enumerate(cats)}
+        elif pd.api.types.is_bool_dtype(s):
+            out[col] = pd.array(s, dtype="boolean").astype("Float64").to_numpy(dtype=float,
+                                                                                na_value=np.nan)
+        elif pd.api.types.is_numeric_dtype(s):
+            out[col] = pd.to_numeric(s, errors="coerce").astype(float).to_numpy()
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            out[col] = s
+        else:
+            out[col] = s.astype(object).where(s.notna(), "").astype(str)
+        var_labels.setdefault(col, str(col) if fields.get(col) is None else fields[col].label(lang))
+    frame = pd.DataFrame(out, index=range(len(data)))
+    return frame, var_labels, value_labels, missing
+
+
+def _valid_names(names: list[str], *, limit: int, kind: str) -> tuple[dict[str, str], list[str]]:
+    """Rename columns to valid SPSS/Stata names (unique case-insensitively)."""
+    renamed: dict[str, str] = {}
+    notes = []
+    seen: set[str] = set()
+    for name in names:
+        new = re.sub(r"[^0-9A-Za-z_]" if kind == "stata" else r"[^\w.@#$]", "_", str(name))
+        if not re.match(r"[A-Za-z]" if kind == "stata" else r"[^\W\d_]", new[:1] or "0"):
+            new = "v" + new
+        new = new.rstrip(".")
+        while len(new.encode("utf-8")) > limit:
+            new = new[:-1]
+        if kind == "spss" and new.upper() in SPSS_RESERVED:
+            new = new + "_"
+        base, k = new, 1
+        while new.lower() in seen:
+            k += 1
+            suffix = f"_{k}"
+            new = truncate_bytes(base, limit - len(suffix)) + suffix
+        seen.add(new.lower())
+        renamed[name] = new
+        if new != name:
+            notes.append(f"column {name!r} written as {new!r} ({kind} name rules)")
+    return renamed, notes
+
+
+def _check_dir(path: Path) -> None:
+    if not path.parent.exists():
+        raise IngestError(format_problem(where=str(path), expected="an existing folder",
+                                         found=f"no folder {str(path.parent)!r}",
+                                         hint="create the folder first"))
+
+
+# ------------------------------------------------------------------------------------------
+def to_spss(survey, path, *, language: str | None = None, compress: bool | None = None) -> WrittenFile:
+    """Write an SPSS ``.sav`` (``.zsav``: compressed) with variable and value labels in
+    ``language`` and the missing codes declared as user-missing values."""
+    import pyreadstat
+
+    path = Path(path)
+    _check_dir(path)
+    frame, var_labels, value_labels, missing = _coded_frame(survey, language=language)
+    renamed, notes = _valid_names(list(frame.columns), limit=64, kind="spss")
+    frame = frame.rename(columns=renamed)
+    col_labels, vl_out, ranges = {}, {}, {}
+    for old, new in renamed.items():
+        lab = var_labels.get(old, "")
+        cut = truncate_bytes(lab, 256)
+        if cut != lab:
+            notes.append(f"variable label of {new!r} cut to 256 bytes: {cut!r}")
+        col_labels[new] = cut
+        if old in value_labels and pd.api.types.is_float_dtype(frame[new]):
+            d = {}
+            for k, v in value_labels[old].items():
+                cv = truncate_bytes(str(v), 120)
+                if cv != v:
+                    notes.append(f"value label {k} of {new!r} cut to 120 bytes: {cv!r}")
+                d[float(k) if isinstance(k, float) else int(k)] = cv
+            vl_out[new] = d
+        if old in missing:
+            codes = missing[old]
+            if len(codes) <= 3:
+                ranges[new] = [float(c) for c in codes]
+            else:
+                ranges[new] = [{"lo": float(min(codes)), "hi": float(max(codes))}]
+                notes.append(f"{new!r}: more than 3 missing codes; declared as the range "
+                             f"{_py(min(codes))}..{_py(max(codes))}")
+    measure = {}
+    spec = _spec(survey)
+    for f in (spec.fields if spec else ()):
+        if f.name in renamed and f.kind == "single":
+            measure[renamed[f.name]] = "ordinal" if f.ordered else "nominal"
+        elif f.name in renamed and f.kind in ("integer", "decimal"):
+            measure[renamed[f.name]] = "scale"
+    if compress is None:
+        compress = path.suffix.lower() == ".zsav"
+    try:
+        pyreadstat.write_sav(frame, str(path), column_labels=col_labels,
+                             variable_value_labels=vl_out, missing_ranges=ranges or None,
+                             variable_measure=measure or None, compress=bool(compress))
+    except Exception as exc:  # noqa: BLE001
+        raise IngestError(format_problem(where=str(path), expected="a writable SPSS file",
+                                         found=f"{type(exc).__name__}: {exc}")) from None
+    return WrittenFile(str(path), "sav", len(frame), frame.shape[1], tuple(notes))
+
+
+def to_stata(survey, path, *, language: str | None = None) -> WrittenFile:
+    """Write a Stata ``.dta`` (version 15: Unicode) with variable and value labels.
+
+    Missing answers are written as system missing; the reasons are not representable as
+    numbers in Stata and are listed in the notes.
+    """
+    import pyreadstat
+
+    path = Path(path)
+    _check_dir(path)
+    frame, var_labels, value_labels, missing = _coded_frame(survey, language=language)
+    renamed, notes = _valid_names(list(frame.columns), limit=32, kind="stata")
+    frame = frame.rename(columns=renamed)
+    col_labels, vl_out = {}, {}
+    for old, new in renamed.items():
+        lab = var_labels.get(old, "")
+        cut = lab[:80]
+        if cut != lab:
+            notes.append(f"variable label of {new!r} cut to 80 characters")
+        col_labels[new] = cut
+        if old in value_labels and pd.api.types.is_float_dtype(frame[new]):
+            vals = frame[new].dropna()
+            if (vals == np.floor(vals)).all():
+                vl_out[new] = {int(k): str(v) for k, v in value_labels[old].items()
+                               if float(k).is_integer()}
+    try:
+        pyreadstat.write_dta(frame, str(path), column_labels=col_labels,
+                             variable_value_labels=vl_out, version=15)
+    except Exception as exc:  # noqa: BLE001
+        raise IngestError(format_problem(where=str(path), expected="a writable Stata file",
+                                         found=f"{type(exc).__name__}: {exc}")) from None
+    if missing:
+        notes.append("missing-answer codes are written as numbers (e.g. -99) with value labels")
+    return WrittenFile(str(path), "dta", len(frame), frame.shape[1], tuple(notes))
+
+
+def _labelled_frame(survey, *, language: str | None, safe: bool) -> pd.DataFrame:
+    """Data for CSV/Excel: single choices as labels in ``language``, multi options as 0/1,
+    missing reasons as their codes."""
+    spec = _spec(survey)
+    lang = _lang(survey, language, spec)
+    data = survey.data
+    out = {}
+    fields = {f.name: f for f in spec.fields} if spec else {}
+    multi_cols = {}
+    for f in fields.values():
+        if f.kind == "multi":
+            for col, _ in _multi_columns(survey, f):
+                multi_cols[col] = f
+    for col in data.columns:
+        s = data[col]
+        f = fields.get(col)
+        reasons = None
+        if col in multi_cols:
+            reasons = _missing_codes(survey, multi_cols[col], col)
+            v = pd.array(s, dtype="boolean").astype("Int64").astype(object)
+            v = pd.Series(v, index=data.index).where(pd.Series(v, index=data.index).notna(), None)
+        elif f is not None and f.kind == "single" and isinstance(s.dtype, pd.CategoricalDtype):
+            reasons = _missing_codes(survey, f, col)
+            info = survey.var_info(col, language=lang)
+            trans = dict(zip(map(str, s.cat.categories), info.categories)) if len(
+                info.categories) == len(s.cat.categories) else {}
+            cats = np.array([trans.get(str(c), c) for c in s.cat.categories] + [None],
+                            dtype=object)
+            v = cats[s.cat.codes.to_numpy()]
+        else:
+            if f is not None:
+                reasons = _missing_codes(survey, f, col)
+            v = s.astype(object).where(s.notna(), None)
+            if pd.api.types.is_datetime64_any_dtype(s):
+                v = s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
+        v = pd.Series(v, index=data.index, dtype=object)
+        if reasons is not None:
+            fill = v.isna().to_numpy() & reasons.notna().to_numpy()
+            if fill.any():
+                v = v.copy()
+                v[fill] = [str(_py(x)) for x in reasons.to_numpy()[fill]]
+        out[col] = v
+    return pd.DataFrame(out, index=data.index)
+
+
+def to_csv(survey, path, *, language: str | None = None, bom: bool = False,
+           sep: str = ",") -> WrittenFile:
+    """Write UTF-8 CSV (``bom=True``: with a byte-order mark, so Excel opens it correctly).
+
+    Single-choice answers are written as labels in ``language``, multiple-choice options as
+    0/1 columns, missing answers as the template's missing codes.
+    """
+    path = Path(path)
+    _check_dir(path)
+    frame = _labelled_frame(survey, language=language, safe=True)
+    risky = 0
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype == object:
+            mask = s.map(lambda x: isinstance(x, str) and x.startswith(_DANGEROUS)).astype(bool)
+            if mask.any():
+                risky += int(mask.sum())
+                frame[col] = s.where(~mask, "'" + s.astype(str))
+    frame.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8", sep=sep,
+                 lineterminator="\n")
+    notes = (f"{risky} cell(s) starting with = + - @ tab or CR written with a leading "
+             "apostrophe",) if risky else ()
+    return WrittenFile(str(path), "csv", len(frame), frame.shape[1], notes)
+
+
+def to_excel(survey, path, *, language: str | None = None) -> WrittenFile:
+    """Write an ``.xlsx`` workbook with a ``data`` sheet and a ``codebook`` sheet.
+
+    Text that a spreadsheet would read as a formula is written as a text cell with Excel's
+    quote prefix (the text itself is unchanged).
+    """
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    path = Path(path)
+    _check_dir(path)
+    frame = _labelled_frame(survey, language=language, safe=False)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "data"
+    ws.append([str(c) for c in frame.columns])
+    risky = 0
+    values = frame.to_numpy(dtype=object)
+    for r, row in enumerate(values, start=2):
+        for c, v in enumerate(row, start=1):
+            if v is None or (isinstance(v, float) and v != v):
+                continue
+            if isinstance(v, (np.integer,)):
+                v = int(v)
+            elif isinstance(v, np.floating):
+                v = float(v)
+            elif isinstance(v, pd.Timestamp):
+                v = v.to_pydatetime()
+            cell = ws.cell(row=r, column=c)
+            if isinstance(v, str):
+                cell.value = v
+                cell.data_type = "s"
+                if v.startswith(_DANGEROUS):
+                    cell.quotePrefix = True
+                    risky += 1
+            else:
+                cell.value = v
+    ws.freeze_panes = "A2"
+    cb = wb.create_sheet("codebook")
+    cb.append(["variable", "label", "kind", "value", "value label"])
+    spec = _spec(survey)
+    lang = _lang(survey, language, spec)
+    for col in frame.columns:
+        try:
+            info = survey.var_info(col, language=lang)
+        except Exception:  # noqa: BLE001
+            info = None
+        label = info.label if info is not None else str(col)
+        kind = info.kind if info is not None else ""
+        cb.append([str(col), label, kind, None, None])
+        if info is not None and info.kind == "single" and info.columns == (col,):
+            for code, cat in zip(info.codes, info.categories):
+                cb.append([None, None, None, code, cat])
+    for code, _kind, labels in (spec.missing_codes if spec else ()):
+        d = dict(labels)
+        cb.append(["(missing)", d.get(lang) or next(iter(d.values()), ""), "missing", _py(code),
+                   None])
+    for sheet in (ws, cb):
+        for i in range(1, min(sheet.max_column, 200) + 1):
+            sheet.column_dimensions[get_column_letter(i)].width = 16
+    wb.save(path)
+    notes = (f"{risky} text cell(s) starting with = + - @ tab or CR written with the quote "
+             "prefix",) if risky else ()
+    return WrittenFile(str(path), "xlsx", len(frame), frame.shape[1], notes)
+
+
+def to_parquet(survey, path, *, language: str | None = None) -> WrittenFile:
+    """Write Parquet: the typed data (categoricals keep their labels) plus a JSON description
+    in the schema metadata (key ``survey``: variable labels, categories, codes, missing
+    codes). Missing reasons are kept in ``_missing:<question>`` columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    _check_dir(path)
+    data = survey.data.copy()
+    spec = _spec(survey)
+    lang = _lang(survey, language, spec)
+    meta: dict[str, Any] = {"questionnaire": getattr(spec, "id", None), "language": lang,
+                            "weight": survey.weight, "columns": {}}
+    for col in data.columns:
+        try:
+            info = survey.var_info(col, language=lang)
+        except Exception:  # noqa: BLE001
+            continue
+        meta["columns"][str(col)] = {"label": info.label, "kind": info.kind,
+                                     "categories": list(info.categories),
+                                     "codes": list(info.codes), "ordered": bool(info.ordered)}
+    m = getattr(survey, "missing", None)
+    if m is not None and len(m.columns):
+        for col in m.columns:
+            codes = pd.to_numeric(m[col], errors="coerce")
+            if codes.notna().any():
+                data[f"_missing:{col}"] = codes.astype("Int64").to_numpy()
+    try:
+        table = pa.Table.from_pandas(data, preserve_index=False)
+        md = dict(table.schema.metadata or {})
+        md[META_KEY] = json.dumps(meta, ensure_ascii=False).encode("utf-8")
+        pq.write_table(table.replace_schema_metadata(md), path)
+    except Exception as exc:  # noqa: BLE001
+        raise IngestError(format_problem(where=str(path), expected="a writable Parquet file",
+                                         found=f"{type(exc).__name__}: {exc}")) from None
+    return WrittenFile(str(path), "parquet", len(data), data.shape[1], ())
+
+
+def write(survey, path, *, language: str | None = None, **options) -> WrittenFile:
+    """Write ``survey`` in the format given by the extension of ``path``."""
+    ext = Path(path).suffix.lower()
+    writers = {".sav": to_spss, ".zsav": to_spss, ".dta": to_stata, ".parquet": to_parquet,
+               ".csv": to_csv, ".xlsx": to_excel}
+    if ext not in writers:
+        raise IngestError(format_problem(where=str(path), expected="an output extension "
+                                         ".sav .zsav .dta .parquet .csv or .xlsx",
+                                         found=repr(ext or "(none)")))
+    return writers[ext](survey, path, language=language, **options)

@@ -105,6 +105,7 @@ class Survey:
         lonely_psu: str = "fail",
         questionnaire: Any = None,
         language: str | None = None,
+        probs: str | None = None,
     ) -> Survey:
         """Wrap a DataFrame, optionally with weights and a complex design (no template needed).
 
@@ -134,6 +135,23 @@ class Survey:
                     f"weight column '{weight}' must hold non-negative numbers; row {bad} holds "
                     f"{df[weight].iloc[bad]!r}. Hint: fill or drop rows without a weight first."
                 )
+        if weight is None and (probs is not None or fpc_t):
+            # R svydesign: weights = 1/probs, or (no weights, no probs) prod_k N_k / n_k from fpc
+            from .design import fpc_weights
+
+            if probs is not None:
+                if probs not in df.columns:
+                    raise AnalysisError(f"probs column '{probs}' is not in the data")
+                pr = pd.to_numeric(df[probs], errors="coerce").to_numpy(dtype=float)
+                if np.isnan(pr).any() or (pr <= 0).any() or (pr > 1).any():
+                    raise AnalysisError(
+                        f"probs column '{probs}' must hold selection probabilities in (0, 1]"
+                    )
+                wts = 1.0 / pr
+            else:
+                wts = fpc_weights(df, strata=strata, psu=psu_t, fpc=fpc_t, nest=nest)
+            weight = "_design_weight"
+            df = df.assign(**{weight: wts})
         spec = DesignSpec(strata=strata, psu=psu_t, fpc=fpc_t, nest=nest, lonely_psu=lonely_psu)
         return cls(data=df, weight=weight, design=spec, questionnaire=questionnaire, language=language)
 

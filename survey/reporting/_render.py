@@ -1,0 +1,534 @@
+"""``render_report``: run a report notebook with papermill, export it, record a manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ReportError, format_problem
+
+#: packages whose versions go into every manifest
+MANIFEST_PACKAGES = (
+    "survey-toolkit",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "pingouin",
+    "nbconvert",
+    "papermill",
+)
+DEFAULT_SEED = 20240101
+#: fixed build time seen by the kernel (matplotlib, pandas and friends honour it)
+SOURCE_DATE_EPOCH = "946684800"
+_FORMATS = ("ipynb", "html", "pdf", "weasy")
+
+
+def library_path(kind: str, name: str | None = None) -> Path:
+    """A folder (or file) of the bundled library: ``questionnaires``, ``notebooks``, ``data``.
+
+    The repository's top-level folder when running from a checkout, else the copy packaged
+    in the wheel under ``survey/_library``.
+    """
+    pkg = Path(__file__).resolve().parent.parent
+    for base in (pkg.parent / kind, pkg / "_library" / kind):
+        if base.is_dir():
+            return base / name if name else base
+    return (pkg.parent / kind / name) if name else pkg.parent / kind
+
+
+def report_notebook_path(notebook: str | os.PathLike = "standard") -> Path:
+    """Resolve a report notebook: a path, or a name (``standard``, ``grassroots_training``).
+
+    Names are looked up as ``notebooks/report_<name>.ipynb`` in the library.
+    """
+    text = os.fspath(notebook)
+    path = Path(text)
+    if path.suffix == ".ipynb" or os.sep in text or "/" in text:
+        if not path.exists():
+            raise ReportError(
+                format_problem(
+                    where=f"report notebook {text!r}",
+                    expected="an existing .ipynb file",
+                    found="no such file",
+                    hint="give a path or a name such as 'standard'",
+                )
+            )
+        return path
+    stem = text if text.startswith("report_") else f"report_{text}"
+    candidate = library_path("notebooks", f"{stem}.ipynb")
+    if not candidate.exists():
+        known = sorted(p.stem.removeprefix("report_") for p in candidate.parent.glob("report_*.ipynb"))
+        from ..errors import did_you_mean
+
+        hint = did_you_mean(text, known) or f"known report notebooks: {', '.join(known) or 'none'}"
+        raise ReportError(
+            format_problem(
+                where=f"report notebook {text!r}",
+                expected=f"a notebook {stem}.ipynb in {candidate.parent}",
+                found="none",
+                hint=hint,
+            )
+        )
+    return candidate
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    from .._version import __version__
+
+    out: dict[str, str] = {}
+    for name in MANIFEST_PACKAGES:
+        if name == "survey-toolkit":
+            out["survey"] = __version__
+            continue
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _public_value(value: Any) -> Any:
+    """A parameter value as recorded in the manifest: existing files by name and hash."""
+    if isinstance(value, (str, os.PathLike)) and value and len(os.fspath(value)) < 4096:
+        p = Path(os.fspath(value))
+        try:
+            if p.is_file():
+                return {"file": p.name, "sha256": _sha256(p)}
+        except OSError:
+            pass
+    return value
+
+
+def build_manifest(
+    *,
+    template_id: str,
+    questionnaire: Path,
+    responses: Path | None,
+    notebook: Path,
+    parameters: Mapping[str, Any],
+    seed: int,
+    chromium: str | None,
+) -> dict[str, Any]:
+    """The reproducibility record shown in the report's appendix and written next to it.
+
+    Only file names (never directories) and content hashes are recorded, so the manifest, and
+    the report that shows it, do not depend on where the build runs.
+    """
+    hidden = {"questionnaire", "responses", "manifest"}
+    return {
+        "template_id": template_id,
+        "questionnaire": {"file": questionnaire.name, "sha256": _sha256(questionnaire)},
+        "responses": (
+            {"file": responses.name, "sha256": _sha256(responses)} if responses else None
+        ),
+        "report_notebook": {"file": notebook.name, "sha256": _sha256(notebook)},
+        "parameters": {
+            k: _public_value(v) for k, v in sorted(parameters.items()) if k not in hidden
+        },
+        "seed": seed,
+        "packages": _versions(),
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "chromium": chromium,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportResult:
+    """Where a report was written and how long each step took (seconds)."""
+
+    template_id: str
+    language: str
+    notebook: Path
+    manifest: Path
+    html: Path | None = None
+    pdf: Path | None = None
+    timings: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        out = {"ipynb": self.notebook, "manifest": self.manifest}
+        if self.html:
+            out["html"] = self.html
+        if self.pdf:
+            out["pdf"] = self.pdf
+        return out
+
+    def __repr__(self) -> str:
+        files = ", ".join(p.name for p in self.paths.values())
+        total = self.timings.get("total", float("nan"))
+        return f"<ReportResult {self.template_id} ({self.language}): {files} in {total:.1f} s>"
+
+
+def _progress_enabled(progress: bool | None) -> bool:
+    if progress is not None:
+        return bool(progress)
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        return False
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def _kernel_env(seed: int) -> Iterator[None]:
+    """Environment the kernel inherits: fixed build time and hash seed."""
+    new = {
+        "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+        "PYTHONHASHSEED": "0",
+        "SURVEY_REPORT_SEED": str(seed),
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    }
+    old = {k: os.environ.get(k) for k in new}
+    os.environ.update(new)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _resolve_questionnaire(questionnaire: Any) -> tuple[Path, Any]:
+    """(template file, loaded Questionnaire or None) from a path, a template id or an object."""
+    if isinstance(questionnaire, (str, os.PathLike)):
+        text = os.fspath(questionnaire)
+        path = Path(text)
+        if not path.exists() and not path.suffix:
+            path = library_path("questionnaires", f"{text}.yaml")
+        if not path.exists():
+            known = sorted(p.stem for p in library_path("questionnaires").glob("*.yaml"))
+            from ..errors import did_you_mean
+
+            raise ReportError(
+                format_problem(
+                    where=f"questionnaire {text!r}",
+                    expected="a template file or the id of a bundled template",
+                    found="no such file",
+                    hint=did_you_mean(text, known) or f"bundled templates: {', '.join(known)}",
+                )
+            )
+        q = None
+        try:
+            from ..questionnaire import load_questionnaire
+
+            q = load_questionnaire(path)
+        except ImportError:
+            q = None
+        return path.resolve(), q
+    for attr in ("source", "path", "source_path"):
+        src = getattr(questionnaire, attr, None)
+        if isinstance(src, (str, os.PathLike)) and Path(os.fspath(src)).is_file():
+            return Path(os.fspath(src)).resolve(), questionnaire
+    raise ReportError(
+        format_problem(
+            where="render_report(questionnaire=...)",
+            expected="a template path or id, or a Questionnaire loaded from a file",
+            found=type(questionnaire).__name__,
+            hint="pass the template's file path so the report can record its SHA-256",
+        )
+    )
+
+
+def _text(value: Any, language: str | None) -> str | None:
+    """A (possibly multilingual) text in ``language``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        for key in (language, "en", *value.keys()):
+            if key in value and value[key]:
+                return str(value[key])
+        return None
+    for attr in ("get",):
+        if hasattr(value, attr):
+            try:
+                return str(value.get(language))
+            except Exception:  # noqa: BLE001 - best effort for unknown text objects
+                return None
+    return str(value)
+
+
+def _template_info(path: Path, q: Any, language: str | None) -> tuple[str, str, str]:
+    """(template id, language, title)."""
+    tid = getattr(q, "id", None) or path.stem
+    lang = language or getattr(q, "default_language", None) or "en"
+    title = _text(getattr(q, "title", None), lang) or tid
+    return str(tid), str(lang), title
+
+
+def _failed_cell(nb_path: Path) -> tuple[int | None, str | None, str]:
+    """(index in the report notebook, section heading, ``# section:`` name) of the failed cell."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:  # noqa: BLE001 - the partial notebook may be unreadable
+        return None, None, ""
+    index = -1
+    section = None
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []) or [])
+        if tags & {"papermill-error-cell-tag", "injected-parameters"}:
+            continue
+        index += 1
+        src = cell.get("source", "")
+        headings = []
+        if cell.cell_type == "markdown":
+            headings += re.findall(r"^#{1,4} (.+)$", src, flags=re.M)
+        for out in cell.get("outputs", []) or []:
+            data = out.get("data") or {}
+            headings += re.findall(r"^#{1,4} (.+)$", str(data.get("text/markdown", "")), re.M)
+            headings += re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", str(data.get("text/html", "")))
+        m = re.match(r"#\s*section:\s*(.+)", src)
+        if cell.cell_type == "code" and any(
+            o.get("output_type") == "error" for o in cell.get("outputs", []) or []
+        ):
+            return index, section, (m.group(1).strip() if m else "")
+        if headings:
+            section = re.sub(r"<[^>]+>", "", headings[-1]).strip()
+    return None, section, ""
+
+
+def render_report(
+    questionnaire: Any,
+    responses: str | os.PathLike | None,
+    *,
+    notebook: str | os.PathLike = "standard",
+    output_dir: str | os.PathLike = "reports",
+    formats: Sequence[str] = ("html", "pdf"),
+    language: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    progress: bool | None = None,
+) -> ReportResult:
+    """Execute a report notebook on a questionnaire and its responses; export HTML and PDF.
+
+    Parameters
+    ----------
+    questionnaire : path, template id or Questionnaire
+        The template (a Questionnaire must have been loaded from a file).
+    responses : path
+        The response file (csv, xlsx, sav, ...), read by ``read_responses`` in the notebook.
+    notebook : str or path
+        ``"standard"`` (any questionnaire), ``"grassroots_training"`` (the flagship), or a path
+        to a notebook with a cell tagged ``parameters``.
+    output_dir : path
+        Receives ``<template-id>.ipynb``, ``.html``, ``.pdf`` and ``.manifest.json``.
+    formats : sequence of {"html", "pdf", "weasy"}
+        ``pdf`` prints with Chromium (WeasyPrint when Chromium is missing); ``weasy`` forces
+        WeasyPrint. The executed ``.ipynb`` is always written.
+    language : {"zh-Hant", "zh-Hans", "en"}, optional
+        Report language; default: the questionnaire's default language.
+    parameters : mapping, optional
+        Extra notebook parameters (``alpha``, ``correction``, ``banner``, ``weighting``,
+        ``suppress_below``, ``title``, ``seed`` ...).
+    progress : bool, optional
+        Progress bar; default: on a terminal, off when not a TTY or ``CI`` is set.
+
+    Returns
+    -------
+    ReportResult
+        Paths and timings.
+
+    Raises
+    ------
+    ReportError
+        A cell failed (the message names the cell and its section; the partial executed
+        notebook is left in ``output_dir``), or an export failed.
+    """
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    formats = tuple(f.strip().lower() for f in ([formats] if isinstance(formats, str) else formats))
+    bad = [f for f in formats if f not in _FORMATS]
+    if bad:
+        raise ReportError(
+            format_problem(
+                where="render_report(formats=...)",
+                expected="some of html, pdf, weasy",
+                found=", ".join(bad),
+            )
+        )
+    q_path, q = _resolve_questionnaire(questionnaire)
+    nb_path = report_notebook_path(notebook)
+    data_path = None
+    if responses is not None:
+        data_path = Path(os.fspath(responses))
+        if not data_path.is_file():
+            raise ReportError(
+                format_problem(
+                    where=f"responses {os.fspath(responses)!r}",
+                    expected="an existing data file",
+                    found="no such file",
+                )
+            )
+        data_path = data_path.resolve()
+    params = dict(parameters or {})
+    template_id, lang, title = _template_info(q_path, q, language or params.get("language"))
+    title = params.get("title") or title
+    seed = int(params.get("seed", DEFAULT_SEED))
+
+    from .exporters import chromium_version, find_chromium
+
+    chromium = find_chromium()
+    manifest = build_manifest(
+        template_id=template_id,
+        questionnaire=q_path,
+        responses=data_path,
+        notebook=nb_path,
+        parameters={**params, "language": lang, "title": title},
+        seed=seed,
+        chromium=chromium_version(chromium) if chromium else None,
+    )
+    params.update(
+        questionnaire=str(q_path),
+        responses=str(data_path) if data_path else "",
+        language=lang,
+        title=title,
+        seed=seed,
+        manifest=manifest,
+    )
+    out_dir = Path(os.fspath(output_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out_nb = out_dir / f"{template_id}.ipynb"
+    timings["prepare"] = time.perf_counter() - t0
+
+    show = _progress_enabled(progress)
+    import logging
+
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    t1 = time.perf_counter()
+    pm_logger = logging.getLogger("papermill")
+    old_level = pm_logger.level
+    pm_logger.setLevel(logging.WARNING)
+    try:
+        with _kernel_env(seed):
+            pm.execute_notebook(
+                str(nb_path),
+                str(out_nb),
+                parameters=params,
+                kernel_name="python3",
+                progress_bar={"desc": "cells", "leave": False} if show else False,
+                log_output=False,
+                cwd=str(out_dir),
+                request_save_on_cell_execute=False,
+            )
+    except PapermillExecutionError as exc:
+        index, section, name = _failed_cell(out_nb)
+        where = f"cell {index if index is not None else exc.cell_index}"
+        if name:
+            where += f" [{name}]"
+        if section:
+            where += f" in section {section!r}"
+        raise ReportError(
+            f"report {nb_path.name}: {where} failed: {exc.ename}: {exc.evalue}\n"
+            f"The partly executed notebook is {out_nb}; open it to see the traceback."
+        ) from None
+    except ReportError:
+        raise
+    except Exception as exc:  # kernel died, missing kernel spec, ...
+        raise ReportError(
+            f"report {nb_path.name} could not be executed: {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        pm_logger.setLevel(old_level)
+    timings["execute"] = time.perf_counter() - t1
+
+    import nbformat
+
+    nb = nbformat.read(out_nb, as_version=4)
+    nb.metadata.setdefault("survey", {})
+    nb.metadata["survey"].update(
+        {"language": lang, "title": title, "template_id": template_id}
+    )
+    nbformat.write(nb, out_nb)
+
+    html_path = pdf_path = None
+    steps = [f for f in formats if f != "ipynb"]
+    bar = None
+    if show and steps:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(steps), desc="export", leave=False)
+    try:
+        html_text = None
+        if steps:
+            from .exporters import SurveyHTMLExporter
+
+            t2 = time.perf_counter()
+            html_text, _ = SurveyHTMLExporter().from_notebook_node(
+                nb, resources={"metadata": {"name": template_id}}
+            )
+            timings["html"] = time.perf_counter() - t2
+        if "html" in formats:
+            html_path = out_dir / f"{template_id}.html"
+            html_path.write_text(html_text, encoding="utf-8")
+            if bar:
+                bar.update(1)
+        for fmt in ("pdf", "weasy"):
+            if fmt not in formats:
+                continue
+            from .exporters import check_cjk_font, chromium_print, weasy_print
+
+            t3 = time.perf_counter()
+            check_cjk_font(lang if lang.startswith("zh") else "en")
+            if fmt == "pdf" and chromium:
+                pdf = chromium_print(html_text, chromium=chromium)
+            else:
+                if fmt == "pdf":
+                    print(
+                        "survey: Chromium not found (Debian/Ubuntu: apt-get install chromium); "
+                        "printing the PDF with WeasyPrint instead.",
+                        file=sys.stderr,
+                    )
+                pdf = weasy_print(html_text)
+            pdf_path = out_dir / f"{template_id}.pdf"
+            pdf_path.write_bytes(pdf)
+            timings["pdf"] = time.perf_counter() - t3
+            if bar:
+                bar.update(1)
+    finally:
+        if bar:
+            bar.close()
+
+    timings["total"] = time.perf_counter() - t0
+    record = dict(manifest)
+    record["outputs"] = {
+        p.name: _sha256(p) for p in (html_path, pdf_path) if p is not None and p.exists()
+    }
+    manifest_path = out_dir / f"{template_id}.manifest.json"
+    manifest_path.write_text(
+        json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return ReportResult(
+        template_id=template_id,
+        language=lang,
+        notebook=out_nb,
+        manifest=manifest_path,
+        html=html_path,
+        pdf=pdf_path,
+        timings={k: round(v, 3) for k, v in timings.items()},
+    )

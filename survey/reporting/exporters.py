@@ -1,0 +1,427 @@
+"""nbconvert exporters for survey reports: ``survey_html``, ``survey_pdf``, ``survey_weasy``.
+
+Registered through the ``nbconvert.exporters`` entry point, so these work too::
+
+    jupyter nbconvert --to survey_html reports/grassroots_training.ipynb
+    jupyter nbconvert --to survey_pdf  reports/grassroots_training.ipynb
+
+``survey_html`` is nbconvert's JupyterLab template without CDN scripts (require.js, MathJax,
+mermaid), with inputs, prompts and the parameter cells hidden, cell ids renumbered, the
+``lang`` attribute taken from the report language (notebook metadata ``survey.language``;
+the wrong tag makes browsers draw Japanese glyph forms), a CJK font stack and print CSS
+(A4, page numbers "x / N", table rows that never split, repeated table headers).
+``survey_pdf`` prints that HTML with Debian's Chromium command line and rewrites the PDF
+dates so that two builds are byte-identical; ``survey_weasy`` uses WeasyPrint instead (the
+fallback when no Chromium is installed).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from nbconvert.exporters import HTMLExporter
+from traitlets import Bool, Float, Unicode, default
+
+from .._version import __version__
+from ..errors import ReportError
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+#: nbconvert tags of cells that never appear in a report
+HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove-cell", "remove_cell"})
+
+_LANG_TAGS = {
+    "zh-hant": "zh-Hant",
+    "zh-tw": "zh-Hant",
+    "zh-hk": "zh-Hant",
+    "zh-hans": "zh-Hans",
+    "zh-cn": "zh-Hans",
+    "zh": "zh-Hans",
+    "en": "en",
+}
+
+_FONT_STACKS = {
+    "zh-Hant": "'Noto Sans CJK TC', 'Noto Sans CJK SC', 'Noto Sans', 'DejaVu Sans', sans-serif",
+    "zh-Hans": "'Noto Sans CJK SC', 'Noto Sans CJK TC', 'Noto Sans', 'DejaVu Sans', sans-serif",
+    "en": "'Noto Sans', 'DejaVu Sans', 'Noto Sans CJK SC', sans-serif",
+}
+
+_PRINT_CSS = """
+:root {
+  --jp-content-font-family: %(fonts)s;
+  --jp-ui-font-family: %(fonts)s;
+  --jp-content-font-size1: 11pt;
+}
+html, body { font-family: %(fonts)s; }
+body.jp-Notebook { padding: 0; }
+main { max-width: 180mm; margin: 0 auto; }
+.jp-Notebook .jp-Cell { padding: 0; }
+.jp-OutputArea-output pre, pre { white-space: pre-wrap; word-break: break-word; }
+.jp-RenderedImage img, .jp-RenderedSVG img { max-width: 100%%; height: auto; }
+table { border-collapse: collapse; }
+thead { display: table-header-group; }
+tr, img, svg, figure, .sv-keep { break-inside: avoid; page-break-inside: avoid; }
+h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+.jp-RenderedHTMLCommon table { font-size: 9.5pt; margin: 4px 0 8px 0; }
+.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 2px 6px; }
+.sv-page-break { break-after: page; page-break-after: always; height: 0; }
+.sv-finding { border-left: 3px solid #4c72b0; padding: 2px 8px; margin: 6px 0; }
+.sv-cover h1 { font-size: 22pt; margin-top: 30mm; }
+.sv-muted, .sv-notes { color: #555; font-size: 9pt; }
+@page {
+  size: A4;
+  margin: 16mm 15mm 18mm 15mm;
+  @bottom-center { content: counter(page) " / " counter(pages); font-size: 9pt; color: #555; }
+}
+@media print {
+  main { max-width: none; }
+  .jp-Cell-inputWrapper, .jp-Cell-outputWrapper { display: block; }
+}
+"""
+
+log = logging.getLogger(__name__)
+
+
+def language_tag(language: str | None) -> str:
+    """The BCP 47 ``lang`` tag for a report language.
+
+    >>> language_tag("zh-Hant"), language_tag("zh_CN"), language_tag(None)
+    ('zh-Hant', 'zh-Hans', 'en')
+    """
+    if not language:
+        return "en"
+    key = str(language).replace("_", "-").lower()
+    if key in _LANG_TAGS:
+        return _LANG_TAGS[key]
+    return key.split("-")[0] if key.split("-")[0] in _LANG_TAGS else "en"
+
+
+def report_language(nb: Any) -> str:
+    """The report language recorded in a notebook (``metadata.survey.language``, else the
+    papermill ``language`` parameter, else English)."""
+    meta = nb.get("metadata", {})
+    lang = (meta.get("survey") or {}).get("language")
+    if not lang:
+        lang = ((meta.get("papermill") or {}).get("parameters") or {}).get("language")
+    return language_tag(lang)
+
+
+def report_title(nb: Any, fallback: str = "") -> str:
+    """Title: ``metadata.survey.title``, ``metadata.title``, else the first ``# `` heading."""
+    meta = nb.get("metadata", {})
+    title = (meta.get("survey") or {}).get("title") or meta.get("title")
+    if title:
+        return str(title)
+    for cell in nb.get("cells", []):
+        texts = []
+        if cell.get("cell_type") == "markdown":
+            texts.append(cell.get("source", ""))
+        for out in cell.get("outputs", []) or []:
+            texts.append((out.get("data") or {}).get("text/markdown", ""))
+        for text in texts:
+            if isinstance(text, list):
+                text = "".join(text)
+            m = re.search(r"^# (.+)$", text or "", flags=re.M)
+            if m:
+                return m.group(1).strip()
+    return fallback
+
+
+def prepare_notebook(nb: Any, *, keep_stderr: bool = False) -> Any:
+    """A copy of ``nb`` ready for export: parameter cells dropped, stderr dropped, stable ids.
+
+    Cell ids are renumbered ``cell-1``, ``cell-2`` ... (papermill gives its injected cell a
+    random id), and execution counts are cleared (they differ between papermill and nbclient).
+    """
+    nb = copy.deepcopy(nb)
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []) or [])
+        if tags & HIDDEN_TAGS:
+            continue
+        if cell.get("cell_type") == "code":
+            cell["execution_count"] = None
+            outs = []
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                    if not keep_stderr:
+                        continue
+                if "execution_count" in out:
+                    out["execution_count"] = None
+                data = out.get("data")
+                if data and "text/plain" in data and len(data) > 1:
+                    # '<Styler at 0x7f..>' and similar reprs are never shown but vary per run
+                    data.pop("text/plain")
+                outs.append(out)
+            cell["outputs"] = outs
+        cells.append(cell)
+    for i, cell in enumerate(cells, start=1):
+        cell["id"] = f"cell-{i}"
+    nb.cells = cells
+    return nb
+
+
+class SurveyHTMLExporter(HTMLExporter):
+    """Self-contained, printable HTML for a survey report (no CDN, no code, stable bytes)."""
+
+    export_from_notebook = "Survey report (HTML)"
+
+    keep_stderr = Bool(False, help="Keep stderr stream outputs (warnings) in the report.").tag(
+        config=True
+    )
+
+    @default("template_name")
+    def _template_name_default(self) -> str:
+        return "survey"
+
+    @default("extra_template_basedirs")
+    def _extra_basedirs_default(self) -> list[str]:
+        return [str(TEMPLATE_DIR)]
+
+    @default("exclude_input")
+    def _exclude_input_default(self) -> bool:
+        return True
+
+    @default("exclude_input_prompt")
+    def _exclude_in_prompt_default(self) -> bool:
+        return True
+
+    @default("exclude_output_prompt")
+    def _exclude_out_prompt_default(self) -> bool:
+        return True
+
+    @default("embed_images")
+    def _embed_images_default(self) -> bool:
+        return True
+
+    def _survey_resources(self, nb: Any, resources: dict) -> dict:
+        lang = report_language(nb)
+        name = (resources.get("metadata") or {}).get("name") or "report"
+        title = report_title(nb, fallback=name)
+        resources["survey"] = {
+            "lang": lang,
+            "title": title,
+            "version": __version__,
+            "css": _PRINT_CSS % {"fonts": _FONT_STACKS.get(lang, _FONT_STACKS["en"])},
+        }
+        return resources
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        nb = prepare_notebook(nb, keep_stderr=self.keep_stderr)
+        resources = self._init_resources(resources)
+        resources = self._survey_resources(nb, resources)
+        return super().from_notebook_node(nb, resources=resources, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF through Chromium
+
+_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) ?\(D:(\d{14})([^)]*)\)")
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium/Chrome executable (``$SURVEY_CHROMIUM`` first), or ``None``."""
+    env = os.environ.get("SURVEY_CHROMIUM")
+    if env:
+        return env if (os.path.exists(env) or shutil.which(env)) else None
+    for name in _CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def chromium_version(path: str | None = None) -> str | None:
+    """``chromium --version`` (e.g. ``'Chromium 156.0.8078.79 built on Debian ...'``), or None."""
+    path = path or find_chromium()
+    if not path:
+        return None
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"(Chrom\w*[^\n]*?\d+\.\d+\.\d+\.\d+)", out.stdout)
+    return m.group(1).strip() if m else (out.stdout.strip() or None)
+
+
+def cjk_font_installed() -> bool:
+    """True when fontconfig knows a Noto Sans CJK font (Debian package ``fonts-noto-cjk``)."""
+    fc = shutil.which("fc-list")
+    if not fc:
+        return any(Path("/usr/share/fonts").rglob("NotoSansCJK*"))
+    try:
+        out = subprocess.run([fc, ":", "family"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "Noto Sans CJK" in out.stdout
+
+
+_CJK_WARNED = False
+
+
+def check_cjk_font(nb_lang: str) -> None:
+    """Log (once) that Chinese text will not render when no CJK font is installed."""
+    global _CJK_WARNED
+    if _CJK_WARNED or not nb_lang.startswith("zh"):
+        return
+    if not cjk_font_installed():
+        _CJK_WARNED = True
+        msg = (
+            "no Noto Sans CJK font found (fc-list): Chinese text will print as empty boxes. "
+            "Install it: sudo apt-get install fonts-noto-cjk (Debian/Ubuntu), then rebuild."
+        )
+        log.warning(msg)
+        import warnings
+
+        from ..errors import SurveyWarning
+
+        warnings.warn(msg, SurveyWarning, stacklevel=3)
+
+
+def normalize_pdf_dates(pdf: bytes, stamp: str = "20000101000000") -> bytes:
+    """Rewrite ``/CreationDate`` and ``/ModDate`` in place (same length, xref stays valid).
+
+    >>> normalize_pdf_dates(b"<</CreationDate (D:20261122103000+00'00')>>")
+    b"<</CreationDate (D:20000101000000+00'00')>>"
+    """
+    stamp_b = stamp.encode("ascii")
+    return _PDF_DATE.sub(lambda m: m.group(0).replace(m.group(2), stamp_b), pdf)
+
+
+def chromium_print(html: str, *, chromium: str, timeout: float = 120.0) -> bytes:
+    """Print an HTML string to PDF bytes with the Chromium command line."""
+    with tempfile.TemporaryDirectory(prefix="survey-pdf-") as tmp:
+        src = Path(tmp) / "report.html"
+        out = Path(tmp) / "report.pdf"
+        src.write_text(html, encoding="utf-8")
+        args = [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--no-pdf-header-footer",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={Path(tmp) / 'profile'}",
+            f"--print-to-pdf={out}",
+            src.as_uri(),
+        ]
+        proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            cwd=tmp,
+        )
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise ReportError(
+                f"Chromium did not finish printing the report within {timeout:.0f} s ({chromium})."
+            ) from None
+        if proc.returncode != 0 or not out.exists() or out.stat().st_size < 1000:
+            tail = "\n".join(err.decode("utf-8", "replace").splitlines()[-15:])
+            raise ReportError(
+                f"Chromium could not print the report (exit code {proc.returncode}, {chromium}).\n"
+                f"{tail}"
+            )
+        return normalize_pdf_dates(out.read_bytes())
+
+
+class SurveyPDFExporter(SurveyHTMLExporter):
+    """PDF of the ``survey_html`` page printed by Chromium (A4, page numbers, stable bytes).
+
+    Falls back to WeasyPrint, with a logged message, when no Chromium is installed.
+    """
+
+    export_from_notebook = "Survey report (PDF, Chromium)"
+    output_mimetype = "application/pdf"
+    template_extension = ".html.j2"
+
+    chromium_path = Unicode(
+        "", help="Chromium executable (default: $SURVEY_CHROMIUM or chromium on PATH)."
+    ).tag(config=True)
+    timeout = Float(120.0, help="Seconds before the Chromium print is abandoned.").tag(config=True)
+
+    @default("file_extension")
+    def _file_extension_default(self) -> str:
+        return ".pdf"
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        html, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        check_cjk_font(resources["survey"]["lang"])
+        chromium = self.chromium_path or find_chromium()
+        if not chromium:
+            msg = (
+                "Chromium not found (Debian/Ubuntu: apt-get install chromium); "
+                "printing the PDF with WeasyPrint instead."
+            )
+            log.warning(msg)
+            print(f"survey: {msg}")
+            pdf = weasy_print(html)
+            resources["survey"]["pdf_engine"] = "weasyprint"
+        else:
+            pdf = chromium_print(html, chromium=chromium, timeout=self.timeout)
+            resources["survey"]["pdf_engine"] = "chromium"
+        resources["output_extension"] = ".pdf"
+        return pdf, resources
+
+
+def weasy_print(html: str) -> bytes:
+    """Print an HTML string to PDF bytes with WeasyPrint (its CSS warnings silenced)."""
+    try:
+        import weasyprint
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ReportError(
+            "no PDF engine: neither Chromium (apt-get install chromium) nor WeasyPrint "
+            "(pip install weasyprint) is installed."
+        ) from exc
+    quiet = [logging.getLogger(n) for n in ("weasyprint", "fontTools", "fontTools.subset")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.ERROR)
+    try:
+        return weasyprint.HTML(string=html, base_url=None).write_pdf()
+    finally:
+        for lg, level in zip(quiet, levels):
+            lg.setLevel(level)
+
+
+class SurveyWeasyExporter(SurveyHTMLExporter):
+    """PDF of the ``survey_html`` page rendered by WeasyPrint (no browser needed)."""
+
+    export_from_notebook = "Survey report (PDF, WeasyPrint)"
+    output_mimetype = "application/pdf"
+    template_extension = ".html.j2"
+
+    @default("file_extension")
+    def _file_extension_default(self) -> str:
+        return ".pdf"
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        html, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        check_cjk_font(resources["survey"]["lang"])
+        pdf = weasy_print(html)
+        resources["survey"]["pdf_engine"] = "weasyprint"
+        resources["output_extension"] = ".pdf"
+        return pdf, resources

@@ -1,0 +1,491 @@
+"""Findings written out: one sentence per key result, in Traditional or Simplified Chinese or
+English, generated from the result objects.
+
+The wording follows the numbers: a difference is only called significant when the (adjusted)
+p-value is below ``alpha``; the direction (which group is highest/lowest) is only stated for
+significant differences; a multiple-comparison correction is named when one was applied.
+
+>>> from types import SimpleNamespace
+>>> import pandas as pd
+>>> freq = SimpleNamespace(to_frame=lambda: pd.DataFrame(
+...     {"n": [333, 33], "pct": [91.0, 9.0], "ci_low": [87.6, 6.4], "ci_high": [93.5, 12.4]},
+...     index=pd.Index(["有必要", "沒有必要"], name="category")))
+>>> describe_proportion(freq, "有必要", "zh-Hant", statement="認為年輕幹部到基層鍛煉有必要")
+'91.0%（95% CI 87.6%–93.5%）的受訪者認為年輕幹部到基層鍛煉有必要（基數：366人）。'
+>>> describe_proportion(freq, "有必要", "en")
+'91.0% (95% CI 87.6%–93.5%) of respondents answered “有必要” (base: 366 respondents).'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ReportError
+
+LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+
+_T: dict[str, dict[str, str]] = {
+    "prop": {
+        "zh-Hant": "{pct}（{conf}% CI {lo}–{hi}）的受訪者{statement}{base}。",
+        "zh-Hans": "{pct}（{conf}% CI {lo}–{hi}）的受访者{statement}{base}。",
+        "en": "{pct} ({conf}% CI {lo}–{hi}) of respondents {statement}{base}.",
+    },
+    "prop_noci": {
+        "zh-Hant": "{pct}的受訪者{statement}{base}。",
+        "zh-Hans": "{pct}的受访者{statement}{base}。",
+        "en": "{pct} of respondents {statement}{base}.",
+    },
+    "answered": {
+        "zh-Hant": "選擇「{cat}」",
+        "zh-Hans": "选择“{cat}”",
+        "en": "answered “{cat}”",
+    },
+    "base": {
+        "zh-Hant": "（基數：{n}人）",
+        "zh-Hans": "（基数：{n}人）",
+        "en": " (base: {n} respondents)",
+    },
+    "sig": {
+        "zh-Hant": "不同{by}之間差異顯著（{stats}）",
+        "zh-Hans": "不同{by}之间差异显著（{stats}）",
+        "en": "the distribution differs significantly by {by} ({stats})",
+    },
+    "nonsig": {
+        "zh-Hant": "不同{by}之間差異不顯著（{stats}）",
+        "zh-Hans": "不同{by}之间差异不显著（{stats}）",
+        "en": "no significant difference by {by} ({stats})",
+    },
+    "direction": {
+        "zh-Hant": "：選擇「{cat}」的比例以{hi_group}最高（{hi}），{lo_group}最低（{lo}）",
+        "zh-Hans": "：选择“{cat}”的比例以{hi_group}最高（{hi}），{lo_group}最低（{lo}）",
+        "en": ": the share answering “{cat}” is highest among {hi_group} ({hi}) "
+        "and lowest among {lo_group} ({lo})",
+    },
+    "corrected": {
+        "zh-Hant": "，p 值經 {method} 多重比較校正",
+        "zh-Hans": "，p 值经 {method} 多重比较校正",
+        "en": "; p adjusted for multiple comparisons ({method})",
+    },
+    "end": {"zh-Hant": "。", "zh-Hans": "。", "en": "."},
+    "multi": {
+        "zh-Hant": "最常被選的是{items}{base}；每位受訪者平均選擇 {avg} 項，"
+        "因可多選，百分比合計超過100%。",
+        "zh-Hans": "最常被选的是{items}{base}；每位受访者平均选择 {avg} 项，"
+        "因可多选，百分比合计超过100%。",
+        "en": "The most frequently chosen answers were {items}{base}; respondents chose "
+        "{avg} answers on average, so the percentages add up to more than 100%.",
+    },
+    "multi_item": {
+        "zh-Hant": "「{cat}」（{pct}）",
+        "zh-Hans": "“{cat}”（{pct}）",
+        "en": "“{cat}” ({pct})",
+    },
+    "alpha": {
+        "zh-Hant": "量表的內部一致性{quality}（Cronbach's α={alpha}{ci}，{k}題）。",
+        "zh-Hans": "量表的内部一致性{quality}（Cronbach's α={alpha}{ci}，{k}题）。",
+        "en": "The scale's internal consistency is {quality} (Cronbach's α = {alpha}{ci}, "
+        "{k} items).",
+    },
+    "likert_top": {
+        "zh-Hant": "認同度最高的是「{hi_item}」（{hi}表示同意），最低的是「{lo_item}」（{lo}）。",
+        "zh-Hans": "认同度最高的是“{hi_item}”（{hi}表示同意），最低的是“{lo_item}”（{lo}）。",
+        "en": "Agreement is highest for “{hi_item}” ({hi} agree) and lowest for "
+        "“{lo_item}” ({lo}).",
+    },
+}
+
+_LIST_SEP = {"zh-Hant": "、", "zh-Hans": "、", "en": ", "}
+_QUALITY = {
+    # George & Mallery (2003) labels for Cronbach's alpha
+    "zh-Hant": ["不可接受", "差", "有待商榷", "可接受", "良好", "優秀"],
+    "zh-Hans": ["不可接受", "差", "有待商榷", "可接受", "良好", "优秀"],
+    "en": ["unacceptable", "poor", "questionable", "acceptable", "good", "excellent"],
+}
+_EFFECT = {
+    "zh-Hant": ["關聯極弱", "關聯較弱", "關聯中等", "關聯較強"],
+    "zh-Hans": ["关联极弱", "关联较弱", "关联中等", "关联较强"],
+    "en": ["a negligible association", "a weak association", "a moderate association",
+           "a strong association"],
+}
+_METHOD_NAMES = {"holm": "Holm", "bh": "Benjamini–Hochberg", "fdr_bh": "Benjamini–Hochberg",
+                 "bonferroni": "Bonferroni", "hochberg": "Hochberg", "hommel": "Hommel",
+                 "by": "Benjamini–Yekutieli"}
+
+
+def normalize_language(language: str | None) -> str:
+    """``zh-Hant`` / ``zh-Hans`` / ``en`` (zh-TW, zh_HK → zh-Hant; zh, zh-CN → zh-Hans).
+
+    >>> normalize_language("zh_TW"), normalize_language("zh"), normalize_language("fr")
+    ('zh-Hant', 'zh-Hans', 'en')
+    """
+    key = (language or "en").replace("_", "-").lower()
+    if key in ("zh-hant", "zh-tw", "zh-hk", "zh-mo"):
+        return "zh-Hant"
+    if key.startswith("zh"):
+        return "zh-Hans"
+    return "en"
+
+
+def _t(key: str, language: str, **kw: Any) -> str:
+    return _T[key][language].format(**kw)
+
+
+def fmt_pct(value: float, digits: int = 1) -> str:
+    """``91.0%``; values are percentages (0–100).
+
+    >>> fmt_pct(91.04), fmt_pct(float("nan"))
+    ('91.0%', '–')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}%"
+
+
+def fmt_p(p: float, language: str = "en") -> str:
+    """A p-value the way each language writes it: APA style in English (``p = .015``,
+    ``p < .001``), ``p=0.015`` in Chinese.
+
+    >>> fmt_p(0.01534, "en"), fmt_p(0.01534, "zh-Hant"), fmt_p(0.0002, "en"), fmt_p(0.52, "zh-Hans")
+    ('p = .015', 'p=0.015', 'p < .001', 'p=0.52')
+    """
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p = NA" if language == "en" else "p=NA"
+    if p < 0.001:
+        return "p < .001" if language == "en" else "p<0.001"
+    text = f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+    if language == "en":
+        return "p = " + text.lstrip("0")
+    return "p=" + text
+
+
+def _fmt_num(x: float, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "NA"
+    if abs(x - round(x)) < 1e-9:
+        return f"{round(x):d}"
+    return f"{x:.{digits}f}"
+
+
+def _fmt_coef(x: float, language: str) -> str:
+    """Effect sizes and alphas: two decimals; English drops the leading zero (APA)."""
+    text = f"{x:.2f}"
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# reading result objects (duck-typed: the documented attributes, or their to_frame())
+
+
+def _frame(result: Any) -> pd.DataFrame:
+    if isinstance(result, pd.DataFrame):
+        return result
+    if hasattr(result, "to_frame"):
+        return result.to_frame()
+    raise ReportError(f"expected a result with to_frame(), found {type(result).__name__}")
+
+
+def _pct_column(frame: pd.DataFrame) -> tuple[str, float]:
+    """(column, factor to percent) of the share column of a frequency-like frame."""
+    for col in ("pct", "percent", "pct_respondents", "proportion", "estimate"):
+        if col in frame.columns:
+            vals = pd.to_numeric(frame[col], errors="coerce")
+            factor = 100.0 if col in ("proportion", "estimate") or vals.max() <= 1.0 else 1.0
+            if col in ("pct", "percent", "pct_respondents") and vals.max() > 1.0:
+                factor = 1.0
+            return col, factor
+    raise ReportError(
+        f"expected a share column (pct, percent or estimate), found {list(frame.columns)}"
+    )
+
+
+def _row_for(frame: pd.DataFrame, category: Any) -> pd.Series:
+    if "category" in frame.columns:
+        keys = frame["category"].astype(str).tolist()
+        frame = frame.set_index(pd.Index(keys))
+    keys = [str(k) for k in frame.index]
+    text = str(category)
+    for i, k in enumerate(keys):
+        if k == text:
+            return frame.iloc[i]
+    lowered = [k.casefold() for k in keys]
+    if text.casefold() in lowered:
+        return frame.iloc[lowered.index(text.casefold())]
+    from ..errors import did_you_mean
+
+    hint = did_you_mean(text, keys)
+    raise ReportError(
+        f"category {text!r} not in the result; categories: {', '.join(keys)}"
+        + (f" ({hint})" if hint else "")
+    )
+
+
+def _base_n(result: Any, frame: pd.DataFrame) -> float | None:
+    for attr in ("base", "n_valid", "n"):
+        value = getattr(result, attr, None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    if "n" in frame.columns:
+        total = pd.to_numeric(frame["n"], errors="coerce").sum()
+        return float(total) if total > 0 else None
+    return None
+
+
+def describe_proportion(
+    result: Any,
+    category: Any,
+    language: str = "en",
+    *,
+    statement: str | None = None,
+    confidence: float | None = None,
+    show_base: bool = True,
+) -> str:
+    """One sentence giving the share of respondents in ``category`` with its confidence interval.
+
+    Parameters
+    ----------
+    result : frequencies result (or its frame)
+        One row per category with ``pct`` (0–100) or ``estimate`` (0–1), ``ci_low``, ``ci_high``.
+    category : str
+        A category label as shown in the result.
+    language : {"zh-Hant", "zh-Hans", "en"}
+    statement : str, optional
+        What the respondents did, e.g. "認為年輕幹部到基層鍛煉有必要" / "consider it necessary";
+        default: "answered “<category>”".
+    """
+    lang = normalize_language(language)
+    frame = _frame(result)
+    row = _row_for(frame, category)
+    col, factor = _pct_column(frame)
+    pct = float(row[col]) * factor
+    conf = confidence or getattr(result, "confidence", None) or 0.95
+    conf_txt = _fmt_num(conf * 100 if conf <= 1 else conf, 0)
+    stmt = statement or _t("answered", lang, cat=category)
+    n = _base_n(result, frame)
+    base = _t("base", lang, n=_fmt_num(n, 0)) if (show_base and n) else ""
+    lo = row.get("ci_low") if hasattr(row, "get") else None
+    hi = row.get("ci_high") if hasattr(row, "get") else None
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return _t("prop_noci", lang, pct=fmt_pct(pct), statement=stmt, base=base)
+    lo, hi = float(lo), float(hi)
+    # intervals may be proportions while the share is a percentage
+    ci_factor = factor if factor != 1.0 else (100.0 if hi <= 1.0 and pct > 1.0 else 1.0)
+    return _t(
+        "prop",
+        lang,
+        pct=fmt_pct(pct),
+        conf=conf_txt,
+        lo=fmt_pct(lo * ci_factor),
+        hi=fmt_pct(hi * ci_factor),
+        statement=stmt,
+        base=base,
+    )
+
+
+#: preference order of the test reported for a cross-tab
+TEST_ORDER = ("rao_scott_f", "rao_scott_chisq", "pearson", "likelihood_ratio", "fisher")
+
+
+def pick_test(ct: Any) -> tuple[str, pd.Series]:
+    """(name, row) of the test a report quotes: Rao–Scott for weighted data, else Pearson."""
+    tests = getattr(ct, "tests", None)
+    if not isinstance(tests, pd.DataFrame) or tests.empty:
+        raise ReportError("the cross-tab has no tests to describe")
+    for name in TEST_ORDER:
+        if name in tests.index and not pd.isna(tests.loc[name, "p_value"]):
+            return name, tests.loc[name]
+    name = tests.index[0]
+    return str(name), tests.loc[name]
+
+
+def format_test(name: str, row: Mapping[str, Any] | pd.Series, language: str = "en",
+                *, p_value: float | None = None) -> str:
+    """``χ²(4) = 12.3, p = .015`` (en) / ``χ²(4)=12.3，p=0.015`` (zh).
+
+    >>> format_test("pearson", {"statistic": 12.31, "df": 4, "p_value": 0.0153}, "en")
+    'χ²(4) = 12.3, p = .015'
+    >>> format_test("rao_scott_f", {"statistic": 2.1, "df": 3.84, "df_denom": 1390.2,
+    ...             "p_value": 0.081}, "zh-Hant")
+    'F(3.84, 1390.2)=2.10，p=0.081'
+    """
+    lang = normalize_language(language)
+    p = float(row["p_value"]) if p_value is None else float(p_value)
+    stat = float(row["statistic"]) if row.get("statistic") is not None else float("nan")
+    df = row.get("df")
+    eq = " = " if lang == "en" else "="
+    sep = ", " if lang == "en" else "，"
+    if name == "rao_scott_f":
+        d1, d2 = float(row.get("df", float("nan"))), float(row.get("df_denom", float("nan")))
+        head = f"F({d1:.2f}, {d2:.1f}){eq}{stat:.2f}"
+    elif name == "fisher":
+        head = "Fisher's exact test" if lang == "en" else "Fisher 精確檢驗" if lang == "zh-Hant" \
+            else "Fisher 精确检验"
+        return f"{head}{sep}{fmt_p(p, lang)}"
+    else:
+        symbol = "G²" if name == "likelihood_ratio" else "χ²"
+        d = "" if df is None or pd.isna(df) else f"({_fmt_num(float(df), 2)})"
+        head = f"{symbol}{d}{eq}{stat:.1f}"
+    return f"{head}{sep}{fmt_p(p, lang)}"
+
+
+def _effect(ct: Any) -> float | None:
+    eff = getattr(ct, "effect_sizes", None)
+    if isinstance(eff, pd.DataFrame) and "cramers_v" in eff.index:
+        col = "value" if "value" in eff.columns else eff.columns[0]
+        v = eff.loc["cramers_v", col]
+        return None if pd.isna(v) else float(v)
+    return None
+
+
+def _effect_word(v: float, language: str) -> str:
+    words = _EFFECT[language]
+    return words[0] if v < 0.1 else words[1] if v < 0.3 else words[2] if v < 0.5 else words[3]
+
+
+def _label(obj: Any, *names: str) -> str | None:
+    for n in names:
+        v = getattr(obj, n, None)
+        if isinstance(v, str) and v:
+            return v
+    return None
+
+
+def describe_crosstab(
+    ct: Any,
+    language: str = "en",
+    *,
+    by_label: str | None = None,
+    category: Any = None,
+    alpha: float = 0.05,
+    p_value: float | None = None,
+    correction: str | None = None,
+    test: str | None = None,
+) -> str:
+    """One sentence on whether the distribution differs between the ``by`` groups.
+
+    Parameters
+    ----------
+    ct : CrossTab
+        With ``tests`` (index = test names; ``statistic``, ``df``, ``df_denom``, ``p_value``),
+        ``effect_sizes`` (``cramers_v``) and ``percent("column")``.
+    by_label : str, optional
+        Name of the grouping (default: the cross-tab's ``by_label`` or ``by``).
+    category : str, optional
+        Row category whose share names the highest/lowest group when the test is significant.
+    alpha : float
+        Significance level.
+    p_value : float, optional
+        The adjusted p-value when the report corrects for multiple comparisons.
+    correction : str, optional
+        Name of the correction (``holm``, ``BH``); stated in the sentence when given.
+    test : str, optional
+        Which row of ``ct.tests`` to report (default: Rao–Scott F if present, else Pearson).
+    """
+    lang = normalize_language(language)
+    if test is not None:
+        if test not in ct.tests.index:
+            raise ReportError(f"test {test!r} not in the cross-tab; have {list(ct.tests.index)}")
+        name, row = test, ct.tests.loc[test]
+    else:
+        name, row = pick_test(ct)
+    p = float(row["p_value"]) if p_value is None else float(p_value)
+    stats = format_test(name, row, lang, p_value=p)
+    v = _effect(ct)
+    if v is not None:
+        stats += (", " if lang == "en" else "，") + f"Cramér's V{' = ' if lang == 'en' else '='}"
+        stats += _fmt_coef(v, lang)
+    by = by_label or _label(ct, "by_label", "by") or ("group" if lang == "en" else "組別")
+    significant = (not math.isnan(p)) and p < alpha
+    text = _t("sig" if significant else "nonsig", lang, by=by, stats=stats)
+    if significant and v is not None and lang == "en":
+        text = text[:-1] + f"; {_effect_word(v, lang)})"
+    elif significant and v is not None:
+        text = text[:-1] + f"，{_effect_word(v, lang)}）"
+    if significant and category is not None and hasattr(ct, "percent"):
+        try:
+            pc = ct.percent("column")
+            row_pct = _row_for(pc, category)
+            row_pct = pd.to_numeric(row_pct, errors="coerce").dropna()
+            if len(row_pct) >= 2:
+                factor = 100.0 if row_pct.max() <= 1.0 else 1.0
+                hi_g, lo_g = row_pct.idxmax(), row_pct.idxmin()
+                text += _t(
+                    "direction", lang, cat=category, hi_group=hi_g, lo_group=lo_g,
+                    hi=fmt_pct(row_pct[hi_g] * factor), lo=fmt_pct(row_pct[lo_g] * factor),
+                )
+        except ReportError:
+            pass
+    if correction:
+        method = _METHOD_NAMES.get(str(correction).lower(), str(correction))
+        text += _t("corrected", lang, method=method)
+    if lang == "en":
+        text = text[0].upper() + text[1:]
+    return text + _t("end", lang)
+
+
+def describe_multi_response(
+    result: Any, language: str = "en", *, top: int = 3, show_base: bool = True
+) -> str:
+    """The most chosen options of a multiple-response question, as % of respondents."""
+    lang = normalize_language(language)
+    frame = _frame(result)
+    if "category" in frame.columns:
+        frame = frame.set_index(frame["category"].astype(str))
+    col = next(
+        (c for c in ("pct_respondents", "pct_cases", "pct_of_respondents", "pct") if c in frame),
+        None,
+    )
+    if col is None:
+        raise ReportError(f"expected a column pct_respondents, found {list(frame.columns)}")
+    vals = pd.to_numeric(frame[col], errors="coerce")
+    factor = 100.0 if vals.max() <= 1.0 else 1.0
+    order = vals.sort_values(ascending=False, kind="stable").head(top)
+    items = _LIST_SEP[lang].join(
+        _t("multi_item", lang, cat=k, pct=fmt_pct(v * factor)) for k, v in order.items()
+    )
+    if lang == "en" and len(order) > 1:
+        parts = items.rsplit(", ", 1)
+        items = (", " if len(order) > 2 else " ").join([parts[0], "and " + parts[1]])
+    n = None
+    for attr in ("base", "n_respondents", "n"):
+        value = getattr(result, attr, None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            n = float(value)
+            break
+    base = _t("base", lang, n=_fmt_num(n, 0)) if (n and show_base) else ""
+    avg = float((vals * factor).sum() / 100.0)
+    return _t("multi", lang, items=items, base=base, avg=f"{avg:.1f}")
+
+
+def describe_reliability(result: Any, language: str = "en") -> str:
+    """Cronbach's alpha with its CI and the usual quality label (George & Mallery)."""
+    lang = normalize_language(language)
+    alpha = float(result.alpha)
+    labels = _QUALITY[lang]
+    cuts = [0.5, 0.6, 0.7, 0.8, 0.9]
+    quality = labels[sum(alpha >= c for c in cuts)]
+    lo, hi = getattr(result, "ci_low", None), getattr(result, "ci_high", None)
+    ci = ""
+    if lo is not None and hi is not None and not (pd.isna(lo) or pd.isna(hi)):
+        ci = (", " if lang == "en" else "，") + f"95% CI {float(lo):.2f}–{float(hi):.2f}"
+    items = getattr(result, "items", None)
+    k = len(items) if items is not None else getattr(result, "k", "?")
+    return _t("alpha", lang, quality=quality, alpha=f"{alpha:.2f}", ci=ci, k=k)
+
+
+def describe_agreement(shares: Mapping[str, float] | pd.Series, language: str = "en") -> str:
+    """Which item of a battery has the most / least agreement (shares in percent).
+
+    >>> describe_agreement({"A": 80.0, "B": 35.5, "C": 60.0}, "en")
+    'Agreement is highest for “A” (80.0% agree) and lowest for “B” (35.5%).'
+    """
+    lang = normalize_language(language)
+    s = pd.Series(shares, dtype=float).dropna()
+    if len(s) < 2:
+        raise ReportError("need at least two items to compare agreement")
+    hi_item, lo_item = s.idxmax(), s.idxmin()
+    return _t("likert_top", lang, hi_item=hi_item, lo_item=lo_item,
+              hi=fmt_pct(s[hi_item]), lo=fmt_pct(s[lo_item]))

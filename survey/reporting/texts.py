@@ -1,0 +1,162 @@
+"""Fixed texts of the report notebooks (headings, methods, table headers) in three languages."""
+
+from __future__ import annotations
+
+from .findings import normalize_language
+
+TEXTS: dict[str, dict[str, str]] = {
+    "cover_fieldwork": {"zh-Hant": "調查實施", "zh-Hans": "调查实施", "en": "Fieldwork"},
+    "organization": {"zh-Hant": "調查單位", "zh-Hans": "调查单位", "en": "Organization"},
+    "period": {"zh-Hant": "調查時間", "zh-Hans": "调查时间", "en": "Fieldwork period"},
+    "mode": {"zh-Hant": "調查方式", "zh-Hans": "调查方式", "en": "Mode"},
+    "issued": {"zh-Hant": "發放", "zh-Hans": "发放", "en": "Issued"},
+    "returned": {"zh-Hant": "回收", "zh-Hans": "回收", "en": "Returned"},
+    "valid": {"zh-Hant": "有效", "zh-Hans": "有效", "en": "Valid"},
+    "response_rate": {"zh-Hant": "回收率", "zh-Hans": "回收率", "en": "Response rate"},
+    "valid_rate": {"zh-Hant": "有效率", "zh-Hans": "有效率", "en": "Valid rate"},
+    "unit": {"zh-Hant": "單位", "zh-Hans": "单位", "en": "Unit"},
+    "total": {"zh-Hant": "合計", "zh-Hans": "合计", "en": "Total"},
+    "cover_summary": {
+        "zh-Hant": "共發放問卷 {issued} 份，回收 {returned} 份（回收率 {rr}），"
+        "其中有效問卷 {valid} 份（佔回收的 {vr}）。",
+        "zh-Hans": "共发放问卷 {issued} 份，回收 {returned} 份（回收率 {rr}），"
+        "其中有效问卷 {valid} 份（占回收的 {vr}）。",
+        "en": "{issued} questionnaires were issued and {returned} returned (response rate "
+        "{rr}); {valid} were valid ({vr} of those returned).",
+    },
+    "cover_rows": {
+        "zh-Hant": "資料檔共 {read} 行，接受 {accepted} 行，剔除 {rejected} 行。",
+        "zh-Hans": "数据文件共 {read} 行，接受 {accepted} 行，剔除 {rejected} 行。",
+        "en": "The data file has {read} rows: {accepted} accepted, {rejected} rejected.",
+    },
+    "methods": {"zh-Hant": "方法說明", "zh-Hans": "方法说明", "en": "Methods"},
+    "methods_text": {
+        "zh-Hant": "- 調查方式：{mode}；樣本：{sample}。\n"
+        "- 加權：{weighting}\n"
+        "- 單選題報告百分比及 {conf}% 信賴區間（{ci_method}）；多選題以受訪者人數為基數，"
+        "百分比合計可超過100%。\n"
+        "- 交叉分析使用{tests}；效果量為 Cramér's V。顯著水準 α={alpha}。\n"
+        "- 全報告的 {m} 個檢驗以 {correction} 方法校正多重比較，文中與表中的 p 值均為校正後的值。\n"
+        "- 小格抑制：人數少於 {k} 的格子顯示為「<{k}」，其百分比不顯示。\n"
+        "- 缺失值（跳題、未答、無效填答）不計入基數。",
+        "zh-Hans": "- 调查方式：{mode}；样本：{sample}。\n"
+        "- 加权：{weighting}\n"
+        "- 单选题报告百分比及 {conf}% 置信区间（{ci_method}）；多选题以受访者人数为基数，"
+        "百分比合计可超过100%。\n"
+        "- 交叉分析使用{tests}；效应量为 Cramér's V。显著性水平 α={alpha}。\n"
+        "- 全报告的 {m} 个检验以 {correction} 方法校正多重比较，文中与表中的 p 值均为校正后的值。\n"
+        "- 小格抑制：人数少于 {k} 的格子显示为“<{k}”，其百分比不显示。\n"
+        "- 缺失值（跳题、未答、无效填答）不计入基数。",
+        "en": "- Mode: {mode}; sample: {sample}.\n"
+        "- Weighting: {weighting}\n"
+        "- Single-choice questions: percentages with {conf}% confidence intervals ({ci_method}); "
+        "multiple-response questions use respondents as the base, so shares can add up to more "
+        "than 100%.\n"
+        "- Cross-tabulations are tested with {tests}; effect size Cramér's V; "
+        "significance level α = {alpha}.\n"
+        "- The {m} tests of this report are adjusted for multiple comparisons ({correction}); "
+        "p-values in text and tables are adjusted.\n"
+        "- Small cells: counts below {k} are shown as “<{k}” and their percentages are not "
+        "shown.\n"
+        "- Missing answers (skipped, no answer, invalid) are excluded from the bases.",
+    },
+    "tests_unweighted": {
+        "zh-Hant": " Pearson 卡方檢驗", "zh-Hans": " Pearson 卡方检验",
+        "en": "Pearson's chi-squared test",
+    },
+    "tests_weighted": {
+        "zh-Hant": " Rao–Scott 校正卡方檢驗（二階，F 分佈）",
+        "zh-Hans": " Rao–Scott 校正卡方检验（二阶，F 分布）",
+        "en": "the Rao–Scott second-order corrected chi-squared test (F reference "
+        "distribution)",
+    },
+    "no_weighting": {
+        "zh-Hant": "未加權，結果代表回收樣本。",
+        "zh-Hans": "未加权，结果代表回收样本。",
+        "en": "none; results describe the returned sample.",
+    },
+    "raked": {
+        "zh-Hant": "以反覆比例調整（raking）使樣本的 {vars} 分佈與母體一致（目標檔 {file}）。",
+        "zh-Hans": "以迭代比例调整（raking）使样本的 {vars} 分布与总体一致（目标文件 {file}）。",
+        "en": "raked (iterative proportional fitting) to population totals of {vars} "
+        "(targets file {file}).",
+    },
+    "quality": {"zh-Hant": "資料品質", "zh-Hans": "数据质量", "en": "Data quality"},
+    "quality_none": {
+        "zh-Hant": "資料檢查未發現問題。", "zh-Hans": "数据检查未发现问题。",
+        "en": "The validation found no problems.",
+    },
+    "quality_text": {
+        "zh-Hant": "資料檢查共發現 {n} 個問題（錯誤 {e} 個、警告 {w} 個），依規則與題目彙總如下。",
+        "zh-Hans": "数据检查共发现 {n} 个问题（错误 {e} 个、警告 {w} 个），按规则与题目汇总如下。",
+        "en": "The validation found {n} problems ({e} errors, {w} warnings), summarised by rule "
+        "and question below.",
+    },
+    "results": {"zh-Hant": "調查結果", "zh-Hans": "调查结果", "en": "Results"},
+    "other_questions": {"zh-Hant": "其他題目", "zh-Hans": "其他题目", "en": "Other questions"},
+    "crosstabs": {"zh-Hant": "交叉分析", "zh-Hans": "交叉分析", "en": "Cross-tabulations"},
+    "crosstabs_text": {
+        "zh-Hant": "各題按 {vars} 交叉分析的檢驗結果（p 值經 {correction} 校正）。"
+        "只列出差異顯著的交叉表。",
+        "zh-Hans": "各题按 {vars} 交叉分析的检验结果（p 值经 {correction} 校正）。"
+        "只列出差异显著的交叉表。",
+        "en": "Tests of each question by {vars} (p-values adjusted, {correction}). Full tables "
+        "are shown for the significant differences only.",
+    },
+    "no_sig": {
+        "zh-Hant": "校正後沒有顯著差異。", "zh-Hans": "校正后没有显著差异。",
+        "en": "No difference is significant after adjustment.",
+    },
+    "appendix": {"zh-Hant": "附錄", "zh-Hans": "附录", "en": "Appendix"},
+    "codebook": {"zh-Hant": "編碼簿", "zh-Hans": "编码簿", "en": "Codebook"},
+    "manifest": {"zh-Hant": "可重現性記錄", "zh-Hans": "可重现性记录", "en": "Reproducibility record"},
+    "manifest_text": {
+        "zh-Hant": "以下記錄本報告所用的問卷範本與資料檔的 SHA-256、參數與軟體版本；"
+        "以相同輸入重新產生，得到位元組完全相同的報告。",
+        "zh-Hans": "以下记录本报告所用的问卷模板与数据文件的 SHA-256、参数与软件版本；"
+        "以相同输入重新生成，得到字节完全相同的报告。",
+        "en": "The SHA-256 of the template and data files, the parameters and the software "
+        "versions used for this report; rebuilding from the same inputs gives byte-identical "
+        "output.",
+    },
+    "question": {"zh-Hant": "題目", "zh-Hans": "题目", "en": "Question"},
+    "category": {"zh-Hant": "選項", "zh-Hans": "选项", "en": "Category"},
+    "n": {"zh-Hant": "人數", "zh-Hans": "人数", "en": "n"},
+    "n_weighted": {"zh-Hant": "加權人數", "zh-Hans": "加权人数", "en": "Weighted n"},
+    "pct": {"zh-Hant": "百分比", "zh-Hans": "百分比", "en": "%"},
+    "ci": {"zh-Hant": "95% 信賴區間", "zh-Hans": "95% 置信区间", "en": "95% CI"},
+    "pct_respondents": {"zh-Hant": "佔受訪者%", "zh-Hans": "占受访者%", "en": "% of respondents"},
+    "pct_responses": {"zh-Hant": "佔回答%", "zh-Hans": "占回答%", "en": "% of responses"},
+    "base": {"zh-Hant": "基數", "zh-Hans": "基数", "en": "Base"},
+    "by": {"zh-Hant": "分組變項", "zh-Hans": "分组变量", "en": "By"},
+    "test": {"zh-Hant": "檢驗", "zh-Hans": "检验", "en": "Test"},
+    "p_adj": {"zh-Hant": "校正後 p", "zh-Hans": "校正后 p", "en": "adjusted p"},
+    "p_raw": {"zh-Hant": "原始 p", "zh-Hans": "原始 p", "en": "raw p"},
+    "effect": {"zh-Hant": "Cramér's V", "zh-Hans": "Cramér's V", "en": "Cramér's V"},
+    "not_computed": {
+        "zh-Hant": "無法計算：{why}", "zh-Hans": "无法计算：{why}", "en": "Not computed: {why}",
+    },
+    "reliability": {"zh-Hant": "信度", "zh-Hans": "信度", "en": "Reliability"},
+    "rule": {"zh-Hant": "規則", "zh-Hans": "规则", "en": "Rule"},
+    "problems": {"zh-Hant": "問題數", "zh-Hans": "问题数", "en": "Problems"},
+    "rows": {"zh-Hant": "涉及行數", "zh-Hans": "涉及行数", "en": "Rows"},
+    "response_rates_title": {
+        "zh-Hant": "各單位問卷回收情況", "zh-Hans": "各单位问卷回收情况",
+        "en": "Questionnaires by unit",
+    },
+    "sample_default": {"zh-Hant": "全體回收問卷", "zh-Hans": "全体回收问卷", "en": "all returned questionnaires"},
+    "unknown": {"zh-Hant": "未說明", "zh-Hans": "未说明", "en": "not stated"},
+    "ci_method": {"zh-Hant": "Wilson 法或設計基礎法", "zh-Hans": "Wilson 法或设计基础法",
+                  "en": "Wilson, or design-based when weighted"},
+}
+
+
+def t(key: str, language: str, **kw) -> str:
+    """A fixed text in the report language.
+
+    >>> t("appendix", "zh-Hant"), t("appendix", "en")
+    ('附錄', 'Appendix')
+    """
+    lang = normalize_language(language)
+    text = TEXTS[key][lang]
+    return text.format(**kw) if kw else text

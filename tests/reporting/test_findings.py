@@ -1,0 +1,169 @@
+"""Finding sentences, tested with hand-made stand-ins carrying the documented attributes
+(so these tests do not depend on the statistics code)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from survey.errors import ReportError
+from survey.reporting import findings as fd
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeFreq:
+    frame: pd.DataFrame
+    confidence: float = 0.95
+
+    def to_frame(self):
+        return self.frame
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeCrossTab:
+    tests: pd.DataFrame
+    effect_sizes: pd.DataFrame
+    column_percent: pd.DataFrame
+    by: str = "rank_level"
+    by_label: str = "職級"
+
+    def percent(self, kind="column"):
+        assert kind == "column"
+        return self.column_percent
+
+
+def freq(pct=(91.0, 9.0), lo=(87.6, 6.4), hi=(93.5, 12.4), n=(333, 33)):
+    return FakeFreq(
+        pd.DataFrame(
+            {"n": list(n), "pct": list(pct), "ci_low": list(lo), "ci_high": list(hi)},
+            index=pd.Index(["有必要", "沒有必要"], name="category"),
+        )
+    )
+
+
+def crosstab(p, v=0.13, stat=12.3, df=4, name="pearson"):
+    tests = pd.DataFrame(
+        {"statistic": [stat], "df": [df], "df_denom": [float("nan")], "p_value": [p]},
+        index=[name],
+    )
+    eff = pd.DataFrame({"value": [v], "ci_low": [None], "ci_high": [None]}, index=["cramers_v"])
+    pc = pd.DataFrame(
+        {"正科級": [95.2, 4.8], "副科級": [90.0, 10.0], "後備幹部": [84.0, 16.0]},
+        index=pd.Index(["有必要", "沒有必要"]),
+    )
+    return FakeCrossTab(tests, eff, pc)
+
+
+def test_proportion_sentence_zh_hant_matches_issue_example():
+    s = fd.describe_proportion(freq(), "有必要", "zh-Hant", statement="認為年輕幹部到基層鍛煉有必要")
+    assert s == "91.0%（95% CI 87.6%–93.5%）的受訪者認為年輕幹部到基層鍛煉有必要（基數：366人）。"
+
+
+def test_proportion_sentence_zh_hans_and_en():
+    assert fd.describe_proportion(freq(), "有必要", "zh-Hans").startswith(
+        "91.0%（95% CI 87.6%–93.5%）的受访者选择“有必要”"
+    )
+    en = fd.describe_proportion(freq(), "有必要", "en", statement="consider it necessary")
+    assert en == "91.0% (95% CI 87.6%–93.5%) of respondents consider it necessary (base: 366 respondents)."
+
+
+def test_proportion_accepts_proportions_on_0_1_scale():
+    f = FakeFreq(pd.DataFrame({"estimate": [0.25, 0.75], "ci_low": [0.2, 0.7],
+                               "ci_high": [0.3, 0.8]}, index=["a", "b"]))
+    assert fd.describe_proportion(f, "a", "en").startswith("25.0% (95% CI 20.0%–30.0%)")
+
+
+def test_unknown_category_names_the_known_ones():
+    with pytest.raises(ReportError, match="category '有必yao' not in the result; categories: 有必要, 沒有必要"):
+        fd.describe_proportion(freq(), "有必yao", "en")
+
+
+def test_significant_crosstab_zh_names_test_effect_and_direction():
+    s = fd.describe_crosstab(crosstab(0.0153), "zh-Hant", category="有必要")
+    assert s.startswith("不同職級之間差異顯著（χ²(4)=12.3，p=0.015，Cramér's V=0.13，關聯較弱）")
+    assert "以正科級最高（95.2%），後備幹部最低（84.0%）" in s
+    assert s.endswith("。")
+
+
+def test_significant_crosstab_en_apa_style():
+    s = fd.describe_crosstab(crosstab(0.0153), "en", by_label="rank")
+    assert s == ("The distribution differs significantly by rank (χ²(4) = 12.3, p = .015, "
+                 "Cramér's V = 0.13; a weak association).")
+
+
+def test_nonsignificant_crosstab_never_claims_a_difference_or_direction():
+    for lang in fd.LANGUAGES:
+        s = fd.describe_crosstab(crosstab(0.31), lang, category="有必要")
+        assert "最高" not in s and "highest" not in s
+        assert ("不顯著" in s) or ("不显著" in s) or s.startswith("No significant difference")
+        assert "significantly" not in s
+
+
+def test_adjusted_p_overrides_raw_p_and_correction_is_stated():
+    ct = crosstab(0.02)
+    raw = fd.describe_crosstab(ct, "en", by_label="rank")
+    adj = fd.describe_crosstab(ct, "en", by_label="rank", p_value=0.08, correction="holm")
+    assert "differs significantly" in raw
+    assert adj.startswith("No significant difference by rank (χ²(4) = 12.3, p = .080")
+    assert adj.endswith("; p adjusted for multiple comparisons (Holm).")
+    zh = fd.describe_crosstab(ct, "zh-Hans", p_value=0.01, correction="BH")
+    assert "差异显著" in zh and "p 值经 Benjamini–Hochberg 多重比较校正" in zh
+
+
+def test_rao_scott_is_preferred_when_present():
+    ct = crosstab(0.5)
+    tests = pd.concat([ct.tests, pd.DataFrame(
+        {"statistic": [2.5], "df": [3.6], "df_denom": [1300.0], "p_value": [0.04]},
+        index=["rao_scott_f"])])
+    ct = dataclasses.replace(ct, tests=tests)
+    s = fd.describe_crosstab(ct, "en", by_label="rank")
+    assert "F(3.60, 1300.0) = 2.50, p = .040" in s and "significantly" in s
+
+
+@given(p=st.floats(min_value=0, max_value=1), alpha=st.sampled_from([0.01, 0.05, 0.1]))
+def test_significance_wording_follows_p_and_alpha(p, alpha):
+    s = fd.describe_crosstab(crosstab(p), "en", alpha=alpha)
+    assert ("differs significantly" in s) == (p < alpha)
+    assert s.startswith("No significant") == (p >= alpha)
+
+
+def test_p_value_formats():
+    assert fd.fmt_p(0.0004, "zh-Hant") == "p<0.001"
+    assert fd.fmt_p(0.05, "en") == "p = .050"
+    assert fd.fmt_p(0.1234, "en") == "p = .12"
+
+
+def test_multi_response_sentence_states_base_and_sum_over_100():
+    f = FakeFreq(pd.DataFrame({"pct_respondents": [62.3, 48.1, 30.0, 12.0]},
+                              index=["了解民情", "鍛煉能力", "積累經驗", "其他"]))
+    f = dataclasses.replace(f)
+    s = fd.describe_multi_response(f, "zh-Hant", top=3)
+    assert s.startswith("最常被選的是「了解民情」（62.3%）、「鍛煉能力」（48.1%）、「積累經驗」（30.0%）")
+    assert "平均選擇 1.5 項" in s
+    en = fd.describe_multi_response(f, "en", top=2)
+    assert "“了解民情” (62.3%) and “鍛煉能力” (48.1%)" in en
+
+
+def test_reliability_quality_labels():
+    @dataclasses.dataclass
+    class Rel:
+        alpha: float
+        ci_low: float = 0.79
+        ci_high: float = 0.85
+        items: tuple = ("a", "b", "c")
+
+    assert fd.describe_reliability(Rel(0.82), "en") == (
+        "The scale's internal consistency is good (Cronbach's α = 0.82, 95% CI 0.79–0.85, 3 items)."
+    )
+    assert "可接受" in fd.describe_reliability(Rel(0.71), "zh-Hant")
+    assert "差" in fd.describe_reliability(Rel(0.55), "zh-Hans")
+
+
+def test_language_normalization():
+    assert fd.normalize_language("zh-TW") == "zh-Hant"
+    assert fd.normalize_language("zh-CN") == "zh-Hans"
+    assert fd.normalize_language(None) == "en"

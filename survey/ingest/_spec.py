@@ -166,9 +166,9 @@ def template_spec(q: Any) -> TemplateSpec:
     """The `TemplateSpec` of a questionnaire (cached on the object when possible)."""
     if isinstance(q, TemplateSpec):
         return q
-    cached = getattr(q, "_ingest_spec", None)
-    if isinstance(cached, TemplateSpec):
-        return cached
+    hit = _CACHE.get(id(q))
+    if hit is not None and hit[0] is q:
+        return hit[1]
     fields = []
     for question in _questions(q):
         qtype = str(_get(question, "type", default="text"))
@@ -224,11 +224,13 @@ def template_spec(q: Any) -> TemplateSpec:
         missing_codes=tuple(missing),
         id=_get(q, "id"),
     )
-    try:
-        object.__setattr__(q, "_ingest_spec", spec)
-    except Exception:  # noqa: BLE001 - caching is best effort
-        pass
+    if len(_CACHE) >= 32:
+        _CACHE.clear()
+    _CACHE[id(q)] = (q, spec)  # holds q, so its id cannot be reused while cached
     return spec
+
+
+_CACHE: dict[int, tuple[Any, TemplateSpec]] = {}
 
 
 # ------------------------------------------------------------------------------------------

@@ -80,15 +80,14 @@ def detect_encoding(
         return enc, 0.9, f"only {enc.upper()} decodes the bytes"
     if decoded:
         scores = {enc: _score(text, expected) for enc, text in decoded.items()}
-        best = max(scores, key=lambda e: (scores[e], -CJK_CANDIDATES.index(e)))
-        others = [s for e, s in scores.items() if e != best]
-        if scores[best] > max(others, default=0):
-            if best == "big5hkscs" and scores.get("cp950", -1) == scores[best]:
-                best = "cp950"
-            other_enc = "cp950" if best == "gb18030" else "gb18030"
+        gb = scores.get("gb18030", -1)
+        big5_enc = "cp950" if "cp950" in scores else "big5hkscs"
+        big5 = scores.get(big5_enc, -1)
+        if gb != big5 and max(gb, big5) > 0:
+            best, other = ("gb18030", big5) if gb > big5 else (big5_enc, gb)
             return best, 0.99, (
                 f"GB18030 and CP950 both decode; {best.upper()} matches the template "
-                f"{scores[best]} characters vs {scores.get(other_enc, 0)}"
+                f"{scores[best]} characters vs {max(other, 0)}"
             )
     from charset_normalizer import from_bytes
 

@@ -514,6 +514,10 @@ class _Matcher:
         self.by_fold = {}
         for f in spec.fields:
             self.by_fold.setdefault(norm_key(f.name), f.name)
+        self.by_squashed: dict[str, str | None] = {}
+        for f in spec.fields:
+            key = _squash(f.name)
+            self.by_squashed[key] = None if key in self.by_squashed else f.name
         self.by_label = {}
         for f in spec.fields:
             for _, t in f.labels + f.var_label:
@@ -538,7 +542,8 @@ class _Matcher:
                     return self.by_fold[norm_key(leaf)]
         if k in self.by_label:
             return self.by_label[k]
-        return None
+        # codes that cannot hold "_" (LimeSurvey: rank_level -> ranklevel), if unambiguous
+        return self.by_squashed.get(_squash(h))
 
     def choice(self, qname: str, token: str, *, positional: bool = False) -> str | None:
         f = self.by_name[qname]
@@ -578,6 +583,10 @@ class _Matcher:
             if name is not None:
                 return ("option", q, name)
         return None
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[_\-.\s]", "", norm_key(name))
 
 
 def _parse_target(target: str, matcher: _Matcher) -> tuple[str, str, str] | None:
@@ -654,6 +663,12 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
         ids = import_ids.get(h, {})
         if h in mapping:
             target = _parse_target(mapping[h], matcher)
+        elif str(ids.get("ImportId", "")).endswith("_TEXT") and \
+                ids["ImportId"][:-5] in mapping and _parse_target(
+                    mapping[ids["ImportId"][:-5]], matcher) is not None:
+            owner = matcher.by_name[_parse_target(mapping[ids["ImportId"][:-5]], matcher)[1]]
+            target = ("main", owner.other_text, "") if owner.other_text in matcher.by_name \
+                else None
         elif ids.get("ImportId") in mapping:
             t = _parse_target(mapping[ids["ImportId"]], matcher)
             if t and t[0] == "main" and "choiceId" in ids and matcher.by_name[t[1]].kind == "multi":
@@ -731,6 +746,18 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
             out[f.name] = values
         elif f.name in options:
             out[f.name] = _from_options(f, options[f.name], blanks, keep, matcher)
+    # LimeSurvey: q[other] holds the text of "other"; a filled one means "other" was chosen
+    for f in spec.fields:
+        if (platform == "limesurvey" and f.kind == "multi" and f.other_choice
+                and f.other_text in main and f.name in out
+                and main[f.other_text].endswith("[other]")):
+            other = np.asarray(out[f.other_text], dtype=object)
+            vals = np.asarray(out[f.name], dtype=object).copy()
+            order = {c.name: i for i, c in enumerate(f.choices)}
+            for idx in np.flatnonzero(np.array([o is not None for o in other], dtype=bool)):
+                names = set((vals[idx] or "").split()) | {f.other_choice}
+                vals[idx] = " ".join(sorted(names, key=lambda n: order.get(n, 1 << 30)))
+            out[f.name] = vals
     # missing-answer codes kept beside the data (our own Parquet files)
     for h in list(unknown):
         if h.startswith("_missing:") and h[len("_missing:"):] in out:

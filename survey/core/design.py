@@ -209,16 +209,17 @@ class Design:
         z = np.asarray(z, dtype=float)
         if z.ndim == 1:
             z = z[:, None]
-        x = z * self.weights[:, None]
-        for step in self.calibration:
-            x = step.residualize(x)
-        return self.vcov_weighted(x)
+        return self.vcov_weighted(z * self.weights[:, None], calibrate=True)
 
-    def vcov_weighted(self, x: np.ndarray) -> np.ndarray:
-        """Like :meth:`vcov_total` for values already multiplied by the weights (no calibration)."""
+    def vcov_weighted(self, x: np.ndarray, *, calibrate: bool = True) -> np.ndarray:
+        """Like :meth:`vcov_total` for values already multiplied by the weights (R's
+        ``svyrecvar(x, ...)``); ``calibrate=False`` skips the calibration residuals."""
         x = np.asarray(x, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
+        if calibrate:
+            for step in self.calibration:
+                x = step.residualize(x)
         cl = self.stages[-1].row_cluster
         n_units = len(self.stages[-1].stratum)
         if self._rows_are_units:

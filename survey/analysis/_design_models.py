@@ -1,0 +1,73 @@
+"""Design-based variance of GLM coefficients (R ``svyglm``'s sandwich, ``svy.varcoef``).
+
+The model is fitted elsewhere (statsmodels, weights = design weights); this module gives the
+coefficient covariance ``A^-1 B A^-1`` where ``A = X' W_glm X`` (the unscaled information of
+the weighted fit) and ``B`` is the design covariance of the weighted score totals
+``sum_i w_i x_i (y_i - mu_i)`` (R: ``svyrecvar(estfun %*% Ainv, ...)``), and the residual
+degrees of freedom ``degf + 1 - p`` of R. The dispersion plays no part; rescaling the weights
+(R rescales them to mean 1) does not change the result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.design import Design
+from ..core.survey import Survey, as_survey
+from ..errors import AnalysisError
+
+__all__ = ["svyglm_vcov"]
+
+
+def svyglm_vcov(survey: Survey, X: np.ndarray, y: np.ndarray, beta: np.ndarray, mu: np.ndarray,
+                *, rows: np.ndarray | None = None, family: str = "binomial") -> tuple[np.ndarray, int]:
+    """Sandwich covariance of ``beta`` for ``svyglm`` and the residual df.
+
+    Parameters
+    ----------
+    survey : the Survey (its design and weights).
+    X : model matrix (m x p) of the rows used.
+    y : response (0/1 for the logit) of the rows used.
+    beta : fitted coefficients (kept for the signature; the sandwich needs only ``mu``).
+    mu : fitted means of the rows used.
+    rows : boolean mask (length n of the survey) of the rows used (complete cases); default
+        all rows (then ``m == n``). Rows left out keep the design with weight 0, as R.
+    family : ``"binomial"`` (logit link), ``"gaussian"`` (identity) or ``"poisson"`` (log).
+
+    Returns
+    -------
+    (vcov, df_resid) with df_resid = #PSU - #strata (rows used) + 1 - p.
+    """
+    s = as_survey(survey)
+    design = Design.from_survey(s)
+    n = len(design.weights)
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    mu = np.asarray(mu, dtype=float)
+    if rows is None:
+        rows = np.ones(n, dtype=bool)
+    rows = np.asarray(rows, dtype=bool)
+    if X.shape[0] != int(rows.sum()):
+        raise AnalysisError(
+            f"model matrix has {X.shape[0]} rows but {int(rows.sum())} survey rows are marked "
+            "as used; pass rows= (a boolean mask over the survey rows)"
+        )
+    w = design.weights[rows]
+    if family == "binomial":
+        var = mu * (1 - mu)  # working weight factor (logit link: dmu/deta = var)
+    elif family == "gaussian":
+        var = np.ones_like(mu)
+    elif family == "poisson":
+        var = mu
+    else:
+        raise AnalysisError(f"family must be binomial, gaussian or poisson; got {family!r}")
+    A = X.T @ (X * (w * var)[:, None])
+    Ainv = np.linalg.inv(A)
+    est = X * (w * (y - mu))[:, None]  # estfun: x * working residual * working weight
+    full = np.zeros((n, X.shape[1]))
+    full[rows] = est @ Ainv
+    V = design.vcov_weighted(full, calibrate=True)
+    inset = rows & (design.weights != 0)
+    cl = design.stages[0].row_cluster[inset]
+    degf = len(np.unique(cl)) - len(np.unique(design.strata[inset]))
+    return V, int(degf + 1 - X.shape[1])

@@ -1,0 +1,205 @@
+"""Design-based tests: Rao-Scott / Wald tests of association (R ``svychisq``) and the
+design-based two-group t-test (R ``svyttest``).
+
+Used by the cross-tabulation and the t-test when a `Survey` has weights or a design; both
+take integer codes (``-1`` = missing: the row is left out with weight 0, the design is kept,
+as R's ``na.rm=TRUE``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..core.design import Design
+from ..core.survey import Survey, as_survey, category_codes
+from ..errors import AnalysisError
+
+__all__ = ["rao_scott_tests", "design_ttest", "cell_vcov"]
+
+
+def cell_vcov(design: Design, cell: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted totals of the K cells (codes ``cell``, -1 = left out) and their covariance."""
+    w = design.weights
+    ok = cell >= 0
+    totals = np.bincount(np.where(ok, cell, 0), weights=np.where(ok, w, 0.0), minlength=K)
+    if design.calibration:
+        Z = np.zeros((len(cell), K))
+        Z[np.flatnonzero(ok), cell[ok]] = 1.0
+        V = design.vcov_total(Z)
+    else:
+        T = design.unit_totals(w, cell, K)
+        V = design.vcov_units(T)
+    return totals, V
+
+
+def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray,
+                    n_rows: int, n_cols: int) -> pd.DataFrame:
+    """Design-based tests of independence for an r x c table, as R ``svychisq``.
+
+    Returns a DataFrame indexed by test name with columns ``statistic, df, df_denom, p_value``:
+
+    * ``rao_scott_f`` - second-order Rao-Scott (R ``statistic="F"``, the default): Pearson X^2
+      on the weighted table rescaled to n, F = X^2 / trace(Delta) on ndf = trace(Delta)^2 /
+      trace(Delta^2) and ddf = ndf * nu (nu = #PSU - #strata);
+    * ``rao_scott_chisq`` - first order (R ``statistic="Chisq"``): the statistic is the
+      unadjusted X^2 (as R prints it); the p-value is from X^2 / mean(delta) on (r-1)(c-1) df;
+    * ``wald`` - W / d on (d, nu); ``adj_wald`` - W (nu - d + 1) / (d nu) on (d, nu - d + 1),
+      d = (r-1)(c-1).
+
+    Categories that never occur are dropped first (R uses the levels present in the data).
+    """
+    from scipy.stats import chi2, f as fdist
+
+    s = as_survey(survey)
+    design = Design.from_survey(s)
+    rc = np.asarray(row_codes, dtype=np.int64)
+    cc = np.asarray(col_codes, dtype=np.int64)
+    if len(rc) != len(design.weights) or len(cc) != len(design.weights):
+        raise AnalysisError("row and column codes must have one entry per row of the survey")
+    # levels present in the data (each variable on its own, as R's unique())
+    rpres = np.flatnonzero(np.bincount(rc[rc >= 0], minlength=n_rows) > 0)
+    cpres = np.flatnonzero(np.bincount(cc[cc >= 0], minlength=n_cols) > 0)
+    nr, nc = len(rpres), len(cpres)
+    names = ["rao_scott_f", "rao_scott_chisq", "wald", "adj_wald"]
+    empty = pd.DataFrame(
+        {"statistic": np.nan, "df": np.nan, "df_denom": np.nan, "p_value": np.nan},
+        index=pd.Index(names, name="test"),
+    )
+    if nr < 2 or nc < 2:
+        return empty
+    rmap = np.full(n_rows, -1)
+    rmap[rpres] = np.arange(nr)
+    cmap = np.full(n_cols, -1)
+    cmap[cpres] = np.arange(nc)
+    r = np.where(rc >= 0, rmap[np.clip(rc, 0, None)], -1)
+    c = np.where(cc >= 0, cmap[np.clip(cc, 0, None)], -1)
+    ok = (r >= 0) & (c >= 0)
+    K = nr * nc
+    cell = np.where(ok, r + nr * c, -1)  # rows vary fastest (R interaction order)
+    totals, Vt = cell_vcov(design, cell, K)
+    N = len(design.weights)  # R: nrow(model matrix), every row of the design
+    nu = design.n_psu - design.n_strata
+    W = totals.sum()
+    if W <= 0:
+        return empty
+    p = totals / W
+    # covariance of the cell proportions (svymean linearisation)
+    J = (np.eye(K) - p[:, None]) / W
+    V = J @ Vt @ J.T
+    # Pearson X^2 on the table rescaled to N
+    tab = (p * N).reshape(nc, nr).T
+    E = np.outer(tab.sum(1), tab.sum(0)) / N
+    with np.errstate(divide="ignore", invalid="ignore"):
+        X2 = float(np.nansum((tab - E) ** 2 / E))
+    # design effect matrix Delta
+    grid_r = np.tile(np.arange(nr), nc)
+    grid_c = np.repeat(np.arange(nc), nr)
+    X1 = np.column_stack([np.ones(K)] + [(grid_r == i).astype(float) for i in range(1, nr)]
+                         + [(grid_c == j).astype(float) for j in range(1, nc)])
+    X12i = np.column_stack([((grid_r == i) & (grid_c == j)).astype(float)
+                            for j in range(1, nc) for i in range(1, nr)])
+    coef, *_ = np.linalg.lstsq(X1, X12i, rcond=None)
+    C = X12i - X1 @ coef
+    iD = np.diag(np.where(p == 0, 0.0, 1 / np.where(p == 0, 1, p)))
+    denom = C.T @ (iD / N) @ C
+    numr = C.T @ iD @ V @ iD @ C
+    Delta = np.linalg.solve(denom, numr)
+    tr = float(np.trace(Delta))
+    tr2 = float(np.trace(Delta @ Delta))
+    d0 = tr**2 / tr2 if tr2 > 0 else math.nan
+    d = (nr - 1) * (nc - 1)
+    F = X2 / tr if tr > 0 else math.nan
+    rows = {}
+    rows["rao_scott_f"] = (F, d0, d0 * nu, _sf(fdist, F, d0, d0 * nu))
+    mean_delta = tr / Delta.shape[0]
+    rows["rao_scott_chisq"] = (X2, float(d), math.nan,
+                               float(chi2.sf(X2 / mean_delta, d)) if mean_delta > 0 else math.nan)
+    # Wald tests on the interaction contrasts of the cell totals
+    Rm = np.zeros((K, nr))
+    Rm[np.arange(K), grid_r] = 1
+    Cm = np.zeros((K, nc))
+    Cm[np.arange(K), grid_c] = 1
+    M = np.column_stack([np.eye(K), Rm, Cm, np.ones(K)])  # cells, rows, cols, one
+    allt = totals @ M
+    Vall = M.T @ Vt @ M
+    rowt, colt, Nh = allt[K:K + nr], allt[K + nr:K + nr + nc], allt[-1]
+    Jcb = np.column_stack([
+        np.eye(K),
+        -Rm * (colt[grid_c] / Nh)[:, None],
+        -Cm * (rowt[grid_r] / Nh)[:, None],
+        rowt[grid_r] * colt[grid_c] / Nh**2,
+    ])
+    Y = totals - rowt[grid_r] * colt[grid_c] / Nh
+    VW = Jcb @ Vall @ Jcb.T
+    use = (grid_r > 0) & (grid_c > 0)
+    try:
+        Wst = float(Y[use] @ np.linalg.solve(VW[np.ix_(use, use)], Y[use]))
+    except np.linalg.LinAlgError:
+        Wst = math.nan
+    rows["wald"] = (Wst / d, float(d), float(nu), _sf(fdist, Wst / d, d, nu))
+    ddf = nu - d + 1
+    adj = Wst * ddf / (d * nu) if nu > 0 else math.nan
+    rows["adj_wald"] = (adj, float(d), float(ddf), _sf(fdist, adj, d, ddf))
+    out = pd.DataFrame.from_dict(rows, orient="index",
+                                 columns=["statistic", "df", "df_denom", "p_value"])
+    out.index.name = "test"
+    return out
+
+
+def _sf(dist, x, d1, d2) -> float:
+    if not (np.isfinite(x) and np.isfinite(d1) and np.isfinite(d2)) or d1 <= 0 or d2 <= 0:
+        return math.nan
+    return float(dist.sf(x, d1, d2))
+
+
+def design_ttest(survey: Survey | pd.DataFrame, var: str, by: str, *, confidence: float = 0.95,
+                 language: str | None = None) -> dict:
+    """Design-based two-group t-test (R ``svyttest(var ~ by, design)``).
+
+    The estimate is the difference of domain means, second group minus first (R's
+    ``svyglm`` coefficient of the group); its SE is the linearised SE of that difference,
+    df = design df - 1 (R: ``degf + 1 - p`` with p = 2), Student t for the p-value and the
+    confidence interval.
+
+    Returns a dict with ``statistic, df, p_value, estimate, se, ci_low, ci_high, groups,
+    means`` and ``method``.
+    """
+    from scipy.stats import t as tdist
+
+    from .estimates import _linearize, _numeric, _subset_degf
+
+    s = as_survey(survey)
+    design = Design.from_survey(s)
+    y = _numeric(s, var)
+    codes, info = category_codes(s, by, language=language)
+    labels = list(info.categories)
+    present = [k for k in range(len(labels)) if ((codes == k) & ~np.isnan(y)).any()]
+    if len(present) != 2:
+        found = [labels[k] for k in present]
+        raise AnalysisError(
+            f"a design-based t-test needs exactly two groups in '{by}'; found {len(present)}"
+            f" with data ({', '.join(map(str, found))}). Hint: use anova for more groups or "
+            "filter the survey first."
+        )
+    g = np.where(codes == present[0], 0, np.where(codes == present[1], 1, -1))
+    valid = ~np.isnan(y) & (g >= 0)
+    lin = _linearize(design, np.nan_to_num(y)[:, None], valid, g, 2, "mean")
+    diff = float(lin.est[1, 0] - lin.est[0, 0])
+    a = np.array([-1.0, 1.0])
+    se = float(math.sqrt(max(a @ lin.vcov @ a, 0.0)))
+    df = float(_subset_degf(design, valid) - 1)
+    stat = diff / se if se > 0 else math.nan
+    p = float(2 * tdist.sf(abs(stat), df)) if df > 0 and np.isfinite(stat) else math.nan
+    q = float(tdist.ppf(0.5 + confidence / 2, df)) if df > 0 else math.nan
+    return {
+        "statistic": stat, "df": df, "p_value": p, "estimate": diff, "se": se,
+        "ci_low": diff - q * se, "ci_high": diff + q * se,
+        "groups": (labels[present[0]], labels[present[1]]),
+        "means": (float(lin.est[0, 0]), float(lin.est[1, 0])),
+        "method": "Design-based t-test (R survey::svyttest): difference of domain means "
+                  f"({labels[present[1]]} - {labels[present[0]]}), linearised SE, "
+                  "t with design df - 1",
+    }

@@ -1,0 +1,715 @@
+"""XLSForm expressions: a small recursive-descent parser and a vectorized evaluator.
+
+The grammar is the XPath 1.0 subset used by XLSForm (``relevant``, ``constraint``,
+``calculation``, ``required``, template ``checks``), lowest precedence first::
+
+    expr    := or
+    or      := and ("or" and)*
+    and     := eq ("and" eq)*
+    eq      := rel (("=" | "!=") rel)*
+    rel     := add (("<" | "<=" | ">" | ">=") add)*
+    add     := mul (("+" | "-") mul)*
+    mul     := unary (("*" | "div" | "mod") unary)*
+    unary   := "-" unary | union
+    union   := primary ("|" primary)*
+    primary := NUMBER | STRING | "${" NAME "}" | "." | ".." | FUNC "(" [expr ("," expr)*] ")"
+               | "(" expr ")"
+
+Nothing is ever passed to ``eval`` or ``exec``: text becomes a tree of small frozen
+dataclasses, and :func:`evaluate` walks that tree with pandas/numpy operations over whole
+columns.
+
+>>> e = parse_expression("${age} >= 18 and selected(${gains}, 'other')")
+>>> sorted(names(e))
+['age', 'gains']
+>>> to_text(e)
+"${age} >= 18 and selected(${gains}, 'other')"
+>>> parse_expression("${a} == 1")
+Traceback (most recent call last):
+...
+survey.questionnaire.expressions.ExpressionError: expression "${a} == 1", column 6: '==' is not an XLSForm operator. Hint: write '=' to compare.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import functools
+import re
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..errors import QuestionnaireError, did_you_mean
+
+__all__ = [
+    "Expr", "Num", "Str", "Ref", "Current", "Parent", "Func", "BinOp", "Neg", "Path",
+    "ExpressionError", "parse_expression", "to_text", "names", "functions", "evaluate",
+    "FUNCTIONS", "UNEVALUATED",
+]
+
+
+class ExpressionError(QuestionnaireError):
+    """An expression cannot be parsed or evaluated; ``pos`` is the 0-based offset (or None)."""
+
+    def __init__(self, message: str, *, text: str = "", pos: int | None = None,
+                 reason: str = "", hint: str | None = None):
+        super().__init__(message)
+        self.text, self.pos, self.reason, self.hint = text, pos, reason, hint
+
+
+# --- the tree -------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Expr:
+    """Base class of expression nodes (compared by structure, not by position)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Num(Expr):
+    text: str
+
+    @property
+    def value(self) -> float:
+        return float(self.text)
+
+
+@dataclasses.dataclass(frozen=True)
+class Str(Expr):
+    value: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Ref(Expr):
+    name: str
+    prefix: str = ""  # e.g. "last-saved#"
+
+
+@dataclasses.dataclass(frozen=True)
+class Current(Expr):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Parent(Expr):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Func(Expr):
+    name: str
+    args: tuple[Expr, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class BinOp(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclasses.dataclass(frozen=True)
+class Neg(Expr):
+    operand: Expr
+
+
+@dataclasses.dataclass(frozen=True)
+class Path(Expr):
+    """A location path after a primary (``instance('x')/root/item[...]``); kept verbatim."""
+
+    base: Expr
+    path: str
+
+
+# --- functions ---------------------------------------------------------------------------------
+# name -> (min args, max args or None); evaluated by `evaluate`
+FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "selected": (2, 2), "count-selected": (1, 1), "selected-at": (2, 2), "not": (1, 1),
+    "true": (0, 0), "false": (0, 0), "boolean": (1, 1), "boolean-from-string": (1, 1),
+    "if": (3, 3), "coalesce": (2, 2), "string-length": (1, 1), "contains": (2, 2),
+    "starts-with": (2, 2), "ends-with": (2, 2), "substr": (2, 3), "concat": (0, None),
+    "normalize-space": (1, 1), "regex": (2, 2), "number": (1, 1), "int": (1, 1),
+    "round": (1, 2), "string": (1, 1), "today": (0, 0), "date": (1, 1), "abs": (1, 1),
+}
+# accepted and kept verbatim for XLSForm, never evaluated
+UNEVALUATED: dict[str, tuple[int, int | None]] = {
+    "pulldata": (2, None), "instance": (1, 1), "position": (0, 1), "random": (0, 0),
+    "uuid": (0, 1), "indexed-repeat": (3, None), "once": (1, 1), "jr:choice-name": (2, 2),
+    "sum": (1, 1), "count": (1, 1), "count-non-empty": (1, 1), "max": (1, None),
+    "min": (1, None), "now": (0, 0), "format-date": (2, 2), "format-date-time": (2, 2),
+    "decimal-date-time": (1, 1), "decimal-time": (1, 1), "digest": (2, 3), "join": (2, 2),
+    "randomize": (1, 2), "version": (0, 0), "property": (1, 1), "checklist": (3, None),
+    "weighted-checklist": (3, None), "area": (1, 1), "distance": (1, None),
+    "pow": (2, 2), "log": (1, 1), "exp": (1, 1), "sqrt": (1, 1), "floor": (1, 1),
+    "ceiling": (1, 1), "translate": (3, 3), "substring-before": (2, 2),
+    "substring-after": (2, 2), "string-length-bytes": (1, 1),
+}
+
+
+# --- lexer -------------------------------------------------------------------------------------
+_NCNAME = r"[A-Za-z_\u00C0-\uFFFF][\w.\-\u00B7\u00C0-\uFFFF]*"
+_TOKEN = re.compile(
+    rf"""(?P<ws>\s+)
+    |(?P<num>\d+(?:\.\d*)?|\.\d+)
+    |(?P<str>'[^']*'|"[^"]*")
+    |(?P<ref>\$\{{(?P<refprefix>last-saved\#)?(?P<refname>{_NCNAME})\}})
+    |(?P<bad>==|&&|\|\||!(?!=)|\$\{{[^}}]*\}}?)
+    |(?P<op>!=|<=|>=|[=<>+\-*|(),/\[\]])
+    |(?P<dots>\.\.|\.)
+    |(?P<name>(?:jr:)?{_NCNAME})
+    """,
+    re.VERBOSE,
+)
+_BAD_HINTS = {
+    "==": ("'==' is not an XLSForm operator", "write '=' to compare"),
+    "&&": ("'&&' is not an XLSForm operator", "write 'and'"),
+    "||": ("'||' is not an XLSForm operator", "write 'or'"),
+    "!": ("'!' is not an XLSForm operator", "write not(...) to negate, '!=' for 'not equal'"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+    pos: int
+
+
+def _error(text: str, pos: int | None, reason: str, hint: str | None = None) -> ExpressionError:
+    where = f'expression "{text}"' + (f", column {pos + 1}" if pos is not None else "")
+    msg = f"{where}: {reason}." + (f" Hint: {hint.rstrip('.')}." if hint else "")
+    return ExpressionError(msg, text=text, pos=pos, reason=reason, hint=hint)
+
+
+def _tokens(text: str) -> Iterator[_Tok]:
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise _error(text, pos, f"unexpected character {text[pos]!r}")
+        kind = m.lastgroup if m.lastgroup not in ("refprefix", "refname") else "ref"
+        if kind == "bad":
+            bad = m.group()
+            if bad.startswith("${"):
+                raise _error(text, pos, f"malformed reference {bad!r}",
+                             "a reference is ${name}: a letter or _, then letters, digits, _ - .")
+            reason, hint = _BAD_HINTS[bad]
+            raise _error(text, pos, reason, hint)
+        if kind == "ref":
+            prefix = m.group("refprefix") or ""
+            yield _Tok("ref", prefix + m.group("refname"), pos)
+        elif kind != "ws":
+            yield _Tok(kind, m.group(), pos)
+        pos = m.end()
+    yield _Tok("end", "", len(text))
+
+
+# --- parser ------------------------------------------------------------------------------------
+_LEVELS: list[tuple[str, ...]] = [
+    ("or",), ("and",), ("=", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "div", "mod"),
+]
+PRECEDENCE = {op: i for i, ops in enumerate(_LEVELS) for op in ops}
+PRECEDENCE["|"] = len(_LEVELS) + 1  # union binds tighter than unary minus
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.toks = list(_tokens(text))
+        self.i = 0
+
+    @property
+    def tok(self) -> _Tok:
+        return self.toks[self.i]
+
+    def take(self) -> _Tok:
+        t = self.toks[self.i]
+        self.i += 1
+        return t
+
+    def is_op(self, ops: tuple[str, ...]) -> bool:
+        t = self.tok
+        return (t.kind == "op" or t.kind == "name") and t.text in ops
+
+    def expect(self, text: str, what: str) -> _Tok:
+        if self.tok.text != text or self.tok.kind not in ("op",):
+            raise _error(self.text, self.tok.pos, f"expected {what}, found {self._found()}")
+        return self.take()
+
+    def _found(self) -> str:
+        t = self.tok
+        return "the end of the expression" if t.kind == "end" else repr(t.text)
+
+    def parse(self) -> Expr:
+        if self.tok.kind == "end":
+            raise _error(self.text, 0, "the expression is empty")
+        e = self.binary(0)
+        if self.tok.kind != "end":
+            hint = None
+            if self.tok.kind == "name" and self.tok.text.lower() in ("and", "or", "div", "mod"):
+                hint = "keyword operators are lower case: and, or, div, mod"
+            raise _error(self.text, self.tok.pos,
+                         f"expected an operator or the end, found {self._found()}", hint)
+        return e
+
+    def binary(self, level: int) -> Expr:
+        if level == len(_LEVELS):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.is_op(_LEVELS[level]):
+            op = self.take().text
+            left = BinOp(op, left, self.binary(level + 1))
+        return left
+
+    def unary(self) -> Expr:
+        if self.is_op(("-",)):
+            self.take()
+            return Neg(self.unary())
+        left = self.postfix()
+        while self.is_op(("|",)):
+            self.take()
+            left = BinOp("|", left, self.postfix())
+        return left
+
+    def postfix(self) -> Expr:
+        e = self.primary()
+        if self.tok.kind == "op" and self.tok.text == "/":
+            start = self.tok.pos
+            end = self._path_end(start)
+            path = self.text[start:end]
+            while self.tok.kind != "end" and self.tok.pos < end:
+                self.take()
+            return Path(e, path)
+        return e
+
+    def _path_end(self, start: int) -> int:
+        """End offset of a location path starting at ``start`` (balanced brackets)."""
+        depth, j = 0, start
+        quote = None
+        while j < len(self.text):
+            c = self.text[j]
+            if quote:
+                quote = None if c == quote else quote
+            elif c in "'\"":
+                quote = c
+            elif c == "[":
+                depth += 1
+            elif c == "]":
+                depth -= 1
+            elif depth == 0 and (c.isspace() or c in ",)"):
+                break
+            j += 1
+        return j
+
+    def primary(self) -> Expr:
+        t = self.tok
+        if t.kind == "num":
+            self.take()
+            return Num(t.text)
+        if t.kind == "str":
+            self.take()
+            return Str(t.text[1:-1])
+        if t.kind == "ref":
+            self.take()
+            prefix, _, name = t.text.rpartition("#")
+            return Ref(name, prefix + "#" if prefix else "")
+        if t.kind == "dots":
+            self.take()
+            return Current() if t.text == "." else Parent()
+        if t.kind == "op" and t.text == "(":
+            self.take()
+            e = self.binary(0)
+            self.expect(")", "')'")
+            return e
+        if t.kind == "name":
+            return self.call()
+        raise _error(self.text, t.pos, f"expected a value, found {self._found()}")
+
+    def call(self) -> Expr:
+        t = self.take()
+        if not (self.tok.kind == "op" and self.tok.text == "("):
+            hint = f"write ${{{t.text}}} to refer to the question '{t.text}'"
+            if t.text.lower() in ("and", "or", "div", "mod", "not"):
+                hint = None
+            raise _error(self.text, t.pos, f"bare name {t.text!r} is not allowed here", hint)
+        arity = FUNCTIONS.get(t.text) or UNEVALUATED.get(t.text)
+        if arity is None:
+            hint = did_you_mean(t.text, [*FUNCTIONS, *UNEVALUATED])
+            raise _error(self.text, t.pos, f"unknown function {t.text!r}", hint)
+        self.take()
+        args: list[Expr] = []
+        if not (self.tok.kind == "op" and self.tok.text == ")"):
+            args.append(self.binary(0))
+            while self.tok.kind == "op" and self.tok.text == ",":
+                self.take()
+                args.append(self.binary(0))
+        self.expect(")", "',' or ')'")
+        lo, hi = arity
+        if len(args) < lo or (hi is not None and len(args) > hi):
+            want = f"{lo}" if lo == hi else f"{lo} to {hi}" if hi is not None else f"at least {lo}"
+            raise _error(self.text, t.pos,
+                         f"{t.text}() takes {want} argument(s), found {len(args)}")
+        return Func(t.text, tuple(args))
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_expression(text: str) -> Expr:
+    """Parse an XLSForm expression into a tree (never evaluates anything).
+
+    >>> parse_expression("1 + 2 * 3")
+    BinOp(op='+', left=Num(text='1'), right=BinOp(op='*', left=Num(text='2'), right=Num(text='3')))
+    >>> parse_expression("__import__('os')")
+    Traceback (most recent call last):
+    ...
+    survey.questionnaire.expressions.ExpressionError: expression "__import__('os')", column 1: unknown function '__import__'.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"an expression must be text, found {type(text).__name__}",
+                              reason="not text")
+    return _Parser(text).parse()
+
+
+# --- printing and inspection ---------------------------------------------------------------------
+def _quote(s: str) -> str:
+    return f'"{s}"' if "'" in s else f"'{s}'"
+
+
+def to_text(expr: Expr) -> str:
+    """Print an expression back in XLSForm syntax (minimal parentheses).
+
+    >>> to_text(parse_expression("(1 + 2) * -(3)"))
+    '(1 + 2) * -3'
+    """
+    if isinstance(expr, Num):
+        return expr.text
+    if isinstance(expr, Str):
+        return _quote(expr.value)
+    if isinstance(expr, Ref):
+        return f"${{{expr.prefix}{expr.name}}}"
+    if isinstance(expr, Current):
+        return "."
+    if isinstance(expr, Parent):
+        return ".."
+    if isinstance(expr, Func):
+        return f"{expr.name}({', '.join(to_text(a) for a in expr.args)})"
+    if isinstance(expr, Path):
+        return _wrap(expr.base, 99) + expr.path
+    if isinstance(expr, Neg):
+        return "-" + _wrap(expr.operand, len(_LEVELS))
+    if isinstance(expr, BinOp):
+        p = PRECEDENCE[expr.op]
+        sep = "|" if expr.op == "|" else f" {expr.op} "
+        return _wrap(expr.left, p) + sep + _wrap(expr.right, p + 1)
+    raise TypeError(f"not an expression: {expr!r}")
+
+
+def _wrap(e: Expr, min_prec: int) -> str:
+    if isinstance(e, BinOp) and PRECEDENCE[e.op] < min_prec:
+        return f"({to_text(e)})"
+    if isinstance(e, Neg) and min_prec > len(_LEVELS):
+        return f"({to_text(e)})"
+    return to_text(e)
+
+
+def _walk(expr: Expr) -> Iterator[Expr]:
+    yield expr
+    if isinstance(expr, Func):
+        for a in expr.args:
+            yield from _walk(a)
+    elif isinstance(expr, BinOp):
+        yield from _walk(expr.left)
+        yield from _walk(expr.right)
+    elif isinstance(expr, Neg):
+        yield from _walk(expr.operand)
+    elif isinstance(expr, Path):
+        yield from _walk(expr.base)
+
+
+def names(expr: Expr) -> set[str]:
+    """The ``${names}`` an expression refers to."""
+    return {e.name for e in _walk(expr) if isinstance(e, Ref)}
+
+
+def functions(expr: Expr) -> set[str]:
+    """The function names an expression calls."""
+    return {e.name for e in _walk(expr) if isinstance(e, Func)}
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _V:
+    """A column of values of one XPath type: 'num', 'str', 'bool' or 'node' (a question's value)."""
+
+    kind: str
+    s: pd.Series
+
+
+_EPOCH = pd.Timestamp("1970-01-01")
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}"
+
+
+def _num(v: _V) -> pd.Series:
+    if v.kind == "num":
+        return v.s
+    if v.kind == "bool":
+        return v.s.astype(float)
+    s = v.s
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype(float)
+    text = _str(v)
+    out = pd.to_numeric(text.str.strip(), errors="coerce").astype(float)
+    dates = out.isna() & text.str.match(_DATE_RE)
+    if dates.any():
+        d = pd.to_datetime(text[dates].str.slice(0, 10), errors="coerce", format="%Y-%m-%d")
+        out[dates] = ((d - _EPOCH) / pd.Timedelta(days=1)).astype(float)
+    return out
+
+
+def _fmt_num(s: pd.Series) -> pd.Series:
+    f = s.astype(float)
+    integral = np.isfinite(f) & (f == np.round(f))
+    out = f.astype(object).astype(str)
+    out[integral] = f[integral].astype("int64").astype(str)
+    out[f.isna()] = ""
+    return out.astype(object)
+
+
+def _str(v: _V) -> pd.Series:
+    s = v.s
+    if v.kind == "bool":
+        return s.map({True: "true", False: "false"}).astype(object)
+    if v.kind == "num" or (pd.api.types.is_numeric_dtype(s.dtype)
+                           and not pd.api.types.is_bool_dtype(s.dtype)):
+        return _fmt_num(s)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        out = s.astype(object).map({True: "true", False: "false"})
+        return out.where(s.notna(), "").astype(object)
+    out = s.astype(object).where(s.notna(), "")
+    return out.map(str).astype(object) if not out.map(type).eq(str).all() else out
+
+
+def _bool(v: _V) -> pd.Series:
+    if v.kind == "bool":
+        return v.s
+    if v.kind == "num":
+        f = v.s.astype(float)
+        return (f != 0) & f.notna()
+    return _str(v).str.len() > 0
+
+
+def _const(v: _V, what: str, text: str):
+    vals = _str(v)
+    if len(vals) == 0:
+        return ""
+    first = vals.iloc[0]
+    if not (vals == first).all():
+        raise _error(text, None, f"{what} must be the same for every row")
+    return first
+
+
+class _Eval:
+    def __init__(self, text: str, frame: pd.DataFrame, current, today):
+        self.text, self.frame, self.index = text, frame, frame.index
+        self.current = current
+        self.today = today or _dt.date.today()
+
+    def full(self, value, kind: str) -> _V:
+        return _V(kind, pd.Series(value, index=self.index, dtype=object if kind == "str" else None))
+
+    def ev(self, e: Expr) -> _V:
+        if isinstance(e, Num):
+            return _V("num", pd.Series(e.value, index=self.index, dtype=float))
+        if isinstance(e, Str):
+            return self.full(e.value, "str")
+        if isinstance(e, Ref):
+            if e.name not in self.frame.columns:
+                hint = did_you_mean(e.name, self.frame.columns)
+                raise _error(self.text, None, f"${{{e.name}}} is not a column of the data", hint)
+            return _V("node", self.frame[e.name])
+        if isinstance(e, Current):
+            if self.current is None:
+                raise _error(self.text, None, "'.' needs the current question's values")
+            cur = self.current
+            if not isinstance(cur, pd.Series):
+                cur = pd.Series(cur, index=self.index)
+            return _V("node", cur)
+        if isinstance(e, Neg):
+            return _V("num", -_num(self.ev(e.operand)))
+        if isinstance(e, BinOp):
+            return self.binop(e)
+        if isinstance(e, Func):
+            return self.func(e)
+        raise _error(self.text, None, f"{to_text(e)!r} cannot be evaluated on data",
+                     "location paths and '..' are kept for XLSForm only")
+
+    def binop(self, e: BinOp) -> _V:
+        op = e.op
+        if op == "or":
+            return _V("bool", _bool(self.ev(e.left)) | _bool(self.ev(e.right)))
+        if op == "and":
+            return _V("bool", _bool(self.ev(e.left)) & _bool(self.ev(e.right)))
+        a, b = self.ev(e.left), self.ev(e.right)
+        if op in ("=", "!="):
+            if "bool" in (a.kind, b.kind):
+                eq = _bool(a) == _bool(b)
+            elif "num" in (a.kind, b.kind):
+                eq = _num(a) == _num(b)
+            else:
+                eq = _str(a) == _str(b)
+            if op == "=":
+                return _V("bool", eq)
+            if "bool" not in (a.kind, b.kind) and "num" in (a.kind, b.kind):
+                return _V("bool", _num(a) != _num(b))  # NaN != x is true (XPath)
+            return _V("bool", ~eq)
+        x, y = _num(a), _num(b)
+        if op in ("<", "<=", ">", ">="):
+            res = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
+            return _V("bool", res.astype(bool))
+        if op == "+":
+            return _V("num", x + y)
+        if op == "-":
+            return _V("num", x - y)
+        if op == "*":
+            return _V("num", x * y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if op == "div":
+                return _V("num", x / y)
+            if op == "mod":
+                return _V("num", pd.Series(np.fmod(x.to_numpy(float), y.to_numpy(float)),
+                                           index=self.index))
+        raise _error(self.text, None, f"operator {op!r} cannot be evaluated on data")
+
+    def func(self, e: Func) -> _V:
+        if e.name in UNEVALUATED:
+            raise _error(self.text, None, f"{e.name}() is kept for XLSForm but is not evaluated "
+                         "on data", "it depends on the form engine (device, instance, repeat)")
+        args = [self.ev(a) for a in e.args]
+        return getattr(self, "f_" + e.name.replace("-", "_"))(*args)
+
+    # functions (one small method each)
+    def f_true(self):
+        return self.full(True, "bool")
+
+    def f_false(self):
+        return self.full(False, "bool")
+
+    def f_not(self, a):
+        return _V("bool", ~_bool(a))
+
+    def f_boolean(self, a):
+        return _V("bool", _bool(a))
+
+    def f_boolean_from_string(self, a):
+        return _V("bool", _str(a).isin(["true", "1"]))
+
+    def f_selected(self, a, b):
+        value = _const(b, "the choice in selected()", self.text)
+        padded = " " + _str(a).str.split().str.join(" ").fillna("") + " "
+        return _V("bool", padded.str.contains(f" {value} ", regex=False).astype(bool))
+
+    def f_count_selected(self, a):
+        return _V("num", _str(a).str.split().str.len().astype(float))
+
+    def f_selected_at(self, a, n):
+        k = int(float(_const(n, "the position in selected-at()", self.text)))
+        return _V("str", _str(a).str.split().str.get(k).fillna("").astype(object))
+
+    def f_if(self, c, a, b):
+        cond = _bool(c).to_numpy(bool)
+        if a.kind == "num" and b.kind == "num":
+            return _V("num", pd.Series(np.where(cond, _num(a), _num(b)), index=self.index))
+        if a.kind == "bool" and b.kind == "bool":
+            return _V("bool", pd.Series(np.where(cond, a.s, b.s), index=self.index))
+        return _V("str", pd.Series(np.where(cond, _str(a), _str(b)), index=self.index,
+                                   dtype=object))
+
+    def f_coalesce(self, a, b):
+        sa = _str(a)
+        if a.kind in ("num", "node") and b.kind == "num":
+            return _V("num", _num(a).where(sa != "", _num(b)))
+        return _V("str", sa.where(sa != "", _str(b)))
+
+    def f_string_length(self, a):
+        return _V("num", _str(a).str.len().astype(float))
+
+    def f_contains(self, a, b):
+        return _V("bool", _str(a).str.contains(_const(b, "contains()", self.text), regex=False)
+                  .astype(bool))
+
+    def f_starts_with(self, a, b):
+        return _V("bool", _str(a).str.startswith(_const(b, "starts-with()", self.text))
+                  .astype(bool))
+
+    def f_ends_with(self, a, b):
+        return _V("bool", _str(a).str.endswith(_const(b, "ends-with()", self.text)).astype(bool))
+
+    def f_substr(self, a, start, end=None):
+        i = int(float(_const(start, "substr() start", self.text)))
+        j = None if end is None else int(float(_const(end, "substr() end", self.text)))
+        return _V("str", _str(a).str.slice(i, j).astype(object))
+
+    def f_concat(self, *args):
+        out = pd.Series("", index=self.index, dtype=object)
+        for a in args:
+            out = out + _str(a)
+        return _V("str", out)
+
+    def f_normalize_space(self, a):
+        return _V("str", _str(a).str.split().str.join(" ").fillna("").astype(object))
+
+    def f_regex(self, a, b):
+        pattern = _const(b, "the pattern of regex()", self.text)
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise _error(self.text, None, f"invalid regular expression {pattern!r}: {exc}") from None
+        return _V("bool", _str(a).str.contains(compiled, regex=True).astype(bool))
+
+    def f_number(self, a):
+        return _V("num", _num(a))
+
+    def f_int(self, a):
+        return _V("num", np.trunc(_num(a)))
+
+    def f_abs(self, a):
+        return _V("num", _num(a).abs())
+
+    def f_round(self, a, places=None):
+        k = 0 if places is None else int(float(_const(places, "round() places", self.text)))
+        scale = 10.0 ** k
+        return _V("num", np.floor(_num(a) * scale + 0.5) / scale)
+
+    def f_string(self, a):
+        return _V("str", _str(a))
+
+    def f_today(self):
+        days = (pd.Timestamp(self.today) - _EPOCH) / pd.Timedelta(days=1)
+        return _V("num", pd.Series(float(days), index=self.index))
+
+    def f_date(self, a):
+        return _V("num", _num(a))
+
+
+def evaluate(expr: Expr | str, frame: pd.DataFrame, *, current=None,
+             today: _dt.date | None = None) -> pd.Series:
+    """Evaluate an expression over every row of a raw response frame at once.
+
+    ``frame`` holds one column per question: single choices as choice names, multiple
+    choices as space-separated choice names, numbers as numbers (or numeric strings),
+    blanks as NA. Semantics follow XPath 1.0 / ODK: a blank is ``''``; in arithmetic and
+    ``<``/``>`` it becomes NaN, so comparisons with it are false.
+
+    >>> df = pd.DataFrame({"age": [17, None, 30], "gains": ["a other", "", None]})
+    >>> evaluate("not(${age} >= 18)", df).tolist()
+    [True, True, False]
+    >>> evaluate("selected(${gains}, 'other')", df).tolist()
+    [True, False, False]
+    """
+    text = expr if isinstance(expr, str) else to_text(expr)
+    tree = parse_expression(expr) if isinstance(expr, str) else expr
+    v = _Eval(text, frame, current, today).ev(tree)
+    if v.kind == "bool":
+        return v.s.astype(bool)
+    if v.kind == "num":
+        return v.s.astype(float)
+    return _str(v)

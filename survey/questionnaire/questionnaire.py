@@ -1,0 +1,277 @@
+"""`Questionnaire`: a loaded template with the questions, labels and metadata every stage uses."""
+
+from __future__ import annotations
+
+import html
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic import ValidationError as PydanticError
+
+from ..errors import QuestionnaireError, did_you_mean
+from .loader import (
+    Loc,
+    Normalizer,
+    Problems,
+    Source,
+    load_source,
+    pydantic_problems,
+    resolve,
+    sha256_of,
+)
+from .model import (
+    DATE_TYPES,
+    NUMERIC_TYPES,
+    ChoiceList,
+    Grid,
+    Group,
+    Question,
+    QuestionnaireModel,
+    expand_questions,
+    walk_items,
+)
+
+_KIND = {"select_one": "single", "select_multiple": "multi", "text": "text",
+         **{t: "numeric" for t in NUMERIC_TYPES}, **{t: "date" for t in DATE_TYPES}}
+
+
+class Questionnaire(QuestionnaireModel):
+    """A questionnaire template, loaded and checked (frozen).
+
+    >>> q = load_questionnaire("grassroots_training")
+    >>> q.default_language
+    'zh-Hant'
+    >>> q.question("necessity").list_name
+    'necessity3'
+    >>> [c for c in q.data_columns() if c.startswith("gains_")]
+    ['gains_mass_work', 'gains_closeness', 'gains_style', 'gains_other', 'gains_other_text']
+    """
+
+    source_path: str | None = Field(None, exclude=True, description="(derived) file loaded")
+    sha256: str | None = Field(None, exclude=True, description="(derived) SHA-256 of the file")
+
+    # --- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict, *, source: str = "<dict>", source_path: str | None = None,
+                  sha256: str | None = None) -> Questionnaire:
+        """Build from the stored form or any template mapping (same checks as a file)."""
+        problems = Problems()
+        loc = Loc(source, {}, ())
+        src = Source(source, None, data, loc)
+        for name, value in (data.get("choice_lists") or {}).items():
+            src.lists[str(name)] = (value, loc / "choice_lists" / name)
+        for name, value in (data.get("blocks") or {}).items():
+            items = value.get("items") if isinstance(value, dict) else value
+            src.blocks[str(name)] = (items, loc / "blocks" / name)
+        norm = Normalizer(src, problems).run()
+        return _build(norm, problems, lambda p: Loc(source, {}, p), source,
+                      source_path=source_path, sha256=sha256)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, QuestionnaireModel):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False))
+
+    def __repr__(self) -> str:
+        n = len(self.questions())
+        return f"<Questionnaire {self.id} v{self.version}: {n} questions, " \
+               f"languages {', '.join(self.languages.available)}>"
+
+    __str__ = __repr__
+
+    # --- languages and text ------------------------------------------------------------------
+    @property
+    def default_language(self) -> str:
+        return self.languages.default
+
+    def text(self, mapping: dict[str, str] | None, language: str | None = None) -> str:
+        """The text in ``language``, else the default language, else any language, else ''."""
+        if not mapping:
+            return ""
+        for tag in (language, self.default_language):
+            if tag and tag in mapping:
+                return mapping[tag]
+        if language and "-" in language:  # zh-Hant-TW -> zh-Hant
+            for tag, value in mapping.items():
+                if language.startswith(tag + "-"):
+                    return value
+        return next(iter(mapping.values()))
+
+    # --- questions ---------------------------------------------------------------------------
+    @cached_property
+    def _questions(self) -> tuple[Question, ...]:
+        return tuple(expand_questions(self.items))
+
+    @cached_property
+    def _index(self) -> dict[str, Question]:
+        return {q.name: q for q in self._questions}
+
+    def questions(self) -> list[Question]:
+        """All questions in order: groups expanded, grid rows and "other" texts included."""
+        return list(self._questions)
+
+    def question(self, name: str) -> Question:
+        try:
+            return self._index[name]
+        except KeyError:
+            hint = did_you_mean(name, self._index)
+            raise QuestionnaireError(
+                f"{self.id}: no question named {name!r}" + (f"; {hint}" if hint else "")
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def choices(self, list_name: str) -> ChoiceList:
+        try:
+            return self.choice_lists[list_name]
+        except KeyError:
+            hint = did_you_mean(list_name, self.choice_lists)
+            raise QuestionnaireError(
+                f"{self.id}: no choice list named {list_name!r}" + (f"; {hint}" if hint else "")
+            ) from None
+
+    def grids(self) -> list[Grid]:
+        return [it for it, _ in walk_items(self.items) if isinstance(it, Grid)]
+
+    def groups(self) -> list[Group]:
+        return [it for it, _ in walk_items(self.items) if isinstance(it, Group)]
+
+    def parents(self, name: str) -> tuple:
+        """The groups (outermost first) and grid that contain question ``name``."""
+        for it, parents in walk_items(self.items):
+            if isinstance(it, Question) and it.name == name:
+                return parents
+            if isinstance(it, Grid) and name in [r.name for r in it.rows]:
+                return (*parents, it)
+            if isinstance(it, Question) and it.other and it.other.text == name:
+                return parents
+        return ()
+
+    def data_columns(self) -> list[str]:
+        """Data column names in order (a select_multiple ``q`` gives ``q_<choice>`` columns)."""
+        out: list[str] = []
+        for q in self._questions:
+            if not q.is_data:
+                continue
+            if q.type == "select_multiple":
+                out += [f"{q.name}_{c.name}" for c in self.choices(q.list_name).choices]
+            else:
+                out.append(q.name)
+        return out
+
+    def demographics(self) -> list[str]:
+        return [q.name for q in self._questions if q.role == "demographic"]
+
+    def missing_code(self, kind: str) -> int | None:
+        """The code of a missing kind (nonresponse, not_applicable, invalid), or None."""
+        for m in self.missing_codes:
+            if m.kind == kind:
+                return m.code
+        return None
+
+    def measure(self, q: Question) -> str:
+        if q.measure:
+            return q.measure
+        if q.type in NUMERIC_TYPES:
+            return "scale"
+        if q.list_name and q.type == "select_one" and self.choices(q.list_name).ordered:
+            return "ordinal"
+        return "nominal"
+
+    def var_info(self, name: str, language: str | None = None):
+        """`VarInfo` of a question (labels in ``language``), or None if not a question."""
+        from ..core.survey import VarInfo
+
+        q = self._index.get(name)
+        if q is None or not q.is_data:
+            return None
+        kind = _KIND.get(q.type, "other")
+        cats: tuple[str, ...] = ()
+        codes: tuple[str, ...] = ()
+        ordered = False
+        columns: tuple[str, ...] = (q.name,)
+        if q.list_name and q.type in ("select_one", "select_multiple"):
+            lst = self.choices(q.list_name)
+            cats = tuple(self.text(c.label, language) or c.name for c in lst.choices)
+            codes = tuple(c.name for c in lst.choices)
+            ordered = lst.ordered and q.type == "select_one"
+            if q.type == "select_multiple":
+                columns = tuple(f"{q.name}_{c}" for c in codes)
+        label = self.text(q.label, language) or q.name
+        return VarInfo(name=q.name, label=label, kind=kind, categories=cats, codes=codes,
+                       ordered=ordered, columns=columns, measure=self.measure(q))
+
+    # --- export --------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form as plain data (no source path); ``from_dict`` inverts it."""
+        return self.model_dump(by_alias=True, exclude_defaults=True, mode="json",
+                               exclude={"source_path", "sha256"})
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        import yaml
+
+        text = yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False, width=100)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_xlsform(self, path: str | Path | None = None):
+        """Write an XLSForm workbook (returns the sheets as a dict of row lists)."""
+        from .xlsform import to_xlsform
+
+        return to_xlsform(self, path)
+
+    def codebook(self):
+        from .codebook import codebook
+
+        return codebook(self)
+
+    def render(self, language: str | None = None) -> str:
+        from .render import render_questionnaire
+
+        return render_questionnaire(self, language=language)
+
+    def _repr_html_(self) -> str:
+        from .render import outline_html
+
+        return outline_html(self)
+
+    def _outline_text(self) -> str:  # pragma: no cover - convenience
+        return html.unescape(self._repr_html_())
+
+
+def _build(norm: dict, problems: Problems, locate, file: str, **extra) -> Questionnaire:
+    problems.raise_if_any(file)
+    try:
+        return Questionnaire.model_validate({**norm, **extra})
+    except PydanticError as exc:
+        pydantic_problems(exc, locate, problems)
+        problems.raise_if_any(file)
+        raise  # pragma: no cover
+
+
+def load_questionnaire(path_or_name) -> Questionnaire:
+    """Load a template from a YAML file, an XLSForm workbook or the library by name.
+
+    >>> load_questionnaire("grassroots_training").fieldwork.returned
+    366
+    """
+    if isinstance(path_or_name, Questionnaire):
+        return path_or_name
+    path = resolve(path_or_name)
+    if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
+        from .xlsform import read_xlsform
+
+        return read_xlsform(path)
+    problems = Problems()
+    data, src = load_source(path, problems)
+    locate = lambda p: Loc(src.file, src.loc.marks, p)  # noqa: E731
+    return _build(data, problems, locate, src.file, source_path=str(path),
+                  sha256=sha256_of(path))

@@ -1,0 +1,743 @@
+"""The validation engine: raw responses + questionnaire -> typed data, missing codes, report.
+
+Every rule is computed column-wise (one vectorized pass per question, per grid or per check);
+there is no Python loop over rows. See :mod:`survey.validation` for the rules and policies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ValidationError, did_you_mean
+from . import messages as M
+from .report import FULL_COLUMNS, ValidationReport, empty_problems
+
+FLAG, SET_MISSING, REJECT = "flag", "set_missing", "reject_row"
+
+#: default action per rule (see the module docstring of survey.validation for the reasons)
+DEFAULT_POLICIES: dict[str, str] = {
+    "incomplete": REJECT,
+    "blank_form": REJECT,
+    "duplicate_id": REJECT,  # exact copies: the later copies are rejected
+    "duplicate_id_conflict": FLAG,  # same id, different answers: every row kept and flagged
+    "unknown_code": SET_MISSING,
+    "type": SET_MISSING,
+    "constraint": SET_MISSING,
+    "required": FLAG,
+    "skip_violation": FLAG,
+    "max_choices": FLAG,
+    "exclusive": FLAG,
+    "other_without_text": FLAG,
+    "text_without_other": FLAG,
+    "straightlining": FLAG,
+    "speeder": FLAG,
+    "check": FLAG,  # every template check; "check:<id>" overrides one
+}
+
+_ROW_RULES = {"incomplete", "blank_form", "duplicate_id", "duplicate_id_conflict",
+              "straightlining", "speeder", "check", "required"}
+
+SEVERITY: dict[str, str] = {
+    "incomplete": "warning",
+    "blank_form": "warning",
+    "duplicate_id": "warning",
+    "duplicate_id_conflict": "error",
+    "unknown_code": "error",
+    "type": "error",
+    "constraint": "error",
+    "required": "warning",
+    "skip_violation": "warning",
+    "max_choices": "error",
+    "exclusive": "error",
+    "other_without_text": "warning",
+    "text_without_other": "warning",
+    "straightlining": "warning",
+    "speeder": "warning",
+}
+
+#: a respondent faster than this fraction of the median completion time is a speeder
+#: (Leiner 2019, "Too fast, too straight, too weird", Survey Research Methods 13(3):
+#: flag completion faster than half the typical time)
+SPEEDER_FRACTION = 0.5
+#: straightlining is looked for on grids of at least this many rows
+STRAIGHTLINE_MIN_ROWS = 3
+
+_SELECT_ONE = ("select_one",)
+_NUMERIC = ("integer", "decimal", "range")
+_DATES = ("date", "datetime", "start", "end", "today")
+_SKIP_TYPES = ("note",)
+_TIMESTAMP_PAIRS = (("start", "end"), ("StartDate", "EndDate"), ("startdate", "submitdate"),
+                    ("starttime", "endtime"))
+_DEFAULT_MISSING = {"nonresponse": -99, "not_applicable": -88, "invalid": -77}
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class ValidationResult:
+    """What :func:`validate` returns.
+
+    Attributes
+    ----------
+    data : accepted rows, typed (categoricals of labels, ``q_<choice>`` booleans for
+        multiple choice, numbers, dates, strings); index = source row number, named ``row``.
+    missing : same index as ``data``, one column per question: the missing code that says why
+        a cell is empty (not applicable, no answer, invalid), ``<NA>`` where answered.
+    rejected : rows not accepted: the raw values, ``rule`` and ``reason``; index ``row``.
+    report : the `ValidationReport` (problems of accepted and rejected rows).
+    source : provenance copied from the raw table, plus ``rows_read``.
+    """
+
+    data: pd.DataFrame
+    missing: pd.DataFrame
+    rejected: pd.DataFrame
+    report: ValidationReport
+    source: dict = dataclasses.field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"<ValidationResult: {len(self.data)} accepted, {len(self.rejected)} rejected, "
+                f"{len(self.report.problems)} problems>")
+
+    def to_survey(self, questionnaire: Any = None, *, language: str | None = None):
+        """Wrap the result in a `Survey` (data, missing, rejected, validation, source)."""
+        from ..core.survey import Survey
+
+        return Survey(data=self.data, questionnaire=questionnaire, validation=self.report,
+                      rejected=self.rejected, missing=self.missing, source=dict(self.source),
+                      language=language)
+
+
+# --- policies ---------------------------------------------------------------------------------
+def resolve_policies(policies: dict | None, check_ids=()) -> dict[str, str]:
+    """Merge user ``policies`` over the defaults, checking names and actions."""
+    out = dict(DEFAULT_POLICIES)
+    for cid in check_ids:
+        out[f"check:{cid}"] = DEFAULT_POLICIES["check"]
+    for rule, action in (policies or {}).items():
+        key = str(rule)
+        if key not in out:
+            hint = did_you_mean(key, list(out))
+            raise ValidationError(
+                f"policies: unknown rule {key!r}" + (f"; {hint}" if hint else "")
+                + f". Known rules: {', '.join(sorted(out))}.")
+        act = str(action)
+        if act == "blank":
+            act = SET_MISSING
+        if act not in (FLAG, SET_MISSING, REJECT):
+            raise ValidationError(
+                f"policies[{key!r}]: expected 'flag', 'set_missing' or 'reject_row', "
+                f"found {action!r}.")
+        base = "check" if key.startswith("check") else key
+        if act == SET_MISSING and base in _ROW_RULES:
+            raise ValidationError(
+                f"policies[{key!r}]: 'set_missing' does not apply to a rule about a whole row "
+                "or an empty cell. Hint: use 'flag' or 'reject_row'.")
+        out[key] = act
+        if key == "check":
+            for cid in check_ids:
+                if f"check:{cid}" not in (policies or {}):
+                    out[f"check:{cid}"] = act
+    return out
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _as_text(s: pd.Series) -> pd.Series:
+    """A column as object strings (stripped) with NA for blanks; integral floats without '.0'."""
+    if pd.api.types.is_bool_dtype(s.dtype):
+        out = s.astype(object).map({True: "1", False: "0"})
+    elif pd.api.types.is_integer_dtype(s.dtype):
+        out = s.astype("Int64").astype("string").astype(object)
+    elif pd.api.types.is_float_dtype(s.dtype):
+        f = s.astype(float)
+        integral = np.isfinite(f) & (f == np.round(f))
+        out = f.astype(object).where(f.notna(), None)
+        out[integral] = f[integral].astype("int64").astype(str)
+        out[~integral & f.notna()] = f[~integral & f.notna()].astype(str)
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = s.dt.strftime("%Y-%m-%dT%H:%M:%S").astype(object)
+    else:
+        out = s.astype("string").str.strip().astype(object)
+    out = out.where(out.notna(), None)
+    blank = out.isna() | (out == "")
+    return out.mask(blank, None).astype(object)
+
+
+def _lang(q, language: str | None) -> str:
+    if language:
+        return language
+    langs = getattr(q, "languages", None)
+    default = getattr(langs, "default", None) or getattr(q, "default_language", None)
+    return default or "en"
+
+
+def _label(text, language: str, fallback: str) -> str:
+    if isinstance(text, dict) and text:
+        return text.get(language) or next(iter(text.values()))
+    return fallback
+
+
+def _missing_codes(q) -> dict[str, int]:
+    out = dict(_DEFAULT_MISSING)
+    for mc in getattr(q, "missing_codes", ()) or ():
+        kind = mc["kind"] if isinstance(mc, dict) else getattr(mc, "kind", None)
+        code = mc["code"] if isinstance(mc, dict) else getattr(mc, "code", None)
+        if kind in out and code is not None:
+            out[kind] = int(code)
+    return out
+
+
+def _conjuncts(e) -> list:
+    from ..questionnaire.expressions import BinOp
+
+    if isinstance(e, BinOp) and e.op == "and":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]
+
+
+def _and_all(parts: list):
+    from ..questionnaire.expressions import BinOp
+
+    out = parts[0]
+    for p in parts[1:]:
+        out = BinOp("and", out, p)
+    return out
+
+
+def _effective_relevance(q) -> dict[str, list]:
+    """question name -> list of relevance ASTs (enclosing groups, grid, own)."""
+    from ..questionnaire.expressions import parse_expression
+    from ..questionnaire.model import Grid, Group, Question, walk_items
+
+    model = getattr(q, "model", None)
+    items = getattr(model, "items", None) if model is not None else getattr(q, "items", None)
+    out: dict[str, list] = {}
+    if items is None:
+        return out
+    for it, parents in walk_items(items):
+        outer = [parse_expression(p.relevant) for p in parents
+                 if isinstance(p, Group) and p.relevant]
+        if isinstance(it, Grid):
+            grid_rel = [parse_expression(it.relevant)] if it.relevant else []
+            for r in it.rows:
+                own = [parse_expression(r.relevant)] if r.relevant else []
+                out[r.name] = outer + grid_rel + own
+        elif isinstance(it, Question):
+            own = [it.relevant_ast] if it.relevant else []
+            out[it.name] = outer + own
+            if it.other is not None:
+                out[it.other.text] = outer + own + [
+                    parse_expression(f"selected(${{{it.name}}}, '{it.other.choice}')")]
+    return out
+
+
+class _Problems:
+    """Collects problems batch by batch (each batch is column-wise)."""
+
+    def __init__(self, rows: np.ndarray, ids: pd.Series | None, suppress: np.ndarray):
+        self.rows, self.ids, self.suppress = rows, ids, suppress
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, mask, *, question: str, value, rule: str, severity: str, message,
+            action: str, keep_suppressed: bool = False) -> np.ndarray:
+        m = np.asarray(mask, dtype=bool)
+        if not keep_suppressed:
+            m = m & ~self.suppress
+        pos = np.flatnonzero(m)
+        if len(pos) == 0:
+            return pos
+        def pick(v):
+            if isinstance(v, pd.Series):
+                return v.to_numpy(dtype=object)[pos]
+            return np.full(len(pos), v, dtype=object)
+        part = pd.DataFrame({
+            "row": self.rows[pos],
+            "respondent_id": (self.ids.to_numpy(dtype=object)[pos] if self.ids is not None
+                              else np.full(len(pos), None, dtype=object)),
+            "question": question,
+            "value": pick(value),
+            "rule": rule,
+            "severity": severity,
+            "message": pick(message),
+            "action": action,
+            "_pos": pos,
+        })
+        self.parts.append(part)
+        return pos
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            out = empty_problems()
+            out["_pos"] = pd.Series(dtype="int64")
+            return out
+        out = pd.concat(self.parts, ignore_index=True)
+        out = out.sort_values(["_pos"], kind="stable").reset_index(drop=True)
+        out["row"] = out["row"].astype("Int64")
+        return out
+
+
+# --- the engine -------------------------------------------------------------------------------
+def validate(raw, questionnaire, *, policies: dict | None = None, language: str | None = None,
+             id_column: str | None = None) -> ValidationResult:
+    """Validate raw responses against ``questionnaire`` (see :mod:`survey.validation`)."""
+    q = questionnaire
+    source: dict = {}
+    notes: list[str] = []
+    if hasattr(raw, "frame") and isinstance(raw.frame, pd.DataFrame):
+        source = dict(getattr(raw, "source", {}) or {})
+        frame = raw.frame
+    elif isinstance(raw, pd.DataFrame):
+        frame = raw
+    else:
+        raise ValidationError(
+            f"validate() expects a RawTable or a pandas DataFrame of raw responses, "
+            f"got {type(raw).__name__}. Hint: read files with survey.read_responses().")
+    if q is None or not hasattr(q, "questions"):
+        raise ValidationError("validate() needs a Questionnaire (survey.load_questionnaire(...)).")
+
+    lang = M.pick_language(language or _lang(q, None))
+    label_lang = _lang(q, None)
+    checks = tuple(getattr(q, "checks", ()) or ())
+    pol = resolve_policies(policies, [c.id for c in checks])
+    codes = _missing_codes(q)
+
+    n = len(frame)
+    if "_row" in frame.columns:
+        rows = pd.to_numeric(frame["_row"], errors="coerce").fillna(-1).astype("int64").to_numpy()
+    else:
+        rows = np.arange(1, n + 1, dtype="int64")
+        notes.append("no _row column: rows are numbered 1..n in frame order")
+
+    questions = [qq for qq in q.questions() if qq.type not in _SKIP_TYPES]
+    qnames = [qq.name for qq in questions]
+
+    # canonical text view of every question column (absent -> all blank)
+    absent = [name for name in qnames if name not in frame.columns]
+    raw_txt = {}
+    for name in qnames:
+        raw_txt[name] = (_as_text(frame[name]) if name in frame.columns
+                         else pd.Series([None] * n, index=frame.index, dtype=object))
+    raw_df = pd.DataFrame(raw_txt, index=frame.index)
+    if absent:
+        notes.append(f"{len(absent)} questions absent from the data (all blank): "
+                     + ", ".join(absent[:10]) + (" ..." if len(absent) > 10 else ""))
+    extras = [c for c in frame.columns if c not in raw_txt and c not in ("_row", "_incomplete")]
+
+    answered = raw_df.notna()
+
+    # --- respondent id -----------------------------------------------------------------
+    idcol = id_column
+    if idcol is None:
+        ids = [qq.name for qq in questions if getattr(qq, "role", None) == "id"]
+        idcol = ids[0] if ids else next((c for c in ("respondent_id", "id", "_id")
+                                         if c in raw_df.columns), None)
+    elif idcol not in raw_df.columns and idcol not in frame.columns:
+        hint = did_you_mean(idcol, list(frame.columns))
+        raise ValidationError(f"id_column {idcol!r} is not a column of the data"
+                              + (f"; {hint}" if hint else ""))
+    id_series = None
+    if idcol is not None:
+        id_series = raw_df[idcol] if idcol in raw_df.columns else _as_text(frame[idcol])
+
+    # --- whole-row rules (decided first: they suppress cell problems) -------------------
+    unit_var = getattr(getattr(q, "fieldwork", None), "unit_variable", None)
+    admin = {idcol, unit_var} | {qq.name for qq in questions
+                                  if getattr(qq, "role", None) in ("id", "admin")
+                                  or qq.type in ("start", "end", "today", "deviceid",
+                                                 "calculate")}
+    substantive = [c for c in qnames if c not in admin]
+    blank = ~answered[substantive].any(axis=1).to_numpy() if substantive else np.zeros(n, bool)
+    incomplete = np.zeros(n, bool)
+    if "_incomplete" in frame.columns:
+        incomplete = frame["_incomplete"].fillna(False).astype(bool).to_numpy()
+
+    exact_dup = np.zeros(n, bool)
+    conflict = np.zeros(n, bool)
+    first_row = None
+    if id_series is not None:
+        has_id = id_series.notna().to_numpy()
+        h = pd.util.hash_pandas_object(raw_df.fillna("\x00"), index=False).to_numpy()
+        key = pd.DataFrame({"id": id_series.fillna("").to_numpy(), "h": h})
+        exact_dup = key.duplicated(keep="first").to_numpy() & has_id & ~blank
+        live = has_id & ~exact_dup & ~blank
+        ids_live = id_series.where(live)
+        conflict = ids_live.duplicated(keep=False).to_numpy() & live
+        # row of the first copy for each exact duplicate
+        first_idx = key.groupby(["id", "h"], sort=False).ngroup().to_numpy()
+        first_pos = pd.Series(np.arange(n)).groupby(first_idx).transform("min").to_numpy()
+        first_row = rows[first_pos]
+
+    suppress = blank | exact_dup
+    P = _Problems(rows, id_series, suppress)
+    reject = np.zeros(n, bool)
+    reject_rule = np.full(n, None, dtype=object)
+    reject_msg = np.full(n, None, dtype=object)
+
+    def row_rule(mask, rule, key, value, message, *, severity=None, policy_key=None,
+                 question="", keep_suppressed=True):
+        action = pol[policy_key or rule]
+        pos = P.add(mask, question=question, value=value, rule=rule,
+                    severity=severity or SEVERITY.get(policy_key or rule, "warning"),
+                    message=message, action=action, keep_suppressed=keep_suppressed)
+        if action == REJECT and len(pos):
+            new = pos[~reject[pos]]
+            reject[new] = True
+            reject_rule[new] = rule
+            msg = message.to_numpy(dtype=object)[new] if isinstance(message, pd.Series) \
+                else message
+            reject_msg[new] = msg
+        return pos
+
+    row_rule(incomplete, "incomplete", "incomplete", None, M.render("incomplete", lang))
+    row_rule(blank, "blank_form", "blank_form", None, M.render("blank_form", lang))
+    if id_series is not None:
+        msg = pd.Series([""] * n, index=frame.index, dtype=object)
+        if exact_dup.any():
+            tmpl = M.MESSAGES["duplicate_exact"][lang]
+            head, _, tail = tmpl.partition("{value}")
+            mid, _, end = tail.partition("{first}")
+            msg = head + id_series.fillna("").astype(str) + mid + pd.Series(
+                first_row, index=frame.index).astype(str) + end
+        row_rule(exact_dup, "duplicate_id", "duplicate_id", id_series, msg, question=idcol)
+        if conflict.any():
+            tmpl = M.MESSAGES["duplicate_conflict"][lang]
+            head, _, tail = tmpl.partition("{value}")
+            mid, _, end = tail.partition("{rows}")
+            row_list = pd.Series(rows, index=frame.index).where(conflict).dropna().astype(
+                "int64").astype(str).groupby(id_series[conflict]).agg(", ".join)
+            msg = head + id_series.fillna("").astype(str) + mid + id_series.map(
+                row_list).fillna("").astype(str) + end
+            row_rule(conflict, "duplicate_id", "duplicate_id_conflict", id_series, msg,
+                     policy_key="duplicate_id_conflict", question=idcol)
+
+    # --- per question ------------------------------------------------------------------
+    relevance = _effective_relevance(q)
+    rel_cache: dict[str, np.ndarray] = {}
+    from ..questionnaire.expressions import evaluate, names, to_text
+
+    def ev_bool(ast) -> np.ndarray:
+        text = to_text(ast)
+        if text not in rel_cache:
+            rel_cache[text] = evaluate(ast, raw_df).fillna(False).astype(bool).to_numpy()
+        return rel_cache[text]
+
+    typed: dict[str, pd.Series] = {}
+    set_missing: dict[str, np.ndarray] = {}  # question -> cells set to invalid
+    blanked: dict[str, np.ndarray] = {}  # question -> cells blanked as not applicable
+    relevant_of: dict[str, np.ndarray] = {}
+    other_texts = {qq.other.text: qq for qq in questions if getattr(qq, "other", None)}
+
+    def cell_rule(mask, name, rule, message, *, value=None, policy_key=None):
+        action = pol[policy_key or rule]
+        v = raw_df[name] if value is None else value
+        pos = P.add(mask, question=name, value=v, rule=rule,
+                    severity=SEVERITY[policy_key or rule], message=message, action=action)
+        if action == SET_MISSING and len(pos):
+            target = blanked if rule == "skip_violation" else set_missing
+            arr = target.setdefault(name, np.zeros(n, bool))
+            arr[pos] = True
+        elif action == REJECT and len(pos):
+            new = pos[~reject[pos]]
+            reject[new] = True
+            reject_rule[new] = rule
+            reject_msg[new] = (message.to_numpy(dtype=object)[new]
+                               if isinstance(message, pd.Series) else message)
+        return pos
+
+    for qq in questions:
+        name = qq.name
+        s = raw_df[name]
+        has = s.notna().to_numpy()
+        qlabel = name
+        qtype = qq.type
+        bad = np.zeros(n, bool)  # cells whose value cannot be used (unknown/type)
+        info = q.var_info(name, language=label_lang) if hasattr(q, "var_info") else None
+        if qtype in _SELECT_ONE:
+            codes_ = list(info.codes) if info is not None else []
+            valid = s.isin(codes_).to_numpy()
+            wrong = has & ~valid
+            if wrong.any():
+                parts = s.where(wrong).str.split(r"[\s,;，；、/]+", regex=True)
+                exploded = parts.explode()
+                ok_tok = exploded.isin(codes_) | exploded.isna()
+                all_ok = ok_tok.groupby(level=0).all()
+                ntok = exploded.notna().groupby(level=0).sum()
+                double = (all_ok & (ntok > 1)).reindex(s.index, fill_value=False).to_numpy()
+                double &= wrong
+                cell_rule(double, name, "unknown_code",
+                          M.render("double_mark", lang, s, question=qlabel))
+                cell_rule(wrong & ~double, name, "unknown_code",
+                          M.render("unknown_code", lang, s, question=qlabel,
+                                   valid=", ".join(codes_[:12])
+                                   + (" …" if len(codes_) > 12 else "")))
+                bad = wrong
+            cat = pd.Categorical(s.where(valid), categories=codes_,
+                                 ordered=bool(info.ordered) if info is not None else False)
+            if info is not None and len(set(info.categories)) == len(info.categories):
+                cat = cat.rename_categories(list(info.categories))
+            typed[name] = pd.Series(cat, index=frame.index)
+        elif qtype == "select_multiple":
+            codes_ = list(info.codes) if info is not None else []
+            norm = s.str.replace(r"[,;，；、]+", " ", regex=True).str.strip()
+            sel = {}
+            for c in codes_:
+                sel[c] = norm.str.contains(rf"(?:^|\s){re.escape(c)}(?:\s|$)", regex=True,
+                                           na=False).to_numpy()
+            if codes_:
+                alts = "|".join(re.escape(c) for c in sorted(codes_, key=len, reverse=True))
+                rest = norm.str.replace(rf"(?:^|\s)(?:{alts})(?=\s|$)", " ", regex=True)
+                rest = rest.str.strip()
+                wrong = has & (rest.fillna("") != "").to_numpy()
+            else:
+                wrong = has.copy()
+            if wrong.any():
+                cell_rule(wrong, name, "unknown_code",
+                          M.render("unknown_code", lang, s, question=qlabel,
+                                   valid=", ".join(codes_)))
+                bad = wrong
+            count = np.zeros(n, dtype="int64")
+            for c in codes_:
+                count += sel[c]
+            mx = qq.max_choices
+            if mx is not None:
+                over = has & (count > mx)
+                cell_rule(over, name, "max_choices",
+                          M.render("max_choices", lang, pd.Series(count, index=s.index),
+                                   question=qlabel, max=mx), value=s)
+            for ex in getattr(qq, "exclusive", ()) or ():
+                if ex in sel:
+                    viol = has & sel[ex] & (count > 1)
+                    cell_rule(viol, name, "exclusive",
+                              M.render("exclusive", lang, s, question=qlabel, choice=ex))
+            cols = list(info.columns) if info is not None else [f"{name}_{c}" for c in codes_]
+            for c, col in zip(codes_, cols):
+                typed[col] = pd.Series(pd.array(sel[c], dtype="boolean"),
+                                       index=frame.index).where(has, pd.NA)
+            typed.setdefault("__multi__", {})  # marker
+        elif qtype in _NUMERIC:
+            num = pd.to_numeric(s, errors="coerce")
+            wrong = has & num.isna().to_numpy()
+            if qtype == "integer":
+                frac = (num.notna() & (num != np.round(num))).to_numpy()
+                wrong |= frac
+            if wrong.any():
+                cell_rule(wrong, name, "type",
+                          M.render("type", lang, s, question=qlabel,
+                                   expected=M.expected_text(qtype, lang)))
+                bad = wrong
+            num = num.where(~wrong)
+            if qtype == "integer":
+                typed[name] = num.round().astype("Int64")
+            else:
+                typed[name] = num.astype("Float64")
+        elif qtype in _DATES:
+            d = pd.to_datetime(s, errors="coerce", format="ISO8601")
+            retry = has & d.isna().to_numpy()
+            if retry.any():
+                d2 = pd.to_datetime(s.where(retry), errors="coerce", format="mixed")
+                d = d.where(~retry, d2)
+            wrong = has & d.isna().to_numpy()
+            if wrong.any():
+                cell_rule(wrong, name, "type",
+                          M.render("type", lang, s, question=qlabel,
+                                   expected=M.expected_text(
+                                       "datetime" if qtype != "date" else "date", lang)))
+                bad = wrong
+            typed[name] = d
+        elif qtype == "time":
+            ok = s.str.fullmatch(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?",
+                                 na=False).to_numpy()
+            wrong = has & ~ok
+            if wrong.any():
+                cell_rule(wrong, name, "type",
+                          M.render("type", lang, s, question=qlabel,
+                                   expected=M.expected_text("time", lang)))
+                bad = wrong
+            typed[name] = s.where(~wrong).astype("string")
+        else:
+            typed[name] = s.astype("string")
+
+        # relevance, required, skip violations
+        rel_parts = relevance.get(name)
+        if rel_parts is None:
+            rel_parts = [qq.relevant_ast] if getattr(qq, "relevant", None) else []
+        rel = ev_bool(_and_all(rel_parts)) if rel_parts else np.ones(n, bool)
+        relevant_of[name] = rel
+        if name in other_texts:
+            parent = other_texts[name]
+            ptxt = raw_df[parent.name].fillna("")
+            chosen = ptxt.str.contains(
+                rf"(?:^|[\s,;，；、]){re.escape(parent.other.choice)}(?:[\s,;，；、]|$)",
+                regex=True).to_numpy()
+            # the other-text: its own rules replace skip_violation
+            cell_rule(has & ~chosen, name, "text_without_other",
+                      M.render("text_without_other", lang, s, question=parent.name,
+                               choice=parent.other.choice, text=name))
+            p_has = raw_df[parent.name].notna().to_numpy()
+            cell_rule(p_has & chosen & ~has, parent.name, "other_without_text",
+                      M.render("other_without_text", lang, None, question=parent.name,
+                               choice=parent.other.choice, text=name),
+                      value=raw_df[parent.name])
+        elif rel_parts:
+            viol = has & ~rel
+            if viol.any():
+                rel_text = " and ".join(to_text(p) for p in rel_parts)
+                cell_rule(viol, name, "skip_violation",
+                          M.render("skip_violation", lang, s, question=qlabel,
+                                   relevant=rel_text))
+        req_ast = getattr(qq, "required_ast", None)
+        if req_ast is not None:
+            req = ev_bool(req_ast) & rel
+            miss = req & ~has
+            if miss.any():
+                cell_rule(miss, name, "required", M.render("required", lang, question=qlabel))
+
+        # constraint (own value, only when non-empty and usable)
+        cons = getattr(qq, "constraint_ast", None)
+        if cons is not None:
+            parts = _conjuncts(cons)
+            if qtype == "select_multiple" and qq.max_choices is not None:
+                parts = [p for p in parts if "count-selected(.)" not in to_text(p)]
+            if parts:
+                ast = _and_all(parts)
+                cur = s if qtype not in _NUMERIC else s
+                okc = evaluate(ast, raw_df, current=cur).fillna(False).astype(bool).to_numpy()
+                viol = has & ~bad & ~okc
+                if viol.any():
+                    cell_rule(viol, name, "constraint",
+                              M.render("constraint", lang, s, question=qlabel,
+                                       constraint=to_text(ast)))
+
+    typed.pop("__multi__", None)
+
+    # --- grids: straightlining ---------------------------------------------------------
+    grids: dict[str, list[str]] = {}
+    for qq in questions:
+        g = getattr(qq, "grid", None)
+        if g:
+            grids.setdefault(g, []).append(qq.name)
+    for g, cols in grids.items():
+        if len(cols) < STRAIGHTLINE_MIN_ROWS:
+            continue
+        sub = raw_df[cols]
+        first = sub.iloc[:, 0]
+        same = (sub.eq(first, axis=0).all(axis=1) & sub.notna().all(axis=1)).to_numpy()
+        if same.any():
+            row_rule(same, "straightlining", "straightlining", first,
+                     M.render("straightlining", lang, first, question=g, k=len(cols)),
+                     question=g, keep_suppressed=False)
+    # --- speeders ----------------------------------------------------------------------
+    start_end = None
+    starts = [qq.name for qq in questions if qq.type == "start"]
+    ends = [qq.name for qq in questions if qq.type == "end"]
+    if starts and ends:
+        start_end = (raw_df[starts[0]], raw_df[ends[0]])
+    else:
+        cols = {str(c).removeprefix("_extra:"): c for c in frame.columns}
+        for a, b in _TIMESTAMP_PAIRS:
+            if a in cols and b in cols:
+                start_end = (_as_text(frame[cols[a]]), _as_text(frame[cols[b]]))
+                break
+    if start_end is not None:
+        t0 = pd.to_datetime(start_end[0], errors="coerce", format="mixed", utc=True)
+        t1 = pd.to_datetime(start_end[1], errors="coerce", format="mixed", utc=True)
+        secs = (t1 - t0).dt.total_seconds()
+        okd = secs.notna() & (secs >= 0) & ~pd.Series(suppress, index=secs.index)
+        if okd.sum() >= 5:
+            med = float(secs[okd].median())
+            fast = (okd & (secs < SPEEDER_FRACTION * med)).to_numpy()
+            shown = secs.round(0).astype("Int64").astype("string").astype(object)
+            row_rule(fast, "speeder", "speeder", shown,
+                     M.render("speeder", lang, shown, median=f"{med:.0f}"),
+                     keep_suppressed=False)
+            notes.append(f"speeders: completion under {SPEEDER_FRACTION:g} × median "
+                         f"({med:.0f} s)")
+    # --- template checks ---------------------------------------------------------------
+    for chk in checks:
+        ast = chk.expr_ast
+        refs = [r for r in qnames if r in names(ast)]
+        unknown_refs = sorted(names(ast) - set(qnames))
+        if unknown_refs:
+            notes.append(f"check {chk.id!r} skipped: {', '.join(unknown_refs)} not in the data")
+            continue
+        usable = answered[refs].all(axis=1).to_numpy() if refs else np.ones(n, bool)
+        okc = evaluate(ast, raw_df).fillna(False).astype(bool).to_numpy()
+        fail = usable & ~okc
+        if not fail.any():
+            continue
+        shown = None
+        for r in refs:
+            piece = r + "=" + raw_df[r].fillna("").astype(str)
+            shown = piece if shown is None else shown + "; " + piece
+        if shown is None:
+            shown = pd.Series([""] * n, index=frame.index, dtype=object)
+        text = _label(getattr(chk, "message", None), lang, chk.expr)
+        key = f"check:{chk.id}"
+        row_rule(fail, key, key, shown,
+                 M.render("check", lang, shown, id=chk.id, text=text),
+                 severity=chk.severity, policy_key=key, question=",".join(refs),
+                 keep_suppressed=False)
+
+    # --- assemble ----------------------------------------------------------------------
+    problems = P.frame()
+    data = pd.DataFrame(typed, index=frame.index)
+    missing_cols = {}
+    for qq in questions:
+        name = qq.name
+        has = answered[name].to_numpy()
+        rel = relevant_of[name]
+        code = np.where(has, np.nan, np.where(rel, codes["nonresponse"],
+                                              codes["not_applicable"]))
+        inv = set_missing.get(name)
+        if inv is not None:
+            code = np.where(inv, codes["invalid"], code)
+        blk = blanked.get(name)
+        if blk is not None:
+            code = np.where(blk, codes["not_applicable"], code)
+        missing_cols[name] = pd.array(code, dtype="Float64").astype("Int64")
+        wipe = (inv if inv is not None else np.zeros(n, bool)) | (
+            blk if blk is not None else np.zeros(n, bool))
+        if wipe.any():
+            if qq.type == "select_multiple":
+                info = q.var_info(name, language=label_lang)
+                for col in info.columns:
+                    data[col] = data[col].where(~wipe, pd.NA)
+            elif name in data.columns:
+                data[name] = data[name].where(~wipe)
+    missing = pd.DataFrame(missing_cols, index=frame.index)
+    for c in extras:
+        out_name = str(c).removeprefix("_extra:")
+        if out_name in data.columns:
+            out_name = str(c)
+        data[out_name] = frame[c]
+
+    index = pd.Index(rows, name="row")
+    data.index = index
+    missing.index = index
+    keep = ~reject
+    rejected = raw_df.copy()
+    rejected.index = index
+    for c in extras:
+        rejected[str(c)] = frame[c].to_numpy()
+    rejected = rejected[reject]
+    rejected.insert(0, "rule", reject_rule[reject])
+    rejected.insert(0, "reason", reject_msg[reject])
+    data = data[keep]
+    missing = missing[keep]
+
+    notes.append(f"{n} rows read, {int(keep.sum())} accepted, {int(reject.sum())} rejected")
+    report = ValidationReport(
+        problems=problems.loc[:, list(FULL_COLUMNS)],
+        rows_read=n,
+        rows_accepted=int(keep.sum()),
+        rows_rejected=int(reject.sum()),
+        policies=pol,
+        language=lang,
+        notes=tuple(notes),
+    )
+    src = dict(source)
+    src.setdefault("rows_read", n)
+    return ValidationResult(data=data, missing=missing, rejected=rejected, report=report,
+                            source=src)

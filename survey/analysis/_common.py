@@ -1,0 +1,102 @@
+"""Shared plumbing for the analysis functions: inputs, filters, codes, notes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core.survey import Survey, VarInfo, as_survey, category_codes
+from ..errors import AnalysisError, did_you_mean
+
+
+def prepare(survey, weight: str | None = None) -> Survey:
+    """A `Survey` from a Survey or DataFrame (``weight`` overrides the Survey's weight)."""
+    return as_survey(survey, weight=weight)
+
+
+def where_mask(s: Survey, where, *, func: str) -> np.ndarray | None:
+    """Boolean row mask from ``where=`` (a boolean Series aligned on the index, or an array)."""
+    if where is None:
+        return None
+    n = len(s.data)
+    if isinstance(where, pd.Series):
+        if not where.index.equals(s.data.index):
+            where = where.reindex(s.data.index)
+        arr = where.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    else:
+        arr = np.asarray(where)
+        if arr.dtype != bool:
+            try:
+                arr = pd.array(arr, dtype="boolean").fillna(False).to_numpy(dtype=bool)
+            except (TypeError, ValueError) as exc:
+                raise AnalysisError(
+                    f"{func}: where= must be a boolean Series or array, found dtype {arr.dtype}"
+                ) from exc
+    if arr.shape != (n,):
+        raise AnalysisError(
+            f"{func}: where= has {arr.size} values but the data has {n} rows. "
+            "Hint: build the filter from the same data, e.g. where=s.data['rank'] == '...'"
+        )
+    return arr
+
+
+def check_var(s: Survey, var: str, *, func: str) -> None:
+    if not isinstance(var, str):
+        raise AnalysisError(f"{func}: expected a variable name (str), found {var!r}")
+
+
+def single(s: Survey, var: str, *, language, mask, func: str) -> tuple[np.ndarray, VarInfo]:
+    """Integer codes (-1 = missing or filtered out) and VarInfo of a single-choice variable."""
+    check_var(s, var, func=func)
+    codes, info = category_codes(s, var, language=language)
+    if info.kind == "multi":
+        raise AnalysisError(
+            f"{func}: '{var}' is a multiple-choice question; expected a single-choice one. "
+            "Hint: use multi_response() for it"
+        )
+    if info.kind in ("numeric", "date", "text") and not info.categories:
+        raise AnalysisError(
+            f"{func}: '{var}' is a {info.kind} variable; expected a categorical (single-choice) "
+            "one. Hint: convert it with pd.Categorical or use a test for numeric outcomes"
+        )
+    if mask is not None:
+        codes = np.where(mask, codes, -1)
+    return codes, info
+
+
+def numeric(s: Survey, var: str, *, func: str) -> np.ndarray:
+    """A numeric column as float (NaN = missing); ordered categoricals give position + 1."""
+    check_var(s, var, func=func)
+    if var not in s.data.columns:
+        hint = did_you_mean(var, s.data.columns)
+        raise AnalysisError(f"{func}: variable '{var}' is not in the data" + (f"; {hint}" if hint else ""))
+    col = s.data[var]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy().astype(float)
+        codes[codes < 0] = np.nan
+        return codes + 1.0
+    try:
+        return pd.to_numeric(col, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise AnalysisError(
+            f"{func}: column '{var}' must be numeric; found values like {col.dropna().iloc[:3].tolist()}"
+        ) from exc
+
+
+def weighting_note(s: Survey) -> str:
+    if s.weight is None and not s.design.is_complex:
+        return "Weighting: none (unweighted)."
+    parts = []
+    if s.weight is not None:
+        parts.append(f"weight '{s.weight}'")
+    if s.design.strata:
+        parts.append(f"strata '{s.design.strata}'")
+    if s.design.psu:
+        parts.append("clusters " + ", ".join(f"'{p}'" for p in s.design.psu))
+    if s.design.fpc:
+        parts.append("fpc " + ", ".join(f"'{p}'" for p in s.design.fpc))
+    return "Weighting: " + "; ".join(parts) + " (design-based inference)."
+
+
+def fmt_n(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"

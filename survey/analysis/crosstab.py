@@ -1,0 +1,619 @@
+"""Cross-tabulation with tests and effect sizes (R's chisq.test, fisher.test, vcd::assocstats).
+
+Counting goes through integer codes: one ``numpy.bincount`` over combined codes, missing
+mapped to an extra bin that is dropped afterwards (no masks, no ``pandas.crosstab``).
+Labelled frames are built only when a property is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..core.result import _CSS, Result, _fmt
+from ..errors import AnalysisError
+from ._common import fmt_n, prepare, single, weighting_note, where_mask
+
+__all__ = ["CrossTab", "crosstab"]
+
+_TEST_COLUMNS = ["statistic", "df", "df_denom", "p_value"]
+_EFFECT_COLUMNS = ["value", "ci_low", "ci_high"]
+_FISHER_AUTO_MAX_N = 10_000
+
+
+def count_table(a: np.ndarray, ka: int, b: np.ndarray, kb: int, w: np.ndarray | None = None):
+    """Cross-count codes ``a`` (0..ka-1, -1 missing) by ``b``: one bincount, missing dropped."""
+    combined = (a + 1) * (kb + 1) + (b + 1)
+    size = (ka + 1) * (kb + 1)
+    t = np.bincount(combined, weights=w, minlength=size).reshape(ka + 1, kb + 1)
+    return t[1:, 1:]
+
+
+def _chi2_parts(t: np.ndarray):
+    n = t.sum()
+    rs, cs = t.sum(axis=1), t.sum(axis=0)
+    e = np.outer(rs, cs) / n
+    return n, rs, cs, e
+
+
+def _pearson(t, e):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.sum(np.where(e > 0, (t - e) ** 2 / e, 0.0)))
+
+
+def _lr(t, e):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(2 * np.sum(np.where(t > 0, t * np.log(t / e), 0.0)))
+
+
+def _stdres(t, n, rs, cs, e):
+    """R's chisq.test()$stdres: (O - E) / sqrt(E (1 - r/n)(1 - c/n))."""
+    v = e * np.outer(1 - rs / n, 1 - cs / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (t - e) / np.sqrt(v)
+
+
+def _ordinal_pairs(t: np.ndarray):
+    """Per-cell concordant and discordant counts (C_ij, D_ij)."""
+    # cumulative sums give, per cell, the totals strictly above-left, below-right, etc.
+    cum = t.cumsum(0).cumsum(1)
+    tot = t.sum()
+    r, c = t.shape
+    pad = np.zeros((r + 1, c + 1))
+    pad[1:, 1:] = cum
+    # strictly above & strictly left: pad[i, j]
+    above_left = pad[:-1, :-1]  # rows < i, cols < j
+    row_cum = pad[:-1, 1:]  # rows < i, cols <= j
+    col_cum = pad[1:, :-1]  # rows <= i, cols < j
+    rows_above = pad[:-1, -1][:, None]  # rows < i, all cols
+    cols_left = pad[-1, :-1][None, :]  # all rows, cols < j
+    full_le = pad[1:, 1:]  # rows <= i, cols <= j
+    above_right = rows_above - row_cum  # rows < i, cols > j
+    below_left = cols_left - col_cum  # rows > i, cols < j
+    # rows > i and cols > j = tot - (rows <= i) - (cols <= j) + (rows <= i and cols <= j)
+    rows_le = pad[1:, -1][:, None]
+    cols_le = pad[-1, 1:][None, :]
+    below_right = tot - rows_le - cols_le + full_le
+    conc = above_left + below_right
+    disc = above_right + below_left
+    return conc, disc
+
+
+def _gamma_taub(t: np.ndarray, z: float):
+    """Goodman-Kruskal gamma and Kendall's tau-b with asymptotic (ASE1) normal CIs."""
+    n = t.sum()
+    conc, disc = _ordinal_pairs(t)
+    P, Q = float((t * conc).sum()), float((t * disc).sum())  # = 2C, 2D
+    out = {}
+    if P + Q > 0:
+        gamma = (P - Q) / (P + Q)
+        phi = 4 * (Q * conc - P * disc) / (P + Q) ** 2
+        # Agresti (2002, 3.4.3): sigma^2 = sum p_ij phi_ij^2 - (sum p_ij phi_ij)^2 with phi from
+        # proportions and ASE = sigma / sqrt(n); with counts phi scales as 1/n, which gives:
+        ase = math.sqrt(max(0.0, float((t * phi**2).sum() - (t * phi).sum() ** 2 / n)))
+        out["gamma"] = (gamma, max(-1.0, gamma - z * ase), min(1.0, gamma + z * ase))
+    rs, cs = t.sum(axis=1), t.sum(axis=0)
+    wr, wc = n**2 - (rs**2).sum(), n**2 - (cs**2).sum()
+    if wr > 0 and wc > 0:
+        w = math.sqrt(wr * wc)
+        d = conc - disc
+        tau = (P - Q) / w
+        v = rs[:, None] * wc + cs[None, :] * wr
+        inner = float((t * (2 * w * d + tau * v) ** 2).sum()) - n**3 * tau**2 * (wr + wc) ** 2
+        ase = math.sqrt(max(0.0, inner)) / w**2
+        out["kendall_tau_b"] = (tau, max(-1.0, tau - z * ase), min(1.0, tau + z * ase))
+    return out
+
+
+def _cramers_v_ci(x2: float, df: int, n: float, k: int, confidence: float):
+    """CI for Cramér's V by inverting the noncentral chi-square: V = sqrt(ncp / (n (k - 1)))."""
+    from scipy.optimize import brentq
+    from scipy.stats import chi2, ncx2
+
+    hi_q, lo_q = (1 + confidence) / 2, (1 - confidence) / 2
+
+    def solve(q):
+        if chi2.cdf(x2, df) < q:
+            return 0.0
+        f = lambda ncp: ncx2.cdf(x2, df, ncp) - q  # noqa: E731
+        upper = max(10.0, 2 * x2)
+        while f(upper) > 0:
+            upper *= 2
+        return brentq(f, 0.0, upper, xtol=1e-12)
+
+    denom = n * (k - 1)
+    return (min(1.0, math.sqrt(solve(hi_q) / denom)), min(1.0, math.sqrt(solve(lo_q) / denom)))
+
+
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class CrossTab(Result):
+    """A two-way table with its tests, effect sizes and notes.
+
+    ``counts`` holds weighted counts (Σw per cell; plain counts when unweighted), ``n`` the
+    unweighted counts. Table frames are indexed by the row categories with the ``by``
+    categories as columns, in template order, labelled.
+    """
+
+    row: str
+    by: str
+    row_label: str
+    by_label: str
+    row_categories: tuple[str, ...]
+    by_categories: tuple[str, ...]
+    table: np.ndarray  # weighted counts (== unweighted when no weights)
+    unweighted: np.ndarray
+    tests: pd.DataFrame
+    effect_sizes: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    alpha: float = 0.05
+    margins: bool = False
+    weighted: bool = False
+    multi: bool = False
+    bases: np.ndarray | None = None  # multiple response: base per column (weighted)
+    bases_unweighted: np.ndarray | None = None
+
+    # --- frames -------------------------------------------------------------------------
+    def _frame(self, values: np.ndarray, *, margins: bool | None = None, total=None) -> pd.DataFrame:
+        idx = pd.Index(list(self.row_categories), name=self.row_label)
+        cols = pd.Index(list(self.by_categories), name=self.by_label)
+        df = pd.DataFrame(values, index=idx, columns=cols)
+        if margins if margins is not None else self.margins:
+            if total is None:
+                df["Total"] = values.sum(axis=1)
+                df.loc["Total"] = df.sum(axis=0)
+            else:
+                df["Total"], df.loc["Total"] = total
+        return df
+
+    @property
+    def counts(self) -> pd.DataFrame:
+        """Counts per cell (weighted: Σ weights)."""
+        return self._frame(self.table)
+
+    @property
+    def n(self) -> pd.DataFrame:
+        """Unweighted counts per cell."""
+        return self._frame(self.unweighted)
+
+    @property
+    def n_total(self) -> float:
+        return float(self.unweighted.sum())
+
+    def percent(self, kind: str = "column") -> pd.DataFrame:
+        """Percentages (0-100) of the column total, row total or grand total."""
+        t = self.table.astype(float)
+        if kind not in ("column", "row", "total"):
+            raise AnalysisError(f"percent(): kind must be 'column', 'row' or 'total', found {kind!r}")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.multi:
+                if kind != "column":
+                    raise AnalysisError(
+                        "percent(): a multiple-response table has column percents only "
+                        "(% of respondents in each column); found kind=" + repr(kind)
+                    )
+                return self._frame(100 * t / self.bases[None, :], margins=False)
+            if kind == "column":
+                p = 100 * t / t.sum(axis=0, keepdims=True)
+                if self.margins:
+                    tot = 100 * t.sum(axis=1) / t.sum()
+                    df = self._frame(p, margins=False)
+                    df["Total"] = tot
+                    df.loc["Total"] = 100.0
+                    return df
+            elif kind == "row":
+                p = 100 * t / t.sum(axis=1, keepdims=True)
+                if self.margins:
+                    df = self._frame(p, margins=False)
+                    df["Total"] = 100.0
+                    df.loc["Total"] = 100 * t.sum(axis=0) / t.sum()
+                    return df
+            else:
+                p = 100 * t / t.sum()
+                if self.margins:
+                    return self._frame(p)
+        return self._frame(p, margins=False)
+
+    @property
+    def expected(self) -> pd.DataFrame:
+        """Expected counts under independence (from the weighted counts)."""
+        t = self.table.astype(float)
+        return self._frame(np.outer(t.sum(axis=1), t.sum(axis=0)) / t.sum(), margins=False)
+
+    @property
+    def adjusted_residuals(self) -> pd.DataFrame:
+        """Adjusted standardized residuals (R's ``chisq.test()$stdres``).
+
+        With weights they are computed on the weighted table rescaled to the unweighted n.
+        """
+        return self._frame(self._stdres(), margins=False)
+
+    def _stdres(self) -> np.ndarray:
+        t = self.table.astype(float)
+        if self.weighted and t.sum() > 0:
+            t = t * (self.unweighted.sum() / t.sum())
+        n, rs, cs, e = _chi2_parts(t)
+        return _stdres(t, n, rs, cs, e)
+
+    @property
+    def residuals(self) -> pd.DataFrame:
+        """Pearson residuals (O - E) / sqrt(E)."""
+        t = self.table.astype(float)
+        n, rs, cs, e = _chi2_parts(t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._frame((t - e) / np.sqrt(e), margins=False)
+
+    # --- display ------------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return f"{self.row_label} × {self.by_label}"
+
+    def _summary(self) -> str:
+        r, c = self.table.shape
+        s = f"{self.row} × {self.by}, {r}×{c}, n={fmt_n(self.n_total)}"
+        if len(self.tests):
+            name = self.tests.index[0]
+            p = self.tests["p_value"].iloc[0]
+            s += f", {name} p={p:.3g}"
+        return s
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame, one row per cell: var, category, by, by_category, n, n_weighted, pct."""
+        r, c = self.table.shape
+        pct = self.percent("column").to_numpy()[:r, :c]
+        return pd.DataFrame(
+            {
+                "var": self.row,
+                "category": np.repeat(list(self.row_categories), c),
+                "by": self.by,
+                "by_category": np.tile(list(self.by_categories), r),
+                "n": self.unweighted.ravel().astype(float),
+                "n_weighted": self.table.ravel().astype(float),
+                "pct": pct.ravel(),
+            }
+        )
+
+    def _display_frame(self) -> pd.DataFrame:
+        counts = self.counts.round(1) if self.weighted else self.counts
+        pct = self.percent("column").round(1)
+        cols = {}
+        for c in pct.columns:
+            cols[(c, "n")] = counts[c]
+            cols[(c, "%")] = pct[c]
+        return pd.DataFrame(cols)
+
+    def _repr_html_(self) -> str:
+        counts = self.counts
+        pct = self.percent("column")
+        z = _z(1 - self.alpha)
+        res = None if self.multi else self._stdres()
+        by_cols = list(counts.columns)
+        head1 = "".join(f"<th colspan='2'>{html.escape(str(c))}</th>" for c in by_cols)
+        head2 = "".join("<th>n</th><th>%</th>" for _ in by_cols)
+        rows = []
+        for i, lab in enumerate(counts.index):
+            cells = [f"<th>{html.escape(str(lab))}</th>"]
+            for j, col in enumerate(by_cols):
+                style = ""
+                if res is not None and i < res.shape[0] and j < res.shape[1]:
+                    rv = res[i, j]
+                    if np.isfinite(rv) and abs(rv) > z:
+                        colour = "#cde5f7" if rv > 0 else "#f9d6d5"
+                        style = f" style='background:{colour}' title='adjusted residual {rv:.2f}'"
+                nval = counts.iloc[i, j]
+                cells.append(f"<td>{html.escape(_fmt(float(nval)))}</td>")
+                cells.append(f"<td{style}>{html.escape(_fmt(round(float(pct.iloc[i, j]), 1)))}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        table = (
+            f"<table><thead><tr><th>{html.escape(self.row_label)}</th>{head1}</tr>"
+            f"<tr><th></th>{head2}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+        extra = ""
+        if len(self.tests):
+            extra += "<div><i>Tests</i></div>" + self.tests.to_html(float_format=lambda v: f"{v:.4g}")
+        if len(self.effect_sizes):
+            extra += "<div><i>Effect sizes</i></div>" + self.effect_sizes.to_html(
+                float_format=lambda v: f"{v:.3f}"
+            )
+        notes = list(self.footnotes)
+        if res is not None:
+            notes.append(
+                f"Shaded: adjusted residual beyond ±{z:.2f} (alpha = {self.alpha}); "
+                "blue above, red below expectation."
+            )
+        notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        return (
+            f"{_CSS}<div class='sv-result'><div><b>{html.escape(self.title)}</b></div>{table}"
+            f"{extra}<ul class='sv-notes'>{notes_html}</ul></div>"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "row": self.row,
+            "by": self.by,
+            "row_categories": list(self.row_categories),
+            "by_categories": list(self.by_categories),
+            "counts": self.table.tolist(),
+            "n": self.unweighted.tolist(),
+            "tests": self.tests.reset_index(names="test").to_dict(orient="records"),
+            "effect_sizes": self.effect_sizes.reset_index(names="name").to_dict(orient="records"),
+            "notes": list(self.notes),
+            "alpha": self.alpha,
+            "weighted": self.weighted,
+        }
+
+
+def _z(conf: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf((1 + conf) / 2)
+
+
+def _empty(columns) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
+
+
+def crosstab(
+    survey,
+    row: str,
+    by: str,
+    *,
+    weight: str | None = None,
+    margins: bool = False,
+    alpha: float = 0.05,
+    fisher: str | bool = "auto",
+    simulate_b: int = 2000,
+    seed: int = 20240101,
+    where=None,
+    language: str | None = None,
+) -> CrossTab:
+    """Cross-tabulate ``row`` by ``by`` with tests and effect sizes.
+
+    Parameters
+    ----------
+    survey : Survey or DataFrame
+    row, by : str
+        Single-choice variables (``row`` may be a multiple-choice question: then each option
+        is a row, percentages are of respondents in each column, and no chi-square is run).
+    weight : str, optional
+        Weight column (overrides the Survey's). Weighted counts are Σw per cell, and the
+        tests become design-based (Rao-Scott), as R's ``svychisq``.
+    margins : bool
+        Add ``Total`` row and column to the table frames.
+    alpha : float
+        Significance level for shading residuals; effect-size CIs are at ``1 - alpha``.
+    fisher : "auto", True or False
+        ``"auto"`` runs Fisher's exact test when a cell has an expected count below 5, or for a
+        2×2 table with n ≤ 10,000. Exact for any table the enumeration handles (a 3×3 with
+        n ≈ 1,000 takes seconds); beyond that a seeded Monte Carlo p-value with ``simulate_b``
+        tables (R's ``simulate.p.value``), stated in the notes.
+    where : boolean Series or array, optional
+        Rows to include.
+    language : str, optional
+        Label language.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": pd.Categorical(["x", "y", "x", "y", "x"] * 4),
+    ...                    "b": pd.Categorical(["u", "u", "v", "v", "v"] * 4)})
+    >>> ct = crosstab(df, "a", by="b")
+    >>> ct.counts.to_numpy().tolist()
+    [[4, 8], [4, 4]]
+    >>> round(float(ct.tests.loc["pearson", "statistic"]), 4)
+    0.5556
+    """
+    s = prepare(survey, weight)
+    mask = where_mask(s, where, func="crosstab")
+    bcodes, binfo = single(s, by, language=language, mask=mask, func="crosstab")
+    if not (0 < alpha < 1):
+        raise AnalysisError(f"crosstab: alpha must lie between 0 and 1, found {alpha!r}")
+    if fisher not in ("auto", True, False):
+        raise AnalysisError(f"crosstab: fisher must be 'auto', True or False, found {fisher!r}")
+    rinfo = s.var_info(row, language=language)
+    weighted = s.weight is not None
+    w = s.weights if weighted else None
+    kb = len(binfo.categories)
+    if rinfo.kind == "multi":
+        return _crosstab_multi(s, row, rinfo, bcodes, binfo, w, mask, alpha, margins)
+    rcodes, rinfo = single(s, row, language=language, mask=mask, func="crosstab")
+    kr = len(rinfo.categories)
+    unw = count_table(rcodes, kr, bcodes, kb)
+    tab = count_table(rcodes, kr, bcodes, kb, w) if weighted else unw
+    n_unw = float(unw.sum())
+    if n_unw == 0:
+        raise AnalysisError(
+            f"crosstab: no respondent answered both '{row}' and '{by}'"
+            + (" within the where= filter" if mask is not None else "")
+        )
+    notes: list[str] = []
+    z = _z(1 - alpha)
+    # drop empty rows/columns for the tests (R's chisq.test would give NaN)
+    keep_r, keep_c = tab.sum(axis=1) > 0, tab.sum(axis=0) > 0
+    t = tab[keep_r][:, keep_c].astype(float)
+    r, c = t.shape
+    tests: dict[str, list[float]] = {}
+    effects: dict[str, tuple[float, float, float]] = {}
+    if r < 2 or c < 2:
+        notes.append("Table has fewer than two non-empty rows or columns: no test.")
+    elif s.has_design:
+        tests_df = _design_tests(s, rcodes, bcodes, kr, kb)
+        notes.append(
+            "Tests: Rao-Scott design-based (rao_scott_f = second order, R's svychisq default); "
+            "unweighted Pearson tests do not apply to weighted data."
+        )
+    if r >= 2 and c >= 2:
+        n, rs, cs, e = _chi2_parts(t)
+        x2 = _pearson(t, e)
+        df = (r - 1) * (c - 1)
+        from scipy.stats import chi2
+
+        if not s.has_design:
+            tests["pearson"] = [x2, df, np.nan, float(chi2.sf(x2, df))]
+            if r == 2 and c == 2:
+                yates = np.minimum(0.5, np.abs(t - e))
+                xy = float(np.sum((np.abs(t - e) - yates) ** 2 / e))
+                tests["pearson_yates"] = [xy, 1, np.nan, float(chi2.sf(xy, 1))]
+            g2 = _lr(t, e)
+            tests["likelihood_ratio"] = [g2, df, np.nan, float(chi2.sf(g2, df))]
+            small = int((e < 5).sum())
+            run_fisher = fisher is True or (
+                fisher == "auto" and (small > 0 or (r == 2 and c == 2 and n <= _FISHER_AUTO_MAX_N))
+            )
+            if small:
+                notes.append(
+                    f"{small} of {r * c} cells have expected count < 5 (minimum "
+                    f"{e.min():.2f}); the chi-square approximation may be poor"
+                    + ("; Fisher's exact test reported." if run_fisher else ".")
+                )
+            if run_fisher:
+                tests["fisher"] = [np.nan, np.nan, np.nan, _fisher(t, simulate_b, seed, notes)]
+                if r == 2 and c == 2:
+                    from scipy.stats.contingency import odds_ratio
+
+                    orr = odds_ratio(t.astype(np.int64), kind="conditional")
+                    ci = orr.confidence_interval(confidence_level=1 - alpha)
+                    effects["odds_ratio"] = (float(orr.statistic), float(ci.low), float(ci.high))
+            if rinfo.ordered and binfo.ordered:
+                # linear-by-linear association with scores 1..k: M2 = (n - 1) r^2
+                rsc = np.arange(1, kr + 1, dtype=float)[keep_r]
+                csc = np.arange(1, kb + 1, dtype=float)[keep_c]
+                mr, mc = (rs * rsc).sum() / n, (cs * csc).sum() / n
+                sxy = (t * np.outer(rsc - mr, csc - mc)).sum()
+                sxx, syy = (rs * (rsc - mr) ** 2).sum(), (cs * (csc - mc) ** 2).sum()
+                rr = sxy / math.sqrt(sxx * syy)
+                m2 = (n - 1) * rr**2
+                tests["linear_by_linear"] = [m2, 1, np.nan, float(chi2.sf(m2, 1))]
+        # effect sizes (on the weighted table rescaled to n when weighted)
+        ts = t * (n_unw / t.sum()) if weighted else t
+        n2, rs2, cs2, e2 = _chi2_parts(ts)
+        x2s = _pearson(ts, e2)
+        k = min(r, c)
+        v = math.sqrt(x2s / (n2 * (k - 1)))
+        lo, hi = _cramers_v_ci(x2s, df, n2, k, 1 - alpha)
+        effects = {"cramers_v": (v, lo, hi), **effects}
+        phi2 = max(0.0, x2s / n2 - (r - 1) * (c - 1) / (n2 - 1)) if n2 > 1 else np.nan
+        rt = r - (r - 1) ** 2 / (n2 - 1)
+        ct_ = c - (c - 1) ** 2 / (n2 - 1)
+        denom = min(rt - 1, ct_ - 1)
+        effects["cramers_v_corrected"] = (
+            math.sqrt(phi2 / denom) if denom > 0 else np.nan, np.nan, np.nan
+        )
+        if r == 2 and c == 2:
+            a_, b_, c_, d_ = ts.ravel()
+            phi = (a_ * d_ - b_ * c_) / math.sqrt(rs2[0] * rs2[1] * cs2[0] * cs2[1])
+            effects["phi"] = (phi, np.nan, np.nan)
+        if rinfo.ordered and binfo.ordered:
+            for name, val in _gamma_taub(ts, z).items():
+                effects[name] = val
+        order = ["cramers_v", "cramers_v_corrected", "phi", "gamma", "kendall_tau_b", "odds_ratio"]
+        effects = {k_: effects[k_] for k_ in order if k_ in effects}
+    if s.has_design and r >= 2 and c >= 2:
+        tests_frame = tests_df
+    elif tests:
+        tests_frame = pd.DataFrame.from_dict(tests, orient="index", columns=_TEST_COLUMNS)
+    else:
+        tests_frame = _empty(_TEST_COLUMNS)
+    tests_frame.index.name = "test"
+    eff_frame = (
+        pd.DataFrame.from_dict(effects, orient="index", columns=_EFFECT_COLUMNS)
+        if effects
+        else _empty(_EFFECT_COLUMNS)
+    )
+    eff_frame.index.name = "effect_size"
+    base = f"Base: {fmt_n(n_unw)} respondents answering both questions"
+    if weighted:
+        base += f" (weighted n = {fmt_n(float(tab.sum()))})"
+    if mask is not None:
+        base += ", within the where= filter"
+    method = (
+        "Method: Pearson chi-square (R chisq.test, no continuity correction; Yates row for 2×2), "
+        "likelihood-ratio G², Cramér's V (CI by noncentral chi-square inversion), "
+        "bias-corrected V (Bergsma 2013)"
+        if not s.has_design
+        else "Method: Σw per cell; effect sizes on the weighted table rescaled to n"
+    )
+    notes = [base + "; missing answers excluded.", method + ".", *notes,
+             f"Alpha = {alpha}; no multiple-comparison correction.", weighting_note(s)]
+    return CrossTab(
+        row=row, by=by, row_label=rinfo.label or row, by_label=binfo.label or by,
+        row_categories=tuple(rinfo.categories), by_categories=tuple(binfo.categories),
+        table=tab, unweighted=unw, tests=tests_frame, effect_sizes=eff_frame,
+        notes=tuple(notes), alpha=alpha, margins=margins, weighted=weighted,
+    )
+
+
+def _fisher(t: np.ndarray, simulate_b: int, seed: int, notes: list[str]) -> float:
+    ti = np.rint(t).astype(np.int64)
+    if ti.shape == (2, 2):
+        from scipy.stats import fisher_exact
+
+        notes.append("Fisher's exact test: exact (2×2, two-sided).")
+        return float(fisher_exact(ti).pvalue)
+    from ._fisher import TooLarge, fisher_exact_rxc, fisher_monte_carlo
+
+    try:
+        p = fisher_exact_rxc(ti)
+        notes.append(f"Fisher's exact test: exact ({ti.shape[0]}×{ti.shape[1]} network enumeration).")
+        return p
+    except TooLarge:
+        notes.append(
+            f"Fisher's exact test: table too large to enumerate; Monte Carlo p-value from "
+            f"{simulate_b} simulated tables (seed {seed}), as R's simulate.p.value = TRUE."
+        )
+        return fisher_monte_carlo(ti, B=simulate_b, seed=seed)
+
+
+def _design_tests(s, rcodes, bcodes, kr, kb) -> pd.DataFrame:
+    try:
+        from ._design_tests import rao_scott_tests
+    except ImportError as exc:
+        raise AnalysisError(
+            "crosstab: design-based tests not available (survey.analysis._design_tests is "
+            "missing). Hint: analyse without weights, or install the weighting module"
+        ) from exc
+    return rao_scott_tests(s, rcodes, bcodes, kr, kb)
+
+
+def _crosstab_multi(s, row, rinfo, bcodes, binfo, w, mask, alpha, margins) -> CrossTab:
+    data = s.data
+    kb = len(binfo.categories)
+    cols = list(rinfo.columns)
+    missing_cols = [c for c in cols if c not in data.columns]
+    if missing_cols:
+        raise AnalysisError(f"crosstab: option columns {missing_cols} of '{row}' are not in the data")
+    block = data[cols]
+    answered = block.notna().any(axis=1).to_numpy()
+    sel = np.column_stack([block[c].astype("boolean").fillna(False).to_numpy(dtype=bool) for c in cols])
+    valid_b = bcodes >= 0
+    base_mask = answered & valid_b
+    ww = np.ones(len(data)) if w is None else w
+    bases_unw = np.bincount(bcodes[base_mask], minlength=kb).astype(float)
+    bases = np.bincount(bcodes[base_mask], weights=ww[base_mask], minlength=kb)
+    unw = np.zeros((len(cols), kb))
+    tab = np.zeros((len(cols), kb))
+    for i in range(len(cols)):
+        m = sel[:, i] & base_mask
+        unw[i] = np.bincount(bcodes[m], minlength=kb)
+        tab[i] = np.bincount(bcodes[m], weights=ww[m], minlength=kb)
+    per_col = ", ".join(f"{lab} {fmt_n(b)}" for lab, b in zip(binfo.categories, bases_unw))
+    notes = (
+        f"Base: respondents who answered '{row}' in each column ({per_col}); "
+        f"total {fmt_n(float(bases_unw.sum()))}.",
+        "Percent of respondents in each column; options are not mutually exclusive, so columns "
+        "can sum to more than 100%.",
+        "No chi-square test: a multiple-response question is not one categorical variable.",
+        weighting_note(s),
+    )
+    return CrossTab(
+        row=row, by=binfo.name, row_label=rinfo.label or row, by_label=binfo.label or binfo.name,
+        row_categories=tuple(rinfo.categories), by_categories=tuple(binfo.categories),
+        table=tab if w is not None else unw, unweighted=unw,
+        tests=_empty(_TEST_COLUMNS).rename_axis("test"),
+        effect_sizes=_empty(_EFFECT_COLUMNS).rename_axis("effect_size"),
+        notes=notes, alpha=alpha, margins=False, weighted=w is not None, multi=True,
+        bases=bases, bases_unweighted=bases_unw,
+    )

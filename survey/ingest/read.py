@@ -278,7 +278,7 @@ def _read_text(path, data, spec, *, encoding, delimiter, source, notes) -> _Tabl
         delimiter = _sniff(text, path)
     source["delimiter"] = delimiter
     try:
-        df = pd.read_csv(io.StringIO(text), header=None, dtype=str, na_filter=False,
+        df = pd.read_csv(io.StringIO(text), header=None, dtype=object, na_filter=False,
                          skip_blank_lines=False, sep=delimiter, engine="c",
                          quotechar='"', doublequote=True)
     except pd.errors.ParserError as exc:
@@ -482,10 +482,25 @@ def _factorize(col: pd.Series) -> tuple[np.ndarray, list[str | None]]:
 
 
 def _apply(codes: np.ndarray, mapped: list[Any]) -> np.ndarray:
+    """mapped[codes] as an object array; blanks (None or code -1) become ``pd.NA``."""
     arr = np.empty(len(mapped) + 1, dtype=object)
-    arr[:-1] = mapped
-    arr[-1] = None
-    return arr[codes]  # code -1 -> last slot (None)
+    arr[:-1] = [pd.NA if m is None else m for m in mapped]
+    arr[-1] = pd.NA
+    return arr[codes]  # code -1 -> last slot
+
+
+def _na(values) -> np.ndarray:
+    """An object array with every blank (None, NaN) as ``pd.NA``."""
+    arr = np.asarray(values, dtype=object)
+    mask = pd.isna(arr)
+    if mask.any():
+        arr = arr.copy()
+        arr[mask] = pd.NA
+    return arr
+
+
+def _isblank(values) -> np.ndarray:
+    return pd.isna(np.asarray(values, dtype=object))
 
 
 # ------------------------------------------------------------------------------------------
@@ -754,8 +769,9 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
             other = np.asarray(out[f.other_text], dtype=object)
             vals = np.asarray(out[f.name], dtype=object).copy()
             order = {c.name: i for i, c in enumerate(f.choices)}
-            for idx in np.flatnonzero(np.array([o is not None for o in other], dtype=bool)):
-                names = set((vals[idx] or "").split()) | {f.other_choice}
+            for idx in np.flatnonzero(~_isblank(other)):
+                prev = vals[idx]
+                names = set(("" if pd.isna(prev) else prev).split()) | {f.other_choice}
                 vals[idx] = " ".join(sorted(names, key=lambda n: order.get(n, 1 << 30)))
             out[f.name] = vals
     # missing-answer codes kept beside the data (our own Parquet files)
@@ -765,7 +781,7 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
             codes, uniq = blanks[h]
             reason = _apply(codes[keep], uniq)
             vals = np.asarray(out[qn], dtype=object).copy()
-            fill = np.array([v is None for v in vals]) & np.array([r is not None for r in reason])
+            fill = _isblank(vals) & ~_isblank(reason)
             vals[fill] = reason[fill]
             out[qn] = vals
             unknown.remove(h)
@@ -791,14 +807,17 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
     for h in unknown:
         codes, uniq = blanks[h]
         out[EXTRA_PREFIX + h] = _apply(codes[keep], uniq)
-    result = pd.DataFrame(out)
-    for c in result.columns:
-        if c == "_row":
-            continue
-        if c == "_incomplete":
-            result[c] = result[c].astype(bool)
-        else:
-            result[c] = result[c].astype("string")
+    # one object block (no per-column conversion: cheap for a million rows)
+    names = [c for c in out if c not in ("_row", "_incomplete")]
+    block = np.empty((len(names), len(keep)), dtype=object)
+    for j, c in enumerate(names):
+        block[j] = out[c]
+    result = pd.DataFrame(block.T, columns=names, dtype=object, copy=False)
+    result.insert(0, "_row", np.asarray(out["_row"], dtype=np.int64))
+    if "_incomplete" in out:
+        pos = len([c for c in out if c not in ("_incomplete",) and not str(c).startswith(
+            EXTRA_PREFIX)])
+        result.insert(pos, "_incomplete", np.asarray(out["_incomplete"], dtype=bool))
     if unknown:
         notes.append(f"{len(unknown)} column(s) match no question and are kept as "
                      f"'{EXTRA_PREFIX}<header>': {unknown[:8]}{' ...' if len(unknown) > 8 else ''}")
@@ -919,7 +938,7 @@ def _from_options(f: FieldSpec, cols: dict[str, str], blanks, keep, matcher) -> 
                          for p in pats], dtype=object)
         joined = text[inv]
     joined = joined.astype(object)
-    joined[~any_sel] = None
+    joined[~any_sel] = pd.NA
     # rows with no option selected but a missing-answer code in the option columns
     coded = (~any_sel) & (flags == -2).any(axis=1)
     if coded.any():
@@ -938,8 +957,8 @@ def _fill_from_options(f, values, cols, blanks, keep, matcher, notes) -> np.ndar
     are noted (ODK Central pre-fills option columns with 0, so all-zero rows stay blank)."""
     derived = _from_options(f, cols, blanks, keep, matcher)
     vals = np.asarray(values, dtype=object)
-    blank_main = np.array([v is None for v in vals], dtype=bool)
-    fill = blank_main & np.array([d is not None for d in derived], dtype=bool)
+    blank_main = _isblank(vals)
+    fill = blank_main & ~_isblank(derived)
     if fill.any():
         vals = vals.copy()
         vals[fill] = derived[fill]

@@ -21,8 +21,8 @@ Files (see README.md beside them):
   odk.csv              ODK Central: SubmissionDate first, "-" group separator, split
                        select-multiple columns pre-filled with 0, KEY etc. at the end
   qualtrics.csv        three header rows (names, question text, ImportId JSON); one question
-                       exported under a renamed tag (Q7) and the multi-select as breakout
-                       columns: read with mapping={"QID7": "necessity", "QID12": "gains"}
+                       exported under a renamed tag (Q11) and the multi-select as breakout
+                       columns: read with mapping={"QID11": "necessity", "QID12": "gains"}
   limesurvey.csv       LimeSurvey codes: question codes without "_", answers A1..Ak,
                        multi-select gains[SQ001..] = Y/blank, gains[other] = text
 """
@@ -40,7 +40,7 @@ ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT))
 
 N = 8
-OTHER_TEXT = "挂职锻炼"  # same characters in zh-Hans and zh-Hant, encodable in GB18030 and CP950
+OTHER_TEXT = "外出交流"  # the same characters in zh-Hans and zh-Hant (encodable in GB18030 and CP950)
 
 
 def load_spec():
@@ -73,7 +73,7 @@ def answers(spec) -> list[dict]:
                 if i != 7:
                     picks = {plain[i % len(plain)].name}
                     if i % 2 == 0:
-                        picks.add(plain[(i + 3) % len(plain)].name)
+                        picks.add(plain[(i + 1) % len(plain)].name)
                     if i == 5 and f.other_choice:
                         picks = {plain[0].name, f.other_choice}
                     v = " ".join(c.name for c in f.choices if c.name in picks)
@@ -158,8 +158,32 @@ def write_xlsx(path, header, body, *, numeric=True, sheet="Sheet1"):
             else:
                 out.append(v if v != "" else None)
         ws.append(out)
-    wb.properties.created = wb.properties.modified = __import__("datetime").datetime(2023, 6, 1)
     wb.save(path)
+    _freeze_zip(path)
+
+
+def _freeze_zip(path):
+    """Same bytes on every run: fixed zip entry times and document dates."""
+    import re
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2023-06-01T00:00:00Z", data)
+            zout.writestr(zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0)), data,
+                          compress_type=zipfile.ZIP_DEFLATED)
+    path.write_bytes(buf.getvalue())
+
+
+def _freeze_sav(path):
+    """Same bytes on every run: the SPSS header's creation date and time (offsets 92, 101)."""
+    b = bytearray(path.read_bytes())
+    b[92:101] = b"01 Jun 23"
+    b[101:109] = b"00:00:00"
+    path.write_bytes(bytes(b))
 
 
 def stat_frame(spec, rows):
@@ -250,26 +274,27 @@ def qualtrics_table(spec, rows):
     for j, f in enumerate(spec.fields):
         qid = f"QID{j + 1}"
         text = dict(f.labels).get("zh-Hans", f.name)
-        if f.name == "necessity":
-            h1.append("Q7")
+        if f.name == "necessity":  # DataExportTag renamed by the user: found by ImportId
+            h1.append(f"Q{j + 1}")
             h2.append(text)
             h3.append(json.dumps({"ImportId": qid}))
             for b, r in zip(body, rows):
                 b.append(encode_value(f, r[f.name], "code"))
         elif f.kind == "multi":
             for k, c in enumerate(f.choices, start=1):
-                h1.append(f"Q12_{k}")
+                h1.append(f"Q{j + 1}_{k}")
                 h2.append(f"{text} - {label(c, 'zh-Hans')}")
-                h3.append(json.dumps({"ImportId": "QID12", "choiceId": _code(c)}))
+                h3.append(json.dumps({"ImportId": qid, "choiceId": _code(c)}))
                 for b, r in zip(body, rows):
                     v = r[f.name]
                     b.append("1" if v is not None and c.name in v.split() else "")
         elif f.other_text is None and any(g.other_text == f.name for g in spec.fields):
             owner = next(g for g in spec.fields if g.other_text == f.name)
             oc = choice(owner, owner.other_choice)
-            h1.append(f"Q12_{owner.choices.index(oc) + 1}_TEXT")
+            oid = spec.names.index(owner.name) + 1
+            h1.append(f"Q{oid}_{owner.choices.index(oc) + 1}_TEXT")
             h2.append(f"{text} - {label(oc, 'zh-Hans')} - Text")
-            h3.append(json.dumps({"ImportId": "QID12_TEXT"}))
+            h3.append(json.dumps({"ImportId": f"QID{oid}_TEXT"}))
             for b, r in zip(body, rows):
                 b.append(r[f.name] or "")
         else:
@@ -338,7 +363,9 @@ def main() -> None:
     df, vl, vlab = stat_frame(spec, rows)
     pyreadstat.write_sav(df, str(out / "plain.sav"), column_labels=vlab,
                          variable_value_labels=vl)
-    pyreadstat.write_dta(df, str(out / "plain.dta"), column_labels=vlab,
+    _freeze_sav(out / "plain.sav")
+    pyreadstat.write_dta(df, str(out / "plain.dta"),
+                         column_labels={k: v[:80] for k, v in vlab.items()},
                          variable_value_labels=vl, version=15)
     pd.DataFrame({c: pd.array(v, dtype="string") for c, v in zip(h, zip(*b))}).replace(
         "", pd.NA).to_parquet(out / "plain.parquet", index=False)

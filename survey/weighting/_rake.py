@@ -1,0 +1,215 @@
+"""Raking (iterative proportional fitting) and post-stratification."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..core.design import CalibrationStep
+from ..core.survey import Survey
+from ..errors import ConvergenceWarning, WeightingError
+from ._common import (
+    WeightingReport,
+    as_input,
+    base_weights,
+    extreme_cells,
+    margins_frame,
+    new_survey,
+    parse_margin,
+    scale_margins,
+    weight_summary,
+)
+
+__all__ = ["rake", "poststratify"]
+
+
+def _joint_cells(margins) -> tuple[np.ndarray, np.ndarray]:
+    """Joint cell code of each row and, per cell, the code of each margin (cells x m)."""
+    sizes = [len(m.labels) for m in margins]
+    key = np.zeros(len(margins[0].codes), dtype=np.int64)
+    for m, k in zip(margins, sizes):
+        key = key * k + m.codes
+    cell, uniq = pd.factorize(key, sort=True)
+    cell_codes = np.empty((len(uniq), len(margins)), dtype=np.int64)
+    rest = np.asarray(uniq, dtype=np.int64)
+    for j in range(len(margins) - 1, -1, -1):
+        cell_codes[:, j] = rest % sizes[j]
+        rest = rest // sizes[j]
+    return cell.astype(np.int64), cell_codes
+
+
+def _ipf(cell_w: np.ndarray, cell_codes: np.ndarray, targets: list[np.ndarray], total: float,
+         tol: float, max_iter: int, bounds: tuple[float, float] | None):
+    """IPF on the table of joint cells. Returns (g per cell, iterations, max deviation)."""
+    g = np.ones(len(cell_w))
+    sizes = [len(t) for t in targets]
+    inner = min(tol, 1e-10)  # keep sweeping (cheap) until the weights are settled
+
+    def deviation(gg):
+        cw = cell_w * gg
+        return max(float(np.abs(np.bincount(cell_codes[:, j], weights=cw, minlength=sizes[j])
+                                - targets[j]).max()) for j in range(len(targets))) / total
+
+    it = 0
+    dev = deviation(g)
+    while it < max_iter and dev > inner:
+        for j, t in enumerate(targets):
+            cur = np.bincount(cell_codes[:, j], weights=cell_w * g, minlength=sizes[j])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                f = np.where(cur > 0, t / cur, 1.0)
+            g = g * f[cell_codes[:, j]]
+        if bounds is not None:
+            g = np.clip(g, bounds[0], bounds[1])
+        it += 1
+        dev = deviation(g)
+    return g, it, dev
+
+
+def _as_margin_dict(targets) -> dict:
+    if not isinstance(targets, Mapping) or not targets:
+        raise WeightingError(
+            "targets must be a mapping {variable: {category: count or proportion}}, e.g. "
+            "{'sex': {'male': 0.49, 'female': 0.51}}"
+        )
+    return dict(targets)
+
+
+def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100,
+         tol: float = 1e-6, bounds: tuple[float, float] | None = None,
+         weight_name: str = "weight", extreme_ratio: float = 3.0,
+         language: str | None = None) -> Survey:
+    """Rake the weights to marginal targets (iterative proportional fitting, R ``rake``).
+
+    Parameters
+    ----------
+    survey : Survey or DataFrame (its current weights are the starting weights).
+    targets : ``{var: {category: target}}``; categories by label (any language of the
+        template) or by code; targets as counts or as proportions (summing to 1; then the
+        total is that of the count margins, or the current weighted total).
+    max_iter : maximum number of full sweeps over the margins.
+    tol : convergence criterion: the largest absolute difference between an achieved and a
+        target margin, as a fraction of the total. The sweeps continue (cheaply) until the
+        weights are settled to 1e-10; convergence is judged against ``tol``.
+    bounds : optional ``(lower, upper)`` limits of the adjustment factor (new / old weight),
+        applied after each sweep (bounded raking).
+    weight_name : name of the new weight column.
+
+    Returns
+    -------
+    A new Survey with the raked weights in ``weight_name``, ``weighting`` = `WeightingReport`
+    and the raking recorded in ``calibration`` so that standard errors use the raking
+    residuals (as R: ``svyrecvar``'s raking branch).
+
+    The margins are collapsed to their joint cells, the small table is raked and the cell
+    factors are mapped back to the rows (the factors depend on the cell only).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"sex": ["m", "m", "m", "f"], "age": ["y", "o", "y", "o"]})
+    >>> s = rake(df, {"sex": {"m": 0.5, "f": 0.5}, "age": {"y": 0.5, "o": 0.5}})
+    >>> s.weighting.converged, round(float(s.weights.sum()), 6)
+    (True, 4.0)
+    """
+    s = as_input(survey)
+    spec = _as_margin_dict(targets)
+    if max_iter < 1:
+        raise WeightingError(f"max_iter must be at least 1; got {max_iter}")
+    if not tol > 0:
+        raise WeightingError(f"tol must be positive; got {tol}")
+    if bounds is not None:
+        lo, hi = float(bounds[0]), float(bounds[1])
+        if not (0 <= lo <= 1 <= hi):
+            raise WeightingError(f"bounds must satisfy 0 <= lower <= 1 <= upper; got {bounds}")
+        bounds = (lo, hi)
+    w0 = base_weights(s)
+    margins = [parse_margin(s, var, sp, language=language) for var, sp in spec.items()]
+    total = scale_margins(margins, float(w0.sum()))
+    cell, cell_codes = _joint_cells(margins)
+    cell_w = np.bincount(cell, weights=w0, minlength=len(cell_codes))
+    g, it, dev = _ipf(cell_w, cell_codes, [m.target for m in margins], total, tol, max_iter,
+                      bounds)
+    w = w0 * g[cell]
+    converged = dev <= tol
+    notes = [
+        f"Raking (iterative proportional fitting) on {len(margins)} margins "
+        f"({', '.join(m.var for m in margins)}) over {len(cell_codes)} joint cells; "
+        f"tol = {tol:g} of the total ({total:g}).",
+        "Standard errors use the raking residuals (R survey::rake / svyrecvar).",
+    ]
+    if bounds is not None:
+        notes.append(f"Adjustment factors bounded to [{bounds[0]:g}, {bounds[1]:g}].")
+    if not converged:
+        msg = (f"raking did not converge in {it} iterations: the largest margin deviation is "
+               f"{dev:.3g} of the total (tol {tol:g}). Hint: check that the targets are "
+               "consistent, relax bounds, or raise max_iter.")
+        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+        notes.append("NOT CONVERGED: " + msg)
+    summary, deff, neff, eff = weight_summary(w)
+    cells = pd.DataFrame({m.var: [m.labels[c] for c in cell_codes[:, j]]
+                          for j, m in enumerate(margins)})
+    cells["n"] = np.bincount(cell, minlength=len(cell_codes))
+    cells["weight"] = (cell_w * g) / np.maximum(cells["n"].to_numpy(), 1)  # mean weight
+    cells["factor"] = g
+    report = WeightingReport(
+        method="rake", weight_name=weight_name, converged=bool(converged), iterations=it,
+        max_deviation=float(dev), tol=tol, margins=margins_frame(margins, w0, w, total),
+        weights=summary, deff_kish=deff, n=len(w), n_effective=neff, efficiency=eff,
+        extreme=extreme_cells(cells, summary["mean"], extreme_ratio), notes=tuple(notes),
+    )
+    step = CalibrationStep(kind="raking", weights=w, base_weights=w0,
+                           codes=tuple(m.codes for m in margins))
+    return new_survey(s, w, weight_name, report, step)
+
+
+def poststratify(survey: Survey | pd.DataFrame, by: str | Sequence[str], totals: Mapping, *,
+                 weight_name: str = "weight", extreme_ratio: float = 3.0,
+                 language: str | None = None) -> Survey:
+    """Post-stratify: weights become ``w * N_h / sum_h(w)`` in each cell (R ``postStratify``).
+
+    Parameters
+    ----------
+    by : the post-stratification variable (categorical).
+    totals : ``{category: count or proportion}`` (labels in any language, or codes).
+
+    Standard errors use the post-stratification residuals under the base design (R).
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"sex": ["m", "m", "m", "f"]})
+    >>> poststratify(df, "sex", {"m": 50, "f": 50}).weights.tolist()
+    [16.666666666666668, 16.666666666666668, 16.666666666666668, 50.0]
+    """
+    s = as_input(survey)
+    if not isinstance(by, str):
+        by = list(by)
+        if len(by) != 1:
+            raise WeightingError(
+                "poststratify takes one variable; for joint cells of several variables "
+                "make one combined column first (or use rake for margins)"
+            )
+        by = by[0]
+    w0 = base_weights(s)
+    m = parse_margin(s, by, dict(totals), language=language)
+    total = scale_margins([m], float(w0.sum()))
+    k = len(m.labels)
+    cur = np.bincount(m.codes, weights=w0, minlength=k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(cur > 0, m.target / cur, 0.0)
+    w = w0 * f[m.codes]
+    summary, deff, neff, eff = weight_summary(w)
+    cells = pd.DataFrame({by: m.labels, "n": np.bincount(m.codes, minlength=k)})
+    cells["weight"] = np.bincount(m.codes, weights=w, minlength=k) / np.maximum(cells["n"], 1)
+    cells["factor"] = f
+    report = WeightingReport(
+        method="poststratify", weight_name=weight_name, converged=True, iterations=1,
+        max_deviation=0.0, tol=0.0, margins=margins_frame([m], w0, w, total), weights=summary,
+        deff_kish=deff, n=len(w), n_effective=neff, efficiency=eff,
+        extreme=extreme_cells(cells, summary["mean"], extreme_ratio),
+        notes=(f"Post-stratified on '{by}' to a total of {total:g} (R survey::postStratify); "
+               "standard errors use the post-stratification residuals.",),
+    )
+    step = CalibrationStep(kind="poststrat", weights=w, base_weights=w0, codes=(m.codes,))
+    return new_survey(s, w, weight_name, report, step)

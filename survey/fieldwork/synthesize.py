@@ -19,7 +19,8 @@ How values are drawn (all with one ``numpy.random.Generator`` seeded by ``seed``
   respondents at later levels of ``x`` choose ``toward`` more often, and the marginal counts
   are still exact.
 * Multiple choice: each option is ticked for an exact number of respondents (target share,
-  as % of respondents, or a random share); respondents with fewer ticks are chosen first and
+  as % of respondents, or a random share), rarest option first; respondents with fewer ticks
+  are chosen first (so the commonest option overlaps with the others) and
   nobody exceeds the question's maximum (``count-selected(.) <= N``); an exclusive option is
   ticked alone. Everyone who answers ticks at least one option when the shares allow.
 * Grids: rows share a respondent factor (reverse-keyed rows use its negative) plus noise,
@@ -27,8 +28,9 @@ How values are drawn (all with one ``numpy.random.Generator`` seeded by ``seed``
 * Numbers: uniform over the bounds of the constraint (``. >= a``, ``. <= b``; 0–100 without
   one); values that still break the constraint (cross-question bounds) are set to the lower
   bound. Texts: "other" texts get a short phrase; other free texts stay mostly blank.
-* ``missing_rate``: each non-required, non-id answer is blanked with that probability (item
-  non-response), before later relevance is evaluated.
+* ``missing_rate``: each non-required, non-id question is left blank by that share of the
+  respondents it applies to (item non-response), decided before values are allocated (so
+  target marginals hold among the answers) and before later relevance is evaluated.
 """
 
 from __future__ import annotations
@@ -152,17 +154,13 @@ def synthesize(q, n: int, *, seed: int = 0, targets: dict | None = None,
     frame = pd.DataFrame(index=pd.RangeIndex(n))
     factors: dict[str, np.ndarray] = {}
 
-    def blank_some(values: np.ndarray, qq) -> np.ndarray:
-        if missing_rate <= 0 or qq.required is True or qq.role == "id" or qq.name == unit_var:
-            return values
-        drop = rng.random(n) < missing_rate
-        out = values.copy()
-        out[drop] = None
-        return out
-
     for qq in questions:
         name = qq.name
         rel = _relevance(q, name, frame, rel_map, n)
+        if (missing_rate > 0 and qq.required is not True and qq.role != "id"
+                and name != unit_var and qq.type not in ("start", "end", "calculate")):
+            # item non-response decided first, so allocated marginals hold among answers
+            rel = rel & (rng.random(n) >= missing_rate)
         vals = np.full(n, None, dtype=object)
         idx = np.flatnonzero(rel)
         k = len(idx)
@@ -245,7 +243,9 @@ def synthesize(q, n: int, *, seed: int = 0, targets: dict | None = None,
                     shares[c] = min(shares[c], 0.05)
             sel = {c: np.zeros(n, bool) for c in codes}
             count = np.zeros(n, int)
-            order_codes = sorted(codes, key=lambda c: (c not in exclusive, -shares[c]))
+            # exclusive options first, then the rarest: the most common option is allocated last,
+            # fills the respondents still without a tick and overlaps with the others
+            order_codes = sorted(codes, key=lambda c: (c not in exclusive, shares[c]))
             for c in order_codes:
                 want = int(round(shares[c] * k))
                 if want <= 0 or k == 0:
@@ -263,7 +263,7 @@ def synthesize(q, n: int, *, seed: int = 0, targets: dict | None = None,
             if len(empty) and t is None:
                 common = [c for c in order_codes if c not in exclusive]
                 if common:
-                    sel[common[0]][empty] = True
+                    sel[common[-1]][empty] = True
             joined = np.full(n, "", dtype=object)
             for c in codes:
                 joined = np.where(sel[c], np.where(joined == "", c, joined + " " + c), joined)
@@ -320,8 +320,6 @@ def synthesize(q, n: int, *, seed: int = 0, targets: dict | None = None,
                 vals[idx] = out[idx]
             except SurveyError:
                 pass
-        if qq.type not in ("start", "end", "calculate"):
-            vals = blank_some(vals, qq)
         frame[name] = vals
 
     _satisfy_checks(q, frame, questions, rng)

@@ -427,6 +427,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     set_missing: dict[str, np.ndarray] = {}  # question -> cells set to invalid
     blanked: dict[str, np.ndarray] = {}  # question -> cells blanked as not applicable
     relevant_of: dict[str, np.ndarray] = {}
+    unusable: dict[str, np.ndarray] = {}  # cells with an unknown code, bad type or constraint
     other_texts = {qq.other.text: qq for qq in questions if getattr(qq, "other", None)}
 
     def cell_rule(mask, name, rule, message, *, value=None, policy_key=None):
@@ -465,7 +466,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                 all_ok = ok_tok.groupby(level=0).all()
                 ntok = exploded.notna().groupby(level=0).sum()
                 double = (all_ok & (ntok > 1)).reindex(s.index, fill_value=False).to_numpy()
-                double &= wrong
+                double = double & wrong
                 cell_rule(double, name, "unknown_code",
                           M.render("double_mark", lang, s, question=qlabel))
                 cell_rule(wrong & ~double, name, "unknown_code",
@@ -609,6 +610,8 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                     cell_rule(viol, name, "constraint",
                               M.render("constraint", lang, s, question=qlabel,
                                        constraint=to_text(ast)))
+                bad = bad | viol
+        unusable[name] = bad
 
     typed.pop("__multi__", None)
 
@@ -663,6 +666,9 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             notes.append(f"check {chk.id!r} skipped: {', '.join(unknown_refs)} not in the data")
             continue
         usable = answered[refs].all(axis=1).to_numpy() if refs else np.ones(n, bool)
+        for r in refs:
+            if r in unusable:
+                usable = usable & ~unusable[r]
         okc = evaluate(ast, raw_df).fillna(False).astype(bool).to_numpy()
         fail = usable & ~okc
         if not fail.any():

@@ -14,7 +14,7 @@ SYSPKG := chromium fonts-noto-cjk poppler-utils
 .PHONY: report test setup system-deps lint bench lock clean
 
 report: setup
-	$(BIN)/survey report grassroots_training data/grassroots_training_responses.csv --out reports --to html,pdf --lang zh-Hant
+	$(BIN)/survey report grassroots_training data/grassroots_training_responses.csv --notebook grassroots_training --out reports --to html,pdf --lang zh-Hant
 
 test: setup
 	$(BIN)/python -m pytest -q -n 2

@@ -303,12 +303,12 @@ def _failed_cell(nb_path: Path) -> tuple[int | None, str | None, str]:
             headings += re.findall(r"^#{1,4} (.+)$", str(data.get("text/markdown", "")), re.M)
             headings += re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", str(data.get("text/html", "")))
         m = re.match(r"#\s*section:\s*(.+)", src)
+        if headings:
+            section = re.sub(r"<[^>]+>", "", headings[-1]).strip()
         if cell.cell_type == "code" and any(
             o.get("output_type") == "error" for o in cell.get("outputs", []) or []
         ):
             return index, section, (m.group(1).strip() if m else "")
-        if headings:
-            section = re.sub(r"<[^>]+>", "", headings[-1]).strip()
     return None, section, ""
 
 

@@ -450,7 +450,7 @@ def describe_multi_response(
         parts = items.rsplit(", ", 1)
         items = (", " if len(order) > 2 else " ").join([parts[0], "and " + parts[1]])
     n = None
-    for attr in ("base", "n_respondents", "n"):
+    for attr in ("n_base", "base", "n_respondents", "n"):
         value = getattr(result, attr, None)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             n = float(value)

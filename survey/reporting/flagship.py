@@ -1,0 +1,211 @@
+"""The flagship report: the analyses of the seed report on training young cadres at the
+grassroots (necessity by rank and by age, gains, lower-level posts held, attitudes by rank),
+raked to the seed's population totals by rank group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ..errors import SurveyError
+from . import findings as fd
+from .sections import (
+    Report,
+    heading,
+    show_figure,
+    show_finding,
+    show_markdown,
+    show_problem,
+    show_table,
+)
+from .texts import t
+
+#: the seed's population (1,447 cadres) by rank group, and where each group goes among the
+#: template's rank_level choices (codes): the seed's two groups without a rank of their own
+#: are placed at the nearest rank: middle-level cadres (中層幹部) at deputy section level (4),
+#: reserve cadres (後備幹部) in "other" (5).
+SEED_RANK_TOTALS: tuple[tuple[str, int, str], ...] = (
+    ("正縣處級", 113, "1"),
+    ("副縣處級", 407, "2"),
+    ("正科級", 390, "3"),
+    ("中層幹部", 237, "4"),
+    ("後備幹部", 300, "5"),
+)
+
+_TXT = {
+    "weighting": {"zh-Hant": "加權", "zh-Hans": "加权", "en": "Weighting"},
+    "weighting_text": {
+        "zh-Hant": "回收樣本的職級結構與母體（{total}名幹部）不同，因此按職級以 raking 加權，使加權後"
+        "各職級人數等於母體人數。原報告的五個職級組中，「中層幹部」與「後備幹部」在問卷的職級選項中"
+        "沒有對應，分別歸入最接近的「副科級」與「其他」；這是本報告的假定。",
+        "zh-Hans": "回收样本的职级结构与总体（{total}名干部）不同，因此按职级以 raking 加权，使加权后"
+        "各职级人数等于总体人数。原报告的五个职级组中，“中层干部”与“后备干部”在问卷的职级选项中"
+        "没有对应，分别归入最接近的“副科级”与“其他”；这是本报告的假定。",
+        "en": "The returned sample's rank structure differs from the population ({total} cadres), "
+        "so the data are raked by rank so that weighted counts equal the population counts. Two "
+        "of the seed report's five rank groups have no rank of their own in the questionnaire: "
+        "middle-level cadres are placed at deputy section level and reserve cadres under "
+        "“other”. This mapping is an assumption of this report.",
+    },
+    "seed_group": {"zh-Hant": "原報告職級組", "zh-Hans": "原报告职级组", "en": "Seed report group"},
+    "population": {"zh-Hant": "母體人數", "zh-Hans": "总体人数", "en": "Population"},
+    "template_cat": {"zh-Hant": "問卷職級", "zh-Hans": "问卷职级", "en": "Questionnaire rank"},
+    "sample_n": {"zh-Hant": "樣本人數", "zh-Hans": "样本人数", "en": "Sample n"},
+    "respondents": {"zh-Hant": "受訪者基本情況", "zh-Hans": "受访者基本情况",
+                    "en": "The respondents"},
+    "necessity": {"zh-Hant": "到基層鍛煉的必要性", "zh-Hans": "到基层锻炼的必要性",
+                  "en": "Is grassroots training necessary?"},
+    "necessity_stmt": {"zh-Hant": "認為年輕幹部到基層鍛煉有必要",
+                       "zh-Hans": "认为年轻干部到基层锻炼有必要",
+                       "en": "consider it necessary for young cadres to train at the grassroots"},
+    "gains": {"zh-Hant": "基層經歷的收穫", "zh-Hans": "基层经历的收获",
+              "en": "What grassroots experience gives"},
+    "posts": {"zh-Hant": "下級崗位經歷", "zh-Hans": "下级岗位经历", "en": "Lower-level posts held"},
+    "attitudes": {"zh-Hant": "對基層培養鏈的看法（按職級）", "zh-Hans": "对基层培养链的看法（按职级）",
+                  "en": "Attitudes to the training chain, by rank"},
+    "seed_label": {"zh-Hant": "原報告", "zh-Hans": "原报告", "en": "seed report"},
+}
+
+
+def _x(key: str, lang: str, **kw) -> str:
+    text = _TXT[key][lang]
+    return text.format(**kw) if kw else text
+
+
+class FlagshipReport(Report):
+    """Report of the training-chain survey (template ``grassroots_training``)."""
+
+    def __init__(self, *, weighting: Any = "seed", **kw: Any) -> None:
+        self._seed_weighting = weighting == "seed"
+        super().__init__(weighting="none" if self._seed_weighting else weighting, **kw)
+        if self._seed_weighting:
+            self.apply_weighting(self.seed_targets())
+
+    # -- weighting -------------------------------------------------------------------------
+    def seed_targets(self) -> dict[str, dict[str, float]]:
+        """Rake targets for ``rank_level`` keyed by the category labels used in the data."""
+        vi = self.raw_survey.var_info("rank_level")
+        by_code = dict(zip(vi.codes, vi.categories))
+        targets: dict[str, float] = {}
+        for _, total, code in SEED_RANK_TOTALS:
+            label = by_code[code]
+            targets[label] = targets.get(label, 0) + total
+        return {"rank_level": targets}
+
+    def weighting_section(self) -> None:
+        lang = self.language
+        if not self._seed_weighting:
+            return
+        heading(_x("weighting", lang), 3)
+        total = sum(n for _, n, _ in SEED_RANK_TOTALS)
+        show_markdown(_x("weighting_text", lang, total=f"{total:,}"))
+        vi = self.survey.var_info("rank_level", language=lang)
+        by_code = dict(zip(vi.codes, vi.categories))
+        counts = self.raw_survey.data["rank_level"].value_counts()
+        raw_vi = self.raw_survey.var_info("rank_level")
+        raw_by_code = dict(zip(raw_vi.codes, raw_vi.categories))
+        seed_names = {
+            "正縣處級": {"zh-Hans": "正县处级", "en": "County/division head"},
+            "副縣處級": {"zh-Hans": "副县处级", "en": "Deputy county/division head"},
+            "正科級": {"zh-Hans": "正科级", "en": "Section head"},
+            "中層幹部": {"zh-Hans": "中层干部", "en": "Middle-level cadres"},
+            "後備幹部": {"zh-Hans": "后备干部", "en": "Reserve cadres"},
+        }
+        rows = []
+        for name, total_n, code in SEED_RANK_TOTALS:
+            shown = seed_names[name].get(lang, name)
+            rows.append({
+                _x("seed_group", lang): shown,
+                _x("population", lang): f"{total_n:,}",
+                _x("template_cat", lang): by_code.get(code, code),
+                _x("sample_n", lang): f"{int(counts.get(raw_by_code.get(code), 0)):,}",
+            })
+        show_table(pd.DataFrame(rows).set_index(_x("seed_group", lang)), keep=True)
+        rep = getattr(self.survey, "weighting", None)
+        if rep is not None and hasattr(rep, "_repr_html_"):
+            notes = getattr(rep, "notes", ()) or ()
+            if notes:
+                show_markdown("\n".join(f"- {n}" for n in notes))
+
+    # -- analyses ----------------------------------------------------------------------------
+    def respondents(self) -> None:
+        heading(_x("respondents", self.language))
+        for var in self.banner:
+            try:
+                self.single(var, findings=False)
+            except SurveyError as exc:
+                show_problem(str(exc), self.language)
+
+    def necessity(self) -> None:
+        lang = self.language
+        heading(_x("necessity", lang))
+        fr = self.sv.frequencies(self.survey, "necessity")
+        vi = self.survey.var_info("necessity", language=lang)
+        yes = vi.categories[0]
+        heading(self.label("necessity"), 4)
+        show_table(self._freq_table(fr.to_frame()), notes=getattr(fr, "notes", ()) or (),
+                   keep=True)
+        show_finding(fd.describe_proportion(fr, yes, lang,
+                                            statement=_x("necessity_stmt", lang)))
+        for by in ("rank_level", "age_band"):
+            self.crosstab_block("necessity", by, category=yes)
+
+    def crosstab_block(self, var: str, by: str, *, category: Any = None) -> None:
+        lang = self.language
+        key = (var, by)
+        ct = self._crosstabs.get(key) or self.sv.crosstab(self.survey, var, by=by)
+        heading(f"{self.short_label(var)} × {self.short_label(by)}", 4)
+        pct = ct.percent("column")
+        factor = 100.0 if pct.max().max() <= 1.0 else 1.0
+        from .sections import suppress_counts
+
+        show_table(suppress_counts(pct * factor, ct.counts, self.k),
+                   notes=getattr(ct, "notes", ()) or (), keep=True)
+        try:
+            from ..charts import crosstab_chart
+
+            show_figure(crosstab_chart(ct, language=lang))
+        except (ImportError, SurveyError, TypeError) as exc:
+            show_problem(f"chart: {exc}", lang)
+        row = None
+        if self.tests is not None and len(self.tests):
+            hit = self.tests[(self.tests["var"] == var) & (self.tests["by"] == by)]
+            if len(hit):
+                row = hit.iloc[0]
+        p_adj = None if row is None else float(row["p_adjusted"])
+        show_finding(fd.describe_crosstab(
+            ct, lang, by_label=self.short_label(by), category=category, alpha=self.alpha,
+            p_value=p_adj, correction=None if p_adj is None or self.correction == "none"
+            else self.correction))
+
+    def gains(self) -> None:
+        heading(_x("gains", self.language))
+        self.multiple("gains")
+
+    def posts(self) -> None:
+        heading(_x("posts", self.language))
+        self.single("posts_held", findings=False)
+        self.crosstab_block("posts_held", "rank_level")
+
+    def attitudes(self) -> None:
+        heading(_x("attitudes", self.language))
+        self.battery("attitude", crosstabs=False)
+        for item in [i for i in ("att_1", "att_2", "att_3", "att_4", "att_5", "att_6")
+                     if i in self.survey.data.columns]:
+            self.crosstab_block(item, "rank_level")
+
+
+def seed_targets_table(mapping: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """The seed's rank totals with the template rank code each is mapped to.
+
+    >>> seed_targets_table()["population"].sum()
+    np.int64(1447)
+    """
+    return pd.DataFrame(
+        [{"seed_group": g, "population": n, "rank_level_code": c} for g, n, c in SEED_RANK_TOTALS]
+    )
+
+
+__all__ = ["FlagshipReport", "SEED_RANK_TOTALS", "seed_targets_table", "t"]

@@ -1,0 +1,764 @@
+"""Building blocks of the report notebooks: each function displays one section.
+
+A report notebook creates one :class:`Report` from its parameters and then calls one method
+per cell (cover, methods, data quality, the question groups, cross-tabulations, appendix), so
+a failing section fails one named cell. Tables are rendered with deterministic HTML; charts are
+SVG with fixed ids; nothing displayed depends on the output directory or the build time.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..core.result import frame_to_html
+from ..errors import SurveyError
+from . import findings as fd
+from .texts import t
+
+SKIP_ROLES = {"id", "admin", "weight"}
+DATA_TYPES_SKIP = {"note", "calculate", "text", "date", "datetime", "time", "geopoint",
+                   "image", "audio", "video", "file", "barcode", "acknowledge", "start", "end",
+                   "today", "deviceid", "username", "phonenumber", "begin_group", "end_group"}
+
+
+# ---------------------------------------------------------------------------------------------
+# display helpers
+
+def _display(obj: Any) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def show_markdown(text: str) -> None:
+    from IPython.display import Markdown
+
+    _display(Markdown(text))
+
+
+def show_html(text: str) -> None:
+    from IPython.display import HTML
+
+    _display(HTML(text))
+
+
+def heading(text: str, level: int = 2) -> None:
+    show_markdown("#" * level + " " + text)
+
+
+def show_finding(text: str) -> None:
+    show_html(f"<p class='sv-finding'>{html.escape(text)}</p>")
+
+
+def show_table(frame: pd.DataFrame, *, caption: str | None = None, notes: Sequence[str] = (),
+               keep: bool = False) -> None:
+    cap = f"<div class='sv-caption'><b>{html.escape(caption)}</b></div>" if caption else ""
+    body = frame_to_html(frame)
+    foot = "".join(f"<li>{html.escape(n)}</li>" for n in notes if n)
+    foot = f"<ul class='sv-notes'>{foot}</ul>" if foot else ""
+    cls = "sv-table sv-keep" if keep else "sv-table"
+    show_html(f"<div class='{cls}'>{cap}{body}{foot}</div>")
+
+
+def show_figure(fig: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    _display(fig)
+    plt.close(fig)
+
+
+def show_problem(why: str, language: str) -> None:
+    show_html(f"<p class='sv-muted'>{html.escape(t('not_computed', language, why=why))}</p>")
+
+
+def setup_plotting(language: str = "zh-Hant", seed: int = 20240101) -> None:
+    """Determinism recipe + CJK fonts for the report kernel (SVG, fixed ids, no dates)."""
+    import random
+
+    import matplotlib as mpl
+    import numpy as np
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    lang = fd.normalize_language(language)
+    face = {"zh-Hant": "Noto Sans CJK TC", "zh-Hans": "Noto Sans CJK SC"}.get(lang, "Noto Sans CJK SC")
+    try:
+        from ..charts import set_theme
+
+        set_theme(language=lang)
+    except (ImportError, AttributeError, TypeError):
+        try:
+            import seaborn as sns
+
+            sns.set_theme(style="whitegrid", font=face)
+        except ImportError:  # pragma: no cover
+            pass
+    from matplotlib import font_manager as fm
+
+    if face not in {f.name for f in fm.fontManager.ttflist}:
+        import glob
+
+        for p in glob.glob("/usr/share/fonts/opentype/noto/NotoSansCJK-*.ttc"):
+            fm.fontManager.addfont(p)
+    mpl.rcParams.update({
+        "svg.hashsalt": "survey",
+        "svg.fonttype": "path",
+        "axes.unicode_minus": False,
+        "figure.dpi": 100,
+    })
+    fonts = list(mpl.rcParams["font.sans-serif"])
+    mpl.rcParams["font.sans-serif"] = [face] + [f for f in fonts if f != face] + ["DejaVu Sans"]
+    set_matplotlib_formats("svg", metadata={"Date": None})
+    warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
+
+
+# ---------------------------------------------------------------------------------------------
+# questionnaire access (tolerant of the exact model shape)
+
+def text_in(value: Any, language: str, default: str = "") -> str:
+    """A multilingual text (dict lang -> str, or str) in ``language``."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        for key in (language, fd.normalize_language(language), "en", "zh-Hant", "zh-Hans"):
+            if value.get(key):
+                return str(value[key])
+        for v in value.values():
+            if v:
+                return str(v)
+        return default
+    return str(value)
+
+
+def _model(q: Any) -> Any:
+    for attr in ("model", "spec", "_model"):
+        m = getattr(q, attr, None)
+        if m is not None and hasattr(m, "items"):
+            return m
+    return q
+
+
+def q_title(q: Any, language: str) -> str:
+    title = getattr(q, "title", None)
+    if callable(title):
+        try:
+            title = title(language)
+        except TypeError:
+            title = title()
+    return text_in(title if title is not None else getattr(_model(q), "title", None), language,
+                   getattr(q, "id", "report"))
+
+
+def q_fieldwork(q: Any) -> Any:
+    fw = getattr(q, "fieldwork", None)
+    if callable(fw):
+        fw = fw()
+    return fw if fw is not None else getattr(_model(q), "fieldwork", None)
+
+
+def q_questions(q: Any) -> list[Any]:
+    qs = getattr(q, "questions", None)
+    if callable(qs):
+        qs = qs()
+    if qs is None:
+        from ..questionnaire.model import expand_questions
+
+        qs = expand_questions(_model(q).items)
+    return list(qs.values()) if isinstance(qs, Mapping) else list(qs)
+
+
+def q_groups(q: Any, language: str) -> list[tuple[str, list[str]]]:
+    """[(group label, [question or grid names in order])]; ungrouped items form their own
+    groups between the groups, in questionnaire order."""
+    items = getattr(_model(q), "items", None) or ()
+    out: list[tuple[str, list[str]]] = []
+    loose: list[str] = []
+
+    def names(item) -> Iterable[str]:
+        if hasattr(item, "rows") and hasattr(item, "list_name"):  # grid
+            yield "grid:" + item.name
+        elif hasattr(item, "items") and not hasattr(item, "type"):  # group
+            for sub in item.items:
+                yield from names(sub)
+        elif hasattr(item, "name"):
+            yield item.name
+
+    for item in items:
+        if hasattr(item, "items") and not hasattr(item, "type") and not hasattr(item, "rows"):
+            if loose:
+                out.append(("", loose))
+                loose = []
+            out.append((text_in(getattr(item, "label", None), language, item.name),
+                        list(names(item))))
+        else:
+            loose.extend(names(item))
+    if loose:
+        out.append(("", loose))
+    if not out:
+        out = [("", [qq.name for qq in q_questions(q)])]
+    return out
+
+
+def q_grid(q: Any, name: str) -> Any:
+    def walk(items):
+        for it in items:
+            if hasattr(it, "rows") and getattr(it, "name", None) == name:
+                return it
+            sub = getattr(it, "items", None)
+            if sub and not hasattr(it, "rows") and not isinstance(sub, dict):
+                found = walk(sub)
+                if found is not None:
+                    return found
+        return None
+
+    return walk(getattr(_model(q), "items", None) or ())
+
+
+def q_demographics(q: Any) -> list[str]:
+    dem = getattr(q, "demographics", None)
+    if callable(dem):
+        dem = dem()
+    if dem:
+        return [d if isinstance(d, str) else d.name for d in dem]
+    return [qq.name for qq in q_questions(q) if getattr(qq, "role", None) == "demographic"]
+
+
+def q_scales(q: Any) -> dict[str, Any]:
+    sc = getattr(q, "scales", None)
+    if callable(sc):
+        sc = sc()
+    if sc is None:
+        sc = getattr(_model(q), "scales", None)
+    return dict(sc or {})
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _pct(x: float) -> str:
+    return fd.fmt_pct(x)
+
+
+def suppress_counts(frame: pd.DataFrame, counts: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Replace cells whose count is below ``k`` with ``"<k"`` (counts) or ``"–"`` (others).
+
+    >>> c = pd.DataFrame({"a": [3, 10]}); p = pd.DataFrame({"a": [23.1, 76.9]})
+    >>> suppress_counts(p, c, 5)["a"].tolist()
+    ['–', '76.9%']
+    >>> suppress_counts(c, c, 5)["a"].tolist()
+    ['<5', '10']
+    """
+    out = frame.copy().astype(object)
+    small = (counts.to_numpy(dtype=float) < k) & (counts.to_numpy(dtype=float) > 0)
+    same = frame is counts or frame.equals(counts)
+    for j, col in enumerate(out.columns):
+        vals = []
+        for i, v in enumerate(out[col].tolist()):
+            if small[i, j]:
+                vals.append(f"<{k}" if same else "–")
+            elif same:
+                vals.append(f"{float(v):,.0f}")
+            else:
+                vals.append(_pct(float(v)))
+        out[col] = vals
+    return out
+
+
+class Report:
+    """Everything a report notebook needs, built once from the notebook's parameters."""
+
+    def __init__(
+        self,
+        *,
+        questionnaire: str,
+        responses: str,
+        language: str = "zh-Hant",
+        title: str = "",
+        organization: str = "",
+        banner: Sequence[str] | None = None,
+        weighting: str | Mapping | None = "none",
+        alpha: float = 0.05,
+        correction: str = "holm",
+        suppress_below: int = 5,
+        seed: int = 20240101,
+        manifest: Mapping | None = None,
+    ) -> None:
+        import survey as sv
+
+        self.sv = sv
+        self.language = fd.normalize_language(language)
+        setup_plotting(self.language, seed)
+        self.q = sv.load_questionnaire(questionnaire)
+        self.survey = sv.read_responses(responses, self.q)
+        self.raw_survey = self.survey
+        self.title = title or q_title(self.q, self.language)
+        self.organization = organization
+        self.alpha = float(alpha)
+        self.correction = correction or "none"
+        self.k = int(suppress_below)
+        self.seed = seed
+        self.manifest = dict(manifest or {})
+        self.weighting_text = t("no_weighting", self.language)
+        self.weighting = weighting
+        if weighting and weighting != "none":
+            self.apply_weighting(weighting)
+        dem = q_demographics(self.q)
+        self.banner = [b for b in (banner or dem) if b in self.survey.data.columns
+                       or self._var(b) is not None]
+        self.tests: pd.DataFrame | None = None
+        self._crosstabs: dict[tuple[str, str], Any] = {}
+
+    # -- helpers -------------------------------------------------------------------------
+    def _var(self, name: str) -> Any:
+        try:
+            return self.survey.var_info(name, language=self.language)
+        except (SurveyError, KeyError, AttributeError):
+            return None
+
+    def label(self, name: str) -> str:
+        vi = self._var(name)
+        return (getattr(vi, "label", None) or name) if vi is not None else name
+
+    def short_label(self, name: str) -> str:
+        """Variable label (``var_label``) when the template has one, else the question text."""
+        for qq in q_questions(self.q):
+            if qq.name == name:
+                vl = text_in(getattr(qq, "var_label", None), self.language)
+                if vl:
+                    return vl
+        return self.label(name)
+
+    def apply_weighting(self, weighting: str | Mapping) -> None:
+        sv = self.sv
+        if isinstance(weighting, Mapping):
+            targets, source = dict(weighting), "parameters"
+        else:
+            targets = sv.load_targets(weighting)
+            source = Path(str(weighting)).name
+        self.survey = sv.rake(self.survey, targets=targets)
+        names = "、".join(self.short_label(v) for v in targets) if self.language != "en" else \
+            ", ".join(self.short_label(v) for v in targets)
+        self.weighting_text = t("raked", self.language, vars=names, file=source)
+
+    # -- sections ------------------------------------------------------------------------
+    def cover(self) -> None:
+        lang = self.language
+        show_html("<div class='sv-cover'></div>")
+        heading(self.title, 1)
+        fw = q_fieldwork(self.q)
+        lines = []
+        if self.organization:
+            lines.append(f"**{t('organization', lang)}**：{self.organization}" if lang != "en"
+                         else f"**{t('organization', lang)}:** {self.organization}")
+        period = getattr(fw, "period", None) if fw is not None else None
+        if period is not None and (period.start or period.end):
+            span = f"{period.start or ''} – {period.end or ''}"
+            lines.append(f"**{t('period', lang)}**：{span}" if lang != "en"
+                         else f"**{t('period', lang)}:** {span}")
+        mode = getattr(fw, "mode", None) if fw is not None else None
+        if mode:
+            lines.append(f"**{t('mode', lang)}**：{mode}" if lang != "en"
+                         else f"**{t('mode', lang)}:** {mode}")
+        if lines:
+            show_markdown("  \n".join(lines))
+        self.fieldwork_section()
+
+    def fieldwork_section(self) -> None:
+        lang = self.language
+        v = self.survey.validation
+        read = getattr(v, "rows_read", len(self.survey.data))
+        acc = getattr(v, "rows_accepted", len(self.survey.data))
+        rej = getattr(v, "rows_rejected", 0)
+        rr = None
+        try:
+            rr = self.sv.response_rates(self.q, self.raw_survey)
+        except TypeError:
+            rr = self.sv.response_rates(self.q)
+        except SurveyError as exc:
+            show_problem(str(exc), lang)
+        if rr is not None:
+            frame = rr.to_frame() if hasattr(rr, "to_frame") else pd.DataFrame(rr)
+            tot = frame[frame.get("unit", pd.Series(dtype=str)).astype(str) == "total"]
+            row = tot.iloc[0] if len(tot) else frame.sum(numeric_only=True)
+            issued, returned = row.get("issued"), row.get("returned")
+            valid = row.get("valid")
+            if valid is None or pd.isna(valid):
+                valid = acc
+            if issued and returned is not None and not pd.isna(issued):
+                show_markdown(t(
+                    "cover_summary", lang, issued=f"{int(issued):,}", returned=f"{int(returned):,}",
+                    valid=f"{int(valid):,}", rr=_pct(100 * returned / issued),
+                    vr=_pct(100 * valid / returned if returned else float("nan")),
+                ))
+            show_table(self._rates_table(frame), caption=t("response_rates_title", lang),
+                       keep=True)
+            try:
+                from ..charts import response_rate_chart
+
+                show_figure(response_rate_chart(rr, language=lang))
+            except (ImportError, SurveyError, TypeError) as exc:
+                show_problem(str(exc), lang)
+        show_markdown(t("cover_rows", lang, read=read, accepted=acc, rejected=rej))
+        show_html("<div class='sv-page-break'></div>")
+
+    def _rates_table(self, frame: pd.DataFrame) -> pd.DataFrame:
+        lang = self.language
+        cols = {"unit": t("unit", lang), "issued": t("issued", lang),
+                "returned": t("returned", lang), "valid": t("valid", lang)}
+        keep = [c for c in ("unit", "issued", "returned", "valid") if c in frame.columns]
+        out = frame[keep].copy()
+        if "label" in frame.columns:
+            out["unit"] = frame["label"].where(frame["label"].notna(), frame.get("unit"))
+        if "unit" in out:
+            out["unit"] = out["unit"].astype(str).replace({"total": t("total", lang)})
+        for c in ("issued", "returned", "valid"):
+            if c in out:
+                out[c] = [("" if pd.isna(x) else f"{int(x):,}") for x in out[c]]
+        for src, key in (("response_rate", "response_rate"), ("valid_rate", "valid_rate")):
+            if src in frame.columns:
+                vals = pd.to_numeric(frame[src], errors="coerce")
+                factor = 100.0 if vals.max() <= 1.0 else 1.0
+                out[t(key, lang)] = [("" if pd.isna(x) else _pct(x * factor)) for x in vals]
+        out = out.rename(columns=cols).set_index(t("unit", lang)) if "unit" in out else out
+        return out
+
+    def methods(self) -> None:
+        lang = self.language
+        heading(t("methods", lang))
+        fw = q_fieldwork(self.q)
+        mode = (getattr(fw, "mode", None) if fw is not None else None) or t("unknown", lang)
+        tests = t("tests_weighted" if self.survey.is_weighted else "tests_unweighted", lang)
+        m = 0 if self.tests is None else int(self.tests["p_value"].notna().sum())
+        corr = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "—"}.get(
+            self.correction.lower(), self.correction)
+        show_markdown(t(
+            "methods_text", lang, mode=mode, sample=t("sample_default", lang),
+            weighting=self.weighting_text, conf=95, ci_method=t("ci_method", lang), tests=tests,
+            alpha=self.alpha, m=m, correction=corr, k=self.k,
+        ))
+
+    def data_quality(self) -> None:
+        lang = self.language
+        heading(t("quality", lang))
+        v = self.survey.validation
+        n = len(v) if v is not None else 0
+        if not n:
+            show_markdown(t("quality_none", lang))
+            return
+        show_markdown(t("quality_text", lang, n=n, e=v.n_errors, w=v.n_warnings))
+        summ = v.summary(by="rule")
+        tab = summ[["key", "problems", "errors", "warnings", "rows"]].rename(columns={
+            "key": t("rule", lang), "problems": t("problems", lang), "rows": t("rows", lang)})
+        show_table(tab.set_index(t("rule", lang)))
+        byq = v.summary(by="question").head(15)
+        byq = byq.assign(key=[self.short_label(k) if k else "—" for k in byq["key"]])
+        tab = byq[["key", "problems", "rows"]].rename(columns={
+            "key": t("question", lang), "problems": t("problems", lang), "rows": t("rows", lang)})
+        show_table(tab.set_index(t("question", lang)))
+
+    # -- analyses --------------------------------------------------------------------------
+    def outcome_questions(self) -> list[str]:
+        """Single-choice questions (incl. grid rows) that are analysed by the banner."""
+        out = []
+        for qq in q_questions(self.q):
+            if getattr(qq, "role", None) in SKIP_ROLES or qq.name in self.banner:
+                continue
+            vi = self._var(qq.name)
+            if vi is not None and getattr(vi, "kind", None) in ("single", "categorical", "ordinal"):
+                out.append(qq.name)
+        return out
+
+    def plan_tests(self) -> pd.DataFrame:
+        """Cross-tabulate every outcome by every banner variable; adjust all p-values at once."""
+        rows = []
+        for var in self.outcome_questions():
+            for by in self.banner:
+                try:
+                    ct = self.sv.crosstab(self.survey, var, by=by)
+                    name, test = fd.pick_test(ct)
+                except (SurveyError, ValueError) as exc:
+                    rows.append({"var": var, "by": by, "test": "", "p_value": math.nan,
+                                 "error": str(exc)})
+                    continue
+                self._crosstabs[(var, by)] = ct
+                eff = fd._effect(ct)
+                rows.append({"var": var, "by": by, "test": name,
+                             "statistic": float(test["statistic"]),
+                             "df": float(test.get("df", math.nan)),
+                             "p_value": float(test["p_value"]),
+                             "cramers_v": math.nan if eff is None else eff, "error": ""})
+        tests = pd.DataFrame(rows, columns=["var", "by", "test", "statistic", "df", "p_value",
+                                            "cramers_v", "error"])
+        if len(tests):
+            tests["p_adjusted"] = self.sv.adjust_pvalues(
+                tests["p_value"].to_numpy(dtype=float),
+                method=self.correction if self.correction.lower() != "none" else "none",
+            )
+        else:
+            tests["p_adjusted"] = []
+        self.tests = tests
+        return tests
+
+    def question(self, name: str) -> None:
+        """Frequencies (single), multiple response (multi) or a Likert battery (grid:...)."""
+        if name.startswith("grid:"):
+            return self.battery(name[5:])
+        qq = next((x for x in q_questions(self.q) if x.name == name), None)
+        if qq is None or getattr(qq, "role", None) in SKIP_ROLES:
+            return None
+        if str(getattr(qq, "type", "")).split(" ")[0] in DATA_TYPES_SKIP:
+            return None
+        vi = self._var(name)
+        kind = getattr(vi, "kind", None)
+        try:
+            if kind == "multi":
+                return self.multiple(name)
+            if kind in ("single", "categorical", "ordinal"):
+                return self.single(name)
+            if kind in ("numeric", "scale", "integer", "decimal"):
+                return self.numeric(name)
+        except SurveyError as exc:
+            heading(self.label(name), 4)
+            show_problem(str(exc), self.language)
+        return None
+
+    def single(self, name: str, *, findings: bool = True) -> None:
+        lang = self.language
+        sv = self.sv
+        heading(self.label(name), 4)
+        fr = sv.frequencies(self.survey, name)
+        frame = fr.to_frame()
+        show_table(self._freq_table(frame), notes=getattr(fr, "notes", ()) or (), keep=True)
+        try:
+            from ..charts import bar_chart
+
+            show_figure(bar_chart(fr, language=lang))
+        except (ImportError, SurveyError, TypeError) as exc:
+            show_problem(f"chart: {exc}", lang)
+        if not findings:
+            return
+        col, factor = fd._pct_column(frame)
+        top = frame[col].astype(float).idxmax()
+        if "category" in frame.columns:
+            top = frame.loc[top, "category"]
+        show_finding(fd.describe_proportion(fr, top, lang))
+        self._crosstab_findings(name)
+
+    def _freq_table(self, frame: pd.DataFrame) -> pd.DataFrame:
+        lang = self.language
+        f = frame.copy()
+        if "category" in f.columns:
+            f = f.set_index("category")
+        col, factor = fd._pct_column(f)
+        counts = pd.to_numeric(f.get("n", pd.Series(index=f.index, dtype=float)), errors="coerce")
+        out = pd.DataFrame(index=pd.Index([str(i) for i in f.index], name=t("category", lang)))
+        small = (counts < self.k) & (counts > 0)
+        out[t("n", lang)] = [f"<{self.k}" if s else f"{int(c):,}" if not pd.isna(c) else ""
+                             for c, s in zip(counts, small)]
+        if "n_weighted" in f.columns and self.survey.is_weighted:
+            out[t("n_weighted", lang)] = [f"{float(x):,.1f}" for x in f["n_weighted"]]
+        out[t("pct", lang)] = ["–" if s else _pct(float(v) * factor) for v, s in zip(f[col], small)]
+        if "ci_low" in f.columns and "ci_high" in f.columns:
+            cf = factor if factor != 1 else (100.0 if f["ci_high"].max() <= 1 else 1.0)
+            out[t("ci", lang)] = [
+                "–" if s or pd.isna(lo) else f"{float(lo) * cf:.1f}–{float(hi) * cf:.1f}"
+                for lo, hi, s in zip(f["ci_low"], f["ci_high"], small)
+            ]
+        return out
+
+    def multiple(self, name: str) -> None:
+        lang = self.language
+        heading(self.label(name), 4)
+        mr = self.sv.multi_response(self.survey, name)
+        frame = mr.to_frame()
+        f = frame.set_index("category") if "category" in frame.columns else frame
+        out = pd.DataFrame(index=pd.Index([str(i) for i in f.index], name=t("category", lang)))
+        counts = pd.to_numeric(f["n"], errors="coerce") if "n" in f else None
+        if counts is not None:
+            out[t("n", lang)] = [f"<{self.k}" if 0 < c < self.k else f"{int(c):,}"
+                                 for c in counts.fillna(0)]
+        for col, key in (("pct_respondents", "pct_respondents"),
+                         ("pct_responses", "pct_responses")):
+            if col in f.columns:
+                vals = pd.to_numeric(f[col], errors="coerce")
+                factor = 100.0 if vals.max() <= 1.0 else 1.0
+                out[t(key, lang)] = [_pct(v * factor) for v in vals]
+        show_table(out, notes=getattr(mr, "notes", ()) or (), keep=True)
+        try:
+            from ..charts import multi_response_chart
+
+            show_figure(multi_response_chart(mr, language=lang))
+        except (ImportError, SurveyError, TypeError) as exc:
+            show_problem(f"chart: {exc}", lang)
+        show_finding(fd.describe_multi_response(mr, lang))
+
+    def numeric(self, name: str) -> None:
+        lang = self.language
+        heading(self.label(name), 4)
+        est = self.sv.mean(self.survey, name)
+        frame = est.to_frame()
+        cols = [c for c in ("estimate", "se", "ci_low", "ci_high") if c in frame.columns]
+        heads = {"estimate": {"zh-Hant": "平均數", "zh-Hans": "平均数", "en": "Mean"}[lang],
+                 "se": {"zh-Hant": "標準誤", "zh-Hans": "标准误", "en": "SE"}[lang],
+                 "ci_low": t("ci", lang) + " ↓", "ci_high": t("ci", lang) + " ↑"}
+        out = pd.DataFrame({heads[c]: [f"{float(v):.2f}" for v in frame[c]] for c in cols},
+                           index=pd.Index([self.short_label(name)] * len(frame),
+                                          name=t("question", lang)))
+        show_table(out, notes=getattr(est, "notes", ()) or (), keep=True)
+
+    def battery(self, grid_name: str, *, crosstabs: bool = True) -> None:
+        lang = self.language
+        sv = self.sv
+        grid = q_grid(self.q, grid_name)
+        items = [r.name for r in grid.rows] if grid is not None else []
+        items = [i for i in items if i in self.survey.data.columns] or [
+            qq.name for qq in q_questions(self.q) if getattr(qq, "grid", None) == grid_name]
+        heading(text_in(getattr(grid, "label", None), lang, grid_name), 4)
+        lk = sv.likert(self.survey, items=items)
+        show_table(lk._display_frame() if hasattr(lk, "_display_frame") else lk.to_frame(),
+                   notes=getattr(lk, "notes", ()) or (), keep=True)
+        try:
+            from ..charts import likert_chart
+
+            show_figure(likert_chart(lk, language=lang))
+        except (ImportError, SurveyError, TypeError) as exc:
+            show_problem(f"chart: {exc}", lang)
+        agree = getattr(lk, "agree", None)
+        if agree is None:
+            frame = lk.to_frame()
+            if "pct_agree" in frame.columns:
+                key = "label" if "label" in frame.columns else "item"
+                agree = frame.set_index(key)["pct_agree"]
+        if agree is not None and len(agree) >= 2:
+            show_finding(fd.describe_agreement(agree, lang))
+        for sname, scale in q_scales(self.q).items():
+            s_items = list(getattr(scale, "items", ()) or ())
+            if set(s_items) & set(items):
+                rel = sv.reliability(self.survey, items=s_items,
+                                     reverse=list(getattr(scale, "reverse", ()) or ()))
+                heading(f"{t('reliability', lang)}：{text_in(getattr(scale, 'label', None), lang, sname)}"
+                        if lang != "en" else
+                        f"{t('reliability', lang)}: {text_in(getattr(scale, 'label', None), lang, sname)}",
+                        5)
+                show_finding(fd.describe_reliability(rel, lang))
+        if crosstabs:
+            for item in items:
+                self._crosstab_findings(item)
+
+    def _crosstab_findings(self, var: str) -> None:
+        if self.tests is None or not len(self.tests):
+            return
+        rows = self.tests[(self.tests["var"] == var) & (self.tests["error"] == "")]
+        for _, row in rows.iterrows():
+            if row["p_adjusted"] < self.alpha:
+                ct = self._crosstabs[(var, row["by"])]
+                show_finding(self._ct_sentence(ct, var, row))
+
+    def _ct_sentence(self, ct: Any, var: str, row: pd.Series) -> str:
+        cat = None
+        try:
+            fr = ct.percent("column")
+            cat = fr.index[0]
+        except (AttributeError, SurveyError, IndexError):
+            pass
+        return fd.describe_crosstab(
+            ct, self.language, by_label=self.short_label(row["by"]), category=cat,
+            alpha=self.alpha, p_value=float(row["p_adjusted"]),
+            correction=None if self.correction.lower() == "none" else self.correction,
+        )
+
+    def groups(self) -> None:
+        lang = self.language
+        heading(t("results", lang))
+        for label, names in q_groups(self.q, lang):
+            roles = {qq.name: getattr(qq, "role", None) for qq in q_questions(self.q)}
+            shown = [n for n in names if n.startswith("grid:") or (
+                self._var(n) is not None and roles.get(n) not in SKIP_ROLES
+                and str(getattr(self._var(n), "kind", "")) not in ("text", "other", "note"))]
+            if not shown:
+                continue
+            heading(label or t("other_questions", lang), 3)
+            for n in shown:
+                if n in self.banner:
+                    try:
+                        self.single(n, findings=False)
+                    except SurveyError as exc:
+                        show_problem(str(exc), lang)
+                else:
+                    self.question(n)
+
+    def crosstab_section(self) -> None:
+        lang = self.language
+        heading(t("crosstabs", lang))
+        if self.tests is None:
+            self.plan_tests()
+        tests = self.tests
+        corr = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(self.correction.lower(),
+                                                                 self.correction)
+        sep = "、" if lang != "en" else ", "
+        show_markdown(t("crosstabs_text", lang, vars=sep.join(self.short_label(b) for b in self.banner),
+                        correction=corr))
+        if not len(tests):
+            return
+        tab = pd.DataFrame({
+            t("question", lang): [self.short_label(v) for v in tests["var"]],
+            t("by", lang): [self.short_label(b) for b in tests["by"]],
+            t("test", lang): [
+                fd.format_test(r.test, r._asdict(), lang).split("，")[0].split(", p")[0]
+                if r.test else r.error[:60] for r in tests.itertuples()],
+            t("p_raw", lang): [fd.fmt_p(p, lang).replace("p", "", 1).strip(" =") for p in tests["p_value"]],
+            t("p_adj", lang): [fd.fmt_p(p, lang).replace("p", "", 1).strip(" =") for p in tests["p_adjusted"]],
+            t("effect", lang): ["" if pd.isna(v) else f"{v:.2f}" for v in tests["cramers_v"]],
+        })
+        show_table(tab.set_index(t("question", lang)))
+        sig = tests[tests["p_adjusted"] < self.alpha]
+        if not len(sig):
+            show_markdown(t("no_sig", lang))
+            return
+        for _, row in sig.iterrows():
+            ct = self._crosstabs[(row["var"], row["by"])]
+            heading(f"{self.short_label(row['var'])} × {self.short_label(row['by'])}", 4)
+            counts = ct.counts
+            pct = ct.percent("column")
+            factor = 100.0 if pct.max().max() <= 1.0 else 1.0
+            show_table(suppress_counts(pct * factor, counts, self.k), keep=True)
+            try:
+                from ..charts import crosstab_chart
+
+                show_figure(crosstab_chart(ct, language=lang))
+            except (ImportError, SurveyError, TypeError) as exc:
+                show_problem(f"chart: {exc}", lang)
+            show_finding(self._ct_sentence(ct, row["var"], row))
+
+    def appendix(self) -> None:
+        lang = self.language
+        show_html("<div class='sv-page-break'></div>")
+        heading(t("appendix", lang))
+        heading(t("codebook", lang), 3)
+        try:
+            cb = self.sv.codebook(self.q)
+            frame = cb.to_frame()
+            if hasattr(cb, "_display_frame"):
+                frame = cb._display_frame()
+            show_table(frame)
+        except (SurveyError, TypeError, AttributeError) as exc:
+            show_problem(str(exc), lang)
+        self.show_manifest()
+
+    def show_manifest(self) -> None:
+        lang = self.language
+        heading(t("manifest", lang), 3)
+        show_markdown(t("manifest_text", lang))
+        text = json.dumps(self.manifest, ensure_ascii=False, indent=1, sort_keys=True)
+        show_html(f"<pre class='sv-manifest'>{html.escape(text)}</pre>")

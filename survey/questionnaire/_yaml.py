@@ -42,6 +42,11 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode) and node.start_mark.line == node.end_mark.line:
+            quoted = 1 if node.style in ("'", '"') else 0
+            line, col = _mark(node)
+            self.marks[("<value>", *path)] = (line, col + quoted)  # where the text starts
+            self.marks[("<text>", *path)] = node.value  # type: ignore[assignment]
         return self.loader.construct_object(node, deep=True)
 
 

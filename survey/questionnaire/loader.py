@@ -73,6 +73,12 @@ class Loc:
     def __truediv__(self, key) -> Loc:
         return Loc(self.file, self.marks, self.path + (key,))
 
+    def line_col(self) -> tuple[int, int]:
+        path = self.path
+        while path and path not in self.marks:
+            path = path[:-1]
+        return self.marks.get(path, (0, 0))
+
     def where(self, item: str | None = None) -> str:
         path = self.path
         while path and path not in self.marks:
@@ -92,16 +98,25 @@ class Loc:
 
 
 class Problems:
+    """Problems of one load, kept in file and line order."""
+
     def __init__(self):
-        self.items: list[str] = []
+        self._items: list[tuple[tuple, str]] = []
+
+    @property
+    def items(self) -> list[str]:
+        return [text for _, text in sorted(self._items, key=lambda t: t[0])]
+
+    def append(self, text: str, order: tuple = ("", 0, 0)) -> None:
+        self._items.append(((*order, len(self._items)), text))
 
     def add(self, loc: Loc, expected: str, found: str | None = None, hint: str | None = None,
             item: str | None = None) -> None:
-        self.items.append(format_problem(where=loc.where(item), expected=expected, found=found,
-                                         hint=hint))
+        text = format_problem(where=loc.where(item), expected=expected, found=found, hint=hint)
+        self.append(text.replace("?.", "?"), (loc.file, *loc.line_col()))
 
     def raise_if_any(self, file: str) -> None:
-        if self.items:
+        if self._items:
             n = len(self.items)
             head = f"{file}: {n} problem{'s' if n > 1 else ''} in the questionnaire template:"
             exc = QuestionnaireError("\n".join([head, *("  - " + p for p in self.items)]))
@@ -174,9 +189,10 @@ def read_source(path: Path, stack: tuple[Path, ...], problems: Problems) -> Sour
     data, marks, dups = read_yaml(text, _display(path))
     loc = Loc(_display(path), marks, ())
     for dpath, (line, col) in dups:
-        problems.items.append(format_problem(
+        problems.append(format_problem(
             where=f"{loc.file}, line {line}, column {col}", expected="each key once per mapping",
-            found=f"key {dpath[-1]!r} repeated", hint="remove or rename one of them"))
+            found=f"key {dpath[-1]!r} repeated", hint="remove or rename one of them"),
+            (loc.file, line, col))
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -832,6 +848,9 @@ class Normalizer:
                 tree = parse_expression(text)
             except ExpressionError as exc:
                 col = f" at character {exc.pos + 1}" if exc.pos is not None else ""
+                start = loc.marks.get(("<value>", *loc.path))
+                if start and exc.pos is not None and text == loc_value(loc):
+                    col += f" (line {start[0]}, column {start[1] + exc.pos})"
                 self.p.add(loc, "a valid XLSForm expression", f"{text!r}{col}: {exc.reason}",
                            exc.hint, item=item)
                 continue
@@ -851,6 +870,11 @@ class Normalizer:
                 if missing:
                     self.p.add(loc, f"unit ids that are choices of list '{q['list']}'",
                                str(missing), f"choices are {names_}")
+
+
+def loc_value(loc: Loc):
+    """The raw text at ``loc`` if it is a single-line scalar of its file (else None)."""
+    return loc.marks.get(("<text>", *loc.path))
 
 
 def _default_other_text(name: str, qtype) -> str:

@@ -583,6 +583,10 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                       value=raw_df[parent.name])
         elif rel_parts:
             viol = has & ~rel
+            # an invalid answer upstream makes the skip undecidable: no skip_violation then
+            for ref in set().union(*(names(p) for p in rel_parts)):
+                if ref in unusable:
+                    viol = viol & ~unusable[ref]
             if viol.any():
                 rel_text = " and ".join(to_text(p) for p in rel_parts)
                 cell_rule(viol, name, "skip_violation",

@@ -134,6 +134,7 @@ class Design:
     calibration: tuple[CalibrationStep, ...] = ()
     _degf: int | None = None
     _rows_are_units: bool = False
+    strata_labels: tuple = ()
 
     @property
     def degf(self) -> int:
@@ -250,12 +251,13 @@ class Design:
                 prev = self.stages[level - 1]
                 parent_mult = mult if mult is not None else np.ones(len(prev.stratum))
                 mult = (parent_mult * prev.ratio)[st.parent]
-            V += _stage_variance(st, Tk, mult, self.lonely_psu, level)
+            V += _stage_variance(st, Tk, mult, self.lonely_psu, level, self.strata_labels)
         return V
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int) -> np.ndarray:
+def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int,
+                    labels: tuple = ()) -> np.ndarray:
     k = T.shape[1]
     H = st.n_strata
     s = st.stratum
@@ -272,8 +274,9 @@ def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int) ->
         where = lonely_h[s]
         if lonely == "fail":
             h = int(np.flatnonzero(lonely_h)[0])
+            name = repr(labels[h]) if level == 0 and h < len(labels) else str(h)
             raise AnalysisError(
-                f"stratum {h} has only one PSU at stage {level + 1} (a 'lonely PSU'). "
+                f"stratum {name} has only one PSU at stage {level + 1} (a 'lonely PSU'). "
                 "Hint: pass lonely_psu='adjust', 'average', 'remove' or 'certainty' to "
                 "Survey.from_frame (R: options(survey.lonely.psu=...)), or merge the stratum "
                 "with a neighbour."
@@ -298,11 +301,17 @@ def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int) ->
 
 
 # ---------------------------------------------------------------------------------------
-def _codes(series: pd.Series, what: str) -> np.ndarray:
+def _codes(series: pd.Series, what: str, labels: list | None = None) -> np.ndarray:
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy().astype(np.int64)
+        raw = series.cat.codes.to_numpy().astype(np.int64)
+        present = np.unique(raw[raw >= 0])  # dense codes: unused categories are no strata
+        codes = np.where(raw >= 0, np.searchsorted(present, raw), -1)
+        uniq = [series.cat.categories[i] for i in present]
     else:
-        codes = pd.factorize(series, sort=False)[0].astype(np.int64)
+        codes, uniq = pd.factorize(series, sort=False)
+        codes = codes.astype(np.int64)
+    if labels is not None:
+        labels.extend(uniq)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
         raise AnalysisError(
@@ -348,7 +357,8 @@ def build_design(
             f"fpc names {len(fpc)} columns but the design has {max(len(psu), 1)} stage(s); "
             "give one fpc column per psu column."
         )
-    s1 = _codes(data[strata], "strata") if strata else np.zeros(n, dtype=np.int64)
+    strata_labels: list = []
+    s1 = _codes(data[strata], "strata", strata_labels) if strata else np.zeros(n, dtype=np.int64)
     # row-level cluster codes per stage (nested: a stage-k cluster is the path of ids)
     n_stages = max(len(psu), 1)
     row_clusters: list[np.ndarray] = []
@@ -464,6 +474,7 @@ def build_design(
         calibration=tuple(calibration),
         _degf=_degf(stages[0], s1, w),
         _rows_are_units=not psu and len(stages) == 1,
+        strata_labels=tuple(strata_labels),
     )
     del stratum_rows
     return design

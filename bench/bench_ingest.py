@@ -143,7 +143,6 @@ def main() -> None:
     if not args.no_validate:
         try:
             import survey.validation  # noqa: F401
-
             from survey import read_responses
 
             t, s = timed(lambda: read_responses(path, q))

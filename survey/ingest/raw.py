@@ -14,6 +14,11 @@ The canonical raw form is the hand-over between reading (`survey.ingest`) and va
 * ``_incomplete`` (boolean) when the platform says a record is incomplete (LimeSurvey's
   empty ``submitdate``, Qualtrics ``Finished`` = 0).
 * Source columns that match no question are kept at the end, named ``_extra:<header>``.
+* A cell holding one of the template's missing codes (``-99`` no answer, ``-88`` skipped,
+  ``-77`` invalid, in any question) is blank in ``frame`` and its code is in ``missing``
+  (same index as ``frame``, one column per question that has any, ``Int64``).
+  `read_responses` lays these codes over the reasons validation derives, so a file that says
+  *why* an answer is missing keeps saying it.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class RawTable:
     absent_columns : question name -> close matches among the unknown headers, for questions
         expected but not found.
     notes : what the reader decided (encoding, platform, skipped empty lines, ...).
+    missing : explicit missing codes found in the file (see the module docstring), or None.
     """
 
     frame: pd.DataFrame
@@ -50,6 +56,7 @@ class RawTable:
     unknown_columns: tuple[str, ...] = ()
     absent_columns: dict = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    missing: pd.DataFrame | None = None
 
     @property
     def questions(self) -> list[str]:

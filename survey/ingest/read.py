@@ -140,7 +140,7 @@ def read_raw(
     source["read_seconds"] = round(time.perf_counter() - t0, 4)
     return RawTable(frame=raw.frame, source=source, column_map=raw.column_map,
                     unknown_columns=raw.unknown_columns, absent_columns=raw.absent_columns,
-                    notes=raw.notes)
+                    notes=raw.notes, missing=raw.missing)
 
 
 def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
@@ -168,6 +168,7 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
 
     result = validate(raw, q, **{k: options[k] for k in valid_keys if k in options})
     data = result.data
+    missing = _overlay_missing(result.missing, raw)
     weight = options.get("weight")
     if weight is not None or options.get("strata") or options.get("psu") or options.get("fpc"):
         tmp = Survey.from_frame(
@@ -179,9 +180,30 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
         design = DesignSpec(psu=_as_tuple(None))
     return Survey(
         data=data, questionnaire=q, weight=weight, design=design, validation=result.report,
-        rejected=result.rejected, missing=result.missing, source=dict(raw.source),
+        rejected=result.rejected, missing=missing, source=dict(raw.source),
         language=options.get("language"),
     )
+
+
+def _overlay_missing(missing: pd.DataFrame | None, raw: RawTable) -> pd.DataFrame | None:
+    """Codes the file stated (e.g. -77 invalid) win over the reasons validation derived."""
+    if missing is None or raw.missing is None or not len(missing):
+        return missing
+    explicit = raw.missing.set_axis(raw.frame["_row"].to_numpy(), axis=0)
+    explicit = explicit[~explicit.index.duplicated()]
+    out = missing.copy()
+    rows = out.index.intersection(explicit.index)
+    for col in explicit.columns:
+        if col not in out.columns or not len(rows):
+            continue
+        stated = explicit.loc[rows, col]
+        stated = stated[stated.notna()]
+        if len(stated):
+            col_vals = out[col].astype("Int64")
+            col_vals.loc[stated.index] = stated.astype("Int64")
+            out[col] = col_vals.astype(missing[col].dtype) if missing[col].dtype != object \
+                else col_vals
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -774,6 +796,10 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
                 names = set(("" if pd.isna(prev) else prev).split()) | {f.other_choice}
                 vals[idx] = " ".join(sorted(names, key=lambda n: order.get(n, 1 << 30)))
             out[f.name] = vals
+    # text written by our CSV writer as '=... (formula guard): drop the guard apostrophe
+    for f in spec.fields:
+        if f.kind == "text" and f.name in out:
+            out[f.name] = _unguard(out[f.name])
     # missing-answer codes kept beside the data (our own Parquet files)
     for h in list(unknown):
         if h.startswith("_missing:") and h[len("_missing:"):] in out:
@@ -786,6 +812,7 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
             out[qn] = vals
             unknown.remove(h)
             column_map[h] = f"{qn} (missing codes)"
+    explicit = _extract_missing(spec, out, notes)
     absent = {}
     unknown_set = [h for h in unknown]
     for f in spec.fields:
@@ -824,13 +851,59 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
     if absent:
         notes.append(f"{len(absent)} question(s) not in the file: {list(absent)[:10]}")
     source["rows_read"] = int(len(keep))
+    missing = None
+    if explicit:
+        missing = pd.DataFrame({k: pd.array(v, dtype="Int64") for k, v in explicit.items()},
+                               index=result.index)
     return RawTable(frame=result, source=source, column_map=column_map,
-                    unknown_columns=tuple(unknown), absent_columns=absent, notes=tuple(notes))
+                    unknown_columns=tuple(unknown), absent_columns=absent, notes=tuple(notes),
+                    missing=missing)
 
 
 # ------------------------------------------------------------------------------------------
 # values
 # ------------------------------------------------------------------------------------------
+_GUARDED = re.compile(r"'[=+\-@\t\r]")
+
+
+def _unguard(values) -> np.ndarray:
+    arr = np.asarray(values, dtype=object)
+    codes, uniq = pd.factorize(arr, use_na_sentinel=True)
+    if not any(isinstance(u, str) and _GUARDED.match(u) for u in uniq):
+        return arr
+    return _apply(codes, [u[1:] if isinstance(u, str) and _GUARDED.match(u) else u
+                          for u in uniq])
+
+
+def _extract_missing(spec: TemplateSpec, out: dict, notes: list) -> dict[str, np.ndarray]:
+    """Blank the cells holding a template missing code; return {question: codes}."""
+    table = {}
+    for code, _kind, _labels in spec.missing_codes:
+        c = int(code) if float(code).is_integer() else code
+        table[str(c)] = c
+        table[f"{c}.0"] = c
+    if not table:
+        return {}
+    found = {}
+    for f in spec.fields:
+        if f.name not in out:
+            continue
+        arr = np.asarray(out[f.name], dtype=object)
+        codes, uniq = pd.factorize(arr, use_na_sentinel=True)
+        hits = [table.get(u.strip()) if isinstance(u, str) else None for u in uniq]
+        if not any(h is not None for h in hits):
+            continue
+        miss = np.array([np.nan if h is None else float(h) for h in hits] + [np.nan])[codes]
+        blank = ~np.isnan(miss)
+        arr = arr.copy()
+        arr[blank] = pd.NA
+        out[f.name] = arr
+        found[f.name] = miss
+    if found:
+        total = int(sum((~np.isnan(v)).sum() for v in found.values()))
+        notes.append(f"{total} cell(s) hold a missing-answer code of the template; they are "
+                     "blank in the data and their codes kept in RawTable.missing")
+    return found
 def _normalize(f: FieldSpec, codes, uniq, matcher: _Matcher, value_labels: dict) -> np.ndarray:
     if f.kind == "single":
         lk = matcher.lookups.get(f.name, {})

@@ -181,16 +181,17 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
                 var_labels[col] = f"{f.label(lang, short=True)}: {choice.label(lang) if choice else cname}"
                 used.add(col)
         elif f.kind in ("integer", "decimal") and f.name in data.columns:
-            vals = pd.to_numeric(data[f.name], errors="coerce").to_numpy(dtype=float)
+            vals = pd.to_numeric(data[f.name], errors="coerce").to_numpy(dtype=float,
+                                                                         na_value=np.nan)
             out[f.name] = add_missing(f.name, vals, _missing_codes(survey, f, f.name))
             var_labels[f.name] = f.label(lang, short=True)
             used.add(f.name)
         elif f.name in data.columns:
             s = data[f.name]
             if pd.api.types.is_datetime64_any_dtype(s):
-                out[f.name] = s
+                out[f.name] = s.to_numpy()
             else:
-                out[f.name] = s.astype(object).where(s.notna(), "").astype(str)
+                out[f.name] = s.astype(object).where(s.notna(), "").astype(str).to_numpy()
             var_labels[f.name] = f.label(lang, short=True)
             used.add(f.name)
     for col in data.columns:
@@ -205,11 +206,11 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
             out[col] = pd.array(s, dtype="boolean").astype("Float64").to_numpy(dtype=float,
                                                                                 na_value=np.nan)
         elif pd.api.types.is_numeric_dtype(s):
-            out[col] = pd.to_numeric(s, errors="coerce").astype(float).to_numpy()
+            out[col] = pd.to_numeric(s, errors="coerce").astype(float).to_numpy(na_value=np.nan)
         elif pd.api.types.is_datetime64_any_dtype(s):
-            out[col] = s
+            out[col] = s.to_numpy()
         else:
-            out[col] = s.astype(object).where(s.notna(), "").astype(str)
+            out[col] = s.astype(object).where(s.notna(), "").astype(str).to_numpy()
         var_labels.setdefault(col, str(col) if fields.get(col) is None else fields[col].label(lang))
     frame = pd.DataFrame(out, index=range(len(data)))
     return frame, var_labels, value_labels, missing
@@ -377,7 +378,7 @@ def _labelled_frame(survey, *, language: str | None, safe: bool) -> pd.DataFrame
             fill = v.isna().to_numpy() & reasons.notna().to_numpy()
             if fill.any():
                 v = v.copy()
-                v[fill] = [str(_py(x)) for x in reasons.to_numpy()[fill]]
+                v[fill] = [_py(x) for x in reasons.to_numpy()[fill]]
         out[col] = v
     return pd.DataFrame(out, index=data.index)
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from survey.errors import IngestError
-from survey.ingest.encoding import detect_encoding
 from survey.ingest._spec import ChoiceSpec, FieldSpec, TemplateSpec
+from survey.ingest.encoding import detect_encoding
 from survey.ingest.read import read_raw
 
 SEX = FieldSpec("sex", "single", (

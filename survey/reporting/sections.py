@@ -366,7 +366,9 @@ class Report:
             span = f"{period.start or ''} – {period.end or ''}"
             lines.append(f"**{t('period', lang)}**：{span}" if lang != "en"
                          else f"**{t('period', lang)}:** {span}")
-        mode = getattr(fw, "mode", None) if fw is not None else None
+        mode = None
+        if fw is not None:
+            mode = text_in(getattr(fw, "instrument", None), lang) or getattr(fw, "mode", None)
         if mode:
             lines.append(f"**{t('mode', lang)}**：{mode}" if lang != "en"
                          else f"**{t('mode', lang)}:** {mode}")
@@ -437,7 +439,8 @@ class Report:
         lang = self.language
         heading(t("methods", lang))
         fw = q_fieldwork(self.q)
-        mode = (getattr(fw, "mode", None) if fw is not None else None) or t("unknown", lang)
+        mode = ((text_in(getattr(fw, "instrument", None), lang) or getattr(fw, "mode", None))
+                if fw is not None else None) or t("unknown", lang)
         tests = t("tests_weighted" if self.survey.is_weighted else "tests_unweighted", lang)
         m = 0 if self.tests is None else int(self.tests["p_value"].notna().sum())
         corr = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "—"}.get(

@@ -1,0 +1,373 @@
+"""Counting and testing engine of :func:`survey.analysis.banner.banner` (private).
+
+The hot path. Every banner column (Total, then each category of each ``by`` variable) is a
+union of *joint banner cells*: the joint cell of a row is the mixed-radix number formed by
+the codes of all ``by`` variables (missing = digit 0). It is computed once per banner. Each
+question then needs one ``numpy.bincount`` over ``code * n_joint + joint`` (in row chunks, so
+the int64 temporaries stay in cache) and a small matrix product that marginalises the
+(k x n_joint) table to the (k x n_columns) banner. No ``pandas.crosstab``, no Python loop
+over rows or cells. See ``research/performance.md`` §2-3 for the measurements behind this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+CHUNK = 1 << 16  # rows per chunk: int64 temporaries of 512 KiB stay in L2
+MAX_JOINT = 200_000
+SMALL = 4_000_000  # up to this many (row, question, column) memberships: direct counting  # above this many joint cells, count each by variable separately
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """The columns of a banner and how rows map to them."""
+
+    col_by: np.ndarray  # (n_cols,) index of the by variable, -1 for Total
+    col_cat: np.ndarray  # (n_cols,) category index within its by variable, -1 for Total
+    joint: np.ndarray | None  # (N,) int64 joint cell of each row (None: per-by fallback)
+    n_joint: int
+    margin: np.ndarray | None  # (n_joint, n_cols) 0/1 marginalisation matrix
+    by_codes: tuple[np.ndarray, ...]  # per by variable: int codes (-1 missing)
+    by_sizes: tuple[int, ...]
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.col_by)
+
+
+def make_layout(by_codes: list[np.ndarray], by_sizes: list[int], n: int) -> Layout:
+    """Columns Total + every category of every by variable; the joint cell of every row."""
+    col_by = [-1]
+    col_cat = [-1]
+    for b, k in enumerate(by_sizes):
+        col_by += [b] * k
+        col_cat += list(range(k))
+    col_by_a = np.asarray(col_by, dtype=np.int64)
+    col_cat_a = np.asarray(col_cat, dtype=np.int64)
+    radix = [k + 1 for k in by_sizes]
+    n_joint = int(np.prod(radix)) if radix else 1
+    if n_joint > MAX_JOINT:
+        return Layout(col_by_a, col_cat_a, None, n_joint, None, tuple(by_codes), tuple(by_sizes))
+    joint = np.zeros(n, dtype=np.int64)
+    stride = 1
+    digits = []
+    grid = np.arange(n_joint, dtype=np.int64)
+    for codes, r in zip(by_codes, radix):
+        joint += (codes.astype(np.int64) + 1) * stride
+        digits.append((grid // stride) % r - 1)  # category of this by var in each joint cell
+        stride *= r
+    margin = np.zeros((n_joint, len(col_by)), dtype=np.float64)
+    margin[:, 0] = 1.0
+    for j in range(1, len(col_by)):
+        margin[:, j] = digits[col_by[j]] == col_cat[j]
+    return Layout(col_by_a, col_cat_a, joint, n_joint, margin, tuple(by_codes), tuple(by_sizes))
+
+
+@dataclasses.dataclass(frozen=True)
+class Counts:
+    """Counts of one coded variable in every banner column.
+
+    ``nw`` (k + 1, n_cols): sums of weights; row 0 the rows where the variable is missing,
+    rows 1..k its categories. ``n``: the same, unweighted (``None`` when not asked for).
+    ``w2`` (n_cols,): sum of squared weights over the answering rows (Kish's effective base);
+    ``n_base`` (n_cols,): unweighted number of answering rows.
+    """
+
+    n: np.ndarray | None
+    nw: np.ndarray
+    w2: np.ndarray
+    n_base: np.ndarray
+
+
+def count_many(
+    items: list[tuple[np.ndarray, int]], layout: Layout, w: np.ndarray | None,
+    *, cells: bool = True,
+) -> list[Counts]:
+    """Counts of coded variables (codes 0..k-1, -1 missing) in every banner column.
+
+    ``items`` is a list of ``(codes, k)``. With weights and ``cells=False`` the unweighted
+    count of every cell is skipped (the bases are still counted): it is the second
+    ``bincount`` per question and only displays need it, so `Banner` computes it lazily.
+
+    Rows are processed in chunks (outer loop) so each chunk's joint cells and weights are
+    read once for all questions; per question and chunk there is one int8 -> int64 add and
+    one ``bincount`` (plus one over the few missing rows when weighted). Small data (one
+    chunk) is counted for all questions in a single ``bincount``.
+    """
+    if layout.joint is None:
+        return [_count_codes_per_by(c, k, layout, w) for c, k in items]
+    if not items:
+        return []
+    nj = layout.n_joint
+    n = len(layout.joint)
+    weighted = w is not None
+    want_n = cells or not weighted
+    sizes = np.array([nj * (k + 1) for _, k in items])
+    offs = np.r_[0, np.cumsum(sizes)[:-1]]
+    total = int(sizes.sum())
+    acc_n = np.zeros(total) if want_n else None
+    acc_w = np.zeros(total) if weighted else None
+    miss_w2 = np.zeros(len(items) * nj) if weighted else None
+    miss_n = np.zeros(len(items) * nj) if weighted else None
+    all_w2 = np.zeros(nj)
+    all_n = np.zeros(nj)
+    if n * len(items) * (len(layout.by_codes) + 1) <= SMALL:
+        return _count_small(items, layout, w)
+    else:
+        buf = np.empty(min(CHUNK, max(n, 1)), dtype=np.int64)
+        for start in range(0, n, CHUNK):
+            stop = min(start + CHUNK, n)
+            m = stop - start
+            j = layout.joint[start:stop]
+            scaled: dict[int, np.ndarray] = {}
+            if weighted:
+                wc = w[start:stop]
+                w2c = wc * wc
+                all_w2 += np.bincount(j, weights=w2c, minlength=nj)
+                all_n += np.bincount(j, minlength=nj)
+            for i, (codes, k) in enumerate(items):
+                jk = scaled.get(k)
+                if jk is None:
+                    jk = j * (k + 1) + 1  # joint cell major, code + 1 minor
+                    scaled[k] = jk
+                idx = buf[:m]
+                qc = codes[start:stop]
+                np.add(jk, qc, out=idx, casting="unsafe")
+                sl = slice(offs[i], offs[i] + sizes[i])
+                if want_n:
+                    acc_n[sl] += np.bincount(idx, minlength=sizes[i])
+                if weighted:
+                    acc_w[sl] += np.bincount(idx, weights=wc, minlength=sizes[i])
+                    miss = np.flatnonzero(qc < 0)
+                    if miss.size:
+                        jm = j[miss]
+                        ms = slice(i * nj, (i + 1) * nj)
+                        miss_w2[ms] += np.bincount(jm, weights=w2c[miss], minlength=nj)
+                        miss_n[ms] += np.bincount(jm, minlength=nj)
+    mg = layout.margin
+    out = []
+    for i, (_, k) in enumerate(items):
+        sl = slice(offs[i], offs[i] + sizes[i])
+        tn = acc_n[sl].reshape(nj, k + 1).T @ mg if want_n else None
+        if not weighted:
+            base = tn[1:].sum(axis=0)
+            out.append(Counts(tn, tn, base, base))
+        else:
+            ms = slice(i * nj, (i + 1) * nj)
+            tw = acc_w[sl].reshape(nj, k + 1).T @ mg
+            out.append(Counts(tn, tw, (all_w2 - miss_w2[ms]) @ mg, (all_n - miss_n[ms]) @ mg))
+    return out
+
+
+def _count_small(items, layout: Layout, w) -> list[Counts]:
+    """Small data: every question against every banner column in one ``bincount``.
+
+    Each row belongs to the Total column and to one column per by variable; the index is
+    (question offset + code + 1) * n_cols + column over all memberships at once.
+    """
+    n_cols = layout.n_cols
+    n = len(layout.by_codes[0]) if layout.by_codes else len(items[0][0])
+    starts = np.r_[1, 1 + np.cumsum(layout.by_sizes)[:-1]] if layout.by_codes else []
+    member = np.empty((len(layout.by_codes) + 1, n), dtype=np.int64)
+    member[0] = 0
+    for b, codes_b in enumerate(layout.by_codes):
+        member[b + 1] = np.where(codes_b >= 0, codes_b + starts[b], -1)
+    ks = np.array([k for _, k in items])
+    offs = np.r_[0, np.cumsum(ks + 1)[:-1]]
+    total = int((ks + 1).sum()) * n_cols
+    codes = np.stack([c for c, _ in items]).astype(np.int64) + 1 + offs[:, None]  # (Q, n)
+    idx = codes[:, None, :] * n_cols + member[None, :, :]  # (Q, B + 1, n)
+    keep = np.broadcast_to(member[None, :, :] >= 0, idx.shape)
+    flat = idx[keep]
+    cnt = np.bincount(flat, minlength=total)
+    if w is None:
+        sw = sw2 = cnt
+    else:
+        wb = np.broadcast_to(w[None, None, :], idx.shape)[keep]
+        sw = np.bincount(flat, weights=wb, minlength=total)
+        sw2 = np.bincount(flat, weights=wb * wb, minlength=total)
+    out = []
+    for i, k in enumerate(ks):
+        sl = slice(offs[i] * n_cols, (offs[i] + k + 1) * n_cols)
+        tn = cnt[sl].reshape(k + 1, n_cols).astype(float)
+        base = tn[1:].sum(axis=0)
+        if w is None:
+            out.append(Counts(tn, tn, base, base))
+        else:
+            tw = sw[sl].reshape(k + 1, n_cols)
+            out.append(Counts(tn, tw, sw2[sl].reshape(k + 1, n_cols)[1:].sum(axis=0), base))
+    return out
+
+
+def _count_codes_per_by(codes, k, layout, w):
+    """Fallback for banners with too many joint cells: one bincount per by variable."""
+    n_cols = layout.n_cols
+    outs = [np.zeros((k + 1, n_cols)) for _ in range(3)]
+    c1 = codes.astype(np.int64) + 1
+    wts = [None, w, None if w is None else w * w]
+    for t, wt in enumerate(wts):
+        tot = np.bincount(c1, weights=wt, minlength=k + 1)
+        outs[t][:, 0] = tot
+        col0 = 1
+        for codes_b, kb in zip(layout.by_codes, layout.by_sizes):
+            idx = c1 * (kb + 1) + codes_b.astype(np.int64) + 1
+            tab = np.bincount(idx, weights=wt, minlength=(k + 1) * (kb + 1)).reshape(k + 1, kb + 1)
+            outs[t][:, col0 : col0 + kb] = tab[:, 1:]
+            col0 += kb
+    base = outs[0][1:].sum(axis=0)
+    if w is None:
+        return Counts(outs[0], outs[0], base, base)
+    return Counts(outs[0], outs[1], outs[2][1:].sum(axis=0), base)
+
+
+def sum_by_column(values: list[np.ndarray], valid: np.ndarray, layout: Layout) -> list[np.ndarray]:
+    """Column sums of each array in ``values`` over the rows where ``valid`` is true."""
+    codes = valid.astype(np.int8) - 1  # valid -> 0, invalid -> -1
+    out = []
+    for v in values:
+        if layout.joint is None:
+            res = _count_codes_per_by(codes, 1, layout, v).nw
+        else:
+            nj = layout.n_joint
+            idx = layout.joint + nj * valid.astype(np.int64)
+            res = (np.bincount(idx, weights=v, minlength=2 * nj).reshape(2, nj) @ layout.margin)
+        out.append(res[1])
+    return out
+
+
+# --- tests ------------------------------------------------------------------------------
+
+
+def pairs_of(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All pairs (i < j) of the given column indices."""
+    i, j = np.triu_indices(len(cols), k=1)
+    return cols[i], cols[j]
+
+
+def prop_ztest(p: np.ndarray, neff: np.ndarray, ci: np.ndarray, cj: np.ndarray):
+    """Pooled two-proportion z-tests between columns ``ci`` and ``cj`` for every row of ``p``.
+
+    ``p`` (r, n_cols) proportions, ``neff`` (r, n_cols) or (n_cols,) (effective) bases.
+    Returns (z, p_value) of shape (r, n_pairs); NaN where the pooled proportion is 0 or 1.
+    SE = sqrt(pooled * (1 - pooled) * (1/n1 + 1/n2)), as SPSS's column proportions test and
+    ``statsmodels.stats.proportion.proportions_ztest``.
+    """
+    from scipy.special import ndtr
+
+    neff = np.broadcast_to(neff, p.shape)
+    n1 = neff[:, ci]
+    n2 = neff[:, cj]
+    p1 = p[:, ci]
+    p2 = p[:, cj]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+        var = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)
+        z = (p1 - p2) / np.sqrt(var)
+    z = np.where(var > 0, z, np.nan)
+    pv = 2.0 * ndtr(-np.abs(z))
+    return z, pv
+
+
+def welch_ttest(mean, var, neff, ci, cj):
+    """Welch t-tests between columns for every row: mean, var, neff of shape (r, n_cols).
+
+    Returns (t, df, p_value), each (r, n_pairs); ``var`` is the (unbiased) variance and
+    ``neff`` the (effective) base of each column.
+    """
+    from scipy.special import stdtr
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = var[:, ci] / neff[:, ci]
+        b = var[:, cj] / neff[:, cj]
+        se2 = a + b
+        t = (mean[:, ci] - mean[:, cj]) / np.sqrt(se2)
+        df = se2**2 / (a**2 / (neff[:, ci] - 1.0) + b**2 / (neff[:, cj] - 1.0))
+    ok = np.isfinite(t) & np.isfinite(df) & (df > 0)
+    t = np.where(ok, t, np.nan)
+    pv = np.where(ok, 2.0 * stdtr(np.where(ok, df, 1.0), -np.abs(np.where(ok, t, 0.0))), np.nan)
+    return t, df, pv
+
+
+def adjust(p: np.ndarray, method: str, groups: np.ndarray | None = None) -> np.ndarray:
+    """Adjust p-values as R's ``p.adjust`` (none, bonferroni, holm, bh), within groups.
+
+    ``groups`` (same shape as ``p``, non-negative ints) labels the family of each p-value; each family is
+    adjusted on its own (all of ``p`` is one family when ``None``). NaN stays NaN and does
+    not count as a test. Vectorised: one sort for all families.
+    """
+    shape = np.shape(p)
+    p = np.asarray(p, dtype=float).ravel()
+    out = p.copy()
+    if method == "none" or p.size == 0:
+        return out.reshape(shape)
+    g = np.zeros(p.size, dtype=np.int64) if groups is None else np.asarray(groups).ravel()
+    idx = np.flatnonzero(np.isfinite(p))
+    if idx.size == 0:
+        return out.reshape(shape)
+    x = p[idx]
+    ginv = g[idx].astype(np.int64)
+    if ginv.min() < 0:
+        raise ValueError("groups must be non-negative integers")
+    counts = np.bincount(ginv)
+    if method == "bonferroni":
+        adj = np.minimum(1.0, x * counts[ginv])
+    else:
+        order = np.lexsort((x, ginv))  # by family, then p ascending
+        xs, gs = x[order], ginv[order]
+        ms = counts[gs].astype(float)
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        rank = np.arange(xs.size) - starts[gs]  # 0-based rank within the family
+        if method == "holm":
+            v = np.minimum(1.0, (ms - rank) * xs)
+            v = np.maximum.accumulate(v + 2.0 * gs) - 2.0 * gs  # cummax within families
+        elif method == "bh":
+            v = np.minimum(1.0, ms / (rank + 1.0) * xs)[::-1]
+            k = (gs.max() - gs)[::-1].astype(float)
+            v = (np.minimum.accumulate(v - 2.0 * k) + 2.0 * k)[::-1]  # cummin from the top
+        else:  # pragma: no cover - validated by the caller
+            raise ValueError(method)
+        adj = np.empty_like(x)
+        adj[order] = v
+    out[idx] = adj
+    return out.reshape(shape)
+
+
+def wilson(p: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for proportion(s) ``p`` with (effective) base ``n``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = 1.0 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return centre - half, centre + half
+
+
+def weighted_median(x: np.ndarray, w: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Weighted median of ``x`` within each group 0..n_groups-1 (group -1 ignored).
+
+    With equal weights this is the ordinary median (mean of the two middle values when the
+    count is even).
+    """
+    out = np.full(n_groups, np.nan)
+    keep = group >= 0
+    x, w, g = x[keep], w[keep], group[keep]
+    if x.size == 0:
+        return out
+    order = np.lexsort((x, g))
+    x, w, g = x[order], w[order], g[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], g.size]
+    cw = np.cumsum(w)
+    base = np.r_[0.0, cw][starts]
+    tot = cw[ends - 1] - base
+    target = base + tot / 2.0
+    # first index in each group where the running weight reaches half the group's weight
+    pos = np.searchsorted(cw, target * (1 - 1e-12), side="left")
+    pos = np.clip(pos, starts, ends - 1)
+    val = x[pos]
+    exact = np.isclose(cw[pos], target, rtol=1e-12, atol=0) & (pos + 1 < ends)
+    nxt = x[np.minimum(pos + 1, x.size - 1)]
+    val = np.where(exact, (val + nxt) / 2.0, val)
+    out[g[starts]] = val
+    return out

@@ -1,0 +1,1157 @@
+"""Banner tables ("tab books"): many questions against many groups at once, with letters.
+
+>>> import pandas as pd
+>>> import survey as sv
+>>> df = pd.DataFrame({
+...     "need": pd.Categorical(["yes"] * 60 + ["no"] * 40 + ["yes"] * 30 + ["no"] * 70),
+...     "sex": pd.Categorical(["m"] * 100 + ["f"] * 100),
+... })
+>>> b = sv.banner(df, rows=["need"], by=["sex"], correction="none")
+>>> b.letters
+('', 'A', 'B')
+>>> f = b.to_frame()
+>>> f[(f.stat == "pct") & (f.category == "yes")][["by_category", "pct", "sig_letters"]]
+  by_category   pct sig_letters
+6       Total  45.0
+7           f  30.0
+8           m  60.0           A
+
+Here 60% of "m" (column B) against 30% of "f" (column A): pooled p = 0.45,
+z = 0.30 / sqrt(0.45 * 0.55 * (1/100 + 1/100)) = 4.26, so "m" carries the letter A.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core.result import Result
+from ..core.survey import Survey, as_survey, category_codes
+from ..errors import AnalysisError, did_you_mean
+from . import _banner_engine as eng
+
+__all__ = ["banner", "Banner"]
+
+_CORRECTIONS = {"none": "none", "bonferroni": "bonferroni", "holm": "holm", "bh": "bh",
+                "fdr": "bh", "benjamini-hochberg": "bh"}
+_CORRECTION_TEXT = {
+    "none": "no correction for multiple comparisons",
+    "bonferroni": "Bonferroni correction",
+    "holm": "Holm correction",
+    "bh": "Benjamini-Hochberg (FDR) correction",
+}
+_TEXT = {
+    "en": {"total": "Total", "base": "Base (n)", "wbase": "Weighted base", "ebase": "Effective base",
+           "mean": "Mean", "sd": "SD", "median": "Median", "t2b": "Top-2-box", "b2b": "Bottom-2-box"},
+    "zh-Hans": {"total": "合计", "base": "样本量 (n)", "wbase": "加权样本量", "ebase": "有效样本量",
+                "mean": "均值", "sd": "标准差", "median": "中位数", "t2b": "前两项合计",
+                "b2b": "后两项合计"},
+    "zh-Hant": {"total": "合計", "base": "樣本量 (n)", "wbase": "加權樣本量", "ebase": "有效樣本量",
+                "mean": "平均值", "sd": "標準差", "median": "中位數", "t2b": "前兩項合計",
+                "b2b": "後兩項合計"},
+}
+
+
+def _text(language: str | None) -> dict[str, str]:
+    if language and language.startswith("zh"):
+        return _TEXT["zh-Hans" if language in ("zh", "zh-Hans", "zh-CN") else "zh-Hant"]
+    return _TEXT["en"]
+
+
+# ---------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Block:
+    """All cells of one row variable: R rows (stats) x C banner columns."""
+
+    var: str
+    label: str
+    kind: str  # single | likert | multi | numeric
+    stat: tuple[str, ...]  # per row: pct | net | mean | sd | median
+    category: tuple[str, ...]  # per row: label shown
+    n_fn: Any  # () -> (R, C) unweighted counts (pct/net rows) or valid n (means); lazy
+    nw: np.ndarray  # (R, C) weighted count / weighted valid n
+    pct: np.ndarray  # (R, C) percent (NaN for mean rows)
+    value: np.ndarray  # (R, C) the number shown (pct, or mean/sd/median)
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    p_value: np.ndarray  # (R, C) smallest adjusted p of the cell's comparisons
+    letters: np.ndarray  # (R, C) object: letters of columns the cell is higher than
+    base_n: np.ndarray  # (C,)
+    base_w: np.ndarray  # (C,)
+    base_eff: np.ndarray  # (C,)
+    net_parts: tuple[tuple[int, ...], ...]  # per row: indices of the pct rows a net sums
+
+    @functools.cached_property
+    def n(self) -> np.ndarray:
+        """Unweighted counts; with weights they are counted on first use (one extra pass)."""
+        return self.n_fn()
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Banner(Result):
+    """A banner table: rows = questions, columns = Total + categories of the ``by`` variables.
+
+    Attributes
+    ----------
+    blocks : one block of cells per row variable.
+    columns : one dict per banner column: ``by``, ``by_label``, ``category``, ``letter``.
+    letters : the letter of each column ('' for Total).
+    small_base : per column, True when its base is below ``min_base`` (not tested).
+    notes : footnotes (test, alpha, correction, base, weighting, suppression).
+    """
+
+    blocks: tuple[_Block, ...]
+    columns: tuple[dict, ...]
+    alpha: float
+    alpha_strict: float | None
+    correction: str
+    test: str
+    min_base: int
+    suppress_below: int
+    percent: str
+    weighted: bool
+    language: str | None
+    notes: tuple[str, ...]
+    name: str = "Banner"
+    pairwise: tuple = ()  # raw pairwise test arrays, expanded by `tests`
+
+    # --- Result protocol --------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return self.name
+
+    @property
+    def letters(self) -> tuple[str, ...]:
+        return tuple(c["letter"] for c in self.columns)
+
+    @property
+    def small_base(self) -> tuple[bool, ...]:
+        """Per column: True when some row variable's base there is below ``min_base``."""
+        if not self.blocks:
+            return tuple(False for _ in self.columns)
+        small = np.zeros(len(self.columns), dtype=bool)
+        for b in self.blocks:
+            small |= b.base_n < self.min_base
+        small[0] = False
+        return tuple(bool(x) for x in small)
+
+    def _summary(self) -> str:
+        by = []
+        for c in self.columns[1:]:
+            if c["by"] not in by:
+                by.append(c["by"])
+        return (f"{len(self.blocks)} row variables x {len(self.columns)} columns "
+                f"(by {', '.join(by) or '-'}), {self.correction}, alpha={self.alpha}")
+
+    @functools.cached_property
+    def _frame(self) -> pd.DataFrame:
+        parts = []
+        cols = self.columns
+        by = np.array([c["by"] for c in cols], dtype=object)
+        byc = np.array([c["category"] for c in cols], dtype=object)
+        for b in self.blocks:
+            r, c = b.n.shape
+            base = pd.DataFrame({
+                "var": b.var, "category": "", "by": by, "by_category": byc, "stat": "base",
+                "n": b.base_n, "n_weighted": b.base_w, "pct": 100.0, "value": b.base_eff,
+                "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
+                "sig_letters": "",
+            })
+            cells = pd.DataFrame({
+                "var": b.var,
+                "category": np.repeat(np.array(b.category, dtype=object), c),
+                "by": np.tile(by, r),
+                "by_category": np.tile(byc, r),
+                "stat": np.repeat(np.array(b.stat, dtype=object), c),
+                "n": b.n.ravel(), "n_weighted": b.nw.ravel(), "pct": b.pct.ravel(),
+                "value": b.value.ravel(), "se": b.se.ravel(), "ci_low": b.ci_low.ravel(),
+                "ci_high": b.ci_high.ravel(), "p_value": b.p_value.ravel(),
+                "sig_letters": b.letters.ravel(),
+            })
+            parts += [base, cells]
+        columns = ["var", "category", "by", "by_category", "stat", "n", "n_weighted", "pct",
+                   "value", "se", "ci_low", "ci_high", "p_value", "sig_letters"]
+        if not parts:
+            return pd.DataFrame(columns=columns)
+        out = pd.concat(parts, ignore_index=True)[columns]
+        out["sig_letters"] = out["sig_letters"].astype(str)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame, one row per cell.
+
+        Columns: ``var, category, by, by_category, stat, n, n_weighted, pct, value, se,
+        ci_low, ci_high, p_value, sig_letters``. ``stat`` is ``base`` (``n`` unweighted base,
+        ``n_weighted`` weighted base, ``value`` Kish effective base), ``pct`` (a category or
+        option; ``pct`` in percent, ``value`` = ``pct``), ``net`` (top/bottom-2-box, "any
+        of"), ``mean``, ``sd`` or ``median`` (``value`` holds the statistic, ``se`` and the
+        CI belong to the mean). The Total column has ``by == by_category == "Total"``.
+        ``p_value`` is the smallest adjusted p-value of the cell's pairwise comparisons
+        with the other tested columns of the same ``by`` variable (NaN when not tested).
+        Numbers are unrounded and never suppressed here (see :meth:`suppressed`).
+        """
+        return self._frame.copy()
+
+    @functools.cached_property
+    def tests(self) -> pd.DataFrame:
+        """Every pairwise comparison: var, category, stat, by, col_a, col_b, letter_a,
+        letter_b, statistic (z or Welch t, a minus b), df (Welch only), p_raw, p_adjusted,
+        higher (letter of the significantly higher column, '' when not significant)."""
+        cols = ["var", "category", "stat", "by", "col_a", "col_b", "letter_a", "letter_b",
+                "statistic", "df", "p_raw", "p_adjusted", "higher"]
+        letter = np.array(self.letters, dtype=object)
+        by = np.array([c["by"] for c in self.columns], dtype=object)
+        cat = np.array([c["category"] for c in self.columns], dtype=object)
+        parts = []
+        for t in self.pairwise:
+            r, p = t["p_raw"].shape
+            ci, cj = np.tile(t["ci"], r), np.tile(t["cj"], r)
+            padj = t["p_adjusted"].ravel()
+            diff = t["diff"].ravel()
+            sig = np.isfinite(padj) & (padj < self.alpha) & (diff != 0)
+            keys = np.array(t["keys"], dtype=object).reshape(-1, 3)
+            parts.append(pd.DataFrame({
+                "var": np.repeat(keys[:, 0], p), "category": np.repeat(keys[:, 1], p),
+                "stat": np.repeat(keys[:, 2], p), "by": by[ci], "col_a": cat[ci],
+                "col_b": cat[cj], "letter_a": letter[ci], "letter_b": letter[cj],
+                "statistic": t["statistic"].ravel(), "df": t["df"].ravel(),
+                "p_raw": t["p_raw"].ravel(), "p_adjusted": padj,
+                "higher": np.where(sig, np.where(diff > 0, letter[ci], letter[cj]), ""),
+            }))
+        if not parts:
+            return pd.DataFrame(columns=cols)
+        return pd.concat(parts, ignore_index=True)[cols]
+
+    # --- suppression --------------------------------------------------------------------
+    @functools.cached_property
+    def _hidden(self) -> tuple[np.ndarray, ...]:
+        """Per block: (R, C) int8, 0 shown, 1 primary (count below threshold), 2 secondary."""
+        return tuple(_suppress(b, self.columns, self.suppress_below) for b in self.blocks)
+
+    def suppressed(self) -> pd.DataFrame:
+        """Which cells the exports hide: var, category, by, by_category, stat, suppressed
+        ('' shown, 'primary' count below ``suppress_below``, 'secondary' complementary)."""
+        f = self._frame[["var", "category", "by", "by_category", "stat"]].copy()
+        flags = []
+        for h in self._hidden:
+            flags.append(np.zeros(len(self.columns), dtype=np.int8))
+            flags.append(h.ravel())
+        code = np.concatenate(flags) if flags else np.zeros(0, dtype=np.int8)
+        f["suppressed"] = np.array(["", "primary", "secondary"], dtype=object)[code]
+        return f
+
+    # --- display ------------------------------------------------------------------------
+    def _cell_text(self, b: _Block, h: np.ndarray, r: int, c: int) -> tuple[str, str]:
+        if h[r, c] == 1:
+            return f"<{self.suppress_below}", ""
+        if h[r, c] == 2:
+            return "x", ""
+        st = b.stat[r]
+        v = b.value[r, c]
+        if not np.isfinite(v):
+            return "–", ""
+        txt = f"{v:.1f}" if st in ("pct", "net") else f"{v:.2f}"
+        return txt, str(b.letters[r, c])
+
+    def _base_rows(self, b: _Block) -> list[tuple[str, list[str]]]:
+        t = _text(self.language)
+        rows = [(t["base"], [f"{x:,.0f}" for x in b.base_n])]
+        if self.weighted:
+            rows.append((t["wbase"], [f"{x:,.1f}" for x in b.base_w]))
+            rows.append((t["ebase"], [f"{x:,.1f}" for x in b.base_eff]))
+        return rows
+
+    def _display_frame(self) -> pd.DataFrame:
+        """Labels and rounded cells, letters beside the numbers, suppression applied."""
+        records, index = [], []
+        heads = [_col_head(c) for c in self.columns]
+        for b, h in zip(self.blocks, self._hidden):
+            for lab, vals in self._base_rows(b):
+                index.append((b.label, lab))
+                records.append(vals)
+            for r in range(len(b.stat)):
+                row = []
+                for c in range(len(self.columns)):
+                    txt, let = self._cell_text(b, h, r, c)
+                    row.append(f"{txt} {let}".strip())
+                index.append((b.label, b.category[r]))
+                records.append(row)
+        idx = pd.MultiIndex.from_tuples(index, names=["", ""]) if index else None
+        return pd.DataFrame(records, columns=heads, index=idx)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def to_html(self) -> str:
+        """Compact HTML: letters beside percents, small bases greyed, sticky headers.
+
+        Deterministic (no random ids); cells below the suppression threshold show "<5".
+        """
+        esc = html.escape
+        cols = self.columns
+        small = self.small_base
+        css = (
+            "<style>.sv-banner{font-family:'Noto Sans CJK SC','Noto Sans CJK TC',system-ui,"
+            "sans-serif;font-size:13px}.sv-banner .tw{max-height:80vh;overflow:auto}"
+            ".sv-banner table{border-collapse:collapse}.sv-banner th,.sv-banner td{padding:2px 6px;"
+            "border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}"
+            ".sv-banner thead th{position:sticky;background:#fff;z-index:1}"
+            ".sv-banner thead tr:nth-child(1) th{top:0}.sv-banner thead tr:nth-child(2) th"
+            "{top:1.6em}.sv-banner thead tr:nth-child(3) th{top:3.2em}"
+            ".sv-banner th.stub{text-align:left;position:sticky;left:0;background:#fff;"
+            "white-space:normal;min-width:10em}.sv-banner tr.var th{text-align:left;"
+            "background:#f4f4f4;font-weight:600}.sv-banner .base td,.sv-banner .base th"
+            "{color:#666;font-size:12px}.sv-banner .small{color:#aaa}.sv-banner .sig"
+            "{color:#b5179e;font-weight:600;font-size:11px;margin-left:2px}"
+            ".sv-banner .let{color:#666;font-weight:400;font-size:11px}"
+            ".sv-notes{color:#555;font-size:12px;margin:4px 0 0 0;padding-left:18px}</style>"
+        )
+        # header: by variable row, category row, letter row
+        groups: list[tuple[str, int]] = []
+        for c in cols:
+            if groups and groups[-1][0] == c["by_label"] and c["by"] != "Total":
+                groups[-1] = (groups[-1][0], groups[-1][1] + 1)
+            else:
+                groups.append((c["by_label"], 1))
+        h1 = "<th class='stub'></th>" + "".join(
+            f"<th colspan='{n}' style='text-align:center'>{esc(lab)}</th>" for lab, n in groups)
+        h2 = "<th class='stub'></th>" + "".join(
+            f"<th{' class=small' if s else ''}>{esc(c['category'])}</th>"
+            for c, s in zip(cols, small))
+        h3 = "<th class='stub'></th>" + "".join(
+            f"<th><span class='let'>{esc(c['letter'])}</span></th>" for c in cols)
+        body = []
+        width = len(cols) + 1
+        for b, h in zip(self.blocks, self._hidden):
+            body.append(f"<tr class='var'><th class='stub' colspan='{width}'>{esc(b.label)}</th></tr>")
+            small_b = b.base_n < self.min_base
+            small_b[0] = False
+            for lab, vals in self._base_rows(b):
+                tds = "".join(f"<td{' class=small' if s else ''}>{esc(v)}</td>"
+                              for v, s in zip(vals, small_b))
+                body.append(f"<tr class='base'><th class='stub'>{esc(lab)}</th>{tds}</tr>")
+            for r in range(len(b.stat)):
+                tds = []
+                for c in range(len(cols)):
+                    txt, let = self._cell_text(b, h, r, c)
+                    sig = f"<span class='sig'>{esc(let)}</span>" if let else ""
+                    cls = " class=small" if small_b[c] else ""
+                    tds.append(f"<td{cls}>{esc(txt)}{sig}</td>")
+                body.append(f"<tr><th class='stub'>{esc(b.category[r])}</th>{''.join(tds)}</tr>")
+        notes = "".join(f"<li>{esc(n)}</li>" for n in self.footnotes)
+        return (
+            f"{css}<div class='sv-banner'><div><b>{esc(self.title)}</b></div><div class='tw'>"
+            f"<table><thead><tr>{h1}</tr><tr>{h2}</tr><tr>{h3}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div><ul class='sv-notes'>{notes}</ul></div>"
+        )
+
+    def _repr_latex_(self) -> str:
+        frame = self._display_frame()
+        return frame.to_latex(escape=True)
+
+    # --- Excel --------------------------------------------------------------------------
+    def to_excel(self, path, *, sheet_name: str = "Banner") -> None:
+        """Write an Excel workbook: a contents sheet and the banner sheet.
+
+        Real numbers with number formats (percent 0.0, counts #,##0, means 0.00), letters in
+        their own cells, frozen panes, footnotes under the table; cells below the
+        suppression threshold are written as text ("<5", "x" for complementary suppression).
+        """
+        write_tab_book(path, [self], sheet_names=[sheet_name])
+
+
+def _col_head(c: dict) -> str:
+    let = f" ({c['letter']})" if c["letter"] else ""
+    if c["by"] == "Total":
+        return c["category"]
+    return f"{c['by_label']}: {c['category']}{let}"
+
+
+def _safe_text(cell, text: str) -> None:
+    """Put text in an openpyxl cell so it never becomes a formula (quote prefix)."""
+    cell.value = text
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
+def write_tab_book(path, banners: Sequence[Banner], *, sheet_names: Sequence[str] | None = None):
+    """Write one or more banners to one workbook: a "Contents" sheet plus one sheet each.
+
+    The contents sheet links to the first row of every row variable of every banner.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    contents = wb.active
+    contents.title = "Contents"
+    contents["A1"] = "Contents"
+    contents["A1"].font = Font(bold=True, size=13)
+    crow = 3
+    names = list(sheet_names or [])
+    while len(names) < len(banners):
+        names.append(f"Banner{len(names) + 1}")
+    grey = Font(color="999999")
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="F2F2F2")
+    for bn, sheet in zip(banners, names):
+        ws = wb.create_sheet(sheet[:31])
+        _safe_text(ws.cell(1, 1), bn.title)
+        ws.cell(1, 1).font = Font(bold=True, size=13)
+        cols = bn.columns
+        small = bn.small_base
+        # header rows 3-5: by label, category, letter; two Excel columns per banner column
+        for j, c in enumerate(cols):
+            x = 3 + 2 * j
+            _safe_text(ws.cell(3, x), c["by_label"])
+            _safe_text(ws.cell(4, x), c["category"])
+            ws.cell(5, x + 1, c["letter"])
+            for rr in (3, 4, 5):
+                ws.cell(rr, x).font = bold
+                ws.cell(rr, x).alignment = Alignment(horizontal="center", wrap_text=True)
+            if small[j]:
+                ws.cell(4, x).font = Font(bold=True, color="999999")
+        row = 6
+        for b, h in zip(bn.blocks, bn._hidden):
+            _safe_text(ws.cell(row, 1), b.label)
+            ws.cell(row, 1).font = bold
+            for x in range(1, 3 + 2 * len(cols)):
+                ws.cell(row, x).fill = fill
+            _safe_text(contents.cell(crow, 1), b.label)
+            contents.cell(crow, 1).hyperlink = f"#'{ws.title}'!A{row}"
+            contents.cell(crow, 1).font = Font(color="0563C1", underline="single")
+            contents.cell(crow, 2, ws.title)
+            crow += 1
+            row += 1
+            small_b = b.base_n < bn.min_base
+            small_b[0] = False
+            base_rows = [(_text(bn.language)["base"], b.base_n, "#,##0")]
+            if bn.weighted:
+                base_rows += [(_text(bn.language)["wbase"], b.base_w, "#,##0.0"),
+                              (_text(bn.language)["ebase"], b.base_eff, "#,##0.0")]
+            for lab, vals, fmt in base_rows:
+                _safe_text(ws.cell(row, 2), lab)
+                for j, v in enumerate(vals):
+                    cell = ws.cell(row, 3 + 2 * j, float(v))
+                    cell.number_format = fmt
+                    cell.font = grey
+                row += 1
+            for r in range(len(b.stat)):
+                _safe_text(ws.cell(row, 2), b.category[r])
+                fmt = "0.0" if b.stat[r] in ("pct", "net") else "0.00"
+                for j in range(len(cols)):
+                    x = 3 + 2 * j
+                    if h[r, j]:
+                        ws.cell(row, x, f"<{bn.suppress_below}" if h[r, j] == 1 else "x")
+                        ws.cell(row, x).alignment = Alignment(horizontal="right")
+                        continue
+                    v = b.value[r, j]
+                    if np.isfinite(v):
+                        cell = ws.cell(row, x, float(v))
+                        cell.number_format = fmt
+                        if small_b[j]:
+                            cell.font = grey
+                    let = b.letters[r, j]
+                    if let:
+                        ws.cell(row, x + 1, str(let)).font = Font(color="B5179E", bold=True)
+                row += 1
+        row += 1
+        for note in bn.footnotes:
+            _safe_text(ws.cell(row, 1), note)
+            ws.cell(row, 1).font = Font(italic=True, color="555555")
+            row += 1
+        ws.freeze_panes = "C6"
+        ws.column_dimensions["A"].width = 28
+        ws.column_dimensions["B"].width = 24
+        for j in range(len(cols)):
+            ws.column_dimensions[get_column_letter(3 + 2 * j)].width = 10
+            ws.column_dimensions[get_column_letter(4 + 2 * j)].width = 5
+    contents.column_dimensions["A"].width = 50
+    # deterministic file: fixed document properties
+    import datetime as _dt
+
+    fixed = _dt.datetime(2000, 1, 1)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    wb.properties.creator = "survey"
+    try:
+        wb.save(path)
+    except OSError as exc:
+        raise AnalysisError(f"cannot write the banner workbook to {path}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------
+def _letters_for(n: int) -> list[str]:
+    out = []
+    for i in range(n):
+        s, x = "", i
+        while True:
+            s = chr(65 + x % 26) + s
+            x = x // 26 - 1
+            if x < 0:
+                break
+        out.append(s)
+    return out
+
+
+def _suppress(b: _Block, columns: Sequence[dict], threshold: int) -> np.ndarray:
+    """Primary and secondary suppression of one block (see :func:`banner`)."""
+    R, C = b.n.shape
+    hid = np.zeros((R, C), dtype=np.int8)
+    if threshold <= 0 or R == 0:
+        return hid
+    countable = np.array([s in ("pct", "net") for s in b.stat])
+    prim = countable[:, None] & (b.n > 0) & (b.n < threshold)
+    hid[prim] = 1
+    dist = np.flatnonzero(np.array([s == "pct" for s in b.stat]))
+    partition = b.kind in ("single", "likert")
+    by = np.array([c["by"] for c in columns], dtype=object)
+    groups = [np.flatnonzero(by == g) for g in dict.fromkeys(by[1:])]
+
+    def hide_one_more(cells_r: np.ndarray, cells_c: np.ndarray) -> bool:
+        h = hid[cells_r, cells_c]
+        if (h > 0).sum() != 1:
+            return False
+        cand = np.flatnonzero(h == 0)
+        if cand.size == 0:
+            return False
+        nn = b.n[cells_r[cand], cells_c[cand]].astype(float)
+        nn = np.where(nn > 0, nn, np.inf) if np.isfinite(np.where(nn > 0, nn, np.inf)).any() else nn
+        k = cand[int(np.argmin(nn))]
+        hid[cells_r[k], cells_c[k]] = 2
+        return True
+
+    changed = True
+    while changed:
+        changed = False
+        if partition and dist.size:
+            for c in range(C):  # categories of a column add up to its base
+                changed |= hide_one_more(dist, np.full(dist.size, c))
+        for r in dist:  # a row's by-columns add up to (about) its Total
+            for g in groups:
+                cells = np.r_[0, g]
+                changed |= hide_one_more(np.full(cells.size, r), cells)
+    # nets and Likert means would give a hidden cell back: hide them too
+    for r, parts in enumerate(b.net_parts):
+        if not parts:
+            continue
+        ph = hid[list(parts), :]
+        if b.stat[r] == "net":
+            reveal = ((ph > 0).sum(axis=0) == 1) & (hid[r] == 0)
+        else:  # mean of a Likert item
+            reveal = (ph > 0).any(axis=0)
+        hid[r, reveal] = 2
+    return hid
+
+
+# ---------------------------------------------------------------------------------------
+def banner(
+    survey: Survey | pd.DataFrame,
+    rows: Sequence[str],
+    by: Sequence[str] | str,
+    *,
+    weight: str | None = None,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    test: str = "column_proportions",
+    min_base: int = 30,
+    suppress_below: int = 5,
+    letters: str = "single",
+    alpha_strict: float = 0.01,
+    preset: str | None = None,
+    percent: str = "column",
+    language: str | None = None,
+    where: Any = None,
+    confidence: float = 0.95,
+    likert: str | bool | Sequence[str] = "auto",
+    nets: dict[str, dict[str, Sequence[str]]] | None = None,
+    title: str | None = None,
+) -> Banner:
+    """Cross every question in ``rows`` with every category of every ``by`` variable.
+
+    Parameters
+    ----------
+    survey : Survey or DataFrame.
+    rows : row variables. Single-choice (one row per category), multiple-response (one row
+        per option; base = respondents who answered the question), Likert items (ordered
+        single-choice: distribution, top-2-box, bottom-2-box and mean, value = position + 1)
+        and numeric questions (mean, SD, median).
+    by : banner variables (single-choice). Columns: Total, then every category of each.
+    weight : weight column (overrides the Survey's).
+    alpha : significance level of the letters.
+    correction : ``"none"``, ``"bonferroni"``, ``"holm"`` or ``"bh"`` (FDR), applied to the
+        pairwise p-values within each row variable x by variable block (separately for the
+        category rows, the nets and the means).
+    test : ``"column_proportions"`` (pooled two-proportion z-tests, as SPSS; means: Welch
+        t-tests) or ``"none"`` (no letters).
+    min_base : columns whose unweighted base is below this are not tested and are greyed.
+    suppress_below : in every rendering (HTML, Markdown, LaTeX, Excel) counts of 1 to
+        ``suppress_below - 1`` are shown as "<5" with complementary ("secondary")
+        suppression, marked "x", so hidden values cannot be recovered from column or row
+        totals, nets or means. 0 turns suppression off. ``to_frame`` is never suppressed.
+    letters : ``"single"`` (upper case at ``alpha``) or ``"two-level"`` (upper case at
+        ``alpha_strict``, lower case at ``alpha``).
+    preset : ``"spss"``: as SPSS CTABLES ``/COMPARETEST TYPE=PROP ADJUST=BONFERRONI`` and
+        CROSSTABS ``BPROP``: pooled z-tests, alpha 0.05, Bonferroni over the pairs of
+        columns *within each row* of a sub-table. ``"q"``: as Q: FDR (Benjamini-Hochberg)
+        over the block, letters at 0.05 (lower) and 0.001 (upper case).
+    percent : ``"column"`` (default), ``"row"`` or ``"total"``; tests always compare column
+        proportions; SE and CI are given for column percents only.
+    language : label language (zh-Hans, zh-Hant, en); default the survey's.
+    where : boolean mask (array or Series aligned with the data) selecting the rows used.
+    confidence : level of the confidence intervals in ``to_frame``.
+    likert : ``"auto"`` treats ordered single-choice row variables with 4 to 11 categories as
+        Likert items; ``True``/``False`` for all; or a list of variable names.
+    nets : extra nets, ``{var: {label: [category labels or codes, ...]}}``: a single-choice
+        net is the sum of its categories, a multiple-response net counts respondents who
+        chose *any of* the options.
+    title : caption of the table.
+
+    Returns
+    -------
+    Banner
+
+    Notes
+    -----
+    Weighted data: percentages are weighted, and tests use Kish's effective base
+    ``(sum w)^2 / sum w^2`` of each column in place of n (as SPSS, Q and WinCross do); no
+    strata or clusters enter the SEs. A cell's letters name the columns of the same ``by``
+    variable it is significantly higher than; the Total column is not tested.
+    """
+    s = as_survey(survey, weight=weight)
+    opts = _resolve_options(preset, correction, alpha, alpha_strict, letters, test, percent)
+    correction, alpha, alpha_strict, letters, test, percent, scope = opts
+    if isinstance(by, str):
+        by = [by]
+    if isinstance(rows, str):
+        rows = [rows]
+    rows, by = list(rows), list(by)
+    if not rows:
+        raise AnalysisError("banner() needs at least one row variable in rows=[...]")
+    if not 0 < confidence < 1:
+        raise AnalysisError(f"confidence must be between 0 and 1; got {confidence!r}")
+    lang = language or s.language
+    if where is not None:
+        s = _apply_where(s, where)
+    n = len(s.data)
+    w = s.weights if s.is_weighted else None
+    txt = _text(lang)
+
+    # --- columns ---------------------------------------------------------------------
+    by_codes, by_sizes, columns = [], [], [
+        {"by": "Total", "by_label": txt["total"], "category": txt["total"], "letter": ""}]
+    for b in by:
+        info = _info(s, b, lang, "by")
+        if info.kind != "single":
+            raise AnalysisError(
+                f"banner column variable '{b}' must be single-choice (categorical); it is "
+                f"{info.kind}. Hint: recode it into bands first (e.g. pandas.cut).")
+        by_codes.append(_single_codes(s, b, info, lang))
+        by_sizes.append(len(info.categories))
+        for cat in info.categories:
+            columns.append({"by": b, "by_label": info.label, "category": cat, "letter": ""})
+    for c, let in zip(columns[1:], _letters_for(len(columns) - 1)):
+        c["letter"] = let
+    layout = eng.make_layout(by_codes, by_sizes, n)
+    col_by = layout.col_by
+
+    # --- rows: collect codes, count in one chunked pass --------------------------------
+    specs = []  # (var, info, kind, position in items)
+    items: list[tuple[np.ndarray, int]] = []
+    nets = nets or {}
+    for var in rows:
+        info = _info(s, var, lang, "row")
+        if info.kind == "single":
+            codes = _single_codes(s, var, info, lang)
+            k = len(info.categories)
+            kind = "likert" if _is_likert(var, info, likert) else "single"
+            for members in nets.get(var, {}).values():
+                _member_index(var, info, members)  # validate early
+            specs.append((var, info, kind, len(items)))
+            items.append((codes, k))
+        elif info.kind == "multi":
+            sel, answered = _multi_matrix(s, info)
+            specs.append((var, info, "multi", len(items)))
+            for o in range(sel.shape[1]):
+                items.append((np.where(answered, sel[:, o], -1).astype(np.int8), 2))
+            for members in nets.get(var, {}).values():
+                anyof = sel[:, _member_index(var, info, members)].any(axis=1)
+                items.append((np.where(answered, anyof, -1).astype(np.int8), 2))
+        elif info.kind == "numeric":
+            specs.append((var, info, "numeric", None))
+        else:
+            raise AnalysisError(
+                f"banner row variable '{var}' is {info.kind}; expected single-choice, "
+                "multiple-response or numeric. Hint: leave text and date questions out.")
+    counted = eng.count_many(items, layout, w, cells=w is None)
+    lazy = _LazyCounts(items, layout, counted if w is None else None)
+
+    ctx = _Ctx(columns=columns, col_by=col_by, n_by=len(by), alpha=alpha,
+               alpha_strict=alpha_strict if letters == "two-level" else None,
+               correction=correction, scope=scope, test=test, min_base=min_base,
+               percent=percent, zcrit=_norm_ppf(0.5 + confidence / 2), confidence=confidence,
+               weighted=w is not None, letter=[c["letter"] for c in columns], txt=txt)
+    drafts = []
+    for var, info, kind, pos in specs:
+        if kind in ("single", "likert"):
+            drafts.append(_categorical_draft(ctx, var, info, kind, counted[pos],
+                                             nets.get(var, {}), lazy.getter(pos, 1)))
+        elif kind == "multi":
+            extra = list(nets.get(var, {}))
+            m = len(info.columns) + len(extra)
+            drafts.append(_multi_draft(ctx, var, info, counted[pos : pos + m], extra,
+                                       lazy.getter(pos, m)))
+        else:
+            drafts.append(_numeric_draft(ctx, s, var, info, layout, w))
+    pairwise = _run_tests(ctx, drafts)
+    blocks = tuple(_Block(**{f.name: d[f.name] for f in dataclasses.fields(_Block)})
+                   for d in drafts)
+
+    notes = _footnotes(ctx, s, n, where is not None, suppress_below, min_base, preset)
+    return Banner(
+        blocks=tuple(blocks), columns=tuple(columns), alpha=alpha,
+        alpha_strict=ctx.alpha_strict, correction=correction, test=test, min_base=min_base,
+        suppress_below=suppress_below, percent=percent, weighted=w is not None,
+        language=lang, notes=tuple(notes), name=title or "Banner", pairwise=pairwise,
+    )
+
+
+# --- helpers -------------------------------------------------------------------------------
+class _LazyCounts:
+    """Unweighted cell counts of weighted banners, counted on first use for all questions."""
+
+    def __init__(self, items, layout, ready):
+        self._items, self._layout, self._res = items, layout, ready
+
+    def _get(self):
+        if self._res is None:
+            self._res = eng.count_many(self._items, self._layout, None)
+            self._items = None  # release the code arrays
+        return self._res
+
+    def getter(self, pos: int, m: int):
+        return lambda: self._get()[pos : pos + m]
+
+
+@dataclasses.dataclass
+class _Ctx:
+    columns: list
+    col_by: np.ndarray
+    n_by: int
+    alpha: float
+    alpha_strict: float | None
+    correction: str
+    scope: str
+    test: str
+    min_base: int
+    percent: str
+    zcrit: float
+    confidence: float
+    weighted: bool
+    letter: list
+    txt: dict
+
+
+def _resolve_options(preset, correction, alpha, alpha_strict, letters, test, percent):
+    scope = "block"
+    if preset is not None:
+        p = str(preset).lower()
+        if p == "spss":
+            correction, scope = "bonferroni", "row"
+        elif p == "q":
+            correction, letters, alpha_strict = "bh", "two-level", 0.001
+        else:
+            raise AnalysisError(f"preset must be None, 'spss' or 'q'; got {preset!r}")
+    key = str(correction).lower()
+    if key not in _CORRECTIONS:
+        raise AnalysisError(
+            f"correction must be one of none, bonferroni, holm, bh; got {correction!r}")
+    correction = _CORRECTIONS[key]
+    if not 0 < alpha < 1:
+        raise AnalysisError(f"alpha must be between 0 and 1; got {alpha!r}")
+    if letters not in ("single", "two-level"):
+        raise AnalysisError(f"letters must be 'single' or 'two-level'; got {letters!r}")
+    if letters == "two-level" and not 0 < alpha_strict < alpha:
+        raise AnalysisError(
+            f"alpha_strict must be between 0 and alpha={alpha}; got {alpha_strict!r}")
+    if test not in ("column_proportions", "none"):
+        raise AnalysisError(f"test must be 'column_proportions' or 'none'; got {test!r}")
+    if percent not in ("column", "row", "total"):
+        raise AnalysisError(f"percent must be 'column', 'row' or 'total'; got {percent!r}")
+    return correction, alpha, alpha_strict, letters, test, percent, scope
+
+
+def _info(s: Survey, var: str, lang: str | None, role: str):
+    try:
+        return s.var_info(var, language=lang)
+    except AnalysisError as exc:
+        cols = list(s.data.columns)
+        hint = did_you_mean(var, cols)
+        raise AnalysisError(
+            f"banner {role} variable '{var}' is not in the data"
+            + (f"; {hint}" if hint else f"; columns are {cols[:12]}")) from exc
+
+
+def _single_codes(s: Survey, var: str, info, lang: str | None) -> np.ndarray:
+    """Integer codes (-1 missing) of a single-choice variable, as small ints.
+
+    Fast path for a categorical column that matches its VarInfo; otherwise
+    :func:`survey.core.survey.category_codes`.
+    """
+    col = s.data[info.columns[0]] if info.columns else s.data[var]
+    if isinstance(col.dtype, pd.CategoricalDtype) and len(col.cat.categories) == len(
+            info.categories):
+        codes = col.cat.codes.to_numpy()
+    else:
+        codes = category_codes(s, var, language=lang)[0]
+    if codes.dtype.itemsize > 1 and len(info.categories) < 127:
+        codes = codes.astype(np.int8)
+    return codes
+
+
+def _apply_where(s: Survey, where: Any) -> Survey:
+    if isinstance(where, str) or callable(where):
+        raise AnalysisError(
+            "where= takes a boolean mask (array or Series) aligned with the data; got "
+            f"{type(where).__name__}. Hint: where=s.data['rank'] == '科级'.")
+    mask = np.asarray(where.to_numpy() if isinstance(where, pd.Series) else where)
+    if mask.shape != (len(s.data),):
+        raise AnalysisError(
+            f"where= mask has shape {mask.shape}; expected ({len(s.data)},) to match the data")
+    if mask.dtype != bool:
+        try:
+            mask = pd.array(mask, dtype="boolean").fillna(False).to_numpy(dtype=bool)
+        except (TypeError, ValueError) as exc:
+            raise AnalysisError("where= must hold booleans") from exc
+    missing = s.missing.loc[mask] if s.missing is not None else None
+    return s.replace(data=s.data.loc[mask], missing=missing)
+
+
+def _is_likert(var: str, info, likert) -> bool:
+    if likert is True or likert is False:
+        return bool(likert)
+    if likert == "auto":
+        return bool(info.ordered) and 4 <= len(info.categories) <= 11
+    return var in set(likert)
+
+
+def _member_index(var: str, info, members: Sequence[str]) -> list[int]:
+    out = []
+    for m in members:
+        m = str(m)
+        if m in info.categories:
+            out.append(info.categories.index(m))
+        elif m in info.codes:
+            out.append(info.codes.index(m))
+        else:
+            hint = did_you_mean(m, list(info.categories) + list(info.codes))
+            raise AnalysisError(
+                f"net of '{var}': '{m}' is not one of its categories {list(info.categories)}"
+                + (f"; {hint}" if hint else ""))
+    return out
+
+
+def _multi_matrix(s: Survey, info) -> tuple[np.ndarray, np.ndarray]:
+    cols = list(info.columns)
+    missing = [c for c in cols if c not in s.data.columns]
+    if missing:
+        raise AnalysisError(f"multiple-response '{info.name}': columns {missing} not in the data")
+    sel = np.empty((len(s.data), len(cols)), dtype=bool)
+    answered = np.zeros(len(s.data), dtype=bool)
+    for i, c in enumerate(cols):
+        col = s.data[c]
+        na = col.isna().to_numpy()
+        vals = col.to_numpy(dtype=float, na_value=0.0) if not pd.api.types.is_bool_dtype(
+            col.dtype) or na.any() else col.to_numpy(dtype=float)
+        sel[:, i] = vals > 0
+        answered |= ~na
+    return sel, answered
+
+
+def _norm_ppf(q: float) -> float:
+    from scipy.special import ndtri
+
+    return float(ndtri(q))
+
+
+def _neff(w_sum: np.ndarray, w2: np.ndarray, weighted: bool, n: np.ndarray) -> np.ndarray:
+    if not weighted:
+        return n.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(w2 > 0, w_sum * w_sum / w2, 0.0)
+
+
+def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
+    """All significance tests of the banner at once, vectorised over every row of every
+    question; fills ``letters`` and ``p_value`` of each draft and returns the raw pairwise
+    results (expanded by :attr:`Banner.tests`)."""
+    C = len(ctx.columns)
+    for d in drafts:
+        R = len(d["stat"])
+        d["letters"] = np.full((R, C), "", dtype=object)
+        d["p_value"] = np.full((R, C), np.nan)
+    if ctx.test == "none" or not drafts:
+        return ()
+    out = []
+    for family in ("prop", "mean"):
+        keys, xs, vs, neffs, bases, fam, spans = [], [], [], [], [], [], []
+        start = 0
+        for i, d in enumerate(drafts):
+            if family == "prop":
+                rows = [r for r, st in enumerate(d["stat"]) if st in ("pct", "net")]
+            else:
+                rows = [r for r, st in enumerate(d["stat"]) if st == "mean"]
+            if not rows:
+                continue
+            x = (d["p"] if family == "prop" else d["value"])[rows]
+            xs.append(x)
+            if family == "mean":
+                vs.append(d["mvar"][rows])
+            neffs.append(np.broadcast_to(d["base_eff"], x.shape))
+            bases.append(np.broadcast_to(d["base_n"], x.shape))
+            # correction family: question x (category rows | nets | mean)
+            fam.append(np.array([2 * i + (d["stat"][r] == "net") for r in rows]))
+            spans.append((i, rows, start))
+            start += len(rows)
+            keys += [(d["var"], d["category"][r], d["stat"][r]) for r in rows]
+        if not xs:
+            continue
+        X = np.vstack(xs)
+        V = np.vstack(vs) if vs else None
+        NEFF = np.vstack(neffs)
+        BASE = np.vstack(bases)
+        FAM = np.concatenate(fam)
+        R = X.shape[0]
+        win = np.zeros((R, C, C), dtype=np.int8)  # 1 higher (upper case), 2 higher (lower case)
+        pmin = np.full((R, C), np.nan)
+        for b in range(ctx.n_by):
+            cols = np.flatnonzero(ctx.col_by == b)
+            if cols.size < 2:
+                continue
+            ci, cj = eng.pairs_of(cols)
+            if family == "prop":
+                stat_v, pv = eng.prop_ztest(X, NEFF, ci, cj)
+                df_v = np.full_like(pv, np.nan)
+            else:
+                stat_v, df_v, pv = eng.welch_ttest(X, V, NEFF, ci, cj)
+            small = (BASE[:, ci] < max(ctx.min_base, 2)) | (BASE[:, cj] < max(ctx.min_base, 2))
+            pv = np.where(small, np.nan, pv)
+            stat_v = np.where(small, np.nan, stat_v)
+            if ctx.scope == "row":
+                groups = np.broadcast_to(np.arange(R)[:, None], pv.shape)
+            else:
+                groups = np.broadcast_to(FAM[:, None], pv.shape)
+            padj = eng.adjust(pv, ctx.correction, groups)
+            diff = X[:, ci] - X[:, cj]
+            level = np.where(padj < ctx.alpha, 2 if ctx.alpha_strict is not None else 1, 0)
+            if ctx.alpha_strict is not None:
+                level = np.where(padj < ctx.alpha_strict, 1, level)
+            level = level.astype(np.int8)
+            rr = np.arange(R)[:, None]
+            win[rr, ci[None, :], cj[None, :]] = np.where(diff > 0, level, 0)
+            win[rr, cj[None, :], ci[None, :]] = np.where(diff < 0, level, 0)
+            for p_idx in range(len(ci)):
+                for c in (ci[p_idx], cj[p_idx]):
+                    pmin[:, c] = np.fmin(pmin[:, c], padj[:, p_idx])
+            out.append({"keys": keys, "ci": ci, "cj": cj, "statistic": stat_v, "df": df_v,
+                        "p_raw": pv, "p_adjusted": padj, "diff": diff})
+        lett = np.full((R, C), "", dtype=object)
+        for c in range(C):  # letters in column order
+            up = ctx.letter[c].upper()
+            lett = lett + np.where(win[:, :, c] == 1, up,
+                                   np.where(win[:, :, c] == 2, up.lower(), ""))
+        for i, rows, start in spans:
+            drafts[i]["letters"][rows] = lett[start : start + len(rows)]
+            drafts[i]["p_value"][rows] = pmin[start : start + len(rows)]
+    return tuple(out)
+
+
+def _pct_arrays(ctx, nw_rows, base_w, base_eff):
+    """Column proportion, percent (column/row/total), SE and Wilson CI (column % only)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = nw_rows / base_w[None, :]
+    p = np.where(base_w[None, :] > 0, p, np.nan)
+    if ctx.percent == "column":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.sqrt(p * (1 - p) / base_eff[None, :]) * 100
+        lo, hi = eng.wilson(p, base_eff[None, :], ctx.zcrit)
+        return p, p * 100, se, lo * 100, hi * 100
+    pct = np.full_like(p, np.nan)
+    groups = [np.array([0])] + [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for g in groups:
+            if ctx.percent == "row":
+                den = nw_rows[:, g].sum(axis=1, keepdims=True)
+            else:
+                den = base_w[g].sum()
+            pct[:, g] = nw_rows[:, g] / den * 100
+    nan = np.full_like(p, np.nan)
+    return p, pct, nan, nan, nan
+
+
+def _mean_ci(mean, var_s, neff, confidence):
+    from scipy.special import stdtrit
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(var_s / neff)
+        df = np.where(neff > 1, neff - 1, np.nan)
+        t = stdtrit(df, 0.5 + confidence / 2)
+    return se, mean - t * se, mean + t * se
+
+
+def _draft(ctx, var, info, kind, stat, cats, n_fn, nw, p, pct, value, se, lo, hi, base_n,
+           base_w, base_eff, parts, mvar=None) -> dict:
+    C = len(ctx.columns)
+    return {
+        "var": var, "label": info.label, "kind": kind, "stat": tuple(stat),
+        "category": tuple(cats), "n_fn": n_fn, "nw": nw, "p": p, "pct": pct, "value": value,
+        "se": se, "ci_low": lo, "ci_high": hi, "base_n": base_n, "base_w": base_w,
+        "base_eff": base_eff, "net_parts": tuple(parts),
+        "mvar": mvar if mvar is not None else np.full((len(stat), C), np.nan),
+    }
+
+
+def _categorical_draft(ctx, var, info, kind, counted, extra_nets, n_counts):
+    k = len(info.categories)
+    cw = counted.nw[1:]
+    base_n, base_w = counted.n_base, cw.sum(axis=0)
+    base_eff = _neff(base_w, counted.w2, ctx.weighted, base_n)
+    stat = ["pct"] * k
+    cats = list(info.categories)
+    parts: list[tuple[int, ...]] = [()] * k
+    net_defs = []
+    if kind == "likert":
+        net_defs += [(ctx.txt["t2b"], (k - 2, k - 1)), (ctx.txt["b2b"], (0, 1))]
+    for lab, members in extra_nets.items():
+        net_defs.append((lab, tuple(_member_index(var, info, members))))
+    w_all = cw
+    sel = np.zeros((len(net_defs), k))
+    for i, (lab, idx) in enumerate(net_defs):
+        sel[i, list(idx)] = 1.0
+        stat.append("net")
+        cats.append(lab)
+        parts.append(tuple(idx))
+    if net_defs:
+        w_all = np.vstack([cw, sel @ cw])
+    likert_mean = kind == "likert"
+
+    def n_fn():
+        cn = n_counts()[0].n[1:]
+        rows = [cn, sel @ cn] + ([base_n[None, :]] if likert_mean else [])
+        return np.vstack(rows)
+
+    p, pct, se, lo, hi = _pct_arrays(ctx, w_all, base_w, base_eff)
+    value = pct
+    mvar = None
+    if kind == "likert":
+        vals = np.arange(1, k + 1, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = vals @ cw / base_w
+            var_pop = np.maximum((vals**2) @ cw / base_w - mean**2, 0.0)
+            var_s = var_pop * base_eff / (base_eff - 1)
+        se_m, lo_m, hi_m = _mean_ci(mean, var_s, base_eff, ctx.confidence)
+        C = len(ctx.columns)
+        nan = np.full((1, C), np.nan)
+        stat.append("mean")
+        cats.append(ctx.txt["mean"])
+        parts.append(tuple(range(k)))
+        w_all = np.vstack([w_all, base_w[None, :]])
+        p = np.vstack([p, nan])
+        pct = np.vstack([pct, nan])
+        value = np.vstack([value, mean[None, :]])
+        se, lo, hi = (np.vstack([a, b[None, :]]) for a, b in ((se, se_m), (lo, lo_m), (hi, hi_m)))
+        mvar = np.vstack([np.full((len(stat) - 1, C), np.nan), var_s[None, :]])
+    return _draft(ctx, var, info, kind, stat, cats, n_fn, w_all, p, pct, value, se, lo, hi,
+                  base_n, base_w, base_eff, parts, mvar)
+
+
+def _multi_draft(ctx, var, info, counted, net_labels, n_counts):
+    k = len(info.columns)
+    base_n = counted[0].n_base
+    base_w = counted[0].nw[1:].sum(axis=0)
+    w_all = np.vstack([c.nw[2] for c in counted])
+    base_eff = _neff(base_w, counted[0].w2, ctx.weighted, base_n)
+
+    def n_fn():
+        return np.vstack([c.n[2] for c in n_counts()])
+
+    stat = ["pct"] * k + ["net"] * len(net_labels)
+    cats = list(info.categories) + list(net_labels)
+    p, pct, se, lo, hi = _pct_arrays(ctx, w_all, base_w, base_eff)
+    return _draft(ctx, var, info, "multi", stat, cats, n_fn, w_all, p, pct, pct, se, lo, hi,
+                  base_n, base_w, base_eff, [()] * len(stat))
+
+
+def _numeric_draft(ctx, s, var, info, layout, w):
+    x = pd.to_numeric(s.data[info.columns[0] if info.columns else var], errors="coerce")
+    x = x.to_numpy(dtype=float, na_value=np.nan)
+    valid = np.isfinite(x)
+    ww = w if w is not None else np.ones(len(x))
+    shift = float(np.mean(x[valid])) if valid.any() else 0.0
+    xc = np.where(valid, x - shift, 0.0)
+    cnt, sw, swx, swx2, sw2 = eng.sum_by_column(
+        [np.ones(len(x)), ww, ww * xc, ww * xc * xc, ww * ww], valid, layout)
+    base_eff = _neff(sw, sw2, ctx.weighted, cnt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mc = swx / sw
+        var_pop = np.maximum(swx2 / sw - mc**2, 0.0)
+        var_s = var_pop * base_eff / (base_eff - 1)
+    mean = mc + shift
+    med = np.full(layout.n_cols, np.nan)
+    med[0] = eng.weighted_median(x, ww, np.where(valid, 0, -1), 1)[0]
+    for b, (codes_b, kb) in enumerate(zip(layout.by_codes, layout.by_sizes)):
+        cols = np.flatnonzero(layout.col_by == b)
+        med[cols] = eng.weighted_median(x, ww, np.where(valid, codes_b, -1), kb)
+    C = len(ctx.columns)
+    nan = np.full(C, np.nan)
+    se_m, lo_m, hi_m = _mean_ci(mean, var_s, base_eff, ctx.confidence)
+    return _draft(
+        ctx, var, info, "numeric", ["mean", "sd", "median"],
+        [ctx.txt["mean"], ctx.txt["sd"], ctx.txt["median"]],
+        lambda: np.vstack([cnt] * 3), np.vstack([sw] * 3), np.full((3, C), np.nan),
+        np.full((3, C), np.nan), np.vstack([mean, np.sqrt(var_s), med]),
+        np.vstack([se_m, nan, nan]), np.vstack([lo_m, nan, nan]), np.vstack([hi_m, nan, nan]),
+        cnt, sw, base_eff, [(), (), ()], mvar=np.vstack([var_s, nan, nan]))
+
+
+def _footnotes(ctx, s, n, filtered, suppress_below, min_base, preset):
+    notes = []
+    if ctx.test == "none":
+        notes.append("No significance tests.")
+    else:
+        lev = (f"upper case p < {ctx.alpha_strict:g}, lower case p < {ctx.alpha:g}"
+               if ctx.alpha_strict is not None else f"p < {ctx.alpha:g}")
+        scope = ("within each row of each by variable (as SPSS)" if ctx.scope == "row"
+                 else "within each row variable x by variable block")
+        notes.append(
+            "Letters mark the columns of the same banner variable that a cell is significantly "
+            f"higher than ({lev}, two-sided): pooled two-proportion z-tests for percentages, "
+            f"Welch t-tests for means; {_CORRECTION_TEXT[ctx.correction]} {scope}"
+            + (f" (preset '{preset}')" if preset else "") + ". The Total column is not tested.")
+    notes.append(
+        f"Base: respondents who answered each question ({n:,} rows"
+        + (" after the where= filter" if filtered else "")
+        + "); multiple-response percentages are of respondents who answered the question, "
+        "so they can add up to more than 100%. Percentages are "
+        + {"column": "column", "row": "row", "total": "table"}[ctx.percent] + " percentages.")
+    if ctx.weighted:
+        notes.append(
+            f"Weighted by '{s.weight}'. Tests use Kish's effective base (sum w)^2 / sum w^2 per "
+            "column; strata and clusters are not taken into account in the letters.")
+    else:
+        notes.append("Unweighted.")
+    notes.append(f"Columns with a base below {min_base} are not tested and are shown in grey.")
+    if suppress_below > 0:
+        notes.append(
+            f"Counts below {suppress_below} are shown as <{suppress_below}; cells marked x are "
+            "hidden so that those counts cannot be recovered from totals, nets or means.")
+    return notes

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from ..core.result import Result
-from ..errors import IngestError, format_problem
+from ..errors import IngestError, did_you_mean, format_problem
 from .raw import EXTRA_PREFIX, RawTable
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class EntryComparison(Result):
     """The disagreements between two keyings of the same forms.
 
@@ -135,17 +135,25 @@ def compare_entries(
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
 
     def clerk(side: str) -> pd.Series | None:
-        if clerk_column is None:
-            return None
         for name in (clerk_column, EXTRA_PREFIX + clerk_column):
             col = f"{name}\x00{side}"
             if col in both.columns:
                 return both[col].astype("string")
-        raise IngestError(format_problem(where="compare_entries",
-                                         expected=f"a clerk column {clerk_column!r}",
-                                         found="none in one of the files"))
+            if name in (fa.columns if side == "a" else fb.columns):
+                return both[name].astype("string")  # same name in both: no suffix
+        return None
 
-    ca, cb = clerk("a"), clerk("b")
+    ca = cb = None
+    if clerk_column is not None:
+        ca, cb = clerk("a"), clerk("b")
+        if ca is None and cb is None:
+            raise IngestError(format_problem(
+                where="compare_entries", expected=f"a clerk column {clerk_column!r}",
+                found="none in either file",
+                hint=did_you_mean(clerk_column, list(a.frame.columns) + list(b.frame.columns))))
+        missing_side = pd.Series([pd.NA] * len(both), dtype="string")
+        ca = missing_side if ca is None else ca
+        cb = missing_side if cb is None else cb
     questions = [f.name for f in spec.fields if f.name != idc
                  and f"{f.name}\x00a" in both.columns and f"{f.name}\x00b" in both.columns]
     pieces, per_q = [], []
@@ -157,6 +165,8 @@ def compare_entries(
         per_q.append((qn, len(same), int(same.sum())))
         if ca is not None:
             for side, cs in (("first", ca), ("second", cb)):
+                if cs.isna().all():
+                    continue
                 g = pd.DataFrame({"c": cs.fillna("<NA>").to_numpy(), "s": same}).groupby("c")["s"]
                 for name, (n, k) in zip(g.size().index, zip(g.size(), g.sum())):
                     acc = clerk_cells.setdefault((str(name), side), [0, 0])

@@ -1,0 +1,163 @@
+"""Weighting against R's survey package: rake, postStratify, calibrate (1e-6 relative).
+
+References: tests/data/reference/weighting.json (dsrs) and design_multistage.json (cluster
+designs, tests/reference_r/design_multistage.R). The R call is quoted beside each assertion.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import survey as sv
+from survey.analysis._design_tests import rao_scott_tests
+from survey.core.survey import Survey, category_codes
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "reference"
+FACTORS = ["stype", "sch.wide", "comp.imp", "both", "awards", "yr.rnd"]
+# pop.types / pop.schwide from apipop
+TYPES = {"stype": {"E": 4421, "H": 755, "M": 1018}}
+SCHWIDE = {"sch.wide": {"No": 1072, "Yes": 5122}}
+
+
+def load(name):
+    d = pd.read_csv(DATA / f"{name}.csv", dtype={"cds": str})
+    for c in FACTORS:
+        d[c] = pd.Categorical(d[c], categories=sorted(d[c].dropna().unique()))
+    return d
+
+
+def results(name):
+    return {r["id"]: r["values"] for r in json.loads((DATA / name).read_text())["results"]}
+
+
+def _flat(x):
+    if isinstance(x, dict):
+        x = list(x.values())
+    if isinstance(x, (list, tuple)):
+        return [v for item in x for v in np.ravel(_flat(item))]
+    return x
+
+
+def close(a, e, rtol=1e-6, atol=0.0):
+    a, e = np.asarray(_flat(a), float), np.asarray(_flat(e), float)
+    np.testing.assert_allclose(a, e.reshape(a.shape) if a.size == e.size else e, rtol=rtol,
+                               atol=atol)
+
+
+def dsrs():
+    # dsrs = svydesign(id = ~1, weights = ~pw, data = apisrs, fpc = ~fpc)
+    return Survey.from_frame(load("apisrs"), weight="pw", fpc="fpc")
+
+
+def dclus1():
+    # dclus1 = svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
+    return Survey.from_frame(load("apiclus1"), psu="dnum", weight="pw", fpc="fpc")
+
+
+def dclus2():
+    # dclus2 <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2)
+    return Survey.from_frame(load("apiclus2"), psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+
+
+SRS_CASES = {
+    # d <- rake(dsrs, list(~stype, ~sch.wide), list(pop.types, pop.schwide),
+    #           control = list(maxit = 1000, epsilon = 1e-13))
+    "dsrs/rake/stype+sch.wide/converged": lambda: sv.rake(dsrs(), {**TYPES, **SCHWIDE}),
+    # d <- postStratify(dsrs, ~stype, pop.types)
+    "dsrs/postStratify/stype": lambda: sv.poststratify(dsrs(), "stype", TYPES["stype"]),
+    # d <- calibrate(dsrs, ~stype + sch.wide, population = c(`(Intercept)` = 6194,
+    #                stypeH = 755, stypeM = 1018, sch.wideYes = 5122), calfun = "linear")
+    "dsrs/calibrate/linear/stype+sch.wide": lambda: sv.calibrate(dsrs(), {**TYPES, **SCHWIDE}),
+    # d <- calibrate(dsrs, ~stype + sch.wide, population = c(...), calfun = "raking",
+    #                epsilon = 1e-12, maxit = 100)
+    "dsrs/calibrate/raking/stype+sch.wide": lambda: sv.calibrate(
+        dsrs(), {**TYPES, **SCHWIDE}, method="raking"),
+    # d <- calibrate(dsrs, ~stype, population = c(`(Intercept)` = 6194, stypeH = 755,
+    #                stypeM = 1018), calfun = "linear")
+    "dsrs/calibrate/linear/stype": lambda: sv.calibrate(dsrs(), TYPES),
+}
+
+
+@pytest.mark.parametrize("case", list(SRS_CASES))
+def test_srs_weighting_matches_r(case):
+    r = results("weighting.json")[case]
+    s = SRS_CASES[case]()
+    # svymean(~api00, d)
+    m = sv.mean(s, "api00")
+    close([m.estimate, m.se], [r["svymean_api00"]["estimate"], r["svymean_api00"]["se"]])
+    # svytotal(~enroll, d)
+    t = sv.total(s, "enroll")
+    close([t.estimate, t.se], [r["svytotal_enroll"]["estimate"], r["svytotal_enroll"]["se"]])
+    # svymean(~stype, d): stype is calibrated, so its SE is 0 (up to rounding)
+    p = sv.proportions(s, "stype")
+    close(p.estimate.to_numpy(), list(r["svymean_stype"]["estimate"].values()))
+    close(p.se.to_numpy(), 0.0, atol=1e-10)
+    # summary(weights(d)); sum, min, max of the weights
+    close([s.weights.sum(), s.weights.min(), s.weights.max()],
+          [r["weights_sum"], r["weights_min"], r["weights_max"]])
+
+
+CLUSTER_CASES = {
+    "rake(dclus1, list(~stype, ~sch.wide), list(pop.types, pop.schwide), control = list("
+    "maxit = 1000, epsilon = 1e-13))": lambda: sv.rake(dclus1(), {**TYPES, **SCHWIDE}),
+    "rake(dclus2, list(~stype, ~sch.wide), list(pop.types, pop.schwide), control = list("
+    "maxit = 1000, epsilon = 1e-13))": lambda: sv.rake(dclus2(), {**TYPES, **SCHWIDE}),
+    "postStratify(dclus1, ~stype, pop.types)": lambda: sv.poststratify(dclus1(), "stype",
+                                                                       TYPES["stype"]),
+    "postStratify(dclus2, ~stype, pop.types)": lambda: sv.poststratify(dclus2(), "stype",
+                                                                       TYPES["stype"]),
+    "calibrate(dclus1, ~stype + api99, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, "
+    "api99 = 3914069))": lambda: sv.calibrate(dclus1(), {**TYPES, "api99": 3914069}),
+    "calibrate(dclus2, ~stype + sch.wide, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018,"
+    " sch.wideYes = 5122), calfun = 'raking', epsilon = 1e-12, maxit = 100)":
+        lambda: sv.calibrate(dclus2(), {**TYPES, **SCHWIDE}, method="raking"),
+    "calibrate(dclus1, ~stype, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018), calfun = "
+    "'logit', bounds = c(0.5, 2), epsilon = 1e-12, maxit = 100)":
+        lambda: sv.calibrate(dclus1(), TYPES, method="logit", bounds=(0.5, 2)),
+    "calibrate(dclus1, ~stype + api99, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, "
+    "api99 = 3914069), bounds = c(0.7, 1.7), epsilon = 1e-12, maxit = 200)":
+        lambda: sv.calibrate(dclus1(), {**TYPES, "api99": 3914069}, bounds=(0.7, 1.7)),
+}
+
+
+@pytest.mark.parametrize("call", list(CLUSTER_CASES))
+def test_cluster_weighting_matches_r(call):
+    r = results("design_multistage.json")[call]
+    s = CLUSTER_CASES[call]()
+    # weights(d)
+    close(s.weights, r["weights"], rtol=1e-8)
+    # svymean(~api00, d); svytotal(~enroll, d, na.rm = TRUE)
+    m, t = sv.mean(s, "api00"), sv.total(s, "enroll")
+    close([m.estimate, m.se], [r["svymean_api00"]["estimate"], r["svymean_api00"]["se"]])
+    close([t.estimate, t.se], [r["svytotal_enroll"]["estimate"], r["svytotal_enroll"]["se"]])
+    # svymean(~sch.wide, d)  (near 0 when sch.wide is a calibration margin)
+    p = sv.proportions(s, "sch.wide")
+    close(p.estimate.to_numpy(), r["svymean_schwide"]["estimate"])
+    close(p.se.to_numpy(), r["svymean_schwide"]["se"], atol=1e-9)
+    # svychisq(~comp.imp + stype, d)
+    a, _ = category_codes(s, "comp.imp")
+    b, _ = category_codes(s, "stype")
+    q = rao_scott_tests(s, a, b, 2, 3).loc["rao_scott_f"]
+    rr = r["svychisq_F"]
+    close([q.statistic, q.df, q.df_denom, q.p_value],
+          [rr["statistic"], rr["parameter"]["ndf"], rr["parameter"]["ddf"], rr["p_value"]])
+
+
+def test_rake_report_and_margins():
+    s = sv.rake(dsrs(), {**TYPES, **SCHWIDE})
+    rep = s.weighting
+    assert rep.converged and rep.max_deviation <= 1e-6
+    m = rep.margins.set_index(["var", "category"])
+    close(m["achieved"], m["target"], rtol=1e-9)
+    # the unadjusted weighted counts: svytable(~stype, dsrs) = 4397.74, 774.25, 1022.01
+    close(m.loc["stype", "before"], [4397.74, 774.25, 1022.01])
+    w = s.weights
+    close(rep.deff_kish, len(w) * (w**2).sum() / w.sum() ** 2)
+    close(rep.n_effective, w.sum() ** 2 / (w**2).sum())
+    assert s.weight == "weight" and "weight" in s.data and len(s.calibration) == 1
+    assert "Weighting report (rake)" in rep._repr_html_()

@@ -51,7 +51,8 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
 
     Categories that never occur are dropped first (R uses the levels present in the data).
     """
-    from scipy.stats import chi2, f as fdist
+    from scipy.stats import chi2
+    from scipy.stats import f as fdist
 
     s = as_survey(survey)
     design = Design.from_survey(s)

@@ -13,7 +13,9 @@ Conventions (all as R ``survey`` 4.x; see the notes of each result):
   ``confint()`` on ``svymean``/``svytotal``, df = Inf); proportions (``svyciprop``, logit
   method) and quantiles (``svyquantile``, Woodruff) use Student t with the design's degrees
   of freedom (#PSU - #strata among the rows used);
-* ``deff`` is relative to simple random sampling *without* replacement of the same size;
+* ``deff`` is relative to simple random sampling *without* replacement of the same size
+  (R ``deff=TRUE``); when the weights sum to no more than n (no population scale, e.g.
+  unweighted data) it is relative to sampling with replacement (R ``deff="replace"``);
   ``n_effective = n / deff``;
 * a plain DataFrame without weights is analysed as R's ``svydesign(id=~1, data=df)``: each row
   its own PSU, weight 1, no fpc (with-replacement variance, ``df = n - 1``).
@@ -260,12 +262,13 @@ def _deff(lin: _Lin, kind: str) -> np.ndarray:
     W = lin.W[:, None]
     nobs = lin.nobs[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        vsrs = lin.s2 * (W - nobs) / (W * nobs)
+        # R deff=TRUE: vs SRS without replacement; when the weights carry no population
+        # scale (sum(w) <= n, e.g. unweighted data) R gives Inf/NA: use deff="replace" then
+        vsrs = np.where(W > nobs, lin.s2 * (W - nobs) / (W * nobs), lin.s2 / nobs)
         if kind == "total":
             vsrs = vsrs * W**2
         var = np.diag(lin.vcov).reshape(lin.est.shape)
         out = var / vsrs
-    out = np.where(W < nobs, np.nan, out)  # R: "sample size greater than population size"
     return out
 
 

@@ -308,7 +308,7 @@ def _is_boolish(s: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(s):
         return True
     vals = pd.unique(s.dropna())
-    return len(vals) <= 2 and set(np.asarray(vals, dtype=object).tolist()) <= {0, 1, True, False}
+    return len(vals) <= 2 and set(np.asarray(vals, dtype=object).tolist()) <= {0, 1}
 
 
 def category_codes(survey: Survey, var: str, *, language: str | None = None) -> tuple[np.ndarray, VarInfo]:

@@ -14,6 +14,7 @@ from ..core.result import Result
 from ..core.survey import Survey, as_survey, category_codes
 from ..errors import WeightingError, did_you_mean
 
+
 # ---------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True, repr=False)
 class WeightingReport(Result):

@@ -41,8 +41,8 @@ def trim_weights(survey: Survey | pd.DataFrame, *, upper: float = math.inf,
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"w": [1.0, 1.0, 1.0, 9.0]})
-    >>> trim_weights(Survey.from_frame(df, weight="w"), upper=5).weights.tolist()
-    [2.3333333333333335, 2.3333333333333335, 2.3333333333333335, 5.0]
+    >>> trim_weights(Survey.from_frame(df, weight="w"), upper=5).weights.tolist()  # R trimWeights
+    [2.333333333333333, 2.333333333333333, 2.333333333333333, 5.0]
     """
     s = as_input(survey)
     w0 = base_weights(s)

@@ -50,6 +50,7 @@ UNIT_ORDER = ["city", "county", "township", "public_inst"]
 
 def make() -> tuple[pd.DataFrame, list[dict]]:
     q = sv.load_questionnaire("grassroots_training")
+    other = q.question("gains").other.text  # the "other, please specify" text
     df = sv.synthesize(q, N_VALID, seed=SEED, targets=TARGETS, associations=ASSOCIATIONS,
                        missing_rate=0.01)
     df = df.drop(columns="_row")
@@ -98,10 +99,10 @@ def make() -> tuple[pd.DataFrame, list[dict]]:
     plant(p, "grassroots_years", "52", "constraint", "52 years at the grassroots (range 0–40)")
     p = pick(notnull["grassroots_years"])
     plant(p, "grassroots_years", "5年", "type", "'5年' keyed instead of the number 5")
-    p = pick(df["gains"].fillna("").str.contains("other") & df["gains_other_text"].notna())
-    plant(p, "gains_other_text", None, "other_without_text", "'other' ticked, text left blank")
+    p = pick(df["gains"].fillna("").str.contains("other") & df[other].notna())
+    plant(p, other, None, "other_without_text", "'other' ticked, text left blank")
     p = pick((df["gains"].fillna("") != "") & ~df["gains"].fillna("").str.contains("other"))
-    plant(p, "gains_other_text", "多跑腿", "text_without_other",
+    plant(p, other, "多跑腿", "text_without_other",
           "text written beside 'other' without ticking it")
     p = pick((df["top_leader"] == "2") & df["top_leader_years"].isna())
     plant(p, "top_leader", None, "required", "required question top_leader left blank")

@@ -233,6 +233,21 @@ def _effective_relevance(q) -> dict[str, list]:
     return out
 
 
+class _Lazy:
+    """A message rendered only for the rows that have the problem."""
+
+    def __init__(self, key: str, language: str, values=None, /, **fields):
+        self.key, self.language, self.values, self.fields = key, language, values, fields
+
+    def at(self, pos: np.ndarray) -> np.ndarray:
+        if self.values is None:
+            text = M.render(self.key, self.language, **self.fields)
+            return np.full(len(pos), text, dtype=object)
+        vals = self.values.iloc[pos] if isinstance(self.values, pd.Series) else \
+            pd.Series(np.asarray(self.values, dtype=object)[pos])
+        return M.render(self.key, self.language, vals, **self.fields).to_numpy(dtype=object)
+
+
 class _Problems:
     """Collects problems batch by batch (each batch is column-wise)."""
 
@@ -241,31 +256,35 @@ class _Problems:
         self.parts: list[pd.DataFrame] = []
 
     def add(self, mask, *, question: str, value, rule: str, severity: str, message,
-            action: str, keep_suppressed: bool = False) -> np.ndarray:
+            action: str, keep_suppressed: bool = False) -> tuple[np.ndarray, np.ndarray]:
         m = np.asarray(mask, dtype=bool)
         if not keep_suppressed:
             m = m & ~self.suppress
         pos = np.flatnonzero(m)
         if len(pos) == 0:
-            return pos
+            return pos, np.empty(0, dtype=object)
+
         def pick(v):
             if isinstance(v, pd.Series):
-                return v.to_numpy(dtype=object)[pos]
+                out = v.to_numpy(dtype=object)[pos]
+                return np.where(pd.isna(out), None, out)
             return np.full(len(pos), v, dtype=object)
+
+        msgs = message.at(pos) if isinstance(message, _Lazy) else pick(message)
         part = pd.DataFrame({
             "row": self.rows[pos],
-            "respondent_id": (self.ids.to_numpy(dtype=object)[pos] if self.ids is not None
+            "respondent_id": (pick(self.ids) if self.ids is not None
                               else np.full(len(pos), None, dtype=object)),
             "question": question,
             "value": pick(value),
             "rule": rule,
             "severity": severity,
-            "message": pick(message),
+            "message": msgs,
             "action": action,
             "_pos": pos,
         })
         self.parts.append(part)
-        return pos
+        return pos, msgs
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
@@ -378,20 +397,22 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     def row_rule(mask, rule, key, value, message, *, severity=None, policy_key=None,
                  question="", keep_suppressed=True):
         action = pol[policy_key or rule]
-        pos = P.add(mask, question=question, value=value, rule=rule,
-                    severity=severity or SEVERITY.get(policy_key or rule, "warning"),
-                    message=message, action=action, keep_suppressed=keep_suppressed)
-        if action == REJECT and len(pos):
-            new = pos[~reject[pos]]
-            reject[new] = True
-            reject_rule[new] = rule
-            msg = message.to_numpy(dtype=object)[new] if isinstance(message, pd.Series) \
-                else message
-            reject_msg[new] = msg
+        pos, msgs = P.add(mask, question=question, value=value, rule=rule,
+                          severity=severity or SEVERITY.get(policy_key or rule, "warning"),
+                          message=message, action=action, keep_suppressed=keep_suppressed)
+        _reject(pos, msgs, rule, action)
         return pos
 
-    row_rule(incomplete, "incomplete", "incomplete", None, M.render("incomplete", lang))
-    row_rule(blank, "blank_form", "blank_form", None, M.render("blank_form", lang))
+    def _reject(pos, msgs, rule, action):
+        if action == REJECT and len(pos):
+            fresh = ~reject[pos]
+            new = pos[fresh]
+            reject[new] = True
+            reject_rule[new] = rule
+            reject_msg[new] = msgs[fresh]
+
+    row_rule(incomplete, "incomplete", "incomplete", None, _Lazy("incomplete", lang))
+    row_rule(blank, "blank_form", "blank_form", None, _Lazy("blank_form", lang))
     if id_series is not None:
         msg = pd.Series([""] * n, index=frame.index, dtype=object)
         if exact_dup.any():
@@ -424,6 +445,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
         return rel_cache[text]
 
     typed: dict[str, pd.Series] = {}
+    datacol: dict[str, str] = {}
     set_missing: dict[str, np.ndarray] = {}  # question -> cells set to invalid
     blanked: dict[str, np.ndarray] = {}  # question -> cells blanked as not applicable
     relevant_of: dict[str, np.ndarray] = {}
@@ -433,18 +455,13 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     def cell_rule(mask, name, rule, message, *, value=None, policy_key=None):
         action = pol[policy_key or rule]
         v = raw_df[name] if value is None else value
-        pos = P.add(mask, question=name, value=v, rule=rule,
-                    severity=SEVERITY[policy_key or rule], message=message, action=action)
+        pos, msgs = P.add(mask, question=name, value=v, rule=rule,
+                          severity=SEVERITY[policy_key or rule], message=message, action=action)
         if action == SET_MISSING and len(pos):
             target = blanked if rule == "skip_violation" else set_missing
             arr = target.setdefault(name, np.zeros(n, bool))
             arr[pos] = True
-        elif action == REJECT and len(pos):
-            new = pos[~reject[pos]]
-            reject[new] = True
-            reject_rule[new] = rule
-            reject_msg[new] = (message.to_numpy(dtype=object)[new]
-                               if isinstance(message, pd.Series) else message)
+        _reject(pos, msgs, rule, action)
         return pos
 
     for qq in questions:
@@ -455,6 +472,11 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
         qtype = qq.type
         bad = np.zeros(n, bool)  # cells whose value cannot be used (unknown/type)
         info = q.var_info(name, language=label_lang) if hasattr(q, "var_info") else None
+        # the data column (differs from the question name e.g. for an "other" text whose
+        # name would clash with the q_other option column)
+        col = info.columns[0] if info is not None and info.columns and qtype != \
+            "select_multiple" else name
+        datacol[name] = col
         if qtype in _SELECT_ONE:
             codes_ = list(info.codes) if info is not None else []
             valid = s.isin(codes_).to_numpy()
@@ -468,9 +490,9 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                 double = (all_ok & (ntok > 1)).reindex(s.index, fill_value=False).to_numpy()
                 double = double & wrong
                 cell_rule(double, name, "unknown_code",
-                          M.render("double_mark", lang, s, question=qlabel))
+                          _Lazy("double_mark", lang, s, question=qlabel))
                 cell_rule(wrong & ~double, name, "unknown_code",
-                          M.render("unknown_code", lang, s, question=qlabel,
+                          _Lazy("unknown_code", lang, s, question=qlabel,
                                    valid=", ".join(codes_[:12])
                                    + (" …" if len(codes_) > 12 else "")))
                 bad = wrong
@@ -478,7 +500,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                                  ordered=bool(info.ordered) if info is not None else False)
             if info is not None and len(set(info.categories)) == len(info.categories):
                 cat = cat.rename_categories(list(info.categories))
-            typed[name] = pd.Series(cat, index=frame.index)
+            typed[col] = pd.Series(cat, index=frame.index)
         elif qtype == "select_multiple":
             codes_ = list(info.codes) if info is not None else []
             norm = s.str.replace(r"[,;，；、]+", " ", regex=True).str.strip()
@@ -495,7 +517,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                 wrong = has.copy()
             if wrong.any():
                 cell_rule(wrong, name, "unknown_code",
-                          M.render("unknown_code", lang, s, question=qlabel,
+                          _Lazy("unknown_code", lang, s, question=qlabel,
                                    valid=", ".join(codes_)))
                 bad = wrong
             count = np.zeros(n, dtype="int64")
@@ -505,13 +527,13 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             if mx is not None:
                 over = has & (count > mx)
                 cell_rule(over, name, "max_choices",
-                          M.render("max_choices", lang, pd.Series(count, index=s.index),
+                          _Lazy("max_choices", lang, pd.Series(count, index=s.index),
                                    question=qlabel, max=mx), value=s)
             for ex in getattr(qq, "exclusive", ()) or ():
                 if ex in sel:
                     viol = has & sel[ex] & (count > 1)
                     cell_rule(viol, name, "exclusive",
-                              M.render("exclusive", lang, s, question=qlabel, choice=ex))
+                              _Lazy("exclusive", lang, s, question=qlabel, choice=ex))
             cols = list(info.columns) if info is not None else [f"{name}_{c}" for c in codes_]
             for c, col in zip(codes_, cols):
                 typed[col] = pd.Series(pd.array(sel[c], dtype="boolean"),
@@ -525,14 +547,14 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                 wrong |= frac
             if wrong.any():
                 cell_rule(wrong, name, "type",
-                          M.render("type", lang, s, question=qlabel,
+                          _Lazy("type", lang, s, question=qlabel,
                                    expected=M.expected_text(qtype, lang)))
                 bad = wrong
             num = num.where(~wrong)
             if qtype == "integer":
-                typed[name] = num.round().astype("Int64")
+                typed[col] = num.round().astype("Int64")
             else:
-                typed[name] = num.astype("Float64")
+                typed[col] = num.astype("Float64")
         elif qtype in _DATES:
             d = pd.to_datetime(s, errors="coerce", format="ISO8601")
             retry = has & d.isna().to_numpy()
@@ -542,23 +564,23 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             wrong = has & d.isna().to_numpy()
             if wrong.any():
                 cell_rule(wrong, name, "type",
-                          M.render("type", lang, s, question=qlabel,
+                          _Lazy("type", lang, s, question=qlabel,
                                    expected=M.expected_text(
                                        "datetime" if qtype != "date" else "date", lang)))
                 bad = wrong
-            typed[name] = d
+            typed[col] = d
         elif qtype == "time":
             ok = s.str.fullmatch(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?",
                                  na=False).to_numpy()
             wrong = has & ~ok
             if wrong.any():
                 cell_rule(wrong, name, "type",
-                          M.render("type", lang, s, question=qlabel,
+                          _Lazy("type", lang, s, question=qlabel,
                                    expected=M.expected_text("time", lang)))
                 bad = wrong
-            typed[name] = s.where(~wrong).astype("string")
+            typed[col] = s.where(~wrong).astype("string")
         else:
-            typed[name] = s.astype("string")
+            typed[col] = s.astype("string")
 
         # relevance, required, skip violations
         rel_parts = relevance.get(name)
@@ -574,11 +596,11 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                 regex=True).to_numpy()
             # the other-text: its own rules replace skip_violation
             cell_rule(has & ~chosen, name, "text_without_other",
-                      M.render("text_without_other", lang, s, question=parent.name,
+                      _Lazy("text_without_other", lang, s, question=parent.name,
                                choice=parent.other.choice, text=name))
             p_has = raw_df[parent.name].notna().to_numpy()
             cell_rule(p_has & chosen & ~has, parent.name, "other_without_text",
-                      M.render("other_without_text", lang, None, question=parent.name,
+                      _Lazy("other_without_text", lang, None, question=parent.name,
                                choice=parent.other.choice, text=name),
                       value=raw_df[parent.name])
         elif rel_parts:
@@ -590,14 +612,14 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             if viol.any():
                 rel_text = " and ".join(to_text(p) for p in rel_parts)
                 cell_rule(viol, name, "skip_violation",
-                          M.render("skip_violation", lang, s, question=qlabel,
+                          _Lazy("skip_violation", lang, s, question=qlabel,
                                    relevant=rel_text))
         req_ast = getattr(qq, "required_ast", None)
         if req_ast is not None:
             req = ev_bool(req_ast) & rel
             miss = req & ~has
             if miss.any():
-                cell_rule(miss, name, "required", M.render("required", lang, question=qlabel))
+                cell_rule(miss, name, "required", _Lazy("required", lang, question=qlabel))
 
         # constraint (own value, only when non-empty and usable)
         cons = getattr(qq, "constraint_ast", None)
@@ -612,7 +634,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                 viol = has & ~bad & ~okc
                 if viol.any():
                     cell_rule(viol, name, "constraint",
-                              M.render("constraint", lang, s, question=qlabel,
+                              _Lazy("constraint", lang, s, question=qlabel,
                                        constraint=to_text(ast)))
                 bad = bad | viol
         unusable[name] = bad
@@ -633,7 +655,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
         same = (sub.eq(first, axis=0).all(axis=1) & sub.notna().all(axis=1)).to_numpy()
         if same.any():
             row_rule(same, "straightlining", "straightlining", first,
-                     M.render("straightlining", lang, first, question=g, k=len(cols)),
+                     _Lazy("straightlining", lang, first, question=g, k=len(cols)),
                      question=g, keep_suppressed=False)
     # --- speeders ----------------------------------------------------------------------
     start_end = None
@@ -657,7 +679,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             fast = (okd & (secs < SPEEDER_FRACTION * med)).to_numpy()
             shown = secs.round(0).astype("Int64").astype("string").astype(object)
             row_rule(fast, "speeder", "speeder", shown,
-                     M.render("speeder", lang, shown, median=f"{med:.0f}"),
+                     _Lazy("speeder", lang, shown, median=f"{med:.0f}"),
                      keep_suppressed=False)
             notes.append(f"speeders: completion under {SPEEDER_FRACTION:g} × median "
                          f"({med:.0f} s)")
@@ -686,7 +708,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
         text = _label(getattr(chk, "message", None), lang, chk.expr)
         key = f"check:{chk.id}"
         row_rule(fail, key, key, shown,
-                 M.render("check", lang, shown, id=chk.id, text=text),
+                 _Lazy("check", lang, shown, id=chk.id, text=text),
                  severity=chk.severity, policy_key=key, question=",".join(refs),
                  keep_suppressed=False)
 
@@ -714,8 +736,9 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                 info = q.var_info(name, language=label_lang)
                 for col in info.columns:
                     data[col] = data[col].where(~wipe, pd.NA)
-            elif name in data.columns:
-                data[name] = data[name].where(~wipe)
+            elif datacol.get(name, name) in data.columns:
+                c = datacol.get(name, name)
+                data[c] = data[c].where(~wipe)
     missing = pd.DataFrame(missing_cols, index=frame.index)
     for c in extras:
         out_name = str(c).removeprefix("_extra:")

@@ -22,7 +22,7 @@ PLANTED = [
     (93, "type", "grassroots_years"),
     (149, "constraint", "grassroots_years"),
     (151, "duplicate_id", "respondent_id"),
-    (177, "text_without_other", "gains_other_text"),
+    (177, "text_without_other", "gains_other"),
     (228, "blank_form", ""),
     (230, "max_choices", "gains"),
     (248, "check:years_vs_age", "age_band,grassroots_years"),

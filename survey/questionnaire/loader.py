@@ -374,7 +374,6 @@ class Normalizer:
         out["items"] = self.items(d.get("items") or [], loc / "items")
         if "fieldwork" in d and d["fieldwork"] is not None:
             out["fieldwork"] = self.fieldwork(d["fieldwork"], loc / "fieldwork")
-        self.column_clashes()
         out["checks"] = self.checks(d.get("checks") or [], loc / "checks")
         out["scales"] = self.scales(d.get("scales") or {}, loc / "scales")
         self.references()
@@ -557,6 +556,11 @@ class Normalizer:
             if "required" in row:
                 row["required"] = self.required(row["required"], rloc / "required", r["name"])
             self.expr_keys(row, rloc, str(r["name"]), ("relevant",))
+            # canonical form: a row repeats nothing its grid already says
+            if "required" in row and row["required"] == out.get("required", False):
+                del row["required"]
+            if "appearance" in row and row["appearance"] == out.get("appearance", "likert"):
+                del row["appearance"]
             out["rows"].append(row)
             self.questions[str(r["name"])] = {"type": "select_one", "list": out.get("list")}
         return out
@@ -636,7 +640,7 @@ class Normalizer:
 
     def sugar(self, q: dict, loc: Loc, name: str) -> None:
         parts = [q["constraint"]] if q.get("constraint") else []
-        if "range" in q:
+        if "range" in q:  # sugar: range: [min, max] -> constraint
             r = q.pop("range")
             lo, hi = (r.get("min"), r.get("max")) if isinstance(r, dict) else (
                 r if isinstance(r, list) and len(r) == 2 else (None, None))
@@ -725,19 +729,6 @@ class Normalizer:
                     self.p.add(loc / "list", "choice names without spaces in a select_multiple "
                                "list", repr(c), "space separates the selected choices",
                                item=name)
-
-    def column_clashes(self) -> None:
-        """A select_multiple q gives columns q_<choice>: they must not clash with names."""
-        for name, q in self.questions.items():
-            if q.get("type") != "select_multiple" or q.get("list") not in self.lists:
-                continue
-            for c in self.lists[q["list"]]["choices"]:
-                col = f"{name}_{c['name']}"
-                if col in self.names:
-                    loc, _ = self.names[col]
-                    self.p.add(loc, f"a name other than '{col}' (the data column of choice "
-                               f"'{c['name']}' of select_multiple '{name}')", repr(col),
-                               f"rename it, e.g. '{col}_text'", item=col)
 
     # fieldwork, checks, scales -------------------------------------------------------------------
     def fieldwork(self, raw, loc: Loc) -> dict:
@@ -860,11 +851,9 @@ class Normalizer:
                                f"${{{ref}}} in {text!r}", did_you_mean(ref, known), item=item)
         unit_var, loc, ids = getattr(self, "_unit_var", (None, None, []))
         if unit_var is not None:
+            # the unit may be a data-entry column that is not a question (formats.md §7.4)
             q = self.questions.get(str(unit_var))
-            if q is None:
-                self.p.add(loc, "the name of the question that records the unit", repr(unit_var),
-                           did_you_mean(str(unit_var), self.questions))
-            elif q.get("list") in self.lists:
+            if q is not None and q.get("list") in self.lists:
                 names_ = [c["name"] for c in self.lists[q["list"]]["choices"]]
                 missing = [u for u in ids if u not in names_]
                 if missing:
@@ -878,8 +867,8 @@ def loc_value(loc: Loc):
 
 
 def _default_other_text(name: str, qtype) -> str:
-    """ODK's or_other names the text <q>_other; a select_multiple needs that for its column."""
-    return f"{name}_other_text" if qtype == "select_multiple" else f"{name}_other"
+    """ODK's or_other convention: the text question is <q>_other."""
+    return f"{name}_other"
 
 
 def pydantic_problems(exc: PydanticError, locate, problems: Problems) -> None:

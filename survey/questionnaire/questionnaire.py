@@ -48,6 +48,8 @@ class Questionnaire(QuestionnaireModel):
     'necessity3'
     >>> [c for c in q.data_columns() if c.startswith("gains_")]
     ['gains_mass_work', 'gains_closeness', 'gains_style', 'gains_other', 'gains_other_text']
+    >>> q.var_info("gains_other").columns
+    ('gains_other_text',)
     """
 
     source_path: str | None = Field(None, exclude=True, description="(derived) file loaded")
@@ -154,17 +156,29 @@ class Questionnaire(QuestionnaireModel):
                 return parents
         return ()
 
-    def data_columns(self) -> list[str]:
-        """Data column names in order (a select_multiple ``q`` gives ``q_<choice>`` columns)."""
-        out: list[str] = []
+    @cached_property
+    def _columns(self) -> dict[str, tuple[str, ...]]:
+        cols: dict[str, tuple[str, ...]] = {}
         for q in self._questions:
-            if not q.is_data:
-                continue
-            if q.type == "select_multiple":
-                out += [f"{q.name}_{c.name}" for c in self.choices(q.list_name).choices]
-            else:
-                out.append(q.name)
-        return out
+            if q.is_data and q.type == "select_multiple":
+                cols[q.name] = tuple(f"{q.name}_{c.name}"
+                                     for c in self.choices(q.list_name).choices)
+        taken = {c for cs in cols.values() for c in cs}
+        for q in self._questions:
+            if q.is_data and q.name not in cols:
+                # ODK names the "other" text q_other, which is also the column of choice
+                # 'other' of a select_multiple q: the text's column is then q_other_text
+                cols[q.name] = (f"{q.name}_text",) if q.name in taken else (q.name,)
+        return cols
+
+    def data_columns(self) -> list[str]:
+        """Typed data column names in order.
+
+        A select_multiple ``q`` gives one ``q_<choice>`` column per choice; an "other" text
+        whose name equals one of those columns (ODK's ``q_other``) gets ``<name>_text``.
+        """
+        return [c for q in self._questions if q.name in self._columns
+                for c in self._columns[q.name]]
 
     def demographics(self) -> list[str]:
         return [q.name for q in self._questions if q.role == "demographic"]
@@ -196,14 +210,12 @@ class Questionnaire(QuestionnaireModel):
         cats: tuple[str, ...] = ()
         codes: tuple[str, ...] = ()
         ordered = False
-        columns: tuple[str, ...] = (q.name,)
+        columns = self._columns[q.name]
         if q.list_name and q.type in ("select_one", "select_multiple"):
             lst = self.choices(q.list_name)
             cats = tuple(self.text(c.label, language) or c.name for c in lst.choices)
             codes = tuple(c.name for c in lst.choices)
             ordered = lst.ordered and q.type == "select_one"
-            if q.type == "select_multiple":
-                columns = tuple(f"{q.name}_{c}" for c in codes)
         label = self.text(q.label, language) or q.name
         return VarInfo(name=q.name, label=label, kind=kind, categories=cats, codes=codes,
                        ordered=ordered, columns=columns, measure=self.measure(q))

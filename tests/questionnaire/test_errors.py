@@ -187,13 +187,13 @@ def test_other_and_exclusive(tmp_path):
     assert "key 'exclusive': expected choices of list 'multi', found 'nope'" in found[1]
 
 
-def test_other_text_clashing_with_a_data_column(tmp_path):
-    msg = one_problem(tmp_path, """\
+def test_odk_other_text_name_is_accepted_and_gets_its_own_column(tmp_path):
+    q = load_text(tmp_path, """\
         items:
           - {name: q1, type: select_multiple, list: multi, other: {text: q1_other}}
         """)
-    assert "expected a name other than 'q1_other' (the data column of choice 'other' of " \
-        "select_multiple 'q1')" in msg
+    assert q.data_columns() == ["q1_a", "q1_b", "q1_other", "q1_none", "q1_other_text"]
+    assert q.var_info("q1_other").columns == ("q1_other_text",)
 
 
 def test_all_problems_reported_together(tmp_path):

@@ -33,7 +33,7 @@ def test_flagship_names_and_facts():
     names = [x.name for x in q.questions()]
     for n in ["respondent_id", "unit", "rank_level", "age_band", "education", "sex",
               "grassroots_years", "top_leader", "top_leader_years", "posts_held", "necessity",
-              "gains", "gains_other_text", *[f"att_{i}" for i in range(1, 7)]]:
+              "gains", "gains_other", *[f"att_{i}" for i in range(1, 7)]]:
         assert n in names
     assert q.fieldwork.issued == 400 and q.fieldwork.returned == 366
     assert sum(u.issued for u in q.fieldwork.units) == 400

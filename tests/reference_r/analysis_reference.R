@@ -86,6 +86,12 @@ m2 <- polr(size ~ api00 + meals, data = apisrs, Hess = TRUE, control = list(relt
 cf2 <- summary(m2)$coefficients
 add("polr/apisrs/size~api00+meals", "apisrs$size <- cut(enroll, c(0,300,600,1000,10000), ordered_result = TRUE); polr(size ~ api00 + meals, data = apisrs, Hess = TRUE, control = list(reltol = 1e-14))",
     list(terms = rownames(cf2), estimate = unname(cf2[, 1]), se = unname(cf2[, 2]), size_counts = as.vector(table(apisrs$size))))
+# polr's finite-difference Hessian is poor with unscaled predictors (api00 ~ 600): refit on
+# rescaled predictors (same model) for trustworthy SEs, then scale the slopes' SEs back
+m3 <- polr(size ~ I(api00 / 100) + I(meals / 10), data = apisrs, Hess = TRUE, control = list(reltol = 1e-14, maxit = 1000))
+cf3 <- summary(m3)$coefficients
+add("polr/apisrs/size~api00+meals/rescaled", "polr(size ~ I(api00/100) + I(meals/10), data = apisrs, Hess = TRUE); SE of slopes divided by 100 and 10",
+    list(estimate = unname(cf3[, 1]) / c(100, 10, 1, 1, 1), se = unname(cf3[, 2]) / c(100, 10, 1, 1, 1)))
 
 # --- omega total from a one-factor ML fit (factanal) ---------------------------------------
 pq <- read.csv("tests/data/pingouin_cronbach_alpha_wide.csv")[, paste0("Q", 1:10)]

@@ -209,7 +209,7 @@ class CrossTab(Result):
                 if self.margins:
                     df = self._frame(p, margins=False)
                     df["Total"] = 100.0
-                    df.loc["Total"] = 100 * t.sum(axis=0) / t.sum()
+                    df.loc["Total"] = [*(100 * t.sum(axis=0) / t.sum()), 100.0]
                     return df
             else:
                 p = 100 * t / t.sum()

@@ -145,7 +145,10 @@ def resolve_policies(policies: dict | None, check_ids=()) -> dict[str, str]:
 
 # --- helpers ----------------------------------------------------------------------------------
 def _as_text(s: pd.Series) -> pd.Series:
-    """A column as object strings (stripped) with NA for blanks; integral floats without '.0'."""
+    """A column as stripped text (pandas ``str`` dtype, NaN for blanks).
+
+    Integral floats lose their ``.0``; booleans become ``1``/``0``.
+    """
     if pd.api.types.is_bool_dtype(s.dtype):
         out = s.astype(object).map({True: "1", False: "0"})
     elif pd.api.types.is_integer_dtype(s.dtype):
@@ -157,12 +160,39 @@ def _as_text(s: pd.Series) -> pd.Series:
         out[integral] = f[integral].astype("int64").astype(str)
         out[~integral & f.notna()] = f[~integral & f.notna()].astype(str)
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = s.dt.strftime("%Y-%m-%dT%H:%M:%S").astype(object)
+        out = s.dt.strftime("%Y-%m-%dT%H:%M:%S")
     else:
-        out = s.astype("string").str.strip().astype(object)
-    out = out.where(out.notna(), None)
-    blank = out.isna() | (out == "")
-    return out.mask(blank, None).astype(object)
+        out = s
+    out = out.astype("str").str.strip()
+    return out.mask(out == "")
+
+
+def _to_number(s: pd.Series) -> pd.Series:
+    """Parse a text column as float64 (NaN where blank or not a number)."""
+    try:
+        return s.astype("float64")
+    except (ValueError, TypeError):
+        return pd.to_numeric(s, errors="coerce").astype("float64")
+
+
+def _split_multi(norm: pd.Series, codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(n × k boolean matrix of ticked choices, rows holding a token that is no choice)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(norm)
+    arr = pa.array(norm.to_numpy(dtype=object, na_value=None), type=pa.string())
+    lists = pc.utf8_split_whitespace(arr)
+    flat = pc.list_flatten(lists)
+    parents = pc.list_parent_indices(lists).to_numpy()
+    idx = pc.fill_null(pc.index_in(flat, value_set=pa.array(codes, type=pa.string())), -1)
+    idx = idx.to_numpy()
+    sel = np.zeros((n, len(codes)), dtype=bool)
+    ok = idx >= 0
+    sel[parents[ok], idx[ok]] = True
+    unknown = np.zeros(n, dtype=bool)
+    unknown[parents[~ok]] = True
+    return sel, unknown
 
 
 def _lang(q, language: str | None) -> str:
@@ -252,7 +282,9 @@ class _Problems:
     """Collects problems batch by batch (each batch is column-wise)."""
 
     def __init__(self, rows: np.ndarray, ids: pd.Series | None, suppress: np.ndarray):
-        self.rows, self.ids, self.suppress = rows, ids, suppress
+        self.rows, self.suppress = rows, suppress
+        self.ids = None if ids is None else np.where(
+            ids.isna().to_numpy(), None, ids.to_numpy(dtype=object))
         self.parts: list[pd.DataFrame] = []
 
     def add(self, mask, *, question: str, value, rule: str, severity: str, message,
@@ -266,8 +298,10 @@ class _Problems:
 
         def pick(v):
             if isinstance(v, pd.Series):
-                out = v.to_numpy(dtype=object)[pos]
+                out = v.iloc[pos].to_numpy(dtype=object)
                 return np.where(pd.isna(out), None, out)
+            if isinstance(v, np.ndarray):
+                return v[pos]
             return np.full(len(pos), v, dtype=object)
 
         msgs = message.at(pos) if isinstance(message, _Lazy) else pick(message)
@@ -377,7 +411,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     first_row = None
     if id_series is not None:
         has_id = id_series.notna().to_numpy()
-        h = pd.util.hash_pandas_object(raw_df.fillna("\x00"), index=False).to_numpy()
+        h = pd.util.hash_pandas_object(raw_df, index=False).to_numpy()
         key = pd.DataFrame({"id": id_series.fillna("").to_numpy(), "h": h})
         exact_dup = key.duplicated(keep="first").to_numpy() & has_id & ~blank
         live = has_id & ~exact_dup & ~blank
@@ -434,6 +468,9 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                      policy_key="duplicate_id_conflict", question=idcol)
 
     # --- per question ------------------------------------------------------------------
+    # the frame expressions see: text, with numeric questions parsed once as numbers
+    numbers = {qq.name: _to_number(raw_df[qq.name]) for qq in questions if qq.type in _NUMERIC}
+    eval_df = raw_df.assign(**numbers) if numbers else raw_df
     relevance = _effective_relevance(q)
     rel_cache: dict[str, np.ndarray] = {}
     from ..questionnaire.expressions import evaluate, names, to_text
@@ -441,7 +478,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     def ev_bool(ast) -> np.ndarray:
         text = to_text(ast)
         if text not in rel_cache:
-            rel_cache[text] = evaluate(ast, raw_df).fillna(False).astype(bool).to_numpy()
+            rel_cache[text] = evaluate(ast, eval_df).fillna(False).astype(bool).to_numpy()
         return rel_cache[text]
 
     typed: dict[str, pd.Series] = {}
@@ -482,13 +519,14 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             valid = s.isin(codes_).to_numpy()
             wrong = has & ~valid
             if wrong.any():
-                parts = s.where(wrong).str.split(r"[\s,;，；、/]+", regex=True)
-                exploded = parts.explode()
-                ok_tok = exploded.isin(codes_) | exploded.isna()
-                all_ok = ok_tok.groupby(level=0).all()
-                ntok = exploded.notna().groupby(level=0).sum()
-                double = (all_ok & (ntok > 1)).reindex(s.index, fill_value=False).to_numpy()
-                double = double & wrong
+                w = pd.Series(s.to_numpy(dtype=object)[wrong], dtype=object)
+                exploded = w.str.split(r"[\s,;，；、/]+", regex=True).explode()
+                exploded = exploded[exploded.notna() & (exploded != "")]
+                all_ok = exploded.isin(codes_).groupby(level=0).all()
+                ntok = exploded.groupby(level=0).size()
+                dbl = (all_ok & (ntok > 1)).reindex(range(len(w)), fill_value=False)
+                double = np.zeros(n, dtype=bool)
+                double[np.flatnonzero(wrong)[dbl.to_numpy(dtype=bool)]] = True
                 cell_rule(double, name, "unknown_code",
                           _Lazy("double_mark", lang, s, question=qlabel))
                 cell_rule(wrong & ~double, name, "unknown_code",
@@ -496,33 +534,25 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                                    valid=", ".join(codes_[:12])
                                    + (" …" if len(codes_) > 12 else "")))
                 bad = wrong
-            cat = pd.Categorical(s.where(valid), categories=codes_,
-                                 ordered=bool(info.ordered) if info is not None else False)
+            ordered = bool(info.ordered) if info is not None else False
+            cats = codes_
             if info is not None and len(set(info.categories)) == len(info.categories):
-                cat = cat.rename_categories(list(info.categories))
+                cats = list(info.categories)
+            ci = pd.Index(codes_, dtype="str").get_indexer(s)
+            cat = pd.Categorical.from_codes(ci, categories=cats, ordered=ordered)
             typed[col] = pd.Series(cat, index=frame.index)
         elif qtype == "select_multiple":
             codes_ = list(info.codes) if info is not None else []
-            norm = s.str.replace(r"[,;，；、]+", " ", regex=True).str.strip()
-            sel = {}
-            for c in codes_:
-                sel[c] = norm.str.contains(rf"(?:^|\s){re.escape(c)}(?:\s|$)", regex=True,
-                                           na=False).to_numpy()
-            if codes_:
-                alts = "|".join(re.escape(c) for c in sorted(codes_, key=len, reverse=True))
-                rest = norm.str.replace(rf"(?:^|\s)(?:{alts})(?=\s|$)", " ", regex=True)
-                rest = rest.str.strip()
-                wrong = has & (rest.fillna("") != "").to_numpy()
-            else:
-                wrong = has.copy()
+            norm = s.str.replace(r"[,;，；、]+", " ", regex=True)
+            matrix, unknown_tok = _split_multi(norm, codes_)
+            sel = {c: matrix[:, i] for i, c in enumerate(codes_)}
+            wrong = has & unknown_tok
             if wrong.any():
                 cell_rule(wrong, name, "unknown_code",
                           _Lazy("unknown_code", lang, s, question=qlabel,
                                    valid=", ".join(codes_)))
                 bad = wrong
-            count = np.zeros(n, dtype="int64")
-            for c in codes_:
-                count += sel[c]
+            count = matrix.sum(axis=1)
             mx = qq.max_choices
             if mx is not None:
                 over = has & (count > mx)
@@ -540,7 +570,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                                        index=frame.index).where(has, pd.NA)
             typed.setdefault("__multi__", {})  # marker
         elif qtype in _NUMERIC:
-            num = pd.to_numeric(s, errors="coerce")
+            num = numbers[name]
             wrong = has & num.isna().to_numpy()
             if qtype == "integer":
                 frac = (num.notna() & (num != np.round(num))).to_numpy()
@@ -578,9 +608,9 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                           _Lazy("type", lang, s, question=qlabel,
                                    expected=M.expected_text("time", lang)))
                 bad = wrong
-            typed[col] = s.where(~wrong).astype("string")
+            typed[col] = s.where(~wrong)
         else:
-            typed[col] = s.astype("string")
+            typed[col] = s
 
         # relevance, required, skip violations
         rel_parts = relevance.get(name)
@@ -629,8 +659,8 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                 parts = [p for p in parts if "count-selected(.)" not in to_text(p)]
             if parts:
                 ast = _and_all(parts)
-                cur = s if qtype not in _NUMERIC else s
-                okc = evaluate(ast, raw_df, current=cur).fillna(False).astype(bool).to_numpy()
+                cur = eval_df[name]
+                okc = evaluate(ast, eval_df, current=cur).fillna(False).astype(bool).to_numpy()
                 viol = has & ~bad & ~okc
                 if viol.any():
                     cell_rule(viol, name, "constraint",
@@ -695,7 +725,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
         for r in refs:
             if r in unusable:
                 usable = usable & ~unusable[r]
-        okc = evaluate(ast, raw_df).fillna(False).astype(bool).to_numpy()
+        okc = evaluate(ast, eval_df).fillna(False).astype(bool).to_numpy()
         fail = usable & ~okc
         if not fail.any():
             continue

@@ -62,7 +62,10 @@ def show_table(frame: pd.DataFrame, *, caption: str | None = None, notes: Sequen
                keep: bool = False) -> None:
     cap = f"<div class='sv-caption'><b>{html.escape(caption)}</b></div>" if caption else ""
     body = frame_to_html(frame)
-    foot = "".join(f"<li>{html.escape(n)}</li>" for n in notes if n)
+    # the report states alpha and the correction once, in the methods (the per-table note
+    # would speak of the table's own, uncorrected test)
+    notes = [n for n in notes if n and not str(n).startswith("Alpha")]
+    foot = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     foot = f"<ul class='sv-notes'>{foot}</ul>" if foot else ""
     cls = "sv-table sv-keep" if keep else "sv-table"
     show_html(f"<div class='{cls}'>{cap}{body}{foot}</div>")
@@ -337,7 +340,11 @@ class Report:
                 vl = text_in(getattr(qq, "var_label", None), self.language)
                 if vl:
                     return vl
-        return self.label(name)
+        label = self.label(name)
+        for prefix in ("您的", "你的", "Your ", "your "):
+            if label.startswith(prefix) and len(label) > len(prefix) + 1:
+                return label[len(prefix):].rstrip("？?：:")
+        return label.rstrip("：:")
 
     def apply_weighting(self, weighting: str | Mapping) -> None:
         sv = self.sv
@@ -751,12 +758,23 @@ class Report:
         heading(t("codebook", lang), 3)
         try:
             cb = self.sv.codebook(self.q)
-            frame = cb.to_frame()
-            if hasattr(cb, "_display_frame"):
-                frame = cb._display_frame()
-            show_table(frame)
-        except (SurveyError, TypeError, AttributeError) as exc:
-            show_problem(str(exc), lang)
+        except ImportError:  # codebook not available: list the variables ourselves
+            cb = None
+        if cb is not None:
+            if hasattr(cb, "to_html"):
+                show_html(cb.to_html())
+            else:
+                show_table(cb.to_frame())
+        else:
+            rows = []
+            for qq in q_questions(self.q):
+                vi = self._var(qq.name)
+                if vi is None:
+                    continue
+                cats = "; ".join(f"{c}={lab}" for c, lab in zip(vi.codes, vi.categories))
+                rows.append({t("question", lang): qq.name, "label": vi.label,
+                             "kind": vi.kind, t("category", lang): cats})
+            show_table(pd.DataFrame(rows).set_index(t("question", lang)))
         self.show_manifest()
 
     def show_manifest(self) -> None:

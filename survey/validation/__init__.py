@@ -55,10 +55,13 @@ are the rule names plus ``duplicate_id_conflict``, ``incomplete``, ``check`` (al
 Semantics (formats.md §7.5, XLSForm): a question's relevance is the conjunction of its own
 ``relevant`` and that of its enclosing groups and grid; ``required`` applies only when
 relevant; a constraint is checked only on non-empty, well-typed values; a blank cell is coded
-``not_applicable`` (-88) when not relevant and ``nonresponse`` (-99) when relevant; template
-checks are evaluated only on rows where every question they name is answered. Blank forms
+``not_applicable`` (-88) when not relevant and ``nonresponse`` (-99) when relevant; no skip
+violation is reported when the question controlling the skip holds an invalid answer; template
+checks are evaluated only on rows where every question they name holds a usable answer. Blank
+forms
 and the later copies of exact duplicates get only their row problem (their cells are not
 examined further). Expressions are evaluated column-wise from the parsed AST, never ``eval``.
+See docs/validation.md.
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ class FieldSpec:
     other_text: str | None = None
     missing_codes: tuple[Any, ...] = ()  # kinds (or codes) of missing codes that apply
     role: str | None = None
+    columns: tuple[str, ...] = ()  # typed data columns (Questionnaire.var_info(name).columns)
 
     def label(self, language: str | None = None, *, short: bool = False) -> str:
         for pairs in ((self.var_label, self.labels) if short else (self.labels,)):
@@ -162,6 +163,17 @@ def _choices_of(q: Any, question: Any) -> tuple[ChoiceSpec, ...]:
     return tuple(_choice_spec(c) for c in ch)
 
 
+def _data_columns(q: Any, name: str) -> tuple[str, ...]:
+    getter = getattr(q, "var_info", None)
+    if not callable(getter):
+        return ()
+    try:
+        info = getter(name)
+    except Exception:  # noqa: BLE001 - a questionnaire without typed columns for this one
+        return ()
+    return tuple(getattr(info, "columns", ()) or ()) if info is not None else ()
+
+
 def template_spec(q: Any) -> TemplateSpec:
     """The `TemplateSpec` of a questionnaire (cached on the object when possible)."""
     if isinstance(q, TemplateSpec):
@@ -202,6 +214,7 @@ def template_spec(q: Any) -> TemplateSpec:
                 other_text=None if other_text is None else str(other_text),
                 missing_codes=tuple(_get(question, "missing", default=()) or ()),
                 role=_get(question, "role"),
+                columns=_data_columns(q, str(_get(question, "name"))),
             )
         )
     langs = _get(q, "languages", default=())

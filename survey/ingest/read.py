@@ -170,6 +170,7 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
     data = result.data
     missing = _overlay_missing(result.missing, raw)
     weight = options.get("weight")
+    data = _numeric_design_columns(data, [weight, *_as_tuple(options.get("fpc"))], raw)
     if weight is not None or options.get("strata") or options.get("psu") or options.get("fpc"):
         tmp = Survey.from_frame(
             data, weight=weight, strata=options.get("strata"), psu=options.get("psu"),
@@ -183,6 +184,24 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
         rejected=result.rejected, missing=missing, source=dict(raw.source),
         language=options.get("language"),
     )
+
+
+def _numeric_design_columns(data: pd.DataFrame, cols, raw: RawTable) -> pd.DataFrame:
+    """Weights and fpc arrive as text from a file: make them numbers, naming a bad cell."""
+    out = None
+    for col in cols:
+        if col is None or col not in data.columns or pd.api.types.is_numeric_dtype(data[col]):
+            continue
+        num = pd.to_numeric(data[col], errors="coerce")
+        bad = num.isna() & data[col].notna()
+        if bad.any():
+            row = data.index[int(np.argmax(bad.to_numpy()))]
+            raise IngestError(format_problem(
+                where=f"{raw.source.get('path', '<data>')}, row {row}, column {col!r}",
+                expected="a number (design column)", found=repr(data.loc[row, col])))
+        out = data.copy() if out is None else out
+        out[col] = num.astype(float)
+    return data if out is None else out
 
 
 def _overlay_missing(missing: pd.DataFrame | None, raw: RawTable) -> pd.DataFrame | None:
@@ -695,10 +714,25 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
     unknown: list[str] = []
     system = {"kobo": KOBO_SYSTEM, "odk": ODK_SYSTEM, "qualtrics": QUALTRICS_SYSTEM,
               "limesurvey": LIME_SYSTEM}.get(platform, set())
+    # a file in the typed-data shape (what our writers write): a column renamed in the data
+    # (ODK's "other" text q_other -> q_other_text) tells that q_other is the option column
+    data_cols: dict[str, tuple[str, str, str]] = {}
+    for f in spec.fields:
+        if f.kind == "multi" and f.columns:
+            for col, c in zip(f.columns, f.choices):
+                data_cols[col] = ("option", f.name, c.name)
+        elif len(f.columns) == 1:
+            data_cols[f.columns[0]] = ("main", f.name, "")
+    data_shaped = any(t[0] == "main" and t[1] != col and col in headers
+                      for col, t in data_cols.items())
+    if data_shaped:
+        notes.append("columns read as typed data columns (multi-select as q_<choice>)")
     for h in headers:
         target = None
         ids = import_ids.get(h, {})
-        if h in mapping:
+        if data_shaped and h in data_cols and h not in mapping:
+            target = data_cols[h]
+        elif h in mapping:
             target = _parse_target(mapping[h], matcher)
         elif str(ids.get("ImportId", "")).endswith("_TEXT") and \
                 ids["ImportId"][:-5] in mapping and _parse_target(

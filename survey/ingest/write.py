@@ -105,6 +105,11 @@ def _multi_columns(survey, f: FieldSpec) -> list[tuple[str, str]]:
             if f"{f.name}_{c.name}" in survey.data.columns]
 
 
+def col_of(f: FieldSpec) -> str:
+    """The typed data column of a (non-multi) question (an "other" text may be renamed)."""
+    return f.columns[0] if len(f.columns) == 1 else f.name
+
+
 def _missing_codes(survey, f: FieldSpec | None, name: str) -> pd.Series | None:
     m = getattr(survey, "missing", None)
     if m is None or f is None or f.name not in getattr(m, "columns", ()):
@@ -125,7 +130,7 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
     value_labels: dict[str, dict] = {}
     missing: dict[str, list[float]] = {}
     used: set[str] = set()
-    fields = {f.name: f for f in spec.fields} if spec else {}
+    fields = {col_of(f): f for f in spec.fields if f.kind != "multi"} if spec else {}
     miss_labels = {code: dict(labels) for code, _kind, labels in (spec.missing_codes if spec else ())}
 
     def mlabel(code: float) -> str:
@@ -148,8 +153,8 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
         return vals
 
     for f in (spec.fields if spec else ()):
-        if f.kind == "single" and f.name in data.columns:
-            s = data[f.name]
+        if f.kind == "single" and col_of(f) in data.columns:
+            s = data[col_of(f)]
             codes = _codes_of(f)
             names = [c.name for c in f.choices]
             if isinstance(s.dtype, pd.CategoricalDtype):
@@ -162,11 +167,11 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
             else:
                 look = {n: codes[i] for i, n in enumerate(names)}
                 vals = s.astype("string").map(look).astype(float).to_numpy()
-            out[f.name] = add_missing(f.name, vals, _missing_codes(survey, f, f.name))
+            out[col_of(f)] = add_missing(col_of(f), vals, _missing_codes(survey, f, f.name))
             labels = {_py(codes[i]): c.label(lang) for i, c in enumerate(f.choices)}
-            value_labels[f.name] = {**labels, **value_labels.get(f.name, {})}
-            var_labels[f.name] = f.label(lang, short=True)
-            used.add(f.name)
+            value_labels[col_of(f)] = {**labels, **value_labels.get(col_of(f), {})}
+            var_labels[col_of(f)] = f.label(lang, short=True)
+            used.add(col_of(f))
         elif f.kind == "multi":
             cols = _multi_columns(survey, f)
             reasons = _missing_codes(survey, f, f.name)
@@ -180,20 +185,20 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
                 choice = next((c for c in f.choices if c.name == cname), None)
                 var_labels[col] = f"{f.label(lang, short=True)}: {choice.label(lang) if choice else cname}"
                 used.add(col)
-        elif f.kind in ("integer", "decimal") and f.name in data.columns:
-            vals = pd.to_numeric(data[f.name], errors="coerce").to_numpy(dtype=float,
+        elif f.kind in ("integer", "decimal") and col_of(f) in data.columns:
+            vals = pd.to_numeric(data[col_of(f)], errors="coerce").to_numpy(dtype=float,
                                                                          na_value=np.nan)
-            out[f.name] = add_missing(f.name, vals, _missing_codes(survey, f, f.name))
-            var_labels[f.name] = f.label(lang, short=True)
-            used.add(f.name)
-        elif f.name in data.columns:
-            s = data[f.name]
+            out[col_of(f)] = add_missing(col_of(f), vals, _missing_codes(survey, f, f.name))
+            var_labels[col_of(f)] = f.label(lang, short=True)
+            used.add(col_of(f))
+        elif col_of(f) in data.columns:
+            s = data[col_of(f)]
             if pd.api.types.is_datetime64_any_dtype(s):
-                out[f.name] = s.to_numpy()
+                out[col_of(f)] = s.to_numpy()
             else:
-                out[f.name] = s.astype(object).where(s.notna(), "").astype(str).to_numpy()
-            var_labels[f.name] = f.label(lang, short=True)
-            used.add(f.name)
+                out[col_of(f)] = s.astype(object).where(s.notna(), "").astype(str).to_numpy()
+            var_labels[col_of(f)] = f.label(lang, short=True)
+            used.add(col_of(f))
     for col in data.columns:
         if col in used:
             continue
@@ -345,9 +350,9 @@ def _labelled_frame(survey, *, language: str | None, safe: bool) -> pd.DataFrame
     lang = _lang(survey, language, spec)
     data = survey.data
     out = {}
-    fields = {f.name: f for f in spec.fields} if spec else {}
+    fields = {col_of(f): f for f in spec.fields if f.kind != "multi"} if spec else {}
     multi_cols = {}
-    for f in fields.values():
+    for f in (spec.fields if spec else ()):
         if f.kind == "multi":
             for col, _ in _multi_columns(survey, f):
                 multi_cols[col] = f

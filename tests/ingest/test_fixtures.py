@@ -98,3 +98,24 @@ def test_every_shape_gives_the_same_survey_data():
                                       ref.data[cols].reset_index(drop=True), obj=name)
         pd.testing.assert_frame_equal(s.missing.reset_index(drop=True),
                                       ref.missing.reset_index(drop=True), obj=name)
+
+
+def test_design_options_pass_through(tmp_path):
+    text = (DATA / "plain.csv").read_text(encoding="utf-8").splitlines()
+    text[0] += ",pw,stratum"
+    for i in range(1, len(text)):
+        text[i] += f",{1.5 + i % 2},{'a' if i % 2 else 'b'}"
+    p = tmp_path / "w.csv"
+    p.write_text("\n".join(text) + "\n", encoding="utf-8")
+    s = read_responses(p, Q, weight="pw", strata="stratum")
+    assert s.weight == "pw" and s.design.strata == "stratum"
+    assert s.weights.tolist() == [2.5, 1.5] * 4
+    text[3] = text[3].replace(",2.5,", ",heavy,")
+    p.write_text("\n".join(text) + "\n", encoding="utf-8")
+    from survey.errors import IngestError
+
+    with pytest.raises(IngestError, match=r"w\.csv, row 4, column 'pw': expected a number "
+                                          r"\(design column\), found 'heavy'"):
+        read_responses(p, Q, weight="pw")
+    with pytest.raises(IngestError, match=r"found 'wieght'. Hint: did you mean 'weight'\?"):
+        read_responses(p, Q, wieght="pw")

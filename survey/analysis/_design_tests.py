@@ -23,14 +23,15 @@ __all__ = ["rao_scott_tests", "design_ttest", "cell_vcov"]
 def cell_vcov(design: Design, cell: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
     """Weighted totals of the K cells (codes ``cell``, -1 = left out) and their covariance."""
     w = design.weights
-    ok = cell >= 0
-    totals = np.bincount(np.where(ok, cell, 0), weights=np.where(ok, w, 0.0), minlength=K)
     if design.calibration:
+        ok = cell >= 0
+        totals = np.bincount(np.where(ok, cell, 0), weights=np.where(ok, w, 0.0), minlength=K)
         Z = np.zeros((len(cell), K))
         Z[np.flatnonzero(ok), cell[ok]] = 1.0
         V = design.vcov_total(Z)
     else:
         T = design.unit_totals(w, cell, K)
+        totals = T.sum(0)
         V = design.vcov_units(T)
     return totals, V
 
@@ -71,15 +72,13 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     )
     if nr < 2 or nc < 2:
         return empty
-    rmap = np.full(n_rows, -1)
-    rmap[rpres] = np.arange(nr)
-    cmap = np.full(n_cols, -1)
-    cmap[cpres] = np.arange(nc)
-    r = np.where(rc >= 0, rmap[np.clip(rc, 0, None)], -1)
-    c = np.where(cc >= 0, cmap[np.clip(cc, 0, None)], -1)
-    ok = (r >= 0) & (c >= 0)
+    r = rc if nr == n_rows else _remap(rc, rpres, n_rows)
+    c = cc if nc == n_cols else _remap(cc, cpres, n_cols)
     K = nr * nc
-    cell = np.where(ok, r + nr * c, -1)  # rows vary fastest (R interaction order)
+    cell = r + nr * c  # rows vary fastest (R interaction order)
+    bad = (r < 0) | (c < 0)
+    if bad.any():
+        cell[bad] = -1
     totals, Vt = cell_vcov(design, cell, K)
     N = len(design.weights)  # R: nrow(model matrix), every row of the design
     nu = design.n_psu - design.n_strata
@@ -148,6 +147,12 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
                                  columns=["statistic", "df", "df_denom", "p_value"])
     out.index.name = "test"
     return out
+
+
+def _remap(codes: np.ndarray, present: np.ndarray, k: int) -> np.ndarray:
+    m = np.full(k + 1, -1)
+    m[present] = np.arange(len(present))
+    return m[np.where(codes >= 0, codes, k)]
 
 
 def _sf(dist, x, d1, d2) -> float:

@@ -171,6 +171,8 @@ def _numeric(survey: Survey, var: str) -> np.ndarray:
             f"variable '{var}' is not numeric (dtype {s.dtype}); expected numbers. "
             "Hint: use sv.proportions() for a categorical question."
         )
+    if s.dtype == np.float64:
+        return s.to_numpy()
     return pd.to_numeric(s, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -191,11 +193,14 @@ def _groups(survey: Survey, by: str | None, language: str | None) -> tuple[np.nd
 def _subset_degf(design: Design, use: np.ndarray) -> int:
     """R ``degf(design[use, ])``: PSUs minus strata among rows with non-zero weight."""
     inset = use & (design.weights != 0)
+    if inset.all():
+        return design.n_psu - design.n_strata
     if not inset.any():
         return 0
-    cl = design.stages[0].row_cluster[inset]
-    st = design.strata[inset]
-    return int(len(np.unique(cl)) - len(np.unique(st)))
+    st1 = design.stages[0]
+    present = np.bincount(st1.row_cluster[inset], minlength=len(st1.stratum)) > 0
+    n_strata = int((np.bincount(st1.stratum[present], minlength=st1.n_strata) > 0).sum())
+    return int(present.sum()) - n_strata
 
 
 @dataclasses.dataclass
@@ -212,30 +217,39 @@ def _linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom: np.ndarray
     """Means or totals of the columns of ``Y`` in each domain, with their covariance."""
     n, k = Y.shape
     w = design.weights
-    key = np.where(valid & (dom >= 0), dom, -1)
-    inkey = key >= 0
-    Y0 = np.where(inkey[:, None], Y, 0.0)
-    wk = np.where(inkey, w, 0.0)
-    kk = np.where(inkey, key, 0)
-    W = np.bincount(kk, weights=wk, minlength=D)
-    nobs = np.bincount(kk, weights=(wk != 0).astype(float), minlength=D)
-    sums = np.empty((D, k))
-    for j in range(k):
-        sums[:, j] = np.bincount(kk, weights=wk * Y0[:, j], minlength=D)
+    one = D == 1
+    inkey = valid if (one and dom is None) else valid & (dom >= 0)
+    key = None if one else np.where(inkey, dom, -1)
+    all_in = bool(inkey.all())
+    Y0 = Y if all_in else np.where(inkey[:, None], Y, 0.0)
+    wk = w if all_in else w * inkey
+    kk = None if one else np.where(inkey, key, 0)
+    if one:
+        W = np.array([wk.sum()])
+        nobs = np.array([float(np.count_nonzero(wk))])
+        sums = (wk @ Y0)[None, :]
+    else:
+        W = np.bincount(kk, weights=wk, minlength=D)
+        nobs = np.bincount(kk, weights=(wk != 0).astype(float), minlength=D)
+        sums = np.empty((D, k))
+        for j in range(k):
+            sums[:, j] = np.bincount(kk, weights=wk * Y0[:, j], minlength=D)
     with np.errstate(divide="ignore", invalid="ignore"):
         means = sums / W[:, None]
     # weighted variance within domain (for deff), R svyvar: * n/(n-1)
     s2 = np.empty((D, k))
     for j in range(k):
-        dev = np.where(inkey, Y0[:, j] - np.nan_to_num(means[kk, j]), 0.0)
-        ss = np.bincount(kk, weights=wk * dev * dev, minlength=D)
+        mj = np.nan_to_num(means[:, j])
+        dev = Y0[:, j] - (mj[0] if one else mj[kk])
+        wdd = wk * dev * dev
+        ss = np.array([wdd.sum()]) if one else np.bincount(kk, weights=wdd, minlength=D)
         with np.errstate(divide="ignore", invalid="ignore"):
             s2[:, j] = ss / W * nobs / (nobs - 1)
     est = means if kind == "mean" else sums
     if design.calibration:
         Z = np.zeros((n, D * k))
         for d in range(D):
-            rows = key == d
+            rows = inkey if one else key == d
             for j in range(k):
                 if kind == "mean":
                     Z[rows, d * k + j] = (Y0[rows, j] - means[d, j]) / W[d] if W[d] else 0.0
@@ -323,7 +337,8 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language) -> 
     dom, labels, D = _groups(s, by, language)
     valid = ~np.isnan(y)
     missing = int((~valid).sum())
-    lin = _linearize(design, np.nan_to_num(y)[:, None], valid, dom, D, kind)
+    lin = _linearize(design, (y if valid.all() else np.where(valid, y, 0.0))[:, None], valid,
+                     None if by is None else dom, D, kind)
     deff = _deff(lin, kind)
     se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None))
     z = _z(confidence)
@@ -332,7 +347,7 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language) -> 
         est = lin.est[d, 0]
         if missing and not na_rm:
             est = math.nan
-        use = valid & (dom == d)
+        use = valid if by is None else valid & (dom == d)
         row = {"var": var}
         if by is not None:
             row.update(by=by, by_category=labels[d])

@@ -181,7 +181,7 @@ def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = 
         )
     s = target.sum()
     is_prop = bool(abs(s - 1) < 1e-6 and (target <= 1).all())
-    return Margin(var, codes.astype(np.int64), labels, target, is_prop)
+    return Margin(var, codes.astype(np.int64, copy=False), labels, target, is_prop)
 
 
 def scale_margins(margins: list[Margin], base_total: float, *, rtol: float = 1e-6) -> float:

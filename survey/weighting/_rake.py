@@ -32,7 +32,14 @@ def _joint_cells(margins) -> tuple[np.ndarray, np.ndarray]:
     key = np.zeros(len(margins[0].codes), dtype=np.int64)
     for m, k in zip(margins, sizes):
         key = key * k + m.codes
-    cell, uniq = pd.factorize(key, sort=True)
+    prod = int(np.prod(sizes, dtype=np.float64))
+    if prod <= max(4 * len(key), 1 << 20):  # dense: bincount over the key space
+        present = np.flatnonzero(np.bincount(key, minlength=prod))
+        remap = np.zeros(prod, dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        cell, uniq = remap[key], present
+    else:
+        cell, uniq = pd.factorize(key, sort=True)
     cell_codes = np.empty((len(uniq), len(margins)), dtype=np.int64)
     rest = np.asarray(uniq, dtype=np.int64)
     for j in range(len(margins) - 1, -1, -1):

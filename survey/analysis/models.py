@@ -165,11 +165,12 @@ def _binary_response(col: pd.Series, name: str):
 
 def _table(names, est, se, stat, p, z, or_mask=None):
     lo, hi = est - z * se, est + z * se
-    t = pd.DataFrame({
-        "term": [_unquote(n) for n in names],
-        "estimate": est, "se": se, "statistic": stat, "p_value": p,
-        "odds_ratio": np.exp(est), "ci_low": np.exp(lo), "ci_high": np.exp(hi),
-    })
+    with np.errstate(over="ignore"):
+        t = pd.DataFrame({
+            "term": [_unquote(n) for n in names],
+            "estimate": est, "se": se, "statistic": stat, "p_value": p,
+            "odds_ratio": np.exp(est), "ci_low": np.exp(lo), "ci_high": np.exp(hi),
+        })
     if or_mask is not None:
         t.loc[~or_mask, ["odds_ratio", "ci_low", "ci_high"]] = np.nan
     return t
@@ -216,10 +217,7 @@ def logit(survey, formula: str, *, confidence: float = 0.95, where=None) -> Mode
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if s.has_design:
-            w = s.weights[np.flatnonzero(frame.index.isin(X.index)) if mask is None else
-                          np.flatnonzero(mask)[frame.index.get_indexer(X.index)]]
-            if mask is None:
-                w = s.weights[s.data.index.get_indexer(X.index)]
+            w = s.weights[s.data.index.get_indexer(X.index)]
             w = w / w.mean()
             res = sm.GLM(y, X.to_numpy(), family=sm.families.Binomial(), var_weights=w).fit(
                 tol=1e-14, maxiter=100)

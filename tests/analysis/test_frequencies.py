@@ -1,0 +1,126 @@
+"""frequencies and multi_response: counts, percents, CIs against R, missing reasons, bases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import read_api
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import survey as sv
+from survey.analysis.frequencies import proportion_ci
+from survey.errors import AnalysisError
+
+REL = 1e-6
+
+
+@pytest.mark.parametrize("method", ["wilson", "clopper_pearson", "agresti_coull", "logit"])
+def test_proportion_ci_matches_r(extra, method):
+    # R: prop.test(12, 25, correct = FALSE)$conf.int; binom.test(12, 25)$conf.int;
+    #    Agresti-Coull and logit by formula (tests/reference_r/analysis_reference.R)
+    v = extra["proportion_ci/12of25"]
+    lo, hi = proportion_ci(12, 25, method=method.replace("_", "-"))
+    assert (lo, hi) == pytest.approx(tuple(v[method]), rel=REL)
+
+
+def test_frequencies_apisrs(apisrs, extra):
+    f = sv.frequencies(apisrs, "stype")
+    t = f.to_frame()
+    assert list(t.columns) == ["var", "category", "n", "n_weighted", "pct", "pct_all", "cum_pct",
+                               "estimate", "se", "ci_low", "ci_high", "df", "deff"]
+    # R: table(apisrs$stype) -> E 142, H 25, M 33
+    assert t["n"].tolist() == [142, 25, 33]
+    assert t["category"].tolist() == ["E", "H", "M"]
+    np.testing.assert_allclose(t["pct"], [71.0, 12.5, 16.5])
+    assert t["cum_pct"].isna().all()  # not ordered
+    # R: prop.test(25, 200, correct = FALSE)$conf.int  (Wilson), checked via proportion_ci above
+    lo, hi = proportion_ci(25, 200)
+    assert t.loc[1, "ci_low"] == lo and t.loc[1, "ci_high"] == hi
+    assert t.loc[1, "se"] == pytest.approx(np.sqrt(0.125 * 0.875 / 200))
+    assert f.notes[0].startswith("Base: 200 valid answers of 200 respondents")
+
+
+def test_missing_reasons_and_cum_pct():
+    cats = ["low", "mid", "high"]
+    data = pd.DataFrame({"q": pd.Categorical(["low", "mid", None, "high", None, None, "mid"],
+                                             categories=cats, ordered=True)})
+    missing = pd.DataFrame({"q": pd.array([None, None, -88, None, -99, -99, None], dtype="Int64")})
+    s = sv.Survey(data=data, missing=missing)
+    f = sv.frequencies(s, "q")
+    t = f.to_frame()
+    assert t["n"].tolist() == [1, 2, 1]
+    np.testing.assert_allclose(t["pct"], [25, 50, 25])
+    np.testing.assert_allclose(t["pct_all"], [100 / 7, 200 / 7, 100 / 7])
+    np.testing.assert_allclose(t["cum_pct"], [25, 75, 100])
+    m = t.attrs["missing"]
+    assert dict(zip(m["reason"], m["n"])) == {"skipped": 1, "no answer": 2}
+    assert "Missing (excluded from pct): skipped 1, no answer 2." in f.notes
+
+
+def test_design_based_frequencies_match_svyciprop():
+    # R: svyciprop(~I(sch.wide == "Yes"), dclus1, method = "logit")
+    #    estimate 0.87431693988704, se 0.0203594772446274, CI [0.823798892379034, 0.911900077021223]
+    df = read_api("apiclus1")
+    s = sv.Survey.from_frame(df, weight="pw", psu="dnum", fpc="fpc")
+    t = sv.frequencies(s, "sch.wide", ci_method="logit").to_frame().set_index("category")
+    assert t.loc["Yes", "estimate"] == pytest.approx(0.87431693988704, rel=REL)
+    assert t.loc["Yes", "se"] == pytest.approx(0.0203594772446274, rel=REL)
+    assert t.loc["Yes", "ci_low"] == pytest.approx(0.823798892379034, rel=REL)
+    assert t.loc["Yes", "ci_high"] == pytest.approx(0.911900077021223, rel=REL)
+    assert t.loc["Yes", "df"] == 14
+
+
+def test_where_filter(apisrs):
+    f = sv.frequencies(apisrs, "sch.wide", where=apisrs["stype"] == "H")
+    # R: table(apisrs$sch.wide[apisrs$stype == "H"]) -> No 13, Yes 12
+    assert f.to_frame()["n"].tolist() == [13, 12]
+
+
+def test_multi_response_bases():
+    df = pd.DataFrame({
+        "g_a": pd.array([True, True, False, None, True, None], dtype="boolean"),
+        "g_b": pd.array([True, False, True, None, True, None], dtype="boolean"),
+        "g_c": pd.array([False, False, False, None, True, None], dtype="boolean"),
+    })
+    missing = pd.DataFrame({"g": pd.array([None, None, None, -88, None, -99], dtype="Int64")})
+    s = sv.Survey(data=df, missing=missing)
+    mr = sv.multi_response(s, "g")
+    t = mr.to_frame()
+    assert t["n"].tolist() == [3, 3, 1]
+    np.testing.assert_allclose(t["pct"], [75, 75, 25])
+    np.testing.assert_allclose(t["pct_responses"], [300 / 7, 300 / 7, 100 / 7])
+    assert mr.notes[0] == "Base: 4 respondents who answered the question; 7 responses."
+    assert "can add up to more than 100%" in mr.notes[1]
+    np.testing.assert_allclose(sv.multi_response(s, "g", base="returned").to_frame()["pct"], [50, 50, 100 / 6])
+    np.testing.assert_allclose(sv.multi_response(s, "g", base="shown").to_frame()["pct"], [60, 60, 20])
+    with pytest.raises(AnalysisError, match="base must be 'respondents', 'returned' or 'shown'"):
+        sv.multi_response(s, "g", base="all")
+
+
+def test_errors(apisrs):
+    with pytest.raises(AnalysisError, match="unknown ci_method 'exact'"):
+        sv.frequencies(apisrs, "stype", ci_method="exact")
+    with pytest.raises(AnalysisError, match="not a multiple-choice question"):
+        sv.multi_response(apisrs, "stype")
+
+
+def test_display(apisrs):
+    f = sv.frequencies(apisrs, "stype")
+    assert repr(f) == "<Frequencies: stype, 3 categories, n=200 valid of 200>"
+    assert "95% CI" in f._repr_html_()
+    assert f.to_dict()["var"] == "stype"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", None]), min_size=1, max_size=60))
+def test_counts_sum_to_valid_n(values):
+    df = pd.DataFrame({"x": pd.Categorical(values, categories=["a", "b", "c"])})
+    if df["x"].notna().sum() == 0:
+        return
+    t = sv.frequencies(df, "x").to_frame()
+    assert t["n"].sum() == df["x"].notna().sum()
+    assert t["pct"].sum() == pytest.approx(100.0)
+    perm = df.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    pd.testing.assert_frame_equal(sv.frequencies(perm, "x").to_frame(), t)

@@ -1,0 +1,100 @@
+"""logit / ordinal_logit against R glm, svyglm and MASS::polr; safe formula rewriting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import read_api
+
+import survey as sv
+from survey.analysis.models import rewrite_formula
+from survey.errors import AnalysisError
+
+REL = 1e-6
+
+
+def test_unweighted_glm_matches_r(svyglm_ref):
+    # R: glm(sch.wide ~ ell + meals, data = apiclus1, family = binomial(),
+    #        control = glm.control(epsilon = 1e-14, maxit = 100))
+    v = svyglm_ref["unweighted/glm/logit/sch.wide~ell+meals"]
+    m = sv.logit(read_api("apiclus1"), "sch.wide ~ ell + meals")
+    t = m.to_frame()
+    assert list(t.columns) == ["term", "estimate", "se", "statistic", "p_value", "odds_ratio",
+                               "ci_low", "ci_high"]
+    np.testing.assert_allclose(t["estimate"], v["coefficients"], rtol=REL)
+    np.testing.assert_allclose(t["se"], v["se"], rtol=REL)
+    np.testing.assert_allclose(t["statistic"], v["z_value"], rtol=REL)
+    np.testing.assert_allclose(t["p_value"], v["p_value"], rtol=REL)
+    np.testing.assert_allclose(t["odds_ratio"], np.exp(v["coefficients"]), rtol=REL)
+    assert "P(sch.wide = Yes)" in m.notes[0]
+
+
+def test_glm_with_factor(apisrs, extra):
+    # R: glm(sch.wide ~ stype + api00, data = apisrs, family = binomial(), control = glm.control(epsilon = 1e-14))
+    v = extra["glm/apisrs/sch.wide~stype+api00"]
+    t = sv.logit(apisrs, "sch.wide ~ stype + api00").to_frame()
+    assert t["term"].tolist() == ["Intercept", "stype[T.H]", "stype[T.M]", "api00"]
+    np.testing.assert_allclose(t["estimate"], v["estimate"], rtol=REL)
+    np.testing.assert_allclose(t["se"], v["se"], rtol=REL)
+    np.testing.assert_allclose(t["p_value"], v["p"], rtol=REL)
+
+
+def test_svyglm_design_based_se(svyglm_ref):
+    # R: svyglm(sch.wide ~ ell + meals, design = dstrat, family = quasibinomial(),
+    #           control = glm.control(epsilon = 1e-14, maxit = 100))
+    v = svyglm_ref["dstrat/svyglm/logit/sch.wide~ell+meals"]
+    df = read_api("apistrat")
+    s = sv.Survey.from_frame(df, weight="pw", strata="stype", fpc="fpc")
+    t = sv.logit(s, "sch.wide ~ ell + meals").to_frame()
+    np.testing.assert_allclose(t["estimate"], v["coefficients"], rtol=REL)
+    np.testing.assert_allclose(t["se"], v["se"], rtol=REL)
+    np.testing.assert_allclose(t["statistic"], v["t_value"], rtol=REL)
+    np.testing.assert_allclose(t["p_value"], v["p_value"], rtol=REL)
+
+
+def test_polr(apisrs, extra):
+    # R: polr(size ~ api00 + meals, data = apisrs, Hess = TRUE) with
+    #    size <- cut(enroll, c(0, 300, 600, 1000, 10000), ordered_result = TRUE); SEs from the
+    #    rescaled refit polr(size ~ I(api00/100) + I(meals/10)) (polr's own Hessian is poor here)
+    v = extra["polr/apisrs/size~api00+meals/rescaled"]
+    df = apisrs.assign(size=pd.cut(apisrs["enroll"], [0, 300, 600, 1000, 10000], ordered=True))
+    t = sv.ordinal_logit(df, "size ~ api00 + meals").to_frame()
+    assert t["term"].tolist()[:2] == ["api00", "meals"]
+    assert t["term"].iloc[2] == "(0, 300]|(300, 600]"
+    # numerical optimisation and Hessians on both sides: 1e-5
+    np.testing.assert_allclose(t["estimate"], v["estimate"], rtol=1e-5)
+    np.testing.assert_allclose(t["se"], v["se"], rtol=1e-5)
+    assert t["odds_ratio"].iloc[2:].isna().all()
+
+
+def test_formula_names_with_dots_and_chinese():
+    rng = np.random.default_rng(5)
+    n = 300
+    rank = pd.Categorical(rng.choice(["科級", "副縣處級", "縣處級"], n), categories=["科級", "副縣處級", "縣處級"])
+    x = rng.normal(size=n)
+    eta = -0.3 + 0.8 * x + np.where(rank == "副縣處級", 0.7, 0.0)
+    y = rng.random(n) < 1 / (1 + np.exp(-eta))
+    df = pd.DataFrame({"needs.it": pd.Categorical(np.where(y, "是", "否"), categories=["否", "是"]),
+                       "年齡 z": x, "職級": rank})
+    m = sv.logit(df, "needs.it ~ C(職級) + 年齡 z")
+    terms = m.to_frame()["term"].tolist()
+    assert terms == ["Intercept", "C(職級)[T.副縣處級]", "C(職級)[T.縣處級]", "年齡 z"]
+    assert "P(needs.it = 是)" in m.notes[0]
+
+
+def test_rewrite_formula_is_textual():
+    cols = ["sch.wide", "a.b", "x"]
+    assert rewrite_formula("sch.wide ~ a.b + x", cols) == 'Q("sch.wide") ~ Q("a.b") + x'
+    # names inside string literals are not touched; nothing is evaluated
+    assert rewrite_formula("x ~ C(x, Treatment('a.b'))", cols) == "x ~ C(x, Treatment('a.b'))"
+    assert rewrite_formula('y ~ Q("a.b")', cols) == 'y ~ Q("a.b")'
+
+
+def test_errors(apisrs):
+    with pytest.raises(AnalysisError, match="response 'sch.wid' is not in the data"):
+        sv.logit(apisrs, "sch.wid ~ api00")
+    with pytest.raises(AnalysisError, match="must have two categories; found 3"):
+        sv.logit(apisrs, "stype ~ api00")
+    with pytest.raises(AnalysisError, match="formula must look like 'response ~ term"):
+        sv.logit(apisrs, "sch.wide api00")

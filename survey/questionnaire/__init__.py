@@ -28,16 +28,16 @@ def read_xlsform(path) -> Questionnaire:
     return _read(path)
 
 
-def codebook(questionnaire):
+def codebook(questionnaire, *, language: str | None = None):
     """The codebook of a questionnaire (a `Codebook` result: to_frame/to_markdown/to_html/to_ddi)."""
-    from .codebook import codebook as _codebook
+    from .documentation import codebook as _codebook
 
-    return _codebook(load_questionnaire(questionnaire))
+    return _codebook(load_questionnaire(questionnaire), language=language)
 
 
 def render_questionnaire(questionnaire, *, language: str | None = None) -> str:
     """A printable paper form as self-contained HTML, in ``language`` (default: the template's)."""
-    from .render import render_questionnaire as _render
+    from .paper import render_questionnaire as _render
 
     return _render(load_questionnaire(questionnaire), language=language)
 
@@ -51,7 +51,7 @@ def json_schema() -> dict:
 
 def __getattr__(name: str):
     if name == "Codebook":
-        from .codebook import Codebook
+        from .documentation import Codebook
 
         return Codebook
     raise AttributeError(f"module 'survey.questionnaire' has no attribute {name!r}")

@@ -241,17 +241,17 @@ class Questionnaire(QuestionnaireModel):
         return to_xlsform(self, path)
 
     def codebook(self):
-        from .codebook import codebook
+        from .documentation import codebook
 
         return codebook(self)
 
     def render(self, language: str | None = None) -> str:
-        from .render import render_questionnaire
+        from .paper import render_questionnaire
 
         return render_questionnaire(self, language=language)
 
     def _repr_html_(self) -> str:
-        from .render import outline_html
+        from .paper import outline_html
 
         return outline_html(self)
 

@@ -1,0 +1,367 @@
+"""The printable paper form (self-contained HTML, A4) and the notebook outline of a template.
+
+Questions are numbered in print order; a grid is one numbered question with one table row per
+statement. Skip logic is printed in words: on a single-choice question followed by questions
+asked only for some of its answers, "若選「否」，請跳至第 7 題"; on each dependent question,
+"第 6 題選「是」者回答". ``count-selected(.) <= N`` prints "最多選 N 項".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from typing import Any
+
+from .model import Grid, Group, Question, walk_items
+from .words import choice_words, condition, phrases
+
+FONTS = {
+    "zh-Hant": "'Noto Sans CJK TC', 'Noto Sans TC', 'PingFang TC', 'Microsoft JhengHei'",
+    "zh-Hans": "'Noto Sans CJK SC', 'Noto Sans SC', 'PingFang SC', 'Microsoft YaHei'",
+    "en": "'Noto Sans', 'DejaVu Sans', Arial",
+}
+
+CSS = """
+@page { size: A4; margin: 16mm 15mm 16mm 15mm; }
+* { box-sizing: border-box; }
+html { font-family: FONTS, 'Noto Sans CJK SC', sans-serif; font-size: 10.5pt; color: #111; }
+body { margin: 0 auto; max-width: 180mm; line-height: 1.45; }
+header.form-head { border-bottom: 1.5pt solid #111; margin-bottom: 4mm; padding-bottom: 2mm; }
+h1 { font-size: 15pt; text-align: center; margin: 0 0 2mm 0; }
+.meta { display: flex; justify-content: flex-end; gap: 6mm; font-size: 9.5pt; }
+.idbox { display: inline-block; min-width: 28mm; border-bottom: 0.8pt solid #111; }
+.description { font-size: 9.5pt; margin: 1mm 0; }
+.instructions { border: 0.8pt solid #555; padding: 2mm 3mm; font-size: 9.5pt; margin: 2mm 0 3mm 0; }
+h2 { font-size: 11.5pt; margin: 5mm 0 2mm 0; padding: 1mm 2mm; background: #eee;
+     break-after: avoid; }
+.q { margin: 0 0 3.2mm 0; break-inside: avoid; page-break-inside: avoid; }
+.stem { font-weight: 600; }
+.num { display: inline-block; min-width: 7mm; }
+.how { font-weight: normal; font-size: 9pt; color: #333; }
+.cond { font-size: 9pt; font-style: italic; margin-left: 7mm; }
+.skip { font-size: 9pt; font-weight: 600; margin: 0.8mm 0 0 7mm; }
+.skip::before { content: "→ "; }
+.hint { font-size: 9pt; color: #333; margin-left: 7mm; }
+.opts { margin: 1mm 0 0 7mm; padding: 0; list-style: none; }
+.opts.inline li { display: inline-block; margin-right: 6mm; }
+.opts li { margin: 0.6mm 0; }
+.box { display: inline-block; width: 3.4mm; height: 3.4mm; border: 0.8pt solid #111;
+       vertical-align: -0.5mm; margin-right: 1mm; }
+.code { font-size: 7.5pt; color: #444; margin-right: 1mm; vertical-align: 0.3mm; }
+.line { display: inline-block; min-width: 40mm; border-bottom: 0.8pt solid #111; height: 4.5mm;
+        vertical-align: -1mm; }
+.line.short { min-width: 18mm; }
+.lines { margin: 1mm 0 0 7mm; }
+.lines div { border-bottom: 0.6pt solid #777; height: 6mm; }
+.answer { margin: 1mm 0 0 7mm; }
+table.grid { border-collapse: collapse; margin: 1.5mm 0 0 7mm; width: calc(100% - 7mm);
+             font-size: 9.5pt; }
+table.grid th, table.grid td { border: 0.6pt solid #777; padding: 1mm 1.5mm; }
+table.grid th { font-weight: 600; background: #f4f4f4; text-align: center; }
+table.grid td.box-cell { text-align: center; white-space: nowrap; }
+table.grid td.stmt { text-align: left; }
+table.grid tr { break-inside: avoid; }
+.thanks { text-align: center; margin-top: 6mm; font-weight: 600; }
+@media screen { body { padding: 10mm; } }
+"""
+
+
+@dataclasses.dataclass
+class _Unit:
+    kind: str  # section | question | grid | note
+    item: Any
+    number: int | None = None
+    groups: tuple = ()
+
+
+def _units(q) -> list[_Unit]:
+    units: list[_Unit] = []
+    number = 0
+    for it, parents in walk_items(q.items):
+        if isinstance(it, Group):
+            units.append(_Unit("section", it, groups=parents))
+        elif isinstance(it, Grid):
+            number += 1
+            units.append(_Unit("grid", it, number, parents))
+        elif isinstance(it, Question):
+            if it.role == "id" or it.type in _HIDDEN:
+                continue
+            if it.type == "note":
+                units.append(_Unit("note", it, groups=parents))
+                continue
+            number += 1
+            units.append(_Unit("question", it, number, parents))
+    return units
+
+
+_HIDDEN = ("calculate", "start", "end", "today", "deviceid", "username", "phonenumber",
+           "simserial", "subscriberid", "audit", "hidden", "start-geopoint")
+
+
+def _relevant_asts(unit: _Unit) -> list:
+    asts = [g.relevant for g in unit.groups if g.relevant]
+    if getattr(unit.item, "relevant", None):
+        asts.append(unit.item.relevant)
+    from .expressions import parse_expression
+
+    return [parse_expression(a) for a in asts]
+
+
+def _conditions(q, unit: _Unit) -> list[tuple[str, set[str]] | None]:
+    return [condition(a, q) for a in _relevant_asts(unit)]
+
+
+def _skips(q, units: list[_Unit], language: str) -> dict[int, list[str]]:
+    """Skip instructions by unit index: on single-choice P followed by a run asked only for
+    some of P's answers."""
+    p = phrases(language)
+    out: dict[int, list[str]] = {}
+    for i, u in enumerate(units):
+        if u.kind != "question" or u.item.type != "select_one":
+            continue
+        allowed: set[str] | None = None
+        j = i + 1
+        while j < len(units):
+            conds = [c for c in _conditions(q, units[j]) if c and c[0] == u.item.name]
+            if not conds:
+                break
+            s = set.intersection(*(c[1] for c in conds))
+            if allowed is not None and s != allowed:
+                allowed = None
+                break
+            allowed = s
+            j += 1
+        if not allowed:
+            continue
+        skipped = set(q.choices(u.item.list_name).names()) - allowed
+        if not skipped:
+            continue
+        words = choice_words(q, u.item.name, skipped, language)
+        target = next((x.number for x in units[j:] if x.number is not None), None)
+        out[i] = [p["skip_to"].format(choices=words, n=target) if target is not None
+                  else p["skip_to_end"].format(choices=words)]
+    return out
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text))
+
+
+class _Form:
+    def __init__(self, q, language: str):
+        self.q, self.lang, self.p = q, language, phrases(language)
+        self.units = _units(q)
+        self.numbers = {}
+        for u in self.units:
+            if u.kind == "question":
+                self.numbers[u.item.name] = u.number
+            elif u.kind == "grid":
+                for r in u.item.rows:
+                    self.numbers[r.name] = u.number
+        self.skips = _skips(q, self.units, language)
+
+    def t(self, mapping) -> str:
+        return _e(self.q.text(mapping, self.lang))
+
+    def render(self) -> str:
+        q = self.q
+        body = [self.head()]
+        for i, u in enumerate(self.units):
+            body.append(getattr(self, "r_" + u.kind)(u, i))
+        body.append(f"<p class='thanks'>{_e(self.p['thanks'])}</p>")
+        font = FONTS.get(self.lang) or FONTS.get(_font_key(self.lang)) or FONTS["en"]
+        css = CSS.replace("FONTS", font)
+        return (
+            f"<!DOCTYPE html>\n<html lang='{_e(self.lang)}'>\n<head>\n<meta charset='utf-8'>\n"
+            f"<title>{self.t(q.title)}</title>\n<style>{css}</style>\n</head>\n<body>\n"
+            + "\n".join(body) + "\n</body>\n</html>\n")
+
+    def head(self) -> str:
+        q = self.q
+        ids = [x for x in q.questions() if x.role == "id"]
+        meta = "".join(f"<span>{self.t(x.label) or _e(self.p['number'])}："
+                       f"<span class='idbox'></span></span>" for x in ids)
+        parts = [f"<header class='form-head'><h1>{self.t(q.title)}</h1>"]
+        if meta:
+            parts.append(f"<div class='meta'>{meta}</div>")
+        if q.description:
+            parts.append(f"<p class='description'>{self.t(q.description)}</p>")
+        parts.append("</header>")
+        if q.instructions:
+            parts.append(f"<div class='instructions'>{self.t(q.instructions)}</div>")
+        return "".join(parts)
+
+    # units -----------------------------------------------------------------------------------
+    def r_section(self, u: _Unit, i: int) -> str:
+        return f"<h2>{self.t(u.item.label) or _e(u.item.name)}</h2>"
+
+    def r_note(self, u: _Unit, i: int) -> str:
+        return f"<p class='note'>{self.t(u.item.label)}</p>"
+
+    def stem(self, u: _Unit, how: str = "") -> str:
+        label = self.t(u.item.label) or _e(u.item.name)
+        how_html = f" <span class='how'>（{_e(how)}）</span>" if how and _is_zh(self.lang) else (
+            f" <span class='how'>({_e(how)})</span>" if how else "")
+        out = [f"<div class='stem'><span class='num'>{u.number}.</span>{label}{how_html}</div>"]
+        out += [f"<div class='cond'>{_e(c)}</div>" for c in self.ask_if(u)]
+        hint = getattr(u.item, "hint", None)
+        if hint:
+            out.append(f"<div class='hint'>{self.t(hint)}</div>")
+        return "".join(out)
+
+    def ask_if(self, u: _Unit) -> list[str]:
+        out = []
+        for cond in _conditions(self.q, u):
+            if cond is None:
+                continue
+            name, allowed = cond
+            n = self.numbers.get(name)
+            if n is None or not allowed:
+                continue
+            words = choice_words(self.q, name, allowed, self.lang)
+            out.append(self.p["ask_if"].format(n=n, choices=words))
+        if any(c is None for c in _conditions(self.q, u)):
+            text = " and ".join(a for a in [g.relevant for g in u.groups if g.relevant]
+                                + [getattr(u.item, "relevant", None)] if a)
+            out.append(self.p["asked_if_expr"].format(expr=text))
+        return out
+
+    def r_question(self, u: _Unit, i: int) -> str:
+        item = u.item
+        body = getattr(self, "a_" + item.type, self.a_text)(item)
+        how = self.how(item)
+        skips = "".join(f"<div class='skip'>{_e(s)}</div>" for s in self.skips.get(i, []))
+        return f"<div class='q' id='q-{_e(item.name)}'>{self.stem(u, how)}{body}{skips}</div>"
+
+    def how(self, item: Question) -> str:
+        if item.type == "select_multiple":
+            n = item.max_choices
+            return self.p["at_most"].format(n=n) if n else self.p["all_that_apply"]
+        return ""
+
+    # answers -------------------------------------------------------------------------------------
+    def options(self, item: Question) -> str:
+        lst = self.q.choices(item.list_name)
+        labels = [self.q.text(c.label, self.lang) or c.name for c in lst.choices]
+        inline = max((len(x) for x in labels), default=0) <= 12 and len(labels) <= 7
+        lis = []
+        for c, label in zip(lst.choices, labels):
+            code = c.numeric_code if c.numeric_code is not None else c.name
+            extra = ""
+            if item.other is not None and c.name == item.other.choice:
+                extra = f"（{_e(self.p['specify'])}）<span class='line'></span>" if _is_zh(
+                    self.lang) else f" ({_e(self.p['specify'])}) <span class='line'></span>"
+            if c.name in item.exclusive:
+                extra += f" <span class='how'>[{_e(self.p['exclusive'])}]</span>"
+            lis.append(f"<li><span class='box'></span><span class='code'>{_e(code)}</span>"
+                       f"{_e(label)}{extra}</li>")
+        cls = "opts inline" if inline else "opts"
+        return f"<ul class='{cls}'>{''.join(lis)}</ul>"
+
+    a_select_one = a_select_multiple = a_rank = options
+
+    def a_integer(self, item: Question) -> str:
+        lo_hi = _range(item)
+        msg = self.t(item.constraint_message) if item.constraint_message else (
+            _e(self.p["range"].format(lo=lo_hi[0], hi=lo_hi[1])) if lo_hi else "")
+        return ("<div class='answer'><span class='line short'></span>"
+                + (f" <span class='how'>{msg}</span>" if msg else "") + "</div>")
+
+    a_decimal = a_range = a_integer
+
+    def a_date(self, item: Question) -> str:
+        if _is_zh(self.lang):
+            return ("<div class='answer'><span class='line short'></span>年"
+                    "<span class='line short'></span>月<span class='line short'></span>日</div>")
+        return "<div class='answer'><span class='line short'></span> (YYYY-MM-DD)</div>"
+
+    def a_text(self, item: Question) -> str:
+        if item.appearance and "multiline" in item.appearance:
+            return "<div class='lines'>" + "<div></div>" * 3 + "</div>"
+        return "<div class='answer'><span class='line'></span></div>"
+
+    def r_grid(self, u: _Unit, i: int) -> str:
+        grid = u.item
+        lst = self.q.choices(grid.list_name)
+        head = "".join(
+            f"<th>{_e(self.q.text(c.label, self.lang) or c.name)}</th>" for c in lst.choices)
+        rows = []
+        for k, r in enumerate(grid.rows, start=1):
+            cells = "".join(
+                f"<td class='box-cell'><span class='box'></span><span class='code'>"
+                f"{_e(c.numeric_code if c.numeric_code is not None else c.name)}</span></td>"
+                for c in lst.choices)
+            rows.append(f"<tr><td class='stmt'>({k}) {self.t(r.label) or _e(r.name)}</td>"
+                        f"{cells}</tr>")
+        table = (f"<table class='grid'><thead><tr><th>{_e(self.p['grid_item'])}</th>{head}</tr>"
+                 f"</thead><tbody>{''.join(rows)}</tbody></table>")
+        return f"<div class='q' id='q-{_e(grid.name)}'>{self.stem(u)}{table}</div>"
+
+
+def _range(item: Question) -> tuple | None:
+    from .expressions import BinOp, Current, Num
+    from .model import _conjuncts
+
+    if item.constraint_ast is None:
+        return None
+    lo = hi = None
+    for part in _conjuncts(item.constraint_ast):
+        if isinstance(part, BinOp) and part.left == Current() and isinstance(part.right, Num):
+            if part.op in (">=", ">"):
+                lo = part.right.text
+            elif part.op in ("<=", "<"):
+                hi = part.right.text
+    return (lo, hi) if lo is not None and hi is not None else None
+
+
+def _is_zh(lang: str) -> bool:
+    return lang.lower().startswith("zh")
+
+
+def _font_key(lang: str) -> str:
+    low = lang.lower()
+    if low.startswith(("zh-hant", "zh-tw", "zh-hk")):
+        return "zh-Hant"
+    return "zh-Hans" if low.startswith("zh") else "en"
+
+
+def render_questionnaire(q, *, language: str | None = None) -> str:
+    """The paper form of ``q`` in ``language`` as one self-contained HTML page (A4 print CSS).
+
+    >>> from survey.questionnaire import load_questionnaire
+    >>> page = render_questionnaire(load_questionnaire("grassroots_training"), language="en")
+    >>> "If “No”, go to question" in page and "choose at most 2" in page
+    True
+    """
+    language = language or q.default_language
+    return _Form(q, language).render()
+
+
+def outline_html(q) -> str:
+    """A compact outline for JupyterLab: title, languages, fieldwork, and the questions."""
+    lang = q.default_language
+    rows = []
+    for x in q.questions():
+        kind = x.type + (f" {x.list_name}" if x.list_name else "")
+        extra = []
+        if x.relevant:
+            extra.append(f"if {x.relevant}")
+        if x.max_choices:
+            extra.append(f"≤ {x.max_choices}")
+        if x.grid:
+            extra.append(f"grid {x.grid}" + (" (reverse)" if x.reverse else ""))
+        rows.append(f"<tr><td><code>{_e(x.name)}</code></td><td>{_e(kind)}</td>"
+                    f"<td>{_e(q.text(x.label, lang))}</td><td>{_e('; '.join(extra))}</td></tr>")
+    fw = q.fieldwork
+    fw_text = (f" · fieldwork: {fw.returned} of {fw.issued} returned"
+               if fw and fw.issued and fw.returned is not None else "")
+    langs = ", ".join(f"{t} ({v.name})" for t, v in q.languages.available.items())
+    return (
+        "<div class='sv-questionnaire' style='font-family:\"Noto Sans CJK SC\",\"Noto Sans CJK "
+        "TC\",system-ui,sans-serif;font-size:13px'>"
+        f"<div><b>{_e(q.text(q.title, lang))}</b> <code>{_e(q.id)}</code> v{_e(q.version)}</div>"
+        f"<div style='color:#555'>{len(q.questions())} questions · languages: {_e(langs)}"
+        f"{_e(fw_text)} · scales: {_e(', '.join(q.scales) or 'none')}</div>"
+        "<table style='border-collapse:collapse'><thead><tr><th>name</th><th>type</th>"
+        "<th>label</th><th>logic</th></tr></thead><tbody>" + "".join(rows) +
+        "</tbody></table></div>")

@@ -1,0 +1,142 @@
+"""Skip logic and constraints in words, in the questionnaire's languages.
+
+``condition(expr, q)`` reduces a ``relevant`` expression to "question P has one of these
+choices" when it can (``${p} = 'v'``, ``!=``, ``selected()``, ``not()``, ``and``/``or`` on one
+question); the paper form and the codebook phrase that in words, and fall back to the
+expression text otherwise.
+"""
+
+from __future__ import annotations
+
+from .expressions import BinOp, Expr, Func, Num, Ref, Str, to_text
+
+PHRASES: dict[str, dict[str, str]] = {
+    "en": {
+        "skip_to": "If {choices}, go to question {n}",
+        "skip_to_end": "If {choices}, the questionnaire ends here",
+        "ask_if": "Answer only if question {n} is {choices}",
+        "asked_if": "Asked if {var} is {choices}",
+        "asked_if_expr": "Asked if: {expr}",
+        "quote": "“{}”", "or": " or ",
+        "at_most": "choose at most {n}", "all_that_apply": "choose all that apply",
+        "one": "choose one", "range": "a number from {lo} to {hi}",
+        "write": "Please write", "exclusive": "not with other answers",
+        "question": "Question", "number": "No.", "thanks": "Thank you for your time!",
+        "missing": "Missing codes", "grid_item": "Statement", "specify": "please specify",
+        "other_text": "Text of “other”",
+    },
+    "zh-Hant": {
+        "skip_to": "若選{choices}，請跳至第 {n} 題",
+        "skip_to_end": "若選{choices}，問卷到此結束",
+        "ask_if": "第 {n} 題選{choices}者回答",
+        "asked_if": "僅當 {var} 為{choices}時回答",
+        "asked_if_expr": "回答條件：{expr}",
+        "quote": "「{}」", "or": "或",
+        "at_most": "最多選 {n} 項", "all_that_apply": "可多選", "one": "單選",
+        "range": "請填 {lo}–{hi} 之間的數字", "write": "請填寫", "exclusive": "不可與其他選項同選",
+        "question": "題", "number": "編號", "thanks": "問卷到此結束，謝謝您的支持！",
+        "missing": "缺失值代碼", "grid_item": "說法", "specify": "請註明",
+        "other_text": "「其他」的內容",
+    },
+    "zh-Hans": {
+        "skip_to": "若选{choices}，请跳至第 {n} 题",
+        "skip_to_end": "若选{choices}，问卷到此结束",
+        "ask_if": "第 {n} 题选{choices}者回答",
+        "asked_if": "仅当 {var} 为{choices}时回答",
+        "asked_if_expr": "回答条件：{expr}",
+        "quote": "“{}”", "or": "或",
+        "at_most": "最多选 {n} 项", "all_that_apply": "可多选", "one": "单选",
+        "range": "请填 {lo}–{hi} 之间的数字", "write": "请填写", "exclusive": "不可与其他选项同选",
+        "question": "题", "number": "编号", "thanks": "问卷到此结束，谢谢您的支持！",
+        "missing": "缺失值代码", "grid_item": "说法", "specify": "请注明",
+        "other_text": "“其他”的内容",
+    },
+}
+
+
+def phrases(language: str | None) -> dict[str, str]:
+    """The phrase table for a BCP-47 tag (zh-TW/zh-HK -> zh-Hant, other zh -> zh-Hans)."""
+    tag = (language or "en")
+    if tag in PHRASES:
+        return PHRASES[tag]
+    low = tag.lower()
+    if low.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
+        return PHRASES["zh-Hant"]
+    if low.startswith("zh"):
+        return PHRASES["zh-Hans"]
+    return PHRASES["en"]
+
+
+def _value(e: Expr) -> str | None:
+    if isinstance(e, Str):
+        return e.value
+    if isinstance(e, Num):
+        return e.text
+    return None
+
+
+def condition(expr: Expr | None, q) -> tuple[str, set[str]] | None:
+    """``(question name, choice names for which expr is true)`` or None if not that simple."""
+    if expr is None:
+        return None
+    if isinstance(expr, Func) and expr.name == "not" and len(expr.args) == 1:
+        inner = condition(expr.args[0], q)
+        return None if inner is None else (inner[0], _all(q, inner[0]) - inner[1])
+    if isinstance(expr, Func) and expr.name == "selected" and len(expr.args) == 2:
+        ref, v = expr.args
+        if isinstance(ref, Ref) and _value(v) is not None and _is_select(q, ref.name):
+            return ref.name, {_value(v)}
+        return None
+    if isinstance(expr, BinOp) and expr.op in ("=", "!="):
+        ref, v = expr.left, expr.right
+        if isinstance(v, Ref):
+            ref, v = v, ref
+        if not (isinstance(ref, Ref) and _value(v) is not None and _is_select(q, ref.name)):
+            return None
+        if q.question(ref.name).type != "select_one":
+            return None
+        names = {c for c in _all(q, ref.name) if _same(c, _value(v), v)}
+        return ref.name, names if expr.op == "=" else _all(q, ref.name) - names
+    if isinstance(expr, BinOp) and expr.op in ("and", "or"):
+        a, b = condition(expr.left, q), condition(expr.right, q)
+        if a is None or b is None or a[0] != b[0]:
+            return None
+        return a[0], (a[1] | b[1]) if expr.op == "or" else (a[1] & b[1])
+    return None
+
+
+def _same(choice: str, value: str, node: Expr) -> bool:
+    if isinstance(node, Num):
+        try:
+            return float(choice) == float(value)
+        except ValueError:
+            return False
+    return choice == value
+
+
+def _is_select(q, name: str) -> bool:
+    return name in q and q.question(name).type in ("select_one", "select_multiple")
+
+
+def _all(q, name: str) -> set[str]:
+    return set(q.choices(q.question(name).list_name).names())
+
+
+def choice_words(q, name: str, names: set[str], language: str | None) -> str:
+    """The labels of ``names`` (in list order), quoted and joined with 'or'."""
+    p = phrases(language)
+    lst = q.choices(q.question(name).list_name)
+    labels = [q.text(c.label, language) or c.name for c in lst.choices if c.name in names]
+    return p["or"].join(p["quote"].format(label) for label in labels)
+
+
+def asked_if(q, question, language: str | None) -> str:
+    """The codebook's skip logic in words ('' when always asked)."""
+    if not question.relevant:
+        return ""
+    language = language or q.default_language
+    p = phrases(language)
+    cond = condition(question.relevant_ast, q)
+    if cond is None:
+        return p["asked_if_expr"].format(expr=to_text(question.relevant_ast))
+    return p["asked_if"].format(var=cond[0], choices=choice_words(q, cond[0], cond[1], language))

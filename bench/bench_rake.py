@@ -57,7 +57,7 @@ def main(n=1_000_000):
         scale_margins(margins, float(n))
         w0 = np.ones(n)
 
-        def core():
+        def core(margins=margins, w0=w0):
             cell, cc = _joint_cells(margins)
             cw = np.bincount(cell, weights=w0, minlength=len(cc))
             g, it, dev = _ipf(cw, cc, [mg.target for mg in margins], float(n), 1e-6, 100, None)
@@ -65,7 +65,7 @@ def main(n=1_000_000):
 
         w, it, dev, ncell = core()
         t_core = timeit(core)
-        t_full = timeit(lambda: sv.rake(s, targets), runs=5)
+        t_full = timeit(lambda targets=targets: sv.rake(s, targets), runs=5)
         r = sv.rake(s, targets)
         print(f"{m} margins, {ncell} joint cells: {it} sweeps, max deviation {dev:.2g} "
               f"(report: {r.weighting.max_deviation:.2g})")

@@ -58,9 +58,8 @@ relevant; a constraint is checked only on non-empty, well-typed values; a blank 
 ``not_applicable`` (-88) when not relevant and ``nonresponse`` (-99) when relevant; no skip
 violation is reported when the question controlling the skip holds an invalid answer; template
 checks are evaluated only on rows where every question they name holds a usable answer. Blank
-forms
-and the later copies of exact duplicates get only their row problem (their cells are not
-examined further). Expressions are evaluated column-wise from the parsed AST, never ``eval``.
+forms and the later copies of exact duplicates get only their row problem (their cells are
+not examined further). Expressions are evaluated column-wise from the parsed AST, never ``eval``.
 See docs/validation.md.
 """
 

@@ -291,46 +291,26 @@ def welch_ttest(mean, var, neff, ci, cj):
 
 
 def adjust(p: np.ndarray, method: str, groups: np.ndarray | None = None) -> np.ndarray:
-    """Adjust p-values as R's ``p.adjust`` (none, bonferroni, holm, bh), within groups.
+    """Adjust p-values with :func:`survey.analysis.padjust.adjust_pvalues` (R's ``p.adjust``)
+    separately within each family.
 
-    ``groups`` (same shape as ``p``, non-negative ints) labels the family of each p-value; each family is
-    adjusted on its own (all of ``p`` is one family when ``None``). NaN stays NaN and does
-    not count as a test. Vectorised: one sort for all families.
+    ``groups`` (same shape as ``p``, non-negative ints) labels the family of each p-value
+    (all of ``p`` is one family when ``None``). NaN stays NaN and does not count as a test.
     """
+    from .padjust import adjust_pvalues
+
     shape = np.shape(p)
     p = np.asarray(p, dtype=float).ravel()
-    out = p.copy()
     if method == "none" or p.size == 0:
-        return out.reshape(shape)
-    g = np.zeros(p.size, dtype=np.int64) if groups is None else np.asarray(groups).ravel()
-    idx = np.flatnonzero(np.isfinite(p))
-    if idx.size == 0:
-        return out.reshape(shape)
-    x = p[idx]
-    ginv = g[idx].astype(np.int64)
-    if ginv.min() < 0:
-        raise ValueError("groups must be non-negative integers")
-    counts = np.bincount(ginv)
-    if method == "bonferroni":
-        adj = np.minimum(1.0, x * counts[ginv])
-    else:
-        order = np.lexsort((x, ginv))  # by family, then p ascending
-        xs, gs = x[order], ginv[order]
-        ms = counts[gs].astype(float)
-        starts = np.r_[0, np.cumsum(counts)[:-1]]
-        rank = np.arange(xs.size) - starts[gs]  # 0-based rank within the family
-        if method == "holm":
-            v = np.minimum(1.0, (ms - rank) * xs)
-            v = np.maximum.accumulate(v + 2.0 * gs) - 2.0 * gs  # cummax within families
-        elif method == "bh":
-            v = np.minimum(1.0, ms / (rank + 1.0) * xs)[::-1]
-            k = (gs.max() - gs)[::-1].astype(float)
-            v = (np.minimum.accumulate(v - 2.0 * k) + 2.0 * k)[::-1]  # cummin from the top
-        else:  # pragma: no cover - validated by the caller
-            raise ValueError(method)
-        adj = np.empty_like(x)
-        adj[order] = v
-    out[idx] = adj
+        return p.reshape(shape)
+    if groups is None:
+        return adjust_pvalues(p, method).reshape(shape)
+    g = np.asarray(groups).ravel()
+    order = np.argsort(g, kind="stable")
+    cuts = np.flatnonzero(np.diff(g[order])) + 1
+    out = np.empty_like(p)
+    for seg in np.split(order, cuts):
+        out[seg] = adjust_pvalues(p[seg], method)
     return out.reshape(shape)
 
 

@@ -1,0 +1,570 @@
+"""The chart functions. Each returns a matplotlib ``Figure`` built with the object-oriented
+API (no pyplot state: nothing leaks, nothing is shown); matplotlib is imported inside the
+functions only. Numbers are computed here from integer codes (``numpy.bincount``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis._banner_engine import wilson
+from ..core.survey import Survey, as_survey, category_codes
+from ..errors import AnalysisError
+from ._theme import (
+    NEGATIVE,
+    NEUTRAL,
+    OKABE_ITO,
+    POSITIVE,
+    _ensure_cjk_fonts,
+    _ensure_deterministic,
+    theme_rc,
+    wrap_text,
+)
+
+_WORDS = {
+    "en": {"sep": "; ", "pct": "Percent", "base": "Base: {n:,} respondents", "weighted": "weighted",
+           "neff": "effective n = {n:,.0f}", "ci": "bars: {c:.0%} confidence interval",
+           "multi": "Base: {n:,} respondents who answered; several answers allowed, so the "
+                    "bars add up to more than 100%",
+           "resid": "Adjusted residual", "resid_note": "|residual| > 1.96 in bold (p < .05)",
+           "issued": "Issued", "returned": "Returned", "rr_title": "Questionnaires issued and "
+           "returned", "rr_sub": "Total: {i:,} issued, {r:,} returned ({p:.1%})",
+           "count": "Questionnaires", "likert_sub": "Sorted by agreement; base: {n:,} "
+           "respondents", "of": "{pct} within each group of {by}"},
+    "zh-Hans": {"sep": "；", "pct": "百分比", "base": "样本量：{n:,}人", "weighted": "加权",
+                "neff": "有效样本量 {n:,.0f}", "ci": "误差线：{c:.0%}置信区间",
+                "multi": "样本量：{n:,}名作答者；可多选，百分比之和超过100%",
+                "resid": "调整残差", "resid_note": "|残差| > 1.96 加粗（p < .05）",
+                "issued": "发放", "returned": "回收", "rr_title": "问卷发放与回收情况",
+                "rr_sub": "合计：发放{i:,}份，回收{r:,}份（回收率{p:.1%}）", "count": "份数",
+                "likert_sub": "按认同比例排序；样本量：{n:,}人", "of": "{by}各组内的{pct}"},
+    "zh-Hant": {"sep": "；", "pct": "百分比", "base": "樣本量：{n:,}人", "weighted": "加權",
+                "neff": "有效樣本量 {n:,.0f}", "ci": "誤差線：{c:.0%}信賴區間",
+                "multi": "樣本量：{n:,}名作答者；可複選，百分比之和超過100%",
+                "resid": "調整殘差", "resid_note": "|殘差| > 1.96 加粗（p < .05）",
+                "issued": "發放", "returned": "回收", "rr_title": "問卷發放與回收情況",
+                "rr_sub": "合計：發放{i:,}份，回收{r:,}份（回收率{p:.1%}）", "count": "份數",
+                "likert_sub": "按認同比例排序；樣本量：{n:,}人", "of": "{by}各組內的{pct}"},
+}
+
+
+def _words(language: str | None) -> dict[str, str]:
+    if language and language.startswith("zh"):
+        return _WORDS["zh-Hans" if language in ("zh", "zh-Hans", "zh-CN") else "zh-Hant"]
+    return _WORDS["en"]
+
+
+def _lang(s: Survey, language: str | None) -> str | None:
+    if language:
+        return language
+    if s.language:
+        return s.language
+    q = s.questionnaire
+    return getattr(q, "default_language", None) if q is not None else None
+
+
+def _new_figure(language, height: float, width: float = 8.0):
+    """A Figure (no pyplot) created under the house theme for ``language``."""
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
+    _ensure_cjk_fonts()
+    _ensure_deterministic()
+    with mpl.rc_context(theme_rc(language)):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        ax = fig.add_subplot()
+    return fig, ax
+
+
+def _themed(language):
+    import matplotlib as mpl
+
+    return mpl.rc_context(theme_rc(language))
+
+
+def _titles(fig, ax, title: str, subtitle: str | None, width: int = 60) -> None:
+    fig.suptitle(wrap_text(title, width), x=0.01, ha="left", fontsize=13, fontweight="bold")
+    if subtitle:
+        ax.set_title(wrap_text(subtitle, width + 20), loc="left", fontsize=9.5,
+                     color="#555555", fontweight="normal")
+
+
+def _distribution(s: Survey, var: str, language):
+    """Weighted counts of a single-choice variable, with n and Kish's effective n."""
+    codes, info = category_codes(s, var, language=language)
+    if info.kind != "single":
+        raise AnalysisError(
+            f"'{var}' is a {info.kind} question; this chart needs a single-choice question"
+            + (". Hint: use multi_response_chart." if info.kind == "multi" else "."))
+    k = len(info.categories)
+    w = s.weights
+    ok = codes >= 0
+    nw = np.bincount(codes[ok], weights=w[ok], minlength=k)
+    n = int(ok.sum())
+    w2 = float((w[ok] ** 2).sum())
+    neff = nw.sum() ** 2 / w2 if w2 > 0 else 0.0
+    return info, nw, n, neff
+
+
+def _base_text(words, s: Survey, n: int, neff: float) -> str:
+    txt = words["base"].format(n=n)
+    if s.is_weighted:
+        txt += f"{words['sep']}{words['weighted']}, " + words["neff"].format(n=neff)
+    return txt
+
+
+# --- single choice ------------------------------------------------------------------------
+def bar_chart(
+    survey: Survey | pd.DataFrame,
+    var: str,
+    *,
+    weight: str | None = None,
+    language: str | None = None,
+    confidence: float = 0.95,
+    sort: bool = False,
+    title: str | None = None,
+):
+    """Horizontal percent bars of a single-choice question, with Wilson CI whiskers.
+
+    Weighted percentages; the interval uses Kish's effective base. Categories in template
+    order (``sort=True``: largest first). Returns a matplotlib Figure.
+    """
+    from scipy.special import ndtri
+
+    s = as_survey(survey, weight=weight)
+    lang = _lang(s, language)
+    words = _words(lang)
+    info, nw, n, neff = _distribution(s, var, lang)
+    tot = nw.sum()
+    p = nw / tot if tot > 0 else np.zeros_like(nw)
+    lo, hi = wilson(p, max(neff, 1e-9), float(ndtri(0.5 + confidence / 2)))
+    labels = [wrap_text(c, 28) for c in info.categories]
+    order = np.argsort(-p, kind="stable") if sort else np.arange(len(p))
+    fig, ax = _new_figure(lang, 1.4 + 0.45 * len(p))
+    with _themed(lang):
+        y = np.arange(len(order))
+        pct, lo_p, hi_p = p[order] * 100, lo[order] * 100, hi[order] * 100
+        ax.barh(y, pct, color=OKABE_ITO[0], height=0.65)
+        ax.errorbar(pct, y, xerr=[pct - lo_p, hi_p - pct], fmt="none", ecolor="#333333",
+                    elinewidth=1, capsize=3)
+        for yi, v, h in zip(y, pct, hi_p):
+            ax.text(h + 1, yi, f"{v:.1f}%", va="center", fontsize=10)
+        ax.set_yticks(y, [labels[i] for i in order])
+        ax.invert_yaxis()
+        ax.set_xlim(0, float(np.nanmax(hi_p, initial=0)) + 12)
+        ax.set_xlabel(words["pct"] + " (%)")
+        _titles(fig, ax, title or info.label,
+                _base_text(words, s, n, neff) + words["sep"] + words["ci"].format(c=confidence))
+    return fig
+
+
+def multi_response_chart(
+    survey: Survey | pd.DataFrame,
+    var: str,
+    *,
+    weight: str | None = None,
+    language: str | None = None,
+    sort: bool = True,
+    title: str | None = None,
+):
+    """Percent of respondents choosing each option of a multiple-response question.
+
+    The base (respondents who answered the question) is stated in the subtitle; the bars
+    can add up to more than 100%. Returns a matplotlib Figure.
+    """
+    s = as_survey(survey, weight=weight)
+    lang = _lang(s, language)
+    words = _words(lang)
+    info = s.var_info(var, language=lang)
+    if info.kind != "multi":
+        raise AnalysisError(f"'{var}' is not a multiple-response question (it is {info.kind}); "
+                            "expected boolean columns named like "
+                            f"'{var}_<option>'. Hint: use bar_chart for single choice.")
+    cols = [c for c in info.columns]
+    frame = s.data[cols]
+    answered = frame.notna().any(axis=1).to_numpy()
+    sel = frame.fillna(False).to_numpy(dtype=bool)
+    w = s.weights
+    base_w = w[answered].sum()
+    pct = (w[answered] @ sel[answered]) / base_w * 100 if base_w > 0 else np.zeros(len(cols))
+    n = int(answered.sum())
+    order = np.argsort(-pct, kind="stable") if sort else np.arange(len(cols))
+    labels = [wrap_text(info.categories[i], 28) for i in order]
+    fig, ax = _new_figure(lang, 1.5 + 0.45 * len(cols))
+    with _themed(lang):
+        y = np.arange(len(cols))
+        ax.barh(y, pct[order], color=OKABE_ITO[2], height=0.65)
+        for yi, v in zip(y, pct[order]):
+            ax.text(v + 1, yi, f"{v:.1f}%", va="center", fontsize=10)
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.set_xlim(0, float(pct.max(initial=0)) + 12)
+        ax.set_xlabel(words["pct"] + " (%)")
+        sub = words["multi"].format(n=n)
+        if s.is_weighted:
+            sub += f"{words['sep']}{words['weighted']}"
+        _titles(fig, ax, title or info.label, sub)
+    return fig
+
+
+# --- two variables ------------------------------------------------------------------------
+def _table(s: Survey, var: str, by: str, language):
+    rc, rinfo = category_codes(s, var, language=language)
+    cc, cinfo = category_codes(s, by, language=language)
+    for name, info in ((var, rinfo), (by, cinfo)):
+        if info.kind != "single":
+            raise AnalysisError(f"'{name}' must be a single-choice question; it is {info.kind}")
+    k, m = len(rinfo.categories), len(cinfo.categories)
+    ok = (rc >= 0) & (cc >= 0)
+    w = s.weights
+    tab = np.bincount(rc[ok] * m + cc[ok], weights=w[ok], minlength=k * m).reshape(k, m)
+    w2 = float((w[ok] ** 2).sum())
+    neff = tab.sum() ** 2 / w2 if w2 > 0 else 0.0
+    return rinfo, cinfo, tab, int(ok.sum()), neff
+
+
+def _palette(k: int, ordered: bool) -> list:
+    if not ordered or k < 3:
+        return [OKABE_ITO[i % len(OKABE_ITO)] for i in range(k)]
+    return _diverging(k)
+
+
+def _diverging(k: int) -> list:
+    """Colour-blind-safe diverging colours (RdBu), grey in the middle when k is odd."""
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["RdBu"]
+    xs = np.linspace(0.1, 0.9, k)
+    cols = [mpl.colors.to_hex(cmap(x)) for x in xs]
+    if k % 2 == 1:
+        cols[k // 2] = NEUTRAL
+    return cols
+
+
+def crosstab_chart(
+    survey: Survey | pd.DataFrame,
+    var: str,
+    *,
+    by: str,
+    kind: str = "grouped",
+    weight: str | None = None,
+    language: str | None = None,
+    title: str | None = None,
+):
+    """Column percentages of ``var`` within each category of ``by`` as bars.
+
+    ``kind="grouped"``: one group of bars per category of ``var``, a bar per ``by`` group;
+    ``kind="stacked"``: one 100% bar per ``by`` group. Returns a matplotlib Figure.
+    """
+    if kind not in ("grouped", "stacked"):
+        raise AnalysisError(f"kind must be 'grouped' or 'stacked'; got {kind!r}")
+    s = as_survey(survey, weight=weight)
+    lang = _lang(s, language)
+    words = _words(lang)
+    rinfo, cinfo, tab, n, neff = _table(s, var, by, lang)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.nan_to_num(tab / tab.sum(axis=0, keepdims=True) * 100)
+    k, m = pct.shape
+    sub = words["of"].format(pct=words["pct"], by=cinfo.label) + words["sep"] + _base_text(
+        words, s, n, neff)
+    if kind == "grouped":
+        fig, ax = _new_figure(lang, 1.6 + 0.32 * k * m + 0.2 * k)
+        with _themed(lang):
+            h = 0.8 / m
+            y = np.arange(k)
+            for j in range(m):
+                ax.barh(y - 0.4 + h * (j + 0.5), pct[:, j], height=h * 0.95,
+                        color=OKABE_ITO[j % len(OKABE_ITO)],
+                        label=wrap_text(cinfo.categories[j], 20))
+                for yi, v in zip(y, pct[:, j]):
+                    ax.text(v + 0.8, yi - 0.4 + h * (j + 0.5), f"{v:.0f}", va="center",
+                            fontsize=8.5, color="#333333")
+            ax.set_yticks(y, [wrap_text(c, 24) for c in rinfo.categories])
+            ax.invert_yaxis()
+            ax.set_xlim(0, pct.max(initial=0) + 10)
+            ax.set_xlabel(words["pct"] + " (%)")
+            ax.legend(title=wrap_text(cinfo.label, 30), loc="upper left",
+                      bbox_to_anchor=(1.01, 1), alignment="left")
+            _titles(fig, ax, title or rinfo.label, sub)
+        return fig
+    fig, ax = _new_figure(lang, 2.0 + 0.5 * m)
+    with _themed(lang):
+        colors = _palette(k, rinfo.ordered)
+        y = np.arange(m)
+        left = np.zeros(m)
+        for i in range(k):
+            ax.barh(y, pct[i], left=left, color=colors[i], height=0.65,
+                    label=wrap_text(rinfo.categories[i], 20), edgecolor="white", linewidth=0.5)
+            for yi, l0, v in zip(y, left, pct[i]):
+                if v >= 6:
+                    dark = colors[i] in (OKABE_ITO[0], OKABE_ITO[7]) or _is_dark(colors[i])
+                    ax.text(l0 + v / 2, yi, f"{v:.0f}", ha="center", va="center",
+                            fontsize=8.5, color="white" if dark else "#222222")
+            left += pct[i]
+        ax.set_yticks(y, [wrap_text(c, 20) for c in cinfo.categories])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_xlabel(words["pct"] + " (%)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.02 * (m < 4)),
+                  ncol=min(k, 5), frameon=False)
+        _titles(fig, ax, title or rinfo.label, sub)
+    return fig
+
+
+def _is_dark(color: str) -> bool:
+    import matplotlib as mpl
+
+    r, g, b = mpl.colors.to_rgb(color)
+    return 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+
+
+def residual_heatmap(
+    survey: Survey | pd.DataFrame,
+    var: str,
+    *,
+    by: str,
+    weight: str | None = None,
+    language: str | None = None,
+    title: str | None = None,
+):
+    """Adjusted (standardised) residuals of ``var`` x ``by`` on a diverging palette.
+
+    r = (O - E) / sqrt(E (1 - row/n) (1 - col/n)) (R's ``chisq.test()$stdres``). Weighted
+    data: the weighted table is rescaled to Kish's effective n first (stated in the subtitle).
+    """
+    s = as_survey(survey, weight=weight)
+    lang = _lang(s, language)
+    words = _words(lang)
+    rinfo, cinfo, tab, n, neff = _table(s, var, by, lang)
+    if s.is_weighted and tab.sum() > 0:
+        tab = tab / tab.sum() * neff
+    tot = tab.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rs = tab.sum(axis=1, keepdims=True)
+        cs = tab.sum(axis=0, keepdims=True)
+        e = rs * cs / tot
+        res = (tab - e) / np.sqrt(e * (1 - rs / tot) * (1 - cs / tot))
+    res = np.where(np.isfinite(res), res, 0.0)
+    k, m = res.shape
+    vmax = max(2.5, float(np.abs(res).max(initial=0)))
+    fig, ax = _new_figure(lang, 1.9 + 0.5 * k, width=max(6.5, 2.6 + 1.15 * m))
+    with _themed(lang):
+        im = ax.imshow(res, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
+        for i in range(k):
+            for j in range(m):
+                v = res[i, j]
+                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=9.5,
+                        fontweight="bold" if abs(v) > 1.96 else "normal",
+                        color="white" if abs(v) > 0.6 * vmax else "#222222")
+        ax.set_xticks(np.arange(m), [wrap_text(c, 10) for c in cinfo.categories])
+        ax.set_yticks(np.arange(k), [wrap_text(c, 22) for c in rinfo.categories])
+        ax.tick_params(axis="x", labelsize=9)
+        ax.grid(False)
+        for side in ("top", "right", "left", "bottom"):
+            ax.spines[side].set_visible(False)
+        ax.set_xlabel(wrap_text(cinfo.label, 50))
+        cb = fig.colorbar(im, ax=ax, shrink=0.8)
+        cb.set_label(words["resid"])
+        sub = words["resid_note"] + words["sep"] + _base_text(words, s, n, neff)
+        _titles(fig, ax, title or rinfo.label, sub)
+    return fig
+
+
+# --- Likert ---------------------------------------------------------------------------------
+def likert_chart(
+    survey: Survey | pd.DataFrame,
+    items: Sequence[str] | None = None,
+    *,
+    scale: str | None = None,
+    weight: str | None = None,
+    language: str | None = None,
+    title: str | None = None,
+):
+    """Diverging stacked bars of Likert items, centred on the neutral category.
+
+    ``items``: the item variables (ordered single-choice sharing one answer scale), or
+    ``scale``: the name of a scale of the questionnaire (its items). Disagreement extends
+    left of zero, agreement right; a neutral middle category straddles zero. Items are
+    sorted by agreement (share of the categories above the middle). Weighted.
+    """
+    s = as_survey(survey, weight=weight)
+    lang = _lang(s, language)
+    words = _words(lang)
+    items = _likert_items(s, items, scale)
+    rows, labels, cats, n_max = [], [], None, 0
+    for it in items:
+        info, nw, n, _ = _distribution(s, it, lang)
+        if cats is None:
+            cats = info.categories
+        elif len(info.categories) != len(cats):
+            raise AnalysisError(
+                f"likert_chart: item '{it}' has {len(info.categories)} answer categories, the "
+                f"first item has {len(cats)}; expected items sharing one scale")
+        rows.append(nw / nw.sum() * 100 if nw.sum() > 0 else np.zeros_like(nw))
+        labels.append(info.label)
+        n_max = max(n_max, n)
+    pct = np.vstack(rows)
+    k = pct.shape[1]
+    mid = k // 2
+    neutral = k % 2 == 1
+    pos = pct[:, mid + 1 :].sum(axis=1) if neutral else pct[:, mid:].sum(axis=1)
+    order = np.argsort(-pos, kind="stable")
+    pct = pct[order]
+    labels = [labels[i] for i in order]
+    left_total = pct[:, :mid].sum(axis=1) + (pct[:, mid] / 2 if neutral else 0)
+    colors = _diverging(k)
+    colors[0], colors[-1] = NEGATIVE, POSITIVE
+    fig, ax = _new_figure(lang, 2.2 + 0.55 * len(items), width=9)
+    with _themed(lang):
+        y = np.arange(len(items))
+        start = -left_total
+        for j in range(k):
+            ax.barh(y, pct[:, j], left=start, color=colors[j], height=0.65,
+                    label=wrap_text(cats[j], 16), edgecolor="white", linewidth=0.5)
+            for yi, l0, v in zip(y, start, pct[:, j]):
+                if v >= 7:
+                    ax.text(l0 + v / 2, yi, f"{v:.0f}", ha="center", va="center",
+                            fontsize=8.5, color="white" if j in (0, k - 1) else "#222222")
+            start = start + pct[:, j]
+        ax.axvline(0, color="#333333", linewidth=0.8)
+        ax.set_yticks(y, [wrap_text(lab, 30) for lab in labels])
+        ax.invert_yaxis()
+        lim = max(50.0, float(np.max(left_total, initial=0)),
+                  float(np.max(pct.sum(axis=1) - left_total, initial=0)))
+        lim = min(100.0, np.ceil((lim + 5) / 10) * 10)
+        ax.set_xlim(-lim, lim)
+        step = 25 if lim > 60 else 20
+        top = np.floor(lim / step) * step
+        ticks = np.arange(-top, top + 1, step)
+        ax.set_xticks(ticks, [f"{abs(t):.0f}" for t in ticks])
+        ax.set_xlabel(words["pct"] + " (%)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.03 * (len(items) < 4)),
+                  ncol=k, frameon=False, handlelength=1.2, columnspacing=1.0)
+        sub = words["likert_sub"].format(n=n_max)
+        if s.is_weighted:
+            sub += f"{words['sep']}{words['weighted']}"
+        _titles(fig, ax, title or _likert_title(s, scale, lang, items), sub)
+    return fig
+
+
+def _likert_items(s: Survey, items, scale) -> list[str]:
+    if items is not None:
+        items = [items] if isinstance(items, str) else list(items)
+        if not items:
+            raise AnalysisError("likert_chart: items=[] is empty")
+        return items
+    q = s.questionnaire
+    scales = getattr(q, "scales", None) or {}
+    if scale is not None:
+        if scale not in scales:
+            raise AnalysisError(f"likert_chart: no scale named '{scale}' in the questionnaire; "
+                                f"scales are {sorted(scales)}")
+        return list(scales[scale].items)
+    if len(scales) == 1:
+        return list(next(iter(scales.values())).items)
+    ordered = [c for c in s.data.columns if isinstance(s.data[c].dtype, pd.CategoricalDtype)
+               and s.data[c].cat.ordered and len(s.data[c].cat.categories) >= 3]
+    if not ordered:
+        raise AnalysisError("likert_chart: give items=[...] (ordered single-choice questions) "
+                            "or scale=<name>; none found in the data")
+    first = list(s.data[ordered[0]].cat.categories)
+    return [c for c in ordered if list(s.data[c].cat.categories) == first]
+
+
+def _likert_title(s: Survey, scale, lang, items) -> str:
+    q = s.questionnaire
+    scales = getattr(q, "scales", None) or {}
+    sc = scales.get(scale) if scale else None
+    if sc is None:
+        for cand in scales.values():
+            if list(getattr(cand, "items", ())) == list(items):
+                sc = cand
+    label = getattr(sc, "label", None)
+    if isinstance(label, dict) and label:
+        return label.get(lang) or next(iter(label.values()))
+    if isinstance(label, str):
+        return label
+    return ", ".join(items)
+
+
+# --- fieldwork ------------------------------------------------------------------------------
+def response_rate_chart(obj: Any, *, language: str | None = None, title: str | None = None):
+    """Questionnaires issued vs returned by distribution unit, with the response rate.
+
+    ``obj``: a Questionnaire (its ``fieldwork.units``: id, label, issued, returned), a
+    DataFrame with columns ``unit``, ``issued``, ``returned`` (optional ``label``), or a list
+    of such dicts. Returns a matplotlib Figure.
+    """
+    units = _units(obj, language)
+    if not units:
+        raise AnalysisError("response_rate_chart: no units with issued/returned counts found")
+    lang = language or getattr(obj, "default_language", None)
+    words = _words(lang)
+    labels = [wrap_text(u[0], 22) for u in units]
+    issued = np.array([u[1] for u in units], dtype=float)
+    returned = np.array([u[2] for u in units], dtype=float)
+    m = len(units)
+    fig, ax = _new_figure(lang, 1.8 + 0.75 * m)
+    with _themed(lang):
+        y = np.arange(m)
+        ax.barh(y - 0.18, issued, height=0.36, color="#BDBDBD", label=words["issued"])
+        ax.barh(y + 0.18, returned, height=0.36, color=OKABE_ITO[0], label=words["returned"])
+        for yi, i, r in zip(y, issued, returned):
+            rate = r / i if i > 0 else float("nan")
+            ax.text(max(i, r) * 1.02 + 1, yi, f"{rate:.1%}", va="center", fontsize=10,
+                    fontweight="bold")
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.set_xlim(0, issued.max(initial=1) * 1.2)
+        ax.set_xlabel(words["count"])
+        ax.legend(loc="lower right")
+        tot_i, tot_r = issued.sum(), returned.sum()
+        sub = words["rr_sub"].format(i=int(tot_i), r=int(tot_r),
+                                     p=tot_r / tot_i if tot_i else float("nan"))
+        _titles(fig, ax, title or words["rr_title"], sub)
+    return fig
+
+
+def _label(value: Any, language: str | None, fallback: str) -> str:
+    if isinstance(value, dict):
+        if language and value.get(language):
+            return str(value[language])
+        for v in value.values():
+            if v:
+                return str(v)
+        return fallback
+    return str(value) if value not in (None, "") else fallback
+
+
+def _units(obj: Any, language) -> list[tuple[str, float, float]]:
+    if isinstance(obj, pd.DataFrame):
+        need = {"unit", "issued", "returned"}
+        if not need <= set(obj.columns):
+            raise AnalysisError(
+                f"response_rate_chart: the DataFrame needs columns unit, issued, returned; "
+                f"found {list(obj.columns)}")
+        rows = obj[obj["unit"].astype(str).str.lower() != "total"]
+        lab = rows["label"] if "label" in rows.columns else rows["unit"]
+        return [(_label(lb, language, str(u)), float(i), float(r))
+                for lb, u, i, r in zip(lab, rows["unit"], rows["issued"], rows["returned"])]
+    fw = getattr(obj, "fieldwork", None)
+    units = getattr(fw, "units", None) if fw is not None else None
+    if units is None and isinstance(obj, (list, tuple)):
+        units = obj
+    if units is None:
+        raise AnalysisError(
+            "response_rate_chart: expected a Questionnaire with fieldwork.units, or a "
+            f"DataFrame with unit, issued, returned; got {type(obj).__name__}")
+    out = []
+    for u in units:
+        get = u.get if isinstance(u, dict) else (lambda k, _u=u: getattr(_u, k, None))
+        uid = str(get("id") or get("unit") or "")
+        if get("issued") is None or get("returned") is None:
+            continue
+        out.append((_label(get("label"), language, uid), float(get("issued")),
+                    float(get("returned"))))
+    return out

@@ -1,0 +1,197 @@
+"""House theme: readable sizes, colour-blind-safe palettes, Noto Sans CJK in the right form.
+
+Nothing here imports matplotlib at module level; `import survey.charts` stays light.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import unicodedata
+from typing import Any
+
+# Okabe & Ito (2008) palette: distinguishable with the common colour-vision deficiencies.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+             "#000000")
+# ColorBrewer RdBu ends (colour-blind safe); the neutral category is grey.
+NEGATIVE = "#B2182B"
+POSITIVE = "#2166AC"
+NEUTRAL = "#BDBDBD"
+
+_FONTS = {
+    "zh-Hant": "Noto Sans CJK TC",
+    "zh-TW": "Noto Sans CJK TC",
+    "zh-HK": "Noto Sans CJK HK",
+    "zh-Hans": "Noto Sans CJK SC",
+    "zh-CN": "Noto Sans CJK SC",
+    "zh": "Noto Sans CJK SC",
+    "ja": "Noto Sans CJK JP",
+    "ko": "Noto Sans CJK KR",
+}
+_CJK_GLOB = "/usr/share/fonts/opentype/noto/NotoSansCJK-*.ttc"
+
+
+def font_family(language: str | None) -> list[str]:
+    """Font fallback list for ``language``: the regional Noto Sans CJK face first.
+
+    English text gets DejaVu Sans for Latin and Noto Sans CJK SC for any Chinese in the data
+    (matplotlib falls back glyph by glyph through the list).
+    """
+    lang = language or "en"
+    cjk = _FONTS.get(lang) or _FONTS.get(lang.split("-")[0])
+    if cjk is None:
+        return ["DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK TC"]
+    others = [f for f in ("Noto Sans CJK SC", "Noto Sans CJK TC") if f != cjk]
+    return [cjk, *others, "DejaVu Sans"]
+
+
+def _ensure_cjk_fonts() -> None:
+    """Guard against a font cache built before fonts-noto-cjk was installed."""
+    from matplotlib import font_manager as fm
+
+    names = {f.name for f in fm.fontManager.ttflist}
+    if "Noto Sans CJK SC" not in names:
+        for path in sorted(glob.glob(_CJK_GLOB)):
+            try:
+                fm.fontManager.addfont(path)
+            except (OSError, RuntimeError):  # pragma: no cover - unreadable font file
+                pass
+
+
+def theme_rc(language: str | None = None) -> dict[str, Any]:
+    """The rcParams of the house theme (used by every chart through ``rc_context``)."""
+    from cycler import cycler
+
+    return {
+        # concrete family names (not "sans-serif"): text keeps its font when drawn later,
+        # outside this theme's rc_context
+        "font.family": font_family(language),
+        "font.sans-serif": font_family(language),
+        "font.size": 11,
+        "axes.titlesize": 13,
+        "axes.titleweight": "bold",
+        "axes.titlelocation": "left",
+        "axes.labelsize": 11,
+        "xtick.labelsize": 10,
+        "ytick.labelsize": 10,
+        "legend.fontsize": 10,
+        "legend.frameon": False,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "axes.grid.axis": "x",
+        "grid.color": "#E5E5E5",
+        "grid.linewidth": 0.8,
+        "axes.axisbelow": True,
+        "axes.prop_cycle": cycler(color=list(OKABE_ITO)),
+        "axes.unicode_minus": True,  # Noto CJK has U+2212
+        "figure.dpi": 100,
+        "savefig.dpi": 150,
+        "savefig.bbox": None,
+        "svg.hashsalt": "survey",
+        "svg.fonttype": "path",
+        "pdf.fonttype": 42,
+        "image.cmap": "RdBu_r",
+    }
+
+
+def set_theme(language: str | None = "zh-Hant", *, deterministic: bool = True) -> None:
+    """Apply the house theme to matplotlib (and seaborn, when it is imported later).
+
+    Sets readable sizes, the Okabe-Ito colour-blind-safe palette and the Noto Sans CJK face
+    of the language's regional form (zh-Hant -> TC, zh-Hans -> SC, en -> DejaVu Sans with SC
+    as fallback). With ``deterministic`` (default), SVG output is reproducible: a fixed
+    ``svg.hashsalt``, glyphs as paths, and ``SOURCE_DATE_EPOCH=0`` (if not set) so no build
+    date enters SVG/PDF metadata.
+
+    >>> set_theme("zh-Hans")
+    >>> import matplotlib as mpl
+    >>> mpl.rcParams["font.sans-serif"][0]
+    'Noto Sans CJK SC'
+    """
+    import matplotlib as mpl
+
+    _ensure_cjk_fonts()
+    mpl.rcParams.update(theme_rc(language))
+    if deterministic:
+        os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+
+
+def _ensure_deterministic() -> None:
+    """Make SVG ids reproducible even when the user never called `set_theme`."""
+    import matplotlib as mpl
+
+    if mpl.rcParams.get("svg.hashsalt") is None:
+        mpl.rcParams["svg.hashsalt"] = "survey"
+
+
+# --- text --------------------------------------------------------------------------------
+_NO_LINE_START = set("，。、；：？！）》」』】〕,.;:?!)]}%…")
+_NO_LINE_END = set("（《「『【〔([{")
+_BREAK_AFTER = set("，、；：。")
+
+
+def char_width(ch: str) -> int:
+    """Display width: 2 for East Asian wide/full-width characters, else 1."""
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def text_width(text: str) -> int:
+    return sum(char_width(c) for c in text)
+
+
+def wrap_text(text: str, width: int = 24) -> str:
+    """Wrap ``text`` to lines of at most ``width`` columns (a CJK character counts 2).
+
+    Latin words are not split (break at spaces); CJK text breaks between characters, but
+    never puts closing punctuation at a line start or opening punctuation at a line end.
+
+    >>> wrap_text("培训内容贴近基层实际，针对性强", 12)
+    '培训内容贴近\\n基层实际，\\n针对性强'
+    >>> wrap_text("Content fits grassroots work", 12)
+    'Content fits\\ngrassroots\\nwork'
+    """
+    text = str(text)
+    total = text_width(text)
+    if total <= width:
+        return text
+    # balance the lines: as many lines as needed, each about equally long
+    n_lines = -(-total // width)
+    width = min(width, -(-total // n_lines) + 2)
+    # tokens: runs of non-space Latin characters stay together; CJK characters alone
+    tokens: list[str] = []
+    buf = ""
+    for ch in text:
+        if char_width(ch) == 2 or ch.isspace():
+            if buf:
+                tokens.append(buf)
+                buf = ""
+            tokens.append(ch)
+        else:
+            buf += ch
+    if buf:
+        tokens.append(buf)
+    lines: list[str] = []
+    cur = ""
+    for tok in tokens:
+        if tok.isspace() and not cur:
+            continue
+        if cur and text_width(cur) + text_width(tok) > width and not tok.isspace():
+            if tok[0] in _NO_LINE_START:  # keep closing punctuation on the line
+                cur += tok
+                continue
+            carry = ""
+            if cur[-1] in _NO_LINE_END:
+                cur, carry = cur[:-1], cur[-1]
+            else:  # prefer to break just after CJK punctuation near the end of the line
+                for back in (1, 2, 3):
+                    if len(cur) > back + 1 and cur[-back - 1] in _BREAK_AFTER:
+                        cur, carry = cur[:-back], cur[-back:]
+                        break
+            lines.append(cur.rstrip())
+            cur = carry + tok
+        else:
+            cur += tok
+    if cur.strip():
+        lines.append(cur.rstrip())
+    return "\n".join(lines)

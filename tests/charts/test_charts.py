@@ -1,0 +1,238 @@
+"""Charts: figures, labels in the chosen language, no tofu, no pyplot leaks, reproducible SVG."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import survey.charts as ch
+from survey.core.survey import Survey, VarInfo
+from survey.errors import AnalysisError
+
+AGREE = {
+    "zh-Hant": ("非常不同意", "不同意", "一般", "同意", "非常同意"),
+    "en": ("Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"),
+}
+ITEMS = {
+    "att_1": {"zh-Hant": "培訓內容貼近基層實際，針對性強，對日常工作幫助很大",
+              "en": "Training content fits grassroots work"},
+    "att_2": {"zh-Hant": "下派到基層的幹部常被當作「客人」", "en": "Cadres sent down are guests"},
+}
+NEED = {"zh-Hant": ("有必要", "沒有必要", "說不清"), "en": ("Necessary", "Not necessary",
+                                                         "Hard to say")}
+RANK = {"zh-Hant": ("正科級", "副科級", "其他"), "en": ("Section head", "Deputy", "Other")}
+GAINS = {"zh-Hant": ("增長做群眾工作和處理複雜事務的能力", "增強群眾觀念", "其他"),
+         "en": ("Mass work skills", "Closeness to the people", "Other")}
+LABELS = {
+    "necessity": {"zh-Hant": "您認為年輕幹部到基層鍛煉有沒有必要？",
+                  "en": "Is grassroots training necessary?"},
+    "rank": {"zh-Hant": "您的職級", "en": "Your rank"},
+    "gains": {"zh-Hant": "最大收穫（最多選兩項）", "en": "Main gains (up to two)"},
+}
+
+
+class Scale:
+    items = ("att_1", "att_2")
+    label = {"zh-Hant": "對基層培養的評價", "en": "View of grassroots training"}
+
+
+class Stub:
+    """A tiny questionnaire: var_info in two languages, one scale."""
+
+    default_language = "zh-Hant"
+    scales = {"attitude": Scale()}
+
+    def var_info(self, name, language=None):
+        lang = "en" if language == "en" else "zh-Hant"  # zh-Hans falls back to zh-Hant here
+        if name in ITEMS:
+            return VarInfo(name, ITEMS[name][lang], "single", AGREE[lang], ("1", "2", "3", "4",
+                           "5"), True, (name,), "ordinal")
+        if name == "necessity":
+            return VarInfo(name, LABELS[name][lang], "single", NEED[lang], ("1", "2", "3"),
+                           False, (name,))
+        if name == "rank":
+            return VarInfo(name, LABELS[name][lang], "single", RANK[lang], ("1", "2", "3"),
+                           True, (name,), "ordinal")
+        if name == "gains":
+            return VarInfo(name, LABELS[name][lang], "multi", GAINS[lang], ("a", "b", "c"),
+                           False, ("gains_a", "gains_b", "gains_c"))
+        return None
+
+
+class Unit:
+    def __init__(self, uid, zh, en, issued, returned):
+        self.id, self.label, self.issued, self.returned = uid, {"zh-Hant": zh, "en": en}, \
+            issued, returned
+
+
+class Fieldwork:
+    units = (Unit("city", "市直機關", "City departments", 100, 92),
+             Unit("town", "鄉鎮（街道）", "Townships", 120, 109))
+
+
+Stub.fieldwork = Fieldwork()
+
+
+@pytest.fixture(scope="module")
+def survey_zh() -> Survey:
+    rng = np.random.default_rng(3)
+    n = 200
+    data = {
+        "necessity": pd.Categorical.from_codes(rng.choice(3, n, p=[0.8, 0.1, 0.1]),
+                                               NEED["zh-Hant"]),
+        "rank": pd.Categorical.from_codes(rng.choice(3, n), RANK["zh-Hant"], ordered=True),
+        "w": rng.uniform(0.5, 2, n),
+    }
+    for it in ITEMS:
+        data[it] = pd.Categorical.from_codes(rng.choice(5, n), AGREE["zh-Hant"], ordered=True)
+    for o in "abc":
+        data[f"gains_{o}"] = pd.array(rng.random(n) < 0.4, dtype="boolean")
+    df = pd.DataFrame(data)
+    df.loc[:4, ["gains_a", "gains_b", "gains_c"]] = pd.NA
+    return Survey.from_frame(df, questionnaire=Stub())
+
+
+def texts(fig) -> str:
+    out = []
+    for t in fig.findobj(lambda a: hasattr(a, "get_text")):
+        out.append(t.get_text())
+    return "".join("".join(x.split()) for x in out)  # whitespace and line breaks removed
+
+
+CHARTS = {
+    "bar": lambda s, lang: ch.bar_chart(s, "necessity", language=lang),
+    "multi": lambda s, lang: ch.multi_response_chart(s, "gains", language=lang),
+    "likert": lambda s, lang: ch.likert_chart(s, scale="attitude", language=lang),
+    "grouped": lambda s, lang: ch.crosstab_chart(s, "necessity", by="rank", language=lang),
+    "stacked": lambda s, lang: ch.crosstab_chart(s, "necessity", by="rank", kind="stacked",
+                                                 language=lang),
+    "heatmap": lambda s, lang: ch.residual_heatmap(s, "necessity", by="rank", language=lang),
+    "response": lambda s, lang: ch.response_rate_chart(s.questionnaire, language=lang),
+}
+EXPECTED = {
+    "bar": lambda lang: [LABELS["necessity"][lang], *NEED[lang]],
+    "multi": lambda lang: [LABELS["gains"][lang], *GAINS[lang]],
+    "likert": lambda lang: [Scale.label[lang], ITEMS["att_2"][lang], *AGREE[lang]],
+    "grouped": lambda lang: [LABELS["necessity"][lang], *NEED[lang], *RANK[lang]],
+    "stacked": lambda lang: [LABELS["necessity"][lang], *NEED[lang], *RANK[lang]],
+    "heatmap": lambda lang: [LABELS["necessity"][lang], *NEED[lang], *RANK[lang]],
+    "response": lambda lang: [u.label[lang] for u in Fieldwork.units],
+}
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "en"])
+@pytest.mark.parametrize("kind", list(CHARTS))
+def test_chart_is_a_figure_with_labels_and_no_missing_glyphs(survey_zh, kind, lang):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    before = plt.get_fignums()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would fail here
+        fig = CHARTS[kind](survey_zh, lang)
+        assert isinstance(fig, Figure)
+        fig.savefig(io.BytesIO(), format="png", dpi=40)
+    assert plt.get_fignums() == before  # nothing registered with pyplot
+    text = texts(fig)
+    for label in EXPECTED[kind](lang):
+        assert "".join(label.split()) in text, label
+
+
+def test_cjk_font_follows_the_language(survey_zh):
+    fig = ch.bar_chart(survey_zh, "necessity", language="zh-Hant")
+    fam = fig.axes[0].get_yticklabels()[0].get_fontfamily()
+    assert fam[0] == "Noto Sans CJK TC"
+    fig = ch.bar_chart(survey_zh, "necessity", language="zh-Hans")
+    assert fig.axes[0].get_yticklabels()[0].get_fontfamily()[0] == "Noto Sans CJK SC"
+
+
+@pytest.mark.parametrize("kind", ["likert", "heatmap", "multi"])
+def test_svg_is_byte_identical(survey_zh, kind):
+    out = []
+    for _ in range(2):
+        buf = io.BytesIO()
+        ch.save_figure(CHARTS[kind](survey_zh, "zh-Hant"), buf, format="svg")
+        out.append(buf.getvalue())
+    assert out[0] == out[1]
+    assert b"<dc:date>" not in out[0]
+
+
+def test_plain_savefig_after_set_theme_is_reproducible(survey_zh):
+    ch.set_theme("zh-Hant")
+    out = []
+    for _ in range(2):
+        buf = io.BytesIO()
+        ch.bar_chart(survey_zh, "necessity").savefig(buf, format="svg")
+        out.append(buf.getvalue())
+    assert out[0] == out[1]
+
+
+def test_bar_chart_percent_and_weighting(survey_zh):
+    fig = ch.bar_chart(survey_zh, "necessity", language="en")
+    heights = sorted(round(p.get_width(), 6) for p in fig.axes[0].patches)
+    codes = survey_zh.data["necessity"].cat.codes.to_numpy()
+    expect = sorted(round(v, 6) for v in np.bincount(codes, minlength=3) / len(codes) * 100)
+    assert heights == expect
+    sw = Survey.from_frame(survey_zh.data, weight="w", questionnaire=Stub())
+    figw = ch.bar_chart(sw, "necessity", language="en")
+    w = survey_zh.data["w"].to_numpy()
+    expw = sorted(round(v, 6) for v in np.bincount(codes, weights=w, minlength=3) / w.sum() * 100)
+    assert sorted(round(p.get_width(), 6) for p in figw.axes[0].patches) == expw
+    assert "weighted" in texts(figw)
+
+
+def test_multi_response_base_in_subtitle(survey_zh):
+    fig = ch.multi_response_chart(survey_zh, "gains", language="en")
+    assert "Base:195respondents" in texts(fig)  # 5 rows did not answer
+    assert "morethan100%" in texts(fig)
+
+
+def test_likert_sorted_by_agreement(survey_zh):
+    fig = ch.likert_chart(survey_zh, ["att_1", "att_2"], language="en")
+    labels = [t.get_text().replace("\n", " ") for t in fig.axes[0].get_yticklabels()]
+    agree = {it: (survey_zh.data[it].cat.codes >= 3).mean() for it in ITEMS}
+    top = max(agree, key=agree.get)
+    assert labels[0] == ITEMS[top]["en"]
+
+
+def test_response_rate_chart_from_a_frame():
+    df = pd.DataFrame({"unit": ["a", "b", "total"], "issued": [10, 20, 30],
+                       "returned": [9, 10, 19]})
+    fig = ch.response_rate_chart(df, language="en")
+    assert "90.0%" in texts(fig) and "50.0%" in texts(fig)
+    assert "Total:30issued,19returned(63.3%)" in texts(fig)
+    with pytest.raises(AnalysisError, match="needs columns unit, issued, returned"):
+        ch.response_rate_chart(pd.DataFrame({"x": [1]}))
+
+
+def test_errors(survey_zh):
+    with pytest.raises(AnalysisError, match="multi_response_chart"):
+        ch.bar_chart(survey_zh, "gains")
+    with pytest.raises(AnalysisError, match="kind must be"):
+        ch.crosstab_chart(survey_zh, "necessity", by="rank", kind="pie")
+    with pytest.raises(AnalysisError, match="no scale named 'x'"):
+        ch.likert_chart(survey_zh, scale="x")
+
+
+def test_wrap_text_counts_cjk_as_two_columns():
+    from survey.charts._theme import text_width
+
+    s = "增長做群眾工作和處理複雜事務的能力，對日常工作幫助很大"
+    lines = ch.wrap_text(s, 20).split("\n")
+    assert "".join(lines) == s
+    assert all(text_width(x) <= 22 for x in lines)
+    assert not any(x[0] in "，。、" for x in lines)
+    assert ch.wrap_text("short", 20) == "short"
+
+
+def test_import_does_not_load_matplotlib():
+    code = "import survey.charts, sys; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -303,35 +303,60 @@ def _expected_strings(spec: TemplateSpec) -> list[str]:
 
 
 def _read_text(path, data, spec, *, encoding, delimiter, source, notes) -> _Table:
-    if encoding is None:
-        enc, conf, how = detect_encoding(data, expected=_expected_strings(spec), path=str(path))
-        notes.append(f"encoding {enc} ({how})")
-    else:
-        enc, conf = encoding, 1.0
-    text = decode_with(data, enc, path=str(path))
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    source.update(encoding=enc, encoding_confidence=conf)
-    if not text.strip():
+    """Parse a delimited text file. The bytes go straight to pandas' C parser, which decodes
+    UTF-8 strictly itself; only when that fails are GB18030 and Big5 tried (formats.md §6)."""
+    import codecs
+
+    if not data.strip():
         raise IngestError(format_problem(where=str(path), expected="a header row and data",
                                          found="an empty file"))
-    if delimiter is None:
-        delimiter = _sniff(text, path)
-    source["delimiter"] = delimiter
+    conf, how = 1.0, None
+    if encoding is not None:
+        enc = encoding
+        try:
+            codecs.lookup(enc)
+        except LookupError:
+            decode_with(data[:0], enc, path=str(path))  # raises the house-style error
+    elif data[:4].startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        enc, conf, how = detect_encoding(data[:4], path=str(path))
+    else:
+        enc, how = "utf-8", "strict UTF-8"
+
+    def parse(enc: str) -> pd.DataFrame:
+        nonlocal delimiter
+        if delimiter is None:
+            delimiter = _sniff(data[:65536].decode(enc, errors="ignore"), path)
+        try:
+            return pd.read_csv(io.BytesIO(data), header=None, dtype=object, na_filter=False,
+                               skip_blank_lines=False, sep=delimiter, engine="c",
+                               quotechar='"', doublequote=True, encoding=enc,
+                               encoding_errors="strict", low_memory=False)
+        except pd.errors.ParserError as exc:
+            m = re.search(r"line (\d+)", str(exc))
+            raise IngestError(format_problem(
+                where=f"{path}" + (f", line {m.group(1)}" if m else ""),
+                expected=f"the same number of {delimiter!r}-separated fields on every line",
+                found=str(exc).strip(),
+                hint="a field with the delimiter or a line break inside must be quoted; or "
+                     "pass delimiter= if it was sniffed wrongly")) from None
+
     try:
-        df = pd.read_csv(io.StringIO(text), header=None, dtype=object, na_filter=False,
-                         skip_blank_lines=False, sep=delimiter, engine="c",
-                         quotechar='"', doublequote=True)
-    except pd.errors.ParserError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise IngestError(format_problem(
-            where=f"{path}" + (f", line {m.group(1)}" if m else ""),
-            expected=f"the same number of {delimiter!r}-separated fields on every line",
-            found=str(exc).strip(),
-            hint="a field with the delimiter or a line break inside must be quoted; or pass "
-                 "delimiter= if it was sniffed wrongly")) from None
-    del text
-    header = [str(h).strip() for h in df.iloc[0].tolist()]
+        df = parse(enc)
+    except UnicodeDecodeError:
+        if encoding is not None or how != "strict UTF-8":
+            decode_with(data, enc, path=str(path))  # raises with line and byte
+            raise
+        enc, conf, how = detect_encoding(data, expected=_expected_strings(spec), path=str(path))
+        if enc in ("utf-8", "utf_8"):  # pragma: no cover - detection agrees with the parser
+            raise
+        df = parse(enc)
+    if how:
+        notes.append(f"encoding {enc} ({how})")
+    source.update(encoding=enc, encoding_confidence=conf, delimiter=delimiter)
+    if df.shape[0] == 0:
+        raise IngestError(format_problem(where=str(path), expected="a header row and data",
+                                         found="an empty file"))
+    header = [str(h).strip().lstrip("\ufeff") for h in df.iloc[0].tolist()]
     body = df.iloc[1:]
     rows = np.arange(2, len(df) + 1, dtype=np.int64)
     second = []
@@ -806,17 +831,29 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
         notes.append(f"{len(dropped)} empty row(s) skipped (row {shown})")
 
     out: dict[str, Any] = {"_row": table.rows[keep]}
+    code_of = _missing_table(spec)
+    explicit: dict[str, np.ndarray] = {}
+    rescan: set[str] = set()  # columns assembled from several source columns
     for f in spec.fields:
         if f.name in main:
             codes, uniq = blanks[main[f.name]]
             vl = table.value_labels.get(main[f.name], {})
-            values = _normalize(f, codes[keep], uniq, matcher, vl)
+            mapped = _normalize(f, uniq, matcher, vl)
+            hits = [code_of.get(m.strip()) if isinstance(m, str) else None for m in mapped]
+            kept = codes[keep]
+            if any(h is not None for h in hits):
+                explicit[f.name] = np.array([np.nan if h is None else float(h) for h in hits]
+                                            + [np.nan])[kept]
+                mapped = [None if h is not None else m for m, h in zip(mapped, hits)]
+            values = _apply(kept, mapped)
             if f.kind == "multi" and f.name in options:
                 values = _fill_from_options(f, values, options[f.name], blanks, keep, matcher,
                                             notes)
+                rescan.add(f.name)
             out[f.name] = values
         elif f.name in options:
             out[f.name] = _from_options(f, options[f.name], blanks, keep, matcher)
+            rescan.add(f.name)
     # LimeSurvey: q[other] holds the text of "other"; a filled one means "other" was chosen
     for f in spec.fields:
         if (platform == "limesurvey" and f.kind == "multi" and f.other_choice
@@ -830,10 +867,6 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
                 names = set(("" if pd.isna(prev) else prev).split()) | {f.other_choice}
                 vals[idx] = " ".join(sorted(names, key=lambda n: order.get(n, 1 << 30)))
             out[f.name] = vals
-    # text written by our CSV writer as '=... (formula guard): drop the guard apostrophe
-    for f in spec.fields:
-        if f.kind == "text" and f.name in out:
-            out[f.name] = _unguard(out[f.name])
     # missing-answer codes kept beside the data (our own Parquet files)
     for h in list(unknown):
         if h.startswith("_missing:") and h[len("_missing:"):] in out:
@@ -846,7 +879,15 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
             out[qn] = vals
             unknown.remove(h)
             column_map[h] = f"{qn} (missing codes)"
-    explicit = _extract_missing(spec, out, notes)
+            rescan.add(qn)
+    for name, miss in _extract_missing(out, rescan, code_of).items():
+        if name in explicit:
+            miss = np.where(np.isnan(miss), explicit[name], miss)
+        explicit[name] = miss
+    if explicit:
+        total = int(sum((~np.isnan(v)).sum() for v in explicit.values()))
+        notes.append(f"{total} cell(s) hold a missing-answer code of the template; they are "
+                     "blank in the data and their codes kept in RawTable.missing")
     absent = {}
     unknown_set = [h for h in unknown]
     for f in spec.fields:
@@ -900,45 +941,37 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
 _GUARDED = re.compile(r"'[=+\-@\t\r]")
 
 
-def _unguard(values) -> np.ndarray:
-    arr = np.asarray(values, dtype=object)
-    codes, uniq = pd.factorize(arr, use_na_sentinel=True)
-    if not any(isinstance(u, str) and _GUARDED.match(u) for u in uniq):
-        return arr
-    return _apply(codes, [u[1:] if isinstance(u, str) and _GUARDED.match(u) else u
-                          for u in uniq])
-
-
-def _extract_missing(spec: TemplateSpec, out: dict, notes: list) -> dict[str, np.ndarray]:
-    """Blank the cells holding a template missing code; return {question: codes}."""
-    table = {}
+def _missing_table(spec: TemplateSpec) -> dict[str, float]:
+    """'-99' (and '-99.0') -> -99 for every missing code of the template."""
+    table: dict[str, float] = {}
     for code, _kind, _labels in spec.missing_codes:
         c = int(code) if float(code).is_integer() else code
         table[str(c)] = c
         table[f"{c}.0"] = c
-    if not table:
-        return {}
+    return table
+
+
+def _extract_missing(out: dict, names, code_of: dict) -> dict[str, np.ndarray]:
+    """Blank the cells of ``names`` holding a missing code; return {question: codes}."""
     found = {}
-    for f in spec.fields:
-        if f.name not in out:
+    for name in names:
+        if name not in out or not code_of:
             continue
-        arr = np.asarray(out[f.name], dtype=object)
+        arr = np.asarray(out[name], dtype=object)
         codes, uniq = pd.factorize(arr, use_na_sentinel=True)
-        hits = [table.get(u.strip()) if isinstance(u, str) else None for u in uniq]
+        hits = [code_of.get(u.strip()) if isinstance(u, str) else None for u in uniq]
         if not any(h is not None for h in hits):
             continue
         miss = np.array([np.nan if h is None else float(h) for h in hits] + [np.nan])[codes]
-        blank = ~np.isnan(miss)
         arr = arr.copy()
-        arr[blank] = pd.NA
-        out[f.name] = arr
-        found[f.name] = miss
-    if found:
-        total = int(sum((~np.isnan(v)).sum() for v in found.values()))
-        notes.append(f"{total} cell(s) hold a missing-answer code of the template; they are "
-                     "blank in the data and their codes kept in RawTable.missing")
+        arr[~np.isnan(miss)] = pd.NA
+        out[name] = arr
+        found[name] = miss
     return found
-def _normalize(f: FieldSpec, codes, uniq, matcher: _Matcher, value_labels: dict) -> np.ndarray:
+
+
+def _normalize(f: FieldSpec, uniq, matcher: _Matcher, value_labels: dict) -> list:
+    """The canonical value of each distinct source value (None = blank)."""
     if f.kind == "single":
         lk = matcher.lookups.get(f.name, {})
         positional = matcher.platform == "limesurvey"
@@ -960,9 +993,9 @@ def _normalize(f: FieldSpec, codes, uniq, matcher: _Matcher, value_labels: dict)
     elif f.kind in ("integer", "decimal", "date", "datetime", "time"):
         mapped = [None if u is None else unicodedata.normalize("NFKC", u).strip() or None
                   for u in uniq]
-    else:
-        mapped = uniq
-    return _apply(codes, mapped)
+    else:  # text: undo our CSV writer's formula guard ('=... -> =...)
+        mapped = [u[1:] if isinstance(u, str) and _GUARDED.match(u) else u for u in uniq]
+    return mapped
 
 
 def _split_multi(f: FieldSpec, u: str | None, matcher: _Matcher, value_labels) -> str | None:

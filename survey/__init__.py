@@ -49,7 +49,10 @@ _LAZY: dict[str, str] = {
     "synthesize": "survey.fieldwork",
     # ingestion and validation
     "read_responses": "survey.ingest",
+    "read_raw": "survey.ingest",
+    "RawTable": "survey.ingest",
     "compare_entries": "survey.ingest",
+    "EntryComparison": "survey.ingest",
     "validate": "survey.validation",
     "ValidationReport": "survey.validation",
     # weighting

@@ -871,13 +871,32 @@ def _default_other_text(name: str, qtype) -> str:
     return f"{name}_other"
 
 
-def pydantic_problems(exc: PydanticError, locate, problems: Problems) -> None:
+def pydantic_problems(exc: PydanticError, locate, problems: Problems, data=None) -> None:
     """Turn pydantic errors into located problems (``locate(loc_tuple) -> Loc``)."""
     for err in exc.errors():
         loc = tuple(x for i, x in enumerate(err["loc"])
                     if not (x in ("question", "group", "grid") and i > 0
                             and isinstance(err["loc"][i - 1], int)))
-        problems.add(locate(loc), err["msg"].lower(), _found(err.get("input")))
+        msg = err["msg"]
+        expected = msg[len("Input should be "):] if msg.startswith("Input should be ") else \
+            f"a valid value ({msg[:1].lower() + msg[1:]})"
+        problems.add(locate(loc), expected, _found(err.get("input")), item=_item_at(data, loc))
+
+
+def _item_at(data, path: tuple) -> str | None:
+    """The name of the innermost named mapping along ``path`` in ``data``."""
+    name, node = None, data
+    for key in path:
+        if isinstance(node, dict):
+            for k in ("name", "group", "grid", "id"):
+                if isinstance(node.get(k), str) and node is not data:
+                    name = node[k]
+                    break
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+    return name
 
 
 def load_source(path: Path, problems: Problems) -> tuple[dict, Source]:

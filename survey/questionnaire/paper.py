@@ -13,7 +13,7 @@ import html
 from typing import Any
 
 from .model import Grid, Group, Question, walk_items
-from .words import choice_words, condition, phrases
+from .words import choice_words, condition, phrase_for, phrases
 
 FONTS = {
     "zh-Hant": "'Noto Sans CJK TC', 'Noto Sans TC', 'PingFang TC', 'Microsoft JhengHei'",
@@ -218,8 +218,9 @@ class _Form:
             n = self.numbers.get(name)
             if n is None or not allowed:
                 continue
-            words = choice_words(self.q, name, allowed, self.lang)
-            out.append(self.p["ask_if"].format(n=n, choices=words))
+            key, names = phrase_for(self.q, name, allowed)
+            words = choice_words(self.q, name, names, self.lang)
+            out.append(self.p["ask_" + key].format(n=n, choices=words))
         if any(c is None for c in _conditions(self.q, u)):
             text = " and ".join(a for a in [g.relevant for g in u.groups if g.relevant]
                                 + [getattr(u.item, "relevant", None)] if a)

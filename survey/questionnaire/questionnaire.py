@@ -264,7 +264,7 @@ def _build(norm: dict, problems: Problems, locate, file: str, **extra) -> Questi
     try:
         return Questionnaire.model_validate({**norm, **extra})
     except PydanticError as exc:
-        pydantic_problems(exc, locate, problems)
+        pydantic_problems(exc, locate, problems, norm)
         problems.raise_if_any(file)
         raise  # pragma: no cover
 

@@ -15,6 +15,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "skip_to": "If {choices}, go to question {n}",
         "skip_to_end": "If {choices}, the questionnaire ends here",
         "ask_if": "Answer only if question {n} is {choices}",
+        "ask_if_not": "Answer only if question {n} is not {choices}",
+        "asked_if_not": "Asked if {var} is not {choices}",
+        "asked_if_multi": "Asked if {var} includes {choices}",
+        "asked_if_not_multi": "Asked if {var} does not include {choices}",
         "asked_if": "Asked if {var} is {choices}",
         "asked_if_expr": "Asked if: {expr}",
         "quote": "“{}”", "or": " or ",
@@ -29,6 +33,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "skip_to": "若選{choices}，請跳至第 {n} 題",
         "skip_to_end": "若選{choices}，問卷到此結束",
         "ask_if": "第 {n} 題選{choices}者回答",
+        "ask_if_not": "第 {n} 題未選{choices}者回答",
+        "asked_if_not": "僅當 {var} 不為{choices}時回答",
+        "asked_if_multi": "僅當 {var} 選了{choices}時回答",
+        "asked_if_not_multi": "僅當 {var} 未選{choices}時回答",
         "asked_if": "僅當 {var} 為{choices}時回答",
         "asked_if_expr": "回答條件：{expr}",
         "quote": "「{}」", "or": "或",
@@ -42,6 +50,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "skip_to": "若选{choices}，请跳至第 {n} 题",
         "skip_to_end": "若选{choices}，问卷到此结束",
         "ask_if": "第 {n} 题选{choices}者回答",
+        "ask_if_not": "第 {n} 题未选{choices}者回答",
+        "asked_if_not": "仅当 {var} 不为{choices}时回答",
+        "asked_if_multi": "仅当 {var} 选了{choices}时回答",
+        "asked_if_not_multi": "仅当 {var} 未选{choices}时回答",
         "asked_if": "仅当 {var} 为{choices}时回答",
         "asked_if_expr": "回答条件：{expr}",
         "quote": "“{}”", "or": "或",
@@ -139,4 +151,14 @@ def asked_if(q, question, language: str | None) -> str:
     cond = condition(question.relevant_ast, q)
     if cond is None:
         return p["asked_if_expr"].format(expr=to_text(question.relevant_ast))
-    return p["asked_if"].format(var=cond[0], choices=choice_words(q, cond[0], cond[1], language))
+    name, allowed = cond
+    key, names = phrase_for(q, name, allowed)
+    if q.question(name).type == "select_multiple":
+        key += "_multi"
+    return p["asked_" + key].format(var=name, choices=choice_words(q, name, names, language))
+
+
+def phrase_for(q, name: str, allowed: set[str]) -> tuple[str, set[str]]:
+    """('if', allowed) or, when shorter, ('if_not', the other choices)."""
+    others = _all(q, name) - allowed
+    return ("if_not", others) if others and len(allowed) > len(others) else ("if", allowed)

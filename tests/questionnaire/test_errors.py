@@ -287,3 +287,15 @@ def test_missing_file():
     with pytest.raises(QuestionnaireError, match="grassroots_trainng.*did you mean "
                        "'grassroots_training'"):
         load_questionnaire("grassroots_trainng")
+
+
+def test_value_errors_from_the_model_are_located(tmp_path):
+    found = problems(tmp_path, """\
+        items:
+          - {name: a, type: integer, measure: ratio}
+        fieldwork:
+          period: {start: yesterday}
+        """)
+    assert "line 9, column 30, item 'a', key 'measure': expected 'nominal', 'ordinal' or " \
+        "'scale', found 'ratio'." in found[0]
+    assert "line 11, column 12, key 'start': expected a valid date" in found[1]

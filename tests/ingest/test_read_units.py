@@ -12,7 +12,7 @@ from survey.ingest._spec import ChoiceSpec, FieldSpec, TemplateSpec
 from survey.ingest.encoding import detect_encoding
 from survey.ingest.read import read_raw
 
-SEX = FieldSpec("sex", "single", (
+SEX = FieldSpec("sex", "single", labels=(("zh-Hans", "性别"), ("en", "Sex")), choices=(
     ChoiceSpec("1", 1.0, (("zh-Hans", "男"), ("zh-Hant", "男"), ("en", "Male"))),
     ChoiceSpec("2", 2.0, (("zh-Hans", "女"), ("zh-Hant", "女"), ("en", "Female"))),
 ))
@@ -175,3 +175,26 @@ def test_limesurvey_incomplete_and_positional_codes(tmp_path):
     assert f["sex"].tolist() == ["2", "1"] and f["unit"].tolist() == ["county", "town"]
     assert f["gains"].tolist() == ["mass_work", "style other"]
     assert f["gains_text"].tolist()[1] == "挂职"
+
+
+def test_option_text_columns_and_label_headers(tmp_path):
+    # SurveyMonkey-style expanded multi-select (option text or blank) under label headers
+    text = ("respondent_id,性别,gains [1],gains [2],gains [3]\n"
+            "1,Female,群众工作能力,,\n2,男,,Work style,其他\n3,,,,\n")
+    raw = read_raw(write(tmp_path, "sm.csv", text), SPEC,
+                   mapping={"gains [1]": "gains[mass_work]", "gains [2]": "gains[style]",
+                            "gains [3]": "gains[other]"})
+    f = raw.frame
+    assert raw.column_map["性别"] == "sex"  # a header that is the question's label
+    assert f["sex"].tolist()[:2] == ["2", "1"]
+    assert f["gains"].tolist()[:2] == ["mass_work", "style other"] and pd.isna(f["gains"][2])
+
+
+def test_missing_codes_in_cells_are_kept_apart(tmp_path):
+    spec = TemplateSpec(fields=SPEC.fields, missing_codes=((-99.0, "nonresponse", ()),
+                                                           (-77.0, "invalid", ())))
+    text = "respondent_id,sex,years\n1,-99,-77\n2,1,-99.0\n"
+    raw = read_raw(write(tmp_path, "mc.csv", text), spec)
+    assert raw.frame["sex"].isna().tolist() == [True, False]
+    assert raw.missing["sex"].tolist() == [-99, pd.NA]
+    assert raw.missing["years"].tolist() == [-77, -99]

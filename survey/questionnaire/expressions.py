@@ -484,8 +484,7 @@ def _str(v: _V) -> pd.Series:
     if pd.api.types.is_bool_dtype(s.dtype):
         out = s.astype(object).map({True: "true", False: "false"})
         return out.where(s.notna(), "").astype(object)
-    out = s.astype(object).where(s.notna(), "")
-    return out.map(str).astype(object) if not out.map(type).eq(str).all() else out
+    return s.astype(object).where(s.notna(), "").astype(str).astype(object)
 
 
 def _bool(v: _V) -> pd.Series:

@@ -605,9 +605,37 @@ class Normalizer:
         if "code" in q:
             q["code"] = str(q["code"])
         self.other_and_exclusive(q, loc, name)
+        if "recode" in q:
+            self.recode(q, loc / "recode", name)
         if q.get("type") != "note":
             self.questions[name] = q
         return q
+
+    def recode(self, q: dict, loc: Loc, name: str) -> None:
+        r = q["recode"]
+        if isinstance(r, list):
+            r = q["recode"] = {"bins": r}
+        if not isinstance(r, dict):
+            self.p.add(loc, "{bins: [...], right_open: true, labels: [...]}", _found(r), item=name)
+            return
+        _check_keys(r, {"bins", "right_open", "labels"}, loc, self.p, "recode key", item=name)
+        bins = r.get("bins")
+        if not (isinstance(bins, list) and bins and all(
+                isinstance(b, (int, float)) and not isinstance(b, bool) for b in bins)
+                and all(a < b for a, b in zip(bins, bins[1:]))):
+            self.p.add(loc / "bins", "increasing numbers (the starts of the bands)", _found(bins),
+                       item=name)
+            return
+        labels = r.get("labels")
+        if labels is not None:
+            if not isinstance(labels, list) or len(labels) != len(bins):
+                self.p.add(loc / "labels", f"{len(bins)} labels, one per band (the last band is "
+                           "open-ended)", _found(labels), item=name)
+                return
+            r["labels"] = [self.text(x, loc / "labels" / i, name) for i, x in enumerate(labels)]
+        if q.get("type") not in ("integer", "decimal", "range", "calculate"):
+            self.p.add(loc, "recode only on numeric questions", f"type {q.get('type')!r}",
+                       item=name)
 
     def qtype(self, q: dict, loc: Loc, name: str) -> None:
         t = q.get("type")

@@ -299,3 +299,13 @@ def test_value_errors_from_the_model_are_located(tmp_path):
     assert "line 9, column 30, item 'a', key 'measure': expected 'nominal', 'ordinal' or " \
         "'scale', found 'ratio'." in found[0]
     assert "line 11, column 12, key 'start': expected a valid date" in found[1]
+
+
+def test_recode_bands(tmp_path):
+    found = problems(tmp_path, """\
+        items:
+          - {name: a, type: integer, recode: {bins: [0, 5, 3]}}
+          - {name: b, type: integer, recode: {bins: [0, 5], labels: [x]}}
+        """)
+    assert "line 9, column 39, item 'a', key 'bins': expected increasing numbers" in found[0]
+    assert "item 'b', key 'labels': expected 2 labels, one per band" in found[1]

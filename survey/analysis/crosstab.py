@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..core.result import _CSS, Result, _fmt
+from ..core.result import _CSS, Result, _fmt, frame_to_html
 from ..errors import AnalysisError
 from ._common import fmt_n, prepare, single, weighting_note, where_mask
 
@@ -110,22 +110,22 @@ def _gamma_taub(t: np.ndarray, z: float):
 
 
 def _cramers_v_ci(x2: float, df: int, n: float, k: int, confidence: float):
-    """CI for Cramér's V by inverting the noncentral chi-square: V = sqrt(ncp / (n (k - 1)))."""
-    from scipy.optimize import brentq
-    from scipy.stats import chi2, ncx2
+    """CI for Cramér's V by inverting the noncentral chi-square (DescTools' default ``ncchisq``).
 
-    hi_q, lo_q = (1 + confidence) / 2, (1 - confidence) / 2
+    The bounds are the noncentrality parameters at which the observed X² is the upper and
+    lower ``(1 - confidence)/2`` quantile (0 when even ncp = 0 puts X² below that quantile),
+    mapped as V = sqrt(ncp / (n (k - 1))): an interval for the population V. The sample V is
+    biased upwards (E[X²] = df + ncp), so with weak association it can lie above the interval.
+    """
+    from scipy.special import chdtr, chndtrinc
 
     def solve(q):
-        if chi2.cdf(x2, df) < q:
+        if chdtr(df, x2) < q:
             return 0.0
-        f = lambda ncp: ncx2.cdf(x2, df, ncp) - q  # noqa: E731
-        upper = max(10.0, 2 * x2)
-        while f(upper) > 0:
-            upper *= 2
-        return brentq(f, 0.0, upper, xtol=1e-12)
+        return max(0.0, float(chndtrinc(x2, df, q)))
 
     denom = n * (k - 1)
+    hi_q, lo_q = (1 + confidence) / 2, (1 - confidence) / 2
     return (min(1.0, math.sqrt(solve(hi_q) / denom)), min(1.0, math.sqrt(solve(lo_q) / denom)))
 
 
@@ -146,8 +146,9 @@ class CrossTab(Result):
     by_categories: tuple[str, ...]
     table: np.ndarray  # weighted counts (== unweighted when no weights)
     unweighted: np.ndarray
-    tests: pd.DataFrame
-    effect_sizes: pd.DataFrame
+    test_rows: tuple = ()  # (name, statistic, df, df_denom, p_value)
+    effect_rows: tuple = ()  # (name, value, ci_low, ci_high)
+    design_tests: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
     alpha: float = 0.05
     margins: bool = False
@@ -156,7 +157,27 @@ class CrossTab(Result):
     bases: np.ndarray | None = None  # multiple response: base per column (weighted)
     bases_unweighted: np.ndarray | None = None
 
-    # --- frames -------------------------------------------------------------------------
+    # --- frames (built when read) ------------------------------------------------------
+    @property
+    def tests(self) -> pd.DataFrame:
+        """One row per test (index ``test``): statistic, df, df_denom, p_value."""
+        if self.design_tests is not None:
+            out = self.design_tests.copy()
+        else:
+            out = pd.DataFrame([r[1:] for r in self.test_rows], index=[r[0] for r in self.test_rows],
+                               columns=_TEST_COLUMNS, dtype=float)
+        out.index.name = "test"
+        return out
+
+    @property
+    def effect_sizes(self) -> pd.DataFrame:
+        """One row per effect size (index ``effect_size``): value, ci_low, ci_high."""
+        out = pd.DataFrame([r[1:] for r in self.effect_rows],
+                           index=[r[0] for r in self.effect_rows], columns=_EFFECT_COLUMNS,
+                           dtype=float)
+        out.index.name = "effect_size"
+        return out
+
     def _frame(self, values: np.ndarray, *, margins: bool | None = None, total=None) -> pd.DataFrame:
         idx = pd.Index(list(self.row_categories), name=self.row_label)
         cols = pd.Index(list(self.by_categories), name=self.by_label)
@@ -254,10 +275,9 @@ class CrossTab(Result):
     def _summary(self) -> str:
         r, c = self.table.shape
         s = f"{self.row} × {self.by}, {r}×{c}, n={fmt_n(self.n_total)}"
-        if len(self.tests):
-            name = self.tests.index[0]
-            p = self.tests["p_value"].iloc[0]
-            s += f", {name} p={p:.3g}"
+        tests = self.tests
+        if len(tests):
+            s += f", {tests.index[0]} p={tests['p_value'].iloc[0]:.3g}"
         return s
 
     def to_frame(self) -> pd.DataFrame:
@@ -312,12 +332,11 @@ class CrossTab(Result):
             f"<tr><th></th>{head2}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
         extra = ""
-        if len(self.tests):
-            extra += "<div><i>Tests</i></div>" + self.tests.to_html(float_format=lambda v: f"{v:.4g}")
-        if len(self.effect_sizes):
-            extra += "<div><i>Effect sizes</i></div>" + self.effect_sizes.to_html(
-                float_format=lambda v: f"{v:.3f}"
-            )
+        tests, effects = self.tests, self.effect_sizes
+        if len(tests):
+            extra += "<div><i>Tests</i></div>" + frame_to_html(tests)
+        if len(effects):
+            extra += "<div><i>Effect sizes</i></div>" + frame_to_html(effects)
         notes = list(self.footnotes)
         if res is not None:
             notes.append(
@@ -350,10 +369,6 @@ def _z(conf: float) -> float:
     from statistics import NormalDist
 
     return NormalDist().inv_cdf((1 + conf) / 2)
-
-
-def _empty(columns) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
 
 
 def crosstab(
@@ -449,16 +464,19 @@ def crosstab(
         n, rs, cs, e = _chi2_parts(t)
         x2 = _pearson(t, e)
         df = (r - 1) * (c - 1)
-        from scipy.stats import chi2
+        from scipy.special import chdtrc
+
+        def chi2_sf(x, d):
+            return float(chdtrc(d, x))
 
         if not s.has_design:
-            tests["pearson"] = [x2, df, np.nan, float(chi2.sf(x2, df))]
+            tests["pearson"] = [x2, df, np.nan, chi2_sf(x2, df)]
             if r == 2 and c == 2:
                 yates = np.minimum(0.5, np.abs(t - e))
                 xy = float(np.sum((np.abs(t - e) - yates) ** 2 / e))
-                tests["pearson_yates"] = [xy, 1, np.nan, float(chi2.sf(xy, 1))]
+                tests["pearson_yates"] = [xy, 1, np.nan, chi2_sf(xy, 1)]
             g2 = _lr(t, e)
-            tests["likelihood_ratio"] = [g2, df, np.nan, float(chi2.sf(g2, df))]
+            tests["likelihood_ratio"] = [g2, df, np.nan, chi2_sf(g2, df)]
             small = int((e < 5).sum())
             run_fisher = fisher is True or (
                 fisher == "auto" and (small > 0 or (r == 2 and c == 2 and n <= _FISHER_AUTO_MAX_N))
@@ -486,7 +504,7 @@ def crosstab(
                 sxx, syy = (rs * (rsc - mr) ** 2).sum(), (cs * (csc - mc) ** 2).sum()
                 rr = sxy / math.sqrt(sxx * syy)
                 m2 = (n - 1) * rr**2
-                tests["linear_by_linear"] = [m2, 1, np.nan, float(chi2.sf(m2, 1))]
+                tests["linear_by_linear"] = [m2, 1, np.nan, chi2_sf(m2, 1)]
         # effect sizes (on the weighted table rescaled to n when weighted)
         ts = t * (n_unw / t.sum()) if weighted else t
         n2, rs2, cs2, e2 = _chi2_parts(ts)
@@ -511,19 +529,7 @@ def crosstab(
                 effects[name] = val
         order = ["cramers_v", "cramers_v_corrected", "phi", "gamma", "kendall_tau_b", "odds_ratio"]
         effects = {k_: effects[k_] for k_ in order if k_ in effects}
-    if s.has_design and r >= 2 and c >= 2:
-        tests_frame = tests_df
-    elif tests:
-        tests_frame = pd.DataFrame.from_dict(tests, orient="index", columns=_TEST_COLUMNS)
-    else:
-        tests_frame = _empty(_TEST_COLUMNS)
-    tests_frame.index.name = "test"
-    eff_frame = (
-        pd.DataFrame.from_dict(effects, orient="index", columns=_EFFECT_COLUMNS)
-        if effects
-        else _empty(_EFFECT_COLUMNS)
-    )
-    eff_frame.index.name = "effect_size"
+    design_tests = tests_df if (s.has_design and r >= 2 and c >= 2) else None
     base = f"Base: {fmt_n(n_unw)} respondents answering both questions"
     if weighted:
         base += f" (weighted n = {fmt_n(float(tab.sum()))})"
@@ -531,7 +537,7 @@ def crosstab(
         base += ", within the where= filter"
     method = (
         "Method: Pearson chi-square (R chisq.test, no continuity correction; Yates row for 2×2), "
-        "likelihood-ratio G², Cramér's V (CI by noncentral chi-square inversion), "
+        "likelihood-ratio G², Cramér's V (CI for the population V by noncentral chi-square inversion, DescTools ncchisq), "
         "bias-corrected V (Bergsma 2013)"
         if not s.has_design
         else "Method: Σw per cell; effect sizes on the weighted table rescaled to n"
@@ -541,7 +547,8 @@ def crosstab(
     return CrossTab(
         row=row, by=by, row_label=rinfo.label or row, by_label=binfo.label or by,
         row_categories=tuple(rinfo.categories), by_categories=tuple(binfo.categories),
-        table=tab, unweighted=unw, tests=tests_frame, effect_sizes=eff_frame,
+        table=tab, unweighted=unw, test_rows=tuple((k_, *v_) for k_, v_ in tests.items()),
+        effect_rows=tuple((k_, *v_) for k_, v_ in effects.items()), design_tests=design_tests,
         notes=tuple(notes), alpha=alpha, margins=margins, weighted=weighted,
     )
 
@@ -612,8 +619,6 @@ def _crosstab_multi(s, row, rinfo, bcodes, binfo, w, mask, alpha, margins) -> Cr
         row=row, by=binfo.name, row_label=rinfo.label or row, by_label=binfo.label or binfo.name,
         row_categories=tuple(rinfo.categories), by_categories=tuple(binfo.categories),
         table=tab if w is not None else unw, unweighted=unw,
-        tests=_empty(_TEST_COLUMNS).rename_axis("test"),
-        effect_sizes=_empty(_EFFECT_COLUMNS).rename_axis("effect_size"),
         notes=notes, alpha=alpha, margins=False, weighted=w is not None, multi=True,
         bases=bases, bases_unweighted=bases_unw,
     )

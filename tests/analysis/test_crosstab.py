@@ -251,3 +251,19 @@ def test_properties(counts):
     pc = sv.crosstab(perm, "r", by="c", fisher=False)
     pd.testing.assert_frame_equal(pc.counts, ct.counts)
     pd.testing.assert_frame_equal(pc.tests, ct.tests)
+
+
+@settings(max_examples=25, deadline=None)
+@given(tables)
+def test_cramers_v_ci_is_an_interval_for_the_population_v(counts):
+    from scipy.stats import ncx2
+
+    ct = sv.crosstab(table_frame(np.array(counts)), "r", by="c", fisher=False)
+    v = ct.effect_sizes.loc["cramers_v"]
+    assert 0 <= v["ci_low"] <= v["ci_high"] <= 1
+    # the upper bound's noncentrality puts the observed X2 at the 2.5% quantile
+    x2, df = ct.tests.loc["pearson", "statistic"], ct.tests.loc["pearson", "df"]
+    n, k = ct.n_total, min(ct.table.shape)
+    ncp_hi = v["ci_high"] ** 2 * n * (k - 1)
+    if 0 < v["ci_high"] < 1:
+        assert ncx2.cdf(x2, df, ncp_hi) == pytest.approx(0.025, abs=1e-6)

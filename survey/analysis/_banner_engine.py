@@ -170,34 +170,36 @@ def _count_small(items, layout: Layout, w) -> list[Counts]:
     n_cols = layout.n_cols
     n = len(layout.by_codes[0]) if layout.by_codes else len(items[0][0])
     starts = np.r_[1, 1 + np.cumsum(layout.by_sizes)[:-1]] if layout.by_codes else []
+    stride = n_cols + 1  # one spare column collects rows missing in a by variable
     member = np.empty((len(layout.by_codes) + 1, n), dtype=np.int64)
     member[0] = 0
     for b, codes_b in enumerate(layout.by_codes):
-        member[b + 1] = np.where(codes_b >= 0, codes_b + starts[b], -1)
+        member[b + 1] = np.where(codes_b >= 0, codes_b + starts[b], n_cols)
     ks = np.array([k for _, k in items])
     offs = np.r_[0, np.cumsum(ks + 1)[:-1]]
-    total = int((ks + 1).sum()) * n_cols
-    codes = np.stack([c for c, _ in items]).astype(np.int64) + 1 + offs[:, None]  # (Q, n)
-    idx = codes[:, None, :] * n_cols + member[None, :, :]  # (Q, B + 1, n)
-    keep = np.broadcast_to(member[None, :, :] >= 0, idx.shape)
-    flat = idx[keep]
-    cnt = np.bincount(flat, minlength=total)
+    total = int((ks + 1).sum()) * stride
+    codes = np.stack([c for c, _ in items]).astype(np.int64)
+    codes += 1 + offs[:, None]  # (Q, n)
+    codes *= stride
+    flat = (codes[:, None, :] + member[None, :, :]).ravel()  # (Q x (B + 1) x n)
+    cnt = np.bincount(flat, minlength=total).astype(float)
     if w is None:
         sw = sw2 = cnt
     else:
-        wb = np.broadcast_to(w[None, None, :], idx.shape)[keep]
+        wb = np.broadcast_to(w, (codes.shape[0], member.shape[0], n)).ravel()
         sw = np.bincount(flat, weights=wb, minlength=total)
         sw2 = np.bincount(flat, weights=wb * wb, minlength=total)
     out = []
     for i, k in enumerate(ks):
-        sl = slice(offs[i] * n_cols, (offs[i] + k + 1) * n_cols)
-        tn = cnt[sl].reshape(k + 1, n_cols).astype(float)
+        sl = slice(offs[i] * stride, (offs[i] + k + 1) * stride)
+        tn = cnt[sl].reshape(k + 1, stride)[:, :n_cols]
         base = tn[1:].sum(axis=0)
         if w is None:
             out.append(Counts(tn, tn, base, base))
         else:
-            tw = sw[sl].reshape(k + 1, n_cols)
-            out.append(Counts(tn, tw, sw2[sl].reshape(k + 1, n_cols)[1:].sum(axis=0), base))
+            tw = sw[sl].reshape(k + 1, stride)[:, :n_cols]
+            w2 = sw2[sl].reshape(k + 1, stride)[1:, :n_cols].sum(axis=0)
+            out.append(Counts(tn, tw, w2, base))
     return out
 
 
@@ -291,11 +293,13 @@ def welch_ttest(mean, var, neff, ci, cj):
 
 
 def adjust(p: np.ndarray, method: str, groups: np.ndarray | None = None) -> np.ndarray:
-    """Adjust p-values with :func:`survey.analysis.padjust.adjust_pvalues` (R's ``p.adjust``)
-    separately within each family.
+    """Adjust p-values as R's ``p.adjust`` separately within each family.
 
     ``groups`` (same shape as ``p``, non-negative ints) labels the family of each p-value
     (all of ``p`` is one family when ``None``). NaN stays NaN and does not count as a test.
+    One family goes to :func:`survey.analysis.padjust.adjust_pvalues`; many families (a
+    banner has one per question x banner variable, hundreds) are adjusted together with
+    one sort -- the same formulas, tested equal to ``adjust_pvalues`` family by family.
     """
     from .padjust import adjust_pvalues
 
@@ -305,12 +309,32 @@ def adjust(p: np.ndarray, method: str, groups: np.ndarray | None = None) -> np.n
         return p.reshape(shape)
     if groups is None:
         return adjust_pvalues(p, method).reshape(shape)
-    g = np.asarray(groups).ravel()
-    order = np.argsort(g, kind="stable")
-    cuts = np.flatnonzero(np.diff(g[order])) + 1
-    out = np.empty_like(p)
-    for seg in np.split(order, cuts):
-        out[seg] = adjust_pvalues(p[seg], method)
+    g = np.asarray(groups, dtype=np.int64).ravel()
+    out = p.copy()
+    idx = np.flatnonzero(np.isfinite(p))
+    if idx.size == 0:
+        return out.reshape(shape)
+    x, gi = p[idx], g[idx]
+    counts = np.bincount(gi)
+    m = counts[gi].astype(float)
+    if method == "bonferroni":
+        out[idx] = np.minimum(1.0, x * m)
+        return out.reshape(shape)
+    order = np.lexsort((x, gi))  # by family, then p ascending
+    xs, gs, ms = x[order], gi[order], m[order]
+    rank = np.arange(xs.size) - (np.cumsum(counts) - counts)[gs]  # 0-based rank in family
+    if method == "holm":
+        v = np.minimum(1.0, (ms - rank) * xs)
+        v = np.maximum.accumulate(v + 2.0 * gs) - 2.0 * gs  # running max within families
+    elif method == "bh":
+        v = np.minimum(1.0, ms / (rank + 1.0) * xs)[::-1]
+        k = (gs.max() - gs)[::-1].astype(float)
+        v = (np.minimum.accumulate(v - 2.0 * k) + 2.0 * k)[::-1]  # running min from the top
+    else:  # pragma: no cover - validated by the caller
+        raise ValueError(method)
+    adj = np.empty_like(xs)
+    adj[order] = v
+    out[idx] = adj
     return out.reshape(shape)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.result import Result
-from ..core.survey import Survey, as_survey, category_codes
+from ..core.survey import Survey, VarInfo, as_survey, category_codes
 from ..errors import AnalysisError, did_you_mean
 from . import _banner_engine as eng
 
@@ -646,16 +646,17 @@ def banner(
     w = s.weights if s.is_weighted else None
     txt = _text(lang)
 
+    arrays: dict = {}  # categorical arrays already looked up (no questionnaire)
     # --- columns ---------------------------------------------------------------------
     by_codes, by_sizes, columns = [], [], [
         {"by": "Total", "by_label": txt["total"], "category": txt["total"], "letter": ""}]
     for b in by:
-        info = _info(s, b, lang, "by")
+        info = _info(s, b, lang, "by", arrays)
         if info.kind != "single":
             raise AnalysisError(
                 f"banner column variable '{b}' must be single-choice (categorical); it is "
                 f"{info.kind}. Hint: recode it into bands first (e.g. pandas.cut).")
-        by_codes.append(_single_codes(s, b, info, lang))
+        by_codes.append(_single_codes(s, b, info, lang, arrays))
         by_sizes.append(len(info.categories))
         for cat in info.categories:
             columns.append({"by": b, "by_label": info.label, "category": cat, "letter": ""})
@@ -669,9 +670,9 @@ def banner(
     items: list[tuple[np.ndarray, int]] = []
     nets = nets or {}
     for var in rows:
-        info = _info(s, var, lang, "row")
+        info = _info(s, var, lang, "row", arrays)
         if info.kind == "single":
-            codes = _single_codes(s, var, info, lang)
+            codes = _single_codes(s, var, info, lang, arrays)
             k = len(info.categories)
             kind = "likert" if _is_likert(var, info, likert) else "single"
             for members in nets.get(var, {}).values():
@@ -790,7 +791,16 @@ def _resolve_options(preset, correction, alpha, alpha_strict, letters, test, per
     return correction, alpha, alpha_strict, letters, test, percent, scope
 
 
-def _info(s: Survey, var: str, lang: str | None, role: str):
+def _info(s: Survey, var: str, lang: str | None, role: str, cache: dict | None = None):
+    if s.questionnaire is None and var in s.data.columns:
+        arr = s.data[var].array
+        if isinstance(arr, pd.Categorical):  # fast path of infer_var_info for categoricals
+            if cache is not None:
+                cache[var] = arr
+            cats = tuple(map(str, arr.categories.tolist()))
+            return VarInfo(name=var, label=var, kind="single", categories=cats, codes=cats,
+                           ordered=bool(arr.ordered), columns=(var,),
+                           measure="ordinal" if arr.ordered else "nominal")
     try:
         return s.var_info(var, language=lang)
     except AnalysisError as exc:
@@ -801,16 +811,18 @@ def _info(s: Survey, var: str, lang: str | None, role: str):
             + (f"; {hint}" if hint else f"; columns are {cols[:12]}")) from exc
 
 
-def _single_codes(s: Survey, var: str, info, lang: str | None) -> np.ndarray:
+def _single_codes(s: Survey, var: str, info, lang: str | None,
+                  cache: dict | None = None) -> np.ndarray:
     """Integer codes (-1 missing) of a single-choice variable, as small ints.
 
     Fast path for a categorical column that matches its VarInfo; otherwise
     :func:`survey.core.survey.category_codes`.
     """
-    col = s.data[info.columns[0]] if info.columns else s.data[var]
-    if isinstance(col.dtype, pd.CategoricalDtype) and len(col.cat.categories) == len(
-            info.categories):
-        codes = col.cat.codes.to_numpy()
+    arr = (cache or {}).get(var)
+    if arr is None:
+        arr = (s.data[info.columns[0]] if info.columns else s.data[var]).array
+    if isinstance(arr, pd.Categorical) and len(arr.categories) == len(info.categories):
+        codes = arr.codes
     else:
         codes = category_codes(s, var, language=lang)[0]
     if codes.dtype.itemsize > 1 and len(info.categories) < 127:
@@ -890,46 +902,98 @@ def _neff(w_sum: np.ndarray, w2: np.ndarray, weighted: bool, n: np.ndarray) -> n
         return np.where(w2 > 0, w_sum * w_sum / w2, 0.0)
 
 
+def _stack(drafts: list[dict], family: str):
+    """Rows of one test family from all drafts, stacked: (spans, X, V, NEFF, BASE, FAM, keys).
+
+    ``prop``: category/option rows and nets (X = proportions); ``mean``: mean rows.
+    """
+    spans, xs, vs, neffs, bases, fam, keys = [], [], [], [], [], [], []
+    start = 0
+    for i, d in enumerate(drafts):
+        st = d["stat"]
+        if family == "prop":
+            rows = [r for r in range(len(st)) if st[r] in ("pct", "net")]
+        else:
+            rows = [r for r in range(len(st)) if st[r] == "mean"]
+        if not rows:
+            continue
+        spans.append((i, rows, start))
+        start += len(rows)
+        xs.append(d["nw"][rows] if family == "prop" else d["value"][rows])
+        if family == "mean":
+            vs.append(d["mvar"][rows])
+        neffs.append(np.broadcast_to(d["base_eff"], (len(rows), d["base_eff"].size)))
+        bases.append(np.broadcast_to(d["base_n"], (len(rows), d["base_n"].size)))
+        # correction family: question x (category rows | nets | mean)
+        fam += [2 * i + (st[r] == "net") for r in rows]
+        keys += [(d["var"], d["category"][r], st[r]) for r in rows]
+    if not spans:
+        return None
+    return (spans, np.vstack(xs), np.vstack(vs) if vs else None, np.vstack(neffs),
+            np.vstack(bases), np.asarray(fam, dtype=np.int64), keys)
+
+
+def _finish_props(ctx: _Ctx, drafts: list[dict], stack) -> np.ndarray | None:
+    """Percentages, SEs and Wilson CIs of every proportion row of the banner at once.
+
+    Replaces the weighted counts in the stacked X by proportions and returns them.
+    """
+    if stack is None:
+        return None
+    spans, NW, _, NEFF, _, _, _ = stack
+    BASEW = np.vstack([np.broadcast_to(drafts[i]["base_w"], (len(rows), NW.shape[1]))
+                       for i, rows, _ in spans])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(BASEW > 0, NW / BASEW, np.nan)
+        if ctx.percent == "column":
+            pct = p * 100
+            se = np.sqrt(p * (1 - p) / NEFF) * 100
+            lo, hi = eng.wilson(p, NEFF, ctx.zcrit)
+            lo, hi = lo * 100, hi * 100
+        else:
+            pct = np.full_like(p, np.nan)
+            groups = [np.array([0])] + [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
+            for g in groups:
+                if ctx.percent == "row":
+                    den = NW[:, g].sum(axis=1, keepdims=True)
+                else:
+                    den = BASEW[:, g].sum(axis=1, keepdims=True)
+                pct[:, g] = NW[:, g] / den * 100
+            se = lo = hi = np.full_like(p, np.nan)
+    for i, rows, start in spans:
+        sl = slice(start, start + len(rows))
+        d = drafts[i]
+        d["p"][rows] = p[sl]
+        d["pct"][rows] = pct[sl]
+        d["value"][rows] = pct[sl]
+        d["se"][rows] = se[sl]
+        d["ci_low"][rows] = lo[sl]
+        d["ci_high"][rows] = hi[sl]
+    return p
+
+
 def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
-    """All significance tests of the banner at once, vectorised over every row of every
-    question; fills ``letters`` and ``p_value`` of each draft and returns the raw pairwise
-    results (expanded by :attr:`Banner.tests`)."""
+    """Percentages and all significance tests of the banner at once, vectorised over every
+    row of every question; fills each draft's cells, ``letters`` and ``p_value`` and returns
+    the raw pairwise results (expanded by :attr:`Banner.tests`)."""
     C = len(ctx.columns)
     for d in drafts:
         R = len(d["stat"])
         d["letters"] = np.full((R, C), "", dtype=object)
         d["p_value"] = np.full((R, C), np.nan)
+    prop_stack = _stack(drafts, "prop")
+    p_all = _finish_props(ctx, drafts, prop_stack)
     if ctx.test == "none" or not drafts:
         return ()
     out = []
+    upper = [ctx.letter[c].upper() for c in range(C)]
     for family in ("prop", "mean"):
-        keys, xs, vs, neffs, bases, fam, spans = [], [], [], [], [], [], []
-        start = 0
-        for i, d in enumerate(drafts):
-            if family == "prop":
-                rows = [r for r, st in enumerate(d["stat"]) if st in ("pct", "net")]
-            else:
-                rows = [r for r, st in enumerate(d["stat"]) if st == "mean"]
-            if not rows:
-                continue
-            x = (d["p"] if family == "prop" else d["value"])[rows]
-            xs.append(x)
-            if family == "mean":
-                vs.append(d["mvar"][rows])
-            neffs.append(np.broadcast_to(d["base_eff"], x.shape))
-            bases.append(np.broadcast_to(d["base_n"], x.shape))
-            # correction family: question x (category rows | nets | mean)
-            fam.append(np.array([2 * i + (d["stat"][r] == "net") for r in rows]))
-            spans.append((i, rows, start))
-            start += len(rows)
-            keys += [(d["var"], d["category"][r], d["stat"][r]) for r in rows]
-        if not xs:
+        stack = prop_stack if family == "prop" else _stack(drafts, "mean")
+        if stack is None:
             continue
-        X = np.vstack(xs)
-        V = np.vstack(vs) if vs else None
-        NEFF = np.vstack(neffs)
-        BASE = np.vstack(bases)
-        FAM = np.concatenate(fam)
+        spans, X, V, NEFF, BASE, FAM, keys = stack
+        if family == "prop":
+            X = p_all
         R = X.shape[0]
         win = np.zeros((R, C, C), dtype=np.int8)  # 1 higher (upper case), 2 higher (lower case)
         pmin = np.full((R, C), np.nan)
@@ -946,11 +1010,8 @@ def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
             small = (BASE[:, ci] < max(ctx.min_base, 2)) | (BASE[:, cj] < max(ctx.min_base, 2))
             pv = np.where(small, np.nan, pv)
             stat_v = np.where(small, np.nan, stat_v)
-            if ctx.scope == "row":
-                groups = np.broadcast_to(np.arange(R)[:, None], pv.shape)
-            else:
-                groups = np.broadcast_to(FAM[:, None], pv.shape)
-            padj = eng.adjust(pv, ctx.correction, groups)
+            groups = np.arange(R) if ctx.scope == "row" else FAM
+            padj = eng.adjust(pv, ctx.correction, np.broadcast_to(groups[:, None], pv.shape))
             diff = X[:, ci] - X[:, cj]
             level = np.where(padj < ctx.alpha, 2 if ctx.alpha_strict is not None else 1, 0)
             if ctx.alpha_strict is not None:
@@ -959,43 +1020,29 @@ def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
             rr = np.arange(R)[:, None]
             win[rr, ci[None, :], cj[None, :]] = np.where(diff > 0, level, 0)
             win[rr, cj[None, :], ci[None, :]] = np.where(diff < 0, level, 0)
-            for p_idx in range(len(ci)):
-                for c in (ci[p_idx], cj[p_idx]):
-                    pmin[:, c] = np.fmin(pmin[:, c], padj[:, p_idx])
+            for c in cols:  # smallest adjusted p of each column's comparisons
+                involved = (ci == c) | (cj == c)
+                pmin[:, c] = np.fmin.reduce(padj[:, involved], axis=1)
             out.append({"keys": keys, "ci": ci, "cj": cj, "statistic": stat_v, "df": df_v,
                         "p_raw": pv, "p_adjusted": padj, "diff": diff})
-        lett = np.full((R, C), "", dtype=object)
-        for c in range(C):  # letters in column order
-            up = ctx.letter[c].upper()
-            lett = lett + np.where(win[:, :, c] == 1, up,
-                                   np.where(win[:, :, c] == 2, up.lower(), ""))
+        # letters: only for cells with at least one win; np.nonzero walks (row, col, other
+        # col) in order, so the letters come out in column order
+        lett = np.full(R * C, "", dtype=object)
+        r_i, c_i, b_i = np.nonzero(win)
+        if r_i.size:
+            lv = win[r_i, c_i, b_i]
+            chars = [upper[b] if v == 1 else upper[b].lower() for b, v in zip(b_i.tolist(),
+                                                                             lv.tolist())]
+            cell = r_i * C + c_i
+            cut = np.flatnonzero(np.diff(cell)) + 1
+            bounds = np.r_[0, cut, cell.size]
+            lett[cell[bounds[:-1]]] = ["".join(chars[a:z]) for a, z in
+                                       zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+        lett = lett.reshape(R, C)
         for i, rows, start in spans:
             drafts[i]["letters"][rows] = lett[start : start + len(rows)]
             drafts[i]["p_value"][rows] = pmin[start : start + len(rows)]
     return tuple(out)
-
-
-def _pct_arrays(ctx, nw_rows, base_w, base_eff):
-    """Column proportion, percent (column/row/total), SE and Wilson CI (column % only)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = nw_rows / base_w[None, :]
-    p = np.where(base_w[None, :] > 0, p, np.nan)
-    if ctx.percent == "column":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            se = np.sqrt(p * (1 - p) / base_eff[None, :]) * 100
-        lo, hi = eng.wilson(p, base_eff[None, :], ctx.zcrit)
-        return p, p * 100, se, lo * 100, hi * 100
-    pct = np.full_like(p, np.nan)
-    groups = [np.array([0])] + [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for g in groups:
-            if ctx.percent == "row":
-                den = nw_rows[:, g].sum(axis=1, keepdims=True)
-            else:
-                den = base_w[g].sum()
-            pct[:, g] = nw_rows[:, g] / den * 100
-    nan = np.full_like(p, np.nan)
-    return p, pct, nan, nan, nan
 
 
 def _mean_ci(mean, var_s, neff, confidence):
@@ -1049,8 +1096,8 @@ def _categorical_draft(ctx, var, info, kind, counted, extra_nets, n_counts):
         rows = [cn, sel @ cn] + ([base_n[None, :]] if likert_mean else [])
         return np.vstack(rows)
 
-    p, pct, se, lo, hi = _pct_arrays(ctx, w_all, base_w, base_eff)
-    value = pct
+    p, pct, se, lo, hi = (np.full(w_all.shape, np.nan) for _ in range(5))
+    value = pct.copy()
     mvar = None
     if kind == "likert":
         vals = np.arange(1, k + 1, dtype=float)
@@ -1086,8 +1133,8 @@ def _multi_draft(ctx, var, info, counted, net_labels, n_counts):
 
     stat = ["pct"] * k + ["net"] * len(net_labels)
     cats = list(info.categories) + list(net_labels)
-    p, pct, se, lo, hi = _pct_arrays(ctx, w_all, base_w, base_eff)
-    return _draft(ctx, var, info, "multi", stat, cats, n_fn, w_all, p, pct, pct, se, lo, hi,
+    p, pct, value, se, lo, hi = (np.full(w_all.shape, np.nan) for _ in range(6))
+    return _draft(ctx, var, info, "multi", stat, cats, n_fn, w_all, p, pct, value, se, lo, hi,
                   base_n, base_w, base_eff, [()] * len(stat))
 
 

@@ -150,14 +150,21 @@ def test_adjust_with_na_matches_r(method, expected):
     np.testing.assert_allclose(out, expected, rtol=1e-9)
 
 
-def test_adjust_within_groups_equals_separate_families():
-    rng = np.random.default_rng(1)
-    p = rng.uniform(0, 0.2, 30)
-    g = rng.integers(0, 4, 30)
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 60), groups=st.integers(1, 6))
+def test_adjust_within_groups_equals_adjust_pvalues_per_family(seed, n, groups):
+    from survey.analysis.padjust import adjust_pvalues
+
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 0.3, n)
+    p[rng.random(n) < 0.1] = np.nan
+    p[rng.random(n) < 0.1] = 0.05  # ties
+    g = rng.integers(0, groups, n)
     for method in ("holm", "bh", "bonferroni"):
         together = eng.adjust(p, method, g)
-        for k in range(4):
-            np.testing.assert_allclose(together[g == k], eng.adjust(p[g == k], method))
+        for k in range(groups):
+            np.testing.assert_allclose(together[g == k], adjust_pvalues(p[g == k], method),
+                                       rtol=1e-12)
 
 
 def test_holm_removes_a_letter_that_none_gives():

@@ -324,6 +324,8 @@ class Normalizer:
     def __init__(self, src: Source, problems: Problems):
         self.src, self.p = src, problems
         self.lang = "und"
+        self.known_langs: list[str] = []  # empty: languages inferred, any tag accepted
+        self.avail: list[str] = []
         self.names: dict[str, tuple[Loc, str]] = {}   # question/group name -> (loc, kind)
         self.questions: dict[str, dict] = {}           # data question name -> normalised dict
         self.exprs: list[tuple[str, Loc, str]] = []    # (expr, loc, item name)
@@ -337,7 +339,16 @@ class Normalizer:
             return {self.lang: str(value)}
         if isinstance(value, dict) and all(isinstance(v, (str, int, float)) for v in
                                            value.values()):
-            return {str(k): str(v) for k, v in value.items()}
+            out = {str(k): str(v) for k, v in value.items()}
+            if loc.file != self.src.file:  # included texts: keep this template's languages
+                return {k: v for k, v in out.items() if k in self.avail} or out
+            for k in out:
+                if self.known_langs and k not in self.known_langs:
+                    self.p.add(loc / k, f"a language of the template "
+                               f"({', '.join(self.known_langs)})", repr(k),
+                               did_you_mean(k, self.known_langs) or
+                               "add it to languages.available", item=item)
+            return out
         if isinstance(value, dict):
             bad = next(k for k, v in value.items() if not isinstance(v, (str, int, float)))
             self.p.add(loc / bad, "a mapping language -> text", f"{value[bad]!r} for {bad!r}",
@@ -382,9 +393,9 @@ class Normalizer:
     def languages(self, d: dict, out: dict) -> None:
         loc = self.src.loc / "languages"
         raw = d.get("languages")
+        inferred = raw is None
         if raw is None:
-            title = d.get("title")
-            tags = list(title) if isinstance(title, dict) else ["und"]
+            tags = _text_tags(d) or ["und"]
             raw = {"default": tags[0], "available": {t: {"name": t} for t in tags}}
         if isinstance(raw, list):
             raw = {"default": raw[0] if raw else "und", "available": raw}
@@ -403,6 +414,8 @@ class Normalizer:
                        repr(default), did_you_mean(default, avail))
         avail.setdefault(default, {"name": default})
         self.lang = default
+        self.known_langs = [] if inferred else list(avail)
+        self.avail = list(avail)
         out["languages"] = {"default": default, "available": avail}
 
     def missing_codes(self, raw, loc: Loc) -> list:
@@ -887,6 +900,26 @@ class Normalizer:
                 if missing:
                     self.p.add(loc, f"unit ids that are choices of list '{q['list']}'",
                                str(missing), f"choices are {names_}")
+
+
+def _text_tags(data) -> list[str]:
+    """Language tags used by the text mappings of a template, in order of appearance."""
+    tags: dict[str, None] = {}
+
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            if key in TEXT_KEYS and node and all(isinstance(v, str) for v in node.values()):
+                tags.update(dict.fromkeys(map(str, node)))
+                return
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key if key == "labels" else None)
+
+    walk(data.get("title"), "title")
+    walk(data)
+    return list(tags)
 
 
 def loc_value(loc: Loc):

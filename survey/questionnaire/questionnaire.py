@@ -17,6 +17,9 @@ from .loader import (
     Normalizer,
     Problems,
     Source,
+    _includes,
+    _merge_offer,
+    _offer,
     load_source,
     pydantic_problems,
     resolve,
@@ -63,8 +66,11 @@ class Questionnaire(QuestionnaireModel):
         problems = Problems()
         loc = Loc(source, {}, ())
         src = Source(source, None, data, loc)
+        for inc, inc_loc, lists, blocks in _includes(src, (), problems):
+            _merge_offer(src, inc, inc_loc, lists, blocks, problems)
         for name, value in (data.get("choice_lists") or {}).items():
-            src.lists[str(name)] = (value, loc / "choice_lists" / name)
+            _offer(src.lists, str(name), value, loc / "choice_lists" / name, problems,
+                   "choice list")
         for name, value in (data.get("blocks") or {}).items():
             items = value.get("items") if isinstance(value, dict) else value
             src.blocks[str(name)] = (items, loc / "blocks" / name)
@@ -277,6 +283,8 @@ def load_questionnaire(path_or_name) -> Questionnaire:
     """
     if isinstance(path_or_name, Questionnaire):
         return path_or_name
+    if isinstance(path_or_name, dict):
+        return Questionnaire.from_dict(path_or_name)
     path = resolve(path_or_name)
     if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
         from .xlsform import read_xlsform

@@ -309,3 +309,21 @@ def test_recode_bands(tmp_path):
         """)
     assert "line 9, column 39, item 'a', key 'bins': expected increasing numbers" in found[0]
     assert "item 'b', key 'labels': expected 2 labels, one per band" in found[1]
+
+
+def test_unknown_language_tag(tmp_path):
+    msg = one_problem(tmp_path, """\
+        items:
+          - {name: a, type: text, label: {en: A, zh-hans: 甲}}
+        """)
+    assert "line 9, column 42, item 'a', key 'zh-hans': expected a language of the template (en)" \
+        in msg
+
+
+def test_included_texts_keep_only_the_template_languages(tmp_path):
+    q = load_text(tmp_path, """\
+        include: [{file: blocks/demographics, blocks: [cadre_background]}]
+        items: [{block: cadre_background}]
+        """)
+    assert q.question("sex").label == {"en": "Your sex"}
+    assert q.choices("sex").choices[0].label == {"en": "Male"}

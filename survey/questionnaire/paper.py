@@ -60,6 +60,7 @@ table.grid th, table.grid td { border: 0.6pt solid #777; padding: 1mm 1.5mm; }
 table.grid th { font-weight: 600; background: #f4f4f4; text-align: center; }
 table.grid td.box-cell { text-align: center; white-space: nowrap; }
 table.grid td.stmt { text-align: left; }
+table.grid th + th, table.grid td.box-cell { width: 10.5%; }
 table.grid tr { break-inside: avoid; }
 .thanks { text-align: center; margin-top: 6mm; font-weight: 600; }
 @media screen { body { padding: 10mm; } }

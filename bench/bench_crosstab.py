@@ -78,10 +78,12 @@ def main() -> None:
         s_w = sv.Survey.from_frame(df, weight="w")
         s_u = sv.Survey.from_frame(df)
         methods = {
-            "ours: crosstab weighted (design-based tests)": lambda: sv.crosstab(s_w, "q", by="b"),
-            "ours: frequency-weighted engine (bincount + X2 + G2 + V)": lambda: engine(df),
-            "ours: crosstab unweighted": lambda: sv.crosstab(s_u, "q", by="b", fisher=False),
-            "pandas.crosstab(values=w, aggfunc=sum)": lambda: pd.crosstab(
+            "ours: crosstab weighted (design-based tests)":
+                lambda s_w=s_w: sv.crosstab(s_w, "q", by="b"),
+            "ours: frequency-weighted engine (bincount + X2 + G2 + V)": lambda df=df: engine(df),
+            "ours: crosstab unweighted":
+                lambda s_u=s_u: sv.crosstab(s_u, "q", by="b", fisher=False),
+            "pandas.crosstab(values=w, aggfunc=sum)": lambda df=df: pd.crosstab(
                 df["q"], df["b"], values=df["w"], aggfunc="sum"),
         }
         times = {k: [] for k in methods}

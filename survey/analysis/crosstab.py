@@ -316,7 +316,7 @@ class CrossTab(Result):
         rows = []
         for i, lab in enumerate(counts.index):
             cells = [f"<th>{html.escape(str(lab))}</th>"]
-            for j, col in enumerate(by_cols):
+            for j in range(len(by_cols)):
                 style = ""
                 if res is not None and i < res.shape[0] and j < res.shape[1]:
                     rv = res[i, j]

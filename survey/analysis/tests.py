@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..core.result import Result
 from ..errors import AnalysisError
-from ._common import fmt_n, numeric, prepare, single, weighting_note, where_mask
+from ._common import numeric, prepare, single, weighting_note, where_mask
 from .padjust import adjust_pvalues
 
 __all__ = [
@@ -552,9 +552,9 @@ def prop_test(
     width = z * math.sqrt((est * (1 - est) / n).sum()) + yates * (1 / n).sum()
     lo, hi = max(delta - width, -1.0), min(delta + width, 1.0)
     pp = x.sum() / n.sum()
-    O = np.column_stack([x, n - x])
-    E = np.column_stack([n * pp, n * (1 - pp)])
-    stat = float(((np.abs(O - E) - yates) ** 2 / E).sum())
+    obs = np.column_stack([x, n - x])
+    exp = np.column_stack([n * pp, n * (1 - pp)])
+    stat = float(((np.abs(obs - exp) - yates) ** 2 / exp).sum())
     pval = float(chi2.sf(stat, 1))
     h = 2 * math.asin(math.sqrt(est[0])) - 2 * math.asin(math.sqrt(est[1]))
     groups = pd.DataFrame({"group": names, "n": n.astype(int), "successes": x.astype(int),

@@ -413,6 +413,7 @@ def mann_whitney(
     by: str,
     *,
     correct: bool = True,
+    paired: bool = False,
     alternative: str = "two-sided",
     where=None,
     language: str | None = None,
@@ -428,8 +429,14 @@ def mann_whitney(
     >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 6], "g": list("aaabbb")})
     >>> mann_whitney(df, "y", by="g").statistic
     0.0
+
+    ``paired=True`` runs the Wilcoxon signed-rank test of the numeric columns ``var`` and
+    ``by`` row by row (R ``wilcox.test(x, y, paired = TRUE, exact = FALSE)``): V = sum of the
+    ranks of the positive differences, zero differences dropped, tie and continuity corrected.
     """
     _check_alt(alternative, "mann_whitney")
+    if paired:
+        return _signed_rank(survey, var, by, correct, alternative, where)
     from scipy.stats import mannwhitneyu, rankdata
 
     s, samples, names, info, dropped = _groups(survey, var, by, where, language, "mann_whitney")
@@ -455,6 +462,50 @@ def mann_whitney(
                f"{alternative}.",
                "Estimate: Hodges-Lehmann median of pairwise differences (no CI).",
                weighting_note(s) if not s.has_design else "Weights ignored (rank test).")
+    )
+
+
+def _signed_rank(survey, var, other, correct, alternative, where):
+    from scipy.stats import norm, rankdata
+
+    s = prepare(survey)
+    mask = where_mask(s, where, func="mann_whitney")
+    x, y = numeric(s, var, func="mann_whitney"), numeric(s, other, func="mann_whitney")
+    ok = ~np.isnan(x) & ~np.isnan(y)
+    if mask is not None:
+        ok &= mask
+    d = x[ok] - y[ok]
+    zeros = int((d == 0).sum())
+    d = d[d != 0]
+    n = len(d)
+    if n < 1:
+        raise AnalysisError("mann_whitney: no non-zero paired differences")
+    r = rankdata(np.abs(d))
+    v = float(r[d > 0].sum())
+    _, ties = np.unique(np.abs(d), return_counts=True)
+    z = v - n * (n + 1) / 4
+    sigma = math.sqrt(n * (n + 1) * (2 * n + 1) / 24 - (ties**3 - ties).sum() / 48)
+    if alternative == "two-sided":
+        corr = 0.5 * np.sign(z) if correct else 0.0
+        zz = (z - corr) / sigma
+        p = float(2 * min(norm.cdf(zz), norm.sf(zz)))
+    elif alternative == "greater":
+        zz = (z - (0.5 if correct else 0.0)) / sigma
+        p = float(norm.sf(zz))
+    else:
+        zz = (z + (0.5 if correct else 0.0)) / sigma
+        p = float(norm.cdf(zz))
+    groups = _describe([var, other], [x[ok], y[ok]])
+    return GroupTest(
+        test="mann_whitney",
+        method="Wilcoxon signed rank test" + (" with continuity correction" if correct else "")
+        + " (R wilcox.test(paired = TRUE, exact = FALSE))",
+        var=var, by=other, statistic=v, df=math.nan, df_denom=math.nan, p_value=p,
+        estimate=float(np.median(d)), effect_size=float(zz / math.sqrt(n)),
+        effect_size_name="r (z / sqrt(n))", groups=groups, alternative=alternative,
+        notes=(f"Base: {int(ok.sum())} complete pairs; {zeros} zero differences dropped.",
+               f"V = sum of the ranks of positive differences ({var} − {other}); normal "
+               "approximation with tie correction.", weighting_note(s)),
     )
 
 

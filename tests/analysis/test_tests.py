@@ -144,3 +144,13 @@ def test_one_line_repr(apisrs):
     r = sv.kruskal(apisrs, "api00", by="stype")
     assert repr(r).startswith("<GroupTest: kruskal api00 by stype: statistic=3.983")
     assert "Base: 200 respondents (E 142, H 25, M 33)." in r.notes
+
+
+@pytest.mark.parametrize("correct", [True, False])
+def test_signed_rank(apisrs, classics, correct):
+    # R: wilcox.test(apisrs$api00, apisrs$api99, paired = TRUE, exact = FALSE, correct = correct)
+    v = classics[f"classic/wilcox.test/apisrs/api00_vs_api99/paired/correct={str(correct).upper()}"]
+    r = sv.mann_whitney(apisrs, "api00", by="api99", paired=True, correct=correct)
+    assert r.statistic == v["statistic"]["V"]
+    assert r.p_value == pytest.approx(v["p_value"], rel=REL)
+    assert r.notes[0] == f"Base: 200 complete pairs; {v['n_zero_diffs']} zero differences dropped."

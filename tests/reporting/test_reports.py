@@ -76,11 +76,13 @@ def test_flagship_pdf_fonts_text_and_pages(flagship, datasets):
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     q = sv.load_questionnaire("grassroots_training")
     assert q.text(q.title, "zh-Hant") in text
-    # a known percentage, computed here from the raw file (unweighted share of valid answers of
-    # posts_held's first category, shown in the frequency table)
+    # a known percentage: the response rate from the template's fieldwork counts (366 / 400)
+    fw = q.fieldwork
+    assert f"{100 * fw.returned / fw.issued:.1f}%" == "91.5%"
+    assert "回收率 91.5%" in text
+    # and the unweighted sample count of a rank group, from the raw file (weighting table)
     raw = pd.read_csv(datasets["grassroots_training"], dtype=str)
-    share = (raw["posts_held"] == "1").sum() / raw["posts_held"].isin(list("12345")).sum()
-    assert f"{100 * share:.1f}%" in text
+    assert str(int((raw["rank_level"] == "1").sum())) in text
     pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
         ["pdfinfo", str(pdf)], capture_output=True, text=True).stdout).group(1))
     assert 6 <= pages <= 40

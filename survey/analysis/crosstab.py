@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..core.result import _CSS, Result, _fmt, frame_to_html
+from ..core.result import _CSS, Result, _fmt, frame_to_html, frame_to_markdown
 from ..errors import AnalysisError
 from ._common import fmt_n, prepare, single, weighting_note, where_mask
 
@@ -349,6 +349,15 @@ class CrossTab(Result):
             f"{extra}<ul class='sv-notes'>{notes_html}</ul></div>"
         )
 
+    def _repr_markdown_(self) -> str:
+        out = [super()._repr_markdown_()]
+        tests, effects = self.tests, self.effect_sizes
+        if len(tests):
+            out += ["", "*Tests*", "", frame_to_markdown(tests)]
+        if len(effects):
+            out += ["", "*Effect sizes*", "", frame_to_markdown(effects)]
+        return "\n".join(out)
+
     def to_dict(self) -> dict:
         return {
             "row": self.row,
@@ -483,7 +492,8 @@ def crosstab(
             )
             if small:
                 notes.append(
-                    f"{small} of {r * c} cells have expected count < 5 (minimum "
+                    f"{small} of {r * c} {'cell has' if small == 1 else 'cells have'} expected "
+                    "count < 5 (minimum "
                     f"{e.min():.2f}); the chi-square approximation may be poor"
                     + ("; Fisher's exact test reported." if run_fisher else ".")
                 )

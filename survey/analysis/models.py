@@ -102,7 +102,7 @@ class Model(Result):
 
     def _display_frame(self) -> pd.DataFrame:
         t = self.table.set_index("term")
-        return t[["estimate", "se", "p_value", "odds_ratio", "ci_low", "ci_high"]].round(4)
+        return t[["estimate", "se", "p_value", "odds_ratio", "ci_low", "ci_high"]]
 
 
 def _split(formula: str):

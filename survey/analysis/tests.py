@@ -133,6 +133,12 @@ class PostHoc(Result):
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    def _display_frame(self) -> pd.DataFrame:
+        t = self.table.copy()
+        t.index = [f"{a} vs {b}" for a, b in zip(t["group1"], t["group2"])]
+        t.index.name = "pair"
+        return t.drop(columns=["group1", "group2"])
+
 
 # --- input helpers --------------------------------------------------------------------------
 

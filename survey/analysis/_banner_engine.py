@@ -17,7 +17,7 @@ import numpy as np
 
 CHUNK = 1 << 16  # rows per chunk: int64 temporaries of 512 KiB stay in L2
 MAX_JOINT = 200_000
-SMALL = 4_000_000  # up to this many (row, question, column) memberships: direct counting  # above this many joint cells, count each by variable separately
+SMALL = 4096  # up to this many rows: one matrix product instead of bincounts  # above this many joint cells, count each by variable separately
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +113,7 @@ def count_many(
     miss_n = np.zeros(len(items) * nj) if weighted else None
     all_w2 = np.zeros(nj)
     all_n = np.zeros(nj)
-    if n * len(items) * (len(layout.by_codes) + 1) <= SMALL:
+    if n <= SMALL:
         return _count_small(items, layout, w)
     else:
         buf = np.empty(min(CHUNK, max(n, 1)), dtype=np.int64)
@@ -162,44 +162,42 @@ def count_many(
 
 
 def _count_small(items, layout: Layout, w) -> list[Counts]:
-    """Small data: every question against every banner column in one ``bincount``.
+    """Small data (a few thousand rows): all questions x all banner columns as one matrix
+    product of 0/1 indicator matrices, ``A @ [B, B*w, B*w^2]``.
 
-    Each row belongs to the Total column and to one column per by variable; the index is
-    (question offset + code + 1) * n_cols + column over all memberships at once.
+    ``A`` (sum of (k + 1) over questions, n): one row per question category (row 0 of each
+    question = missing); ``B`` (n, n_cols): banner column membership (Total + one column
+    per by variable). Far fewer numpy calls than a bincount per question.
     """
     n_cols = layout.n_cols
-    n = len(layout.by_codes[0]) if layout.by_codes else len(items[0][0])
-    starts = np.r_[1, 1 + np.cumsum(layout.by_sizes)[:-1]] if layout.by_codes else []
-    stride = n_cols + 1  # one spare column collects rows missing in a by variable
-    member = np.empty((len(layout.by_codes) + 1, n), dtype=np.int64)
-    member[0] = 0
-    for b, codes_b in enumerate(layout.by_codes):
-        member[b + 1] = np.where(codes_b >= 0, codes_b + starts[b], n_cols)
+    n = len(items[0][0])
     ks = np.array([k for _, k in items])
     offs = np.r_[0, np.cumsum(ks + 1)[:-1]]
-    total = int((ks + 1).sum()) * stride
-    codes = np.stack([c for c, _ in items]).astype(np.int64)
-    codes += 1 + offs[:, None]  # (Q, n)
-    codes *= stride
-    flat = (codes[:, None, :] + member[None, :, :]).ravel()  # (Q x (B + 1) x n)
-    cnt = np.bincount(flat, minlength=total).astype(float)
-    if w is None:
-        sw = sw2 = cnt
-    else:
-        wb = np.broadcast_to(w, (codes.shape[0], member.shape[0], n)).ravel()
-        sw = np.bincount(flat, weights=wb, minlength=total)
-        sw2 = np.bincount(flat, weights=wb * wb, minlength=total)
+    total = int((ks + 1).sum())
+    rows = (np.stack([c for c, _ in items]).astype(np.int64) + 1 + offs[:, None]).ravel()
+    a = np.zeros((total, n))
+    a[rows, np.tile(np.arange(n), len(items))] = 1.0
+    b = np.zeros((n, n_cols))
+    b[:, 0] = 1.0
+    starts = np.r_[1, 1 + np.cumsum(layout.by_sizes)[:-1]] if layout.by_codes else []
+    r = np.arange(n)
+    for j, codes_b in enumerate(layout.by_codes):
+        ok = codes_b >= 0
+        b[r[ok], codes_b[ok] + starts[j]] = 1.0
+    if w is not None:
+        b = np.hstack([b, b * w[:, None], b * (w * w)[:, None]])
+    m = a @ b
+    answered = m.copy()
+    answered[offs] = 0.0  # drop each question's missing row
+    base = np.add.reduceat(answered, offs, axis=0)  # (Q, n_cols or 3 n_cols)
     out = []
     for i, k in enumerate(ks):
-        sl = slice(offs[i] * stride, (offs[i] + k + 1) * stride)
-        tn = cnt[sl].reshape(k + 1, stride)[:, :n_cols]
-        base = tn[1:].sum(axis=0)
+        tn = m[offs[i] : offs[i] + k + 1, :n_cols]
         if w is None:
-            out.append(Counts(tn, tn, base, base))
+            out.append(Counts(tn, tn, base[i], base[i]))
         else:
-            tw = sw[sl].reshape(k + 1, stride)[:, :n_cols]
-            w2 = sw2[sl].reshape(k + 1, stride)[1:, :n_cols].sum(axis=0)
-            out.append(Counts(tn, tw, w2, base))
+            tw = m[offs[i] : offs[i] + k + 1, n_cols : 2 * n_cols]
+            out.append(Counts(tn, tw, base[i, 2 * n_cols :], base[i, :n_cols]))
     return out
 
 

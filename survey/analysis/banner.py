@@ -152,36 +152,44 @@ class Banner(Result):
 
     @functools.cached_property
     def _frame(self) -> pd.DataFrame:
-        parts = []
-        cols = self.columns
-        by = np.array([c["by"] for c in cols], dtype=object)
-        byc = np.array([c["category"] for c in cols], dtype=object)
-        for b in self.blocks:
-            r, c = b.n.shape
-            base = pd.DataFrame({
-                "var": b.var, "category": "", "by": by, "by_category": byc, "stat": "base",
-                "n": b.base_n, "n_weighted": b.base_w, "pct": 100.0, "value": b.base_eff,
-                "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
-                "sig_letters": "",
-            })
-            cells = pd.DataFrame({
-                "var": b.var,
-                "category": np.repeat(np.array(b.category, dtype=object), c),
-                "by": np.tile(by, r),
-                "by_category": np.tile(byc, r),
-                "stat": np.repeat(np.array(b.stat, dtype=object), c),
-                "n": b.n.ravel(), "n_weighted": b.nw.ravel(), "pct": b.pct.ravel(),
-                "value": b.value.ravel(), "se": b.se.ravel(), "ci_low": b.ci_low.ravel(),
-                "ci_high": b.ci_high.ravel(), "p_value": b.p_value.ravel(),
-                "sig_letters": b.letters.ravel(),
-            })
-            parts += [base, cells]
         columns = ["var", "category", "by", "by_category", "stat", "n", "n_weighted", "pct",
                    "value", "se", "ci_low", "ci_high", "p_value", "sig_letters"]
-        if not parts:
+        if not self.blocks:
             return pd.DataFrame(columns=columns)
-        out = pd.concat(parts, ignore_index=True)[columns]
-        out["sig_letters"] = out["sig_letters"].astype(str)
+        C = len(self.columns)
+        by = np.array([c["by"] for c in self.columns], dtype=object)
+        byc = np.array([c["category"] for c in self.columns], dtype=object)
+        nan = np.full((1, C), np.nan)
+        # one base row + the cell rows of every block, stacked once (no per-block frames)
+        var, cat, stat, num, letters = [], [], [], {k: [] for k in columns[5:13]}, []
+        for b in self.blocks:
+            r = len(b.stat)
+            var.append(np.full(r + 1, b.var, dtype=object))
+            cat.append(np.array(("", *b.category), dtype=object))
+            stat.append(np.array(("base", *b.stat), dtype=object))
+            rows = {
+                "n": (b.base_n, b.n), "n_weighted": (b.base_w, b.nw),
+                "pct": (np.full(C, 100.0), b.pct), "value": (b.base_eff, b.value),
+                "se": (nan, b.se), "ci_low": (nan, b.ci_low), "ci_high": (nan, b.ci_high),
+                "p_value": (nan, b.p_value),
+            }
+            for k, (top, body) in rows.items():
+                num[k].append(np.vstack([np.reshape(top, (1, C)), body]))
+            letters.append(np.vstack([np.full((1, C), "", dtype=object), b.letters]))
+        R = sum(len(v) for v in var)
+        data = {
+            "var": np.repeat(np.concatenate(var), C),
+            "category": np.repeat(np.concatenate(cat), C),
+            "by": np.tile(by, R),
+            "by_category": np.tile(byc, R),
+            "stat": np.repeat(np.concatenate(stat), C),
+        }
+        for k in columns[5:13]:
+            data[k] = np.vstack(num[k]).ravel().astype(float)
+        data["sig_letters"] = np.vstack(letters).ravel()
+        out = pd.DataFrame(data)
+        for k in ("var", "category", "by", "by_category", "stat", "sig_letters"):
+            out[k] = out[k].astype(str)
         return out
 
     def to_frame(self) -> pd.DataFrame:
@@ -667,6 +675,7 @@ def banner(
 
     # --- rows: collect codes, count in one chunked pass --------------------------------
     specs = []  # (var, info, kind, position in items)
+    base_returned: list[str] = []
     items: list[tuple[np.ndarray, int]] = []
     nets = nets or {}
     for var in rows:
@@ -681,6 +690,9 @@ def banner(
             items.append((codes, k))
         elif info.kind == "multi":
             sel, answered = _multi_matrix(s, info)
+            if _report_base(s, var) == "returned":  # template: percent of all returned forms
+                answered = np.ones_like(answered)
+                base_returned.append(var)
             specs.append((var, info, "multi", len(items)))
             for o in range(sel.shape[1]):
                 items.append((np.where(answered, sel[:, o], -1).astype(np.int8), 2))
@@ -717,7 +729,8 @@ def banner(
     blocks = tuple(_Block(**{f.name: d[f.name] for f in dataclasses.fields(_Block)})
                    for d in drafts)
 
-    notes = _footnotes(ctx, s, n, where is not None, suppress_below, min_base, preset)
+    notes = _footnotes(ctx, s, n, where is not None, suppress_below, min_base, preset,
+                       base_returned)
     return Banner(
         blocks=tuple(blocks), columns=tuple(columns), alpha=alpha,
         alpha_strict=ctx.alpha_strict, correction=correction, test=test, min_base=min_base,
@@ -870,6 +883,15 @@ def _member_index(var: str, info, members: Sequence[str]) -> list[int]:
                 f"net of '{var}': '{m}' is not one of its categories {list(info.categories)}"
                 + (f"; {hint}" if hint else ""))
     return out
+
+
+def _report_base(s: Survey, var: str) -> str | None:
+    """The template's ``report: {base: ...}`` of a question, if the questionnaire has one."""
+    q = s.questionnaire
+    if q is None or not hasattr(q, "question") or (hasattr(q, "__contains__") and var not in q):
+        return None
+    rep = getattr(q.question(var), "report", None)
+    return getattr(rep, "base", None)
 
 
 def _multi_matrix(s: Survey, info) -> tuple[np.ndarray, np.ndarray]:
@@ -1170,7 +1192,7 @@ def _numeric_draft(ctx, s, var, info, layout, w):
         cnt, sw, base_eff, [(), (), ()], mvar=np.vstack([var_s, nan, nan]))
 
 
-def _footnotes(ctx, s, n, filtered, suppress_below, min_base, preset):
+def _footnotes(ctx, s, n, filtered, suppress_below, min_base, preset, base_returned=()):
     notes = []
     if ctx.test == "none":
         notes.append("No significance tests.")
@@ -1187,8 +1209,11 @@ def _footnotes(ctx, s, n, filtered, suppress_below, min_base, preset):
     notes.append(
         f"Base: respondents who answered each question ({n:,} rows"
         + (" after the where= filter" if filtered else "")
-        + "); multiple-response percentages are of respondents who answered the question, "
-        "so they can add up to more than 100%. Percentages are "
+        + "); multiple-response percentages are of respondents who answered the question "
+        "and can add up to more than 100%"
+        + (f" (for {', '.join(base_returned)}, as the template asks: of all {n:,} returned "
+           "forms, non-answers included)" if base_returned else "")
+        + ". Percentages are "
         + {"column": "column", "row": "row", "total": "table"}[ctx.percent] + " percentages.")
     if ctx.weighted:
         notes.append(

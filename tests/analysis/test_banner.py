@@ -371,9 +371,11 @@ def test_counting_paths_agree(monkeypatch, path):
     df["h"] = pd.Categorical.from_codes(rng.integers(0, 2, n), list("uv"))
     df["w"] = rng.uniform(0.5, 2, n)
     rows = [f"q{i}" for i in range(5)]
-    ref = sv.banner(df, rows=rows, by=["g", "h"], weight="w").to_frame()
+    with monkeypatch.context() as m:  # reference: whole-data bincounts, one chunk
+        m.setattr(eng, "SMALL", 0)
+        ref = sv.banner(df, rows=rows, by=["g", "h"], weight="w").to_frame()
     if path == "small":
-        monkeypatch.setattr(eng, "SMALL", 10**12)
+        monkeypatch.setattr(eng, "SMALL", 10**9)
     elif path == "chunked":
         monkeypatch.setattr(eng, "SMALL", 0)
         monkeypatch.setattr(eng, "CHUNK", 256)
@@ -532,3 +534,35 @@ def test_errors_are_clear():
         sv.banner(df, rows=["need"], by=["grp"], where="grp == 'g1'")
     with pytest.raises(AnalysisError, match="not one of its categories"):
         sv.banner(df, rows=["need"], by=["grp"], nets={"need": {"x": ["maybe"]}})
+
+
+# --- the flagship survey ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def flagship():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    q = sv.load_questionnaire(root / "questionnaires" / "grassroots_training.yaml")
+    return sv.read_responses(root / "data" / "grassroots_training_responses.csv", q)
+
+
+def test_flagship_banner_against_rank_age_education(flagship, tmp_path):
+    from openpyxl import load_workbook
+
+    rows = ["necessity", "gains", *[f"att_{i}" for i in range(1, 7)], "grassroots_years"]
+    b = sv.banner(flagship, rows=rows, by=["rank_level", "age_band", "education"],
+                  language="zh-Hant")
+    f = b.to_frame()
+    assert set(f["var"]) == set(rows)
+    assert set(f.by) == {"Total", "rank_level", "age_band", "education"}
+    # the template says the gains question is reported on all returned forms
+    base = f[(f["var"] == "gains") & (f.stat == "base") & (f.by == "Total")].iloc[0]
+    assert base.n == len(flagship.data)
+    assert any("returned" in n for n in b.footnotes)
+    info = flagship.var_info("necessity", language="zh-Hant")
+    html = b.to_html()
+    assert info.label in html and info.categories[0] in html
+    assert flagship.var_info("rank_level", language="zh-Hant").label in html
+    b.to_excel(tmp_path / "flagship.xlsx")
+    ws = load_workbook(tmp_path / "flagship.xlsx")["Banner"]
+    assert ws["A6"].value == info.label

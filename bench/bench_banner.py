@@ -125,7 +125,7 @@ def main() -> None:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         if n <= args.no_naive_above:
-            t_naive = timeit(lambda df=df: naive(df, rows), 3 if n <= 100_000 else 1)
+            t_naive = timeit(lambda df=df: naive(df, rows), 3 if n <= 366 else 1)
             med_naive = statistics.median(t_naive)
         else:
             med_naive = float("nan")

@@ -4,8 +4,8 @@ The hot path. Every banner column (Total, then each category of each ``by`` vari
 union of *joint banner cells*: the joint cell of a row is the mixed-radix number formed by
 the codes of all ``by`` variables (missing = digit 0). It is computed once per banner. Each
 question then needs one ``numpy.bincount`` over ``code * n_joint + joint`` (in row chunks, so
-the int64 temporaries stay in cache) and a small matrix product that marginalises the
-(k x n_joint) table to the (k x n_columns) banner. No ``pandas.crosstab``, no Python loop
+the int64 temporaries stay in cache); the (k x n_joint) tables of all questions are then
+summed into the (k x n_columns) banner in one step. No ``pandas.crosstab``, no Python loop
 over rows or cells. See ``research/performance.md`` §2-3 for the measurements behind this.
 """
 
@@ -28,7 +28,6 @@ class Layout:
     col_cat: np.ndarray  # (n_cols,) category index within its by variable, -1 for Total
     joint: np.ndarray | None  # (N,) int64 joint cell of each row (None: per-by fallback)
     n_joint: int
-    margin: np.ndarray | None  # (n_joint, n_cols) 0/1 marginalisation matrix
     by_codes: tuple[np.ndarray, ...]  # per by variable: int codes (-1 missing)
     by_sizes: tuple[int, ...]
 
@@ -49,20 +48,13 @@ def make_layout(by_codes: list[np.ndarray], by_sizes: list[int], n: int) -> Layo
     radix = [k + 1 for k in by_sizes]
     n_joint = int(np.prod(radix)) if radix else 1
     if n_joint > MAX_JOINT:
-        return Layout(col_by_a, col_cat_a, None, n_joint, None, tuple(by_codes), tuple(by_sizes))
+        return Layout(col_by_a, col_cat_a, None, n_joint, tuple(by_codes), tuple(by_sizes))
     joint = np.zeros(n, dtype=np.int64)
     stride = 1
-    digits = []
-    grid = np.arange(n_joint, dtype=np.int64)
     for codes, r in zip(by_codes, radix):
         joint += (codes.astype(np.int64) + 1) * stride
-        digits.append((grid // stride) % r - 1)  # category of this by var in each joint cell
         stride *= r
-    margin = np.zeros((n_joint, len(col_by)), dtype=np.float64)
-    margin[:, 0] = 1.0
-    for j in range(1, len(col_by)):
-        margin[:, j] = digits[col_by[j]] == col_cat[j]
-    return Layout(col_by_a, col_cat_a, joint, n_joint, margin, tuple(by_codes), tuple(by_sizes))
+    return Layout(col_by_a, col_cat_a, joint, n_joint, tuple(by_codes), tuple(by_sizes))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,47 +138,81 @@ def count_many(
                         ms = slice(i * nj, (i + 1) * nj)
                         miss_w2[ms] += np.bincount(jm, weights=w2c[miss], minlength=nj)
                         miss_n[ms] += np.bincount(jm, minlength=nj)
-    mg = layout.margin
+    # marginalise every question at once: (sum of (k + 1), n_joint) -> (.., n_cols)
+    rows = np.r_[0, np.cumsum(sizes // nj)]
+    stack = lambda acc: np.vstack([acc[offs[i] : offs[i] + sizes[i]].reshape(nj, k + 1).T
+                                   for i, (_, k) in enumerate(items)])  # noqa: E731
+    tn_all = marginalize(stack(acc_n), layout) if want_n else None
+    if weighted:
+        tw_all = marginalize(stack(acc_w), layout)
+        w2_all = marginalize(all_w2[None, :] - miss_w2.reshape(len(items), nj), layout)
+        nb_all = marginalize(all_n[None, :] - miss_n.reshape(len(items), nj), layout)
     out = []
-    for i, (_, k) in enumerate(items):
-        sl = slice(offs[i], offs[i] + sizes[i])
-        tn = acc_n[sl].reshape(nj, k + 1).T @ mg if want_n else None
+    for i in range(len(items)):
+        sl = slice(rows[i], rows[i + 1])
+        tn = tn_all[sl] if want_n else None
         if not weighted:
             base = tn[1:].sum(axis=0)
             out.append(Counts(tn, tn, base, base))
         else:
-            ms = slice(i * nj, (i + 1) * nj)
-            tw = acc_w[sl].reshape(nj, k + 1).T @ mg
-            out.append(Counts(tn, tw, (all_w2 - miss_w2[ms]) @ mg, (all_n - miss_n[ms]) @ mg))
+            out.append(Counts(tn, tw_all[sl], w2_all[i], nb_all[i]))
+    return out
+
+
+def marginalize(mat: np.ndarray, layout: Layout) -> np.ndarray:
+    """Sum a (r, n_joint) table of joint banner cells into the (r, n_cols) banner columns.
+
+    The joint cell is a mixed-radix number (digit of by variable 0 lowest), so the table
+    reshapes to one axis per by variable; each by variable's columns are the sums over all
+    other axes (plain numpy reductions: no BLAS call, which can stall on a busy machine).
+    """
+    r = mat.shape[0]
+    radix = [k + 1 for k in layout.by_sizes]
+    cube = mat.reshape((r, *radix[::-1]))  # last axis = by variable 0
+    out = np.empty((r, layout.n_cols))
+    out[:, 0] = mat.sum(axis=1)
+    col = 1
+    nb = len(radix)
+    for b, k in enumerate(layout.by_sizes):
+        axis_b = nb - b
+        other = tuple(a for a in range(1, nb + 1) if a != axis_b)
+        marg = cube.sum(axis=other) if other else cube
+        out[:, col : col + k] = marg[:, 1:]
+        col += k
     return out
 
 
 def _count_small(items, layout: Layout, w) -> list[Counts]:
-    """Small data (a few thousand rows): all questions x all banner columns as one matrix
-    product of 0/1 indicator matrices, ``A @ [B, B*w, B*w^2]``.
+    """Small data (a few thousand rows): all questions x all banner columns in one
+    ``bincount`` per quantity (count, sum of w, sum of w^2), far fewer numpy calls than the
+    chunked path. (A 0/1 matrix product would do the same, but multithreaded BLAS stalls on
+    a busy machine.)
 
-    ``A`` (sum of (k + 1) over questions, n): one row per question category (row 0 of each
-    question = missing); ``B`` (n, n_cols): banner column membership (Total + one column
-    per by variable). Far fewer numpy calls than a bincount per question.
+    Each row belongs to the Total column and to one column per by variable; the index is
+    (question offset + code + 1) * (n_cols + 1) + column over all memberships at once; the
+    spare column collects rows missing in a by variable.
     """
     n_cols = layout.n_cols
     n = len(items[0][0])
+    stride = n_cols + 1
+    starts = np.r_[1, 1 + np.cumsum(layout.by_sizes)[:-1]] if layout.by_codes else []
+    member = np.empty((len(layout.by_codes) + 1, n), dtype=np.int64)
+    member[0] = 0
+    for j, codes_b in enumerate(layout.by_codes):
+        member[j + 1] = np.where(codes_b >= 0, codes_b + starts[j], n_cols)
     ks = np.array([k for _, k in items])
     offs = np.r_[0, np.cumsum(ks + 1)[:-1]]
     total = int((ks + 1).sum())
-    rows = (np.stack([c for c, _ in items]).astype(np.int64) + 1 + offs[:, None]).ravel()
-    a = np.zeros((total, n))
-    a[rows, np.tile(np.arange(n), len(items))] = 1.0
-    b = np.zeros((n, n_cols))
-    b[:, 0] = 1.0
-    starts = np.r_[1, 1 + np.cumsum(layout.by_sizes)[:-1]] if layout.by_codes else []
-    r = np.arange(n)
-    for j, codes_b in enumerate(layout.by_codes):
-        ok = codes_b >= 0
-        b[r[ok], codes_b[ok] + starts[j]] = 1.0
+    codes = np.stack([c for c, _ in items]).astype(np.int64)
+    codes += 1 + offs[:, None]
+    codes *= stride
+    flat = (codes[:, None, :] + member[None, :, :]).ravel()  # (Q x (B + 1) x n)
+    mats = [np.bincount(flat, minlength=total * stride).astype(float)]
     if w is not None:
-        b = np.hstack([b, b * w[:, None], b * (w * w)[:, None]])
-    m = a @ b
+        wb = np.broadcast_to(w, (len(items), member.shape[0], n)).ravel()
+        mats.append(np.bincount(flat, weights=wb, minlength=total * stride))
+        mats.append(np.bincount(flat, weights=wb * wb, minlength=total * stride))
+    m = np.hstack([x.reshape(total, stride)[:, :n_cols] for x in mats])
     answered = m.copy()
     answered[offs] = 0.0  # drop each question's missing row
     base = np.add.reduceat(answered, offs, axis=0)  # (Q, n_cols or 3 n_cols)
@@ -232,7 +258,8 @@ def sum_by_column(values: list[np.ndarray], valid: np.ndarray, layout: Layout) -
         else:
             nj = layout.n_joint
             idx = layout.joint + nj * valid.astype(np.int64)
-            res = (np.bincount(idx, weights=v, minlength=2 * nj).reshape(2, nj) @ layout.margin)
+            res = marginalize(np.bincount(idx, weights=v, minlength=2 * nj).reshape(2, nj),
+                              layout)
         out.append(res[1])
     return out
 

@@ -104,6 +104,8 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
+        if value in (float("inf"), float("-inf")):
+            return "∞" if value > 0 else "-∞"
         if abs(value) >= 1000 or value == int(value):
             return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
         return f"{value:.3g}" if abs(value) < 0.01 else f"{value:.2f}"

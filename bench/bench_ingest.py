@@ -160,7 +160,9 @@ def main() -> None:
         "in place of codes).",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs, "
-        f"Python {platform.python_version()}, pandas {pd.__version__}. Best of 1 run.",
+        f"Python {platform.python_version()}, pandas {pd.__version__}. One run each; "
+        f"load average at the end {os.getloadavg()[0]:.1f} (other jobs share the CPUs, so "
+        "the ratios are the figure to read, and even they move by about 2x between runs).",
         "",
         "| step | seconds | x pandas.read_csv |",
         "|---|---:|---:|",
@@ -171,7 +173,8 @@ def main() -> None:
         "",
         "read_raw parses with pandas' C parser (all columns as strings), then normalizes each "
         "column once per distinct value (`pandas.factorize` + a lookup table), so its extra "
-        "cost over `read_csv(dtype=str)` does not grow with the number of distinct rows.",
+        "cost over `read_csv(dtype=str)` grows with the number of distinct values, not of "
+        "cells. The rest of `read_responses` is validation and typing (`survey.validation`).",
     ]
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

@@ -140,8 +140,11 @@ def count_many(
                         miss_n[ms] += np.bincount(jm, minlength=nj)
     # marginalise every question at once: (sum of (k + 1), n_joint) -> (.., n_cols)
     rows = np.r_[0, np.cumsum(sizes // nj)]
-    stack = lambda acc: np.vstack([acc[offs[i] : offs[i] + sizes[i]].reshape(nj, k + 1).T
-                                   for i, (_, k) in enumerate(items)])  # noqa: E731
+
+    def stack(acc):
+        return np.vstack([acc[offs[i] : offs[i] + sizes[i]].reshape(nj, k + 1).T
+                          for i, (_, k) in enumerate(items)])
+
     tn_all = marginalize(stack(acc_n), layout) if want_n else None
     if weighted:
         tw_all = marginalize(stack(acc_w), layout)

@@ -484,15 +484,33 @@ def write_tab_book(path, banners: Sequence[Banner], *, sheet_names: Sequence[str
             ws.column_dimensions[get_column_letter(3 + 2 * j)].width = 10
             ws.column_dimensions[get_column_letter(4 + 2 * j)].width = 5
     contents.column_dimensions["A"].width = 50
-    # deterministic file: fixed document properties
-    import datetime as _dt
-
-    fixed = _dt.datetime(2000, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
     wb.properties.creator = "survey"
+    _save_reproducibly(wb, path)
+
+
+def _save_reproducibly(wb, path) -> None:
+    """Save an openpyxl workbook so the same content gives the same bytes.
+
+    openpyxl stamps the save time into docProps/core.xml and every zip entry; both are
+    replaced by a fixed date (2000-01-01).
+    """
+    import io
+    import re
+    import zipfile
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    fixed = b"2000-01-01T00:00:00Z"
     try:
-        wb.save(path)
+        with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in zin.infolist():
+                data = zin.read(info.filename)
+                if info.filename == "docProps/core.xml":
+                    data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+                                  rb"\g<1>" + fixed + rb"\g<2>", data)
+                zi = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                out.writestr(zi, data)
     except OSError as exc:
         raise AnalysisError(f"cannot write the banner workbook to {path}: {exc}") from exc
 

@@ -498,9 +498,16 @@ def test_excel_output(tmp_path):
 def test_excel_is_byte_identical(tmp_path):
     df = table([40, 25, 10], [50, 50, 50])
     b = sv.banner(df, rows=["need"], by=["grp"])
+    import zipfile
+
     b.to_excel(tmp_path / "a.xlsx")
     b.to_excel(tmp_path / "b.xlsx")
     assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+    # no save time anywhere (openpyxl stamps it into core.xml and the zip entries)
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as z:
+        assert {i.date_time for i in z.infolist()} == {(2000, 1, 1, 0, 0, 0)}
+        core = z.read("docProps/core.xml").decode()
+    assert "2000-01-01T00:00:00Z</dcterms:modified>" in core
 
 
 def test_percent_row_and_total():

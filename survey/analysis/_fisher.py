@@ -16,7 +16,7 @@ algorithm, all states of a stage at once with numpy:
 * states whose total mass is below ``1e-16`` times the observed table's probability are
   dropped (the dropped mass is bounded and far below the 1e-6 relative tolerance).
 
-Beyond ``max_states`` the exact computation is abandoned and a seeded Monte Carlo p-value is
+Beyond ``max_states`` kept states (or ``max_seconds``) the exact computation is abandoned and a seeded Monte Carlo p-value is
 returned as R's ``simulate.p.value = TRUE`` does (random tables by Patefield's algorithm).
 """
 
@@ -40,15 +40,13 @@ def _even_k(x: np.ndarray, k: int, lf: np.ndarray) -> np.ndarray:
     return rem * lf[q + 1] + (k - rem) * lf[q]
 
 
-def _expand_cell(R, kp, colrem, i, lf, max_states):
+def _expand_cell(R, kp, colrem, i, lf):
     """Every admissible value of cell (row i) of the current column, for every state."""
     below = R[:, i + 1 :].sum(axis=1)
     lo = np.maximum(0, colrem - below)
     hi = np.minimum(R[:, i], colrem)
     cnt = hi - lo + 1
     total = int(cnt.sum())
-    if total > max_states:
-        raise TooLarge
     idx = np.repeat(np.arange(len(cnt)), cnt)
     starts = np.cumsum(cnt) - cnt
     v = lo[idx] + (np.arange(total) - starts[idx])
@@ -57,17 +55,41 @@ def _expand_cell(R, kp, colrem, i, lf, max_states):
     return R, kp[idx] + lf[v], colrem[idx] - v
 
 
-def fisher_exact_rxc(table: np.ndarray, *, max_states: int = 20_000_000) -> float:
+def _expand_rows(R, kp, colrem, n_rows, lf, chunk):
+    """Expand cells 0..n_rows-1 of the current column, yielding chunks of bounded size."""
+    stack = [(R, kp, colrem, 0)]
+    while stack:
+        R, kp, colrem, i = stack.pop()
+        if i == n_rows:
+            yield R, kp, colrem
+            continue
+        below = R[:, i + 1 :].sum(axis=1)
+        cnt = np.minimum(R[:, i], colrem) - np.maximum(0, colrem - below) + 1
+        if int(cnt.sum()) > chunk and len(R) > 1:
+            h = len(R) // 2
+            stack.append((R[h:], kp[h:], colrem[h:], i))
+            stack.append((R[:h], kp[:h], colrem[:h], i))
+            continue
+        stack.append((*_expand_cell(R, kp, colrem, i, lf), i + 1))
+
+
+def fisher_exact_rxc(table: np.ndarray, *, max_states: int = 4_000_000,
+                     max_seconds: float = 10.0, chunk: int = 200_000) -> float:
     """Exact two-sided Fisher p-value of an r x c table of counts (R's ``fisher.test``).
 
-    Raises `TooLarge` when the enumeration would need more than ``max_states`` states.
+    Raises `TooLarge` when the enumeration would keep more than ``max_states`` states at a
+    column boundary or run longer than ``max_seconds``; states are expanded in chunks of at
+    most ``chunk`` rows, which bounds the memory used.
 
     >>> round(fisher_exact_rxc(np.array([[3, 1, 0, 5], [0, 4, 2, 1]])), 10)
     0.0252622378
     """
+    import time
+
     from scipy.special import logsumexp
     from scipy.stats import hypergeom
 
+    deadline = time.perf_counter() + max_seconds
     t = np.asarray(table, dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
     if t.shape[0] < 2 or t.shape[1] < 2:
@@ -89,82 +111,99 @@ def fisher_exact_rxc(table: np.ndarray, *, max_states: int = 20_000_000) -> floa
     R = rows[None, :].copy()
     kp = np.zeros(1)
     for j in range(c - 2):
-        colrem = np.full(len(R), cols[j], dtype=np.int64)
-        for i in range(r - 1):
-            R, kp, colrem = _expand_cell(R, kp, colrem, i, lf, max_states)
-        R[:, r - 1] -= colrem
-        kp = kp + lf[colrem]
-        # column boundary: closed-form mass and bounds on the best / worst completion
         rest = cols[j + 1 :]
         n_rem = int(rest.sum())
-        log_mass = lf[n_rem] - lf[R].sum(axis=1) - lf[rest].sum()
-        lmin = np.maximum(_even_k(rest, r, lf).sum(), _even_k(R, len(rest), lf).sum(axis=1))
-        umax = np.minimum(lf[rest].sum(), lf[R].sum(axis=1))
-        log_tot = const - kp + log_mass
-        all_count = kp + lmin >= thr
-        if all_count.any():
-            parts.append(log_tot[all_count])
-        keep = ~all_count & (kp + umax >= thr) & (log_tot >= cut)
-        R, kp = R[keep], kp[keep]
+        lf_rest = lf[rest].sum()
+        even_rest = _even_k(rest, r, lf).sum()
+        keep_R, keep_kp, kept = [], [], 0
+        colrem0 = np.full(len(R), cols[j], dtype=np.int64)
+        for Rc, kpc, colrem in _expand_rows(R, kp, colrem0, r - 1, lf, chunk):
+            if time.perf_counter() > deadline:
+                raise TooLarge
+            Rc[:, r - 1] -= colrem
+            kpc = kpc + lf[colrem]
+            # column boundary: closed-form mass and bounds on the best / worst completion
+            lfR = lf[Rc].sum(axis=1)
+            log_mass = lf[n_rem] - lfR - lf_rest
+            lmin = np.maximum(even_rest, _even_k(Rc, len(rest), lf).sum(axis=1))
+            umax = np.minimum(lf_rest, lfR)
+            log_tot = const - kpc + log_mass
+            all_count = kpc + lmin >= thr
+            if all_count.any():
+                parts.append(logsumexp(log_tot[all_count]))
+            keep = ~all_count & (kpc + umax >= thr) & (log_tot >= cut)
+            kept += int(keep.sum())
+            if kept > max_states:
+                raise TooLarge
+            keep_R.append(Rc[keep])
+            keep_kp.append(kpc[keep])
+        R = np.concatenate(keep_R) if keep_R else np.empty((0, r), dtype=np.int64)
+        kp = np.concatenate(keep_kp) if keep_kp else np.empty(0)
         if not len(R):
             break
     if len(R):
-        # second-to-last column: expand rows 0..r-3, then a 2 x 2 table with one free cell
-        colrem = np.full(len(R), cols[c - 2], dtype=np.int64)
-        for i in range(r - 2):
-            R, kp, colrem = _expand_cell(R, kp, colrem, i, lf, max_states)
-        k0 = kp + lf[R[:, : r - 2]].sum(axis=1)
-        a, b, r1 = colrem, R[:, r - 2], R[:, r - 1]
-        m = b + r1
-        lo = np.maximum(0, a - r1)
-        hi = np.minimum(a, b)
-        log_mass2 = lf[m] - lf[b] - lf[r1] - lf[a] - lf[m - a]
-        log_tot = const - k0 + log_mass2
-
-        def g(v, sel=slice(None)):
-            return lf[v] + lf[a[sel] - v] + lf[b[sel] - v] + lf[r1[sel] - a[sel] + v]
-
-        mode = np.clip((a + 1) * (b + 1) // (m + 2), lo, hi)
-        gmin = g(mode)
-        gmax = np.maximum(g(lo), g(hi))
-        all_count = k0 + gmin >= thr
-        if all_count.any():
-            parts.append(log_tot[all_count])
-        strad = np.flatnonzero(~all_count & (k0 + gmax >= thr) & (log_tot >= cut))
-        if len(strad):
-            s = strad
-            tt = thr - k0[s]
-            # L: smallest v in [lo, mode] with g(v) < tt (g is convex, g(mode) < tt)
-            left, right = lo[s].copy(), mode[s].copy()
-            while True:
-                active = left < right
-                if not active.any():
-                    break
-                mid = (left + right) // 2
-                below_thr = g(mid, s) < tt
-                right = np.where(active & below_thr, mid, right)
-                left = np.where(active & ~below_thr, mid + 1, left)
-            low_end = left
-            left, right = mode[s].copy(), hi[s].copy()
-            while True:
-                active = left < right
-                if not active.any():
-                    break
-                mid = (left + right + 1) // 2
-                below_thr = g(mid, s) < tt
-                left = np.where(active & below_thr, mid, left)
-                right = np.where(active & ~below_thr, mid - 1, right)
-            high_end = left
-            # v ~ hypergeom(M = m, successes = a, draws = b); tails below low_end, above high_end
-            lower = hypergeom.cdf(low_end - 1, m[s], a[s], b[s])
-            upper = hypergeom.sf(high_end, m[s], a[s], b[s])
-            frac = lower + upper
-            pos = frac > 0
-            parts.append(log_tot[s][pos] + np.log(frac[pos]))
+        colrem0 = np.full(len(R), cols[c - 2], dtype=np.int64)
+        for Rc, kpc, colrem in _expand_rows(R, kp, colrem0, r - 2, lf, chunk):
+            if time.perf_counter() > deadline:
+                raise TooLarge
+            parts.extend(logsumexp(x) for x in
+                         _last_two_columns(Rc, kpc, colrem, r, lf, const, thr, cut, hypergeom)
+                         if len(x))
     if not parts:
         return 0.0
-    p = float(np.exp(logsumexp(np.concatenate(parts))))
+    p = float(np.exp(logsumexp(np.asarray(parts, dtype=float))))
     return min(1.0, p)
+
+
+def _last_two_columns(R, kp, a, r, lf, const, thr, cut, hypergeom):
+    """The rest is a 2 x 2 table with one free cell v: hypergeometric; count its two tails."""
+    out = []
+    k0 = kp + lf[R[:, : r - 2]].sum(axis=1)
+    b, r1 = R[:, r - 2], R[:, r - 1]
+    m = b + r1
+    lo = np.maximum(0, a - r1)
+    hi = np.minimum(a, b)
+    log_mass2 = lf[m] - lf[b] - lf[r1] - lf[a] - lf[m - a]
+    log_tot = const - k0 + log_mass2
+
+    def g(v, sel=slice(None)):
+        return lf[v] + lf[a[sel] - v] + lf[b[sel] - v] + lf[r1[sel] - a[sel] + v]
+
+    mode = np.clip((a + 1) * (b + 1) // (m + 2), lo, hi)
+    gmin = g(mode)
+    gmax = np.maximum(g(lo), g(hi))
+    all_count = k0 + gmin >= thr
+    if all_count.any():
+        out.append(log_tot[all_count])
+    s = np.flatnonzero(~all_count & (k0 + gmax >= thr) & (log_tot >= cut))
+    if len(s):
+        tt = thr - k0[s]
+        # L: smallest v in [lo, mode] with g(v) < tt (g is convex, g(mode) < tt)
+        left, right = lo[s].copy(), mode[s].copy()
+        while True:
+            active = left < right
+            if not active.any():
+                break
+            mid = (left + right) // 2
+            below_thr = g(mid, s) < tt
+            right = np.where(active & below_thr, mid, right)
+            left = np.where(active & ~below_thr, mid + 1, left)
+        low_end = left
+        left, right = mode[s].copy(), hi[s].copy()
+        while True:
+            active = left < right
+            if not active.any():
+                break
+            mid = (left + right + 1) // 2
+            below_thr = g(mid, s) < tt
+            left = np.where(active & below_thr, mid, left)
+            right = np.where(active & ~below_thr, mid - 1, right)
+        high_end = left
+        # v ~ hypergeom(M = m, successes = a, draws = b); tails below low_end, above high_end
+        frac = hypergeom.cdf(low_end - 1, m[s], a[s], b[s]) + hypergeom.sf(high_end, m[s], a[s], b[s])
+        pos = frac > 0
+        out.append(log_tot[s][pos] + np.log(frac[pos]))
+    return out
 
 
 def fisher_monte_carlo(table: np.ndarray, *, B: int = 2000, seed: int = 20240101) -> float:

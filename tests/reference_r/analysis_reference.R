@@ -12,7 +12,10 @@ t33 <- matrix(c(120, 95, 110, 100, 130, 105, 90, 115, 135), 3)          # n = 10
 t33b <- matrix(c(140, 95, 80, 100, 130, 105, 70, 115, 165), 3)          # n = 1000, associated
 t24 <- matrix(c(3, 0, 1, 4, 0, 2, 5, 1), 2)                             # sparse 2 x 4
 t23 <- matrix(c(2, 7, 5, 1, 0, 6), 2)
-for (nm in c("t33", "t33b", "t24", "t23")) {
+t44 <- matrix(c(7, 6, 8, 5, 10, 4, 2, 5, 8, 7, 8, 8, 9, 4, 3, 6), 4)                # n = 100
+t34 <- matrix(c(21, 26, 31, 24, 21, 29, 14, 30, 28, 24, 26, 26), 3)              # n = 300
+t26 <- matrix(c(21, 29, 32, 37, 39, 39, 33, 37, 38, 36, 27, 32), 2)              # n = 400
+for (nm in c("t33", "t33b", "t24", "t23", "t44", "t34", "t26")) {
   tab <- get(nm)
   f <- fisher.test(tab, workspace = 2e8)
   cs <- suppressWarnings(chisq.test(tab, correct = FALSE))

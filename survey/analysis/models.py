@@ -117,23 +117,42 @@ def _split(formula: str):
     return lhs, rhs
 
 
-def _design(s, formula, mask, *, intercept=True):
+def _relabel(s, data: pd.DataFrame, formula: str, language: str | None) -> pd.DataFrame:
+    """Categorical columns named in the formula, relabelled in ``language`` (same order)."""
+    if language is None:
+        return data
+    out = None
+    for col in data.columns:
+        if str(col) not in formula or not isinstance(data[col].dtype, pd.CategoricalDtype):
+            continue
+        info = s.var_info(str(col), language=language)
+        if info.kind != "single" or len(info.categories) != len(data[col].cat.categories):
+            continue
+        if len(set(info.categories)) != len(info.categories):
+            continue
+        out = data.copy() if out is None else out
+        out[col] = data[col].cat.rename_categories(list(info.categories))
+    return data if out is None else out
+
+
+def _design(s, formula, mask, *, intercept=True, language=None):
     import patsy
 
     lhs, rhs = _split(formula)
-    data = s.data
+    data = _relabel(s, s.data, formula, language)
     if lhs not in data.columns:
         hint = did_you_mean(lhs, data.columns)
         raise AnalysisError(f"formula {formula!r}: response '{lhs}' is not in the data"
                             + (f"; {hint}" if hint else ""))
     rhs_q = rewrite_formula(rhs, data.columns)
-    if not intercept:
-        rhs_q = rhs_q + " - 1"
     frame = data if mask is None else data[mask]
     try:
         X = patsy.dmatrix(rhs_q, frame, return_type="dataframe", NA_action="drop")
     except patsy.PatsyError as exc:
         raise AnalysisError(f"formula {formula!r}: {exc}. Hint: check the variable names") from exc
+    if not intercept and "Intercept" in X.columns:
+        # treatment coding as with an intercept, then the intercept dropped (thresholds take it)
+        X = X.drop(columns="Intercept")
     return lhs, X, frame
 
 
@@ -176,7 +195,8 @@ def _table(names, est, se, stat, p, z, or_mask=None):
     return t
 
 
-def logit(survey, formula: str, *, confidence: float = 0.95, where=None) -> Model:
+def logit(survey, formula: str, *, confidence: float = 0.95, where=None,
+          language: str | None = None) -> Model:
     """Logistic regression (R ``glm(family = binomial)``; with a design, R ``svyglm``).
 
     A two-level categorical response models the probability of its second category (R's
@@ -184,7 +204,8 @@ def logit(survey, formula: str, *, confidence: float = 0.95, where=None) -> Mode
     odds_ratio, ci_low, ci_high`` (Wald CI of the odds ratio). Unweighted: z tests. Weighted or
     complex design: coefficients from the weights rescaled to mean 1, design-based sandwich SEs
     and t tests on the design residual df, as R ``svyglm(family = quasibinomial)``; the CI uses
-    the normal quantile as R's ``confint`` on an svyglm.
+    the normal quantile as R's ``confint`` on an svyglm. Categorical terms are labelled with the
+    questionnaire's labels (``language=`` to choose), e.g. ``C(rank)[T.副縣處級]``.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"ok": pd.Categorical(["no", "yes"] * 6 + ["yes", "no"]),
@@ -202,7 +223,7 @@ def logit(survey, formula: str, *, confidence: float = 0.95, where=None) -> Mode
         raise AnalysisError(f"logit: confidence must lie between 0 and 1, found {confidence!r}")
     s = prepare(survey)
     mask = where_mask(s, where, func="logit")
-    lhs, X, frame = _design(s, formula, mask)
+    lhs, X, frame = _design(s, formula, mask, language=language)
     y_all, what = _binary_response(frame[lhs], lhs)
     y = pd.Series(y_all, index=frame.index).loc[X.index]
     keep = y.notna().to_numpy()
@@ -259,7 +280,8 @@ def logit(survey, formula: str, *, confidence: float = 0.95, where=None) -> Mode
                  notes=tuple(notes))
 
 
-def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None) -> Model:
+def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
+                  language: str | None = None) -> Model:
     """Proportional-odds (ordinal) logistic regression (statsmodels ``OrderedModel``; R ``polr``).
 
     logit P(Y ≤ k) = ζ_k − xβ, as R ``MASS::polr``. ``to_frame()`` lists the coefficients
@@ -284,7 +306,7 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None)
             "Hint: analyse unweighted, or dichotomise the response and use logit()"
         )
     mask = where_mask(s, where, func="ordinal_logit")
-    lhs, X, frame = _design(s, formula, mask, intercept=False)
+    lhs, X, frame = _design(s, formula, mask, intercept=False, language=language)
     col = frame[lhs]
     if not isinstance(col.dtype, pd.CategoricalDtype):
         raise AnalysisError(f"ordinal_logit: the response '{lhs}' must be an (ordered) categorical")

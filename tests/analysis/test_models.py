@@ -98,3 +98,25 @@ def test_errors(apisrs):
         sv.logit(apisrs, "stype ~ api00")
     with pytest.raises(AnalysisError, match="formula must look like 'response ~ term"):
         sv.logit(apisrs, "sch.wide api00")
+
+
+def test_labels_in_requested_language():
+    class Q:
+        def var_info(self, name, language=None):
+            if name != "rank":
+                return None
+            cats = ("科級", "處級") if language != "en" else ("Section", "Division")
+            return sv.VarInfo(name="rank", label="職級", kind="single", categories=cats,
+                              codes=("s", "d"), columns=("rank",))
+
+    rng = np.random.default_rng(2)
+    n = 200
+    rank = pd.Categorical(rng.choice(["科級", "處級"], n), categories=["科級", "處級"])
+    x = rng.normal(size=n)
+    y = pd.Categorical(np.where(rng.random(n) < 0.5, "b", "a"), categories=["a", "b"])
+    z = pd.Categorical(rng.choice(["lo", "mid", "hi"], n), categories=["lo", "mid", "hi"], ordered=True)
+    s = sv.Survey(data=pd.DataFrame({"y": y, "z": z, "rank": rank, "x": x}), questionnaire=Q())
+    assert sv.logit(s, "y ~ C(rank) + x").to_frame()["term"][1] == "C(rank)[T.處級]"
+    assert sv.logit(s, "y ~ C(rank) + x", language="en").to_frame()["term"][1] == "C(rank)[T.Division]"
+    o = sv.ordinal_logit(s, "z ~ C(rank) + x", language="en").to_frame()["term"].tolist()
+    assert o == ["C(rank)[T.Division]", "x", "lo|mid", "mid|hi"]

@@ -11,8 +11,8 @@ algorithm, all states of a stage at once with numpy:
   whether all completions count (added in closed form) or none does (dropped);
 * the last two columns are not enumerated: after the first ``r - 2`` cells of the
   second-to-last column the rest is a 2 x 2 table with one free cell, hypergeometric; the
-  tables that count are its two tails, found by bisection and summed with the hypergeometric
-  CDF / survival function;
+  tables that count are its two tails, found by bisection and summed term by term outwards
+  (the terms fall off geometrically; slow tails are summed exactly);
 * states whose total mass is below ``1e-16`` times the observed table's probability are
   dropped (the dropped mass is bounded and far below the 1e-6 relative tolerance).
 
@@ -87,7 +87,6 @@ def fisher_exact_rxc(table: np.ndarray, *, max_states: int = 4_000_000,
     import time
 
     from scipy.special import logsumexp
-    from scipy.stats import hypergeom
 
     deadline = time.perf_counter() + max_seconds
     t = np.asarray(table, dtype=np.int64)
@@ -147,7 +146,7 @@ def fisher_exact_rxc(table: np.ndarray, *, max_states: int = 4_000_000,
             if time.perf_counter() > deadline:
                 raise TooLarge
             parts.extend(logsumexp(x) for x in
-                         _last_two_columns(Rc, kpc, colrem, r, lf, const, thr, cut, hypergeom)
+                         _last_two_columns(Rc, kpc, colrem, r, lf, const, thr, cut)
                          if len(x))
     if not parts:
         return 0.0
@@ -155,7 +154,7 @@ def fisher_exact_rxc(table: np.ndarray, *, max_states: int = 4_000_000,
     return min(1.0, p)
 
 
-def _last_two_columns(R, kp, a, r, lf, const, thr, cut, hypergeom):
+def _last_two_columns(R, kp, a, r, lf, const, thr, cut):
     """The rest is a 2 x 2 table with one free cell v: hypergeometric; count its two tails."""
     out = []
     k0 = kp + lf[R[:, : r - 2]].sum(axis=1)
@@ -199,10 +198,59 @@ def _last_two_columns(R, kp, a, r, lf, const, thr, cut, hypergeom):
             left = np.where(active & below_thr, mid, left)
             right = np.where(active & ~below_thr, mid - 1, right)
         high_end = left
-        # v ~ hypergeom(M = m, successes = a, draws = b); tails below low_end, above high_end
-        frac = hypergeom.cdf(low_end - 1, m[s], a[s], b[s]) + hypergeom.sf(high_end, m[s], a[s], b[s])
-        pos = frac > 0
-        out.append(log_tot[s][pos] + np.log(frac[pos]))
+        log_l = _tail(low_end - 1, lo[s], -1, a[s], b[s], r1[s], g, s, lf)
+        log_u = _tail(high_end + 1, hi[s], +1, a[s], b[s], r1[s], g, s, lf)
+        # contributions: exp(const - k0) * sum of exp(-g(v)) over both tails
+        both = np.logaddexp(log_l, log_u)
+        ok = np.isfinite(both)
+        out.append((const - k0[s] + both)[ok])
+    return out
+
+
+def _tail(start, stop, step, a, b, r1, g, sel, lf, max_terms: int = 80):
+    """log Σ exp(-g(v)) for v from ``start`` towards ``stop`` (inclusive) in direction ``step``.
+
+    Terms decrease away from the mode (log-concave), so the sum is accumulated with the
+    hypergeometric term ratio until the next term is below 1e-18 of the sum; the few states
+    that need more than ``max_terms`` terms are summed exactly with log-factorials.
+    """
+    n_states = len(start)
+    out = np.full(n_states, -np.inf)
+    has = (start >= stop) if step < 0 else (start <= stop)
+    if not has.any():
+        return out
+    idx = np.flatnonzero(has)
+    v = start[idx].astype(np.int64)
+    end = stop[idx]
+    aa, bb, rr = a[idx], b[idx], r1[idx]
+    first = -g(v, sel[idx])
+    total = np.ones(len(idx))
+    term = np.ones(len(idx))
+    active = np.ones(len(idx), dtype=bool)
+    for _ in range(max_terms):
+        if step < 0:
+            active &= v > end
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = v * (rr - aa + v) / ((aa - v + 1.0) * (bb - v + 1.0))
+        else:
+            active &= v < end
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = (aa - v) * (bb - v) / ((v + 1.0) * (rr - aa + v + 1.0))
+        term = np.where(active, term * ratio, 0.0)
+        total += term
+        v = np.where(active, v + step, v)
+        active &= term > 1e-18 * total
+        if not active.any():
+            break
+    res = first + np.log(total)
+    slow = np.flatnonzero(active)
+    for k in slow:  # rare: tails that decay slowly; sum them exactly
+        i = idx[k]
+        vs = np.arange(min(start[i], stop[i]), max(start[i], stop[i]) + 1)
+        terms = -(lf[vs] + lf[a[i] - vs] + lf[b[i] - vs] + lf[r1[i] - a[i] + vs])
+        mx = terms.max()
+        res[k] = mx + math.log(np.exp(terms - mx).sum())
+    out[idx] = res
     return out
 
 

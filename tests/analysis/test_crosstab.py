@@ -90,7 +90,9 @@ def test_real_data_counts_and_labels(apisrs):
     assert ct.counts.index.name == "stype" and ct.counts.columns.name == "sch.wide"
 
 
-@pytest.mark.parametrize("name", ["t33", "t33b", "t24", "t23", "t44", "t34", "t26"])
+@pytest.mark.parametrize(
+    "name", ["t33", "t33b", "t24", "t23", "t44", "t34", "t26", "t33c", "t34s"]
+)
 def test_fisher_rxc_exact(extra, name):
     # R: fisher.test(tab, workspace = 2e8); chisq.test(tab, correct = FALSE); G2 by formula
     v = extra[f"fisher/{name}"]

@@ -15,7 +15,9 @@ t23 <- matrix(c(2, 7, 5, 1, 0, 6), 2)
 t44 <- matrix(c(7, 6, 8, 5, 10, 4, 2, 5, 8, 7, 8, 8, 9, 4, 3, 6), 4)                # n = 100
 t34 <- matrix(c(21, 26, 31, 24, 21, 29, 14, 30, 28, 24, 26, 26), 3)              # n = 300
 t26 <- matrix(c(21, 29, 32, 37, 39, 39, 33, 37, 38, 36, 27, 32), 2)              # n = 400
-for (nm in c("t33", "t33b", "t24", "t23", "t44", "t34", "t26")) {
+t33c <- matrix(c(150, 60, 40, 50, 140, 60, 40, 50, 160), 3)                     # n = 750, p ~ 1e-48
+t34s <- matrix(c(12, 2, 1, 3, 10, 2, 0, 1, 14, 2, 3, 9), 3)                       # sparse 3 x 4
+for (nm in c("t33", "t33b", "t24", "t23", "t44", "t34", "t26", "t33c", "t34s")) {
   tab <- get(nm)
   f <- fisher.test(tab, workspace = 2e8)
   cs <- suppressWarnings(chisq.test(tab, correct = FALSE))

@@ -154,3 +154,22 @@ def test_signed_rank(apisrs, classics, correct):
     assert r.statistic == v["statistic"]["V"]
     assert r.p_value == pytest.approx(v["p_value"], rel=REL)
     assert r.notes[0] == f"Base: 200 complete pairs; {v['n_zero_diffs']} zero differences dropped."
+
+
+def test_permuting_respondents_changes_nothing(apisrs):
+    perm = apisrs.sample(frac=1.0, random_state=11).reset_index(drop=True)
+    for fn, by in [(sv.ttest, "sch.wide"), (sv.anova, "stype"), (sv.kruskal, "stype"),
+                   (sv.mann_whitney, "sch.wide")]:
+        a, b = fn(apisrs, "api00", by=by), fn(perm, "api00", by=by)
+        assert a.statistic == pytest.approx(b.statistic, rel=1e-12)
+        assert a.p_value == pytest.approx(b.p_value, rel=1e-12)
+    pd.testing.assert_frame_equal(sv.dunn(apisrs, "api00", by="stype").to_frame(),
+                                  sv.dunn(perm, "api00", by="stype").to_frame())
+
+
+def test_where_filter_equals_subsetting(apisrs):
+    sub = apisrs[apisrs["stype"] != "E"].reset_index(drop=True)
+    a = sv.ttest(apisrs, "api00", by="stype", where=apisrs["stype"] != "E")
+    b = sv.ttest(sub, "api00", by="stype")
+    assert a.statistic == pytest.approx(b.statistic, rel=1e-12)
+    assert a.groups["group"].tolist() == ["H", "M"]

@@ -155,7 +155,7 @@ def frequencies(
     var: str,
     *,
     confidence: float = 0.95,
-    ci_method: str = "wilson",
+    ci_method: str | None = None,
     weight: str | None = None,
     where=None,
     language: str | None = None,
@@ -164,11 +164,13 @@ def frequencies(
 
     ``pct`` is the percent of valid answers, ``pct_all`` of all respondents (within
     ``where``); ``cum_pct`` only for ordered scales. ``estimate`` is the proportion (0-1) with
-    ``se``, ``ci_low``, ``ci_high`` (Wilson by default; ``"clopper-pearson"``,
-    ``"agresti-coull"``, ``"logit"``), ``df`` and ``deff``. Unweighted: binomial SE
-    sqrt(p(1-p)/n), normal quantile (df = inf), deff = 1. Weighted or complex design: the
-    design-based estimate and SE of R's ``svymean`` (survey.analysis.estimates.proportions),
-    the CI by ``ci_method`` with the effective n = p(1-p)/SE² and t(design df).
+    ``se``, ``ci_low``, ``ci_high``, ``df`` and ``deff``. ``ci_method`` is one of ``"wilson"``,
+    ``"clopper-pearson"``, ``"agresti-coull"``, ``"logit"``; by default Wilson when unweighted
+    (R ``prop.test(correct = FALSE)``) and logit with a design (R ``svyciprop``'s default).
+    Unweighted: binomial SE sqrt(p(1-p)/n), normal quantile (df = inf), deff = 1. Weighted or
+    complex design: the design-based estimate and SE of R's ``svymean``
+    (survey.analysis.estimates.proportions), the CI by ``ci_method`` with the effective
+    n = p(1-p)/SE² and t(design df) - for ``"logit"`` exactly R's ``svyciprop(method = "logit")``.
     Missing answers are counted by reason in ``to_frame().attrs["missing"]``.
 
     >>> import pandas as pd
@@ -178,11 +180,13 @@ def frequencies(
     0        x  1  33.333333  25.000000
     1        y  2  66.666667  50.000000
     """
+    s = prepare(survey, weight)
+    if ci_method is None:
+        ci_method = "logit" if s.has_design else "wilson"
     if ci_method not in _CI_METHODS:
         raise AnalysisError(
             f"frequencies: unknown ci_method {ci_method!r}; expected one of {', '.join(_CI_METHODS)}"
         )
-    s = prepare(survey, weight)
     mask = where_mask(s, where, func="frequencies")
     codes, info = single(s, var, language=language, mask=mask, func="frequencies")
     k = len(info.categories)

@@ -64,7 +64,7 @@ def test_design_based_frequencies_match_svyciprop():
     #    estimate 0.87431693988704, se 0.0203594772446274, CI [0.823798892379034, 0.911900077021223]
     df = read_api("apiclus1")
     s = sv.Survey.from_frame(df, weight="pw", psu="dnum", fpc="fpc")
-    t = sv.frequencies(s, "sch.wide", ci_method="logit").to_frame().set_index("category")
+    t = sv.frequencies(s, "sch.wide").to_frame().set_index("category")  # logit by default
     assert t.loc["Yes", "estimate"] == pytest.approx(0.87431693988704, rel=REL)
     assert t.loc["Yes", "se"] == pytest.approx(0.0203594772446274, rel=REL)
     assert t.loc["Yes", "ci_low"] == pytest.approx(0.823798892379034, rel=REL)

@@ -269,3 +269,20 @@ def test_cramers_v_ci_is_an_interval_for_the_population_v(counts):
     ncp_hi = v["ci_high"] ** 2 * n * (k - 1)
     if 0 < v["ci_high"] < 1:
         assert ncx2.cdf(x2, df, ncp_hi) == pytest.approx(0.025, abs=1e-6)
+
+
+def test_ordinal_ci_width_matches_sampling_sd(extra):
+    # the asymptotic SEs behind the gamma / tau-b CIs agree with the sampling SD of the
+    # statistics over tables drawn from the observed proportions (seeded simulation)
+    from survey.analysis.crosstab import _gamma_taub
+
+    t = np.array(extra["ordinal/tord"]["table"]["values"], dtype=float)
+    z = 1.959963984540054
+    res = _gamma_taub(t, z)
+    rng = np.random.default_rng(0)
+    draws = [_gamma_taub(rng.multinomial(int(t.sum()), (t / t.sum()).ravel())
+                         .reshape(t.shape).astype(float), z) for _ in range(1500)]
+    for name in ["gamma", "kendall_tau_b"]:
+        ase = (res[name][2] - res[name][1]) / (2 * z)
+        sd = np.std([d[name][0] for d in draws])
+        assert ase == pytest.approx(sd, rel=0.08)

@@ -100,3 +100,36 @@ def weighting_note(s: Survey) -> str:
 
 def fmt_n(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
+MISSING_NAMES = {-88: "skipped", -99: "no answer", -77: "invalid"}
+
+
+def missing_reasons(s: Survey, var: str, info: VarInfo, codes: np.ndarray,
+                    scope: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+    """Why each unanswered row is missing: index into the returned reason names (-1 = answered
+    or out of scope). Reasons come from ``Survey.missing`` (codes -88 skipped, -99 no answer,
+    -77 invalid, others as ``code N``); rows without a recorded reason are ``missing``."""
+    miss = codes < 0
+    if scope is not None:
+        miss &= scope
+    out = np.full(len(codes), -1, dtype=np.int64)
+    names: list[str] = []
+    col = info.columns[0] if info.columns else var
+    mm = s.missing
+    vals = None
+    if mm is not None and (var in mm.columns or col in mm.columns):
+        m = mm[var if var in mm.columns else col]
+        vals = pd.to_numeric(m, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if vals is not None:
+        present = sorted({int(v) for v in vals[miss & ~np.isnan(vals)]}, key=lambda c: -c)
+        for code in present:
+            out[miss & (vals == code)] = len(names)
+            names.append(MISSING_NAMES.get(code, f"code {code}"))
+        rest = miss & np.isnan(vals)
+    else:
+        rest = miss
+    if rest.any():
+        out[rest] = len(names)
+        names.append("missing")
+    return out, names

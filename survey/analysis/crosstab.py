@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..core.result import _CSS, Result, _fmt, frame_to_html, frame_to_markdown
 from ..errors import AnalysisError
-from ._common import fmt_n, prepare, single, weighting_note, where_mask
+from ._common import fmt_n, missing_reasons, prepare, single, weighting_note, where_mask
 
 __all__ = ["CrossTab", "crosstab"]
 
@@ -156,6 +156,10 @@ class CrossTab(Result):
     multi: bool = False
     bases: np.ndarray | None = None  # multiple response: base per column (weighted)
     bases_unweighted: np.ndarray | None = None
+    missing_table: np.ndarray | None = None  # with missing=True: counts incl. missing reasons
+    missing_unweighted: np.ndarray | None = None
+    row_missing: tuple[str, ...] = ()  # labels of the extra rows, e.g. "(no answer)"
+    by_missing: tuple[str, ...] = ()
 
     # --- frames (built when read) ------------------------------------------------------
     @property
@@ -190,14 +194,28 @@ class CrossTab(Result):
                 df["Total"], df.loc["Total"] = total
         return df
 
+    def _with_missing(self, values: np.ndarray) -> pd.DataFrame:
+        idx = pd.Index([*self.row_categories, *self.row_missing], name=self.row_label)
+        cols = pd.Index([*self.by_categories, *self.by_missing], name=self.by_label)
+        df = pd.DataFrame(values, index=idx, columns=cols)
+        if self.margins:
+            df["Total"] = values.sum(axis=1)
+            df.loc["Total"] = df.sum(axis=0)
+        return df
+
     @property
     def counts(self) -> pd.DataFrame:
-        """Counts per cell (weighted: Σ weights)."""
+        """Counts per cell (weighted: Σ weights); with ``missing=True`` plus rows/columns for
+        the missing reasons (not used by percents, tests or residuals)."""
+        if self.missing_table is not None:
+            return self._with_missing(self.missing_table)
         return self._frame(self.table)
 
     @property
     def n(self) -> pd.DataFrame:
         """Unweighted counts per cell."""
+        if self.missing_unweighted is not None:
+            return self._with_missing(self.missing_unweighted)
         return self._frame(self.unweighted)
 
     @property
@@ -389,6 +407,7 @@ def crosstab(
     margins: bool = False,
     alpha: float = 0.05,
     fisher: str | bool = "auto",
+    missing: bool = False,
     simulate_b: int = 2000,
     seed: int = 20240101,
     where=None,
@@ -415,6 +434,10 @@ def crosstab(
         time budget (2 s for ``"auto"``, 10 s for ``True``; a 3×3 with n ≈ 1,000 takes about a
         second); beyond that a seeded Monte Carlo p-value with ``simulate_b`` tables (R's
         ``simulate.p.value``), stated in the notes.
+    missing : bool
+        Also show rows/columns for the missing answers by reason ("(skipped)", "(no answer)",
+        "(invalid)", from ``Survey.missing``) in ``counts`` and ``n``; percents, expected
+        counts, residuals and tests always use the valid answers only.
     where : boolean Series or array, optional
         Rows to include.
     language : str, optional
@@ -543,6 +566,21 @@ def crosstab(
         order = ["cramers_v", "cramers_v_corrected", "phi", "gamma", "kendall_tau_b", "odds_ratio"]
         effects = {k_: effects[k_] for k_ in order if k_ in effects}
     design_tests = tests_df if (s.has_design and r >= 2 and c >= 2) else None
+    extra = {}
+    if missing:
+        scope = mask if mask is not None else None
+        rreason, rnames = missing_reasons(s, row, rinfo, rcodes, scope)
+        breason, bnames = missing_reasons(s, by, binfo, bcodes, scope)
+        rx = np.where(rreason >= 0, kr + rreason, rcodes)
+        bx = np.where(breason >= 0, kb + breason, bcodes)
+        kx_r, kx_b = kr + len(rnames), kb + len(bnames)
+        mu = count_table(rx, kx_r, bx, kx_b)
+        extra = dict(
+            missing_unweighted=mu,
+            missing_table=count_table(rx, kx_r, bx, kx_b, w) if weighted else mu,
+            row_missing=tuple(f"({x})" for x in rnames),
+            by_missing=tuple(f"({x})" for x in bnames),
+        )
     base = f"Base: {fmt_n(n_unw)} respondents answering both questions"
     if weighted:
         base += f" (weighted n = {fmt_n(float(tab.sum()))})"
@@ -562,7 +600,7 @@ def crosstab(
         row_categories=tuple(rinfo.categories), by_categories=tuple(binfo.categories),
         table=tab, unweighted=unw, test_rows=tuple((k_, *v_) for k_, v_ in tests.items()),
         effect_rows=tuple((k_, *v_) for k_, v_ in effects.items()), design_tests=design_tests,
-        notes=tuple(notes), alpha=alpha, margins=margins, weighted=weighted,
+        notes=tuple(notes), alpha=alpha, margins=margins, weighted=weighted, **extra,
     )
 
 

@@ -10,12 +10,20 @@ import pandas as pd
 
 from ..core.result import Result
 from ..errors import AnalysisError
-from ._common import fmt_n, prepare, single, weighting_note, where_mask
+from ._common import (
+    MISSING_NAMES,
+    fmt_n,
+    missing_reasons,
+    prepare,
+    single,
+    weighting_note,
+    where_mask,
+)
 
 __all__ = ["Frequencies", "MultiResponse", "frequencies", "multi_response", "proportion_ci"]
 
 _CI_METHODS = ("wilson", "clopper-pearson", "agresti-coull", "logit")
-_MISSING_NAMES = {-88: "skipped", -99: "no answer", -77: "invalid"}
+_MISSING_NAMES = MISSING_NAMES
 
 
 def proportion_ci(x, n, *, confidence: float = 0.95, method: str = "wilson", df: float = math.inf):
@@ -276,28 +284,11 @@ def frequencies(
 
 def _missing_counts(s, info, var, codes, in_scope) -> pd.DataFrame:
     """Counts of missing answers by reason (from Survey.missing), within scope."""
-    miss_rows = (codes < 0) & in_scope
-    reasons: list[str] = []
-    counts: list[int] = []
-    col = info.columns[0] if info.columns else var
-    mm = s.missing
-    if mm is not None and (var in mm.columns or col in mm.columns):
-        m = mm[var if var in mm.columns else col]
-        vals = pd.to_numeric(m, errors="coerce").to_numpy(dtype=float, na_value=np.nan)[miss_rows]
-        known = ~np.isnan(vals)
-        for code in sorted(set(vals[known].astype(int).tolist()), key=lambda c: -c):
-            reasons.append(_MISSING_NAMES.get(code, f"code {code}"))
-            counts.append(int((vals == code).sum()))
-        rest = int((~known).sum())
-    else:
-        rest = int(miss_rows.sum())
-    if rest:
-        reasons.append("missing")
-        counts.append(rest)
-    codes_col = []
-    for r_ in reasons:
-        codes_col.append(next((c for c, nm in _MISSING_NAMES.items() if nm == r_), np.nan))
-    return pd.DataFrame({"reason": reasons, "code": codes_col, "n": counts})
+    reason, names = missing_reasons(s, var, info, codes, in_scope)
+    counts = np.bincount(reason[reason >= 0], minlength=len(names))
+    code_of = {nm: c for c, nm in _MISSING_NAMES.items()}
+    return pd.DataFrame({"reason": names, "code": [code_of.get(nm, np.nan) for nm in names],
+                         "n": counts.astype(int)})
 
 
 def multi_response(

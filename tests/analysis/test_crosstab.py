@@ -286,3 +286,25 @@ def test_ordinal_ci_width_matches_sampling_sd(extra):
         ase = (res[name][2] - res[name][1]) / (2 * z)
         sd = np.std([d[name][0] for d in draws])
         assert ase == pytest.approx(sd, rel=0.08)
+
+
+def test_missing_shown_when_asked():
+    data = pd.DataFrame({
+        "q": pd.Categorical(["a", "b", None, "a", None, "b", "a"], categories=["a", "b"]),
+        "g": pd.Categorical(["x", "y", "x", None, "y", "y", "x"], categories=["x", "y"]),
+    })
+    missing = pd.DataFrame({"q": pd.array([None, None, -99, None, -88, None, None], dtype="Int64"),
+                            "g": pd.array([None, None, None, -99, None, None, None], dtype="Int64")})
+    s = sv.Survey(data=data, missing=missing)
+    plain = sv.crosstab(s, "q", by="g")
+    assert plain.counts.shape == (2, 2)
+    ct = sv.crosstab(s, "q", by="g", missing=True)
+    c = ct.counts
+    assert list(c.index) == ["a", "b", "(skipped)", "(no answer)"]
+    assert list(c.columns) == ["x", "y", "(no answer)"]
+    assert c.loc["(no answer)", "x"] == 1 and c.loc["(skipped)", "y"] == 1
+    assert c.loc["a", "(no answer)"] == 1
+    assert c.to_numpy().sum() == 7
+    # percents and tests use the valid answers only
+    pd.testing.assert_frame_equal(ct.percent("column"), plain.percent("column"))
+    pd.testing.assert_frame_equal(ct.tests, plain.tests)

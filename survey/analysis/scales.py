@@ -308,8 +308,9 @@ def reliability(
 
     Follows R ``psych::alpha``: pairwise covariances by default (``missing="listwise"`` drops
     incomplete rows first), standardized alpha from ``cov2cor`` of that covariance matrix,
-    reverse-keyed items as (max + min) − x over all items, Feldt CI with df1 = n − 1 (n = the
-    rows analysed). ``items`` has per item ``r_drop`` (corrected item-total r), ``r_cor``
+    reverse-keyed items as (max + min) − x over all items (categorical items with k
+    categories: (k + 1) − x, the same whenever every category occurs), Feldt CI with
+    df1 = n − 1 (n = the rows analysed). ``items`` has per item ``r_drop`` (corrected item-total r), ``r_cor``
     (item-whole r corrected for overlap, with squared multiple correlations on the
     diagonal), ``raw_r``, ``std_r``, ``alpha_if_deleted`` (raw and standardized), ``n``,
     ``mean``, ``sd``.
@@ -339,7 +340,13 @@ def reliability(
         X = X[mask]
     X = X[~np.isnan(X).all(axis=1)]
     if rev:
-        mx, mn = np.nanmax(X), np.nanmin(X)
+        # categorical items with a known scale 1..k: (k + 1) - x; otherwise psych's keys rule
+        # (max + min) - x with max and min observed over all items
+        known = {ks[j] for j, it in enumerate(items) if it in rev}
+        if None not in known and len(known) == 1:
+            mx, mn = float(known.pop()), 1.0
+        else:
+            mx, mn = np.nanmax(X), np.nanmin(X)
         for j, it in enumerate(items):
             if it in rev:
                 X[:, j] = (mx + mn) - X[:, j]
@@ -410,7 +417,8 @@ def reliability(
         "Cronbach's alpha as R psych::alpha; standardized alpha from cov2cor(covariance); "
         f"{confidence:.0%} Feldt CI with df1 = n − 1 = {df1}.",
         "Omega total from a one-factor maximum-likelihood fit (R factanal): 1 − Σψ/ΣR.",
-        ("Reverse-keyed: " + ", ".join(rev) + " ((max + min) − x).") if rev else "No reverse-keyed items.",
+        ("Reverse-keyed: " + ", ".join(rev) + f" ({mx + mn:g} − x).") if rev
+        else "No reverse-keyed items.",
         weighting_note(s) if not s.has_design else "Unweighted (weights ignored).",
     )
     return Reliability(

@@ -128,3 +128,17 @@ def test_errors(wide):
         sv.reliability(wide, ["Q1", "Q99"])
     with pytest.raises(AnalysisError, match="missing must be 'pairwise' or 'listwise'"):
         sv.reliability(wide, ["Q1", "Q2"], missing="all")
+
+
+def test_reverse_uses_scale_length_for_categorical_items():
+    cats = ["1", "2", "3", "4", "5"]
+    a = [1, 2, 3, 4, 2, 3, 1, 4]  # category 5 never chosen
+    b = [4, 3, 2, 1, 3, 2, 4, 1]
+    c = [2, 2, 3, 4, 1, 3, 2, 4]
+    df = pd.DataFrame({k: pd.Categorical([str(x) for x in v], categories=cats, ordered=True)
+                       for k, v in {"a": a, "b": b, "c": c}.items()})
+    r = sv.reliability(df, ["a", "b", "c"], reverse=["b"])
+    # with (k + 1) - x = 6 - b the reversed b is 2 3 4 5 3 4 2 5
+    num = pd.DataFrame({"a": a, "b": [6 - x for x in b], "c": c}, dtype=float)
+    assert r.alpha == pytest.approx(sv.reliability(num, ["a", "b", "c"]).alpha, rel=1e-12)
+    assert "Reverse-keyed: b (6 − x)." in r.notes

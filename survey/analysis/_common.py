@@ -45,6 +45,9 @@ def check_var(s: Survey, var: str, *, func: str) -> None:
         raise AnalysisError(f"{func}: expected a variable name (str), found {var!r}")
 
 
+MAX_NUMERIC_CATEGORIES = 50
+
+
 def single(s: Survey, var: str, *, language, mask, func: str) -> tuple[np.ndarray, VarInfo]:
     """Integer codes (-1 = missing or filtered out) and VarInfo of a single-choice variable."""
     check_var(s, var, func=func)
@@ -54,10 +57,26 @@ def single(s: Survey, var: str, *, language, mask, func: str) -> tuple[np.ndarra
             f"{func}: '{var}' is a multiple-choice question; expected a single-choice one. "
             "Hint: use multi_response() for it"
         )
+    if info.kind == "numeric" and not info.categories and var in s.data.columns:
+        values = pd.to_numeric(s.data[var], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        uniq = np.unique(values[~np.isnan(values)])
+        if len(uniq) <= MAX_NUMERIC_CATEGORIES:
+            codes = np.full(len(values), -1, dtype=np.int64)
+            ok = ~np.isnan(values)
+            codes[ok] = np.searchsorted(uniq, values[ok])
+            labels = tuple(f"{u:g}" for u in uniq)
+            info = VarInfo(name=info.name, label=info.label, kind="single", categories=labels,
+                           codes=labels, ordered=True, columns=info.columns, measure="ordinal")
+            if mask is not None:
+                codes = np.where(mask, codes, -1)
+            return codes, info
     if info.kind in ("numeric", "date", "text") and not info.categories:
         raise AnalysisError(
-            f"{func}: '{var}' is a {info.kind} variable; expected a categorical (single-choice) "
-            "one. Hint: convert it with pd.Categorical or use a test for numeric outcomes"
+            f"{func}: '{var}' is a {info.kind} variable"
+            + (f" with more than {MAX_NUMERIC_CATEGORIES} distinct values"
+               if info.kind == "numeric" else "")
+            + "; expected a categorical (single-choice) one. Hint: band it with pd.cut, or use a "
+            "test for numeric outcomes"
         )
     if mask is not None:
         codes = np.where(mask, codes, -1)

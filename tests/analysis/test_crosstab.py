@@ -207,7 +207,8 @@ def test_weighted_uses_design_tests(apisrs):
 def test_errors_name_the_problem(apisrs):
     with pytest.raises(AnalysisError, match="variable 'stypo' is not in the data"):
         sv.crosstab(apisrs, "stypo", by="sch.wide")
-    with pytest.raises(AnalysisError, match="api00' is a numeric variable"):
+    with pytest.raises(AnalysisError, match="'api00' is a numeric variable with more than 50 "
+                       "distinct values; expected a categorical"):
         sv.crosstab(apisrs, "api00", by="sch.wide")
     with pytest.raises(AnalysisError, match="where= has 3 values but the data has 200 rows"):
         sv.crosstab(apisrs, "stype", by="sch.wide", where=[True, False, True])

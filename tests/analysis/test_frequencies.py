@@ -124,3 +124,11 @@ def test_counts_sum_to_valid_n(values):
     assert t["pct"].sum() == pytest.approx(100.0)
     perm = df.sample(frac=1.0, random_state=0).reset_index(drop=True)
     pd.testing.assert_frame_equal(sv.frequencies(perm, "x").to_frame(), t)
+
+
+def test_numeric_with_few_values_is_tabulated():
+    df = pd.DataFrame({"years": [1, 3, 3, np.nan, 10, 1, 3]})
+    t = sv.frequencies(df, "years").to_frame()
+    assert t["category"].tolist() == ["1", "3", "10"]
+    assert t["n"].tolist() == [2, 3, 1]
+    np.testing.assert_allclose(t["cum_pct"], [100 * 2 / 6, 100 * 5 / 6, 100])

@@ -1210,7 +1210,17 @@ def _numeric_draft(ctx, s, var, info, layout, w):
         cnt, sw, base_eff, [(), (), ()], mvar=np.vstack([var_s, nan, nan]))
 
 
+_ZH_CORRECTION = {"none": "未作多重比較校正", "bonferroni": "Bonferroni 校正",
+                  "holm": "Holm 校正", "bh": "Benjamini-Hochberg（FDR）校正"}
+
+
 def _footnotes(ctx, s, n, filtered, suppress_below, min_base, preset, base_returned=()):
+    lang = ctx.txt is not _TEXT["en"] and ("zh-Hans" if ctx.txt is _TEXT["zh-Hans"]
+                                           else "zh-Hant")
+    if lang:
+        notes = _footnotes_zh(ctx, s, n, filtered, suppress_below, min_base, preset,
+                              base_returned)
+        return notes if lang == "zh-Hans" else [_to_hant(x) for x in notes]
     notes = []
     if ctx.test == "none":
         notes.append("No significance tests.")
@@ -1245,3 +1255,44 @@ def _footnotes(ctx, s, n, filtered, suppress_below, min_base, preset, base_retur
             f"Counts below {suppress_below} are shown as <{suppress_below}; cells marked x are "
             "hidden so that those counts cannot be recovered from totals, nets or means.")
     return notes
+
+
+def _footnotes_zh(ctx, s, n, filtered, suppress_below, min_base, preset, base_returned):
+    notes = []
+    if ctx.test == "none":
+        notes.append("未作显著性检验。")
+    else:
+        lev = (f"大写字母 p < {ctx.alpha_strict:g}，小写字母 p < {ctx.alpha:g}"
+               if ctx.alpha_strict is not None else f"p < {ctx.alpha:g}")
+        scope = ("在每个分组变量的每一行内（同 SPSS）" if ctx.scope == "row"
+                 else "在每个行变量 × 分组变量的区块内")
+        notes.append(
+            f"字母表示该格显著高于同一分组变量中的哪些列（{lev}，双侧）：百分比用合并比例的双样本 "
+            f"z 检验，均值用 Welch t 检验；{scope}作 {_ZH_CORRECTION[ctx.correction]}"
+            + (f"（预设 '{preset}'）" if preset else "") + "。合计列不参与检验。")
+    notes.append(
+        f"样本量：各题作答者（{n:,} 行" + ("，已按 where= 筛选" if filtered else "")
+        + "）；多选题百分比以该题作答者为基数，各项之和可超过100%"
+        + (f"（{'、'.join(base_returned)} 按模板以全部 {n:,} 份回收问卷为基数，含未作答）"
+           if base_returned else "")
+        + "。百分比为" + {"column": "列", "row": "行", "total": "总"}[ctx.percent] + "百分比。")
+    if ctx.weighted:
+        notes.append(f"按 '{s.weight}' 加权。检验用各列的 Kish 有效样本量 (Σw)²/Σw²；"
+                     "字母检验未考虑分层与整群抽样。")
+    else:
+        notes.append("未加权。")
+    notes.append(f"样本量低于 {min_base} 的列不作检验，以灰色显示。")
+    if suppress_below > 0:
+        notes.append(f"少于 {suppress_below} 的频数显示为 <{suppress_below}；标 x 的格也被隐藏，"
+                     "以免由合计、合并项或均值推算出被隐藏的频数。")
+    return notes
+
+
+# Simplified -> Traditional for the characters of the footnotes above (not a general converter)
+_HANT = str.maketrans("显检验样类数为该组变双侧区块内计与设预选题项过筛总权层频标隐并个这时单问误参于务业专据较写",
+                      "顯檢驗樣類數為該組變雙側區塊內計與設預選題項過篩總權層頻標隱併個這時單問誤參於務業專據較寫")
+
+
+def _to_hant(text: str) -> str:
+    """zh-Hans footnote text in Traditional characters (only the characters used here)."""
+    return text.translate(_HANT)

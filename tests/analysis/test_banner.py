@@ -565,7 +565,8 @@ def test_flagship_banner_against_rank_age_education(flagship, tmp_path):
     # the template says the gains question is reported on all returned forms
     base = f[(f["var"] == "gains") & (f.stat == "base") & (f.by == "Total")].iloc[0]
     assert base.n == len(flagship.data)
-    assert any("returned" in n for n in b.footnotes)
+    assert any("份回收問卷為基數" in n for n in b.footnotes)  # footnotes in zh-Hant too
+    assert any("Kish" not in n and "未加權" in n for n in b.footnotes)
     info = flagship.var_info("necessity", language="zh-Hant")
     html = b.to_html()
     assert info.label in html and info.categories[0] in html

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis._banner_engine import wilson
+from ..analysis.banner import _report_base
 from ..core.survey import Survey, as_survey, category_codes
 from ..errors import AnalysisError
 from ._theme import (
@@ -30,6 +31,8 @@ _WORDS = {
            "neff": "effective n = {n:,.0f}", "ci": "bars: {c:.0%} confidence interval",
            "multi": "Base: {n:,} respondents who answered; several answers allowed, so the "
                     "bars add up to more than 100%",
+           "multi_ret": "Base: all {n:,} returned questionnaires (non-answers included); "
+                        "several answers allowed, so the bars add up to more than 100%",
            "resid": "Adjusted residual", "resid_note": "|residual| > 1.96 in bold (p < .05)",
            "issued": "Issued", "returned": "Returned", "rr_title": "Questionnaires issued and "
            "returned", "rr_sub": "Total: {i:,} issued, {r:,} returned ({p:.1%})",
@@ -38,6 +41,7 @@ _WORDS = {
     "zh-Hans": {"sep": "；", "pct": "百分比", "base": "样本量：{n:,}人", "weighted": "加权",
                 "neff": "有效样本量 {n:,.0f}", "ci": "误差线：{c:.0%}置信区间",
                 "multi": "样本量：{n:,}名作答者；可多选，百分比之和超过100%",
+                "multi_ret": "样本量：全部{n:,}份回收问卷（含未作答）；可多选，百分比之和超过100%",
                 "resid": "调整残差", "resid_note": "|残差| > 1.96 加粗（p < .05）",
                 "issued": "发放", "returned": "回收", "rr_title": "问卷发放与回收情况",
                 "rr_sub": "合计：发放{i:,}份，回收{r:,}份（回收率{p:.1%}）", "count": "份数",
@@ -45,6 +49,7 @@ _WORDS = {
     "zh-Hant": {"sep": "；", "pct": "百分比", "base": "樣本量：{n:,}人", "weighted": "加權",
                 "neff": "有效樣本量 {n:,.0f}", "ci": "誤差線：{c:.0%}信賴區間",
                 "multi": "樣本量：{n:,}名作答者；可複選，百分比之和超過100%",
+                "multi_ret": "樣本量：全部{n:,}份回收問卷（含未作答）；可複選，百分比之和超過100%",
                 "resid": "調整殘差", "resid_note": "|殘差| > 1.96 加粗（p < .05）",
                 "issued": "發放", "returned": "回收", "rr_title": "問卷發放與回收情況",
                 "rr_sub": "合計：發放{i:,}份，回收{r:,}份（回收率{p:.1%}）", "count": "份數",
@@ -187,6 +192,9 @@ def multi_response_chart(
     cols = [c for c in info.columns]
     frame = s.data[cols]
     answered = frame.notna().any(axis=1).to_numpy()
+    returned = _report_base(s, var) == "returned"  # template: percent of all returned forms
+    if returned:
+        answered = np.ones(len(frame), dtype=bool)
     sel = frame.fillna(False).to_numpy(dtype=bool)
     w = s.weights
     base_w = w[answered].sum()
@@ -204,7 +212,7 @@ def multi_response_chart(
         ax.invert_yaxis()
         ax.set_xlim(0, float(pct.max(initial=0)) + 12)
         ax.set_xlabel(words["pct"] + " (%)")
-        sub = words["multi"].format(n=n)
+        sub = words["multi_ret" if returned else "multi"].format(n=n)
         if s.is_weighted:
             sub += f"{words['sep']}{words['weighted']}"
         _titles(fig, ax, title or info.label, sub)

@@ -236,3 +236,23 @@ def test_import_does_not_load_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_flagship_multi_response_uses_the_template_base():
+    from pathlib import Path
+
+    import survey as sv
+
+    root = Path(__file__).resolve().parents[2]
+    q = sv.load_questionnaire(root / "questionnaires" / "grassroots_training.yaml")
+    s = sv.read_responses(root / "data" / "grassroots_training_responses.csv", q)
+    fig = ch.multi_response_chart(s, "gains", language="zh-Hant")
+    text = texts(fig)
+    assert f"全部{len(s.data)}份回收問卷" in text  # report: {base: returned} in the template
+    first = q.var_info("gains", language="zh-Hant").categories[0]
+    assert "".join(first.split()) in text
+    b = sv.banner(s, rows=["gains"], by=["rank_level"], language="zh-Hant")
+    bars = sorted(round(p.get_width(), 9) for p in fig.axes[0].patches)
+    f = b.to_frame()
+    tot = f[(f.stat == "pct") & (f.by == "Total")]
+    assert bars == sorted(round(v, 9) for v in tot.pct)  # chart and banner agree

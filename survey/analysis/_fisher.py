@@ -13,6 +13,10 @@ algorithm, all states of a stage at once with numpy:
   second-to-last column the rest is a 2 x 2 table with one free cell, hypergeometric; the
   tables that count are its two tails, found by bisection and summed term by term outwards
   (the terms fall off geometrically; slow tails are summed exactly);
+* when the remaining-row vectors repeat a lot (small tables), the last two columns are done
+  by memoisation instead: the completions of each distinct remaining-row vector are
+  enumerated once, sorted and cumulated, and each state reads its counted mass off at its own
+  threshold (dynamic programming over columns with memoisation);
 * states whose total mass is below ``1e-16`` times the observed table's probability are
   dropped (the dropped mass is bounded and far below the 1e-6 relative tolerance).
 
@@ -140,7 +144,9 @@ def fisher_exact_rxc(table: np.ndarray, *, max_states: int = 4_000_000,
         kp = np.concatenate(keep_kp) if keep_kp else np.empty(0)
         if not len(R):
             break
-    if len(R):
+    if len(R) and _memo_is_cheaper(R, cols[c - 2], r):
+        parts.extend(_last_two_columns_memo(R, kp, cols[c - 2], lf, const, thr))
+    elif len(R):
         colrem0 = np.full(len(R), cols[c - 2], dtype=np.int64)
         for Rc, kpc, colrem in _expand_rows(R, kp, colrem0, r - 2, lf, chunk):
             if time.perf_counter() > deadline:
@@ -152,6 +158,81 @@ def fisher_exact_rxc(table: np.ndarray, *, max_states: int = 4_000_000,
         return 0.0
     p = float(np.exp(logsumexp(np.asarray(parts, dtype=float))))
     return min(1.0, p)
+
+
+def _ranges(R: np.ndarray, col: int) -> np.ndarray:
+    """Number of admissible values of the first cell of a column of size ``col``."""
+    below = R[:, 1:].sum(axis=1)
+    return np.minimum(R[:, 0], col) - np.maximum(0, col - below) + 1
+
+
+_MEMO_MAX = 4_000_000
+
+
+def _memo_is_cheaper(R: np.ndarray, col: int, r: int) -> bool:
+    """Whether enumerating the completions once per distinct R beats per-state work."""
+    uniq = np.unique(R, axis=0)
+    per_group = _ranges(uniq, col).astype(float) ** (r - 1)  # upper bound on completions
+    memo = float(per_group.sum())
+    padded = float(per_group.max()) * len(uniq)  # the 2-D tables are groups x widest group
+    direct = float((_ranges(R, col).astype(float) ** max(r - 2, 1)).sum()) * 30
+    return memo <= _MEMO_MAX and padded <= 3 * _MEMO_MAX and memo < direct
+
+
+def _last_two_columns_memo(R, kp, col, lf, const, thr):
+    """Final two columns by memoisation: the completions of each distinct remaining-row vector
+    R are enumerated once, sorted by probability and cumulated (log-sum-exp), and every state
+    with that R reads its counted mass off at its own threshold with a binary search."""
+    from scipy.special import logsumexp
+
+    r = R.shape[1]
+    uniq, inv = np.unique(R, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    D = len(uniq)
+    # enumerate x (the second-to-last column) for every distinct R, carrying the group id
+    Rg, gid, past = uniq.copy(), np.arange(D), np.zeros(D)
+    colrem = np.full(D, col, dtype=np.int64)
+    for i in range(r - 1):
+        below = Rg[:, i + 1 :].sum(axis=1)
+        lo = np.maximum(0, colrem - below)
+        cnt = np.minimum(Rg[:, i], colrem) - lo + 1
+        idx = np.repeat(np.arange(len(cnt)), cnt)
+        starts = np.cumsum(cnt) - cnt
+        v = lo[idx] + (np.arange(int(cnt.sum())) - starts[idx])
+        Rg = Rg[idx].copy()
+        Rg[:, i] -= v
+        gid, past, colrem = gid[idx], past[idx] + lf[v], colrem[idx] - v
+    Rg[:, r - 1] -= colrem
+    kf = past + lf[colrem] + lf[Rg].sum(axis=1)  # future log-factorial sum of each completion
+    # per group: K sorted descending (terms ascending), cumulative log-sum-exp of -K
+    order = np.lexsort((-kf, gid))
+    gid, kf = gid[order], kf[order]
+    counts = np.bincount(gid, minlength=D)
+    starts = np.cumsum(counts) - counts
+    pos = np.arange(len(gid)) - starts[gid]
+    width = int(counts.max())
+    K2 = np.full((D, width), -np.inf)
+    K2[gid, pos] = kf
+    T2 = np.full((D, width), -np.inf)
+    T2[gid, pos] = -kf
+    LC = np.logaddexp.accumulate(T2, axis=1)
+    # for each state: m = number of completions with K >= thr - kp (K2 rows are descending)
+    tt = thr - kp
+    lo = np.zeros(len(kp), dtype=np.int64)
+    hi = counts[inv].astype(np.int64)
+    while True:
+        active = lo < hi
+        if not active.any():
+            break
+        mid = (lo + hi) // 2
+        ge = K2[inv, np.minimum(mid, width - 1)] >= tt
+        lo = np.where(active & ge, mid + 1, lo)
+        hi = np.where(active & ~ge, mid, hi)
+    has = lo > 0
+    if not has.any():
+        return []
+    vals = const - kp[has] + LC[inv[has], lo[has] - 1]
+    return [float(logsumexp(vals))]
 
 
 def _last_two_columns(R, kp, a, r, lf, const, thr, cut):

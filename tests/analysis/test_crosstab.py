@@ -309,3 +309,16 @@ def test_missing_shown_when_asked():
     # percents and tests use the valid answers only
     pd.testing.assert_frame_equal(ct.percent("column"), plain.percent("column"))
     pd.testing.assert_frame_equal(ct.tests, plain.tests)
+
+
+@pytest.mark.parametrize("memo", [True, False])
+@pytest.mark.parametrize("name", ["t44", "t34s", "t23"])
+def test_fisher_final_stage_paths_agree_with_r(extra, monkeypatch, memo, name):
+    # both ways of finishing the last two columns (memoised per remaining-row vector, or the
+    # per-state hypergeometric tails) against R: fisher.test(tab, workspace = 2e8)
+    import survey.analysis._fisher as f
+
+    monkeypatch.setattr(f, "_memo_is_cheaper", lambda *a: memo)
+    v = extra[f"fisher/{name}"]
+    p = f.fisher_exact_rxc(np.array(v["table"]["values"]))
+    assert p == pytest.approx(v["fisher_p"], rel=REL)

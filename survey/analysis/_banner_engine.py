@@ -352,18 +352,33 @@ def adjust(p: np.ndarray, method: str, groups: np.ndarray | None = None) -> np.n
     xs, gs, ms = x[order], gi[order], m[order]
     rank = np.arange(xs.size) - (np.cumsum(counts) - counts)[gs]  # 0-based rank in family
     if method == "holm":
-        v = np.minimum(1.0, (ms - rank) * xs)
-        v = np.maximum.accumulate(v + 2.0 * gs) - 2.0 * gs  # running max within families
+        v = _running(np.minimum(1.0, (ms - rank) * xs), gs, np.maximum)
     elif method == "bh":
         v = np.minimum(1.0, ms / (rank + 1.0) * xs)[::-1]
-        k = (gs.max() - gs)[::-1].astype(float)
-        v = (np.minimum.accumulate(v - 2.0 * k) + 2.0 * k)[::-1]  # running min from the top
+        v = _running(v, (gs.max() - gs)[::-1], np.minimum)[::-1]  # running min from the top
     else:  # pragma: no cover - validated by the caller
         raise ValueError(method)
     adj = np.empty_like(xs)
     adj[order] = v
     out[idx] = adj
     return out.reshape(shape)
+
+
+def _running(v: np.ndarray, seg: np.ndarray, op) -> np.ndarray:
+    """Running max/min of ``v`` restarting at every new value of the nondecreasing ``seg``.
+
+    Exact: works on the integer ranks of ``v``, offset per segment so that no running value
+    crosses a segment boundary, then maps the ranks back to the values.
+    """
+    order = np.argsort(v, kind="stable")
+    rank = np.empty(v.size, dtype=np.int64)
+    rank[order] = np.arange(v.size)
+    off = seg.astype(np.int64) * (v.size + 1)
+    if op is np.maximum:
+        acc = np.maximum.accumulate(rank + off) - off
+    else:
+        acc = np.minimum.accumulate(rank - off) + off
+    return v[order][acc]
 
 
 def wilson(p: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:

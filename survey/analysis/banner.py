@@ -1037,6 +1037,7 @@ def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
         R = X.shape[0]
         win = np.zeros((R, C, C), dtype=np.int8)  # 1 higher (upper case), 2 higher (lower case)
         pmin = np.full((R, C), np.nan)
+        per_by = []  # raw tests of each by variable; adjusted together below
         for b in range(ctx.n_by):
             cols = np.flatnonzero(ctx.col_by == b)
             if cols.size < 2:
@@ -1050,8 +1051,17 @@ def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
             small = (BASE[:, ci] < max(ctx.min_base, 2)) | (BASE[:, cj] < max(ctx.min_base, 2))
             pv = np.where(small, np.nan, pv)
             stat_v = np.where(small, np.nan, stat_v)
-            groups = np.arange(R) if ctx.scope == "row" else FAM
-            padj = eng.adjust(pv, ctx.correction, np.broadcast_to(groups[:, None], pv.shape))
+            # correction family: (question x row kind | row) x by variable
+            fam_b = (np.arange(R) if ctx.scope == "row" else FAM) * ctx.n_by + b
+            per_by.append((cols, ci, cj, stat_v, df_v, pv, np.broadcast_to(fam_b[:, None],
+                                                                           pv.shape)))
+        if per_by:
+            flat_adj = eng.adjust(np.concatenate([t[5].ravel() for t in per_by]),
+                                  ctx.correction,
+                                  np.concatenate([t[6].ravel() for t in per_by]))
+            cut = np.cumsum([t[5].size for t in per_by])[:-1]
+            adjusted = [a.reshape(t[5].shape) for a, t in zip(np.split(flat_adj, cut), per_by)]
+        for (cols, ci, cj, stat_v, df_v, pv, _), padj in zip(per_by, adjusted if per_by else []):
             diff = X[:, ci] - X[:, cj]
             level = np.where(padj < ctx.alpha, 2 if ctx.alpha_strict is not None else 1, 0)
             if ctx.alpha_strict is not None:

@@ -36,7 +36,7 @@ from ..core.survey import Survey, VarInfo, as_survey, category_codes
 from ..errors import AnalysisError, did_you_mean
 from . import _banner_engine as eng
 
-__all__ = ["banner", "Banner"]
+__all__ = ["banner", "Banner", "write_tab_book"]
 
 _CORRECTIONS = {"none": "none", "bonferroni": "bonferroni", "holm": "holm", "bh": "bh",
                 "fdr": "bh", "benjamini-hochberg": "bh"}

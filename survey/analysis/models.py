@@ -145,7 +145,7 @@ def _design(s, formula, mask, *, intercept=True, language=None):
         raise AnalysisError(f"formula {formula!r}: response '{lhs}' is not in the data"
                             + (f"; {hint}" if hint else ""))
     rhs_q = rewrite_formula(rhs, data.columns)
-    frame = data if mask is None else data[mask]
+    frame = _plain_numbers(data if mask is None else data[mask])
     try:
         X = patsy.dmatrix(rhs_q, frame, return_type="dataframe", NA_action="drop")
     except patsy.PatsyError as exc:
@@ -154,6 +154,19 @@ def _design(s, formula, mask, *, intercept=True, language=None):
         # treatment coding as with an intercept, then the intercept dropped (thresholds take it)
         X = X.drop(columns="Intercept")
     return lhs, X, frame
+
+
+def _plain_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nullable numbers (Int64, Float64, boolean) as float64 with NaN, which patsy understands."""
+    nullable = [
+        c for c in frame.columns
+        if isinstance(frame[c].dtype, pd.api.extensions.ExtensionDtype)
+        and not isinstance(frame[c].dtype, pd.CategoricalDtype)
+        and (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+    ]
+    if not nullable:
+        return frame
+    return frame.assign(**{c: frame[c].astype("float64") for c in nullable})
 
 
 def _binary_response(col: pd.Series, name: str):

@@ -156,6 +156,26 @@ def _design(s, formula, mask, *, intercept=True, language=None):
     return lhs, X, frame
 
 
+def _separated_terms(X: pd.DataFrame, y: np.ndarray) -> list[str]:
+    """Dummy terms (0/1 columns) within whose rows, or the baseline's, the response is constant."""
+    out = []
+    values = X.to_numpy()
+    dummies = [j for j, name in enumerate(X.columns)
+               if name != "Intercept" and np.isin(values[:, j], (0.0, 1.0)).all()]
+    for j in dummies:
+        inside = y[values[:, j] == 1]
+        if len(inside) and np.all(inside == inside[0]):
+            out.append(str(X.columns[j]))
+    if dummies:
+        baseline = ~values[:, dummies].astype(bool).any(axis=1)
+        # the baseline category matters only when all dummies come from one factor
+        factors = {str(X.columns[j]).split("[")[0] for j in dummies}
+        inside = y[baseline]
+        if len(factors) == 1 and len(inside) and np.all(inside == inside[0]):
+            out.append(f"{factors.pop()} (baseline category)")
+    return out
+
+
 def _plain_numbers(frame: pd.DataFrame) -> pd.DataFrame:
     """Nullable numbers (Int64, Float64, boolean) as float64 with NaN, which patsy understands."""
     nullable = [
@@ -285,6 +305,17 @@ def logit(survey, formula: str, *, confidence: float = 0.95, where=None,
         z = norm.ppf((1 + confidence) / 2)
         method = "Logistic regression (R glm, binomial)"
         notes.append(f"Wald z tests; {confidence:.0%} Wald CI of the odds ratio.")
+    separated = _separated_terms(X, y)
+    if separated:
+        warnings.warn(f"logit {formula!r}: (quasi-)complete separation in {', '.join(separated)}",
+                      ConvergenceWarning, stacklevel=2)
+        notes.append(
+            "Warning: (quasi-)complete separation — the response does not vary within "
+            + ", ".join(separated)
+            + "; the estimates and standard errors of these terms are not meaningful "
+            "(R glm reports 'fitted probabilities numerically 0 or 1 occurred'). "
+            "Hint: merge sparse categories or use a penalised model."
+        )
     notes.append(weighting_note(s))
     table = _table(names, beta, se, stat, p, z)
     return Model(kind="logit", formula=formula, response=lhs, table=table, n=len(y),

@@ -1,0 +1,35 @@
+"""logit flags (quasi-)complete separation instead of printing huge odds ratios silently."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import survey as sv
+
+
+def _frame(separate: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    group = np.repeat(["a", "b", "c"], 40)
+    y = rng.random(120) < 0.6
+    if separate:
+        y[group == "c"] = True  # every respondent of group c says yes
+    years = pd.array(rng.integers(0, 20, 120), dtype="Int64")
+    years[5] = pd.NA  # nullable integers with a missing value reach the model
+    return pd.DataFrame({"yes": y, "group": pd.Categorical(group), "years": years})
+
+
+def test_separation_is_named_in_notes_and_warned():
+    with pytest.warns(sv.ConvergenceWarning, match="separation in C\\(group\\)\\[T.c\\]"):
+        model = sv.logit(_frame(True), "yes ~ C(group) + years")
+    assert any("separation" in n and "C(group)[T.c]" in n for n in model.notes)
+    assert model.n == 119  # the row with a missing year is dropped, and said so
+    assert any("119 complete rows used of 120" in n for n in model.notes)
+
+
+def test_no_separation_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sv.ConvergenceWarning)
+        model = sv.logit(_frame(False), "yes ~ C(group) + years")
+    assert not any("separation" in n for n in model.notes)

@@ -323,11 +323,11 @@ def welch_ttest(mean, var, neff, ci, cj):
 def adjust(p: np.ndarray, method: str, groups: np.ndarray | None = None) -> np.ndarray:
     """Adjust p-values as R's ``p.adjust`` separately within each family.
 
-    ``groups`` (same shape as ``p``, non-negative ints) labels the family of each p-value
-    (all of ``p`` is one family when ``None``). NaN stays NaN and does not count as a test.
-    One family goes to :func:`survey.analysis.padjust.adjust_pvalues`; many families (a
-    banner has one per question x banner variable, hundreds) are adjusted together with
-    one sort -- the same formulas, tested equal to ``adjust_pvalues`` family by family.
+    ``groups`` (same shape as ``p``, ints) labels the family of each p-value (all of ``p``
+    is one family when ``None``). NaN stays NaN and does not count as a test. One family
+    goes to :func:`survey.analysis.padjust.adjust_pvalues`; many families (a banner has one
+    per question x banner variable, hundreds) go through :func:`adjust_segments` -- the same
+    formulas, tested equal to ``adjust_pvalues`` family by family.
     """
     from .padjust import adjust_pvalues
 
@@ -337,48 +337,51 @@ def adjust(p: np.ndarray, method: str, groups: np.ndarray | None = None) -> np.n
         return p.reshape(shape)
     if groups is None:
         return adjust_pvalues(p, method).reshape(shape)
-    g = np.asarray(groups, dtype=np.int64).ravel()
-    out = p.copy()
-    idx = np.flatnonzero(np.isfinite(p))
-    if idx.size == 0:
-        return out.reshape(shape)
-    x, gi = p[idx], g[idx]
-    counts = np.bincount(gi)
-    m = counts[gi].astype(float)
-    if method == "bonferroni":
-        out[idx] = np.minimum(1.0, x * m)
-        return out.reshape(shape)
-    order = np.lexsort((x, gi))  # by family, then p ascending
-    xs, gs, ms = x[order], gi[order], m[order]
-    rank = np.arange(xs.size) - (np.cumsum(counts) - counts)[gs]  # 0-based rank in family
-    if method == "holm":
-        v = _running(np.minimum(1.0, (ms - rank) * xs), gs, np.maximum)
-    elif method == "bh":
-        v = np.minimum(1.0, ms / (rank + 1.0) * xs)[::-1]
-        v = _running(v, (gs.max() - gs)[::-1], np.minimum)[::-1]  # running min from the top
-    else:  # pragma: no cover - validated by the caller
-        raise ValueError(method)
-    adj = np.empty_like(xs)
-    adj[order] = v
-    out[idx] = adj
+    g = np.asarray(groups).ravel()
+    order = np.argsort(g, kind="stable")  # families made contiguous
+    gs = g[order]
+    lengths = np.diff(np.r_[0, np.flatnonzero(gs[1:] != gs[:-1]) + 1, gs.size])
+    out = np.empty_like(p)
+    out[order] = adjust_segments(p[order], lengths, method)
     return out.reshape(shape)
 
 
-def _running(v: np.ndarray, seg: np.ndarray, op) -> np.ndarray:
-    """Running max/min of ``v`` restarting at every new value of the nondecreasing ``seg``.
+def adjust_segments(p: np.ndarray, lengths: np.ndarray, method: str) -> np.ndarray:
+    """``p.adjust`` within consecutive segments of ``p`` (families) of the given lengths.
 
-    Exact: works on the integer ranks of ``v``, offset per segment so that no running value
-    crosses a segment boundary, then maps the ranks back to the values.
+    Vectorised over the families: they are laid out as the rows of a NaN-padded matrix,
+    sorted along the rows, and R's formulas applied with running max (Holm) or running min
+    from the largest p (BH) along each row. NaN p-values stay NaN and are not counted.
     """
-    order = np.argsort(v, kind="stable")
-    rank = np.empty(v.size, dtype=np.int64)
-    rank[order] = np.arange(v.size)
-    off = seg.astype(np.int64) * (v.size + 1)
-    if op is np.maximum:
-        acc = np.maximum.accumulate(rank + off) - off
+    p = np.asarray(p, dtype=float)
+    if method == "none" or p.size == 0:
+        return p.copy()
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    width = int(lengths.max())
+    col = np.arange(width)
+    inside = col[None, :] < lengths[:, None]
+    pos = np.where(inside, starts[:, None] + col[None, :], 0)
+    mat = np.where(inside, p[pos], np.nan)
+    m = np.isfinite(mat).sum(axis=1, keepdims=True).astype(float)  # tests per family
+    if method == "bonferroni":
+        adj = np.minimum(1.0, mat * m)
     else:
-        acc = np.minimum.accumulate(rank - off) + off
-    return v[order][acc]
+        order = np.argsort(mat, axis=1)  # NaN last; order among ties does not matter
+        srt = np.take_along_axis(mat, order, axis=1)
+        if method == "holm":
+            v = np.fmax.accumulate(np.minimum(1.0, (m - col[None, :]) * srt), axis=1)
+        elif method == "bh":
+            v = np.minimum(1.0, m / (col[None, :] + 1.0) * srt)
+            v = np.fmin.accumulate(v[:, ::-1], axis=1)[:, ::-1]  # NaNs (at the end) skipped
+        else:  # pragma: no cover - validated by the caller
+            raise ValueError(method)
+        v = np.where(np.isfinite(srt), v, np.nan)
+        adj = np.empty_like(v)
+        np.put_along_axis(adj, order, v, axis=1)
+    out = np.empty_like(p)
+    out[pos[inside]] = adj[inside]
+    return out
 
 
 def wilson(p: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:

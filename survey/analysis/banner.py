@@ -1038,6 +1038,10 @@ def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
         win = np.zeros((R, C, C), dtype=np.int8)  # 1 higher (upper case), 2 higher (lower case)
         pmin = np.full((R, C), np.nan)
         per_by = []  # raw tests of each by variable; adjusted together below
+        if ctx.scope == "row":
+            fam_len = np.ones(R, dtype=np.int64)
+        else:
+            fam_len = np.diff(np.r_[0, np.flatnonzero(np.diff(FAM)) + 1, R])
         for b in range(ctx.n_by):
             cols = np.flatnonzero(ctx.col_by == b)
             if cols.size < 2:
@@ -1051,14 +1055,13 @@ def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
             small = (BASE[:, ci] < max(ctx.min_base, 2)) | (BASE[:, cj] < max(ctx.min_base, 2))
             pv = np.where(small, np.nan, pv)
             stat_v = np.where(small, np.nan, stat_v)
-            # correction family: (question x row kind | row) x by variable
-            fam_b = (np.arange(R) if ctx.scope == "row" else FAM) * ctx.n_by + b
-            per_by.append((cols, ci, cj, stat_v, df_v, pv, np.broadcast_to(fam_b[:, None],
-                                                                           pv.shape)))
+            # correction families, contiguous in pv.ravel(): the rows of one question and
+            # row kind (FAM is nondecreasing) x the pairs of this by variable, or one row
+            per_by.append((cols, ci, cj, stat_v, df_v, pv, fam_len * len(ci)))
         if per_by:
-            flat_adj = eng.adjust(np.concatenate([t[5].ravel() for t in per_by]),
-                                  ctx.correction,
-                                  np.concatenate([t[6].ravel() for t in per_by]))
+            flat_adj = eng.adjust_segments(np.concatenate([t[5].ravel() for t in per_by]),
+                                           np.concatenate([t[6] for t in per_by]),
+                                           ctx.correction)
             cut = np.cumsum([t[5].size for t in per_by])[:-1]
             adjusted = [a.reshape(t[5].shape) for a, t in zip(np.split(flat_adj, cut), per_by)]
         for (cols, ci, cj, stat_v, df_v, pv, _), padj in zip(per_by, adjusted if per_by else []):

@@ -574,3 +574,45 @@ def test_flagship_banner_against_rank_age_education(flagship, tmp_path):
     b.to_excel(tmp_path / "flagship.xlsx")
     ws = load_workbook(tmp_path / "flagship.xlsx")["Banner"]
     assert ws["A6"].value == info.label
+
+
+def test_likert_mean_letters_are_welch_on_the_scores():
+    from scipy import stats
+
+    rng = np.random.default_rng(11)
+    cats = ["1", "2", "3", "4", "5"]
+    g = np.repeat(["a", "b"], [80, 90])
+    codes = np.r_[rng.choice(5, 80, p=[.1, .2, .3, .2, .2]), rng.choice(5, 90, p=[.05, .1, .2, .3, .35])]
+    df = pd.DataFrame({"q": pd.Categorical.from_codes(codes, cats, ordered=True),
+                       "g": pd.Categorical(g)})
+    b = sv.banner(df, rows=["q"], by=["g"], correction="none")
+    t = b.tests[b.tests.stat == "mean"].iloc[0]
+    ref = stats.ttest_ind(codes[:80] + 1, codes[80:] + 1, equal_var=False)
+    assert t.statistic == pytest.approx(ref.statistic, rel=1e-9)
+    assert t.p_raw == pytest.approx(ref.pvalue, rel=1e-8)
+    assert (cell(b, "Mean", "b", "mean").sig_letters == "A") == (ref.pvalue < 0.05
+                                                                 and ref.statistic < 0)
+
+
+def test_multi_response_options_tested_on_the_respondent_base():
+    from statsmodels.stats.proportion import proportions_ztest
+
+    rng = np.random.default_rng(12)
+    n = 200
+    g = rng.choice(["x", "y"], n)
+    a = rng.random(n) < np.where(g == "x", 0.3, 0.6)
+    answered = rng.random(n) < 0.9
+    df = pd.DataFrame({
+        "q5_a": pd.array(np.where(answered, a, False), dtype="boolean"),
+        "q5_b": pd.array(rng.random(n) < 0.5, dtype="boolean"),
+        "g": pd.Categorical(g),
+    })
+    df.loc[~answered, ["q5_a", "q5_b"]] = pd.NA
+    b = sv.banner(df, rows=["q5"], by=["g"], correction="none")
+    t = b.tests[b.tests.category == "a"].iloc[0]
+    sel = [int((a & answered & (g == k)).sum()) for k in ("x", "y")]
+    base = [int((answered & (g == k)).sum()) for k in ("x", "y")]
+    z, p = proportions_ztest(sel, base)
+    assert t.statistic == pytest.approx(z, rel=1e-9)
+    assert t.p_raw == pytest.approx(p, rel=1e-9)
+    assert cell(b, "", "x", "base").n == base[0]

@@ -47,6 +47,29 @@ def _score(text: str, expected: Iterable[str]) -> int:
     return sum(len(s) for s in expected if s and s in text)
 
 
+def _utf8_or_lookalike(data: bytes, text: str, expected: list[str]) -> tuple[str, float, str]:
+    """Strict UTF-8 decoded; a short GB18030/Big5 file can decode as UTF-8 too (女 = C5 AE = Ů).
+
+    UTF-8 stands unless another candidate matches strictly more of the template's own strings.
+    """
+    if text.isascii() or not expected:
+        return "utf-8", 1.0, "strict UTF-8"
+    best, best_score = "utf-8", _score(text, expected)
+    for enc in CJK_CANDIDATES:
+        try:
+            score = _score(data.decode(enc), expected)
+        except UnicodeDecodeError:
+            continue
+        if score > best_score:
+            best, best_score = enc, score
+    if best == "utf-8":
+        return "utf-8", 1.0, "strict UTF-8"
+    return best, 0.95, (
+        f"the bytes are valid UTF-8 too, but {best.upper()} matches the template "
+        f"{best_score} characters vs {_score(text, expected)}"
+    )
+
+
 def detect_encoding(
     data: bytes, *, expected: Iterable[str] = (), path: str = "<data>"
 ) -> tuple[str, float, str]:
@@ -56,6 +79,10 @@ def detect_encoding(
     ('gb18030', 0.99, 'GB18030 and CP950 both decode; GB18030 matches the template 3 characters vs 0')
     >>> detect_encoding("a,b\\n1,2".encode())
     ('utf-8', 1.0, 'strict UTF-8')
+    >>> detect_encoding("sex\\n女".encode("gb18030"), expected=["女", "男"])[0]  # also valid UTF-8
+    'gb18030'
+    >>> detect_encoding("sex\\n女".encode("utf-8"), expected=["女", "男"])[0]
+    'utf-8'
     """
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", 1.0, "UTF-8 byte-order mark"
@@ -63,12 +90,13 @@ def detect_encoding(
         return "utf-32", 1.0, "UTF-32 byte-order mark"
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         return "utf-16", 1.0, "UTF-16 byte-order mark"
+    expected = [s for s in set(expected) if s and any(ord(ch) > 127 for ch in s)]
     try:
-        data.decode("utf-8")
-        return "utf-8", 1.0, "strict UTF-8"
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    expected = [s for s in set(expected) if s and any(ord(ch) > 127 for ch in s)]
+    else:
+        return _utf8_or_lookalike(data, text, expected)
     decoded = {}
     for enc in CJK_CANDIDATES:
         try:

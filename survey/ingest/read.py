@@ -350,6 +350,16 @@ def _read_text(path, data, spec, *, encoding, delimiter, source, notes) -> _Tabl
         if enc in ("utf-8", "utf_8"):  # pragma: no cover - detection agrees with the parser
             raise
         df = parse(enc)
+    else:
+        if how == "strict UTF-8" and not data.isascii():
+            # short GB18030/Big5 files can be valid UTF-8 too: let the template's labels decide
+            sample = data[: 1 << 20]
+            sample = sample[: sample.rfind(b"\n") + 1] or sample
+            guess, guess_conf, guess_how = detect_encoding(
+                sample, expected=_expected_strings(spec), path=str(path))
+            if guess not in ("utf-8", "utf_8"):
+                enc, conf, how = guess, guess_conf, guess_how
+                df = parse(enc)
     if how:
         notes.append(f"encoding {enc} ({how})")
     source.update(encoding=enc, encoding_confidence=conf, delimiter=delimiter)

@@ -269,6 +269,7 @@ def synthesize(q, n: int, *, seed: int = 0, targets: dict | None = None,
                 joined = np.where(sel[c], np.where(joined == "", c, joined + " " + c), joined)
             joined = np.where(joined == "", None, joined)
             vals = np.where(rel, joined, None).astype(object)
+            vals = _obey_multi_constraint(qq, name, frame, vals, rel)
         elif qq.type in ("integer", "decimal", "range"):
             lo, hi = _bounds(qq)
             lo = 0.0 if lo is None else lo
@@ -326,6 +327,27 @@ def synthesize(q, n: int, *, seed: int = 0, targets: dict | None = None,
     frame = frame.astype(object).where(frame.notna(), None)
     frame.insert(0, "_row", np.arange(2, n + 2, dtype="int64"))
     return frame
+
+
+def _obey_multi_constraint(qq, name, frame, vals, rel) -> np.ndarray:
+    """Answers that break the question's own constraint (e.g. 'none' with others, written as an
+    expression rather than ``exclusive:``) keep only their first ticked option; answers that
+    still break it are left blank."""
+    if qq.constraint_ast is None or not rel.any():
+        return vals
+    from ..questionnaire.expressions import evaluate
+
+    def broken(values):
+        tmp = frame.assign(**{name: values})
+        ok = evaluate(qq.constraint_ast, tmp, current=tmp[name]).fillna(True)
+        return rel & pd.notna(values) & ~ok.astype(bool).to_numpy()
+
+    bad = broken(vals)
+    if bad.any():
+        vals = vals.copy()
+        vals[bad] = [str(v).split()[0] for v in vals[bad]]
+        vals[broken(vals)] = None
+    return vals
 
 
 def _draw_int(rng, lo: float, hi: float, n: int) -> np.ndarray:

@@ -22,22 +22,13 @@ __all__ = ["rao_scott_tests", "design_ttest", "cell_vcov"]
 
 def cell_vcov(design: Design, cell: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
     """Weighted totals of the K cells (codes ``cell``, -1 = left out) and their covariance."""
-    w = design.weights
-    if design.calibration:
-        ok = cell >= 0
-        totals = np.bincount(np.where(ok, cell, 0), weights=np.where(ok, w, 0.0), minlength=K)
-        Z = np.zeros((len(cell), K))
-        Z[np.flatnonzero(ok), cell[ok]] = 1.0
-        V = design.vcov_total(Z)
-    else:
-        T = design.unit_totals(w, cell, K)
-        totals = T.sum(0)
-        V = design.vcov_units(T)
-    return totals, V
+    return design.cell_totals_vcov(cell, K)
 
 
 def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray,
-                    n_rows: int, n_cols: int) -> pd.DataFrame:
+                    n_rows: int, n_cols: int, *, combined: np.ndarray | None = None,
+                    full_table: np.ndarray | None = None,
+                    full_weighted: np.ndarray | None = None) -> pd.DataFrame:
     """Design-based tests of independence for an r x c table, as R ``svychisq``.
 
     Returns a DataFrame indexed by test name with columns ``statistic, df, df_denom, p_value``:
@@ -51,19 +42,31 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
       d = (r-1)(c-1).
 
     Categories that never occur are dropped first (R uses the levels present in the data).
+    ``combined`` ((row + 1) * (n_cols + 1) + col + 1, one code per row including the
+    missing levels), ``full_table`` and ``full_weighted`` (its unweighted and weighted
+    (n_rows + 1) x (n_cols + 1) counts) may be passed by a caller that has them; they are
+    computed otherwise. The covariance of all cells comes from one call of
+    `Design.cell_totals_vcov` (bincounts over the combined codes), and the cells with a
+    missing value are then left out of it (rows keep their place in the design).
     """
     from scipy.stats import chi2
     from scipy.stats import f as fdist
 
     s = as_survey(survey)
     design = Design.from_survey(s)
-    rc = np.asarray(row_codes, dtype=np.int64)
-    cc = np.asarray(col_codes, dtype=np.int64)
-    if len(rc) != len(design.weights) or len(cc) != len(design.weights):
-        raise AnalysisError("row and column codes must have one entry per row of the survey")
+    n_all = len(design.weights)
+    if combined is None:
+        rc = np.asarray(row_codes, dtype=np.int64)
+        cc = np.asarray(col_codes, dtype=np.int64)
+        if len(rc) != n_all or len(cc) != n_all:
+            raise AnalysisError("row and column codes must have one entry per row of the survey")
+        combined = (rc + 1) * (n_cols + 1) + (cc + 1)
+    Kf = (n_rows + 1) * (n_cols + 1)
+    if full_table is None:
+        full_table = np.bincount(combined, minlength=Kf).reshape(n_rows + 1, n_cols + 1)
     # levels present in the data (each variable on its own, as R's unique())
-    rpres = np.flatnonzero(np.bincount(rc[rc >= 0], minlength=n_rows) > 0)
-    cpres = np.flatnonzero(np.bincount(cc[cc >= 0], minlength=n_cols) > 0)
+    rpres = np.flatnonzero(full_table[1:].sum(axis=1) > 0)
+    cpres = np.flatnonzero(full_table[:, 1:].sum(axis=0) > 0)
     nr, nc = len(rpres), len(cpres)
     names = ["rao_scott_f", "rao_scott_chisq", "wald", "adj_wald"]
     empty = pd.DataFrame(
@@ -72,14 +75,13 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     )
     if nr < 2 or nc < 2:
         return empty
-    r = rc if nr == n_rows else _remap(rc, rpres, n_rows)
-    c = cc if nc == n_cols else _remap(cc, cpres, n_cols)
     K = nr * nc
-    cell = r + nr * c  # rows vary fastest (R interaction order)
-    bad = (r < 0) | (c < 0)
-    if bad.any():
-        cell[bad] = -1
-    totals, Vt = cell_vcov(design, cell, K)
+    tot_full, V_full = design.cell_totals_vcov(
+        combined, Kf, totals=None if full_weighted is None else np.ravel(full_weighted))
+    # the table's cells, rows varying fastest (R interaction order)
+    idx = ((rpres[None, :] + 1) * (n_cols + 1) + (cpres[:, None] + 1)).ravel()
+    totals = tot_full[idx]
+    Vt = V_full[np.ix_(idx, idx)]
     N = len(design.weights)  # R: nrow(model matrix), every row of the design
     nu = design.n_psu - design.n_strata
     W = totals.sum()
@@ -147,12 +149,6 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
                                  columns=["statistic", "df", "df_denom", "p_value"])
     out.index.name = "test"
     return out
-
-
-def _remap(codes: np.ndarray, present: np.ndarray, k: int) -> np.ndarray:
-    m = np.full(k + 1, -1)
-    m[present] = np.arange(len(present))
-    return m[np.where(codes >= 0, codes, k)]
 
 
 def _sf(dist, x, d1, d2) -> float:

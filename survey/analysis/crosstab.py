@@ -469,8 +469,12 @@ def crosstab(
         return _crosstab_multi(s, row, rinfo, bcodes, binfo, w, mask, alpha, margins)
     rcodes, rinfo = single(s, row, language=language, mask=mask, func="crosstab")
     kr = len(rinfo.categories)
-    unw = count_table(rcodes, kr, bcodes, kb)
-    tab = count_table(rcodes, kr, bcodes, kb, w) if weighted else unw
+    combined = (rcodes + 1) * (kb + 1) + (bcodes + 1)
+    size = (kr + 1) * (kb + 1)
+    unw_full = np.bincount(combined, minlength=size).reshape(kr + 1, kb + 1)
+    tab_full = (np.bincount(combined, weights=w, minlength=size).reshape(kr + 1, kb + 1)
+                if weighted else unw_full)
+    unw, tab = unw_full[1:, 1:], tab_full[1:, 1:]
     n_unw = float(unw.sum())
     if n_unw == 0:
         raise AnalysisError(
@@ -488,7 +492,9 @@ def crosstab(
     if r < 2 or c < 2:
         notes.append("Table has fewer than two non-empty rows or columns: no test.")
     elif s.has_design:
-        tests_df = _design_tests(s, rcodes, bcodes, kr, kb)
+        tests_df = _design_tests(s, rcodes, bcodes, kr, kb, combined=combined,
+                                 full_table=unw_full,
+                                 full_weighted=tab_full if weighted else None)
         notes.append(
             "Tests: Rao-Scott design-based (rao_scott_f = second order, R's svychisq default); "
             "unweighted Pearson tests do not apply to weighted data."
@@ -626,7 +632,7 @@ def _fisher(t: np.ndarray, simulate_b: int, seed: int, notes: list[str], budget:
         return fisher_monte_carlo(ti, B=simulate_b, seed=seed)
 
 
-def _design_tests(s, rcodes, bcodes, kr, kb) -> pd.DataFrame:
+def _design_tests(s, rcodes, bcodes, kr, kb, **kw) -> pd.DataFrame:
     try:
         from ._design_tests import rao_scott_tests
     except ImportError as exc:
@@ -634,7 +640,7 @@ def _design_tests(s, rcodes, bcodes, kr, kb) -> pd.DataFrame:
             "crosstab: design-based tests not available (survey.analysis._design_tests is "
             "missing). Hint: analyse without weights, or install the weighting module"
         ) from exc
-    return rao_scott_tests(s, rcodes, bcodes, kr, kb)
+    return rao_scott_tests(s, rcodes, bcodes, kr, kb, **kw)
 
 
 def _crosstab_multi(s, row, rinfo, bcodes, binfo, w, mask, alpha, margins) -> CrossTab:

@@ -201,6 +201,67 @@ class Design:
         idx = cl * k + key
         return np.bincount(idx, weights=values, minlength=n_units * k).reshape(n_units, k)
 
+    def cell_totals_vcov(self, cell: np.ndarray, K: int, values: np.ndarray | None = None,
+                         *, totals: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted totals of ``K`` mutually exclusive cells and their covariance.
+
+        ``cell`` (n,) holds each row's cell code in 0..K-1 (-1 = left out: weight 0, design
+        kept); ``values`` (n,) multiplies the weights (default 1). The result equals
+        ``vcov_total`` of the K indicator columns (times ``values``) without building them:
+        for a single-stage design whose rows are their own PSUs and no calibration, the
+        variance is a sum over strata of ``scale_h * [sum_i T_i T_i' - ...]`` where every term
+        is a ``bincount`` over stratum x cell (``T_i`` has one non-zero entry); otherwise the
+        rows are first summed to PSU x cell totals with one ``bincount``.
+        """
+        cell = np.asarray(cell, dtype=np.int64)
+        x = self.weights if values is None else self.weights * np.asarray(values, dtype=float)
+        ok = cell >= 0
+        all_ok = bool(ok.all())
+        if not all_ok:
+            x = np.where(ok, x, 0.0)
+            cell = np.where(ok, cell, 0)
+        if self.calibration:
+            Z = np.zeros((len(cell), K))
+            Z[np.arange(len(cell)), cell] = x
+            totals = Z.sum(0)
+            return totals, self.vcov_weighted(Z, calibrate=True)
+        st = self.stages[0]
+        if self._rows_are_units and len(self.stages) == 1:
+            H = st.n_strata
+            cnt = np.bincount(st.stratum, minlength=H)
+            lonely = (cnt == 1) & ~st.zero_stratum
+            if not lonely.any():
+                scale = st.scale
+                if st.zero_stratum.any():
+                    scale = np.where(st.zero_stratum[st.stratum], 0.0, scale)
+                if H == 1:
+                    if totals is None:
+                        totals = np.bincount(cell, weights=x, minlength=K)
+                    if _constant(scale):  # sum_i s (T_i - m)(T_i - m)' with one scale s
+                        s0 = float(scale[0])
+                        A = s0 * np.bincount(cell, weights=x * x, minlength=K)
+                        B = s0 * totals
+                        c = s0 * len(x)
+                    else:
+                        sx = x * scale
+                        A = np.bincount(cell, weights=sx * x, minlength=K)
+                        B = np.bincount(cell, weights=sx, minlength=K)
+                        c = float(scale.sum())
+                    m = totals / len(x)
+                    V = np.diag(A) - np.outer(m, B) - np.outer(B, m) + c * np.outer(m, m)
+                    return totals, V
+                key = st.stratum * K + cell
+                sx = x * scale
+                A = np.bincount(key, weights=sx * x, minlength=H * K).reshape(H, K)
+                B = np.bincount(key, weights=sx, minlength=H * K).reshape(H, K)
+                S = np.bincount(key, weights=x, minlength=H * K).reshape(H, K)
+                c = np.bincount(st.stratum, weights=scale, minlength=H)
+                m = S / cnt[:, None]
+                V = (np.diag(A.sum(0)) - m.T @ B - B.T @ m + (m * c[:, None]).T @ m)
+                return S.sum(0), V
+        T = self.unit_totals(x, cell, K)
+        return T.sum(0), self.vcov_units(T)
+
     def vcov_total(self, z: np.ndarray) -> np.ndarray:
         """Covariance matrix of the weighted totals of the columns of ``z`` (n x k).
 
@@ -256,6 +317,11 @@ class Design:
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _constant(a: np.ndarray) -> bool:
+    return len(a) > 0 and a[0] == a[-1] and bool((a == a[0]).all())
+
 def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int,
                     labels: tuple = ()) -> np.ndarray:
     k = T.shape[1]

@@ -160,6 +160,78 @@ class CrossTab(Result):
     missing_unweighted: np.ndarray | None = None
     row_missing: tuple[str, ...] = ()  # labels of the extra rows, e.g. "(no answer)"
     by_missing: tuple[str, ...] = ()
+    confidence: float = 0.95
+    design_context: tuple | None = None  # (survey, Y builder args) for cell SEs under a design
+
+    # --- design-based cell proportions --------------------------------------------------
+    def cell_estimates(self, kind: str = "column") -> dict[str, pd.DataFrame]:
+        """Design-based cell proportions (0-1) with ``se``, ``ci_low``, ``ci_high``, ``df``.
+
+        ``kind="column"`` = shares of the row categories within each column (R
+        ``svyby(~row, ~by, design, svymean)``), ``"row"`` = ``svyby(~by, ~row, ...)``,
+        ``"total"`` = ``svymean(~interaction(row, by))``. Domains keep the full design; the
+        CI is the logit interval on t(design df of the domain), as R ``svyciprop(~I(row ==
+        cat), subset(design, by == col), method = "logit")``. Only for a weighted or complex
+        `Survey` (computed when asked). Returns frames keyed ``estimate, se, ci_low,
+        ci_high, df``.
+        """
+        if self.design_context is None:
+            raise AnalysisError(
+                "cell_estimates(): design-based cell SEs need a weighted or complex-design "
+                "Survey; this table is unweighted. Hint: use percent() and the tests"
+            )
+        if kind not in ("column", "row", "total"):
+            raise AnalysisError(f"cell_estimates(): kind must be 'column', 'row' or 'total', "
+                                f"found {kind!r}")
+        if self.multi and kind != "column":
+            raise AnalysisError("cell_estimates(): a multiple-response table has column "
+                                f"proportions only; found kind={kind!r}")
+        from ..core.design import Design
+        from .estimates import _linearize, _logit_ci, _subset_degf, _t
+
+        s, a, b, base = self.design_context
+        design = Design.from_survey(s)
+        r, c = self.table.shape
+        if self.multi:
+            Y, valid, dom, D, k = a, base, b, c, r
+        else:
+            ok = (a >= 0) & (b >= 0)
+            if kind == "column":
+                y, dom, D, k = a, b, c, r
+            elif kind == "row":
+                y, dom, D, k = b, a, r, c
+            else:
+                y, dom, D, k = np.where(ok, a * c + b, -1), None, 1, r * c
+            Y = np.zeros((len(y), k))
+            Y[np.flatnonzero(ok), y[ok]] = 1.0
+            valid = ok
+        lin = _linearize(design, Y, valid, dom, D, "mean")
+        est = lin.est  # (D, k)
+        se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None)).reshape(D, k)
+        dfs = np.array([_subset_degf(design, valid if dom is None else valid & (dom == d))
+                        for d in range(D)], dtype=float)
+        lo, hi = np.empty((D, k)), np.empty((D, k))
+        for d in range(D):
+            t = _t(self.confidence, dfs[d])
+            for j in range(k):
+                lo[d, j], hi[d, j] = _logit_ci(float(est[d, j]), float(se[d, j]), t)
+        dfm = np.repeat(dfs[:, None], k, axis=1)
+
+        def shape(m):
+            if kind == "column":
+                return m.T
+            if kind == "row":
+                return m
+            return m.reshape(r, c)
+
+        return {name: self._frame(shape(m), margins=False)
+                for name, m in (("estimate", est), ("se", se), ("ci_low", lo), ("ci_high", hi),
+                                ("df", dfm))}
+
+    def se(self, kind: str = "column") -> pd.DataFrame:
+        """Design-based standard errors of the cell proportions (0-1 scale); see
+        `cell_estimates`."""
+        return self.cell_estimates(kind)["se"]
 
     # --- frames (built when read) ------------------------------------------------------
     @property
@@ -299,10 +371,12 @@ class CrossTab(Result):
         return s
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy frame, one row per cell: var, category, by, by_category, n, n_weighted, pct."""
+        """Tidy frame, one row per cell: var, category, by, by_category, n, n_weighted, pct;
+        under a design also the column proportion ``estimate`` (0-1) with its design-based
+        ``se``, ``ci_low``, ``ci_high`` and ``df`` (see `cell_estimates`)."""
         r, c = self.table.shape
         pct = self.percent("column").to_numpy()[:r, :c]
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "var": self.row,
                 "category": np.repeat(list(self.row_categories), c),
@@ -313,6 +387,10 @@ class CrossTab(Result):
                 "pct": pct.ravel(),
             }
         )
+        if self.design_context is not None:
+            for name, frame in self.cell_estimates("column").items():
+                out[name] = frame.to_numpy().ravel()
+        return out
 
     def _display_frame(self) -> pd.DataFrame:
         counts = self.counts.round(1) if self.weighted else self.counts
@@ -597,7 +675,9 @@ def crosstab(
         "likelihood-ratio G², Cramér's V (CI for the population V by noncentral chi-square inversion, DescTools ncchisq), "
         "bias-corrected V (Bergsma 2013)"
         if not s.has_design
-        else "Method: Σw per cell; effect sizes on the weighted table rescaled to n"
+        else "Method: Σw per cell; effect sizes on the weighted table rescaled to n; "
+        "design-based SEs and logit CIs of the cell proportions in to_frame() / "
+        "cell_estimates() (R svyby(~row, ~by, svymean), svyciprop)"
     )
     notes = [base + "; missing answers excluded.", method + ".", *notes,
              f"Alpha = {alpha}; no multiple-comparison correction.", weighting_note(s)]
@@ -607,6 +687,7 @@ def crosstab(
         table=tab, unweighted=unw, test_rows=tuple((k_, *v_) for k_, v_ in tests.items()),
         effect_rows=tuple((k_, *v_) for k_, v_ in effects.items()), design_tests=design_tests,
         notes=tuple(notes), alpha=alpha, margins=margins, weighted=weighted, **extra,
+        design_context=(s, rcodes, bcodes, None) if s.has_design else None,
     )
 
 
@@ -671,6 +752,8 @@ def _crosstab_multi(s, row, rinfo, bcodes, binfo, w, mask, alpha, margins) -> Cr
         "Percent of respondents in each column; options are not mutually exclusive, so columns "
         "can sum to more than 100%.",
         "No chi-square test: a multiple-response question is not one categorical variable.",
+        *(["Design-based SEs and logit CIs of each option's share in each column (base as a "
+           "domain, R svyciprop) in to_frame() / cell_estimates()."] if s.has_design else []),
         weighting_note(s),
     )
     return CrossTab(
@@ -679,4 +762,5 @@ def _crosstab_multi(s, row, rinfo, bcodes, binfo, w, mask, alpha, margins) -> Cr
         table=tab if w is not None else unw, unweighted=unw,
         notes=notes, alpha=alpha, margins=False, weighted=w is not None, multi=True,
         bases=bases, bases_unweighted=bases_unw,
+        design_context=(s, sel.astype(float), bcodes, base_mask) if s.has_design else None,
     )

@@ -291,11 +291,39 @@ def _missing_counts(s, info, var, codes, in_scope) -> pd.DataFrame:
                          "n": counts.astype(int)})
 
 
+def _multi_estimates(s, sel, in_base, n_opt, n_base, confidence):
+    """Per option: proportion of the base with SE, CI, df, deff (design-based with a design)."""
+    k = sel.shape[1]
+    if not s.has_design:
+        p = n_opt / n_base
+        lo, hi = proportion_ci(n_opt, np.full(k, n_base), confidence=confidence, method="wilson")
+        cols = {"estimate": p, "se": np.sqrt(p * (1 - p) / n_base), "ci_low": lo,
+                "ci_high": hi, "df": np.full(k, np.inf), "deff": np.ones(k)}
+        return (f"Estimates: proportion of the base, binomial SE; {confidence:.0%} Wilson CI "
+                "(R prop.test(correct = FALSE)).", cols)
+    from ..core.design import Design
+    from .estimates import _deff, _linearize, _logit_ci, _subset_degf, _t
+
+    design = Design.from_survey(s)
+    lin = _linearize(design, sel.astype(float), in_base, None, 1, "mean")
+    p = lin.est[0]
+    se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None))
+    df = float(_subset_degf(design, in_base))
+    t = _t(confidence, df)
+    ci = np.array([_logit_ci(float(pj), float(sj), t) for pj, sj in zip(p, se)]).reshape(k, 2)
+    cols = {"estimate": p, "se": se, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
+            "df": np.full(k, df), "deff": _deff(lin, "mean")[0]}
+    return ("Estimates: design-based (R survey::svymean of each option's 0/1 indicator with the "
+            f"base as a domain, full design kept); {confidence:.0%} logit CI with t({df:g}), as "
+            "R svyciprop(method = 'logit').", cols)
+
+
 def multi_response(
     survey,
     var: str,
     *,
     base: str = "respondents",
+    confidence: float = 0.95,
     weight: str | None = None,
     where=None,
     language: str | None = None,
@@ -305,6 +333,14 @@ def multi_response(
     base : "respondents" (answered the question: at least one option not missing),
         "returned" (every row, within ``where``), or "shown" (every row except those whose
         missing reason is "skipped", -88). The base count is stated in the notes.
+
+    ``estimate`` is the proportion of the base choosing the option (0-1) with ``se``,
+    ``ci_low``, ``ci_high``, ``df`` and ``deff``. Unweighted: binomial SE and the Wilson
+    interval (R ``prop.test(correct = FALSE)``). Weighted or complex design: the
+    design-based mean of the option's 0/1 indicator over the base as a domain (the full
+    design is kept, as R's ``subset()``/``svyby``), with the logit interval on t(design df
+    of the base) - exactly R's ``svyciprop(~I(option), subset(design, base),
+    method = "logit")``.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"g_a": pd.array([True, True, False, None], dtype="boolean"),
@@ -357,6 +393,7 @@ def multi_response(
     n_resp = float(nw_opt.sum())
     if n_base == 0:
         raise AnalysisError(f"multi_response: the base for '{var}' is empty ({base_txt})")
+    est_note, est_cols = _multi_estimates(s, sel, in_base, n_opt, n_base, confidence)
     table = pd.DataFrame(
         {
             "var": var,
@@ -365,6 +402,7 @@ def multi_response(
             "n_weighted": nw_opt,
             "pct": 100 * nw_opt / nw_base,
             "pct_responses": 100 * nw_opt / n_resp if n_resp else np.nan,
+            **est_cols,
         }
     )
     total_pct = float(table["pct"].sum())
@@ -376,6 +414,7 @@ def multi_response(
         f"pct = % of respondents (sums to {total_pct:.1f}%: each respondent may choose several "
         "options, so the shares can add up to more than 100%); pct_responses = % of all "
         "responses (sums to 100%).",
+        est_note,
         weighting_note(s),
     ]
     return MultiResponse(

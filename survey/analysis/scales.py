@@ -183,20 +183,37 @@ def likert(
     cat_labels = labels[0] if labels[0] is not None else None
     same = all(lb == cat_labels for lb in labels)
     rows, dist = [], []
+    design = None
+    if s.has_design:
+        from ..core.design import Design
+
+        design = Design.from_survey(s)
+        w_in = design.weights if mask is None else design.weights[mask]
     for j, it in enumerate(items):
         x = X[:, j]
-        v = x[~np.isnan(x)]
+        ok = ~np.isnan(x)
+        v = x[ok]
         k = ks[j] or (int(np.nanmax(X)) if np.isfinite(np.nanmax(X)) else 0)
-        counts = np.bincount(v.astype(int) - 1, minlength=k)[:k] if ks[j] else None
-        pct = 100 * counts / max(len(v), 1) if counts is not None else None
         info = s.var_info(it, language=language)
+        if design is None:
+            counts = np.bincount(v.astype(int) - 1, minlength=k)[:k] if ks[j] else None
+            pct = 100 * counts / max(len(v), 1) if counts is not None else None
+            summary = {
+                "mean": float(v.mean()) if len(v) else math.nan,
+                "sd": float(v.std(ddof=1)) if len(v) > 1 else math.nan,
+                "median": float(np.median(v)) if len(v) else math.nan,
+            }
+        else:
+            wv = w_in[ok]
+            counts = (np.bincount(v.astype(int) - 1, weights=wv, minlength=k)[:k]
+                      if ks[j] else None)
+            pct = 100 * counts / wv.sum() if counts is not None and wv.sum() > 0 else None
+            summary = _design_item(design, s, it, mask, v, wv)
         rows.append({
             "var": it,
             "label": info.label or it,
             "n": len(v),
-            "mean": float(v.mean()) if len(v) else math.nan,
-            "sd": float(v.std(ddof=1)) if len(v) > 1 else math.nan,
-            "median": float(np.median(v)) if len(v) else math.nan,
+            **summary,
             f"top{top}" if top != 2 else "top2": float(pct[-top:].sum()) if pct is not None else math.nan,
             f"bottom{top}" if top != 2 else "bottom2": float(pct[:top].sum()) if pct is not None else math.nan,
             "reversed": it in rev,
@@ -227,10 +244,35 @@ def likert(
         + (f"; reverse-keyed: {', '.join(rev)} ((k + 1) − x)" if rev else "") + ".",
         f"Base: {len(X)} respondents" + (" within the where= filter" if mask is not None else "")
         + "; n per item in the table.",
-        weighting_note(s) if not s.has_design else "Unweighted summaries (weights ignored).",
+        weighting_note(s) if not s.has_design else (
+            "Estimates: design-based - mean with Taylor-linearised se and normal CI (R "
+            "svymean, domains keep the full design), sd = sqrt(svyvar), median by R's "
+            "svyquantile rule (qrule 'math'), distribution and top/bottom boxes as weighted "
+            "shares (svymean of category indicators); scores are per respondent (unweighted). "
+            + weighting_note(s)
+        ),
     )
     return Likert(items=pd.DataFrame(rows), distribution=distribution, scores=scores,
                   scoring=scoring, notes=notes)
+
+
+def _design_item(design, s, item, mask, v, wv) -> dict:
+    """Design-based summary of one item: mean with SE and CI (svymean), sd (svyvar), median."""
+    from .estimates import _linearize, _qrule_math, _z
+
+    full = _item_matrix(s, [item], "likert")[0][:, 0]
+    valid = ~np.isnan(full)
+    if mask is not None:
+        valid &= mask
+    lin = _linearize(design, np.where(valid, full, 0.0)[:, None], valid, None, 1, "mean")
+    m = float(lin.est[0, 0])
+    se = float(math.sqrt(max(lin.vcov[0, 0], 0.0)))
+    z = _z(0.95)
+    order = np.argsort(v, kind="stable")
+    med = _qrule_math(v[order], np.cumsum(wv[order]), float(wv.sum()), 0.5) if len(v) else math.nan
+    return {"mean": m, "se": se, "ci_low": m - z * se, "ci_high": m + z * se,
+            "sd": float(math.sqrt(lin.s2[0, 0])) if np.isfinite(lin.s2[0, 0]) else math.nan,
+            "median": float(med), "n_weighted": float(wv.sum())}
 
 
 def _alpha_from_cov(C: np.ndarray) -> tuple[float, float]:
@@ -318,6 +360,9 @@ def reliability(
     ``omega`` is McDonald's omega total from a one-factor maximum-likelihood fit of the
     correlation matrix (as R ``factanal``): 1 − Σψ / ΣR. psych::omega fits a bifactor model
     with group factors, which differs when the scale is not unidimensional.
+
+    Weights: a weighted or complex-design `Survey` is analysed unweighted (psych::alpha has
+    no weights and the Feldt interval assumes simple random sampling); the notes say so.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"a": [1, 2, 3, 4, 5.0], "b": [2, 2, 3, 5, 5.0], "c": [1, 3, 3, 4, 4.0]})
@@ -419,7 +464,10 @@ def reliability(
         "Omega total from a one-factor maximum-likelihood fit (R factanal): 1 − Σψ/ΣR.",
         ("Reverse-keyed: " + ", ".join(rev) + f" ({mx + mn:g} − x).") if rev
         else "No reverse-keyed items.",
-        weighting_note(s) if not s.has_design else "Unweighted (weights ignored).",
+        weighting_note(s) if not s.has_design else (
+            "Weights and design ignored: alpha, omega and the Feldt CI are computed unweighted "
+            "(psych::alpha has no weighted form, and the Feldt CI assumes simple random "
+            "sampling); report them as descriptive of the sample."),
     )
     return Reliability(
         alpha=raw, alpha_standardized=std, ci_low=float(lo), ci_high=float(hi), omega=omega,

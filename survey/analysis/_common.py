@@ -152,3 +152,12 @@ def missing_reasons(s: Survey, var: str, info: VarInfo, codes: np.ndarray,
         out[rest] = len(names)
         names.append("missing")
     return out, names
+
+
+def template_report_base(s: Survey, var: str) -> str | None:
+    """The template's ``report: {base: ...}`` for ``var`` (e.g. "returned"), if any."""
+    q = s.questionnaire
+    if q is None or not hasattr(q, "question") or (hasattr(q, "__contains__") and var not in q):
+        return None
+    rep = getattr(q.question(var), "report", None)
+    return getattr(rep, "base", None)

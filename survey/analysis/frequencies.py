@@ -16,6 +16,7 @@ from ._common import (
     missing_reasons,
     prepare,
     single,
+    template_report_base,
     weighting_note,
     where_mask,
 )
@@ -322,7 +323,7 @@ def multi_response(
     survey,
     var: str,
     *,
-    base: str = "respondents",
+    base: str | None = None,
     confidence: float = 0.95,
     weight: str | None = None,
     where=None,
@@ -332,7 +333,8 @@ def multi_response(
 
     base : "respondents" (answered the question: at least one option not missing),
         "returned" (every row, within ``where``), or "shown" (every row except those whose
-        missing reason is "skipped", -88). The base count is stated in the notes.
+        missing reason is "skipped", -88). Default: the template's ``report: {base: ...}``
+        for the question, else "respondents". The base count is stated in the notes.
 
     ``estimate`` is the proportion of the base choosing the option (0-1) with ``se``,
     ``ci_low``, ``ci_high``, ``df`` and ``deff``. Unweighted: binomial SE and the Wilson
@@ -350,11 +352,13 @@ def multi_response(
     0        a  2  66.666667           50.0
     1        b  2  66.666667           50.0
     """
+    s = prepare(survey, weight)
+    if base is None:
+        base = template_report_base(s, var) or "respondents"
     if base not in ("respondents", "returned", "shown"):
         raise AnalysisError(
             f"multi_response: base must be 'respondents', 'returned' or 'shown', found {base!r}"
         )
-    s = prepare(survey, weight)
     mask = where_mask(s, where, func="multi_response")
     info = s.var_info(var, language=language)
     if info.kind != "multi":

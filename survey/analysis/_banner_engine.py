@@ -73,11 +73,45 @@ class Counts:
     n_base: np.ndarray
 
 
+@dataclasses.dataclass(frozen=True)
+class Stacked:
+    """Counts of many coded variables, stacked: item ``i`` owns rows
+    ``offs[i] .. offs[i] + k_i`` of ``nw`` / ``n`` (row ``offs[i]`` = its missing rows).
+
+    ``nw`` (sum of k + 1, n_cols): sums of weights; ``n`` the same unweighted (``None`` when
+    not asked for); ``w2`` and ``n_base`` (n_items, n_cols): sum of squared weights and
+    unweighted number of the rows that answered each item.
+    """
+
+    n: np.ndarray | None
+    nw: np.ndarray
+    w2: np.ndarray
+    n_base: np.ndarray
+    offs: np.ndarray
+
+
 def count_many(
     items: list[tuple[np.ndarray, int]], layout: Layout, w: np.ndarray | None,
     *, cells: bool = True,
 ) -> list[Counts]:
-    """Counts of coded variables (codes 0..k-1, -1 missing) in every banner column.
+    """Counts of coded variables (codes 0..k-1, -1 missing) in every banner column, one
+    :class:`Counts` per item (see :func:`count_stacked`, which does the work)."""
+    if not items:
+        return []
+    st = count_stacked(items, layout, w, cells=cells)
+    ends = np.r_[st.offs[1:], st.nw.shape[0]]
+    out = []
+    for i, (a, z) in enumerate(zip(st.offs.tolist(), ends.tolist())):
+        tn = st.n[a:z] if st.n is not None else None
+        out.append(Counts(tn, st.nw[a:z], st.w2[i], st.n_base[i]))
+    return out
+
+
+def count_stacked(
+    items: list[tuple[np.ndarray, int]], layout: Layout, w: np.ndarray | None,
+    *, cells: bool = True,
+) -> Stacked:
+    """Counts of coded variables (codes 0..k-1, -1 missing) in every banner column, stacked.
 
     ``items`` is a list of ``(codes, k)``. With weights and ``cells=False`` the unweighted
     count of every cell is skipped (the bases are still counted): it is the second
@@ -88,16 +122,21 @@ def count_many(
     one ``bincount`` (plus one over the few missing rows when weighted). Small data (one
     chunk) is counted for all questions in a single ``bincount``.
     """
+    ks = np.array([k for _, k in items], dtype=np.int64)
+    offs = np.r_[0, np.cumsum(ks + 1)[:-1]].astype(np.int64)
     if layout.joint is None:
-        return [_count_codes_per_by(c, k, layout, w) for c, k in items]
-    if not items:
-        return []
-    nj = layout.n_joint
+        parts = [_count_codes_per_by(c, k, layout, w) for c, k in items]
+        return Stacked(np.vstack([c.n for c in parts]), np.vstack([c.nw for c in parts]),
+                       np.vstack([c.w2 for c in parts]), np.vstack([c.n_base for c in parts]),
+                       offs)
     n = len(layout.joint)
+    if n <= SMALL:
+        return _count_small(items, ks, offs, layout, w)
+    nj = layout.n_joint
     weighted = w is not None
     want_n = cells or not weighted
-    sizes = np.array([nj * (k + 1) for _, k in items])
-    offs = np.r_[0, np.cumsum(sizes)[:-1]]
+    sizes = nj * (ks + 1)
+    boffs = np.r_[0, np.cumsum(sizes)[:-1]]
     total = int(sizes.sum())
     acc_n = np.zeros(total) if want_n else None
     acc_w = np.zeros(total) if weighted else None
@@ -105,61 +144,52 @@ def count_many(
     miss_n = np.zeros(len(items) * nj) if weighted else None
     all_w2 = np.zeros(nj)
     all_n = np.zeros(nj)
-    if n <= SMALL:
-        return _count_small(items, layout, w)
-    else:
-        buf = np.empty(min(CHUNK, max(n, 1)), dtype=np.int64)
-        for start in range(0, n, CHUNK):
-            stop = min(start + CHUNK, n)
-            m = stop - start
-            j = layout.joint[start:stop]
-            scaled: dict[int, np.ndarray] = {}
+    buf = np.empty(min(CHUNK, max(n, 1)), dtype=np.int64)
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        m = stop - start
+        j = layout.joint[start:stop]
+        scaled: dict[int, np.ndarray] = {}
+        if weighted:
+            wc = w[start:stop]
+            w2c = wc * wc
+            all_w2 += np.bincount(j, weights=w2c, minlength=nj)
+            all_n += np.bincount(j, minlength=nj)
+        for i, (codes, k) in enumerate(items):
+            jk = scaled.get(k)
+            if jk is None:
+                jk = j * (k + 1) + 1  # joint cell major, code + 1 minor
+                scaled[k] = jk
+            idx = buf[:m]
+            qc = codes[start:stop]
+            np.add(jk, qc, out=idx, casting="unsafe")
+            sl = slice(boffs[i], boffs[i] + sizes[i])
+            if want_n:
+                acc_n[sl] += np.bincount(idx, minlength=sizes[i])
             if weighted:
-                wc = w[start:stop]
-                w2c = wc * wc
-                all_w2 += np.bincount(j, weights=w2c, minlength=nj)
-                all_n += np.bincount(j, minlength=nj)
-            for i, (codes, k) in enumerate(items):
-                jk = scaled.get(k)
-                if jk is None:
-                    jk = j * (k + 1) + 1  # joint cell major, code + 1 minor
-                    scaled[k] = jk
-                idx = buf[:m]
-                qc = codes[start:stop]
-                np.add(jk, qc, out=idx, casting="unsafe")
-                sl = slice(offs[i], offs[i] + sizes[i])
-                if want_n:
-                    acc_n[sl] += np.bincount(idx, minlength=sizes[i])
-                if weighted:
-                    acc_w[sl] += np.bincount(idx, weights=wc, minlength=sizes[i])
-                    miss = np.flatnonzero(qc < 0)
-                    if miss.size:
-                        jm = j[miss]
-                        ms = slice(i * nj, (i + 1) * nj)
-                        miss_w2[ms] += np.bincount(jm, weights=w2c[miss], minlength=nj)
-                        miss_n[ms] += np.bincount(jm, minlength=nj)
-    # marginalise every question at once: (sum of (k + 1), n_joint) -> (.., n_cols)
-    rows = np.r_[0, np.cumsum(sizes // nj)]
+                acc_w[sl] += np.bincount(idx, weights=wc, minlength=sizes[i])
+                miss = np.flatnonzero(qc < 0)
+                if miss.size:
+                    jm = j[miss]
+                    ms = slice(i * nj, (i + 1) * nj)
+                    miss_w2[ms] += np.bincount(jm, weights=w2c[miss], minlength=nj)
+                    miss_n[ms] += np.bincount(jm, minlength=nj)
 
+    # marginalise every question at once: (sum of (k + 1), n_joint) -> (.., n_cols)
     def stack(acc):
-        return np.vstack([acc[offs[i] : offs[i] + sizes[i]].reshape(nj, k + 1).T
+        return np.vstack([acc[boffs[i] : boffs[i] + sizes[i]].reshape(nj, k + 1).T
                           for i, (_, k) in enumerate(items)])
 
     tn_all = marginalize(stack(acc_n), layout) if want_n else None
-    if weighted:
-        tw_all = marginalize(stack(acc_w), layout)
-        w2_all = marginalize(all_w2[None, :] - miss_w2.reshape(len(items), nj), layout)
-        nb_all = marginalize(all_n[None, :] - miss_n.reshape(len(items), nj), layout)
-    out = []
-    for i in range(len(items)):
-        sl = slice(rows[i], rows[i + 1])
-        tn = tn_all[sl] if want_n else None
-        if not weighted:
-            base = tn[1:].sum(axis=0)
-            out.append(Counts(tn, tn, base, base))
-        else:
-            out.append(Counts(tn, tw_all[sl], w2_all[i], nb_all[i]))
-    return out
+    if not weighted:
+        answered = tn_all.copy()
+        answered[offs] = 0.0
+        base = np.add.reduceat(answered, offs, axis=0)
+        return Stacked(tn_all, tn_all, base, base, offs)
+    tw_all = marginalize(stack(acc_w), layout)
+    w2_all = marginalize(all_w2[None, :] - miss_w2.reshape(len(items), nj), layout)
+    nb_all = marginalize(all_n[None, :] - miss_n.reshape(len(items), nj), layout)
+    return Stacked(tn_all, tw_all, w2_all, nb_all, offs)
 
 
 def marginalize(mat: np.ndarray, layout: Layout) -> np.ndarray:
@@ -185,7 +215,7 @@ def marginalize(mat: np.ndarray, layout: Layout) -> np.ndarray:
     return out
 
 
-def _count_small(items, layout: Layout, w) -> list[Counts]:
+def _count_small(items, ks, offs, layout: Layout, w) -> Stacked:
     """Small data (a few thousand rows): all questions x all banner columns in one
     ``bincount`` per quantity (count, sum of w, sum of w^2), far fewer numpy calls than the
     chunked path. (A 0/1 matrix product would do the same, but multithreaded BLAS stalls on
@@ -203,8 +233,6 @@ def _count_small(items, layout: Layout, w) -> list[Counts]:
     member[0] = 0
     for j, codes_b in enumerate(layout.by_codes):
         member[j + 1] = np.where(codes_b >= 0, codes_b + starts[j], n_cols)
-    ks = np.array([k for _, k in items])
-    offs = np.r_[0, np.cumsum(ks + 1)[:-1]]
     total = int((ks + 1).sum())
     codes = np.stack([c for c, _ in items]).astype(np.int64)
     codes += 1 + offs[:, None]
@@ -219,15 +247,11 @@ def _count_small(items, layout: Layout, w) -> list[Counts]:
     answered = m.copy()
     answered[offs] = 0.0  # drop each question's missing row
     base = np.add.reduceat(answered, offs, axis=0)  # (Q, n_cols or 3 n_cols)
-    out = []
-    for i, k in enumerate(ks):
-        tn = m[offs[i] : offs[i] + k + 1, :n_cols]
-        if w is None:
-            out.append(Counts(tn, tn, base[i], base[i]))
-        else:
-            tw = m[offs[i] : offs[i] + k + 1, n_cols : 2 * n_cols]
-            out.append(Counts(tn, tw, base[i, 2 * n_cols :], base[i, :n_cols]))
-    return out
+    tn = m[:, :n_cols]
+    if w is None:
+        return Stacked(tn, tn, base, base, offs)
+    return Stacked(tn, m[:, n_cols : 2 * n_cols], base[:, 2 * n_cols :], base[:, :n_cols],
+                   offs)
 
 
 def _count_codes_per_by(codes, k, layout, w):

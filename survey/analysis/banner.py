@@ -702,50 +702,37 @@ def banner(
             codes = _single_codes(s, var, info, lang, arrays)
             k = len(info.categories)
             kind = "likert" if _is_likert(var, info, likert) else "single"
-            for members in nets.get(var, {}).values():
-                _member_index(var, info, members)  # validate early
-            specs.append((var, info, kind, len(items)))
+            net_defs = [(lab, tuple(_member_index(var, info, members)))
+                        for lab, members in nets.get(var, {}).items()]
+            specs.append((var, info, kind, len(items), net_defs))
             items.append((codes, k))
         elif info.kind == "multi":
             sel, answered = _multi_matrix(s, info)
             if _report_base(s, var) == "returned":  # template: percent of all returned forms
                 answered = np.ones_like(answered)
                 base_returned.append(var)
-            specs.append((var, info, "multi", len(items)))
+            specs.append((var, info, "multi", len(items), list(nets.get(var, {}))))
             for o in range(sel.shape[1]):
                 items.append((np.where(answered, sel[:, o], -1).astype(np.int8), 2))
             for members in nets.get(var, {}).values():
                 anyof = sel[:, _member_index(var, info, members)].any(axis=1)
                 items.append((np.where(answered, anyof, -1).astype(np.int8), 2))
         elif info.kind == "numeric":
-            specs.append((var, info, "numeric", None))
+            specs.append((var, info, "numeric", None, None))
         else:
             raise AnalysisError(
                 f"banner row variable '{var}' is {info.kind}; expected single-choice, "
                 "multiple-response or numeric. Hint: leave text and date questions out.")
-    counted = eng.count_many(items, layout, w, cells=w is None)
-    lazy = _LazyCounts(items, layout, counted if w is None else None)
+    stacked = eng.count_stacked(items, layout, w, cells=w is None) if items else None
 
     ctx = _Ctx(columns=columns, col_by=col_by, n_by=len(by), alpha=alpha,
                alpha_strict=alpha_strict if letters == "two-level" else None,
                correction=correction, scope=scope, test=test, min_base=min_base,
                percent=percent, zcrit=_norm_ppf(0.5 + confidence / 2), confidence=confidence,
                weighted=w is not None, letter=[c["letter"] for c in columns], txt=txt)
-    drafts = []
-    for var, info, kind, pos in specs:
-        if kind in ("single", "likert"):
-            drafts.append(_categorical_draft(ctx, var, info, kind, counted[pos],
-                                             nets.get(var, {}), lazy.getter(pos, 1)))
-        elif kind == "multi":
-            extra = list(nets.get(var, {}))
-            m = len(info.columns) + len(extra)
-            drafts.append(_multi_draft(ctx, var, info, counted[pos : pos + m], extra,
-                                       lazy.getter(pos, m)))
-        else:
-            drafts.append(_numeric_draft(ctx, s, var, info, layout, w))
-    pairwise = _run_tests(ctx, drafts)
-    blocks = tuple(_Block(**{f.name: d[f.name] for f in dataclasses.fields(_Block)})
-                   for d in drafts)
+    tab = _assemble(ctx, specs, stacked, items, s, layout, w)
+    pairwise = _run_tests(ctx, tab)
+    blocks = tab.blocks()
 
     notes = _footnotes(ctx, s, n, where is not None, suppress_below, min_base, preset,
                        base_returned)
@@ -758,20 +745,30 @@ def banner(
 
 
 # --- helpers -------------------------------------------------------------------------------
-class _LazyCounts:
-    """Unweighted cell counts of weighted banners, counted on first use for all questions."""
+class _LazyN:
+    """Unweighted cell counts of every row of the banner, (R, C); with weights they are
+    counted on first use, for all questions in one pass."""
 
-    def __init__(self, items, layout, ready):
-        self._items, self._layout, self._res = items, layout, ready
+    def __init__(self, items, layout, counts, mem_starts, prop_rows, row_base):
+        self._items, self._layout, self._counts = items, layout, counts
+        self._mem_starts, self._prop_rows, self._row_base = mem_starts, prop_rows, row_base
+        self._res = None
 
-    def _get(self):
+    def get(self) -> np.ndarray:
         if self._res is None:
-            self._res = eng.count_many(self._items, self._layout, None)
-            self._items = None  # release the code arrays
+            out = self._row_base.copy()  # means, SDs, medians: the valid n of the column
+            if self._prop_rows.size:
+                counts = self._counts
+                if counts is None:
+                    counts = eng.count_stacked(self._items, self._layout, None).n
+                mem, starts = self._mem_starts
+                out[self._prop_rows] = np.add.reduceat(counts[mem], starts, axis=0)
+            self._res = out
+            self._items = self._counts = None  # release the code arrays
         return self._res
 
-    def getter(self, pos: int, m: int):
-        return lambda: self._get()[pos : pos + m]
+    def getter(self, r0: int, r1: int):
+        return lambda: self.get()[r0:r1]
 
 
 @dataclasses.dataclass
@@ -942,98 +939,239 @@ def _neff(w_sum: np.ndarray, w2: np.ndarray, weighted: bool, n: np.ndarray) -> n
         return np.where(w2 > 0, w_sum * w_sum / w2, 0.0)
 
 
-def _stack(drafts: list[dict], family: str):
-    """Rows of one test family from all drafts, stacked: (spans, X, V, NEFF, BASE, FAM, keys).
+@dataclasses.dataclass
+class _Table:
+    """Every row of the banner (all questions, in display order) as one set of arrays.
 
-    ``prop``: category/option rows and nets (X = proportions); ``mean``: mean rows.
+    Per row (R): ``q`` (question index), ``stat``, ``cat``, ``parts`` and the (R, C) cell
+    arrays; per question (Q): ``bounds`` (rows ``bounds[i]:bounds[i + 1]``), names, kinds
+    and the (Q, C) bases. Blocks are slices of these arrays.
     """
-    spans, xs, vs, neffs, bases, fam, keys = [], [], [], [], [], [], []
-    start = 0
-    for i, d in enumerate(drafts):
-        st = d["stat"]
-        if family == "prop":
-            rows = [r for r in range(len(st)) if st[r] in ("pct", "net")]
+
+    q: np.ndarray
+    stat: list
+    cat: list
+    parts: list
+    nw: np.ndarray
+    pct: np.ndarray
+    value: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    mvar: np.ndarray
+    p_value: np.ndarray
+    letters: np.ndarray
+    prop_rows: np.ndarray  # rows tested as proportions (pct, net), in order
+    bounds: np.ndarray
+    var: list
+    label: list
+    kind: list
+    base_n: np.ndarray
+    base_w: np.ndarray
+    base_eff: np.ndarray
+    lazy_n: Any
+
+    def keys(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), 3) object array of (var, category, stat) of the given rows."""
+        out = np.empty((len(rows), 3), dtype=object)
+        out[:, 0] = np.asarray(self.var, dtype=object)[self.q[rows]]
+        out[:, 1] = np.asarray(self.cat, dtype=object)[rows]
+        out[:, 2] = np.asarray(self.stat, dtype=object)[rows]
+        return out
+
+    def blocks(self) -> tuple[_Block, ...]:
+        out = []
+        b = self.bounds.tolist()
+        for i in range(len(self.var)):
+            r0, r1 = b[i], b[i + 1]
+            out.append(_Block(
+                var=self.var[i], label=self.label[i], kind=self.kind[i],
+                stat=tuple(self.stat[r0:r1]), category=tuple(self.cat[r0:r1]),
+                n_fn=self.lazy_n.getter(r0, r1), nw=self.nw[r0:r1], pct=self.pct[r0:r1],
+                value=self.value[r0:r1], se=self.se[r0:r1], ci_low=self.ci_low[r0:r1],
+                ci_high=self.ci_high[r0:r1], p_value=self.p_value[r0:r1],
+                letters=self.letters[r0:r1], base_n=self.base_n[i], base_w=self.base_w[i],
+                base_eff=self.base_eff[i], net_parts=tuple(self.parts[r0:r1])))
+        return tuple(out)
+
+
+def _assemble(ctx: _Ctx, specs, st, items, s, layout, w) -> _Table:
+    """All rows of all questions at once from the stacked counts.
+
+    A first loop over the questions only lays out the rows (Python lists of small ints:
+    which counted rows each banner row sums); every number is then computed for all
+    questions together: one ``reduceat`` for the category / option / net rows, one for the
+    Likert means, one pass for percentages, SEs and CIs.
+    """
+    C = len(ctx.columns)
+    Q = len(specs)
+    offs = st.offs.tolist() if st is not None else []
+    stat: list[str] = []
+    cat: list[str] = []
+    parts: list[tuple] = []
+    qrow: list[int] = []
+    mem: list[int] = []  # counted rows summed by each proportion row, concatenated
+    mcount: list[int] = []  # how many per proportion row
+    prop_rows: list[int] = []
+    lik_rows: list[int] = []  # Likert mean rows; their members, values and question
+    lik_mem: list[int] = []
+    lik_val: list[float] = []
+    lik_count: list[int] = []
+    num: list[tuple[int, int, dict]] = []  # (question, first row, numbers) of numeric rows
+    qpos = np.zeros(Q, dtype=np.int64)  # first counted item of each question
+    counted_q = np.zeros(Q, dtype=bool)
+    bounds = [0]
+    t = ctx.txt
+    for i, (var, info, kind, pos, extra) in enumerate(specs):
+        r = len(stat)
+        if kind in ("single", "likert"):
+            k = len(info.categories)
+            first = offs[pos] + 1
+            net_defs = ([(t["t2b"], (k - 2, k - 1)), (t["b2b"], (0, 1))]
+                        if kind == "likert" else []) + extra
+            m = k + len(net_defs)
+            prop_rows.extend(range(r, r + m))
+            mem.extend(range(first, first + k))
+            mcount.extend([1] * k)
+            stat.extend(["pct"] * k)
+            cat.extend(info.categories)
+            parts.extend([()] * k)
+            for lab, idx in net_defs:
+                mem.extend(first + j for j in idx)
+                mcount.append(len(idx))
+                stat.append("net")
+                cat.append(lab)
+                parts.append(tuple(idx))
+            if kind == "likert":
+                lik_rows.append(r + m)
+                lik_mem.extend(range(first, first + k))
+                lik_val.extend(range(1, k + 1))
+                lik_count.append(k)
+                stat.append("mean")
+                cat.append(t["mean"])
+                parts.append(tuple(range(k)))
+                m += 1
+            qpos[i], counted_q[i] = pos, True
+        elif kind == "multi":
+            m = len(info.columns) + len(extra)
+            prop_rows.extend(range(r, r + m))
+            mem.extend(o + 2 for o in offs[pos : pos + m])  # each option's "chosen" row
+            mcount.extend([1] * m)
+            stat.extend(["pct"] * len(info.columns) + ["net"] * len(extra))
+            cat.extend(list(info.categories) + list(extra))
+            parts.extend([()] * m)
+            qpos[i], counted_q[i] = pos, True
         else:
-            rows = [r for r in range(len(st)) if st[r] == "mean"]
-        if not rows:
-            continue
-        spans.append((i, rows, start))
-        start += len(rows)
-        xs.append(d["nw"][rows] if family == "prop" else d["value"][rows])
-        if family == "mean":
-            vs.append(d["mvar"][rows])
-        neffs.append(np.broadcast_to(d["base_eff"], (len(rows), d["base_eff"].size)))
-        bases.append(np.broadcast_to(d["base_n"], (len(rows), d["base_n"].size)))
-        # correction family: question x (category rows | nets | mean)
-        fam += [2 * i + (st[r] == "net") for r in rows]
-        keys += [(d["var"], d["category"][r], st[r]) for r in rows]
-    if not spans:
-        return None
-    return (spans, np.vstack(xs), np.vstack(vs) if vs else None, np.vstack(neffs),
-            np.vstack(bases), np.asarray(fam, dtype=np.int64), keys)
+            m = 3
+            num.append((i, r, _numeric_rows(ctx, s, var, info, layout, w)))
+            stat.extend(["mean", "sd", "median"])
+            cat.extend([t["mean"], t["sd"], t["median"]])
+            parts.extend([(), (), ()])
+        qrow.extend([i] * m)
+        bounds.append(len(stat))
+    R = len(stat)
+    q = np.asarray(qrow, dtype=np.int64)
+    nan_rc = np.full((R, C), np.nan)
+    nw = np.zeros((R, C))
+    value, pct, se, lo, hi, mvar = (nan_rc.copy() for _ in range(6))
+    base_n, base_w, base_eff = np.zeros((Q, C)), np.zeros((Q, C)), np.zeros((Q, C))
+    prop = np.asarray(prop_rows, dtype=np.int64)
+    mem_a = np.asarray(mem, dtype=np.int64)
+    starts = np.r_[0, np.cumsum(mcount)[:-1]].astype(np.int64) if mcount else mem_a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if st is not None:
+            answered = st.nw.copy()
+            answered[st.offs] = 0.0  # each item's missing row
+            bw_items = np.add.reduceat(answered, st.offs, axis=0)
+            ne_items = _neff(bw_items, st.w2, ctx.weighted, st.n_base)
+            cq = np.flatnonzero(counted_q)
+            ip = qpos[cq]
+            base_n[cq], base_w[cq], base_eff[cq] = st.n_base[ip], bw_items[ip], ne_items[ip]
+        for i, _, d in num:
+            base_n[i], base_w[i], base_eff[i] = d["cnt"], d["sw"], d["base_eff"]
+        if prop.size:
+            nw[prop] = np.add.reduceat(st.nw[mem_a], starts, axis=0)
+        if lik_rows:
+            lr = np.asarray(lik_rows, dtype=np.int64)
+            lq = q[lr]
+            lm = np.asarray(lik_mem, dtype=np.int64)
+            ls = np.r_[0, np.cumsum(lik_count)[:-1]].astype(np.int64)
+            vals = np.asarray(lik_val, dtype=float)[:, None]
+            cw = st.nw[lm]
+            bw, ne = base_w[lq], base_eff[lq]
+            mean = np.add.reduceat(vals * cw, ls, axis=0) / bw
+            var_pop = np.maximum(np.add.reduceat(vals**2 * cw, ls, axis=0) / bw - mean**2, 0.0)
+            var_s = var_pop * ne / (ne - 1)
+            nw[lr] = bw
+            value[lr] = mean
+            mvar[lr] = var_s
+            se[lr], lo[lr], hi[lr] = _mean_ci(mean, var_s, ne, ctx.confidence)
+        for _i, r, d in num:
+            sl = slice(r, r + 3)
+            nw[sl] = d["sw"]
+            value[sl] = d["value"]
+            se[r], lo[r], hi[r] = d["se"], d["lo"], d["hi"]
+            mvar[r] = d["var_s"]
+        if prop.size:
+            pct_p, se_p, lo_p, hi_p = _proportions(ctx, nw[prop], base_w[q[prop]],
+                                                   base_eff[q[prop]])
+            pct[prop], value[prop], se[prop], lo[prop], hi[prop] = pct_p, pct_p, se_p, lo_p, hi_p
+    row_base = base_n[q]
+    lazy = _LazyN(items if ctx.weighted else None, layout,
+                  None if ctx.weighted or st is None else st.n, (mem_a, starts), prop, row_base)
+    return _Table(
+        q=q, stat=stat, cat=cat, parts=parts, nw=nw, pct=pct, value=value, se=se, ci_low=lo,
+        ci_high=hi, mvar=mvar, p_value=nan_rc, letters=np.full((R, C), "", dtype=object),
+        prop_rows=prop, bounds=np.asarray(bounds), var=[sp[0] for sp in specs],
+        label=[sp[1].label for sp in specs], kind=[sp[2] for sp in specs], base_n=base_n,
+        base_w=base_w, base_eff=base_eff, lazy_n=lazy)
 
 
-def _finish_props(ctx: _Ctx, drafts: list[dict], stack) -> np.ndarray | None:
-    """Percentages, SEs and Wilson CIs of every proportion row of the banner at once.
-
-    Replaces the weighted counts in the stacked X by proportions and returns them.
-    """
-    if stack is None:
-        return None
-    spans, NW, _, NEFF, _, _, _ = stack
-    BASEW = np.vstack([np.broadcast_to(drafts[i]["base_w"], (len(rows), NW.shape[1]))
-                       for i, rows, _ in spans])
+def _proportions(ctx: _Ctx, NW, BASEW, NEFF):
+    """Percentages, SEs and Wilson CIs of proportion rows (weighted counts ``NW``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(BASEW > 0, NW / BASEW, np.nan)
         if ctx.percent == "column":
             pct = p * 100
             se = np.sqrt(p * (1 - p) / NEFF) * 100
             lo, hi = eng.wilson(p, NEFF, ctx.zcrit)
-            lo, hi = lo * 100, hi * 100
-        else:
-            pct = np.full_like(p, np.nan)
-            groups = [np.array([0])] + [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
-            for g in groups:
-                if ctx.percent == "row":
-                    den = NW[:, g].sum(axis=1, keepdims=True)
-                else:
-                    den = BASEW[:, g].sum(axis=1, keepdims=True)
-                pct[:, g] = NW[:, g] / den * 100
-            se = lo = hi = np.full_like(p, np.nan)
-    for i, rows, start in spans:
-        sl = slice(start, start + len(rows))
-        d = drafts[i]
-        d["p"][rows] = p[sl]
-        d["pct"][rows] = pct[sl]
-        d["value"][rows] = pct[sl]
-        d["se"][rows] = se[sl]
-        d["ci_low"][rows] = lo[sl]
-        d["ci_high"][rows] = hi[sl]
-    return p
+            return pct, se, lo * 100, hi * 100
+        pct = np.full_like(p, np.nan)
+        groups = [np.array([0])] + [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
+        for g in groups:
+            if ctx.percent == "row":
+                den = NW[:, g].sum(axis=1, keepdims=True)
+            else:
+                den = BASEW[:, g].sum(axis=1, keepdims=True)
+            pct[:, g] = NW[:, g] / den * 100
+        nan = np.full_like(p, np.nan)
+        return pct, nan, nan, nan
 
 
-def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
-    """Percentages and all significance tests of the banner at once, vectorised over every
-    row of every question; fills each draft's cells, ``letters`` and ``p_value`` and returns
-    the raw pairwise results (expanded by :attr:`Banner.tests`)."""
+def _run_tests(ctx: _Ctx, tab: _Table) -> tuple[dict, ...]:
+    """All significance tests of the banner at once, vectorised over every row of every
+    question; fills ``tab.letters`` and ``tab.p_value`` and returns the raw pairwise
+    results (expanded by :attr:`Banner.tests`)."""
     C = len(ctx.columns)
-    for d in drafts:
-        R = len(d["stat"])
-        d["letters"] = np.full((R, C), "", dtype=object)
-        d["p_value"] = np.full((R, C), np.nan)
-    prop_stack = _stack(drafts, "prop")
-    p_all = _finish_props(ctx, drafts, prop_stack)
-    if ctx.test == "none" or not drafts:
+    if ctx.test == "none" or not len(tab.var):
         return ()
     out = []
     upper = [ctx.letter[c].upper() for c in range(C)]
+    stat = np.asarray(tab.stat, dtype=object)
     for family in ("prop", "mean"):
-        stack = prop_stack if family == "prop" else _stack(drafts, "mean")
-        if stack is None:
+        rows = tab.prop_rows if family == "prop" else np.flatnonzero(stat == "mean")
+        if not rows.size:
             continue
-        spans, X, V, NEFF, BASE, FAM, keys = stack
+        qr = tab.q[rows]
+        NEFF, BASE = tab.base_eff[qr], tab.base_n[qr]
         if family == "prop":
-            X = p_all
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bw = tab.base_w[qr]
+                X = np.where(bw > 0, tab.nw[rows] / bw, np.nan)
+        else:
+            X, V = tab.value[rows], tab.mvar[rows]
+        # correction family: question x (category rows | nets | mean), contiguous in rows
+        FAM = 2 * qr + (stat[rows] == "net")
         R = X.shape[0]
         win = np.zeros((R, C, C), dtype=np.int8)  # 1 higher (upper case), 2 higher (lower case)
         pmin = np.full((R, C), np.nan)
@@ -1058,19 +1196,21 @@ def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
             # correction families, contiguous in pv.ravel(): the rows of one question and
             # row kind (FAM is nondecreasing) x the pairs of this by variable, or one row
             per_by.append((cols, ci, cj, stat_v, df_v, pv, fam_len * len(ci)))
+        adjusted = []
         if per_by:
             flat_adj = eng.adjust_segments(np.concatenate([t[5].ravel() for t in per_by]),
                                            np.concatenate([t[6] for t in per_by]),
                                            ctx.correction)
             cut = np.cumsum([t[5].size for t in per_by])[:-1]
             adjusted = [a.reshape(t[5].shape) for a, t in zip(np.split(flat_adj, cut), per_by)]
-        for (cols, ci, cj, stat_v, df_v, pv, _), padj in zip(per_by, adjusted if per_by else []):
+        keys = tab.keys(rows) if per_by else None
+        rr = np.arange(R)[:, None]
+        for (cols, ci, cj, stat_v, df_v, pv, _), padj in zip(per_by, adjusted):
             diff = X[:, ci] - X[:, cj]
             level = np.where(padj < ctx.alpha, 2 if ctx.alpha_strict is not None else 1, 0)
             if ctx.alpha_strict is not None:
                 level = np.where(padj < ctx.alpha_strict, 1, level)
             level = level.astype(np.int8)
-            rr = np.arange(R)[:, None]
             win[rr, ci[None, :], cj[None, :]] = np.where(diff > 0, level, 0)
             win[rr, cj[None, :], ci[None, :]] = np.where(diff < 0, level, 0)
             for c in cols:  # smallest adjusted p of each column's comparisons
@@ -1091,10 +1231,8 @@ def _run_tests(ctx: _Ctx, drafts: list[dict]) -> tuple[dict, ...]:
             bounds = np.r_[0, cut, cell.size]
             lett[cell[bounds[:-1]]] = ["".join(chars[a:z]) for a, z in
                                        zip(bounds[:-1].tolist(), bounds[1:].tolist())]
-        lett = lett.reshape(R, C)
-        for i, rows, start in spans:
-            drafts[i]["letters"][rows] = lett[start : start + len(rows)]
-            drafts[i]["p_value"][rows] = pmin[start : start + len(rows)]
+        tab.letters[rows] = lett.reshape(R, C)
+        tab.p_value[rows] = pmin
     return tuple(out)
 
 
@@ -1108,90 +1246,8 @@ def _mean_ci(mean, var_s, neff, confidence):
     return se, mean - t * se, mean + t * se
 
 
-def _draft(ctx, var, info, kind, stat, cats, n_fn, nw, p, pct, value, se, lo, hi, base_n,
-           base_w, base_eff, parts, mvar=None) -> dict:
-    C = len(ctx.columns)
-    return {
-        "var": var, "label": info.label, "kind": kind, "stat": tuple(stat),
-        "category": tuple(cats), "n_fn": n_fn, "nw": nw, "p": p, "pct": pct, "value": value,
-        "se": se, "ci_low": lo, "ci_high": hi, "base_n": base_n, "base_w": base_w,
-        "base_eff": base_eff, "net_parts": tuple(parts),
-        "mvar": mvar if mvar is not None else np.full((len(stat), C), np.nan),
-    }
-
-
-def _categorical_draft(ctx, var, info, kind, counted, extra_nets, n_counts):
-    k = len(info.categories)
-    cw = counted.nw[1:]
-    base_n, base_w = counted.n_base, cw.sum(axis=0)
-    base_eff = _neff(base_w, counted.w2, ctx.weighted, base_n)
-    stat = ["pct"] * k
-    cats = list(info.categories)
-    parts: list[tuple[int, ...]] = [()] * k
-    net_defs = []
-    if kind == "likert":
-        net_defs += [(ctx.txt["t2b"], (k - 2, k - 1)), (ctx.txt["b2b"], (0, 1))]
-    for lab, members in extra_nets.items():
-        net_defs.append((lab, tuple(_member_index(var, info, members))))
-    w_all = cw
-    sel = np.zeros((len(net_defs), k))
-    for i, (lab, idx) in enumerate(net_defs):
-        sel[i, list(idx)] = 1.0
-        stat.append("net")
-        cats.append(lab)
-        parts.append(tuple(idx))
-    if net_defs:
-        w_all = np.vstack([cw, sel @ cw])
-    likert_mean = kind == "likert"
-
-    def n_fn():
-        cn = n_counts()[0].n[1:]
-        rows = [cn, sel @ cn] + ([base_n[None, :]] if likert_mean else [])
-        return np.vstack(rows)
-
-    p, pct, se, lo, hi = (np.full(w_all.shape, np.nan) for _ in range(5))
-    value = pct.copy()
-    mvar = None
-    if kind == "likert":
-        vals = np.arange(1, k + 1, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = vals @ cw / base_w
-            var_pop = np.maximum((vals**2) @ cw / base_w - mean**2, 0.0)
-            var_s = var_pop * base_eff / (base_eff - 1)
-        se_m, lo_m, hi_m = _mean_ci(mean, var_s, base_eff, ctx.confidence)
-        C = len(ctx.columns)
-        nan = np.full((1, C), np.nan)
-        stat.append("mean")
-        cats.append(ctx.txt["mean"])
-        parts.append(tuple(range(k)))
-        w_all = np.vstack([w_all, base_w[None, :]])
-        p = np.vstack([p, nan])
-        pct = np.vstack([pct, nan])
-        value = np.vstack([value, mean[None, :]])
-        se, lo, hi = (np.vstack([a, b[None, :]]) for a, b in ((se, se_m), (lo, lo_m), (hi, hi_m)))
-        mvar = np.vstack([np.full((len(stat) - 1, C), np.nan), var_s[None, :]])
-    return _draft(ctx, var, info, kind, stat, cats, n_fn, w_all, p, pct, value, se, lo, hi,
-                  base_n, base_w, base_eff, parts, mvar)
-
-
-def _multi_draft(ctx, var, info, counted, net_labels, n_counts):
-    k = len(info.columns)
-    base_n = counted[0].n_base
-    base_w = counted[0].nw[1:].sum(axis=0)
-    w_all = np.vstack([c.nw[2] for c in counted])
-    base_eff = _neff(base_w, counted[0].w2, ctx.weighted, base_n)
-
-    def n_fn():
-        return np.vstack([c.n[2] for c in n_counts()])
-
-    stat = ["pct"] * k + ["net"] * len(net_labels)
-    cats = list(info.categories) + list(net_labels)
-    p, pct, value, se, lo, hi = (np.full(w_all.shape, np.nan) for _ in range(6))
-    return _draft(ctx, var, info, "multi", stat, cats, n_fn, w_all, p, pct, value, se, lo, hi,
-                  base_n, base_w, base_eff, [()] * len(stat))
-
-
-def _numeric_draft(ctx, s, var, info, layout, w):
+def _numeric_rows(ctx, s, var, info, layout, w) -> dict:
+    """Mean, SD and median of a numeric question in every banner column."""
     x = pd.to_numeric(s.data[info.columns[0] if info.columns else var], errors="coerce")
     x = x.to_numpy(dtype=float, na_value=np.nan)
     valid = np.isfinite(x)
@@ -1211,16 +1267,9 @@ def _numeric_draft(ctx, s, var, info, layout, w):
     for b, (codes_b, kb) in enumerate(zip(layout.by_codes, layout.by_sizes)):
         cols = np.flatnonzero(layout.col_by == b)
         med[cols] = eng.weighted_median(x, ww, np.where(valid, codes_b, -1), kb)
-    C = len(ctx.columns)
-    nan = np.full(C, np.nan)
     se_m, lo_m, hi_m = _mean_ci(mean, var_s, base_eff, ctx.confidence)
-    return _draft(
-        ctx, var, info, "numeric", ["mean", "sd", "median"],
-        [ctx.txt["mean"], ctx.txt["sd"], ctx.txt["median"]],
-        lambda: np.vstack([cnt] * 3), np.vstack([sw] * 3), np.full((3, C), np.nan),
-        np.full((3, C), np.nan), np.vstack([mean, np.sqrt(var_s), med]),
-        np.vstack([se_m, nan, nan]), np.vstack([lo_m, nan, nan]), np.vstack([hi_m, nan, nan]),
-        cnt, sw, base_eff, [(), (), ()], mvar=np.vstack([var_s, nan, nan]))
+    return {"cnt": cnt, "sw": sw, "base_eff": base_eff, "var_s": var_s, "se": se_m,
+            "lo": lo_m, "hi": hi_m, "value": np.vstack([mean, np.sqrt(var_s), med])}
 
 
 _ZH_CORRECTION = {"none": "未作多重比較校正", "bonferroni": "Bonferroni 校正",

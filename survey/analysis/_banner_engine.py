@@ -16,8 +16,9 @@ import dataclasses
 import numpy as np
 
 CHUNK = 1 << 16  # rows per chunk: int64 temporaries of 512 KiB stay in L2
-MAX_JOINT = 200_000
-SMALL = 4096  # up to this many rows: one matrix product instead of bincounts  # above this many joint cells, count each by variable separately
+MAX_JOINT = 200_000  # above this many joint cells, count each by variable separately
+SMALL = 4096  # up to this many rows: all questions x banner memberships in one bincount
+SMALL_TEMP = 1 << 15  # elements per temporary array of the small-data path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,15 +235,25 @@ def _count_small(items, ks, offs, layout: Layout, w) -> Stacked:
     for j, codes_b in enumerate(layout.by_codes):
         member[j + 1] = np.where(codes_b >= 0, codes_b + starts[j], n_cols)
     total = int((ks + 1).sum())
-    codes = np.stack([c for c, _ in items]).astype(np.int64)
-    codes += 1 + offs[:, None]
-    codes *= stride
-    flat = (codes[:, None, :] + member[None, :, :]).ravel()  # (Q x (B + 1) x n)
-    mats = [np.bincount(flat, minlength=total * stride).astype(float)]
-    if w is not None:
-        wb = np.broadcast_to(w, (len(items), member.shape[0], n)).ravel()
-        mats.append(np.bincount(flat, weights=wb, minlength=total * stride))
-        mats.append(np.bincount(flat, weights=wb * wb, minlength=total * stride))
+    # questions in groups whose temporaries (int64 index, weights) stay under ~256 KiB:
+    # freshly mapped MiB-sized arrays cost more in page faults than the counting itself
+    per = max(1, SMALL_TEMP // (member.shape[0] * max(n, 1)))
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for g0 in range(0, len(items), per):
+        g1 = min(g0 + per, len(items))
+        base_row = int(offs[g0])
+        rows = int((ks[g0:g1] + 1).sum())
+        codes = np.stack([c for c, _ in items[g0:g1]]).astype(np.int64)
+        codes += (1 - base_row) + offs[g0:g1, None]
+        codes *= stride
+        flat = (codes[:, None, :] + member[None, :, :]).ravel()  # (q x (B + 1) x n)
+        parts[0].append(np.bincount(flat, minlength=rows * stride).astype(float))
+        if w is not None:
+            wb = np.broadcast_to(w, (g1 - g0, member.shape[0], n)).ravel()  # a copy
+            parts[1].append(np.bincount(flat, weights=wb, minlength=rows * stride))
+            np.multiply(wb, wb, out=wb)
+            parts[2].append(np.bincount(flat, weights=wb, minlength=rows * stride))
+    mats = [np.concatenate(x) if len(x) > 1 else x[0] for x in parts if x]
     m = np.hstack([x.reshape(total, stride)[:, :n_cols] for x in mats])
     answered = m.copy()
     answered[offs] = 0.0  # drop each question's missing row

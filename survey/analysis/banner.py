@@ -65,33 +65,69 @@ def _text(language: str | None) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class _Block:
-    """All cells of one row variable: R rows (stats) x C banner columns."""
+def _rows(name: str, doc: str):
+    """A (R, ...) slice of one of the banner table's row arrays, made on first access."""
 
-    var: str
-    label: str
-    kind: str  # single | likert | multi | numeric
-    stat: tuple[str, ...]  # per row: pct | net | mean | sd | median
-    category: tuple[str, ...]  # per row: label shown
-    n_fn: Any  # () -> (R, C) unweighted counts (pct/net rows) or valid n (means); lazy
-    nw: np.ndarray  # (R, C) weighted count / weighted valid n
-    pct: np.ndarray  # (R, C) percent (NaN for mean rows)
-    value: np.ndarray  # (R, C) the number shown (pct, or mean/sd/median)
-    se: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    p_value: np.ndarray  # (R, C) smallest adjusted p of the cell's comparisons
-    letters: np.ndarray  # (R, C) object: letters of columns the cell is higher than
-    base_n: np.ndarray  # (C,)
-    base_w: np.ndarray  # (C,)
-    base_eff: np.ndarray  # (C,)
-    net_parts: tuple[tuple[int, ...], ...]  # per row: indices of the pct rows a net sums
+    def get(self):
+        return getattr(self._tab, name)[self._r0 : self._r1]
+
+    get.__doc__ = doc
+    get.__name__ = name
+    return functools.cached_property(get)
+
+
+def _tuple_rows(name: str, doc: str):
+    def get(self):
+        return tuple(getattr(self._tab, name)[self._r0 : self._r1])
+
+    get.__doc__ = doc
+    get.__name__ = name
+    return functools.cached_property(get)
+
+
+def _per_question(name: str, doc: str):
+    def get(self):
+        return getattr(self._tab, name)[self._i]
+
+    get.__doc__ = doc
+    get.__name__ = name
+    return functools.cached_property(get)
+
+
+class _Block:
+    """All cells of one row variable: R rows (stats) x C banner columns.
+
+    A view on rows ``r0:r1`` of the banner's :class:`_Table` (the arrays of all questions);
+    each attribute is sliced on first access, so building a banner makes no per-question
+    arrays.
+    """
+
+    def __init__(self, tab: _Table, i: int, r0: int, r1: int):
+        self._tab, self._i, self._r0, self._r1 = tab, i, r0, r1
+
+    var = _per_question("var", "Row variable name.")
+    label = _per_question("label", "Its label in the chosen language.")
+    kind = _per_question("kind", "single | likert | multi | numeric.")
+    stat = _tuple_rows("stat", "Per row: pct | net | mean | sd | median.")
+    category = _tuple_rows("cat", "Per row: the label shown.")
+    nw = _rows("nw", "(R, C) weighted count / weighted valid n.")
+    pct = _rows("pct", "(R, C) percent (NaN for mean rows).")
+    value = _rows("value", "(R, C) the number shown (pct, or mean/sd/median).")
+    se = _rows("se", "(R, C) standard error (percent rows: of the percent; means).")
+    ci_low = _rows("ci_low", "(R, C) lower confidence limit.")
+    ci_high = _rows("ci_high", "(R, C) upper confidence limit.")
+    p_value = _rows("p_value", "(R, C) smallest adjusted p of the cell's comparisons.")
+    letters = _rows("letters", "(R, C) object: letters of columns the cell is higher than.")
+    base_n = _per_question("base_n", "(C,) unweighted base.")
+    base_w = _per_question("base_w", "(C,) weighted base.")
+    base_eff = _per_question("base_eff", "(C,) Kish effective base (= base_n unweighted).")
+    net_parts = _tuple_rows("parts", "Per row: indices of the pct rows a net (or mean) sums.")
 
     @functools.cached_property
     def n(self) -> np.ndarray:
-        """Unweighted counts; with weights they are counted on first use (one extra pass)."""
-        return self.n_fn()
+        """(R, C) unweighted counts (pct/net rows) or valid n (means); with weights they are
+        counted on first use (one extra pass over the data for all questions)."""
+        return self._tab.lazy_n.get()[self._r0 : self._r1]
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -767,9 +803,6 @@ class _LazyN:
             self._items = self._counts = None  # release the code arrays
         return self._res
 
-    def getter(self, r0: int, r1: int):
-        return lambda: self.get()[r0:r1]
-
 
 @dataclasses.dataclass
 class _Ctx:
@@ -980,19 +1013,8 @@ class _Table:
         return out
 
     def blocks(self) -> tuple[_Block, ...]:
-        out = []
         b = self.bounds.tolist()
-        for i in range(len(self.var)):
-            r0, r1 = b[i], b[i + 1]
-            out.append(_Block(
-                var=self.var[i], label=self.label[i], kind=self.kind[i],
-                stat=tuple(self.stat[r0:r1]), category=tuple(self.cat[r0:r1]),
-                n_fn=self.lazy_n.getter(r0, r1), nw=self.nw[r0:r1], pct=self.pct[r0:r1],
-                value=self.value[r0:r1], se=self.se[r0:r1], ci_low=self.ci_low[r0:r1],
-                ci_high=self.ci_high[r0:r1], p_value=self.p_value[r0:r1],
-                letters=self.letters[r0:r1], base_n=self.base_n[i], base_w=self.base_w[i],
-                base_eff=self.base_eff[i], net_parts=tuple(self.parts[r0:r1])))
-        return tuple(out)
+        return tuple(_Block(self, i, b[i], b[i + 1]) for i in range(len(self.var)))
 
 
 def _assemble(ctx: _Ctx, specs, st, items, s, layout, w) -> _Table:

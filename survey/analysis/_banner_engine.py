@@ -387,12 +387,28 @@ def adjust_segments(p: np.ndarray, lengths: np.ndarray, method: str) -> np.ndarr
     Vectorised over the families: they are laid out as the rows of a NaN-padded matrix,
     sorted along the rows, and R's formulas applied with running max (Holm) or running min
     from the largest p (BH) along each row. NaN p-values stay NaN and are not counted.
+    Families of very different lengths (a banner's families are k x pairs long: from 2 to
+    hundreds) go into a few matrices of similar widths, so little of the sorting is padding.
     """
     p = np.asarray(p, dtype=float)
     if method == "none" or p.size == 0:
         return p.copy()
     lengths = np.asarray(lengths, dtype=np.int64)
     starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    out = np.empty_like(p)
+    if lengths.size * int(lengths.max()) <= 2 * p.size:  # one matrix, at most half padding
+        _adjust_padded(p, starts, lengths, method, out)
+        return out
+    # buckets of widths (2^(j-1), 2^j]: padding below half of each matrix
+    bucket = np.ceil(np.log2(np.maximum(lengths, 1))).astype(np.int64)
+    for j in np.unique(bucket).tolist():
+        sel = np.flatnonzero(bucket == j)
+        _adjust_padded(p, starts[sel], lengths[sel], method, out)
+    return out
+
+
+def _adjust_padded(p, starts, lengths, method, out) -> None:
+    """Adjust the families ``p[starts[i] : starts[i] + lengths[i]]`` into ``out``."""
     width = int(lengths.max())
     col = np.arange(width)
     inside = col[None, :] < lengths[:, None]
@@ -414,9 +430,7 @@ def adjust_segments(p: np.ndarray, lengths: np.ndarray, method: str) -> np.ndarr
         v = np.where(np.isfinite(srt), v, np.nan)
         adj = np.empty_like(v)
         np.put_along_axis(adj, order, v, axis=1)
-    out = np.empty_like(p)
     out[pos[inside]] = adj[inside]
-    return out
 
 
 def wilson(p: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:

@@ -167,6 +167,25 @@ def test_adjust_within_groups_equals_adjust_pvalues_per_family(seed, n, groups):
                                        rtol=1e-12)
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6))
+def test_adjust_segments_of_very_different_lengths_equal_per_family(seed):
+    # a banner's families are k x pairs long (2 to hundreds): adjust_segments then sorts
+    # them in several matrices of similar widths; each family must come out as alone
+    from survey.analysis.padjust import adjust_pvalues
+
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice([1, 2, 3, 7, 15, 21, 40, 105, 147, 300], size=rng.integers(2, 12))
+    p = rng.uniform(0, 0.2, int(lengths.sum()))
+    p[rng.random(p.size) < 0.1] = np.nan
+    p[rng.random(p.size) < 0.1] = 0.01  # ties
+    bounds = np.r_[0, np.cumsum(lengths)]
+    for method in ("holm", "bh", "bonferroni"):
+        got = eng.adjust_segments(p, lengths, method)
+        for a, z in zip(bounds[:-1], bounds[1:]):
+            np.testing.assert_allclose(got[a:z], adjust_pvalues(p[a:z], method), rtol=1e-12)
+
+
 def test_holm_removes_a_letter_that_none_gives():
     # yes: 30/60 (50%), 42/60 (70%), 36/60 (60%): a vs b z = -2.236, p = .0253 (raw);
     # six tests in the block (2 rows x 3 pairs), smallest p .0253 * 6 = .152 -> no letter.

@@ -14,7 +14,6 @@ from . import findings as fd
 from .sections import (
     Report,
     heading,
-    show_figure,
     show_finding,
     show_markdown,
     show_problem,
@@ -157,18 +156,14 @@ class FlagshipReport(Report):
         key = (var, by)
         ct = self._crosstabs.get(key) or self.sv.crosstab(self.survey, var, by=by)
         heading(f"{self.short_label(var)} × {self.short_label(by)}", 4)
+        self._shown.add(key)
         pct = ct.percent("column")
         factor = 100.0 if pct.max().max() <= 1.0 else 1.0
         from .sections import suppress_counts
 
         show_table(suppress_counts(pct * factor, ct.counts, self.k),
                    notes=getattr(ct, "notes", ()) or (), keep=True)
-        try:
-            from ..charts import crosstab_chart
-
-            show_figure(crosstab_chart(ct, language=lang))
-        except (ImportError, SurveyError, TypeError) as exc:
-            show_problem(f"chart: {exc}", lang)
+        self.crosstab_figure(var, by)
         row = None
         if self.tests is not None and len(self.tests):
             hit = self.tests[(self.tests["var"] == var) & (self.tests["by"] == by)]

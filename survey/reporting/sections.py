@@ -321,6 +321,7 @@ class Report:
                        or self._var(b) is not None]
         self.tests: pd.DataFrame | None = None
         self._crosstabs: dict[tuple[str, str], Any] = {}
+        self._shown: set[tuple[str, str]] = set()  # (var, by) cross-tabs shown in full
 
     # -- helpers -------------------------------------------------------------------------
     def _var(self, name: str) -> Any:
@@ -391,7 +392,7 @@ class Report:
         rej = getattr(v, "rows_rejected", 0)
         rr = None
         try:
-            rr = self.sv.response_rates(self.q, self.raw_survey)
+            rr = self.sv.response_rates(self.q, self.raw_survey, language=lang)
         except TypeError:
             rr = self.sv.response_rates(self.q)
         except SurveyError as exc:
@@ -415,7 +416,7 @@ class Report:
             try:
                 from ..charts import response_rate_chart
 
-                show_figure(response_rate_chart(rr, language=lang))
+                show_figure(response_rate_chart(frame, language=lang))
             except (ImportError, SurveyError, TypeError) as exc:
                 show_problem(str(exc), lang)
         show_markdown(t("cover_rows", lang, read=read, accepted=acc, rejected=rej))
@@ -469,7 +470,8 @@ class Report:
         show_markdown(t("quality_text", lang, n=n, e=v.n_errors, w=v.n_warnings))
         summ = v.summary(by="rule")
         tab = summ[["key", "problems", "errors", "warnings", "rows"]].rename(columns={
-            "key": t("rule", lang), "problems": t("problems", lang), "rows": t("rows", lang)})
+            "key": t("rule", lang), "problems": t("problems", lang), "rows": t("rows", lang),
+            "errors": t("errors", lang), "warnings": t("warnings", lang)})
         show_table(tab.set_index(t("rule", lang)))
         byq = v.summary(by="question").head(15)
         byq = byq.assign(key=[self.short_label(k) if k else "—" for k in byq["key"]])
@@ -506,10 +508,11 @@ class Report:
                 rows.append({"var": var, "by": by, "test": name,
                              "statistic": float(test["statistic"]),
                              "df": float(test.get("df", math.nan)),
+                             "df_denom": float(test.get("df_denom", math.nan)),
                              "p_value": float(test["p_value"]),
                              "cramers_v": math.nan if eff is None else eff, "error": ""})
-        tests = pd.DataFrame(rows, columns=["var", "by", "test", "statistic", "df", "p_value",
-                                            "cramers_v", "error"])
+        tests = pd.DataFrame(rows, columns=["var", "by", "test", "statistic", "df", "df_denom",
+                                            "p_value", "cramers_v", "error"])
         if len(tests):
             tests["p_adjusted"] = self.sv.adjust_pvalues(
                 tests["p_value"].to_numpy(dtype=float),
@@ -553,7 +556,7 @@ class Report:
         try:
             from ..charts import bar_chart
 
-            show_figure(bar_chart(fr, language=lang))
+            show_figure(bar_chart(self.survey, name, language=lang))
         except (ImportError, SurveyError, TypeError) as exc:
             show_problem(f"chart: {exc}", lang)
         if not findings:
@@ -608,7 +611,7 @@ class Report:
         try:
             from ..charts import multi_response_chart
 
-            show_figure(multi_response_chart(mr, language=lang))
+            show_figure(multi_response_chart(self.survey, name, language=lang))
         except (ImportError, SurveyError, TypeError) as exc:
             show_problem(f"chart: {exc}", lang)
         show_finding(fd.describe_multi_response(mr, lang))
@@ -636,12 +639,11 @@ class Report:
             qq.name for qq in q_questions(self.q) if getattr(qq, "grid", None) == grid_name]
         heading(text_in(getattr(grid, "label", None), lang, grid_name), 4)
         lk = sv.likert(self.survey, items=items)
-        show_table(lk._display_frame() if hasattr(lk, "_display_frame") else lk.to_frame(),
-                   notes=getattr(lk, "notes", ()) or (), keep=True)
+        show_table(self._likert_table(lk), notes=getattr(lk, "notes", ()) or (), keep=True)
         try:
             from ..charts import likert_chart
 
-            show_figure(likert_chart(lk, language=lang))
+            show_figure(likert_chart(self.survey, items, language=lang))
         except (ImportError, SurveyError, TypeError) as exc:
             show_problem(f"chart: {exc}", lang)
         agree = getattr(lk, "agree", None)
@@ -665,6 +667,24 @@ class Report:
         if crosstabs:
             for item in items:
                 self._crosstab_findings(item)
+
+    def _likert_table(self, lk: Any) -> pd.DataFrame:
+        """Item labels as rows, percentages with one decimal, n, mean, sd, top/bottom 2."""
+        frame = lk._display_frame() if hasattr(lk, "_display_frame") else lk.to_frame()
+        frame = frame.copy()
+        labels = {str(i): self.short_label(str(i)) for i in frame.index}
+        frame.index = pd.Index([labels[str(i)] for i in frame.index], name=t("question", self.language))
+        out = pd.DataFrame(index=frame.index)
+        for col in frame.columns:
+            vals = pd.to_numeric(frame[col], errors="coerce")
+            if col == "n":
+                out[t("n", self.language)] = [f"{int(v):,}" if not pd.isna(v) else "" for v in vals]
+            elif col in ("mean", "sd"):
+                out[t(col, self.language)] = [f"{v:.2f}" if not pd.isna(v) else "" for v in vals]
+            else:
+                name = t(col, self.language) if col in ("top2", "bottom2") else col
+                out[name] = [f"{v:.1f}" if not pd.isna(v) else "" for v in vals]
+        return out
 
     def _crosstab_findings(self, var: str) -> None:
         if self.tests is None or not len(self.tests):
@@ -737,19 +757,27 @@ class Report:
             show_markdown(t("no_sig", lang))
             return
         for _, row in sig.iterrows():
+            if (row["var"], row["by"]) in self._shown:
+                continue  # shown in full (table, chart, sentence) earlier in the report
             ct = self._crosstabs[(row["var"], row["by"])]
             heading(f"{self.short_label(row['var'])} × {self.short_label(row['by'])}", 4)
             counts = ct.counts
             pct = ct.percent("column")
             factor = 100.0 if pct.max().max() <= 1.0 else 1.0
             show_table(suppress_counts(pct * factor, counts, self.k), keep=True)
-            try:
-                from ..charts import crosstab_chart
-
-                show_figure(crosstab_chart(ct, language=lang))
-            except (ImportError, SurveyError, TypeError) as exc:
-                show_problem(f"chart: {exc}", lang)
+            self.crosstab_figure(row["var"], row["by"])
             show_finding(self._ct_sentence(ct, row["var"], row))
+
+    def crosstab_figure(self, var: str, by: str) -> None:
+        """100% stacked bars of ``var`` within each group of ``by`` (one bar per group: a
+        grouped chart of a 5-point item by five groups would take a page)."""
+        try:
+            from ..charts import crosstab_chart
+
+            show_figure(crosstab_chart(self.survey, var, by=by, kind="stacked",
+                                       language=self.language))
+        except (ImportError, SurveyError, TypeError) as exc:
+            show_problem(f"chart: {exc}", self.language)
 
     def appendix(self) -> None:
         lang = self.language
@@ -757,14 +785,11 @@ class Report:
         heading(t("appendix", lang))
         heading(t("codebook", lang), 3)
         try:
-            cb = self.sv.codebook(self.q)
+            cb = self.sv.codebook(self.q, language=lang)
         except ImportError:  # codebook not available: list the variables ourselves
             cb = None
         if cb is not None:
-            if hasattr(cb, "to_html"):
-                show_html(cb.to_html())
-            else:
-                show_table(cb.to_frame())
+            show_table(self._codebook_table(cb.to_frame()))
         else:
             rows = []
             for qq in q_questions(self.q):
@@ -776,6 +801,18 @@ class Report:
                              "kind": vi.kind, t("category", lang): cats})
             show_table(pd.DataFrame(rows).set_index(t("question", lang)))
         self.show_manifest()
+
+    def _codebook_table(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The codebook's columns that a reader needs, headed in the report language."""
+        lang = self.language
+        label = f"label_{lang}" if f"label_{lang}" in frame.columns else next(
+            (c for c in frame.columns if str(c).startswith("label")), None)
+        heads = {label: t("cb_label", lang), "type": t("cb_type", lang),
+                 "values": t("cb_values", lang), "skip_logic": t("cb_skip", lang)}
+        keep = [c for c in heads if c is not None and c in frame.columns]
+        out = frame[keep].rename(columns=heads)
+        out.index = pd.Index([str(i) for i in frame.index], name=t("cb_variable", lang))
+        return out.fillna("")
 
     def show_manifest(self) -> None:
         lang = self.language

@@ -1195,62 +1195,71 @@ def _run_tests(ctx: _Ctx, tab: _Table) -> tuple[dict, ...]:
         # correction family: question x (category rows | nets | mean), contiguous in rows
         FAM = 2 * qr + (stat[rows] == "net")
         R = X.shape[0]
-        win = np.zeros((R, C, C), dtype=np.int8)  # 1 higher (upper case), 2 higher (lower case)
         pmin = np.full((R, C), np.nan)
-        per_by = []  # raw tests of each by variable; adjusted together below
         if ctx.scope == "row":
             fam_len = np.ones(R, dtype=np.int64)
         else:
             fam_len = np.diff(np.r_[0, np.flatnonzero(np.diff(FAM)) + 1, R])
-        for b in range(ctx.n_by):
-            cols = np.flatnonzero(ctx.col_by == b)
-            if cols.size < 2:
-                continue
-            ci, cj = eng.pairs_of(cols)
-            if family == "prop":
-                stat_v, pv = eng.prop_ztest(X, NEFF, ci, cj)
-                df_v = np.full_like(pv, np.nan)
-            else:
-                stat_v, df_v, pv = eng.welch_ttest(X, V, NEFF, ci, cj)
-            small = (BASE[:, ci] < max(ctx.min_base, 2)) | (BASE[:, cj] < max(ctx.min_base, 2))
-            pv = np.where(small, np.nan, pv)
-            stat_v = np.where(small, np.nan, stat_v)
-            # correction families, contiguous in pv.ravel(): the rows of one question and
-            # row kind (FAM is nondecreasing) x the pairs of this by variable, or one row
-            per_by.append((cols, ci, cj, stat_v, df_v, pv, fam_len * len(ci)))
-        adjusted = []
-        if per_by:
-            flat_adj = eng.adjust_segments(np.concatenate([t[5].ravel() for t in per_by]),
-                                           np.concatenate([t[6] for t in per_by]),
-                                           ctx.correction)
-            cut = np.cumsum([t[5].size for t in per_by])[:-1]
-            adjusted = [a.reshape(t[5].shape) for a, t in zip(np.split(flat_adj, cut), per_by)]
-        keys = tab.keys(rows) if per_by else None
-        rr = np.arange(R)[:, None]
-        for (cols, ci, cj, stat_v, df_v, pv, _), padj in zip(per_by, adjusted):
-            diff = X[:, ci] - X[:, cj]
-            level = np.where(padj < ctx.alpha, 2 if ctx.alpha_strict is not None else 1, 0)
-            if ctx.alpha_strict is not None:
-                level = np.where(padj < ctx.alpha_strict, 1, level)
-            level = level.astype(np.int8)
-            win[rr, ci[None, :], cj[None, :]] = np.where(diff > 0, level, 0)
-            win[rr, cj[None, :], ci[None, :]] = np.where(diff < 0, level, 0)
-            for c in cols:  # smallest adjusted p of each column's comparisons
-                involved = (ci == c) | (cj == c)
-                pmin[:, c] = np.fmin.reduce(padj[:, involved], axis=1)
-            out.append({"keys": keys, "ci": ci, "cj": cj, "statistic": stat_v, "df": df_v,
-                        "p_raw": pv, "p_adjusted": padj, "diff": diff})
-        # letters: only for cells with at least one win; np.nonzero walks (row, col, other
-        # col) in order, so the letters come out in column order
+        # the pairs of columns of every by variable, tested together
+        groups = [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
+        groups = [g for g in groups if g.size >= 2]
+        pairs = [eng.pairs_of(g) for g in groups]
+        if not pairs:
+            tab.p_value[rows] = pmin
+            continue
+        ci = np.concatenate([pq[0] for pq in pairs])
+        cj = np.concatenate([pq[1] for pq in pairs])
+        cut = np.cumsum([len(pq[0]) for pq in pairs])[:-1]
+        if family == "prop":
+            stat_v, pv = eng.prop_ztest(X, NEFF, ci, cj)
+            df_v = np.full_like(pv, np.nan)
+        else:
+            stat_v, df_v, pv = eng.welch_ttest(X, V, NEFF, ci, cj)
+        floor = max(ctx.min_base, 2)
+        small = (BASE[:, ci] < floor) | (BASE[:, cj] < floor)
+        pv[small] = np.nan
+        stat_v[small] = np.nan
+        # correction families, contiguous in each by variable's pv.ravel(): the rows of one
+        # question and row kind (FAM is nondecreasing) x the pairs of this by variable, or
+        # one row x those pairs
+        pv_by = np.split(pv, cut, axis=1)
+        flat_adj = eng.adjust_segments(np.concatenate([x.ravel() for x in pv_by]),
+                                       np.concatenate([fam_len * x.shape[1] for x in pv_by]),
+                                       ctx.correction)
+        padj = np.hstack([a.reshape(x.shape) for a, x in
+                          zip(np.split(flat_adj, np.cumsum([x.size for x in pv_by])[:-1]),
+                              pv_by)])
+        diff = X[:, ci] - X[:, cj]
+        level = np.where(padj < ctx.alpha, 2 if ctx.alpha_strict is not None else 1, 0)
+        if ctx.alpha_strict is not None:
+            level = np.where(padj < ctx.alpha_strict, 1, level)
+        level = level.astype(np.int8)  # per pair: 1 upper case letter, 2 lower case
+        # smallest adjusted p of each column's comparisons: the pairs grouped by column
+        ends = np.concatenate([ci, cj])
+        by_col = np.argsort(ends, kind="stable")
+        tested = ends[by_col]
+        first = np.flatnonzero(np.r_[True, tested[1:] != tested[:-1]])
+        pmin[:, tested[first]] = np.fmin.reduceat(np.hstack([padj, padj])[:, by_col], first,
+                                                  axis=1)
+        keys = tab.keys(rows)
+        for (gi, gj), sl in zip(pairs, np.split(np.arange(ci.size), cut)):
+            out.append({"keys": keys, "ci": gi, "cj": gj, "statistic": stat_v[:, sl],
+                        "df": df_v[:, sl], "p_raw": pv[:, sl], "p_adjusted": padj[:, sl],
+                        "diff": diff[:, sl]})
+        # letters: only for cells with at least one win, in the order of the losing columns
         lett = np.full(R * C, "", dtype=object)
-        r_i, c_i, b_i = np.nonzero(win)
+        r_i, p_i = np.nonzero(level * (diff != 0))
         if r_i.size:
-            lv = win[r_i, c_i, b_i]
-            chars = [upper[b] if v == 1 else upper[b].lower() for b, v in zip(b_i.tolist(),
+            up = diff[r_i, p_i] > 0
+            winner = np.where(up, ci[p_i], cj[p_i])
+            loser = np.where(up, cj[p_i], ci[p_i])
+            cell = r_i * C + winner
+            o = np.argsort(cell * C + loser, kind="stable")
+            cell, loser, lv = cell[o], loser[o], level[r_i, p_i][o]
+            chars = [upper[b] if v == 1 else upper[b].lower() for b, v in zip(loser.tolist(),
                                                                              lv.tolist())]
-            cell = r_i * C + c_i
-            cut = np.flatnonzero(np.diff(cell)) + 1
-            bounds = np.r_[0, cut, cell.size]
+            cut_c = np.flatnonzero(np.diff(cell)) + 1
+            bounds = np.r_[0, cut_c, cell.size]
             lett[cell[bounds[:-1]]] = ["".join(chars[a:z]) for a, z in
                                        zip(bounds[:-1].tolist(), bounds[1:].tolist())]
         tab.letters[rows] = lett.reshape(R, C)

@@ -239,6 +239,9 @@ def _count_small(items, ks, offs, layout: Layout, w) -> Stacked:
     # freshly mapped MiB-sized arrays cost more in page faults than the counting itself
     per = max(1, SMALL_TEMP // (member.shape[0] * max(n, 1)))
     parts: list[list[np.ndarray]] = [[], [], []]
+    if w is not None:  # the same weights for every group of questions: laid out once
+        wb_all = np.broadcast_to(w, (min(per, len(items)), member.shape[0], n)).ravel()
+        w2_all = wb_all * wb_all
     for g0 in range(0, len(items), per):
         g1 = min(g0 + per, len(items))
         base_row = int(offs[g0])
@@ -249,10 +252,10 @@ def _count_small(items, ks, offs, layout: Layout, w) -> Stacked:
         flat = (codes[:, None, :] + member[None, :, :]).ravel()  # (q x (B + 1) x n)
         parts[0].append(np.bincount(flat, minlength=rows * stride).astype(float))
         if w is not None:
-            wb = np.broadcast_to(w, (g1 - g0, member.shape[0], n)).ravel()  # a copy
-            parts[1].append(np.bincount(flat, weights=wb, minlength=rows * stride))
-            np.multiply(wb, wb, out=wb)
-            parts[2].append(np.bincount(flat, weights=wb, minlength=rows * stride))
+            parts[1].append(np.bincount(flat, weights=wb_all[: flat.size],
+                                        minlength=rows * stride))
+            parts[2].append(np.bincount(flat, weights=w2_all[: flat.size],
+                                        minlength=rows * stride))
     mats = [np.concatenate(x) if len(x) > 1 else x[0] for x in parts if x]
     m = np.hstack([x.reshape(total, stride)[:, :n_cols] for x in mats])
     answered = m.copy()

@@ -4,8 +4,9 @@
 
 Deterministic (seeded). 365 valid synthetic respondents are drawn with `survey.synthesize`
 to match the marginals published in the seed report (necessity 91% "necessary"; biggest gains
-63.1% / 29.2% / 15.3% of respondents; lower-level posts held 30.6% five or more, 16.1% four,
-22.4% three, 29% two), with necessity varying by rank. Then a blank returned form and a
+63.1% / 29.2% / 15.3% of all returned forms, as the seed computes them: 231/366, 107/366,
+56/366; lower-level posts held 30.6% five or more, 16.1% four, 22.4% three, 29% two), with
+necessity varying by rank. Then a blank returned form and a
 form keyed twice are added (366 returned forms, 367 rows) and a few realistic data-entry
 errors are planted; every one is listed in PLANTED below and in data/README.md.
 """
@@ -29,9 +30,6 @@ N_VALID = 365  # 366 returned forms, one of them blank
 
 TARGETS = {
     "necessity": {"1": 0.91, "2": 0.04, "3": 0.05},
-    # % of respondents ticking each option (max two): the seed's 63.1 / 29.2 / 15.3, plus
-    # a small "other"
-    "gains": {"mass_work": 0.631, "closeness": 0.292, "style": 0.153, "other": 0.025},
     # the seed: 30.6% five or more, 16.1% four, 22.4% three, 29% two (98% in all): rest one
     "posts_held": {"5": 0.306, "4": 0.161, "3": 0.224, "2": 0.290, "1": 0.019},
     "rank_level": {"1": 0.10, "2": 0.27, "3": 0.36, "4": 0.22, "5": 0.05},
@@ -43,16 +41,40 @@ TARGETS = {
     "unit": {"city": 92 / N_VALID, "county": 93 / N_VALID, "township": 108 / N_VALID,
              "public_inst": 72 / N_VALID},
 }
+# biggest gains (multiple response, at most two): share of ALL returned forms ticking each
+# option, the template's `report: {base: returned}` and the seed's 231/366 = 63.1%,
+# 107/366 = 29.2%, 56/366 = 15.3% — plus a small "other". `synthesize` allocates a
+# multiple-choice target among the respondents who answer, so the counts are converted below.
+GAINS_OF_RETURNED = {"mass_work": 0.631, "closeness": 0.292, "style": 0.153, "other": 0.025}
+# ticks added by the planted problems below (the three-gains form adds a "style")
+GAINS_PLANTED = {"style": 1}
 # senior ranks (earlier in the rank list) more often think grassroots training necessary
 ASSOCIATIONS = {"necessity": {"by": "rank_level", "shift": -1.2, "toward": "1"}}
 UNIT_ORDER = ["city", "county", "township", "public_inst"]
 
 
+def _synthesize(q, targets: dict) -> pd.DataFrame:
+    return sv.synthesize(q, N_VALID, seed=SEED, targets=targets, associations=ASSOCIATIONS,
+                         missing_rate=0.01)
+
+
+def _gains_targets(q) -> dict[str, float]:
+    """`GAINS_OF_RETURNED` as shares of the respondents who answer `gains`.
+
+    Which respondents skip `gains` is drawn before the options are allocated and does not
+    depend on the `gains` targets, so a first draw tells how many answer; the tick counts
+    (share of the N_VALID valid forms, less the planted ticks) are then divided by that number.
+    """
+    answering = int(_synthesize(q, TARGETS)["gains"].notna().sum())
+    counts = {c: round(share * N_VALID) - GAINS_PLANTED.get(c, 0)
+              for c, share in GAINS_OF_RETURNED.items()}
+    return {c: k / answering for c, k in counts.items()}
+
+
 def make() -> tuple[pd.DataFrame, list[dict]]:
     q = sv.load_questionnaire("grassroots_training")
     other = q.question("gains").other.text  # the "other, please specify" text
-    df = sv.synthesize(q, N_VALID, seed=SEED, targets=TARGETS, associations=ASSOCIATIONS,
-                       missing_rate=0.01)
+    df = _synthesize(q, {**TARGETS, "gains": _gains_targets(q)})
     df = df.drop(columns="_row")
     # paper forms are keyed unit by unit; ids are the numbers written on the forms
     df["_u"] = df["unit"].map({u: i for i, u in enumerate(UNIT_ORDER)})

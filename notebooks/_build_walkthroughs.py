@@ -100,6 +100,12 @@ nb("03_analysis", [
              'print(findings.describe_crosstab(ct, "zh-Hant", by_label="職級"))'),
     ("code", 'items = [f"att_{i}" for i in range(1, 7)]\nsv.likert(s, items=items)'),
     ("code", 'sv.reliability(s, items=items, reverse=["att_2", "att_3", "att_4"])'),
+    ("md", "## Charts\n\nThe house theme (Noto Sans CJK for Chinese labels, deterministic SVG); "
+           "every chart takes the data first and returns a matplotlib figure."),
+    ("code", 'from survey import charts\n\ncharts.set_theme(language="zh-Hant")\n'
+             'charts.bar_chart(s, "necessity")'),
+    ("code", 'charts.crosstab_chart(s, "necessity", by="rank_level", kind="stacked")'),
+    ("code", 'charts.likert_chart(s, items)'),
     ("md", "## Weighting\n\nRake to the seed's population by rank (see the flagship report for "
            "how the seed's five groups map onto the questionnaire's ranks)."),
     ("code", 'from survey.reporting.flagship import SEED_RANK_TOTALS\n\n'

@@ -37,10 +37,10 @@ def _build(out: Path, **kw):
 
 
 @pytest.fixture(scope="module")
-def two_builds(tmp_path_factory):
-    a = _build(tmp_path_factory.mktemp("a") / "reports")
-    b = _build(tmp_path_factory.mktemp("elsewhere") / "deeper" / "out")
-    return a, b
+def two_builds(shared_build):
+    """The tiny report built twice (HTML and PDF) in different directories, once per session."""
+    return shared_build("tiny", lambda root: (_build(root / "a" / "reports"),
+                                              _build(root / "elsewhere" / "deeper" / "out")))
 
 
 def test_outputs_and_manifest(two_builds):

@@ -1,0 +1,56 @@
+"""Build each distinct report once per test session.
+
+Report builds dominate the suite's time. Under pytest-xdist a module-scoped fixture runs once
+per worker, so a report whose assertions land on both workers would be built twice; the
+``shared_build`` helper builds into a directory shared by the workers, under a file lock, and
+every other caller reuses the result (``shared_build`` fixture).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no xdist sharing needed off POSIX
+        yield
+        return
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _shared_build(tmp_path_factory, name: str, build: Callable[[Path], Any]) -> Any:
+    """``build(directory)`` once per session (across xdist workers); its result is pickled
+    next to the outputs and returned to every later caller."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    target = root / "shared-builds" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(target.parent / f"{name}.lock"):
+        done = target / "result.pickle"
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        target.mkdir(parents=True, exist_ok=True)
+        result = build(target)
+        done.write_bytes(pickle.dumps(result))
+        return result
+
+
+@pytest.fixture(scope="session")
+def shared_build(tmp_path_factory):
+    """``shared_build(name, build)``: see the module docstring."""
+    return lambda name, build: _shared_build(tmp_path_factory, name, build)

@@ -300,6 +300,24 @@ def normalize_pdf_dates(pdf: bytes, stamp: str = "20000101000000") -> bytes:
     return _PDF_DATE.sub(lambda m: m.group(0).replace(m.group(2), stamp_b), pdf)
 
 
+_PDF_NODE_ID = re.compile(rb"\(node(\d{8})\)")
+
+
+def normalize_pdf_node_ids(pdf: bytes) -> bytes:
+    """Renumber Chromium's tagged-PDF element ids ``(node00000064)`` by rank, in place.
+
+    The ids are DOM node ids, which shift between two prints of the same HTML (nodes created
+    along the way); ranking keeps their order (the ``/IDTree`` stays sorted), their length
+    (the xref offsets stay valid) and every reference (``/ID``, ``/Headers``, the tree).
+
+    >>> normalize_pdf_node_ids(b"/ID (node00000064) /Headers [(node00000070) (node00000064)]")
+    b'/ID (node00000001) /Headers [(node00000002) (node00000001)]'
+    """
+    found = sorted({int(m) for m in _PDF_NODE_ID.findall(pdf)})
+    rank = {n: i for i, n in enumerate(found, start=1)}
+    return _PDF_NODE_ID.sub(lambda m: b"(node%08d)" % rank[int(m.group(1))], pdf)
+
+
 def chromium_print(html: str, *, chromium: str, timeout: float = 120.0) -> bytes:
     """Print an HTML string to PDF bytes with the Chromium command line."""
     with tempfile.TemporaryDirectory(prefix="survey-pdf-") as tmp:
@@ -345,7 +363,7 @@ def chromium_print(html: str, *, chromium: str, timeout: float = 120.0) -> bytes
                 f"Chromium could not print the report (exit code {proc.returncode}, {chromium}).\n"
                 f"{tail}"
             )
-        return normalize_pdf_dates(out.read_bytes())
+        return normalize_pdf_node_ids(normalize_pdf_dates(out.read_bytes()))
 
 
 class SurveyPDFExporter(SurveyHTMLExporter):

@@ -140,7 +140,7 @@ class FlagshipReport(Report):
     def necessity(self) -> None:
         lang = self.language
         heading(_x("necessity", lang))
-        fr = self.sv.frequencies(self.survey, "necessity")
+        fr = self.sv.frequencies(self.survey, "necessity", language=lang)
         vi = self.survey.var_info("necessity", language=lang)
         yes = vi.categories[0]
         heading(self.label("necessity"), 4)
@@ -154,7 +154,8 @@ class FlagshipReport(Report):
     def crosstab_block(self, var: str, by: str, *, category: Any = None) -> None:
         lang = self.language
         key = (var, by)
-        ct = self._crosstabs.get(key) or self.sv.crosstab(self.survey, var, by=by)
+        ct = self._crosstabs.get(key) or self.sv.crosstab(self.survey, var, by=by,
+                                                                 language=lang)
         heading(f"{self.short_label(var)} × {self.short_label(by)}", 4)
         self._shown.add(key)
         pct = ct.percent("column")

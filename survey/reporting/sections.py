@@ -499,7 +499,8 @@ class Report:
                 try:
                     # the report quotes Pearson (Rao-Scott when weighted), as its methods
                     # say: Fisher's exact test (up to 2 s per table) would go unused
-                    ct = self.sv.crosstab(self.survey, var, by=by, fisher=False)
+                    ct = self.sv.crosstab(self.survey, var, by=by, fisher=False,
+                                          language=self.language)
                     name, test = fd.pick_test(ct)
                 except (SurveyError, ValueError) as exc:
                     rows.append({"var": var, "by": by, "test": "", "p_value": math.nan,
@@ -552,7 +553,7 @@ class Report:
         lang = self.language
         sv = self.sv
         heading(self.label(name), 4)
-        fr = sv.frequencies(self.survey, name)
+        fr = sv.frequencies(self.survey, name, language=lang)
         frame = fr.to_frame()
         show_table(self._freq_table(frame), notes=getattr(fr, "notes", ()) or (), keep=True)
         try:
@@ -595,7 +596,7 @@ class Report:
     def multiple(self, name: str) -> None:
         lang = self.language
         heading(self.label(name), 4)
-        mr = self.sv.multi_response(self.survey, name)
+        mr = self.sv.multi_response(self.survey, name, language=lang)
         frame = mr.to_frame()
         f = frame.set_index("category") if "category" in frame.columns else frame
         out = pd.DataFrame(index=pd.Index([str(i) for i in f.index], name=t("category", lang)))
@@ -640,7 +641,7 @@ class Report:
         items = [i for i in items if i in self.survey.data.columns] or [
             qq.name for qq in q_questions(self.q) if getattr(qq, "grid", None) == grid_name]
         heading(text_in(getattr(grid, "label", None), lang, grid_name), 4)
-        lk = sv.likert(self.survey, items=items)
+        lk = sv.likert(self.survey, items=items, language=lang)
         show_table(self._likert_table(lk), notes=getattr(lk, "notes", ()) or (), keep=True)
         try:
             from ..charts import likert_chart

@@ -35,6 +35,7 @@ from ..core.result import Result
 from ..core.survey import Survey, VarInfo, as_survey, category_codes
 from ..errors import AnalysisError, did_you_mean
 from . import _banner_engine as eng
+from ._common import template_report_base
 
 __all__ = ["banner", "Banner", "write_tab_book"]
 
@@ -744,7 +745,7 @@ def banner(
             items.append((codes, k))
         elif info.kind == "multi":
             sel, answered = _multi_matrix(s, info)
-            if _report_base(s, var) == "returned":  # template: percent of all returned forms
+            if template_report_base(s, var) == "returned":  # template: percent of all returned forms
                 answered = np.ones_like(answered)
                 base_returned.append(var)
             specs.append((var, info, "multi", len(items), list(nets.get(var, {}))))
@@ -931,15 +932,6 @@ def _member_index(var: str, info, members: Sequence[str]) -> list[int]:
                 f"net of '{var}': '{m}' is not one of its categories {list(info.categories)}"
                 + (f"; {hint}" if hint else ""))
     return out
-
-
-def _report_base(s: Survey, var: str) -> str | None:
-    """The template's ``report: {base: ...}`` of a question, if the questionnaire has one."""
-    q = s.questionnaire
-    if q is None or not hasattr(q, "question") or (hasattr(q, "__contains__") and var not in q):
-        return None
-    rep = getattr(q.question(var), "report", None)
-    return getattr(rep, "base", None)
 
 
 def _multi_matrix(s: Survey, info) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis._banner_engine import wilson
-from ..analysis.banner import _report_base
+from ..analysis._common import template_report_base
 from ..core.survey import Survey, as_survey, category_codes
 from ..errors import AnalysisError
 from ._theme import (
@@ -192,7 +192,7 @@ def multi_response_chart(
     cols = [c for c in info.columns]
     frame = s.data[cols]
     answered = frame.notna().any(axis=1).to_numpy()
-    returned = _report_base(s, var) == "returned"  # template: percent of all returned forms
+    returned = template_report_base(s, var) == "returned"  # template: percent of all returned forms
     if returned:
         answered = np.ones(len(frame), dtype=bool)
     sel = frame.fillna(False).to_numpy(dtype=bool)

@@ -11,17 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis._banner_engine import wilson
 from ..analysis._common import template_report_base
 from ..core.survey import Survey, as_survey, category_codes
 from ..errors import AnalysisError
 from ._theme import (
     NEGATIVE,
     NEUTRAL,
-    OKABE_ITO,
     POSITIVE,
     _ensure_cjk_fonts,
     _ensure_deterministic,
+    colorblind,
     theme_rc,
     wrap_text,
 )
@@ -29,6 +28,7 @@ from ._theme import (
 _WORDS = {
     "en": {"sep": "; ", "pct": "Percent", "base": "Base: {n:,} respondents", "weighted": "weighted",
            "neff": "effective n = {n:,.0f}", "ci": "bars: {c:.0%} confidence interval",
+           "ci_plain": " ({m})", "ci_design": " ({m}, design-based)",
            "multi": "Base: {n:,} respondents who answered; several answers allowed, so the "
                     "bars add up to more than 100%",
            "multi_ret": "Base: all {n:,} returned questionnaires (non-answers included); "
@@ -40,6 +40,7 @@ _WORDS = {
            "respondents", "of": "{pct} within each group of {by}"},
     "zh-Hans": {"sep": "；", "pct": "百分比", "base": "样本量：{n:,}人", "weighted": "加权",
                 "neff": "有效样本量 {n:,.0f}", "ci": "误差线：{c:.0%}置信区间",
+                "ci_plain": "（{m}法）", "ci_design": "（{m}法，基于抽样设计）",
                 "multi": "样本量：{n:,}名作答者；可多选，百分比之和超过100%",
                 "multi_ret": "样本量：全部{n:,}份回收问卷（含未作答）；可多选，百分比之和超过100%",
                 "resid": "调整残差", "resid_note": "|残差| > 1.96 加粗（p < .05）",
@@ -48,6 +49,7 @@ _WORDS = {
                 "likert_sub": "按认同比例排序；样本量：{n:,}人", "of": "{by}各组内的{pct}"},
     "zh-Hant": {"sep": "；", "pct": "百分比", "base": "樣本量：{n:,}人", "weighted": "加權",
                 "neff": "有效樣本量 {n:,.0f}", "ci": "誤差線：{c:.0%}信賴區間",
+                "ci_plain": "（{m}法）", "ci_design": "（{m}法，依抽樣設計）",
                 "multi": "樣本量：{n:,}名作答者；可複選，百分比之和超過100%",
                 "multi_ret": "樣本量：全部{n:,}份回收問卷（含未作答）；可複選，百分比之和超過100%",
                 "resid": "調整殘差", "resid_note": "|殘差| > 1.96 加粗（p < .05）",
@@ -55,6 +57,10 @@ _WORDS = {
                 "rr_sub": "合計：發放{i:,}份，回收{r:,}份（回收率{p:.1%}）", "count": "份數",
                 "likert_sub": "按認同比例排序；樣本量：{n:,}人", "of": "{by}各組內的{pct}"},
 }
+
+
+_CI_NAMES = {"wilson": "Wilson", "logit": "logit", "clopper-pearson": "Clopper-Pearson",
+             "agresti-coull": "Agresti-Coull"}
 
 
 def _words(language: str | None) -> dict[str, str]:
@@ -133,27 +139,31 @@ def bar_chart(
     sort: bool = False,
     title: str | None = None,
 ):
-    """Horizontal percent bars of a single-choice question, with Wilson CI whiskers.
+    """Horizontal percent bars of a single-choice question, with CI whiskers.
 
-    Weighted percentages; the interval uses Kish's effective base. Categories in template
-    order (``sort=True``: largest first). Returns a matplotlib Figure.
+    Bars, whiskers and the stated method are those of ``survey.frequencies(survey, var)``
+    (the table the report prints beside the chart): Wilson when unweighted; under weights or a
+    complex design the design-based estimate with R ``svyciprop``'s logit interval.
+    Categories in template order (``sort=True``: largest first). Returns a matplotlib Figure.
     """
-    from scipy.special import ndtri
+    from ..analysis.frequencies import frequencies
 
     s = as_survey(survey, weight=weight)
     lang = _lang(s, language)
     words = _words(lang)
     info, nw, n, neff = _distribution(s, var, lang)
-    tot = nw.sum()
-    p = nw / tot if tot > 0 else np.zeros_like(nw)
-    lo, hi = wilson(p, max(neff, 1e-9), float(ndtri(0.5 + confidence / 2)))
+    fr = frequencies(s, var, confidence=confidence, language=lang)
+    f = fr.to_frame()
+    p = f["estimate"].to_numpy(dtype=float)
+    lo = f["ci_low"].to_numpy(dtype=float)
+    hi = f["ci_high"].to_numpy(dtype=float)
     labels = [wrap_text(c, 28) for c in info.categories]
     order = np.argsort(-p, kind="stable") if sort else np.arange(len(p))
     fig, ax = _new_figure(lang, 1.4 + 0.45 * len(p))
     with _themed(lang):
         y = np.arange(len(order))
         pct, lo_p, hi_p = p[order] * 100, lo[order] * 100, hi[order] * 100
-        ax.barh(y, pct, color=OKABE_ITO[0], height=0.65)
+        ax.barh(y, pct, color=colorblind()[0], height=0.65)
         ax.errorbar(pct, y, xerr=[pct - lo_p, hi_p - pct], fmt="none", ecolor="#333333",
                     elinewidth=1, capsize=3)
         for yi, v, h in zip(y, pct, hi_p):
@@ -162,8 +172,10 @@ def bar_chart(
         ax.invert_yaxis()
         ax.set_xlim(0, float(np.nanmax(hi_p, initial=0)) + 12)
         ax.set_xlabel(words["pct"] + " (%)")
-        _titles(fig, ax, title or info.label,
-                _base_text(words, s, n, neff) + words["sep"] + words["ci"].format(c=confidence))
+        ci = words["ci"].format(c=confidence) + words["ci_" + ("design" if s.has_design
+                                                                else "plain")].format(
+            m=_CI_NAMES.get(fr.ci_method, fr.ci_method))
+        _titles(fig, ax, title or info.label, _base_text(words, s, n, neff) + words["sep"] + ci)
     return fig
 
 
@@ -205,7 +217,7 @@ def multi_response_chart(
     fig, ax = _new_figure(lang, 1.5 + 0.45 * len(cols))
     with _themed(lang):
         y = np.arange(len(cols))
-        ax.barh(y, pct[order], color=OKABE_ITO[2], height=0.65)
+        ax.barh(y, pct[order], color=colorblind()[2], height=0.65)
         for yi, v in zip(y, pct[order]):
             ax.text(v + 1, yi, f"{v:.1f}%", va="center", fontsize=10)
         ax.set_yticks(y, labels)
@@ -237,7 +249,7 @@ def _table(s: Survey, var: str, by: str, language):
 
 def _palette(k: int, ordered: bool) -> list:
     if not ordered or k < 3:
-        return [OKABE_ITO[i % len(OKABE_ITO)] for i in range(k)]
+        return colorblind(k)
     return _diverging(k)
 
 
@@ -251,6 +263,9 @@ def _diverging(k: int) -> list:
     if k % 2 == 1:
         cols[k // 2] = NEUTRAL
     return cols
+
+
+_GROUPED_MAX_HEIGHT = 8.0  # inches: a 5 x 5 grouped chart still fits a report page
 
 
 def crosstab_chart(
@@ -280,17 +295,22 @@ def crosstab_chart(
     sub = words["of"].format(pct=words["pct"], by=cinfo.label) + words["sep"] + _base_text(
         words, s, n, neff)
     if kind == "grouped":
-        fig, ax = _new_figure(lang, 1.6 + 0.32 * k * m + 0.2 * k)
+        # height grows with the bars but is capped; thinner bars and smaller labels beyond
+        height = min(1.6 + 0.32 * k * m + 0.2 * k, _GROUPED_MAX_HEIGHT)
+        fig, ax = _new_figure(lang, height)
+        size = 8.5 if (height - 1.6) / (k * m) >= 0.24 else 7.5
         with _themed(lang):
             h = 0.8 / m
             y = np.arange(k)
+            colors = colorblind(m)
             for j in range(m):
                 ax.barh(y - 0.4 + h * (j + 0.5), pct[:, j], height=h * 0.95,
-                        color=OKABE_ITO[j % len(OKABE_ITO)],
-                        label=wrap_text(cinfo.categories[j], 20))
-                for yi, v in zip(y, pct[:, j]):
-                    ax.text(v + 0.8, yi - 0.4 + h * (j + 0.5), f"{v:.0f}", va="center",
-                            fontsize=8.5, color="#333333")
+                        color=colors[j], label=wrap_text(cinfo.categories[j], 20))
+                for yi, v, c in zip(y, pct[:, j], tab[:, j]):
+                    if c <= 0:  # no label on an empty bar
+                        continue
+                    ax.text(v + 0.8, yi - 0.4 + h * (j + 0.5), f"{v:.0f}" if v >= 0.5 else "<1",
+                            va="center", fontsize=size, color="#333333")
             ax.set_yticks(y, [wrap_text(c, 24) for c in rinfo.categories])
             ax.invert_yaxis()
             ax.set_xlim(0, pct.max(initial=0) + 10)
@@ -309,7 +329,7 @@ def crosstab_chart(
                     label=wrap_text(rinfo.categories[i], 20), edgecolor="white", linewidth=0.5)
             for yi, l0, v in zip(y, left, pct[i]):
                 if v >= 6:
-                    dark = colors[i] in (OKABE_ITO[0], OKABE_ITO[7]) or _is_dark(colors[i])
+                    dark = _is_dark(colors[i])
                     ax.text(l0 + v / 2, yi, f"{v:.0f}", ha="center", va="center",
                             fontsize=8.5, color="white" if dark else "#222222")
             left += pct[i]
@@ -361,22 +381,20 @@ def residual_heatmap(
     vmax = max(2.5, float(np.abs(res).max(initial=0)))
     fig, ax = _new_figure(lang, 1.9 + 0.5 * k, width=max(6.5, 2.6 + 1.15 * m))
     with _themed(lang):
-        im = ax.imshow(res, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
-        for i in range(k):
-            for j in range(m):
-                v = res[i, j]
-                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=9.5,
-                        fontweight="bold" if abs(v) > 1.96 else "normal",
-                        color="white" if abs(v) > 0.6 * vmax else "#222222")
-        ax.set_xticks(np.arange(m), [wrap_text(c, 10) for c in cinfo.categories])
-        ax.set_yticks(np.arange(k), [wrap_text(c, 22) for c in rinfo.categories])
-        ax.tick_params(axis="x", labelsize=9)
-        ax.grid(False)
-        for side in ("top", "right", "left", "bottom"):
-            ax.spines[side].set_visible(False)
+        import seaborn as sns
+
+        annot = np.array([[f"{v:.1f}" for v in row] for row in res], dtype=object)
+        sns.heatmap(res, ax=ax, cmap="RdBu_r", vmin=-vmax, vmax=vmax, annot=annot,  # symmetric
+                    fmt="", annot_kws={"fontsize": 9.5}, linewidths=0.5, linecolor="white",
+                    cbar_kws={"shrink": 0.8, "label": words["resid"]},
+                    xticklabels=[wrap_text(c, 10) for c in cinfo.categories],
+                    yticklabels=[wrap_text(c, 22) for c in rinfo.categories])
+        for txt, v in zip(ax.texts, res.ravel()):  # seaborn annotates row by row
+            if abs(v) > 1.96:
+                txt.set_fontweight("bold")
+        ax.tick_params(axis="x", labelsize=9, rotation=0, length=0)
+        ax.tick_params(axis="y", rotation=0, length=0)
         ax.set_xlabel(wrap_text(cinfo.label, 50))
-        cb = fig.colorbar(im, ax=ax, shrink=0.8)
-        cb.set_label(words["resid"])
         sub = words["resid_note"] + words["sep"] + _base_text(words, s, n, neff)
         _titles(fig, ax, title or rinfo.label, sub)
     return fig
@@ -503,14 +521,19 @@ def _likert_title(s: Survey, scale, lang, items) -> str:
 def response_rate_chart(obj: Any, *, language: str | None = None, title: str | None = None):
     """Questionnaires issued vs returned by distribution unit, with the response rate.
 
-    ``obj``: a Questionnaire (its ``fieldwork.units``: id, label, issued, returned), a
-    DataFrame with columns ``unit``, ``issued``, ``returned`` (optional ``label``), or a list
-    of such dicts. Returns a matplotlib Figure.
+    ``obj``: the `ResponseRates` of ``survey.response_rates(q, data)`` (its total row is
+    not drawn as a unit), a Questionnaire (its ``fieldwork.units``: id, label, issued,
+    returned), a DataFrame with columns ``unit``, ``issued``, ``returned`` (optional
+    ``label``; a row ``unit == "total"`` is skipped), or a list of such dicts. Returns a
+    matplotlib Figure.
     """
+    lang = language or getattr(obj, "language", None) or getattr(obj, "default_language", None)
+    if not isinstance(obj, pd.DataFrame) and callable(getattr(obj, "to_frame", None)) \
+            and getattr(obj, "fieldwork", None) is None:
+        obj = obj.to_frame()  # a ResponseRates result
     units = _units(obj, language)
     if not units:
         raise AnalysisError("response_rate_chart: no units with issued/returned counts found")
-    lang = language or getattr(obj, "default_language", None)
     words = _words(lang)
     labels = [wrap_text(u[0], 22) for u in units]
     issued = np.array([u[1] for u in units], dtype=float)
@@ -520,16 +543,18 @@ def response_rate_chart(obj: Any, *, language: str | None = None, title: str | N
     with _themed(lang):
         y = np.arange(m)
         ax.barh(y - 0.18, issued, height=0.36, color="#BDBDBD", label=words["issued"])
-        ax.barh(y + 0.18, returned, height=0.36, color=OKABE_ITO[0], label=words["returned"])
+        ax.barh(y + 0.18, returned, height=0.36, color=colorblind()[0], label=words["returned"])
+        top = float(np.max(np.maximum(issued, returned), initial=1))
         for yi, i, r in zip(y, issued, returned):
             rate = r / i if i > 0 else float("nan")
-            ax.text(max(i, r) * 1.02 + 1, yi, f"{rate:.1%}", va="center", fontsize=10,
+            ax.text(max(i, r) + 0.02 * top, yi, f"{rate:.1%}", va="center", fontsize=10,
                     fontweight="bold")
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
-        ax.set_xlim(0, issued.max(initial=1) * 1.2)
+        ax.set_xlim(0, top * 1.2)
         ax.set_xlabel(words["count"])
-        ax.legend(loc="lower right")
+        # legend outside the data area (below the axes), so no rate label can sit under it
+        fig.legend(loc="outside lower center", ncol=2, frameon=False)
         tot_i, tot_r = issued.sum(), returned.sum()
         sub = words["rr_sub"].format(i=int(tot_i), r=int(tot_r),
                                      p=tot_r / tot_i if tot_i else float("nan"))

@@ -8,11 +8,9 @@ from __future__ import annotations
 import glob
 import os
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
-# Okabe & Ito (2008) palette: distinguishable with the common colour-vision deficiencies.
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-             "#000000")
 # ColorBrewer RdBu ends (colour-blind safe); the neutral category is grey.
 NEGATIVE = "#B2182B"
 POSITIVE = "#2166AC"
@@ -58,10 +56,44 @@ def _ensure_cjk_fonts() -> None:
                 pass
 
 
+@lru_cache(maxsize=1)
+def _colorblind() -> tuple[str, ...]:
+    import seaborn as sns
+
+    return tuple(sns.color_palette("colorblind").as_hex())
+
+
+def colorblind(k: int | None = None) -> list[str]:
+    """Seaborn's colour-blind-safe qualitative palette (hex), ``k`` colours (cycled).
+
+    Seaborn's ``"colorblind"`` palette is a variant of Okabe & Ito's (2008), distinguishable
+    with the common colour-vision deficiencies. Imports seaborn on first use only.
+    """
+    cols = _colorblind()
+    n = len(cols) if k is None else k
+    return [cols[i % len(cols)] for i in range(n)]
+
+
+@lru_cache(maxsize=1)
+def _seaborn_base() -> tuple[tuple[str, Any], ...]:
+    import seaborn as sns
+
+    rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook")}
+    return tuple(rc.items())
+
+
 def theme_rc(language: str | None = None) -> dict[str, Any]:
-    """The rcParams of the house theme (used by every chart through ``rc_context``)."""
+    """The rcParams of the house theme (used by every chart through ``rc_context``).
+
+    Seaborn's ``whitegrid`` style and ``notebook`` context, then our overrides: the font of
+    the language, readable sizes, the colour-blind palette, reproducible SVG.
+    """
     from cycler import cycler
 
+    return {**dict(_seaborn_base()), **_overrides(language, cycler)}
+
+
+def _overrides(language: str | None, cycler) -> dict[str, Any]:
     return {
         # concrete family names (not "sans-serif"): text keeps its font when drawn later,
         # outside this theme's rc_context
@@ -83,7 +115,12 @@ def theme_rc(language: str | None = None) -> dict[str, Any]:
         "grid.color": "#E5E5E5",
         "grid.linewidth": 0.8,
         "axes.axisbelow": True,
-        "axes.prop_cycle": cycler(color=list(OKABE_ITO)),
+        "axes.prop_cycle": cycler(color=colorblind()),
+        "axes.edgecolor": "#BBBBBB",
+        "xtick.bottom": True,
+        "ytick.left": False,
+        "xtick.major.size": 3,
+        "patch.force_edgecolor": False,
         "axes.unicode_minus": True,  # Noto CJK has U+2212
         "figure.dpi": 100,
         "savefig.dpi": 150,
@@ -96,9 +133,10 @@ def theme_rc(language: str | None = None) -> dict[str, Any]:
 
 
 def set_theme(language: str | None = "zh-Hant", *, deterministic: bool = True) -> None:
-    """Apply the house theme to matplotlib (and seaborn, when it is imported later).
+    """Apply the house theme globally: ``seaborn.set_theme`` plus our rc overrides.
 
-    Sets readable sizes, the Okabe-Ito colour-blind-safe palette and the Noto Sans CJK face
+    Seaborn's whitegrid style, readable sizes, seaborn's colour-blind-safe palette and the
+    Noto Sans CJK face
     of the language's regional form (zh-Hant -> TC, zh-Hans -> SC, en -> DejaVu Sans with SC
     as fallback). With ``deterministic`` (default), SVG output is reproducible: a fixed
     ``svg.hashsalt``, glyphs as paths, and ``SOURCE_DATE_EPOCH=0`` (if not set) so no build
@@ -109,10 +147,11 @@ def set_theme(language: str | None = "zh-Hant", *, deterministic: bool = True) -
     >>> mpl.rcParams["font.sans-serif"][0]
     'Noto Sans CJK SC'
     """
-    import matplotlib as mpl
+    import seaborn as sns
 
     _ensure_cjk_fonts()
-    mpl.rcParams.update(theme_rc(language))
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind",
+                  rc=theme_rc(language))
     if deterministic:
         os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
 

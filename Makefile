@@ -17,6 +17,7 @@ report: setup
 	$(BIN)/survey report grassroots_training data/grassroots_training_responses.csv --notebook grassroots_training --out reports --to html,pdf --lang zh-Hant
 
 test: setup
+	$(BIN)/ruff check survey tests bench
 	$(BIN)/python -m pytest -q -n 2
 
 setup: system-deps $(STAMP)

@@ -256,3 +256,166 @@ def test_flagship_multi_response_uses_the_template_base():
     f = b.to_frame()
     tot = f[(f.stat == "pct") & (f.by == "Total")]
     assert bars == sorted(round(v, 9) for v in tot.pct)  # chart and banner agree
+
+
+# --- issue 6 review fixes -------------------------------------------------------------------
+def _flagship():
+    from pathlib import Path
+
+    import survey as sv
+
+    root = Path(__file__).resolve().parents[2]
+    q = sv.load_questionnaire(root / "questionnaires" / "grassroots_training.yaml")
+    s = sv.read_responses(root / "data" / "grassroots_training_responses.csv", q)
+    return sv, q, s
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "en"])
+def test_response_rate_chart_takes_the_response_rates_result(lang):
+    sv, q, s = _flagship()
+    fig = ch.response_rate_chart(sv.response_rates(q, s, language=lang), language=lang)
+    ax = fig.axes[0]
+    units = q.fieldwork.units
+    assert len(ax.patches) == 2 * len(units)  # issued + returned per unit; no "total" unit
+    ticks = ["".join(t.get_text().split()) for t in ax.get_yticklabels()]
+    assert ticks == ["".join(u.label[lang].split()) for u in units]
+    rates = [t.get_text() for t in ax.texts]
+    assert rates == [f"{u.returned / u.issued:.1%}" for u in units]
+    tot_i, tot_r = sum(u.issued for u in units), sum(u.returned for u in units)
+    assert f"{tot_i:,}" in texts(fig) and f"{tot_r / tot_i:.1%}" in texts(fig)
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "en"])
+def test_response_rate_labels_clear_of_the_legend_and_inside_the_axes(lang):
+    df = pd.DataFrame({"unit": ["a", "b", "c"], "issued": [100, 80, 120],
+                       "returned": [92, 76, 114]})  # last rate 95.0%: was under the legend
+    fig = ch.response_rate_chart(df, language=lang)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    legends = fig.legends + ([ax.get_legend()] if ax.get_legend() else [])
+    assert legends
+    axbox = ax.get_window_extent(r)
+    for t in ax.texts:
+        tb = t.get_window_extent(r)
+        assert axbox.x0 <= tb.x0 and tb.x1 <= axbox.x1, t.get_text()  # headroom on the right
+        for lg in legends:
+            assert not tb.overlaps(lg.get_window_extent(r)), t.get_text()
+
+
+def _rank_by_edu(empty: bool):
+    cats5 = [f"c{i}" for i in range(5)]
+    rng = np.random.default_rng(5)
+    a = rng.choice(5, 300)
+    b = rng.choice(5, 300)
+    if empty:
+        b[a == 0] = np.where(b[a == 0] == 4, 3, b[a == 0])  # cell (c0, c4) empty
+    return pd.DataFrame({"a": pd.Categorical.from_codes(a, cats5),
+                         "b": pd.Categorical.from_codes(b, cats5)})
+
+
+def test_grouped_crosstab_no_label_on_empty_bars_and_height_capped():
+    df = _rank_by_edu(empty=True)
+    fig = ch.crosstab_chart(df, "a", by="b", language="en")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    cells = pd.crosstab(df["a"], df["b"])
+    assert (cells.to_numpy() == 0).sum() == 1
+    assert len(labels) == 24  # 25 bars, one empty
+    assert "0" not in labels
+    assert fig.get_size_inches()[1] <= 8.0  # 5 x 5 grouped stays within a page
+    fig.savefig(io.BytesIO(), format="png", dpi=40)
+
+
+def _whiskers(ax):
+    from matplotlib.collections import LineCollection
+
+    segs = [c for c in ax.collections if isinstance(c, LineCollection)][0].get_segments()
+    return np.array([[sg[:, 0].min(), sg[:, 0].max()] for sg in segs]) / 100
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bar_chart_whiskers_are_the_frequencies_intervals(survey_zh, weighted):
+    import survey as sv
+
+    s = Survey.from_frame(survey_zh.data, weight="w" if weighted else None,
+                          questionnaire=Stub())
+    fig = ch.bar_chart(s, "necessity", language="en")
+    f = sv.frequencies(s, "necessity", language="en").to_frame()
+    got = _whiskers(fig.axes[0])
+    np.testing.assert_allclose(got, f[["ci_low", "ci_high"]].to_numpy(), rtol=1e-9)
+    if weighted:  # design-based logit, not a Wilson interval on Kish's effective n
+        assert "(logit,design-based)" in texts(fig)
+    else:
+        assert "(Wilson)" in texts(fig)
+        # Wilson, R prop.test(correct = FALSE): independent check of the first category
+        n = len(s.data)
+        x = int((s.data["necessity"].cat.codes == 0).sum())
+        z = 1.959963984540054
+        p = x / n
+        c = (p + z * z / (2 * n)) / (1 + z * z / n)
+        h = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        np.testing.assert_allclose(got[0], [c - h, c + h], rtol=1e-9)
+
+
+def test_theme_and_palette_come_from_seaborn(survey_zh):
+    import matplotlib as mpl
+    import seaborn as sns
+
+    cb = sns.color_palette("colorblind").as_hex()
+    fig = ch.bar_chart(survey_zh, "necessity", language="en")
+    assert mpl.colors.to_hex(fig.axes[0].patches[0].get_facecolor()) == cb[0]
+    grouped = ch.crosstab_chart(survey_zh, "necessity", by="rank", language="en")
+    bars = grouped.axes[0].patches
+    assert [mpl.colors.to_hex(bars[3 * j].get_facecolor()) for j in range(3)] == cb[:3]
+    ch.set_theme("en")
+    try:
+        colors = [c["color"] for c in mpl.rcParams["axes.prop_cycle"]]
+        assert [mpl.colors.to_hex(c) for c in colors] == cb
+        assert mpl.rcParams["svg.hashsalt"] == "survey"
+        assert mpl.rcParams["svg.fonttype"] == "path"
+        assert mpl.rcParams["font.family"][0] == "DejaVu Sans"
+        assert mpl.rcParams["axes.facecolor"] == "white"  # seaborn whitegrid
+    finally:
+        ch.set_theme("zh-Hant")
+
+
+def test_residual_heatmap_is_a_seaborn_heatmap_of_adjusted_residuals(survey_zh):
+    from matplotlib.collections import QuadMesh
+
+    fig = ch.residual_heatmap(survey_zh, "necessity", by="rank", language="en")
+    ax = fig.axes[0]
+    assert any(isinstance(c, QuadMesh) for c in ax.collections)  # seaborn.heatmap's mesh
+    # adjusted residuals from pandas.crosstab (R chisq.test()$stdres)
+    o = pd.crosstab(survey_zh.data["necessity"], survey_zh.data["rank"]).to_numpy(float)
+    n = o.sum()
+    rs, cs = o.sum(1, keepdims=True), o.sum(0, keepdims=True)
+    e = rs * cs / n
+    r = (o - e) / np.sqrt(e * (1 - rs / n) * (1 - cs / n))
+    cells = [t for t in ax.texts]
+    assert [t.get_text() for t in cells] == [f"{v:.1f}" for v in r.ravel()]
+    bold = [t.get_fontweight() in ("bold", 700) for t in cells]
+    assert bold == list(np.abs(r.ravel()) > 1.96)
+
+
+def test_charts_leave_global_rcparams_alone_and_import_stays_light():
+    code = (
+        "import sys, survey.charts as ch\n"
+        "assert 'seaborn' not in sys.modules and 'matplotlib' not in sys.modules\n"
+        "import matplotlib as mpl, pandas as pd, numpy as np\n"
+        "before = {k: str(v) for k, v in mpl.rcParams.items()}\n"
+        "df = pd.DataFrame({'a': pd.Categorical(list('xyxyz' * 20)),\n"
+        "                   'b': pd.Categorical(list('pqqpp' * 20))})\n"
+        "ch.residual_heatmap(df, 'a', by='b'); ch.bar_chart(df, 'a')\n"
+        "after = {k: str(v) for k, v in mpl.rcParams.items()}\n"
+        "print(sorted(k for k in before if before[k] != after[k]))\n"
+        "print('matplotlib.pyplot' in sys.modules and __import__('matplotlib.pyplot')"
+        ".pyplot.get_fignums())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    changed, figs = out.stdout.strip().splitlines()
+    assert changed in ("[]", "['svg.hashsalt']")  # only the documented reproducible-SVG salt
+    assert figs in ("False", "[]")

@@ -164,13 +164,18 @@ def bar_chart(
         y = np.arange(len(order))
         pct, lo_p, hi_p = p[order] * 100, lo[order] * 100, hi[order] * 100
         ax.barh(y, pct, color=colorblind()[0], height=0.65)
+        # an interval the table cannot give (NaN end, e.g. a variable the weights were
+        # calibrated on, SE ~ 0) gets no whisker rather than a made-up one; rounding can put
+        # an end a hair inside the estimate
+        ok = np.isfinite(lo_p) & np.isfinite(hi_p)
+        lo_p, hi_p = np.where(ok, np.fmin(lo_p, pct), pct), np.where(ok, np.fmax(hi_p, pct), pct)
         ax.errorbar(pct, y, xerr=[pct - lo_p, hi_p - pct], fmt="none", ecolor="#333333",
                     elinewidth=1, capsize=3)
         for yi, v, h in zip(y, pct, hi_p):
             ax.text(h + 1, yi, f"{v:.1f}%", va="center", fontsize=10)
         ax.set_yticks(y, [labels[i] for i in order])
         ax.invert_yaxis()
-        ax.set_xlim(0, float(np.nanmax(hi_p, initial=0)) + 12)
+        ax.set_xlim(0, float(np.max(hi_p, initial=0)) + 12)
         ax.set_xlabel(words["pct"] + " (%)")
         ci = words["ci"].format(c=confidence) + words["ci_" + ("design" if s.has_design
                                                                 else "plain")].format(

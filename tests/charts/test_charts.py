@@ -419,3 +419,19 @@ def test_charts_leave_global_rcparams_alone_and_import_stays_light():
     changed, figs = out.stdout.strip().splitlines()
     assert changed in ("[]", "['svg.hashsalt']")  # only the documented reproducible-SVG salt
     assert figs in ("False", "[]")
+
+
+def test_bar_chart_on_the_calibration_variable_draws_no_invented_whiskers():
+    # raked on rank_level: its proportions are fixed by the weights (SE ~ 0); the report
+    # crashed here ("'xerr' must not contain negative values")
+    sv, q, s = _flagship()
+    vi = s.var_info("rank_level")
+    targets = dict(zip(vi.categories, [113, 407, 390, 237, 53]))
+    sw = sv.rake(s, targets={"rank_level": targets})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frequencies' overflow at SE ~ 0
+        fig = ch.bar_chart(sw, "rank_level", language="en")
+    got = _whiskers(fig.axes[0])
+    est = np.array(list(targets.values())) / 1200
+    np.testing.assert_allclose(got, np.column_stack([est, est]), atol=1e-6)  # zero width
+    fig.savefig(io.BytesIO(), format="png", dpi=40)

@@ -162,6 +162,8 @@ class CrossTab(Result):
     by_missing: tuple[str, ...] = ()
     confidence: float = 0.95
     design_context: tuple | None = None  # (survey, Y builder args) for cell SEs under a design
+    fisher_method: str | None = None  # "exact" or "monte_carlo" when Fisher's test was run
+    fisher_b: int | None = None  # simulated tables when fisher_method == "monte_carlo"
 
     # --- design-based cell proportions --------------------------------------------------
     def cell_estimates(self, kind: str = "column") -> dict[str, pd.DataFrame]:
@@ -490,6 +492,7 @@ def crosstab(
     seed: int = 20240101,
     where=None,
     language: str | None = None,
+    fisher_seconds: float | None = None,
 ) -> CrossTab:
     """Cross-tabulate ``row`` by ``by`` with tests and effect sizes.
 
@@ -520,6 +523,11 @@ def crosstab(
         Rows to include.
     language : str, optional
         Label language.
+    fisher_seconds : float, optional
+        Time budget of the exact enumeration of Fisher's test (default 2 s for ``"auto"``,
+        10 s for ``True``); beyond it the Monte Carlo p-value is used (0: no enumeration,
+        Monte Carlo at once, except for 2×2 tables). ``fisher_method``
+        (``"exact"`` / ``"monte_carlo"``) and ``fisher_b`` on the result say which.
 
     Examples
     --------
@@ -539,6 +547,10 @@ def crosstab(
         raise AnalysisError(f"crosstab: alpha must lie between 0 and 1, found {alpha!r}")
     if fisher not in ("auto", True, False):
         raise AnalysisError(f"crosstab: fisher must be 'auto', True or False, found {fisher!r}")
+    if fisher_seconds is not None and not (fisher_seconds >= 0):
+        raise AnalysisError(
+            f"crosstab: fisher_seconds must be a number of seconds >= 0, found {fisher_seconds!r}"
+        )
     rinfo = s.var_info(row, language=language)
     weighted = s.weight is not None
     w = s.weights if weighted else None
@@ -567,6 +579,7 @@ def crosstab(
     r, c = t.shape
     tests: dict[str, list[float]] = {}
     effects: dict[str, tuple[float, float, float]] = {}
+    fisher_how: list[str] = []
     if r < 2 or c < 2:
         notes.append("Table has fewer than two non-empty rows or columns: no test.")
     elif s.has_design:
@@ -606,9 +619,10 @@ def crosstab(
                     + ("; Fisher's exact test reported." if run_fisher else ".")
                 )
             if run_fisher:
-                budget = 10.0 if fisher is True else 2.0
+                budget = (10.0 if fisher is True else 2.0) if fisher_seconds is None \
+                    else fisher_seconds
                 tests["fisher"] = [np.nan, np.nan, np.nan,
-                                   _fisher(t, simulate_b, seed, notes, budget)]
+                                   _fisher(t, simulate_b, seed, notes, budget, fisher_how)]
                 if r == 2 and c == 2:
                     from scipy.stats.contingency import odds_ratio
 
@@ -688,23 +702,37 @@ def crosstab(
         effect_rows=tuple((k_, *v_) for k_, v_ in effects.items()), design_tests=design_tests,
         notes=tuple(notes), alpha=alpha, margins=margins, weighted=weighted, **extra,
         design_context=(s, rcodes, bcodes, None) if s.has_design else None,
+        fisher_method=fisher_how[0] if fisher_how else None,
+        fisher_b=simulate_b if fisher_how[:1] == ["monte_carlo"] else None,
     )
 
 
-def _fisher(t: np.ndarray, simulate_b: int, seed: int, notes: list[str], budget: float) -> float:
+def _fisher(t: np.ndarray, simulate_b: int, seed: int, notes: list[str], budget: float,
+            how: list[str] | None = None) -> float:
+    how = [] if how is None else how
     ti = np.rint(t).astype(np.int64)
     if ti.shape == (2, 2):
         from scipy.stats import fisher_exact
 
+        how.append("exact")
         notes.append("Fisher's exact test: exact (2×2, two-sided).")
         return float(fisher_exact(ti).pvalue)
     from ._fisher import TooLarge, fisher_exact_rxc, fisher_monte_carlo
 
+    if budget <= 0:
+        how.append("monte_carlo")
+        notes.append(
+            f"Fisher's exact test: Monte Carlo p-value from {simulate_b} simulated tables "
+            f"(seed {seed}), as R's simulate.p.value = TRUE (no exact enumeration asked)."
+        )
+        return fisher_monte_carlo(ti, B=simulate_b, seed=seed)
     try:
         p = fisher_exact_rxc(ti, max_seconds=budget)
+        how.append("exact")
         notes.append(f"Fisher's exact test: exact ({ti.shape[0]}×{ti.shape[1]} network enumeration).")
         return p
     except TooLarge:
+        how.append("monte_carlo")
         notes.append(
             f"Fisher's exact test: table too large to enumerate within {budget:g} s; Monte Carlo "
             "p-value from "

@@ -289,11 +289,36 @@ def describe_proportion(
 TEST_ORDER = ("rao_scott_f", "rao_scott_chisq", "pearson", "likelihood_ratio", "fisher")
 
 
+def small_expected(ct: Any) -> tuple[int, int, float]:
+    """(cells with an expected count below 5, cells, smallest expected count) of the table a
+    cross-tab tests (empty rows and columns dropped, as the test does).
+
+    >>> from types import SimpleNamespace
+    >>> import numpy as np
+    >>> small_expected(SimpleNamespace(table=np.array([[10, 2], [20, 3], [0, 0]])))
+    (2, 4, 1.71)
+    """
+    import numpy as np
+
+    t = np.asarray(ct.table, dtype=float)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if t.size == 0 or t.sum() <= 0:
+        return 0, 0, float("nan")
+    e = np.outer(t.sum(axis=1), t.sum(axis=0)) / t.sum()
+    return int((e < 5).sum()), int(e.size), round(float(e.min()), 2)
+
+
 def pick_test(ct: Any) -> tuple[str, pd.Series]:
-    """(name, row) of the test a report quotes: Rao–Scott for weighted data, else Pearson."""
+    """(name, row) of the test a report quotes: Rao–Scott for weighted data; for unweighted
+    tables Fisher's exact test when any expected count is below 5 and the cross-tab ran it
+    (the rule of ``crosstab``'s own notes), else Pearson's chi-square."""
     tests = getattr(ct, "tests", None)
     if not isinstance(tests, pd.DataFrame) or tests.empty:
         raise ReportError("the cross-tab has no tests to describe")
+    design = any(n in tests.index for n in ("rao_scott_f", "rao_scott_chisq"))
+    if (not design and "fisher" in tests.index and not pd.isna(tests.loc["fisher", "p_value"])
+            and small_expected(ct)[0] > 0):
+        return "fisher", tests.loc["fisher"]
     for name in TEST_ORDER:
         if name in tests.index and not pd.isna(tests.loc[name, "p_value"]):
             return name, tests.loc[name]
@@ -301,8 +326,25 @@ def pick_test(ct: Any) -> tuple[str, pd.Series]:
     return str(name), tests.loc[name]
 
 
+_FISHER = {"zh-Hant": "Fisher 精確檢定", "zh-Hans": "Fisher 精确检验", "en": "Fisher's exact test"}
+_FISHER_MC = {"zh-Hant": "（蒙地卡羅模擬，B={b}）", "zh-Hans": "（蒙特卡罗模拟，B={b}）",
+              "en": " (Monte Carlo, B = {b})"}
+
+
+def quoted_test_name(name: str, language: str = "en", *, simulated: int | None = None) -> str:
+    """The name of a test as the report writes it (Fisher's with its Monte Carlo B).
+
+    >>> quoted_test_name("fisher", "zh-Hant", simulated=2000)
+    'Fisher 精確檢定（蒙地卡羅模擬，B=2000）'
+    """
+    lang = normalize_language(language)
+    if name == "fisher":
+        return _FISHER[lang] + (_FISHER_MC[lang].format(b=simulated) if simulated else "")
+    return name
+
+
 def format_test(name: str, row: Mapping[str, Any] | pd.Series, language: str = "en",
-                *, p_value: float | None = None) -> str:
+                *, p_value: float | None = None, simulated: int | None = None) -> str:
     """``χ²(4) = 12.3, p = .015`` (en) / ``χ²(4)=12.3，p=0.015`` (zh).
 
     >>> format_test("pearson", {"statistic": 12.31, "df": 4, "p_value": 0.0153}, "en")
@@ -310,20 +352,22 @@ def format_test(name: str, row: Mapping[str, Any] | pd.Series, language: str = "
     >>> format_test("rao_scott_f", {"statistic": 2.1, "df": 3.84, "df_denom": 1390.2,
     ...             "p_value": 0.081}, "zh-Hant")
     'F(3.84, 1390.2)=2.10，p=0.081'
+    >>> format_test("fisher", {"statistic": None, "p_value": 0.0123}, "zh-Hant")
+    'Fisher 精確檢定，p=0.012'
+    >>> format_test("fisher", {"statistic": None, "p_value": 0.0123}, "en", simulated=2000)
+    "Fisher's exact test (Monte Carlo, B = 2000), p = .012"
     """
     lang = normalize_language(language)
     p = float(row["p_value"]) if p_value is None else float(p_value)
+    sep = ", " if lang == "en" else "，"
+    if name == "fisher":
+        return f"{quoted_test_name(name, lang, simulated=simulated)}{sep}{fmt_p(p, lang)}"
     stat = float(row["statistic"]) if row.get("statistic") is not None else float("nan")
     df = row.get("df")
     eq = " = " if lang == "en" else "="
-    sep = ", " if lang == "en" else "，"
     if name == "rao_scott_f":
         d1, d2 = float(row.get("df", float("nan"))), float(row.get("df_denom", float("nan")))
         head = f"F({d1:.2f}, {d2:.1f}){eq}{stat:.2f}"
-    elif name == "fisher":
-        head = "Fisher's exact test" if lang == "en" else "Fisher 精確檢驗" if lang == "zh-Hant" \
-            else "Fisher 精确检验"
-        return f"{head}{sep}{fmt_p(p, lang)}"
     else:
         symbol = "G²" if name == "likelihood_ratio" else "χ²"
         d = "" if df is None or pd.isna(df) else f"({_fmt_num(float(df), 2)})"
@@ -382,7 +426,8 @@ def describe_crosstab(
     correction : str, optional
         Name of the correction (``holm``, ``BH``); stated in the sentence when given.
     test : str, optional
-        Which row of ``ct.tests`` to report (default: Rao–Scott F if present, else Pearson).
+        Which row of ``ct.tests`` to report (default: :func:`pick_test` — Rao–Scott F if
+        present, else Fisher's exact test when an expected count is below 5, else Pearson).
     """
     lang = normalize_language(language)
     if test is not None:
@@ -392,7 +437,8 @@ def describe_crosstab(
     else:
         name, row = pick_test(ct)
     p = float(row["p_value"]) if p_value is None else float(p_value)
-    stats = format_test(name, row, lang, p_value=p)
+    stats = format_test(name, row, lang, p_value=p, simulated=getattr(ct, "fisher_b", None)
+                        if name == "fisher" else None)
     v = _effect(ct)
     if v is not None:
         stats += (", " if lang == "en" else "，") + f"Cramér's V{' = ' if lang == 'en' else '='}"

@@ -124,9 +124,16 @@ class FlagshipReport(Report):
         show_table(pd.DataFrame(rows).set_index(_x("seed_group", lang)), keep=True)
         rep = getattr(self.survey, "weighting", None)
         if rep is not None and hasattr(rep, "_repr_html_"):
-            notes = getattr(rep, "notes", ()) or ()
-            if notes:
-                show_markdown("\n".join(f"- {n}" for n in notes))
+            # in the report language from the report's facts (its `notes` are English)
+            it = getattr(rep, "iterations", None)
+            if it is not None:
+                conv = t("converged" if getattr(rep, "converged", True) else "not_converged",
+                         lang)
+                deff, neff = getattr(rep, "deff_kish", None), getattr(rep, "n_effective", None)
+                show_markdown("- " + t(
+                    "note_raking", lang, it=it, conv=conv,
+                    deff="–" if deff is None else f"{float(deff):.2f}",
+                    neff="–" if neff is None else f"{float(neff):,.1f}"))
 
     # -- analyses ----------------------------------------------------------------------------
     def respondents(self) -> None:
@@ -144,7 +151,7 @@ class FlagshipReport(Report):
         vi = self.survey.var_info("necessity", language=lang)
         yes = vi.categories[0]
         heading(self.label("necessity"), 4)
-        show_table(self._freq_table(fr.to_frame()), notes=getattr(fr, "notes", ()) or (),
+        show_table(self._freq_table(fr.to_frame()), notes=self.freq_notes(fr),
                    keep=True)
         show_finding(fd.describe_proportion(fr, yes, lang,
                                             statement=_x("necessity_stmt", lang)))
@@ -162,14 +169,14 @@ class FlagshipReport(Report):
         factor = 100.0 if pct.max().max() <= 1.0 else 1.0
         from .sections import suppress_counts
 
-        show_table(suppress_counts(pct * factor, ct.counts, self.k),
-                   notes=getattr(ct, "notes", ()) or (), keep=True)
-        self.crosstab_figure(var, by)
         row = None
         if self.tests is not None and len(self.tests):
             hit = self.tests[(self.tests["var"] == var) & (self.tests["by"] == by)]
             if len(hit):
                 row = hit.iloc[0]
+        show_table(suppress_counts(pct * factor, ct.counts, self.k),
+                   notes=self.crosstab_notes(ct, row), keep=True)
+        self.crosstab_figure(var, by)
         p_adj = None if row is None else float(row["p_adjusted"])
         show_finding(fd.describe_crosstab(
             ct, lang, by_label=self.short_label(by), category=category, alpha=self.alpha,

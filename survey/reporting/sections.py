@@ -21,9 +21,38 @@ import pandas as pd
 from ..core.result import frame_to_html
 from ..errors import SurveyError
 from . import findings as fd
-from .texts import t
+from .texts import rule_name, t
 
 SKIP_ROLES = {"id", "admin", "weight"}
+#: Fisher's exact test in the report: time budget of the exact enumeration per table (s), and
+#: the simulated tables of the Monte Carlo p-value beyond it (R's simulate.p.value, B = 2000)
+FISHER_SECONDS = 0.5
+FISHER_B = 2000
+#: the exact enumeration is only tried on tables with at most this many degrees of freedom
+#: (2×k up to 2×5, 3×3) or at most FISHER_EXACT_N respondents: larger ones (a 3×4 with
+#: n = 240, any 5×5 with n >= 60) never finish in FISHER_SECONDS, so the Monte Carlo p-value
+#: is used at once (measured: bench notes in the report methods; keeps a build ~5 s)
+FISHER_EXACT_DF = 4
+FISHER_EXACT_N = 60
+
+
+def fisher_budget(ct: Any) -> float:
+    """Seconds for the exact enumeration of Fisher's test on ``ct``'s table (0 = Monte Carlo
+    at once): deterministic screen by size, then the time budget.
+
+    >>> from types import SimpleNamespace
+    >>> import numpy as np
+    >>> three, five = np.full((3, 3), 20), np.full((5, 5), 10)
+    >>> fisher_budget(SimpleNamespace(table=three)), fisher_budget(SimpleNamespace(table=five))
+    (0.5, 0.0)
+    """
+    import numpy as np
+
+    tab = np.asarray(ct.table, dtype=float)
+    tab = tab[tab.sum(axis=1) > 0][:, tab.sum(axis=0) > 0]
+    r, c = tab.shape
+    small = (r - 1) * (c - 1) <= FISHER_EXACT_DF or tab.sum() <= FISHER_EXACT_N
+    return FISHER_SECONDS if small else 0.0
 DATA_TYPES_SKIP = {"note", "calculate", "text", "date", "datetime", "time", "geopoint",
                    "image", "audio", "video", "file", "barcode", "acknowledge", "start", "end",
                    "today", "deviceid", "username", "phonenumber", "begin_group", "end_group"}
@@ -253,6 +282,12 @@ def _pct(x: float) -> str:
     return fd.fmt_pct(x)
 
 
+def _fmt_conf(conf: float) -> str:
+    """``95`` from 0.95 (or 95)."""
+    c = float(conf) * (100 if float(conf) <= 1 else 1)
+    return f"{c:g}"
+
+
 def suppress_counts(frame: pd.DataFrame, counts: pd.DataFrame, k: int) -> pd.DataFrame:
     """Replace cells whose count is below ``k`` with ``"<k"`` (counts) or ``"–"`` (others).
 
@@ -449,8 +484,11 @@ class Report:
         fw = q_fieldwork(self.q)
         mode = ((text_in(getattr(fw, "instrument", None), lang) or getattr(fw, "mode", None))
                 if fw is not None else None) or t("unknown", lang)
-        tests = t("tests_weighted" if self.survey.is_weighted else "tests_unweighted", lang)
         m = 0 if self.tests is None else int(self.tests["p_value"].notna().sum())
+        nf = 0 if self.tests is None else int((self.tests["test"] == "fisher").sum())
+        tests = t("tests_weighted", lang) if self.survey.has_design else t(
+            "tests_unweighted", lang, sec=f"{FISHER_SECONDS:g}", df=FISHER_EXACT_DF,
+            nmax=FISHER_EXACT_N, b=FISHER_B, seed=self.seed, nf=nf)
         corr = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "—"}.get(
             self.correction.lower(), self.correction)
         show_markdown(t(
@@ -469,15 +507,30 @@ class Report:
             return
         show_markdown(t("quality_text", lang, n=n, e=v.n_errors, w=v.n_warnings))
         summ = v.summary(by="rule")
+        checks = getattr(_model(self.q), "checks", None) or ()
+        summ = summ.assign(key=[rule_name(str(k), lang, checks) for k in summ["key"]])
         tab = summ[["key", "problems", "errors", "warnings", "rows"]].rename(columns={
             "key": t("rule", lang), "problems": t("problems", lang), "rows": t("rows", lang),
             "errors": t("errors", lang), "warnings": t("warnings", lang)})
         show_table(tab.set_index(t("rule", lang)))
         byq = v.summary(by="question").head(15)
-        byq = byq.assign(key=[self.short_label(k) if k else "—" for k in byq["key"]])
+        byq = byq.assign(key=[self._question_key_label(k) for k in byq["key"]])
         tab = byq[["key", "problems", "rows"]].rename(columns={
             "key": t("question", lang), "problems": t("problems", lang), "rows": t("rows", lang)})
         show_table(tab.set_index(t("question", lang)))
+
+    def _question_key_label(self, key: str) -> str:
+        """A validation ``question`` key in the report language: question, grid (its label)
+        or several questions joined by commas (a template check)."""
+        if not key:
+            return "—"
+        sep = "、" if self.language != "en" else ", "
+        out = []
+        for name in str(key).split(","):
+            grid = q_grid(self.q, name.strip())
+            out.append(text_in(getattr(grid, "label", None), self.language, name)
+                       if grid is not None else self.short_label(name.strip()))
+        return sep.join(out)
 
     # -- analyses --------------------------------------------------------------------------
     def outcome_questions(self) -> list[str]:
@@ -497,25 +550,35 @@ class Report:
         for var in self.outcome_questions():
             for by in self.banner:
                 try:
-                    # the report quotes Pearson (Rao-Scott when weighted), as its methods
-                    # say: Fisher's exact test (up to 2 s per table) would go unused
-                    ct = self.sv.crosstab(self.survey, var, by=by, fisher=False,
-                                          language=self.language)
+                    # Rao-Scott when weighted; else Pearson, or Fisher's exact test when an
+                    # expected count is below 5 (fd.pick_test): exact within fisher_budget(),
+                    # else R's seeded Monte Carlo p-value with FISHER_B tables
+                    ct = self.sv.crosstab(self.survey, var, by=by, language=self.language,
+                                          fisher=False)
+                    if not self.survey.has_design and fd.small_expected(ct)[0] > 0:
+                        ct = self.sv.crosstab(
+                            self.survey, var, by=by, language=self.language, fisher=True,
+                            fisher_seconds=fisher_budget(ct), simulate_b=FISHER_B,
+                            seed=self.seed)
                     name, test = fd.pick_test(ct)
                 except (SurveyError, ValueError) as exc:
                     rows.append({"var": var, "by": by, "test": "", "p_value": math.nan,
-                                 "error": str(exc)})
+                             "fisher_b": 0, "small_expected": 0, "error": str(exc)})
                     continue
                 self._crosstabs[(var, by)] = ct
                 eff = fd._effect(ct)
+                small, cells, e_min = fd.small_expected(ct)
                 rows.append({"var": var, "by": by, "test": name,
+                             "fisher_b": (ct.fisher_b or 0) if name == "fisher" else 0,
+                             "small_expected": small if name == "fisher" else 0,
                              "statistic": float(test["statistic"]),
                              "df": float(test.get("df", math.nan)),
                              "df_denom": float(test.get("df_denom", math.nan)),
                              "p_value": float(test["p_value"]),
                              "cramers_v": math.nan if eff is None else eff, "error": ""})
-        tests = pd.DataFrame(rows, columns=["var", "by", "test", "statistic", "df", "df_denom",
-                                            "p_value", "cramers_v", "error"])
+        tests = pd.DataFrame(rows, columns=["var", "by", "test", "fisher_b", "small_expected",
+                                            "statistic", "df", "df_denom", "p_value",
+                                            "cramers_v", "error"])
         if len(tests):
             tests["p_adjusted"] = self.sv.adjust_pvalues(
                 tests["p_value"].to_numpy(dtype=float),
@@ -555,7 +618,7 @@ class Report:
         heading(self.label(name), 4)
         fr = sv.frequencies(self.survey, name, language=lang)
         frame = fr.to_frame()
-        show_table(self._freq_table(frame), notes=getattr(fr, "notes", ()) or (), keep=True)
+        show_table(self._freq_table(frame), notes=self.freq_notes(fr), keep=True)
         try:
             from ..charts import bar_chart
 
@@ -570,6 +633,114 @@ class Report:
             top = frame.loc[top, "category"]
         show_finding(fd.describe_proportion(fr, top, lang))
         self._crosstab_findings(name)
+
+    # -- per-table footnotes, in the report language, from the facts each result carries ----
+    # (the analysis results' own `notes` are English and name R functions: not for readers)
+    def _n(self, x: float) -> str:
+        x = float(x)
+        return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
+
+    def weight_note(self) -> str:
+        lang = self.language
+        if not self.survey.is_weighted:
+            return t("note_unweighted", lang)
+        how = t("raking_short", lang) if self.weighting not in (None, "none") else \
+            str(self.survey.weight)
+        return t("note_weighted", lang, how=how)
+
+    def _suppressed(self, counts: Iterable[float]) -> list[str]:
+        c = pd.to_numeric(pd.Series(list(counts), dtype=object), errors="coerce")
+        return [t("note_suppressed", self.language, k=self.k)] if ((c > 0) & (c < self.k)).any() \
+            else []
+
+    def freq_notes(self, fr: Any) -> list[str]:
+        """Base (valid of all, weighted), CI method, suppression, weighting."""
+        lang = self.language
+        frame = fr.to_frame()
+        valid = getattr(fr, "n_valid", None)
+        total = getattr(fr, "n_total", None)
+        counts = pd.to_numeric(frame.get("n", pd.Series(dtype=float)), errors="coerce")
+        valid = float(counts.sum()) if valid is None else float(valid)
+        total = valid if total is None else float(total)
+        w = ""
+        if self.survey.is_weighted and "n_weighted" in frame.columns:
+            w = t("note_weighted_n", lang, wn=self._n(frame["n_weighted"].astype(float).sum()))
+        missing = t("note_missing", lang, m=self._n(total - valid)) if total > valid else ""
+        conf = _fmt_conf(getattr(fr, "confidence", 0.95))
+        ci = t("note_ci_wilson" if getattr(fr, "ci_method", "wilson") == "wilson"
+               else "note_ci_design", lang, conf=conf)
+        return [t("note_base_freq", lang, valid=self._n(valid), total=self._n(total), w=w,
+                  missing=missing), ci, *self._suppressed(counts), self.weight_note()]
+
+    def multi_notes(self, mr: Any, counts: Any = None) -> list[str]:
+        lang = self.language
+        n = getattr(mr, "n_base", None)
+        w = ""
+        wn = getattr(mr, "n_base_weighted", None)
+        if self.survey.is_weighted and wn is not None:
+            w = t("note_weighted_n", lang, wn=self._n(wn))
+        base = t("base_returned" if getattr(mr, "base", "") == "returned" else "base_answered",
+                 lang)
+        out = []
+        if n is not None:
+            out.append(t("note_base_multi", lang, n=self._n(n), w=w, base=base,
+                         resp=self._n(getattr(mr, "n_responses", 0) or 0)))
+        conf = _fmt_conf(0.95)
+        out.append(t("note_ci_design" if self.survey.is_weighted else "note_ci_wilson", lang,
+                     conf=conf))
+        if counts is not None:
+            out += self._suppressed(counts)
+        return out + [self.weight_note()]
+
+    def mean_notes(self, frame: pd.DataFrame) -> list[str]:
+        lang = self.language
+        n = float(pd.to_numeric(frame.get("n", pd.Series([len(self.survey.data)]))).iloc[0])
+        total = float(len(self.survey.data))
+        missing = t("note_missing", lang, m=self._n(total - n)) if total > n else ""
+        return [t("note_base_mean", lang, n=self._n(n), missing=missing),
+                t("note_ci_mean", lang, conf=_fmt_conf(0.95)), self.weight_note()]
+
+    def likert_notes(self, lk: Any, items: Sequence[str]) -> list[str]:
+        lang = self.language
+        k = None
+        if items:
+            vi = self._var(items[0])
+            k = len(getattr(vi, "categories", ()) or ()) or None
+        scores = getattr(lk, "scores", None)
+        n = len(scores) if scores is not None else len(self.survey.data)
+        out = [t("note_likert", lang, k=k)] if k else []
+        return out + [t("note_base_likert", lang, n=self._n(n)), self.weight_note()]
+
+    def crosstab_notes(self, ct: Any, row: Any = None) -> list[str]:
+        """Base (and weighted n), the quoted test with its adjusted p, why Fisher's test,
+        suppression, weighting."""
+        lang = self.language
+        import numpy as np
+
+        n = float(np.asarray(ct.unweighted, dtype=float).sum())
+        w = ""
+        if getattr(ct, "weighted", False):
+            w = t("note_weighted_n", lang, wn=self._n(float(np.asarray(ct.table).sum())))
+        out = [t("note_base_ct", lang, n=self._n(n), w=w)]
+        try:
+            name, test = fd.pick_test(ct)
+        except SurveyError:
+            name = None
+        if name is not None:
+            p = None if row is None else float(row["p_adjusted"])
+            corr = self.correction.lower() != "none" and p is not None
+            adj = t("note_adjusted", lang, correction=fd._METHOD_NAMES.get(
+                self.correction.lower(), self.correction)) if corr else ""
+            stats = fd.format_test(name, test, lang, p_value=p,
+                                   simulated=getattr(ct, "fisher_b", None)
+                                   if name == "fisher" else None)
+            out.append(t("note_test", lang, test=stats, adj=adj))
+            if name == "fisher":
+                small, cells, e_min = fd.small_expected(ct)
+                out.append(t("note_small_expected", lang, small=small, cells=cells,
+                             min=f"{e_min:.2f}"))
+        out += self._suppressed(np.asarray(ct.unweighted).ravel())
+        return out + [self.weight_note()]
 
     def _freq_table(self, frame: pd.DataFrame) -> pd.DataFrame:
         lang = self.language
@@ -610,7 +781,7 @@ class Report:
                 vals = pd.to_numeric(f[col], errors="coerce")
                 factor = 100.0 if vals.max() <= 1.0 else 1.0
                 out[t(key, lang)] = [_pct(v * factor) for v in vals]
-        show_table(out, notes=getattr(mr, "notes", ()) or (), keep=True)
+        show_table(out, notes=self.multi_notes(mr, counts), keep=True)
         try:
             from ..charts import multi_response_chart
 
@@ -631,7 +802,7 @@ class Report:
         out = pd.DataFrame({heads[c]: [f"{float(v):.2f}" for v in frame[c]] for c in cols},
                            index=pd.Index([self.short_label(name)] * len(frame),
                                           name=t("question", lang)))
-        show_table(out, notes=getattr(est, "notes", ()) or (), keep=True)
+        show_table(out, notes=self.mean_notes(frame), keep=True)
 
     def battery(self, grid_name: str, *, crosstabs: bool = True) -> None:
         lang = self.language
@@ -642,7 +813,7 @@ class Report:
             qq.name for qq in q_questions(self.q) if getattr(qq, "grid", None) == grid_name]
         heading(text_in(getattr(grid, "label", None), lang, grid_name), 4)
         lk = sv.likert(self.survey, items=items, language=lang)
-        show_table(self._likert_table(lk), notes=getattr(lk, "notes", ()) or (), keep=True)
+        show_table(self._likert_table(lk), notes=self.likert_notes(lk, items), keep=True)
         try:
             from ..charts import likert_chart
 
@@ -747,9 +918,7 @@ class Report:
         tab = pd.DataFrame({
             t("question", lang): [self.short_label(v) for v in tests["var"]],
             t("by", lang): [self.short_label(b) for b in tests["by"]],
-            t("test", lang): [
-                fd.format_test(r.test, r._asdict(), lang).split("，")[0].split(", p")[0]
-                if r.test else r.error[:60] for r in tests.itertuples()],
+            t("test", lang): [self._test_cell(r) for r in tests.itertuples()],
             t("p_raw", lang): [fd.fmt_p(p, lang).replace("p", "", 1).strip(" =") for p in tests["p_value"]],
             t("p_adj", lang): [fd.fmt_p(p, lang).replace("p", "", 1).strip(" =") for p in tests["p_adjusted"]],
             t("effect", lang): ["" if pd.isna(v) else f"{v:.2f}" for v in tests["cramers_v"]],
@@ -767,9 +936,19 @@ class Report:
             counts = ct.counts
             pct = ct.percent("column")
             factor = 100.0 if pct.max().max() <= 1.0 else 1.0
-            show_table(suppress_counts(pct * factor, counts, self.k), keep=True)
+            show_table(suppress_counts(pct * factor, counts, self.k),
+                       notes=self.crosstab_notes(ct, row), keep=True)
             self.crosstab_figure(row["var"], row["by"])
             show_finding(self._ct_sentence(ct, row["var"], row))
+
+    def _test_cell(self, r: Any) -> str:
+        """The test column of the tests table: statistic and df, or Fisher's test by name."""
+        if not r.test:
+            return r.error[:60]
+        if r.test == "fisher":
+            return fd.quoted_test_name("fisher", self.language, simulated=int(r.fisher_b) or None)
+        text = fd.format_test(r.test, r._asdict(), self.language)
+        return text.rsplit("，" if self.language != "en" else ", ", 1)[0]
 
     def crosstab_figure(self, var: str, by: str) -> None:
         """100% stacked bars of ``var`` within each group of ``by`` (one bar per group: a

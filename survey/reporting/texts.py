@@ -61,8 +61,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "- Missing answers (skipped, no answer, invalid) are excluded from the bases.",
     },
     "tests_unweighted": {
-        "zh-Hant": " Pearson 卡方檢驗", "zh-Hans": " Pearson 卡方检验",
-        "en": "Pearson's chi-squared test",
+        "zh-Hant": " Pearson 卡方檢驗；若表中有任何格子的期望次數小於 5，改用 Fisher 精確檢定"
+        "（自由度不超過 {df} 或人數不超過 {nmax} 的表精確計算，每表以 {sec} 秒為限；"
+        "其餘以 {b} 次蒙地卡羅模擬估計 p 值，亂數種子 {seed}；"
+        "本報告共 {nf} 個表使用 Fisher 精確檢定）",
+        "zh-Hans": " Pearson 卡方检验；若表中有任何格子的期望频数小于 5，改用 Fisher 精确检验"
+        "（自由度不超过 {df} 或人数不超过 {nmax} 的表精确计算，每表以 {sec} 秒为限；"
+        "其余以 {b} 次蒙特卡罗模拟估计 p 值，随机种子 {seed}；"
+        "本报告共 {nf} 个表使用 Fisher 精确检验）",
+        "en": "Pearson's chi-squared test, or Fisher's exact test when any cell of the table has "
+        "an expected count below 5 (exact for tables with at most {df} degrees of freedom or "
+        "{nmax} respondents when the enumeration finishes within {sec} s, otherwise a Monte "
+        "Carlo p-value from {b} simulated tables, seed {seed}, as R's "
+        "fisher.test(simulate.p.value = TRUE); {nf} tables of this report use Fisher's test)",
     },
     "tests_weighted": {
         "zh-Hant": " Rao–Scott 校正卡方檢驗（二階，F 分佈）",
@@ -159,7 +170,172 @@ TEXTS: dict[str, dict[str, str]] = {
     "cb_skip": {"zh-Hant": "跳答條件", "zh-Hans": "跳答条件", "en": "Asked when"},
     "ci_method": {"zh-Hant": "Wilson 法或設計基礎法", "zh-Hans": "Wilson 法或设计基础法",
                   "en": "Wilson, or design-based when weighted"},
+    # per-table footnotes, rendered from the facts each result carries
+    "note_base_freq": {
+        "zh-Hant": "基數：{valid} 個有效回答{w}（共 {total} 位受訪者{missing}）；百分比以有效回答為基數。",
+        "zh-Hans": "基数：{valid} 个有效回答{w}（共 {total} 位受访者{missing}）；百分比以有效回答为基数。",
+        "en": "Base: {valid} valid answers{w} of {total} respondents{missing}; percentages of "
+        "the valid answers.",
+    },
+    "note_missing": {
+        "zh-Hant": "，{m} 位未有效作答，不計入", "zh-Hans": "，{m} 位未有效作答，不计入",
+        "en": "; {m} without a valid answer excluded",
+    },
+    "note_weighted_n": {
+        "zh-Hant": "，加權後 {wn}", "zh-Hans": "，加权后 {wn}", "en": " (weighted {wn})",
+    },
+    "note_ci_wilson": {
+        "zh-Hant": "{conf}% 信賴區間以 Wilson 法計算。",
+        "zh-Hans": "{conf}% 置信区间以 Wilson 法计算。",
+        "en": "{conf}% confidence intervals by the Wilson method.",
+    },
+    "note_ci_design": {
+        "zh-Hant": "加權估計（設計基礎）；{conf}% 信賴區間為 logit 區間。",
+        "zh-Hans": "加权估计（基于设计）；{conf}% 置信区间为 logit 区间。",
+        "en": "Weighted (design-based) estimates; {conf}% logit confidence intervals.",
+    },
+    "note_ci_mean": {
+        "zh-Hant": "標準誤以泰勒線性化計算；{conf}% 信賴區間使用常態分位數。",
+        "zh-Hans": "标准误以泰勒线性化计算；{conf}% 置信区间使用正态分位数。",
+        "en": "Standard error by Taylor linearisation; {conf}% confidence interval from the "
+        "normal quantile.",
+    },
+    "note_base_mean": {
+        "zh-Hant": "基數：{n} 位作答者{missing}。", "zh-Hans": "基数：{n} 位作答者{missing}。",
+        "en": "Base: {n} respondents{missing}.",
+    },
+    "note_base_multi": {
+        "zh-Hant": "基數：{base} {n} 份{w}，共 {resp} 個回答；可複選，百分比合計可超過 100%。",
+        "zh-Hans": "基数：{base} {n} 份{w}，共 {resp} 个回答；可多选，百分比合计可超过 100%。",
+        "en": "Base: {n} {base}{w}; {resp} responses; several answers allowed, so the "
+        "percentages can add up to more than 100%.",
+    },
+    "base_returned": {"zh-Hant": "全部回收問卷", "zh-Hans": "全部回收问卷",
+                      "en": "returned questionnaires"},
+    "base_answered": {"zh-Hant": "作答本題的問卷", "zh-Hans": "作答本题的问卷",
+                      "en": "questionnaires answering the question"},
+    "note_likert": {
+        "zh-Hant": "選項依序計為 1 至 {k} 分；前兩項／後兩項 % 為選擇最高／最低兩個選項的有效回答比例。",
+        "zh-Hans": "选项依序计为 1 至 {k} 分；前两项／后两项 % 为选择最高／最低两个选项的有效回答比例。",
+        "en": "Options scored 1 to {k} in their order; top 2 / bottom 2 % = share of the valid "
+        "answers in the two highest / lowest options.",
+    },
+    "note_base_likert": {
+        "zh-Hant": "基數：{n} 位受訪者；各題的作答人數見表。",
+        "zh-Hans": "基数：{n} 位受访者；各题的作答人数见表。",
+        "en": "Base: {n} respondents; the number answering each item is in the table.",
+    },
+    "note_base_ct": {
+        "zh-Hant": "基數：兩題均有效作答的 {n} 位受訪者{w}；缺失不計入。",
+        "zh-Hans": "基数：两题均有效作答的 {n} 位受访者{w}；缺失不计入。",
+        "en": "Base: {n} respondents with valid answers to both questions{w}; missing answers "
+        "excluded.",
+    },
+    "note_test": {
+        "zh-Hant": "檢驗：{test}{adj}。", "zh-Hans": "检验：{test}{adj}。", "en": "Test: {test}{adj}.",
+    },
+    "note_adjusted": {
+        "zh-Hant": "（p 值經 {correction} 校正）", "zh-Hans": "（p 值经 {correction} 校正）",
+        "en": " (p adjusted, {correction})",
+    },
+    "note_small_expected": {
+        "zh-Hant": "{cells} 個格子中有 {small} 個期望次數小於 5（最小 {min}），故報告 Fisher 精確檢定。",
+        "zh-Hans": "{cells} 个格子中有 {small} 个期望频数小于 5（最小 {min}），故报告 Fisher 精确检验。",
+        "en": "{small} of {cells} cells have an expected count below 5 (minimum {min}), so "
+        "Fisher's exact test is reported.",
+    },
+    "note_suppressed": {
+        "zh-Hant": "人數少於 {k} 的格子顯示為「<{k}」，其百分比不顯示。",
+        "zh-Hans": "人数少于 {k} 的格子显示为“<{k}”，其百分比不显示。",
+        "en": "Counts below {k} are shown as “<{k}” and their percentages are not shown.",
+    },
+    "note_unweighted": {"zh-Hant": "未加權。", "zh-Hans": "未加权。", "en": "Unweighted."},
+    "note_weighted": {
+        "zh-Hant": "已加權（{how}）。", "zh-Hans": "已加权（{how}）。", "en": "Weighted ({how}).",
+    },
+    "raking_short": {"zh-Hant": "反覆比例調整", "zh-Hans": "迭代比例调整",
+                     "en": "raking"},
+    "fisher_mc": {
+        "zh-Hant": "（蒙地卡羅模擬，B={b}）", "zh-Hans": "（蒙特卡罗模拟，B={b}）",
+        "en": " (Monte Carlo, B = {b})",
+    },
+    "note_raking": {
+        "zh-Hant": "反覆比例調整經 {it} 次迭代{conv}；Kish 設計效應 {deff}，有效樣本量 {neff}；"
+        "標準誤使用調整後的殘差計算。",
+        "zh-Hans": "迭代比例调整经 {it} 次迭代{conv}；Kish 设计效应 {deff}，有效样本量 {neff}；"
+        "标准误使用调整后的残差计算。",
+        "en": "Raking took {it} iterations{conv}; Kish design effect {deff}, effective sample "
+        "size {neff}; standard errors use the raking residuals.",
+    },
+    "converged": {"zh-Hant": "後收斂", "zh-Hans": "后收敛", "en": " and converged"},
+    "not_converged": {"zh-Hant": "仍未收斂", "zh-Hans": "仍未收敛", "en": " without converging"},
+    # validation rules, for the data-quality summary
+    "check_rule": {"zh-Hant": "校驗：{text}", "zh-Hans": "校验：{text}", "en": "Check: {text}"},
 }
+
+#: short names of the validation rules (survey.validation.engine) in each language
+RULE_NAMES: dict[str, dict[str, str]] = {
+    "unknown_code": {"zh-Hant": "無效代碼", "zh-Hans": "无效代码", "en": "Invalid code"},
+    "double_mark": {"zh-Hant": "單選題多選", "zh-Hans": "单选题多选",
+                    "en": "Several boxes on a single-choice question"},
+    "type": {"zh-Hant": "資料類型不符", "zh-Hans": "数据类型不符", "en": "Wrong type"},
+    "constraint": {"zh-Hant": "不符合約束條件", "zh-Hans": "不符合约束条件",
+                   "en": "Constraint not met"},
+    "required": {"zh-Hant": "必答題未作答", "zh-Hans": "必答题未作答",
+                 "en": "Required question blank"},
+    "skip_violation": {"zh-Hant": "應跳過卻作答", "zh-Hans": "应跳过却作答",
+                       "en": "Answered although skipped"},
+    "max_choices": {"zh-Hant": "選項數超過上限", "zh-Hans": "选项数超过上限",
+                    "en": "Too many options ticked"},
+    "exclusive": {"zh-Hant": "互斥選項同選", "zh-Hans": "互斥选项同选",
+                  "en": "Exclusive option combined"},
+    "other_without_text": {"zh-Hant": "選「其他」未填寫", "zh-Hans": "选“其他”未填写",
+                           "en": "“Other” without text"},
+    "text_without_other": {"zh-Hant": "填寫「其他」但未勾選", "zh-Hans": "填写“其他”但未勾选",
+                           "en": "Text without “other”"},
+    "duplicate_id": {"zh-Hant": "受訪者編號重複（內容相同）", "zh-Hans": "受访者编号重复（内容相同）",
+                     "en": "Duplicate respondent id (same answers)"},
+    "duplicate_id_conflict": {"zh-Hant": "受訪者編號重複（內容不同）",
+                              "zh-Hans": "受访者编号重复（内容不同）",
+                              "en": "Duplicate respondent id (different answers)"},
+    "blank_form": {"zh-Hant": "空白問卷", "zh-Hans": "空白问卷", "en": "Blank form"},
+    "incomplete": {"zh-Hant": "平台標記未完成", "zh-Hans": "平台标记未完成",
+                   "en": "Incomplete (platform)"},
+    "straightlining": {"zh-Hant": "矩陣題答案完全相同", "zh-Hans": "矩阵题答案完全相同",
+                       "en": "Straightlining"},
+    "speeder": {"zh-Hant": "作答過快", "zh-Hans": "作答过快", "en": "Too fast"},
+    "check": {"zh-Hant": "校驗未通過", "zh-Hans": "校验未通过", "en": "Check failed"},
+}
+
+
+def rule_name(key: str, language: str, checks=None) -> str:
+    """The validation rule ``key`` (``check:<id>`` for a template check) in ``language``;
+    a check is named by its own message in that language when ``checks`` (the template's
+    checks) has it.
+
+    >>> rule_name("straightlining", "zh-Hant"), rule_name("check:x", "en")
+    ('矩陣題答案完全相同', 'Check: x')
+    """
+    lang = normalize_language(language)
+    if key in RULE_NAMES:
+        return RULE_NAMES[key][lang]
+    if key.startswith("check:"):
+        cid = key.split(":", 1)[1]
+        text = cid
+        for c in checks or ():
+            if getattr(c, "id", None) == cid:
+                msg = getattr(c, "message", None) or {}
+                if isinstance(msg, str):
+                    text = msg or cid
+                elif msg:
+                    from .findings import normalize_language as _norm
+
+                    by_lang = {_norm(k): v for k, v in msg.items() if v}
+                    order = [lang, "en"] if lang == "en" else [lang, "zh-Hant", "zh-Hans"]
+                    text = next((by_lang[k] for k in order if k in by_lang),
+                                next(iter(by_lang.values()), cid))
+        return TEXTS["check_rule"][lang].format(text=text)
+    return key
 
 
 def t(key: str, language: str, **kw) -> str:

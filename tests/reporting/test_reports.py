@@ -36,13 +36,21 @@ def _synthetic(shared_build, template: str):
     return shared_build(f"data-{template}", build)
 
 
+def _standard(shared_build, template: str, language: str):
+    """The standard report of ``template`` on synthetic data, built once per session."""
+    data = _synthetic(shared_build, template)
+
+    def build(root):
+        return render_report(template, data, output_dir=root, formats=["html"],
+                             language=language, progress=False)
+
+    return shared_build(f"standard-{template}-{language}", build)
+
+
 @pytest.mark.parametrize("language", LANGS)
 @pytest.mark.parametrize("template", sv.list_templates())
-def test_standard_report_builds_for_every_template(template, language, shared_build,
-                                                   tmp_path_factory):
-    data = _synthetic(shared_build, template)
-    r = render_report(template, data, output_dir=tmp_path_factory.mktemp("std"),
-                      formats=["html"], language=language, progress=False)
+def test_standard_report_builds_for_every_template(template, language, shared_build):
+    r = _standard(shared_build, template, language)
     html = r.html.read_text(encoding="utf-8")
     q = sv.load_questionnaire(template)
     title = q.text(q.title, language)
@@ -129,3 +137,71 @@ def test_flagship_states_weighting_correction_and_draws_its_charts(flagship):
     # response rates, bars, multiple response, Likert and cross-tab charts
     assert html.count("data:image/svg+xml") >= 10
     assert ", nan)" not in html  # F tests quote both degrees of freedom
+
+
+#: Latin words a Chinese report may contain: proper names of methods and their authors, as
+#: Chinese statistical writing keeps them (Pearson, Fisher, Wilson, Holm, Benjamini–Hochberg,
+#: Rao–Scott, Cronbach, Cramér, Kish), "logit" (the interval's name, no common Chinese term)
+#: and "raking" (given in brackets after its Chinese name, as the method is known by it)
+LATIN_OK = {"pearson", "fisher", "wilson", "holm", "benjamini", "hochberg", "scott",
+            "cronbach", "cramér", "kish", "logit", "raking"}
+
+
+def _english_words(html: str, template: str, language: str) -> list[str]:
+    """Latin words of 4+ letters in the text of a report (tags, styles and the appendix with
+    the codebook and manifest removed), other than variable and choice names, identifiers
+    (with ``_`` or digits) and the allowed names."""
+    body = html.split("</head>", 1)[-1]
+    appendix = re.search(r"<h2[^>]*>\s*" + HEADINGS[language][1], body)
+    assert appendix, "no appendix heading"
+    body = body[:appendix.start()]
+    body = re.sub(r"<(style|script)\b.*?</\1>", " ", body, flags=re.S)
+    body = re.sub(r"<img\b[^>]*>", " ", body)
+    import html as _html
+
+    text = _html.unescape(re.sub(r"<[^>]+>", " ", body))
+    q = sv.load_questionnaire(template)
+    names = set()
+    for qq in q.questions():
+        names.add(qq.name.lower())
+    tokens = re.findall(r"[A-Za-zÀ-ÿ][\wÀ-ÿ'’.-]*", text)
+    bad = []
+    for tok in tokens:
+        tok = tok.rstrip(".'’-")
+        if "_" in tok or any(ch.isdigit() for ch in tok) or "." in tok:
+            continue  # identifiers, file names, versions
+        for word in re.split(r"[-'’]", tok):
+            if len(word) >= 4 and word.lower() not in LATIN_OK and word.lower() not in names:
+                bad.append(word)
+    return bad
+
+
+@pytest.mark.parametrize("language", ("zh-Hant", "zh-Hans"))
+@pytest.mark.parametrize("template", sv.list_templates())
+def test_chinese_standard_report_has_no_english_sentences(template, language, shared_build):
+    """Footnotes, methods and data quality are written in the report language (the analysis
+    results' own notes are English): no English word outside the short allow-list."""
+    r = _standard(shared_build, template, language)
+    bad = _english_words(r.html.read_text(encoding="utf-8"), template, language)
+    assert not bad, sorted(set(bad))
+
+
+@pytest.mark.parametrize("language", ("zh-Hant", "en"))
+def test_standard_report_states_and_applies_the_fisher_rule(language, shared_build):
+    """The methods state the small-expected-count rule and how many tables it switched to
+    Fisher's exact test; the tests table quotes Fisher for exactly that many tables."""
+    import html as _html
+
+    r = _standard(shared_build, "cadre_work_style", language)
+    text = _html.unescape(r.html.read_text(encoding="utf-8"))
+    rule, count, cell = {
+        "zh-Hant": ("期望次數小於 5，改用 Fisher 精確檢定", r"本報告共 (\d+) 個表使用 Fisher 精確檢定",
+                    "Fisher 精確檢定"),
+        "en": ("Fisher's exact test when any cell of the table has an expected count below 5",
+               r"(\d+) tables of this report use Fisher's test", "Fisher's exact test"),
+    }[language]
+    assert rule in text
+    n = int(re.search(count, text).group(1))
+    assert n > 0  # 5-point items by 5 groups of 240 synthetic respondents have small cells
+    assert len(re.findall(r"<td>\s*" + re.escape(cell), text)) == n
+    assert "B = 2000" in text or "B=2000" in text  # the 5x5 tables use Monte Carlo

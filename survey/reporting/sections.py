@@ -385,7 +385,7 @@ class Report:
     def apply_weighting(self, weighting: str | Mapping) -> None:
         sv = self.sv
         if isinstance(weighting, Mapping):
-            targets, source = dict(weighting), "parameters"
+            targets, source = dict(weighting), t("targets_in_parameters", self.language)
         else:
             targets = sv.load_targets(weighting)
             source = Path(str(weighting)).name
@@ -644,8 +644,9 @@ class Report:
         lang = self.language
         if not self.survey.is_weighted:
             return t("note_unweighted", lang)
-        how = t("raking_short", lang) if self.weighting not in (None, "none") else \
-            str(self.survey.weight)
+        raked = self.weighting not in (None, "none") or getattr(
+            getattr(self.survey, "weighting", None), "method", None) is not None
+        how = t("raking_short", lang) if raked else str(self.survey.weight)
         return t("note_weighted", lang, how=how)
 
     def _suppressed(self, counts: Iterable[float]) -> list[str]:
@@ -685,9 +686,6 @@ class Report:
         if n is not None:
             out.append(t("note_base_multi", lang, n=self._n(n), w=w, base=base,
                          resp=self._n(getattr(mr, "n_responses", 0) or 0)))
-        conf = _fmt_conf(0.95)
-        out.append(t("note_ci_design" if self.survey.is_weighted else "note_ci_wilson", lang,
-                     conf=conf))
         if counts is not None:
             out += self._suppressed(counts)
         return out + [self.weight_note()]

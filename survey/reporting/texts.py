@@ -87,10 +87,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "none; results describe the returned sample.",
     },
     "raked": {
-        "zh-Hant": "以反覆比例調整（raking）使樣本的 {vars} 分佈與母體一致（目標檔 {file}）。",
-        "zh-Hans": "以迭代比例调整（raking）使样本的 {vars} 分布与总体一致（目标文件 {file}）。",
+        "zh-Hant": "以反覆比例調整（raking）使樣本的 {vars} 分佈與母體一致（目標：{file}）。",
+        "zh-Hans": "以迭代比例调整（raking）使样本的 {vars} 分布与总体一致（目标：{file}）。",
         "en": "raked (iterative proportional fitting) to population totals of {vars} "
-        "(targets file {file}).",
+        "(targets: {file}).",
     },
     "quality": {"zh-Hant": "資料品質", "zh-Hans": "数据质量", "en": "Data quality"},
     "quality_none": {
@@ -267,6 +267,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Raking took {it} iterations{conv}; Kish design effect {deff}, effective sample "
         "size {neff}; standard errors use the raking residuals.",
     },
+    "targets_in_parameters": {"zh-Hant": "報告參數", "zh-Hans": "报告参数",
+                              "en": "the report parameters"},
     "converged": {"zh-Hant": "後收斂", "zh-Hans": "后收敛", "en": " and converged"},
     "not_converged": {"zh-Hant": "仍未收斂", "zh-Hans": "仍未收敛", "en": " without converging"},
     # validation rules, for the data-quality summary

@@ -205,3 +205,10 @@ def test_standard_report_states_and_applies_the_fisher_rule(language, shared_bui
     assert n > 0  # 5-point items by 5 groups of 240 synthetic respondents have small cells
     assert len(re.findall(r"<td>\s*" + re.escape(cell), text)) == n
     assert "B = 2000" in text or "B=2000" in text  # the 5x5 tables use Monte Carlo
+
+
+def test_flagship_has_no_english_sentences(flagship):
+    """The weighted flagship too: footnotes, raking summary and data quality in Chinese."""
+    bad = _english_words(flagship[0].html.read_text(encoding="utf-8"), "grassroots_training",
+                         "zh-Hant")
+    assert not bad, sorted(set(bad))

@@ -773,12 +773,12 @@ class Report:
         if counts is not None:
             out[t("n", lang)] = [f"<{self.k}" if 0 < c < self.k else f"{int(c):,}"
                                  for c in counts.fillna(0)]
-        for col, key in (("pct_respondents", "pct_respondents"),
-                         ("pct_responses", "pct_responses")):
-            if col in f.columns:
-                vals = pd.to_numeric(f[col], errors="coerce")
-                factor = 100.0 if vals.max() <= 1.0 else 1.0
-                out[t(key, lang)] = [_pct(v * factor) for v in vals]
+        # MultiResponse.to_frame(): pct = % of the stated base (respondents or returned forms),
+        # pct_responses = % of all ticks; both already in percent (0-100)
+        small = [False] * len(f) if counts is None else [0 < c < self.k for c in counts.fillna(0)]
+        for col, key in (("pct", "pct_respondents"), ("pct_responses", "pct_responses")):
+            vals = pd.to_numeric(f[col], errors="coerce")
+            out[t(key, lang)] = ["–" if hide else _pct(v) for v, hide in zip(vals, small)]
         show_table(out, notes=self.multi_notes(mr, counts), keep=True)
         try:
             from ..charts import multi_response_chart

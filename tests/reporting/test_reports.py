@@ -212,3 +212,25 @@ def test_flagship_has_no_english_sentences(flagship):
     bad = _english_words(flagship[0].html.read_text(encoding="utf-8"), "grassroots_training",
                          "zh-Hant")
     assert not bad, sorted(set(bad))
+
+
+MR_HEADERS = {"zh-Hant": ("佔受訪者%", "佔回答%"), "zh-Hans": ("占受访者%", "占回答%"),
+              "en": ("% of respondents", "% of responses")}
+
+
+@pytest.mark.parametrize("language", LANGS)
+def test_multiple_response_tables_show_both_bases(language, shared_build):
+    """Every multiple-response table shows % of respondents (the seed's 63.1 % kind of figure)
+    beside % of responses, with the respondents' share computed as multi_response does."""
+    template = "grassroots_training"
+    r = _standard(shared_build, template, language)
+    html = r.html.read_text(encoding="utf-8")
+    for header in MR_HEADERS[language]:
+        assert f">{header}<" in html
+    q = sv.load_questionnaire(template)
+    s = sv.read_responses(_synthetic(shared_build, template), q)
+    mr = sv.multi_response(s, "gains", language=language).to_frame()
+    top = mr.sort_values("n", ascending=False).iloc[0]
+    from survey.reporting.findings import fmt_pct
+
+    assert f">{fmt_pct(float(top['pct']))}<" in html

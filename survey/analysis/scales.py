@@ -36,6 +36,8 @@ def _scale_items(s, items, scale, reverse, func):
         scoring = get("scoring") or get("score")
     else:
         scoring = None
+        if reverse is None and items:
+            rev = _template_reverse_keys(s, items)
     if not items:
         raise AnalysisError(f"{func}: no items given; pass items=[...] or scale=<name>")
     items = list(items)
@@ -49,6 +51,32 @@ def _scale_items(s, items, scale, reverse, func):
     if bad_rev:
         raise AnalysisError(f"{func}: reverse={bad_rev} are not among the items {items}")
     return items, rev, scoring
+
+
+def _template_reverse_keys(s, items) -> list[str]:
+    """Items the template marks reverse-keyed (grid rows with ``reverse: true``)."""
+    q = s.questionnaire
+    if q is None or not hasattr(q, "question"):
+        return []
+    out = []
+    for it in items:
+        if hasattr(q, "__contains__") and it not in q:
+            continue
+        if getattr(q.question(it), "reverse", False):
+            out.append(it)
+    return out
+
+
+def _negative_on_first_component(R: np.ndarray, items) -> list[str]:
+    """Items loading negatively on the first principal component of the correlation matrix,
+    its sign chosen so the loadings sum to a positive number (psych::principal)."""
+    if not np.all(np.isfinite(R)):
+        return []
+    values, vectors = np.linalg.eigh(R)
+    first = vectors[:, -1] * math.sqrt(max(values[-1], 0.0))
+    if first.sum() < 0:
+        first = -first
+    return [it for it, x in zip(items, first) if x < 0]
 
 
 def _item_matrix(s, items, func):
@@ -422,12 +450,14 @@ def reliability(
     # indefinite, a listwise one singular when n <= items: then pseudo-inverse)
     smc = np.clip(1 - 1 / np.diag(np.linalg.pinv(R)), 0.0, 1.0)
     np.fill_diagonal(RC, smc)
-    r_cor = RC.sum(axis=0) / math.sqrt(RC.sum())
+    # a scale whose items point both ways can have a negative total variance: NaN, as psych
+    r_cor = RC.sum(axis=0) / (math.sqrt(RC.sum()) if RC.sum() > 0 else math.nan)
     r_drop, a_raw, a_std = [], [], []
     for i in range(k):
         keep = [j for j in range(k) if j != i]
         Ci = C[np.ix_(keep, keep)]
-        r_drop.append((C[:, i].sum() - C[i, i]) / math.sqrt(C[i, i] * Ci.sum()))
+        rest = C[i, i] * Ci.sum()
+        r_drop.append((C[:, i].sum() - C[i, i]) / (math.sqrt(rest) if rest > 0 else math.nan))
         if k > 2:
             ar, ast = _alpha_from_cov(Ci)
         else:
@@ -464,6 +494,11 @@ def reliability(
         "Omega total from a one-factor maximum-likelihood fit (R factanal): 1 − Σψ/ΣR.",
         ("Reverse-keyed: " + ", ".join(rev) + f" ({mx + mn:g} − x).") if rev
         else "No reverse-keyed items.",
+        *(() if not (negative := _negative_on_first_component(R, items)) else (
+            "Warning: items loading negatively on the first principal component: "
+            + ", ".join(negative) + "; they probably should be reversed (as psych::alpha warns). "
+            "Hint: pass "
+            "reverse=[...] or mark them reverse-keyed in the template.",)),
         weighting_note(s) if not s.has_design else (
             "Weights and design ignored: alpha, omega and the Feldt CI are computed unweighted "
             "(psych::alpha has no weighted form, and the Feldt CI assumes simple random "

@@ -461,7 +461,7 @@ def likert_chart(
                     ax.text(l0 + v / 2, yi, f"{v:.0f}", ha="center", va="center",
                             fontsize=8.5, color="white" if j in (0, k - 1) else "#222222")
             start = start + pct[:, j]
-        ax.axvline(0, color="#333333", linewidth=0.8)
+        ax.axvline(0, color="#333333", linewidth=0.8, zorder=0.5)  # behind the bars and their numbers
         ax.set_yticks(y, [wrap_text(lab, 30) for lab in labels])
         ax.invert_yaxis()
         lim = max(50.0, float(np.max(left_total, initial=0)),

@@ -89,6 +89,7 @@ class Stacked:
     w2: np.ndarray
     n_base: np.ndarray
     offs: np.ndarray
+    w2cells: np.ndarray | None = None  # like ``nw``, sums of squared weights (on request)
 
 
 def count_many(
@@ -110,13 +111,17 @@ def count_many(
 
 def count_stacked(
     items: list[tuple[np.ndarray, int]], layout: Layout, w: np.ndarray | None,
-    *, cells: bool = True,
+    *, cells: bool = True, w2cells: bool = False,
 ) -> Stacked:
     """Counts of coded variables (codes 0..k-1, -1 missing) in every banner column, stacked.
 
     ``items`` is a list of ``(codes, k)``. With weights and ``cells=False`` the unweighted
     count of every cell is skipped (the bases are still counted): it is the second
     ``bincount`` per question and only displays need it, so `Banner` computes it lazily.
+
+    ``w2cells=True`` also sums the squared weights of every cell (``Stacked.w2cells``): with
+    them the design-based variance of column proportions under a weights-only design is
+    closed-form (see :func:`survey.analysis.banner._design_cov`); one more ``bincount``.
 
     Rows are processed in chunks (outer loop) so each chunk's joint cells and weights are
     read once for all questions; per question and chunk there is one int8 -> int64 add and
@@ -127,12 +132,17 @@ def count_stacked(
     offs = np.r_[0, np.cumsum(ks + 1)[:-1]].astype(np.int64)
     if layout.joint is None:
         parts = [_count_codes_per_by(c, k, layout, w) for c, k in items]
+        w2c = None
+        if w2cells:
+            w2c = (np.vstack([c.nw for c in parts]) if w is None else np.vstack(
+                [_count_codes_per_by(c, k, layout, w * w).nw for c, k in items]))
         return Stacked(np.vstack([c.n for c in parts]), np.vstack([c.nw for c in parts]),
                        np.vstack([c.w2 for c in parts]), np.vstack([c.n_base for c in parts]),
-                       offs)
+                       offs, w2c)
     n = len(layout.joint)
     if n <= SMALL:
-        return _count_small(items, ks, offs, layout, w)
+        st = _count_small(items, ks, offs, layout, w)
+        return st if w2cells else dataclasses.replace(st, w2cells=None)
     nj = layout.n_joint
     weighted = w is not None
     want_n = cells or not weighted
@@ -141,6 +151,7 @@ def count_stacked(
     total = int(sizes.sum())
     acc_n = np.zeros(total) if want_n else None
     acc_w = np.zeros(total) if weighted else None
+    acc_w2 = np.zeros(total) if weighted and w2cells else None
     miss_w2 = np.zeros(len(items) * nj) if weighted else None
     miss_n = np.zeros(len(items) * nj) if weighted else None
     all_w2 = np.zeros(nj)
@@ -169,6 +180,8 @@ def count_stacked(
                 acc_n[sl] += np.bincount(idx, minlength=sizes[i])
             if weighted:
                 acc_w[sl] += np.bincount(idx, weights=wc, minlength=sizes[i])
+                if acc_w2 is not None:
+                    acc_w2[sl] += np.bincount(idx, weights=w2c, minlength=sizes[i])
                 miss = np.flatnonzero(qc < 0)
                 if miss.size:
                     jm = j[miss]
@@ -186,11 +199,12 @@ def count_stacked(
         answered = tn_all.copy()
         answered[offs] = 0.0
         base = np.add.reduceat(answered, offs, axis=0)
-        return Stacked(tn_all, tn_all, base, base, offs)
+        return Stacked(tn_all, tn_all, base, base, offs, tn_all if w2cells else None)
     tw_all = marginalize(stack(acc_w), layout)
     w2_all = marginalize(all_w2[None, :] - miss_w2.reshape(len(items), nj), layout)
     nb_all = marginalize(all_n[None, :] - miss_n.reshape(len(items), nj), layout)
-    return Stacked(tn_all, tw_all, w2_all, nb_all, offs)
+    w2c_all = marginalize(stack(acc_w2), layout) if acc_w2 is not None else None
+    return Stacked(tn_all, tw_all, w2_all, nb_all, offs, w2c_all)
 
 
 def marginalize(mat: np.ndarray, layout: Layout) -> np.ndarray:
@@ -263,9 +277,9 @@ def _count_small(items, ks, offs, layout: Layout, w) -> Stacked:
     base = np.add.reduceat(answered, offs, axis=0)  # (Q, n_cols or 3 n_cols)
     tn = m[:, :n_cols]
     if w is None:
-        return Stacked(tn, tn, base, base, offs)
+        return Stacked(tn, tn, base, base, offs, tn)
     return Stacked(tn, m[:, n_cols : 2 * n_cols], base[:, 2 * n_cols :], base[:, :n_cols],
-                   offs)
+                   offs, m[:, 2 * n_cols :])
 
 
 def _count_codes_per_by(codes, k, layout, w):

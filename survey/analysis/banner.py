@@ -638,6 +638,7 @@ def banner(
     likert: str | bool | Sequence[str] = "auto",
     nets: dict[str, dict[str, Sequence[str]]] | None = None,
     title: str | None = None,
+    se: str | None = None,
 ) -> Banner:
     """Cross every question in ``rows`` with every category of every ``by`` variable.
 
@@ -678,6 +679,11 @@ def banner(
         net is the sum of its categories, a multiple-response net counts respondents who
         chose *any of* the options.
     title : caption of the table.
+    se : how weighted or complex-design data are tested: ``"design"`` (default when the
+        Survey has weights or a design) uses design-based (Taylor linearised) SEs of the
+        column proportions and means, as R's ``survey``; ``"effective"`` uses Kish's
+        effective base in the pooled z-test / Welch t-test. Unweighted simple random
+        samples always use the pooled z-test (and Welch t-test) on the plain bases.
 
     Returns
     -------
@@ -685,7 +691,15 @@ def banner(
 
     Notes
     -----
-    Weighted data: percentages are weighted, and tests use Kish's effective base
+    Weighted data: percentages are weighted. With ``se="design"`` the difference of two
+    column proportions p_kc - p_kc' (cell totals T, column totals S) has the delta-method
+    variance g'Vg, V the design covariance of the weighted cell totals (R:
+    ``svyby(~I(row == k), ~by, design, svymean, covmat=TRUE)`` then ``svycontrast``; rows
+    missing the question or the banner variable stay in the design with weight 0, as
+    ``svyby``); means use the linearised values (y - ybar_c) 1[c] / S_c. The statistic
+    diff / SE is referred to t with the design's degrees of freedom (#PSU - #strata, as
+    ``svyciprop``; ``svycontrast`` itself quotes the normal, which at hundreds of df is the
+    same). With ``se="effective"`` the tests use Kish's effective base
     ``(sum w)^2 / sum w^2`` of each column in place of n (as SPSS, Q and WinCross do); no
     strata or clusters enter the SEs. A cell's letters name the columns of the same ``by``
     variable it is significantly higher than; the Total column is not tested.
@@ -708,6 +722,12 @@ def banner(
     n = len(s.data)
     w = s.weights if s.is_weighted else None
     txt = _text(lang)
+    if se is None:
+        se = "design" if s.has_design else "effective"
+    if se not in ("design", "effective"):
+        raise AnalysisError(f"se must be 'design' or 'effective'; got {se!r}")
+    design = s.design_info() if se == "design" and test != "none" and n > 1 else None
+    srs = design.srs_scale() if design is not None else None
 
     arrays: dict = {}  # categorical arrays already looked up (no questionnaire)
     # --- columns ---------------------------------------------------------------------
@@ -760,15 +780,20 @@ def banner(
             raise AnalysisError(
                 f"banner row variable '{var}' is {info.kind}; expected single-choice, "
                 "multiple-response or numeric. Hint: leave text and date questions out.")
-    stacked = eng.count_stacked(items, layout, w, cells=w is None) if items else None
+    stacked = (eng.count_stacked(items, layout, w, cells=w is None, w2cells=srs is not None)
+               if items else None)
 
     ctx = _Ctx(columns=columns, col_by=col_by, n_by=len(by), alpha=alpha,
                alpha_strict=alpha_strict if letters == "two-level" else None,
                correction=correction, scope=scope, test=test, min_base=min_base,
                percent=percent, zcrit=_norm_ppf(0.5 + confidence / 2), confidence=confidence,
-               weighted=w is not None, letter=[c["letter"] for c in columns], txt=txt)
+               weighted=w is not None, letter=[c["letter"] for c in columns], txt=txt,
+               se=se if design is not None else "effective",
+               degf=design.degf if design is not None else None)
     tab = _assemble(ctx, specs, stacked, items, s, layout, w)
-    pairwise = _run_tests(ctx, tab)
+    dcov = (_design_cov(ctx, tab, specs, items, s, layout, stacked, design, srs)
+            if design is not None else None)
+    pairwise = _run_tests(ctx, tab, dcov)
     blocks = tab.blocks()
 
     notes = _footnotes(ctx, s, n, where is not None, suppress_below, min_base, preset,
@@ -822,6 +847,8 @@ class _Ctx:
     weighted: bool
     letter: list
     txt: dict
+    se: str = "effective"  # "design": design-based SEs for the tests
+    degf: int | None = None  # design degrees of freedom (se == "design")
 
 
 def _resolve_options(preset, correction, alpha, alpha_strict, letters, test, percent):
@@ -995,6 +1022,8 @@ class _Table:
     base_w: np.ndarray
     base_eff: np.ndarray
     lazy_n: Any
+    mem: tuple = ()  # (counted rows summed by each proportion row, start of each row's)
+    qpos: Any = None  # (Q,) first counted item of each question
 
     def keys(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows), 3) object array of (var, category, stat) of the given rows."""
@@ -1138,7 +1167,7 @@ def _assemble(ctx: _Ctx, specs, st, items, s, layout, w) -> _Table:
         ci_high=hi, mvar=mvar, p_value=nan_rc, letters=np.full((R, C), "", dtype=object),
         prop_rows=prop, bounds=np.asarray(bounds), var=[sp[0] for sp in specs],
         label=[sp[1].label for sp in specs], kind=[sp[2] for sp in specs], base_n=base_n,
-        base_w=base_w, base_eff=base_eff, lazy_n=lazy)
+        base_w=base_w, base_eff=base_eff, lazy_n=lazy, mem=(mem_a, starts), qpos=qpos)
 
 
 def _proportions(ctx: _Ctx, NW, BASEW, NEFF):
@@ -1162,7 +1191,95 @@ def _proportions(ctx: _Ctx, NW, BASEW, NEFF):
         return pct, nan, nan, nan
 
 
-def _run_tests(ctx: _Ctx, tab: _Table) -> tuple[dict, ...]:
+def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs) -> dict:
+    """Design-based covariance of the column estimates of every tested row.
+
+    Returns ``{"prop": covs, "mean": covs}``: per by variable a (rows, K_b, K_b) array, the
+    covariance of the row's estimates in the K_b columns of that by variable (rows in the
+    order :func:`_run_tests` tests them). Proportions: delta method on the weighted cell
+    totals of question x by variable and their covariance (``Design.cell_totals_vcov``,
+    one call per question x by variable; rows missing either variable stay in the design
+    with weight 0). For a weights-only design (``srs`` = its variance factor) the gradient
+    is orthogonal to the totals, so the variance is ``srs * sum_j (1[j in row] - p)^2 W2_j /
+    S^2`` from the per-cell sums of squared weights ``W2`` (no loop; columns of the same by
+    variable are disjoint domains, so their covariance is 0).
+    """
+    groups = [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
+    out: dict = {}
+    rows_p = tab.prop_rows
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if rows_p.size:
+            mem_a, starts = tab.mem
+            R = rows_p.size
+            item_of = np.searchsorted(st.offs, mem_a, side="right") - 1
+            code_of = mem_a - st.offs[item_of] - 1
+            r_item = item_of[starts]
+            BW = tab.base_w[tab.q[rows_p]]
+            P = tab.nw[rows_p] / BW
+            if srs is not None:
+                W2in = np.add.reduceat(st.w2cells[mem_a], starts, axis=0)
+                W2tot = st.w2[r_item]
+                var = srs * (W2in * (1 - P) ** 2 + P**2 * (W2tot - W2in)) / BW**2
+                out["prop"] = [_diag_cov(var[:, g]) for g in groups]
+            else:
+                covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
+                row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
+                for it in np.unique(r_item).tolist():
+                    sel = np.flatnonzero(r_item == it)
+                    codes, k = items[it]
+                    pos = np.full(R, -1)
+                    pos[sel] = np.arange(sel.size)
+                    e = np.flatnonzero(r_item[row_of] == it)
+                    M = np.zeros((sel.size, k))
+                    M[pos[row_of[e]], code_of[e]] = 1.0
+                    c64 = codes.astype(np.int64)
+                    for b, g in enumerate(groups):
+                        kb = g.size
+                        bc = layout.by_codes[b]
+                        cell = np.where((c64 >= 0) & (bc >= 0), c64 * kb + bc, -1)
+                        T, V = design.cell_totals_vcov(cell, k * kb)
+                        T4 = T.reshape(k, kb)
+                        S = T4.sum(0)
+                        Pl = (M @ T4) / S
+                        G = (M[:, None, :] - Pl[:, :, None]) / S[None, :, None]
+                        V4 = V.reshape(k, kb, k, kb)
+                        covs[b][sel] = np.einsum("raj,jalb,rbl->rab", G, V4, G)
+                out["prop"] = covs
+        stat = np.asarray(tab.stat, dtype=object)
+        rows_m = np.flatnonzero(stat == "mean")
+        if rows_m.size:
+            covs = [np.full((rows_m.size, g.size, g.size), np.nan) for g in groups]
+            for i, r in enumerate(rows_m.tolist()):
+                qi = int(tab.q[r])
+                var, info, kind = specs[qi][0], specs[qi][1], specs[qi][2]
+                if kind == "likert":
+                    codes, k = items[int(tab.qpos[qi])]
+                    y = np.where(codes >= 0, codes + 1.0, np.nan)
+                else:
+                    y = pd.to_numeric(s.data[info.columns[0] if info.columns else var],
+                                      errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                valid = np.isfinite(y)
+                for b, g in enumerate(groups):
+                    bc = layout.by_codes[b]
+                    ok = valid & (bc >= 0)
+                    ybar = np.nan_to_num(tab.value[r, g])
+                    vals = np.where(ok, y - ybar[np.where(ok, bc, 0)], 0.0)
+                    _, V = design.cell_totals_vcov(np.where(ok, bc, -1), g.size, vals)
+                    S = tab.nw[r, g]
+                    covs[b][i] = V / np.outer(S, S)
+            out["mean"] = covs
+    return out
+
+
+def _diag_cov(var: np.ndarray) -> np.ndarray:
+    """(r, k) variances -> (r, k, k) diagonal covariance matrices."""
+    out = np.zeros((*var.shape, var.shape[1]))
+    idx = np.arange(var.shape[1])
+    out[:, idx, idx] = var
+    return out
+
+
+def _run_tests(ctx: _Ctx, tab: _Table, dcov: dict | None = None) -> tuple[dict, ...]:
     """All significance tests of the banner at once, vectorised over every row of every
     question; fills ``tab.letters`` and ``tab.p_value`` and returns the raw pairwise
     results (expanded by :attr:`Banner.tests`)."""
@@ -1194,7 +1311,8 @@ def _run_tests(ctx: _Ctx, tab: _Table) -> tuple[dict, ...]:
             fam_len = np.diff(np.r_[0, np.flatnonzero(np.diff(FAM)) + 1, R])
         # the pairs of columns of every by variable, tested together
         groups = [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
-        groups = [g for g in groups if g.size >= 2]
+        bvars = [b for b, g in enumerate(groups) if g.size >= 2]
+        groups = [groups[b] for b in bvars]
         pairs = [eng.pairs_of(g) for g in groups]
         if not pairs:
             tab.p_value[rows] = pmin
@@ -1202,7 +1320,22 @@ def _run_tests(ctx: _Ctx, tab: _Table) -> tuple[dict, ...]:
         ci = np.concatenate([pq[0] for pq in pairs])
         cj = np.concatenate([pq[1] for pq in pairs])
         cut = np.cumsum([len(pq[0]) for pq in pairs])[:-1]
-        if family == "prop":
+        if dcov is not None and ctx.se == "design":
+            from scipy.special import stdtr
+
+            vd = []
+            for b, g, (gi, gj) in zip(bvars, groups, pairs):
+                cov = dcov[family][b]
+                li, lj = np.searchsorted(g, gi), np.searchsorted(g, gj)
+                vd.append(cov[:, li, li] + cov[:, lj, lj] - 2.0 * cov[:, li, lj])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                stat_v = (X[:, ci] - X[:, cj]) / np.sqrt(np.hstack(vd))
+            stat_v = np.where(np.isfinite(stat_v), stat_v, np.nan)
+            df = float(ctx.degf) if ctx.degf and ctx.degf > 0 else np.nan
+            df_v = np.full_like(stat_v, df)
+            pv = np.where(np.isfinite(stat_v),
+                          2.0 * stdtr(df, -np.abs(np.nan_to_num(stat_v))), np.nan)
+        elif family == "prop":
             stat_v, pv = eng.prop_ztest(X, NEFF, ci, cj)
             df_v = np.full_like(pv, np.nan)
         else:
@@ -1328,7 +1461,13 @@ def _footnotes(ctx, s, n, filtered, suppress_below, min_base, preset, base_retur
            "forms, non-answers included)" if base_returned else "")
         + ". Percentages are "
         + {"column": "column", "row": "row", "total": "table"}[ctx.percent] + " percentages.")
-    if ctx.weighted:
+    if ctx.se == "design":
+        notes.append(
+            ("Weighted by '" + str(s.weight) + "'. " if ctx.weighted else "")
+            + "Tests use design-based (Taylor linearised) standard errors of the differences "
+            f"of column proportions and means (weights, strata, clusters), t with {ctx.degf} "
+            "design degrees of freedom (#PSU - #strata), as R's survey (svyby + svycontrast).")
+    elif ctx.weighted:
         notes.append(
             f"Weighted by '{s.weight}'. Tests use Kish's effective base (sum w)^2 / sum w^2 per "
             "column; strata and clusters are not taken into account in the letters.")
@@ -1361,7 +1500,11 @@ def _footnotes_zh(ctx, s, n, filtered, suppress_below, min_base, preset, base_re
         + (f"（{'、'.join(base_returned)} 按模板以全部 {n:,} 份回收问卷为基数，含未作答）"
            if base_returned else "")
         + "。百分比为" + {"column": "列", "row": "行", "total": "总"}[ctx.percent] + "百分比。")
-    if ctx.weighted:
+    if ctx.se == "design":
+        notes.append((f"按 '{s.weight}' 加权。" if ctx.weighted else "")
+                     + "检验用基于抽样设计的标准误（泰勒线性化，考虑权重、分层与整群），"
+                     f"t 分布自由度 {ctx.degf}（PSU 数 − 层数），同 R survey 包。")
+    elif ctx.weighted:
         notes.append(f"按 '{s.weight}' 加权。检验用各列的 Kish 有效样本量 (Σw)²/Σw²；"
                      "字母检验未考虑分层与整群抽样。")
     else:
@@ -1374,8 +1517,8 @@ def _footnotes_zh(ctx, s, n, filtered, suppress_below, min_base, preset, base_re
 
 
 # Simplified -> Traditional for the characters of the footnotes above (not a general converter)
-_HANT = str.maketrans("显检验样类数为该组变双侧区块内计与设预选题项过筛总权层频标隐并个这时单问误参于务业专据较写",
-                      "顯檢驗樣類數為該組變雙側區塊內計與設預選題項過篩總權層頻標隱併個這時單問誤參於務業專據較寫")
+_HANT = str.maketrans("显检验样类数为该组变双侧区块内计与设预选题项过筛总权层频标隐并个这时单问误参于务业专据较写线准虑",
+                      "顯檢驗樣類數為該組變雙側區塊內計與設預選題項過篩總權層頻標隱併個這時單問誤參於務業專據較寫線準慮")
 
 
 def _to_hant(text: str) -> str:

@@ -262,6 +262,22 @@ class Design:
         T = self.unit_totals(x, cell, K)
         return T.sum(0), self.vcov_units(T)
 
+    def srs_scale(self) -> float | None:
+        """The common variance factor ``s`` of a weights-only design, else ``None``.
+
+        When the rows are their own PSUs in one stratum with one sampling fraction and no
+        calibration, the covariance of weighted cell totals ``T`` is
+        ``s * (diag(sum of x^2 per cell) - T T' / n)`` with ``s = (1 - f) n / (n - 1)``
+        (the single-stratum case of :meth:`cell_totals_vcov`), so callers can work from
+        per-cell sums of squared weights alone.
+        """
+        if self.calibration or len(self.stages) != 1 or not self._rows_are_units:
+            return None
+        st = self.stages[0]
+        if st.n_strata != 1 or st.zero_stratum.any() or len(st.scale) < 2:
+            return None
+        return float(st.scale[0]) if _constant(st.scale) else None
+
     def vcov_total(self, z: np.ndarray) -> np.ndarray:
         """Covariance matrix of the weighted totals of the columns of ``z`` (n x k).
 

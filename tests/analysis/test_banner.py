@@ -321,7 +321,8 @@ def test_weighted_percent_and_effective_base():
         "grp": pd.Categorical(rng.choice(["a", "b"], n)),
         "w": rng.uniform(0.5, 3, n),
     })
-    b = sv.banner(df, rows=["need"], by=["grp"], weight="w", correction="none")
+    b = sv.banner(df, rows=["need"], by=["grp"], weight="w", correction="none",
+                  se="effective")
     for g in ["a", "b"]:
         sub = df[df.grp == g]
         neff = sub.w.sum() ** 2 / (sub.w**2).sum()
@@ -510,7 +511,7 @@ def test_excel_output(tmp_path):
     assert values[(yes_row, 6)].value == "BC"
     assert ws.cell(5, 6).value == "A"
     notes = [c.value for (r, col), c in values.items() if col == 1 and isinstance(c.value, str)]
-    assert any("effective base" in str(n) for n in notes)
+    assert any("design-based" in str(n) for n in notes)
     assert wb["Contents"]["A3"].hyperlink is not None
 
 

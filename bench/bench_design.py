@@ -12,22 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 # one BLAS thread: on this shared 2-core machine OpenBLAS worker threads stall for seconds
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 import pandas as pd
-
-
-def timeit(fn, runs=7):
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return float(np.median(out)), float(np.min(out)), float(np.max(out))
+from _timing import timeit  # noqa: E402
 
 
 def make(n: int, seed: int = 1) -> pd.DataFrame:

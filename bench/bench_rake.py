@@ -12,22 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
-
-def timeit(fn, runs=7):
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return float(np.median(out)), float(np.min(out)), float(np.max(out))
-
+from _timing import timeit  # noqa: E402
 
 SIZES = {"sex": 2, "age": 6, "region": 5, "edu": 4, "rank": 5}
 

@@ -7,6 +7,7 @@ and list indices) to ``(line, column)``, both 1-based. Syntax errors become a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -14,6 +15,42 @@ import yaml
 from ..errors import QuestionnaireError
 
 Marks = dict[tuple, tuple[int, int]]
+
+
+class CoreLoader(yaml.SafeLoader):
+    """SafeLoader with the YAML 1.2 core schema: only ``true``/``false`` are booleans.
+
+    PyYAML resolves YAML 1.1 scalars, where ``yes``, ``no``, ``on``, ``off``, ``y``, ``n``
+    are booleans, ``010`` is octal, ``1:30`` is sexagesimal and ``2024-05-01`` a date. In a
+    questionnaire those are choice names and labels (``yes``/``no`` lists, Ontario ``ON``),
+    so they stay strings here, as in YAML 1.2 (https://yaml.org/spec/1.2.2/#103-core-schema).
+    """
+
+
+CoreLoader.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$",
+     "-+0123456789"),
+    ("tag:yaml.org,2002:float",
+     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789."),
+    ("tag:yaml.org,2002:merge", r"^<<$", "<"),
+):
+    CoreLoader.add_implicit_resolver(_tag, re.compile(_regexp), list(_first))
+
+
+def _core_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text)  # '010' is ten, not octal eight as in YAML 1.1
+
+
+CoreLoader.add_constructor("tag:yaml.org,2002:int", _core_int)
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -50,9 +87,24 @@ class _Builder:
         return self.loader.construct_object(node, deep=True)
 
 
+def _hint(exc: yaml.MarkedYAMLError, text: str) -> str:
+    general = ("check the indentation and quote text that contains ': ', '#', '{', '[', or "
+               "starts with '*', '&', '!', '%', '?'.")
+    mark = exc.problem_mark
+    if mark is not None and "'?'" in str(exc.problem or ""):
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        if "{" in line:
+            return ("inside a flow mapping {...}, '?' starts a key (YAML's explicit-key "
+                    "indicator), so a label ending in '?' breaks it: quote the text, e.g. "
+                    "{en: \"How often do you visit us?\"}, or write the label on its own "
+                    "lines (en: How often do you visit us?).")
+    return general
+
+
 def read_yaml(text: str, file: str) -> tuple[Any, Marks, list]:
     """Parse YAML ``text``; returns (data, marks, duplicate keys as [(path, (line, col))])."""
-    loader = yaml.SafeLoader(text)
+    loader = CoreLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -65,9 +117,8 @@ def read_yaml(text: str, file: str) -> tuple[Any, Marks, list]:
         what = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
         raise QuestionnaireError(
-            f"{where}: the file is not valid YAML: {what}{context}. Hint: check the indentation "
-            "and quote text that contains ': ', '#', '{', '[' or starts with '*', '&', '!', '%'."
-        ) from None
+            f"{where}: the file is not valid YAML: {what}{context}. Hint: "
+            + _hint(exc, text)) from None
     except yaml.YAMLError as exc:
         raise QuestionnaireError(f"{file}: the file is not valid YAML: {exc}") from None
     finally:

@@ -42,6 +42,7 @@ from ..core.design import Design
 from ..core.result import Result
 from ..core.survey import Survey, as_survey, category_codes
 from ..errors import AnalysisError
+from ._common import where_mask
 
 __all__ = ["Estimate", "mean", "total", "ratio", "quantile", "proportions", "design_summary"]
 
@@ -268,8 +269,23 @@ def _linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom: np.ndarray
             else:
                 Zj = Ty
             Z[:, j::k] = Zj
-        V = design.vcov_units(Z)
+        V = _domain_vcov(design, Z, inkey, key, D, k)
     return _Lin(est, V, W, nobs, s2)
+
+
+def _domain_vcov(design: Design, Z: np.ndarray, inkey: np.ndarray, key, D: int,
+                 k: int) -> np.ndarray:
+    """``vcov_units(Z)`` with R's subset() semantics for lonely PSUs: each domain's block
+    sees only the strata the domain reaches (rows in ``inkey``; ``key`` the domain of each
+    row); cross-domain blocks use the strata all domains reach together."""
+    if not design.has_lonely:
+        return design.vcov_units(Z)
+    V = design.vcov_units(Z, present=design.present_units(inkey))
+    if D > 1:
+        for d in range(D):
+            sl = slice(d * k, (d + 1) * k)
+            V[sl, sl] = design.vcov_units(Z[:, sl], present=design.present_units(key == d))
+    return V
 
 
 def _deff(lin: _Lin, kind: str) -> np.ndarray:
@@ -329,19 +345,52 @@ def _prepare(survey, var_cols: Sequence[np.ndarray], by, language, na_rm):
     return s, design, dom, labels, D
 
 
-def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language) -> Estimate:
+def _df_option(df, func: str):
+    """``df=``: None (normal quantile, R ``confint()`` default), ``"design"`` (t with the
+    domain's design df, R ``confint(df = degf(design))``) or a positive number."""
+    if df is None or df == "design":
+        return df
+    if isinstance(df, (int, float)) and not isinstance(df, bool) and df > 0:
+        return float(df)
+    raise AnalysisError(f"{func}: df must be None, 'design' or a positive number; got {df!r}")
+
+
+def _quantile_for(confidence: float, df_opt, design_df: float) -> float:
+    if df_opt is None:
+        return _z(confidence)
+    return _t(confidence, design_df if df_opt == "design" else df_opt)
+
+
+def _domain(s: Survey, where, func: str) -> np.ndarray | None:
+    """``where=`` as a row mask (R ``subset(design, ...)``: the rows outside keep the design
+    with weight 0; strata the domain does not reach do not count for lonely PSUs)."""
+    return where_mask(s, where, func=func)
+
+
+def _where_note(mask) -> list[str]:
+    if mask is None:
+        return []
+    return [f"Domain where=: {int(mask.sum())} of {len(mask)} rows; the full design is kept "
+            "for the variance (R subset()), df from the domain's PSUs."]
+
+
+def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, where=None,
+            df=None) -> Estimate:
     _check_confidence(confidence)
+    df_opt = _df_option(df, kind)
     s = as_survey(survey)
     y = _numeric(s, var)
     design = Design.from_survey(s)
     dom, labels, D = _groups(s, by, language)
+    mask = _domain(s, where, kind)
     valid = ~np.isnan(y)
-    missing = int((~valid).sum())
+    missing = int((~valid if mask is None else ~valid & mask).sum())
+    if mask is not None:
+        valid &= mask
     lin = _linearize(design, (y if valid.all() else np.where(valid, y, 0.0))[:, None], valid,
                      None if by is None else dom, D, kind)
     deff = _deff(lin, kind)
     se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None))
-    z = _z(confidence)
     rows = []
     for d in range(D):
         est = lin.est[d, 0]
@@ -351,10 +400,11 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language) -> 
         row = {"var": var}
         if by is not None:
             row.update(by=by, by_category=labels[d])
+        ddf = float(_subset_degf(design, use))
+        z = _quantile_for(confidence, df_opt, ddf)
         row.update(
             estimate=est, se=se[d], ci_low=est - z * se[d], ci_high=est + z * se[d],
-            df=float(_subset_degf(design, use)), deff=deff[d, 0], n=int(use.sum()),
-            n_weighted=lin.W[d],
+            df=ddf, deff=deff[d, 0], n=int(use.sum()), n_weighted=lin.W[d],
         )
         row["n_effective"] = row["n"] / row["deff"] if row["deff"] and np.isfinite(row["deff"]) else math.nan
         rows.append(row)
@@ -362,10 +412,14 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language) -> 
         f"{'Hajek (ratio) mean' if kind == 'mean' else 'Weighted total'} with Taylor-linearised "
         f"SE, as R survey::{'svymean' if kind == 'mean' else 'svytotal'}"
         + (" (domains via svyby: full design kept)" if by else "") + ".",
-        f"{confidence:.0%} CI uses the normal quantile, as R confint() on svystat (df = Inf); "
-        "df is the design's #PSU - #strata.",
+        (f"{confidence:.0%} CI uses the normal quantile, as R confint() on svystat (df = Inf); "
+         "df is the design's #PSU - #strata." if df_opt is None else
+         f"{confidence:.0%} CI uses Student t with "
+         + ("the design df (#PSU - #strata of the rows used), as R confint(df = degf(design))."
+            if df_opt == "design" else f"df = {df_opt:g}, as R confint(df = {df_opt:g}).")),
         "deff is relative to simple random sampling without replacement; n_effective = n / deff.",
         design_summary(s, design),
+        *_where_note(mask),
     ]
     if missing:
         notes.append(f"{missing} rows with a missing '{var}' are excluded (weight 0, design kept)."
@@ -374,7 +428,8 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language) -> 
 
 
 def mean(survey: Survey | pd.DataFrame, var: str, *, by: str | None = None,
-         confidence: float = 0.95, na_rm: bool = True, language: str | None = None) -> Estimate:
+         confidence: float = 0.95, na_rm: bool = True, language: str | None = None,
+         where=None, df=None) -> Estimate:
     """Design-based mean of a numeric variable (R ``svymean``; with ``by=``, ``svyby``).
 
     Parameters
@@ -382,8 +437,12 @@ def mean(survey: Survey | pd.DataFrame, var: str, *, by: str | None = None,
     survey : Survey or DataFrame
     var : numeric column.
     by : optional grouping column: one row per domain (no total row).
-    confidence : level of the (normal) confidence interval.
+    confidence : level of the confidence interval.
     na_rm : drop missing values (weight 0, design kept), as ``svymean(na.rm=TRUE)``.
+    where : boolean row mask: a domain with R ``subset()`` semantics (full design for the
+        variance, the domain's df).
+    df : ``None`` (normal quantile, R ``confint()``), ``"design"`` (t with the design df, R
+        ``confint(df = degf(design))``) or a number.
 
     Examples
     --------
@@ -393,27 +452,33 @@ def mean(survey: Survey | pd.DataFrame, var: str, *, by: str | None = None,
     >>> mean(s, "y").estimate
     5.666666666666667
     """
-    return _moment("mean", survey, var, by=by, confidence=confidence, na_rm=na_rm, language=language)
+    return _moment("mean", survey, var, by=by, confidence=confidence, na_rm=na_rm,
+                   language=language, where=where, df=df)
 
 
 def total(survey: Survey | pd.DataFrame, var: str, *, by: str | None = None,
-          confidence: float = 0.95, na_rm: bool = True, language: str | None = None) -> Estimate:
+          confidence: float = 0.95, na_rm: bool = True, language: str | None = None,
+          where=None, df=None) -> Estimate:
     """Design-based total ``sum(w y)`` (R ``svytotal``; with ``by=``, ``svyby``).
+
+    ``where=`` and ``df=`` as in :func:`mean`.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"y": [2.0, 4.0, 6.0, 8.0], "w": [1.0, 1.0, 2.0, 2.0]})
     >>> total(Survey.from_frame(df, weight="w"), "y").estimate
     34.0
     """
-    return _moment("total", survey, var, by=by, confidence=confidence, na_rm=na_rm, language=language)
+    return _moment("total", survey, var, by=by, confidence=confidence, na_rm=na_rm,
+                   language=language, where=where, df=df)
 
 
 def ratio(survey: Survey | pd.DataFrame, numerator: str, denominator: str, *,
           by: str | None = None, confidence: float = 0.95, na_rm: bool = True,
-          language: str | None = None) -> Estimate:
+          language: str | None = None, where=None, df=None) -> Estimate:
     """Ratio of two totals ``sum(w y) / sum(w x)`` with linearised SE (R ``svyratio``).
 
-    Rows where either variable is missing are dropped (weight 0, design kept).
+    Rows where either variable is missing are dropped (weight 0, design kept); ``where=``
+    and ``df=`` as in :func:`mean`.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"y": [1.0, 2.0, 3.0], "x": [2.0, 2.0, 2.0]})
@@ -424,12 +489,16 @@ def ratio(survey: Survey | pd.DataFrame, numerator: str, denominator: str, *,
     s = as_survey(survey)
     y = _numeric(s, numerator)
     x = _numeric(s, denominator)
+    df_opt = _df_option(df, "ratio")
     design = Design.from_survey(s)
     dom, labels, D = _groups(s, by, language)
+    mask = _domain(s, where, "ratio")
     valid = ~np.isnan(y) & ~np.isnan(x)
+    all_valid = bool(valid.all()) if mask is None else bool(valid[mask].all())
+    if mask is not None:
+        valid &= mask
     w = design.weights
     y0, x0 = np.where(valid, y, 0.0), np.where(valid, x, 0.0)
-    z = _z(confidence)
     rows, Zcols = [], []
     ests = []
     for d in range(D):
@@ -439,22 +508,31 @@ def ratio(survey: Survey | pd.DataFrame, numerator: str, denominator: str, *,
         r = ty / tx if tx else math.nan
         ests.append(r)
         Zcols.append(np.where(use, (y0 - r * x0) / tx if tx else 0.0, 0.0))
-    V = design.vcov_total(np.column_stack(Zcols))
+    Zm = np.column_stack(Zcols)
+    if design.calibration:
+        V = design.vcov_total(Zm)
+    else:
+        T = np.column_stack([design.unit_totals(w * Zm[:, d])[:, 0] for d in range(D)])
+        V = _domain_vcov(design, T, valid, np.where(valid, dom, -1), D, 1)
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     for d in range(D):
         use = valid & (dom == d)
-        r = ests[d] if (na_rm or valid.all()) else math.nan
+        r = ests[d] if (na_rm or all_valid) else math.nan
         row = {"var": f"{numerator}/{denominator}"}
         if by is not None:
             row.update(by=by, by_category=labels[d])
+        ddf = float(_subset_degf(design, use))
+        z = _quantile_for(confidence, df_opt, ddf)
         row.update(estimate=r, se=se[d], ci_low=r - z * se[d], ci_high=r + z * se[d],
-                   df=float(_subset_degf(design, use)), deff=math.nan, n=int(use.sum()),
+                   df=ddf, deff=math.nan, n=int(use.sum()),
                    n_weighted=float(np.where(use, w, 0).sum()), n_effective=math.nan)
         rows.append(row)
     notes = [
         "Ratio of weighted totals with Taylor-linearised SE, as R survey::svyratio.",
-        f"{confidence:.0%} CI uses the normal quantile (R confint default, df = Inf).",
+        f"{confidence:.0%} CI uses the normal quantile (R confint default, df = Inf)."
+        if df_opt is None else f"{confidence:.0%} CI uses Student t (df={df_opt}).",
         design_summary(s, design),
+        *_where_note(mask),
     ]
     return _finish("ratio", f"{numerator}/{denominator}", rows, by=by, confidence=confidence,
                    vcov=V, notes=notes)
@@ -462,11 +540,17 @@ def ratio(survey: Survey | pd.DataFrame, numerator: str, denominator: str, *,
 
 def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = None,
                 confidence: float = 0.95, na_rm: bool = True,
-                language: str | None = None) -> Estimate:
-    """Share of every category of ``var`` (R ``svymean(~factor)``), CI by the logit method
-    with t(design df) as R ``svyciprop(method="logit")``.
+                language: str | None = None, where=None, ci_method: str = "logit",
+                df=None) -> Estimate:
+    """Share of every category of ``var`` (R ``svymean(~factor)``), with the interval of R
+    ``svyciprop(method=ci_method)`` for each category's indicator.
 
-    With ``by=`` the shares are within each domain (R ``svyby(~var, ~by, svymean)``).
+    ``ci_method``: ``logit`` (default; = ``xlogit``), ``likelihood``, ``asin``, ``beta``
+    (Korn-Graubard), ``mean`` (Wald), ``xlogit``; t quantile with the design df of the rows
+    used (``df=`` a number to override). At an estimate of 0 or 1 every method gives the
+    Clopper-Pearson interval of the rows used (R gives a degenerate or NaN interval there).
+    With ``by=`` the shares are within each domain (R ``svyby(~var, ~by, svymean)``);
+    ``where=`` restricts to a domain with R ``subset()`` semantics.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"a": pd.Categorical(["x", "y", "y", "y"])})
@@ -474,6 +558,10 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
     [0.25, 0.75]
     """
     _check_confidence(confidence)
+    from ._intervals import check_ci_method, prop_ci
+
+    check_ci_method(ci_method, "proportions")
+    df_user = _df_option(df, "proportions")
     s = as_survey(survey)
     codes, info = category_codes(s, var, language=language)
     labels = list(info.categories)
@@ -486,7 +574,12 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
         raise AnalysisError(f"variable '{var}' has no categories to count")
     design = Design.from_survey(s)
     dom, blabels, D = _groups(s, by, language)
+    mask = _domain(s, where, "proportions")
     valid = codes >= 0
+    all_valid = bool(valid.all()) if mask is None else bool(valid[mask].all())
+    missing = int((~valid).sum()) if mask is None else int((~valid & mask).sum())
+    if mask is not None:
+        valid &= mask
     Y = np.zeros((len(codes), K))
     if valid.any():
         Y[np.flatnonzero(valid), codes[valid]] = 1.0
@@ -496,17 +589,21 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
     rows = []
     for d in range(D):
         use = valid & (dom == d)
-        df = float(_subset_degf(design, use))
-        t = _t(confidence, df)
+        ddf = float(_subset_degf(design, use))
+        tdf = ddf if df_user in (None, "design") else df_user
+        n_rows = len(codes) if design.calibration else int(use.sum())  # R nrow(subset design)
         for j in range(K):
             p = lin.est[d, j]
-            if not na_rm and not valid.all():
+            if not na_rm and not all_valid:
                 p = math.nan
-            lo, hi = _logit_ci(p, se[d, j], t)
+            naive = 1.0 / (n_rows * p * (1 - p)) if 0 < p < 1 and n_rows else None
+            lo, hi = prop_ci(p, se[d, j], method=ci_method, df=tdf, n=n_rows, degf=ddf,
+                             confidence=confidence, naive_var=naive)
             row = {"var": var}
             if by is not None:
                 row.update(by=by, by_category=blabels[d])
-            row.update(category=labels[j], estimate=p, se=se[d, j], ci_low=lo, ci_high=hi, df=df,
+            row.update(category=labels[j], estimate=p, se=se[d, j], ci_low=lo, ci_high=hi,
+                       df=ddf,
                        deff=deff[d, j], n=int((use & (codes == j)).sum()),
                        n_weighted=float(lin.est[d, j] * lin.W[d]))
             de = row["deff"]
@@ -515,13 +612,14 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
     notes = [
         "Proportions are design-based means of category indicators (R survey::svymean)"
         + (", within domains (svyby)" if by else "") + ".",
-        f"{confidence:.0%} CI by the logit method with t(design df), as R "
-        "svyciprop(method='logit'): expit(logit(p) +/- t * SE / (p (1 - p))).",
+        f"{confidence:.0%} CI by the {ci_method} method with t(design df), as R "
+        f"svyciprop(method='{ci_method}'); at an estimate of 0 or 1 the Clopper-Pearson "
+        "interval of the rows used.",
         "deff is relative to simple random sampling without replacement; "
         "n_effective = base n / deff.",
         design_summary(s, design),
+        *_where_note(mask),
     ]
-    missing = int((~valid).sum())
     if missing:
         notes.append(f"{missing} rows with a missing '{var}' are excluded from the base "
                      "(weight 0, design kept).")
@@ -554,19 +652,34 @@ def _qrule_math(x_sorted: np.ndarray, cumw: np.ndarray, total_w: float, p: float
 
 def quantile(survey: Survey | pd.DataFrame, var: str, q: float | Sequence[float] = 0.5, *,
              by: str | None = None, confidence: float = 0.95, na_rm: bool = True,
-             language: str | None = None) -> Estimate:
-    """Design-based quantiles (R ``svyquantile``, survey >= 4 defaults).
+             language: str | None = None, where=None, qrule: str = "math",
+             interval_type: str = "mean", df=None) -> Estimate:
+    """Design-based quantiles (R ``svyquantile``, survey >= 4).
 
-    The estimate is the inverse of the weighted empirical CDF (``qrule="math"``: the smallest
-    value with F(x) >= q). The interval is Woodruff's (``interval.type="mean"``): a Wald
-    interval with t(design df) for F at the estimated quantile, mapped back through the same
-    rule; ``se = (ci_high - ci_low) / (2 t)``.
+    ``qrule``: ``math`` (default: the inverse of the weighted empirical CDF, the smallest value
+    with F(x) >= q; = ``hf1``), ``school`` (= ``hf2``), ``hf3`` ... ``hf9``, ``shahvaish``.
+    ``interval_type``: Woodruff's interval - a confidence interval for F at the estimated
+    quantile, mapped back through the same rule - with that interval computed by ``mean``
+    (Wald, default), ``beta`` (Korn-Graubard), ``xlogit`` or ``asin`` (R ``interval.type``);
+    a limit whose probability falls outside [0, 1] is NaN, as in R. t quantile with the design
+    df (``df=`` a number to override); ``se = (ci_high - ci_low) / (2 t)``.
 
     >>> import pandas as pd
     >>> quantile(pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0, 5.0]}), "y").estimate
     3.0
     """
+    from ._intervals import INTERVAL_TYPES, QRULES, korn_graubard, wald_p_interval
+    from ._intervals import qrule as apply_rule
+
     _check_confidence(confidence)
+    if qrule not in QRULES:
+        raise AnalysisError(f"quantile: qrule must be one of {', '.join(QRULES)}; got {qrule!r}")
+    if interval_type not in INTERVAL_TYPES or interval_type == "score":
+        raise AnalysisError(
+            "quantile: interval_type must be one of mean, beta, xlogit, asin (R svyquantile's "
+            f"Woodruff intervals); got {interval_type!r}"
+        )
+    df_user = _df_option(df, "quantile")
     qs = [float(q)] if np.isscalar(q) else [float(v) for v in q]
     for p in qs:
         if not 0 <= p <= 1:
@@ -575,42 +688,49 @@ def quantile(survey: Survey | pd.DataFrame, var: str, q: float | Sequence[float]
     y = _numeric(s, var)
     design = Design.from_survey(s)
     dom, labels, D = _groups(s, by, language)
+    mask = _domain(s, where, "quantile")
     valid = ~np.isnan(y)
+    all_valid = bool(valid.all()) if mask is None else bool(valid[mask].all())
+    if mask is not None:
+        valid &= mask
     w = design.weights
     alpha = 1 - confidence
     rows = []
     for d in range(D):
         use = valid & (dom == d)
-        df = float(_subset_degf(design, use))
-        t = _t(confidence, df)
-        keep = use & (w != 0)
-        order = np.argsort(y[keep], kind="stable")
-        xs = y[keep][order]
-        # R's cumsum()/sum() accumulate in long double; ties at p * W depend on it
-        cw = np.cumsum(w[keep][order].astype(np.longdouble)).astype(float)
-        W = float(np.sum(w[keep].astype(np.longdouble))) if len(cw) else 0.0
+        ddf = float(_subset_degf(design, use))
+        tdf = ddf if df_user in (None, "design") else df_user
+        t = _t(confidence, tdf)
+        n_rows = len(y) if design.calibration else int(use.sum())
+        xs, ws = y[use], w[use]
+        W = float(ws.sum())
         for p in qs:
-            qhat = _qrule_math(xs, cw, W, p)
-            # Woodruff: svymean(x <= qhat) on the domain, CI with t(df), mapped back
+            qhat = apply_rule(xs, ws, p, qrule)
+            # Woodruff: svymean(x <= qhat) on the domain, an interval for it, mapped back
             ind = np.where(use, (np.nan_to_num(y) <= qhat).astype(float), 0.0)
             lin = _linearize(design, ind[:, None], use, np.zeros(len(y), dtype=np.int64), 1, "mean")
             pm, sep = float(lin.est[0, 0]), float(math.sqrt(max(lin.vcov[0, 0], 0.0)))
-            lo_p, hi_p = pm - t * sep, pm + t * sep
-            lo = math.nan if (not np.isfinite(lo_p) or lo_p < 0) else _qrule_math(xs, cw, W, lo_p)
-            hi = math.nan if (not np.isfinite(hi_p) or hi_p > 1) else _qrule_math(xs, cw, W, hi_p)
-            if not na_rm and not valid.all():
+            if interval_type == "beta":
+                lo_p, hi_p = korn_graubard(pm, sep, n=n_rows, degf=ddf, confidence=confidence)
+            else:
+                lo_p, hi_p = wald_p_interval(pm, sep, method=interval_type, q=t, clip_asin=False)
+            lo = math.nan if (not np.isfinite(lo_p) or lo_p < 0) else apply_rule(xs, ws, lo_p, qrule)
+            hi = math.nan if (not np.isfinite(hi_p) or hi_p > 1) else apply_rule(xs, ws, hi_p, qrule)
+            if not na_rm and not all_valid:
                 qhat = lo = hi = math.nan
             row = {"var": var}
             if by is not None:
                 row.update(by=by, by_category=labels[d])
             row.update(quantile=p, estimate=qhat, se=(hi - lo) / (2 * t), ci_low=lo, ci_high=hi,
-                       df=df, deff=math.nan, n=int(use.sum()), n_weighted=W, n_effective=math.nan)
+                       df=ddf, deff=math.nan, n=int(use.sum()), n_weighted=W, n_effective=math.nan)
             rows.append(row)
     notes = [
-        "Quantile = inverse of the weighted empirical CDF (R svyquantile qrule='math').",
-        f"{confidence:.0%} CI by Woodruff's method with t(design df) (interval.type='mean'); "
-        "se = CI width / (2 t), as R svyquantile.",
+        f"Quantile by R svyquantile qrule='{qrule}'"
+        + (" (inverse of the weighted empirical CDF)." if qrule in ("math", "hf1") else "."),
+        f"{confidence:.0%} CI by Woodruff's method, interval for F by '{interval_type}' with "
+        "t(design df) (R interval.type); se = CI width / (2 t), as R svyquantile.",
         design_summary(s, design),
+        *_where_note(mask),
     ]
     _ = alpha
     return _finish("quantile", var, rows, by=by, confidence=confidence, vcov=None, notes=notes)

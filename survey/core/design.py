@@ -25,6 +25,7 @@ The design is computed once per `Survey` and cached (the `Survey` is immutable).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import weakref
 from typing import TYPE_CHECKING
 
@@ -308,8 +309,14 @@ class Design:
                 T[:, j] = np.bincount(cl, weights=x[:, j], minlength=n_units)
         return self.vcov_units(T)
 
-    def vcov_units(self, T: np.ndarray) -> np.ndarray:
-        """The multi-stage variance from totals ``T`` (units x k) at the finest stage used."""
+    def vcov_units(self, T: np.ndarray, *, present: np.ndarray | None = None) -> np.ndarray:
+        """The multi-stage variance from totals ``T`` (units x k) at the finest stage used.
+
+        ``present`` (bool per finest unit) marks the units of a domain (R ``subset()``): the
+        lonely-PSU rule then looks only at the strata the domain reaches, as R does on a
+        subset design (a lonely stratum outside the domain is not an error; ``average``
+        scales by the domain's strata). ``None``: every stratum counts.
+        """
         T = np.asarray(T, dtype=float)
         if T.ndim == 1:
             T = T[:, None]
@@ -317,19 +324,40 @@ class Design:
         V = np.zeros((k, k))
         mult = None  # product of n/N of the stages above, per cluster of the current stage
         totals = [T]
+        pres = [None if present is None else np.asarray(present, dtype=bool)]
         for st in reversed(self.stages[1:]):  # aggregate upwards
             up = np.zeros((int(st.parent.max()) + 1 if len(st.parent) else 0, k))
             Tk = totals[0]
             for j in range(k):
                 up[:, j] = np.bincount(st.parent, weights=Tk[:, j], minlength=up.shape[0])
             totals.insert(0, up)
-        for level, (st, Tk) in enumerate(zip(self.stages, totals)):
+            if present is not None:
+                pres.insert(0, np.bincount(st.parent, weights=pres[0].astype(float),
+                                           minlength=up.shape[0]) > 0)
+            else:
+                pres.insert(0, None)
+        for level, (st, Tk, pk) in enumerate(zip(self.stages, totals, pres)):
             if level > 0:
                 prev = self.stages[level - 1]
                 parent_mult = mult if mult is not None else np.ones(len(prev.stratum))
                 mult = (parent_mult * prev.ratio)[st.parent]
-            V += _stage_variance(st, Tk, mult, self.lonely_psu, level, self.strata_labels)
+            V += _stage_variance(st, Tk, mult, self.lonely_psu, level, self.strata_labels, pk)
         return V
+
+    @functools.cached_property
+    def has_lonely(self) -> bool:
+        """True when some stratum (at any stage used) has a single sampled PSU."""
+        for st in self.stages:
+            cnt = np.bincount(st.stratum, minlength=st.n_strata)
+            if ((cnt == 1) & ~st.zero_stratum).any():
+                return True
+        return False
+
+    def present_units(self, rows: np.ndarray) -> np.ndarray:
+        """Finest units holding at least one of ``rows`` (bool per row): a domain's units."""
+        cl = self.stages[-1].row_cluster
+        return np.bincount(cl, weights=np.asarray(rows, dtype=float),
+                           minlength=len(self.stages[-1].stratum)) > 0
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -339,7 +367,7 @@ def _constant(a: np.ndarray) -> bool:
     return len(a) > 0 and a[0] == a[-1] and bool((a == a[0]).all())
 
 def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int,
-                    labels: tuple = ()) -> np.ndarray:
+                    labels: tuple = (), present: np.ndarray | None = None) -> np.ndarray:
     k = T.shape[1]
     H = st.n_strata
     s = st.stratum
@@ -349,6 +377,10 @@ def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int,
         sums[:, j] = np.bincount(s, weights=T[:, j], minlength=H)
     means = sums / np.maximum(cnt, 1)[:, None]
     lonely_h = (cnt == 1) & ~st.zero_stratum
+    if present is not None:  # a domain: only the strata it reaches count (R subset())
+        reached = np.bincount(s, weights=present.astype(float), minlength=H) > 0
+        lonely_h = lonely_h & reached
+        H = int(reached.sum())
     dev = T - means[s]
     scale = st.scale.copy()
     scale[st.zero_stratum[s]] = 0.0

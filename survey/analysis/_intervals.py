@@ -1,0 +1,215 @@
+"""Confidence intervals for design-based proportions and quantile rules (R ``survey`` 4.x).
+
+* :func:`prop_ci` - R ``svyciprop(method=)``: ``logit``/``xlogit`` (Wald on the logit scale),
+  ``mean`` (Wald), ``asin`` (Wald on ``asin(sqrt(p))``), ``beta`` (Korn-Graubard: Clopper-Pearson
+  with the effective sample size ``p(1-p)/var`` times ``(t(n-1)/t(df))^2``), ``likelihood``
+  (Rao-Scott scaled profile likelihood of the intercept-only quasi-binomial model).
+* :func:`qrule` - R ``svyquantile(qrule=)``: ``math``/``hf1``, ``school``/``hf2``, ``hf3`` ...
+  ``hf9``, ``shahvaish``.
+
+At an estimate of exactly 0 or 1 the design variance is 0 and R's formulas give a degenerate
+or undefined (NaN) interval; there every method returns the Clopper-Pearson interval for the
+rows used (``n`` successes or failures out of ``n``), which is the Korn-Graubard interval
+with the effective sample size set to ``n``, and the result's notes say so.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import AnalysisError
+
+CI_METHODS = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
+QRULES = ("math", "school", "shahvaish", "hf1", "hf2", "hf3", "hf4", "hf5", "hf6", "hf7",
+          "hf8", "hf9")
+INTERVAL_TYPES = ("mean", "beta", "xlogit", "asin", "score")
+
+
+def check_ci_method(method: str, func: str) -> str:
+    if method not in CI_METHODS:
+        raise AnalysisError(
+            f"{func}: ci_method must be one of {', '.join(CI_METHODS)} (R svyciprop's "
+            f"methods); got {method!r}"
+        )
+    return method
+
+
+def _tq(level: float, df: float) -> float:
+    """Upper ``level`` quantile of t(df) (normal when df is infinite)."""
+    from scipy.stats import norm
+    from scipy.stats import t as tdist
+
+    if df is None or not np.isfinite(df):
+        return float(norm.ppf(level))
+    if df <= 0:
+        return math.nan
+    return float(tdist.ppf(level, df))
+
+
+def _expit(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
+
+
+def wald_p_interval(p: float, se: float, *, method: str, q: float,
+                    clip_asin: bool = True) -> tuple[float, float]:
+    """Wald-type interval for a proportion on the scale of ``method`` (mean, xlogit, asin)
+    with critical value ``q`` (R ``confint(svycontrast(...), df=)``)."""
+    if not (np.isfinite(p) and np.isfinite(se) and np.isfinite(q)):
+        return math.nan, math.nan
+    if method == "mean":
+        return p - q * se, p + q * se
+    if method in ("xlogit", "logit"):
+        if p <= 0 or p >= 1:
+            return math.nan, math.nan
+        half = q * se / (p * (1 - p))
+        lg = math.log(p / (1 - p))
+        return _expit(lg - half), _expit(lg + half)
+    if method == "asin":
+        if p <= 0 or p >= 1:
+            return math.nan, math.nan
+        half = q * se / (2 * math.sqrt(p * (1 - p)))
+        a = math.asin(math.sqrt(p))
+        lo, hi = a - half, a + half
+        if clip_asin:  # beyond the range sin^2 folds back (R does not clip): 0 and 1 are the limits
+            lo, hi = max(lo, 0.0), min(hi, math.pi / 2)
+        return math.sin(lo) ** 2, math.sin(hi) ** 2
+    raise AnalysisError(f"unknown interval method {method!r}")
+
+
+def korn_graubard(p: float, se: float, *, n: int, degf: float,
+                  confidence: float) -> tuple[float, float]:
+    """R ``svyciprop(method="beta")``: Clopper-Pearson with the effective sample size
+    ``p (1 - p) / se^2 * (t_{n-1} / t_{degf})^2`` (Korn and Graubard 1998)."""
+    from scipy.stats import beta as bdist
+
+    alpha = 1 - confidence
+    if not (np.isfinite(p) and np.isfinite(se)) or se <= 0:
+        return math.nan, math.nan
+    neff = p * (1 - p) / se**2
+    neff *= (_tq(alpha / 2, n - 1) / _tq(alpha / 2, degf)) ** 2
+    lo = float(bdist.ppf(alpha / 2, neff * p, neff * (1 - p) + 1))
+    hi = float(bdist.ppf(1 - alpha / 2, neff * p + 1, neff * (1 - p)))
+    return lo, hi
+
+
+def clopper_pearson(x: float, n: float, confidence: float) -> tuple[float, float]:
+    from scipy.stats import beta as bdist
+
+    alpha = 1 - confidence
+    if n <= 0:
+        return math.nan, math.nan
+    lo = 0.0 if x <= 0 else float(bdist.ppf(alpha / 2, x, n - x + 1))
+    hi = 1.0 if x >= n else float(bdist.ppf(1 - alpha / 2, x + 1, n - x))
+    return lo, hi
+
+
+def prop_ci(p: float, se: float, *, method: str, df: float, n: int, degf: float,
+            confidence: float, naive_var: float | None = None) -> tuple[float, float]:
+    """Interval for a design-based proportion ``p`` with SE ``se`` (R ``svyciprop``).
+
+    ``df`` is the degrees of freedom of the t quantile (R ``df=degf(design)``), ``n`` the rows
+    used (R ``nrow(design)``, for ``beta``), ``degf`` the design df (``beta``);
+    ``naive_var`` (``likelihood``) the model-based variance of the logit of ``p``.
+    """
+    if not np.isfinite(p):
+        return math.nan, math.nan
+    if p <= 0 or p >= 1:
+        return clopper_pearson(p * n, n, confidence)
+    level = 0.5 + confidence / 2
+    if method == "beta":
+        return korn_graubard(p, se, n=n, degf=degf, confidence=confidence)
+    if method == "likelihood":
+        return _likelihood_ci(p, se, df=df, confidence=confidence, naive_var=naive_var)
+    return wald_p_interval(p, se, method=method, q=_tq(level, df))
+
+
+def _likelihood_ci(p, se, *, df, confidence, naive_var):
+    """Rao-Scott scaled profile likelihood (R ``confint.svyglm(method="likelihood")``): the
+    binomial deviance of the intercept, divided by ``lambda = design var / model var`` of the
+    logit, crosses ``t(df)^2``; solved exactly (R interpolates a profile on a grid)."""
+    from scipy.optimize import brentq
+
+    if naive_var is None or not np.isfinite(naive_var) or naive_var <= 0 or se <= 0:
+        return math.nan, math.nan
+    var_beta = (se / (p * (1 - p))) ** 2
+    lam = var_beta / naive_var
+    q = _tq(0.5 + confidence / 2, df)
+    # deviance of the intercept-only binomial model with total weight m = 1/(naive_var p(1-p))
+    m = 1.0 / (naive_var * p * (1 - p))
+    target = q * q * lam
+
+    def dev(pi):
+        return 2 * m * (p * math.log(p / pi) + (1 - p) * math.log((1 - p) / (1 - pi))) - target
+
+    eps = 1e-15
+    lo = brentq(dev, eps, p, xtol=1e-15, rtol=1e-15) if dev(eps) > 0 else 0.0
+    hi = brentq(dev, p, 1 - eps, xtol=1e-15, rtol=1e-15) if dev(1 - eps) > 0 else 1.0
+    return lo, hi
+
+
+# --------------------------------------------------------------------------------------------
+def _sorted(x: np.ndarray, w: np.ndarray):
+    keep = w != 0
+    x, w = x[keep], w[keep]
+    order = np.argsort(x, kind="stable")
+    return x[order], w[order]
+
+
+def _qs(x, w, p):
+    """R ``qs``: the last position with cumulative weight <= p * total (first if none)."""
+    cw = np.cumsum(w.astype(np.longdouble))
+    W = cw[-1]
+    below = np.flatnonzero(cw <= p * W)
+    pos = int(below[-1]) if len(below) else 0
+    nxt = pos if pos == len(x) - 1 else pos + 1
+    return x[pos], x[nxt], pos, float(p - cw[pos] / W), float(cw[nxt] / W - p)
+
+
+def qrule(x: np.ndarray, w: np.ndarray, p: float, rule: str = "math") -> float:
+    """The weighted ``p`` quantile of ``x`` by R ``svyquantile``'s ``qrule``."""
+    if not np.isfinite(p):
+        return math.nan
+    x, w = _sorted(np.asarray(x, dtype=float), np.asarray(w, dtype=float))
+    n = len(x)
+    if n == 0:
+        return math.nan
+    if rule in ("math", "hf1", "school", "hf2", "hf3", "hf4"):
+        if rule == "hf3":
+            ux, inv = np.unique(x, return_inverse=True)
+            x, w = ux, np.bincount(inv, weights=w)
+        qlow, qup, ilow, wlow, wup = _qs(x, w, p)
+        if rule in ("math", "hf1"):
+            return float(qlow if wlow == 0 else qup)
+        if rule in ("school", "hf2"):
+            return float((qlow + qup) / 2 if wlow == 0 else qup)
+        if rule == "hf3":
+            return float(qlow if (wlow == 0 and (ilow + 1) % 2 == 0) else qup)
+        gamma = wlow / (wup + wlow)
+        return float(qlow * (1 - gamma) + qup * gamma)
+    if n == 1:
+        return float(x[0])
+    cw = np.cumsum(w.astype(np.longdouble))
+    prev = np.concatenate([[0.0], cw[:-1]])
+    if rule == "hf5":
+        pk = (cw - w / 2) / cw[-1]
+    elif rule == "hf6":
+        pk = cw / (cw[-1] + w[-1])
+    elif rule == "hf7":
+        pk = prev / cw[-2]
+    elif rule == "hf8":
+        pk = (prev / 3 + cw * 2 / 3) / (cw[-1] + w[-1] / 3)
+    elif rule == "hf9":
+        pk = (prev * 3 / 8 + cw * 5 / 8) / (cw[-1] + w[-1] / 4)
+    elif rule == "shahvaish":
+        wbar = w / w.mean()
+        pk = ((np.cumsum(wbar.astype(np.longdouble)) + 0.5 - w / 2) / (n + 1)).astype(float)
+        # R approx(method="constant", f=0, rule=2) orders the points by pk and averages ties
+        pk, inv = np.unique(pk, return_inverse=True)
+        xv = np.bincount(inv, weights=x) / np.bincount(inv)
+        i = int(np.searchsorted(pk, p, side="right")) - 1
+        return float(xv[min(max(i, 0), len(pk) - 1)])
+    else:
+        raise AnalysisError(f"qrule must be one of {', '.join(QRULES)}; got {rule!r}")
+    return float(np.interp(p, pk.astype(float), x))

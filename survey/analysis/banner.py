@@ -47,22 +47,13 @@ _CORRECTION_TEXT = {
     "holm": "Holm correction",
     "bh": "Benjamini-Hochberg (FDR) correction",
 }
-_TEXT = {
-    "en": {"total": "Total", "base": "Base (n)", "wbase": "Weighted base", "ebase": "Effective base",
-           "mean": "Mean", "sd": "SD", "median": "Median", "t2b": "Top-2-box", "b2b": "Bottom-2-box"},
-    "zh-Hans": {"total": "合计", "base": "样本量 (n)", "wbase": "加权样本量", "ebase": "有效样本量",
-                "mean": "均值", "sd": "标准差", "median": "中位数", "t2b": "前两项合计",
-                "b2b": "后两项合计"},
-    "zh-Hant": {"total": "合計", "base": "樣本量 (n)", "wbase": "加權樣本量", "ebase": "有效樣本量",
-                "mean": "平均值", "sd": "標準差", "median": "中位數", "t2b": "前兩項合計",
-                "b2b": "後兩項合計"},
-}
 
 
 def _text(language: str | None) -> dict[str, str]:
-    if language and language.startswith("zh"):
-        return _TEXT["zh-Hans" if language in ("zh", "zh-Hans", "zh-CN") else "zh-Hant"]
-    return _TEXT["en"]
+    from ..i18n import normalize_language, words
+
+    lang = normalize_language(language, strict=False)
+    return {**words("banner", lang), "language": lang}
 
 
 # ---------------------------------------------------------------------------------------
@@ -1428,14 +1419,13 @@ def _numeric_rows(ctx, s, var, info, layout, w) -> dict:
             "lo": lo_m, "hi": hi_m, "value": np.vstack([mean, np.sqrt(var_s), med])}
 
 
-_ZH_CORRECTION = {"none": "未作多重比較校正", "bonferroni": "Bonferroni 校正",
+_ZH_CORRECTION = {"none": "未作多重比较校正", "bonferroni": "Bonferroni 校正",
                   "holm": "Holm 校正", "bh": "Benjamini-Hochberg（FDR）校正"}
 
 
 def _footnotes(ctx, s, n, filtered, suppress_below, min_base, preset, base_returned=()):
-    lang = ctx.txt is not _TEXT["en"] and ("zh-Hans" if ctx.txt is _TEXT["zh-Hans"]
-                                           else "zh-Hant")
-    if lang:
+    lang = ctx.txt.get("language")
+    if lang != "en":
         notes = _footnotes_zh(ctx, s, n, filtered, suppress_below, min_base, preset,
                               base_returned)
         return notes if lang == "zh-Hans" else [_to_hant(x) for x in notes]

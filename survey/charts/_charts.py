@@ -25,48 +25,14 @@ from ._theme import (
     wrap_text,
 )
 
-_WORDS = {
-    "en": {"sep": "; ", "pct": "Percent", "base": "Base: {n:,} respondents", "weighted": "weighted",
-           "neff": "effective n = {n:,.0f}", "ci": "bars: {c:.0%} confidence interval",
-           "ci_plain": " ({m})", "ci_design": " ({m}, design-based)",
-           "multi": "Base: {n:,} respondents who answered; several answers allowed, so the "
-                    "bars add up to more than 100%",
-           "multi_ret": "Base: all {n:,} returned questionnaires (non-answers included); "
-                        "several answers allowed, so the bars add up to more than 100%",
-           "resid": "Adjusted residual", "resid_note": "|residual| > 1.96 in bold (p < .05)",
-           "issued": "Issued", "returned": "Returned", "rr_title": "Questionnaires issued and "
-           "returned", "rr_sub": "Total: {i:,} issued, {r:,} returned ({p:.1%})",
-           "count": "Questionnaires", "likert_sub": "Sorted by agreement; base: {n:,} "
-           "respondents", "of": "{pct} within each group of {by}"},
-    "zh-Hans": {"sep": "；", "pct": "百分比", "base": "样本量：{n:,}人", "weighted": "加权",
-                "neff": "有效样本量 {n:,.0f}", "ci": "误差线：{c:.0%}置信区间",
-                "ci_plain": "（{m}法）", "ci_design": "（{m}法，基于抽样设计）",
-                "multi": "样本量：{n:,}名作答者；可多选，百分比之和超过100%",
-                "multi_ret": "样本量：全部{n:,}份回收问卷（含未作答）；可多选，百分比之和超过100%",
-                "resid": "调整残差", "resid_note": "|残差| > 1.96 加粗（p < .05）",
-                "issued": "发放", "returned": "回收", "rr_title": "问卷发放与回收情况",
-                "rr_sub": "合计：发放{i:,}份，回收{r:,}份（回收率{p:.1%}）", "count": "份数",
-                "likert_sub": "按认同比例排序；样本量：{n:,}人", "of": "{by}各组内的{pct}"},
-    "zh-Hant": {"sep": "；", "pct": "百分比", "base": "樣本量：{n:,}人", "weighted": "加權",
-                "neff": "有效樣本量 {n:,.0f}", "ci": "誤差線：{c:.0%}信賴區間",
-                "ci_plain": "（{m}法）", "ci_design": "（{m}法，依抽樣設計）",
-                "multi": "樣本量：{n:,}名作答者；可複選，百分比之和超過100%",
-                "multi_ret": "樣本量：全部{n:,}份回收問卷（含未作答）；可複選，百分比之和超過100%",
-                "resid": "調整殘差", "resid_note": "|殘差| > 1.96 加粗（p < .05）",
-                "issued": "發放", "returned": "回收", "rr_title": "問卷發放與回收情況",
-                "rr_sub": "合計：發放{i:,}份，回收{r:,}份（回收率{p:.1%}）", "count": "份數",
-                "likert_sub": "按認同比例排序；樣本量：{n:,}人", "of": "{by}各組內的{pct}"},
-}
-
-
 _CI_NAMES = {"wilson": "Wilson", "logit": "logit", "clopper-pearson": "Clopper-Pearson",
              "agresti-coull": "Agresti-Coull"}
 
 
 def _words(language: str | None) -> dict[str, str]:
-    if language and language.startswith("zh"):
-        return _WORDS["zh-Hans" if language in ("zh", "zh-Hans", "zh-CN") else "zh-Hant"]
-    return _WORDS["en"]
+    from ..i18n import words
+
+    return words("chart", language, strict=False)
 
 
 def _lang(s: Survey, language: str | None) -> str | None:

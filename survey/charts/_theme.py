@@ -35,7 +35,11 @@ def font_family(language: str | None) -> list[str]:
     English text gets DejaVu Sans for Latin and Noto Sans CJK SC for any Chinese in the data
     (matplotlib falls back glyph by glyph through the list).
     """
-    lang = language or "en"
+    from ..i18n import normalize_language
+
+    lang = (language or "en").replace("_", "-")
+    if lang.lower().startswith("zh") and lang not in _FONTS:
+        lang = normalize_language(lang, strict=False)  # zh-SG, zh_CN, zh-Hans-HK ...
     cjk = _FONTS.get(lang) or _FONTS.get(lang.split("-")[0])
     if cjk is None:
         return ["DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK TC"]

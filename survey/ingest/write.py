@@ -22,13 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import i18n
 from ..errors import IngestError, format_problem
 from ._spec import FieldSpec, TemplateSpec, template_spec
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
-_SELECTED_LABEL = {"en": ("Not selected", "Selected"), "zh-Hans": ("未选", "选中"),
-                   "zh-Hant": ("未選", "選中")}
 META_KEY = b"survey"
 
 
@@ -175,7 +174,7 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
         elif f.kind == "multi":
             cols = _multi_columns(survey, f)
             reasons = _missing_codes(survey, f, f.name)
-            off, on = _SELECTED_LABEL.get(lang or "en", _SELECTED_LABEL["en"])
+            off, on = i18n.text("data.selected_labels", i18n.normalize_language(lang, strict=False))
             for col, cname in cols:
                 s = data[col]
                 vals = pd.array(s, dtype="boolean").astype("Float64").to_numpy(

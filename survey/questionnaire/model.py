@@ -318,10 +318,13 @@ def expand_questions(items) -> list[Question]:
 def other_question(q: Question) -> Question:
     return Question(
         name=q.other.text, type="text", relevant=f"selected(${{{q.name}}}, '{q.other.choice}')",
-        label=q.other.label or _OTHER_LABEL, other_of=q.name, role=q.role)
+        label=q.other.label or _other_label(), other_of=q.name, role=q.role)
 
 
-_OTHER_LABEL = {"en": "Other, please specify", "zh-Hans": "其他，请注明", "zh-Hant": "其他，請註明"}
+def _other_label() -> dict[str, str]:
+    from ..i18n import table
+
+    return table("data")["other_label"]
 
 
 def unknown(kind: str, name: str, candidates) -> QuestionnaireError:

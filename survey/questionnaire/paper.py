@@ -321,10 +321,9 @@ def _is_zh(lang: str) -> bool:
 
 
 def _font_key(lang: str) -> str:
-    low = lang.lower()
-    if low.startswith(("zh-hant", "zh-tw", "zh-hk")):
-        return "zh-Hant"
-    return "zh-Hans" if low.startswith("zh") else "en"
+    from ..i18n import normalize_language
+
+    return normalize_language(lang, strict=False)
 
 
 def render_questionnaire(q, *, language: str | None = None) -> str:
@@ -335,6 +334,10 @@ def render_questionnaire(q, *, language: str | None = None) -> str:
     >>> "If “No”, go to question" in page and "choose at most 2" in page
     True
     """
+    if language and language not in q.languages.available:
+        from ..i18n import normalize_language
+
+        normalize_language(language)  # refuses a language neither the template nor we speak
     language = language or q.default_language
     return _Form(q, language).render()
 

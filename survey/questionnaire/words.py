@@ -10,73 +10,12 @@ from __future__ import annotations
 
 from .expressions import BinOp, Expr, Func, Num, Ref, Str, to_text
 
-PHRASES: dict[str, dict[str, str]] = {
-    "en": {
-        "skip_to": "If {choices}, go to question {n}",
-        "skip_to_end": "If {choices}, the questionnaire ends here",
-        "ask_if": "Answer only if question {n} is {choices}",
-        "ask_if_not": "Answer only if question {n} is not {choices}",
-        "asked_if_not": "Asked if {var} is not {choices}",
-        "asked_if_multi": "Asked if {var} includes {choices}",
-        "asked_if_not_multi": "Asked if {var} does not include {choices}",
-        "asked_if": "Asked if {var} is {choices}",
-        "asked_if_expr": "Asked if: {expr}",
-        "quote": "“{}”", "or": " or ",
-        "at_most": "choose at most {n}", "all_that_apply": "choose all that apply",
-        "one": "choose one", "range": "a number from {lo} to {hi}",
-        "write": "Please write", "exclusive": "not with other answers",
-        "question": "Question", "number": "No.", "thanks": "Thank you for your time!",
-        "missing": "Missing codes", "grid_item": "Statement", "specify": "please specify",
-        "other_text": "Text of “other”",
-    },
-    "zh-Hant": {
-        "skip_to": "若選{choices}，請跳至第 {n} 題",
-        "skip_to_end": "若選{choices}，問卷到此結束",
-        "ask_if": "第 {n} 題選{choices}者回答",
-        "ask_if_not": "第 {n} 題未選{choices}者回答",
-        "asked_if_not": "僅當 {var} 不為{choices}時回答",
-        "asked_if_multi": "僅當 {var} 選了{choices}時回答",
-        "asked_if_not_multi": "僅當 {var} 未選{choices}時回答",
-        "asked_if": "僅當 {var} 為{choices}時回答",
-        "asked_if_expr": "回答條件：{expr}",
-        "quote": "「{}」", "or": "或",
-        "at_most": "最多選 {n} 項", "all_that_apply": "可多選", "one": "單選",
-        "range": "請填 {lo}–{hi} 之間的數字", "write": "請填寫", "exclusive": "不可與其他選項同選",
-        "question": "題", "number": "編號", "thanks": "問卷到此結束，謝謝您的支持！",
-        "missing": "缺失值代碼", "grid_item": "說法", "specify": "請註明",
-        "other_text": "「其他」的內容",
-    },
-    "zh-Hans": {
-        "skip_to": "若选{choices}，请跳至第 {n} 题",
-        "skip_to_end": "若选{choices}，问卷到此结束",
-        "ask_if": "第 {n} 题选{choices}者回答",
-        "ask_if_not": "第 {n} 题未选{choices}者回答",
-        "asked_if_not": "仅当 {var} 不为{choices}时回答",
-        "asked_if_multi": "仅当 {var} 选了{choices}时回答",
-        "asked_if_not_multi": "仅当 {var} 未选{choices}时回答",
-        "asked_if": "仅当 {var} 为{choices}时回答",
-        "asked_if_expr": "回答条件：{expr}",
-        "quote": "“{}”", "or": "或",
-        "at_most": "最多选 {n} 项", "all_that_apply": "可多选", "one": "单选",
-        "range": "请填 {lo}–{hi} 之间的数字", "write": "请填写", "exclusive": "不可与其他选项同选",
-        "question": "题", "number": "编号", "thanks": "问卷到此结束，谢谢您的支持！",
-        "missing": "缺失值代码", "grid_item": "说法", "specify": "请注明",
-        "other_text": "“其他”的内容",
-    },
-}
-
 
 def phrases(language: str | None) -> dict[str, str]:
     """The phrase table for a BCP-47 tag (zh-TW/zh-HK -> zh-Hant, other zh -> zh-Hans)."""
-    tag = (language or "en")
-    if tag in PHRASES:
-        return PHRASES[tag]
-    low = tag.lower()
-    if low.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
-        return PHRASES["zh-Hant"]
-    if low.startswith("zh"):
-        return PHRASES["zh-Hans"]
-    return PHRASES["en"]
+    from ..i18n import words
+
+    return words("form", language, strict=False)
 
 
 def _value(e: Expr) -> str | None:

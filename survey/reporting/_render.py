@@ -272,9 +272,12 @@ def _text(value: Any, language: str | None) -> str | None:
 
 
 def _template_info(path: Path, q: Any, language: str | None) -> tuple[str, str, str]:
-    """(template id, language, title)."""
+    """(template id, language, title); a language the toolkit has no words in is refused
+    (:class:`survey.i18n.LanguageError`) before anything runs."""
+    from ..i18n import normalize_language
+
     tid = getattr(q, "id", None) or path.stem
-    lang = language or getattr(q, "default_language", None) or "en"
+    lang = normalize_language(language or getattr(q, "default_language", None))
     title = _text(getattr(q, "title", None), lang) or tid
     return str(tid), str(lang), title
 

@@ -40,16 +40,6 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 #: nbconvert tags of cells that never appear in a report
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove-cell", "remove_cell"})
 
-_LANG_TAGS = {
-    "zh-hant": "zh-Hant",
-    "zh-tw": "zh-Hant",
-    "zh-hk": "zh-Hant",
-    "zh-hans": "zh-Hans",
-    "zh-cn": "zh-Hans",
-    "zh": "zh-Hans",
-    "en": "en",
-}
-
 _FONT_STACKS = {
     "zh-Hant": "'Noto Sans CJK TC', 'Noto Sans CJK SC', 'Noto Sans', 'DejaVu Sans', sans-serif",
     "zh-Hans": "'Noto Sans CJK SC', 'Noto Sans CJK TC', 'Noto Sans', 'DejaVu Sans', sans-serif",
@@ -98,12 +88,9 @@ def language_tag(language: str | None) -> str:
     >>> language_tag("zh-Hant"), language_tag("zh_CN"), language_tag(None)
     ('zh-Hant', 'zh-Hans', 'en')
     """
-    if not language:
-        return "en"
-    key = str(language).replace("_", "-").lower()
-    if key in _LANG_TAGS:
-        return _LANG_TAGS[key]
-    return key.split("-")[0] if key.split("-")[0] in _LANG_TAGS else "en"
+    from ..i18n import normalize_language
+
+    return normalize_language(language, strict=False)
 
 
 def report_language(nb: Any) -> str:

@@ -25,109 +25,14 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ReportError
+from ..i18n import LANGUAGES, normalize_language, table  # noqa: F401 (LANGUAGES re-exported)
+from ..i18n import text as _text
 
-LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+_T: dict[str, dict[str, str]] = table("finding")
 
-_T: dict[str, dict[str, str]] = {
-    "prop": {
-        "zh-Hant": "{pct}（{conf}% CI {lo}–{hi}）的受訪者{statement}{base}。",
-        "zh-Hans": "{pct}（{conf}% CI {lo}–{hi}）的受访者{statement}{base}。",
-        "en": "{pct} ({conf}% CI {lo}–{hi}) of respondents {statement}{base}.",
-    },
-    "prop_noci": {
-        "zh-Hant": "{pct}的受訪者{statement}{base}。",
-        "zh-Hans": "{pct}的受访者{statement}{base}。",
-        "en": "{pct} of respondents {statement}{base}.",
-    },
-    "answered": {
-        "zh-Hant": "選擇「{cat}」",
-        "zh-Hans": "选择“{cat}”",
-        "en": "answered “{cat}”",
-    },
-    "base": {
-        "zh-Hant": "（基數：{n}人）",
-        "zh-Hans": "（基数：{n}人）",
-        "en": " (base: {n} respondents)",
-    },
-    "sig": {
-        "zh-Hant": "不同{by}之間差異顯著（{stats}）",
-        "zh-Hans": "不同{by}之间差异显著（{stats}）",
-        "en": "the distribution differs significantly by {by} ({stats})",
-    },
-    "nonsig": {
-        "zh-Hant": "不同{by}之間差異不顯著（{stats}）",
-        "zh-Hans": "不同{by}之间差异不显著（{stats}）",
-        "en": "no significant difference by {by} ({stats})",
-    },
-    "direction": {
-        "zh-Hant": "：選擇「{cat}」的比例以{hi_group}最高（{hi}），{lo_group}最低（{lo}）",
-        "zh-Hans": "：选择“{cat}”的比例以{hi_group}最高（{hi}），{lo_group}最低（{lo}）",
-        "en": ": the share answering “{cat}” is highest among {hi_group} ({hi}) "
-        "and lowest among {lo_group} ({lo})",
-    },
-    "corrected": {
-        "zh-Hant": "，p 值經 {method} 多重比較校正",
-        "zh-Hans": "，p 值经 {method} 多重比较校正",
-        "en": "; p adjusted for multiple comparisons ({method})",
-    },
-    "end": {"zh-Hant": "。", "zh-Hans": "。", "en": "."},
-    "multi": {
-        "zh-Hant": "最常被選的是{items}{base}；每位受訪者平均選擇 {avg} 項，"
-        "因可多選，百分比合計超過100%。",
-        "zh-Hans": "最常被选的是{items}{base}；每位受访者平均选择 {avg} 项，"
-        "因可多选，百分比合计超过100%。",
-        "en": "The most frequently chosen answers were {items}{base}; respondents chose "
-        "{avg} answers on average, so the percentages add up to more than 100%.",
-    },
-    "multi_item": {
-        "zh-Hant": "「{cat}」（{pct}）",
-        "zh-Hans": "“{cat}”（{pct}）",
-        "en": "“{cat}” ({pct})",
-    },
-    "alpha": {
-        "zh-Hant": "量表的內部一致性{quality}（Cronbach's α={alpha}{ci}，{k}題）。",
-        "zh-Hans": "量表的内部一致性{quality}（Cronbach's α={alpha}{ci}，{k}题）。",
-        "en": "The scale's internal consistency is {quality} (Cronbach's α = {alpha}{ci}, "
-        "{k} items).",
-    },
-    "likert_top": {
-        "zh-Hant": "認同度最高的是「{hi_item}」（{hi}表示同意），最低的是「{lo_item}」（{lo}）。",
-        "zh-Hans": "认同度最高的是“{hi_item}”（{hi}表示同意），最低的是“{lo_item}”（{lo}）。",
-        "en": "Agreement is highest for “{hi_item}” ({hi} agree) and lowest for "
-        "“{lo_item}” ({lo}).",
-    },
-}
-
-_LIST_SEP = {"zh-Hant": "、", "zh-Hans": "、", "en": ", "}
-_QUALITY = {
-    # George & Mallery (2003) labels for Cronbach's alpha
-    "zh-Hant": ["不可接受", "差", "有待商榷", "可接受", "良好", "優秀"],
-    "zh-Hans": ["不可接受", "差", "有待商榷", "可接受", "良好", "优秀"],
-    "en": ["unacceptable", "poor", "questionable", "acceptable", "good", "excellent"],
-}
-_EFFECT = {
-    "zh-Hant": ["關聯極弱", "關聯較弱", "關聯中等", "關聯較強"],
-    "zh-Hans": ["关联极弱", "关联较弱", "关联中等", "关联较强"],
-    "en": ["a negligible association", "a weak association", "a moderate association",
-           "a strong association"],
-}
 _METHOD_NAMES = {"holm": "Holm", "bh": "Benjamini–Hochberg", "fdr_bh": "Benjamini–Hochberg",
                  "bonferroni": "Bonferroni", "hochberg": "Hochberg", "hommel": "Hommel",
                  "by": "Benjamini–Yekutieli"}
-
-
-def normalize_language(language: str | None) -> str:
-    """``zh-Hant`` / ``zh-Hans`` / ``en`` (zh-TW, zh_HK → zh-Hant; zh, zh-CN → zh-Hans).
-
-    >>> normalize_language("zh_TW"), normalize_language("zh"), normalize_language("fr")
-    ('zh-Hant', 'zh-Hans', 'en')
-    """
-    key = (language or "en").replace("_", "-").lower()
-    if key in ("zh-hant", "zh-tw", "zh-hk", "zh-mo"):
-        return "zh-Hant"
-    if key.startswith("zh"):
-        return "zh-Hans"
-    return "en"
 
 
 def _t(key: str, language: str, **kw: Any) -> str:
@@ -326,9 +231,8 @@ def pick_test(ct: Any) -> tuple[str, pd.Series]:
     return str(name), tests.loc[name]
 
 
-_FISHER = {"zh-Hant": "Fisher 精確檢定", "zh-Hans": "Fisher 精确检验", "en": "Fisher's exact test"}
-_FISHER_MC = {"zh-Hant": "（蒙地卡羅模擬，B={b}）", "zh-Hans": "（蒙特卡罗模拟，B={b}）",
-              "en": " (Monte Carlo, B = {b})"}
+
+
 
 
 def quoted_test_name(name: str, language: str = "en", *, simulated: int | None = None) -> str:
@@ -339,7 +243,8 @@ def quoted_test_name(name: str, language: str = "en", *, simulated: int | None =
     """
     lang = normalize_language(language)
     if name == "fisher":
-        return _FISHER[lang] + (_FISHER_MC[lang].format(b=simulated) if simulated else "")
+        name = _text("finding.fisher", lang)
+        return name + (_text("finding.fisher_mc", lang, b=simulated) if simulated else "")
     return name
 
 
@@ -384,9 +289,32 @@ def _effect(ct: Any) -> float | None:
     return None
 
 
-def _effect_word(v: float, language: str) -> str:
-    words = _EFFECT[language]
-    return words[0] if v < 0.1 else words[1] if v < 0.3 else words[2] if v < 0.5 else words[3]
+def _df_star(ct: Any) -> int:
+    """min(r, c) − 1 of the cross-tab's observed table (rows and columns with any answer)."""
+    counts = getattr(ct, "unweighted", None)
+    if counts is None:
+        counts = getattr(ct, "counts", None)
+    if not isinstance(counts, pd.DataFrame):
+        return 1
+    r = int((counts.sum(axis=1) > 0).sum())
+    c = int((counts.sum(axis=0) > 0).sum())
+    return max(min(r, c) - 1, 1)
+
+
+def effect_word(v: float, df_star: int, language: str) -> str:
+    """Words for Cramér's V by the table's df* = min(r, c) − 1 (Cohen 1988, §7.2).
+
+    Cohen's thresholds are for w = V·√df*: 0.1 small, 0.3 medium, 0.5 large; so V's
+    thresholds shrink as the table grows (0.07 / 0.21 / 0.35 when df* = 2).
+
+    >>> effect_word(0.29, 1, "en"), effect_word(0.29, 2, "en"), effect_word(0.29, 3, "en")
+    ('a weak association', 'a moderate association', 'a strong association')
+    >>> effect_word(0.30, 3, "zh-Hant")
+    '關聯較強'
+    """
+    words = _text("finding.effect", normalize_language(language))
+    w = float(v) * math.sqrt(max(int(df_star), 1))
+    return words[0] if w < 0.1 else words[1] if w < 0.3 else words[2] if w < 0.5 else words[3]
 
 
 def _label(obj: Any, *names: str) -> str | None:
@@ -446,10 +374,9 @@ def describe_crosstab(
     by = by_label or _label(ct, "by_label", "by") or ("group" if lang == "en" else "組別")
     significant = (not math.isnan(p)) and p < alpha
     text = _t("sig" if significant else "nonsig", lang, by=by, stats=stats)
-    if significant and v is not None and lang == "en":
-        text = text[:-1] + f"; {_effect_word(v, lang)})"
-    elif significant and v is not None:
-        text = text[:-1] + f"，{_effect_word(v, lang)}）"
+    if significant and v is not None:
+        word = effect_word(v, _df_star(ct), lang)
+        text = text[:-1] + (f"; {word})" if lang == "en" else f"，{word}）")
     if significant and category is not None and hasattr(ct, "percent"):
         try:
             pc = ct.percent("column")
@@ -489,7 +416,7 @@ def describe_multi_response(
     vals = pd.to_numeric(frame[col], errors="coerce")
     factor = 100.0 if vals.max() <= 1.0 else 1.0
     order = vals.sort_values(ascending=False, kind="stable").head(top)
-    items = _LIST_SEP[lang].join(
+    items = _text("finding.list_sep", lang).join(
         _t("multi_item", lang, cat=k, pct=fmt_pct(v * factor)) for k, v in order.items()
     )
     if lang == "en" and len(order) > 1:
@@ -510,7 +437,7 @@ def describe_reliability(result: Any, language: str = "en") -> str:
     """Cronbach's alpha with its CI and the usual quality label (George & Mallery)."""
     lang = normalize_language(language)
     alpha = float(result.alpha)
-    labels = _QUALITY[lang]
+    labels = _text("finding.alpha_quality", lang)
     cuts = [0.5, 0.6, 0.7, 0.8, 0.9]
     quality = labels[sum(alpha >= c for c in cuts)]
     lo, hi = getattr(result, "ci_low", None), getattr(result, "ci_high", None)

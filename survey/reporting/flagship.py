@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import SurveyError
+from ..i18n import table
 from . import findings as fd
 from .sections import (
     Report,
@@ -33,39 +34,7 @@ SEED_RANK_TOTALS: tuple[tuple[str, int, str], ...] = (
     ("後備幹部", 300, "5"),
 )
 
-_TXT = {
-    "weighting": {"zh-Hant": "加權", "zh-Hans": "加权", "en": "Weighting"},
-    "weighting_text": {
-        "zh-Hant": "回收樣本的職級結構與母體（{total}名幹部）不同，因此按職級以 raking 加權，使加權後"
-        "各職級人數等於母體人數。原報告的五個職級組中，「中層幹部」與「後備幹部」在問卷的職級選項中"
-        "沒有對應，分別歸入最接近的「副科級」與「其他」；這是本報告的假定。",
-        "zh-Hans": "回收样本的职级结构与总体（{total}名干部）不同，因此按职级以 raking 加权，使加权后"
-        "各职级人数等于总体人数。原报告的五个职级组中，“中层干部”与“后备干部”在问卷的职级选项中"
-        "没有对应，分别归入最接近的“副科级”与“其他”；这是本报告的假定。",
-        "en": "The returned sample's rank structure differs from the population ({total} cadres), "
-        "so the data are raked by rank so that weighted counts equal the population counts. Two "
-        "of the seed report's five rank groups have no rank of their own in the questionnaire: "
-        "middle-level cadres are placed at deputy section level and reserve cadres under "
-        "“other”. This mapping is an assumption of this report.",
-    },
-    "seed_group": {"zh-Hant": "原報告職級組", "zh-Hans": "原报告职级组", "en": "Seed report group"},
-    "population": {"zh-Hant": "母體人數", "zh-Hans": "总体人数", "en": "Population"},
-    "template_cat": {"zh-Hant": "問卷職級", "zh-Hans": "问卷职级", "en": "Questionnaire rank"},
-    "sample_n": {"zh-Hant": "樣本人數", "zh-Hans": "样本人数", "en": "Sample n"},
-    "respondents": {"zh-Hant": "受訪者基本情況", "zh-Hans": "受访者基本情况",
-                    "en": "The respondents"},
-    "necessity": {"zh-Hant": "到基層鍛煉的必要性", "zh-Hans": "到基层锻炼的必要性",
-                  "en": "Is grassroots training necessary?"},
-    "necessity_stmt": {"zh-Hant": "認為年輕幹部到基層鍛煉有必要",
-                       "zh-Hans": "认为年轻干部到基层锻炼有必要",
-                       "en": "consider it necessary for young cadres to train at the grassroots"},
-    "gains": {"zh-Hant": "基層經歷的收穫", "zh-Hans": "基层经历的收获",
-              "en": "What grassroots experience gives"},
-    "posts": {"zh-Hant": "下級崗位經歷", "zh-Hans": "下级岗位经历", "en": "Lower-level posts held"},
-    "attitudes": {"zh-Hant": "對基層培養鏈的看法（按職級）", "zh-Hans": "对基层培养链的看法（按职级）",
-                  "en": "Attitudes to the training chain, by rank"},
-    "seed_label": {"zh-Hant": "原報告", "zh-Hans": "原报告", "en": "seed report"},
-}
+_TXT = table("flagship")
 
 
 def _x(key: str, lang: str, **kw) -> str:

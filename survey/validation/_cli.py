@@ -33,9 +33,10 @@ def run(args) -> int:
         print(f"{q.id}: template OK ({n} questions, {len(q.checks)} checks, languages "
               f"{', '.join(q.languages.available)})")
         return 0
+    from ..i18n import normalize_language
     from ..ingest import read_responses
 
-    options = {"language": args.lang} if args.lang else {}
+    options = {"language": normalize_language(args.lang)} if args.lang else {}
     s = read_responses(args.data, q, **options)
     rep = s.validation
     print(f"{args.data}: {rep.rows_read} rows read, {rep.rows_accepted} accepted, "

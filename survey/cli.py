@@ -9,6 +9,8 @@ Each stage contributes its sub-commands from a ``_cli.py`` module exposing
     survey form TEMPLATE --lang zh-Hant -o form.html
     survey convert TEMPLATE DATA OUT.(sav|dta|parquet|csv|xlsx)
     survey compare-entries TEMPLATE A B
+    survey entry TEMPLATE --db entries.sqlite [--port 8765] [--lang zh-Hant]
+    survey entry-export TEMPLATE --db entries.sqlite -o out.sav
     survey report TEMPLATE DATA --out DIR --to html,pdf --lang zh-Hant
 """
 
@@ -21,7 +23,7 @@ import sys
 from .errors import SurveyError
 
 # stages that contribute sub-commands, in the order of the data flow
-_STAGES = ("questionnaire", "ingest", "validation", "fieldwork", "reporting")
+_STAGES = ("questionnaire", "ingest", "validation", "fieldwork", "entry", "reporting")
 
 
 def build_parser() -> argparse.ArgumentParser:

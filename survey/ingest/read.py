@@ -131,6 +131,8 @@ def read_raw(
         table = _read_stat(path, "sav", encoding=encoding, source=source)
     elif fmt == "dta":
         table = _read_stat(path, "dta", encoding=encoding, source=source)
+    elif fmt == "sqlite":
+        table = _read_entry_db(path, source=source, notes=notes)
     else:
         table = _read_parquet(path, source=source)
     del data
@@ -141,6 +143,32 @@ def read_raw(
     return RawTable(frame=raw.frame, source=source, column_map=raw.column_map,
                     unknown_columns=raw.unknown_columns, absent_columns=raw.absent_columns,
                     notes=raw.notes, missing=raw.missing)
+
+
+def raw_from_records(records: list[Mapping[str, Any]], questionnaire: Any, *,
+                     rows: list[int] | None = None, source: Mapping[str, Any] | None = None,
+                     columns: list[str] | None = None) -> RawTable:
+    """The canonical raw form of in-memory records (``{column: text}``), exactly as
+    `read_raw` maps a file with those columns (codes, names and labels to choice names).
+
+    Used by the data-entry app, so a keyed form goes through the same mapping as a file.
+
+    >>> from survey.ingest._spec import TemplateSpec, FieldSpec, ChoiceSpec
+    >>> spec = TemplateSpec(fields=(FieldSpec("sex", "single", (
+    ...     ChoiceSpec("m", 1.0, (("en", "Male"),)), ChoiceSpec("f", 2.0, (("en", "Female"),)))),))
+    >>> raw_from_records([{"sex": "2"}, {"sex": "Male"}], spec)
+    <RawTable: 2 rows, 1 questions, platform generic>
+    """
+    spec = _spec_of(questionnaire)
+    cols: list[str] = list(columns or [])
+    for rec in records:
+        cols += [c for c in rec if c not in cols]
+    frame = pd.DataFrame({c: [_cell_str(r.get(c)) or "" for r in records] for c in cols},
+                         index=pd.RangeIndex(len(records)), dtype=object)
+    nums = np.asarray(rows if rows is not None else range(1, len(records) + 1), dtype="int64")
+    src = {"path": "<records>", **dict(source or {})}
+    return _to_canonical(_Table(frame, nums), spec, path=Path(src["path"]), platform="generic",
+                         mapping={}, id_column=None, source=src, notes=[])
 
 
 def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
@@ -256,6 +284,8 @@ def _detect_format(path: Path, data: bytes) -> str:
         return "sav"
     if head.startswith(b"PAR1"):
         return "parquet"
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
     if head.startswith(b"<stata_dta>") or (len(head) > 1 and head[0] in range(0x71, 0x78)
                                            and head[1] in (1, 2)):
         return "dta"
@@ -484,6 +514,25 @@ def _read_stat(path, kind, *, encoding, source) -> _Table:
     df.columns = [str(c) for c in df.columns]
     rows = np.arange(1, len(df) + 1, dtype=np.int64)
     return _Table(df.reset_index(drop=True), rows, header_rows=0, value_labels=labels)
+
+
+def _read_entry_db(path, *, source, notes) -> _Table:
+    """A data-entry database (`survey entry`): the adjudicated, else first-pass, forms."""
+    from ..entry.data import final_records
+
+    records, rows, said = final_records(path)
+    if not records:
+        raise IngestError(format_problem(where=str(path), expected="keyed forms",
+                                         found="an entry database with no forms yet",
+                                         hint="key some forms with `survey entry` first"))
+    notes.extend(said)
+    cols: list[str] = []
+    for rec in records:
+        cols += [c for c in rec if c not in cols]
+    frame = pd.DataFrame({c: [rec.get(c) or "" for rec in records] for c in cols},
+                         index=pd.RangeIndex(len(records)), dtype=object)
+    source["entry_notes"] = list(said)
+    return _Table(frame, np.asarray(rows, dtype="int64"))
 
 
 def _read_parquet(path, *, source) -> _Table:

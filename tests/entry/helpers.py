@@ -1,0 +1,71 @@
+"""Shared helpers of the data-entry tests: a small template, a logged-in client, forms."""
+
+from __future__ import annotations
+
+import re
+
+SMALL_YAML = """\
+schema: survey-template/1
+id: small_entry
+title: {en: Small entry test, zh-Hant: 小型錄入測試}
+languages:
+  default: en
+  available: {en: {name: English}, zh-Hant: {name: 繁體中文}}
+fieldwork:
+  unit_variable: unit
+  units:
+    - {id: north, label: {en: North}, issued: 10, returned: 8}
+    - {id: south, label: {en: South}, issued: 10, returned: 9}
+  issued: 20
+  returned: 17
+choice_lists:
+  units:
+    choices:
+      - {name: north, code: 1, label: {en: North, zh-Hant: 北}}
+      - {name: south, code: 2, label: {en: South, zh-Hant: 南}}
+  yn:
+    choices:
+      - {name: "1", label: {en: "LABEL_YES", zh-Hant: 是}}
+      - {name: "2", label: {en: "No", zh-Hant: 否}}
+items:
+  - {name: rid, type: text, role: id, label: {en: Form number}}
+  - {name: unit, type: select_one, list: units, role: admin, label: {en: Unit}}
+  - {name: smoker, type: select_one, list: yn, label: {en: "SMOKER_LABEL"}}
+  - name: cigs
+    type: integer
+    range: [1, 80]
+    relevant: "${smoker} = '1'"
+    constraint_message: {en: CIGS_MESSAGE between 1 and 80}
+    label: {en: Cigarettes a day}
+"""
+
+
+def small_template(tmp_path, *, label: str = "SMOKER_LABEL", yes: str = "LABEL_YES"):
+    import survey as sv
+
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL_YAML.replace("SMOKER_LABEL", label).replace("LABEL_YES", yes),
+                    encoding="utf-8")
+    return sv.load_questionnaire(path), path
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
+
+
+def login(client, *, clerk: str = "clerk A", pass_: int = 1) -> str:
+    """Open the start page, name the clerk and the pass; returns the CSRF token."""
+    token = csrf_of(client.get("/").text)
+    r = client.post("/start", data={"_csrf": token, "clerk": clerk, "pass": str(pass_)},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return token
+
+
+def problems_in(html: str) -> list[str]:
+    """The problem lines of the summary at the top of a refused form (unescaped)."""
+    import html as _html
+
+    box = re.search(r'<ul class="summary"[^>]*>(.*?)</ul>', html, re.S)
+    return [_html.unescape(m) for m in re.findall(r"<li[^>]*>(.*?)</li>", box.group(1))] \
+        if box else []

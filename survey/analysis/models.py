@@ -334,7 +334,7 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"y": pd.Categorical(list("abcabcbcab"), ordered=True),
-    ...                    "x": [1.0, 2, 3, 1, 3, 4, 2, 5, 2, 3]})
+    ...                    "x": [1.0, 4, 3, 2, 1, 4, 3, 5, 2, 3]})
     >>> ordinal_logit(df, "y ~ x").to_frame()["term"].tolist()
     ['x', 'a|b', 'b|c']
     """
@@ -377,7 +377,14 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
     if not converged:
         warnings.warn(f"ordinal_logit {formula!r} did not converge", ConvergenceWarning, stacklevel=2)
     params = np.asarray(res.params)
-    cov = np.asarray(res.cov_params())
+    singular = res.normalized_cov_params is None
+    if singular:  # (quasi-)separation: the information matrix cannot be inverted
+        warnings.warn(f"ordinal_logit {formula!r}: the Hessian is singular ((quasi-)separation); "
+                      "standard errors, tests and intervals are not available", ConvergenceWarning,
+                      stacklevel=2)
+        cov = np.full((len(params), len(params)), np.nan)
+    else:
+        cov = np.asarray(res.cov_params())
     p_x = X.shape[1]
     # thresholds: statsmodels stores zeta_1 and log increments
     raw = params[p_x:]
@@ -402,7 +409,8 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
         f"Wald z tests; {confidence:.0%} Wald CI of the odds ratios; threshold SEs by the delta "
         "method.",
         weighting_note(s),
-    )
+    ) + (("The Hessian is singular ((quasi-)separation in the data): standard errors, tests and "
+          "intervals are not available (NaN).",) if singular else ())
     return Model(kind="ordinal_logit", formula=formula, response=lhs, table=table, n=len(yy),
                  method="Ordinal logistic regression (proportional odds)", confidence=confidence,
                  converged=converged, aic=float(res.aic), notes=notes)

@@ -33,3 +33,14 @@ def test_no_separation_no_warning():
         warnings.simplefilter("error", sv.ConvergenceWarning)
         model = sv.logit(_frame(False), "yes ~ C(group) + years")
     assert not any("separation" in n for n in model.notes)
+
+
+def test_ordinal_logit_singular_hessian_gives_nan_ses_and_says_why():
+    # x separates the levels (MLE runs off to beta ~ 17.7): R polr warns; we must not print SEs
+    df = pd.DataFrame({"y": pd.Categorical(list("abcabcbcab"), ordered=True),
+                       "x": [1.0, 2, 3, 1, 3, 4, 2, 5, 2, 3]})
+    with pytest.warns(sv.ConvergenceWarning, match="Hessian is singular"):
+        m = sv.ordinal_logit(df, "y ~ x")
+    frame = m.to_frame()
+    assert frame["se"].isna().all() and frame["p_value"].isna().all()
+    assert any("singular" in note for note in m.notes)

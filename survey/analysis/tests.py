@@ -156,6 +156,49 @@ def _groups(survey, var, by, where, language, func, weight=None):
     return s, samples, names, info, int((~ok & (mask if mask is not None else True)).sum())
 
 
+def _design_groups(s, var, by, where, language, func):
+    """Design, outcome, dense group codes (present groups, in order) and the rows used."""
+    from ..core.design import Design
+
+    mask = where_mask(s, where, func=func)
+    y = numeric(s, var, func=func)
+    codes, info = single(s, by, language=language, mask=mask, func=func)
+    ok = ~np.isnan(y) & (codes >= 0)
+    present = [k for k in range(len(info.categories)) if (ok & (codes == k)).any()]
+    dense = np.full(len(codes), -1, dtype=np.int64)
+    for i, k in enumerate(present):
+        dense[codes == k] = i
+    return Design.from_survey(s), np.nan_to_num(y), dense, ok, len(present)
+
+
+def _design_group_test(test, s, var, by, where, language, samples, names, dropped, *, kind):
+    """The design-based form of anova / mann_whitney / kruskal (see _design_group_tests)."""
+    from ._design_group_tests import design_anova, design_ranktest
+
+    design, y, g, use, k = _design_groups(s, var, by, where, language, test)
+    if kind == "anova":
+        r = design_anova(design, y, g, use, k)
+        method = ("Design-based Wald F test of equal group means (R regTermTest(svyglm(y ~ g, "
+                  "design), ~g)), F on (k - 1, design df + 1 - k)")
+    else:
+        r = design_ranktest(design, y, g, use, k)
+        method = ("Design-based Wilcoxon rank test (R svyranktest(y ~ g, design)): difference in "
+                  "mean weighted rank score, t on design df - 1" if k == 2 else
+                  "Design-based Kruskal-Wallis test (R svyranktest(y ~ g, design, "
+                  "test = 'KruskalWallis')): Wald F on (k - 1, design df - (k - 1))")
+    return GroupTest(
+        test=test, method=method, var=var, by=by, statistic=float(r["statistic"]),
+        df=float(r["df"]), df_denom=float(r["df_denom"]), p_value=float(r["p_value"]),
+        estimate=float(r.get("estimate", math.nan)), groups=_describe(names, samples),
+        notes=(_base_note(samples, names, dropped, s),
+               "Weighted and design-based: ranks/means use the weights; the variance uses the "
+               "strata, clusters and fpc (rows outside the test keep the design, weight 0)."
+               + (f" Estimate: mean rank score of {names[1]} − {names[0]}."
+                  if kind == "rank" and k == 2 else ""),
+               weighting_note(s)),
+    )
+
+
 def _describe(names, samples, *, ranks=None) -> pd.DataFrame:
     rows = []
     for i, (nm, x) in enumerate(zip(names, samples)):
@@ -328,6 +371,8 @@ def _paired_ttest(survey, var, other, alternative, confidence, where):
     n = len(d)
     if n < 2:
         raise AnalysisError(f"ttest: a paired test needs at least 2 complete pairs; found {n}")
+    if s.has_design:
+        return _design_paired_ttest(s, var, other, x, y, ok, alternative, confidence)
     md, sd = d.mean(), d.std(ddof=1)
     se = sd / math.sqrt(n)
     t = md / se
@@ -343,6 +388,44 @@ def _paired_ttest(survey, var, other, alternative, confidence, where):
         notes=(f"Base: {n} complete pairs.", f"Estimate: mean of {var} − {other}.",
                "Effect size: mean difference / SD of the differences (d_z).", weighting_note(s)),
     )
+
+
+def _design_paired_ttest(s, var, other, x, y, ok, alternative, confidence):
+    """R ``svyttest(I(var - other) ~ 0, design)``: design-based mean difference, t on df - 1."""
+    from ..core.design import Design
+    from .estimates import _linearize, _subset_degf
+
+    if alternative != "two-sided":
+        raise AnalysisError("ttest: design-based tests are two-sided only; found "
+                            f"alternative={alternative!r}")
+    design = Design.from_survey(s)
+    d = np.where(ok, np.nan_to_num(x - y), 0.0)
+    lin = _linearize(design, d[:, None], ok, None, 1, "mean")
+    md, se = float(lin.est[0, 0]), math.sqrt(max(float(lin.vcov[0, 0]), 0.0))
+    df = float(_subset_degf(design, ok) - 1)
+    t = md / se if se > 0 else math.nan
+    lo, hi = _ci_t(md, se, df, confidence, alternative)
+    return GroupTest(
+        test="ttest", method="Design-based paired t-test (R svyttest(I(x - y) ~ 0, design)): "
+        "weighted mean difference, linearised SE, t on design df - 1", var=var, by=other,
+        statistic=float(t), df=df, df_denom=math.nan, p_value=_p_from_t(t, df, alternative),
+        estimate=md, ci_low=float(lo), ci_high=float(hi),
+        groups=_describe([var, other], [x[ok], y[ok]]), alternative=alternative,
+        confidence=confidence,
+        notes=(f"Base: {int(ok.sum())} complete pairs.",
+               f"Estimate: weighted mean of {var} − {other}.", weighting_note(s)),
+    )
+
+
+def _refuse_design(s, func: str, alternative: str) -> None:
+    """Tests without a design-based form refuse a weighted / complex Survey (never unweighted
+    in silence)."""
+    if s.has_design:
+        raise AnalysisError(
+            f"{func}: this test has no design-based form, and the Survey has weights or a "
+            f"design (it would be analysed unweighted). Hint: use {alternative}; or pass the "
+            "plain DataFrame (survey.data) to test the unweighted sample on purpose."
+        )
 
 
 def anova(
@@ -367,6 +450,9 @@ def anova(
     """
     s, samples, names, info, dropped = _groups(survey, var, by, where, language, "anova")
     _need(2, names, by, "anova", exact=False)
+    if s.has_design:
+        return _design_group_test("anova", s, var, by, where, language, samples, names,
+                                  dropped, kind="anova")
     if any(len(x) < 2 for x in samples):
         raise AnalysisError("anova: each group needs at least 2 values; found "
                             + ", ".join(f"{nm} {len(x)}" for nm, x in zip(names, samples)))
@@ -401,8 +487,7 @@ def anova(
     notes = (
         _base_note(samples, names, dropped, s),
         f"Effect sizes from the classic sums of squares: eta² = {eta2:.4f}, omega² = {omega2:.4f}.",
-        "Unweighted test" + ("" if not s.has_design else " (weights ignored: no design-based ANOVA)")
-        + "; no multiple-comparison correction.",
+        "Unweighted test; no multiple-comparison correction.",
         weighting_note(s),
     )
     groups.attrs["omega_squared"] = omega2
@@ -429,7 +514,8 @@ def mann_whitney(
     The statistic W is the U of the first group (R's W); the normal approximation with tie
     correction and continuity correction. Effect size: rank-biserial r = 2W/(n1 n2) − 1
     (positive when the first group tends to be larger); the estimate is the Hodges-Lehmann
-    median of pairwise differences (first − second).
+    median of pairwise differences (first − second). With weights or a design the test is
+    R's ``svyranktest`` (weighted mid-ranks, design-based t on design df − 1).
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 6], "g": list("aaabbb")})
@@ -447,6 +533,12 @@ def mann_whitney(
 
     s, samples, names, info, dropped = _groups(survey, var, by, where, language, "mann_whitney")
     _need(2, names, by, "mann_whitney")
+    if s.has_design:
+        if alternative != "two-sided":
+            raise AnalysisError("mann_whitney: the design-based rank test is two-sided only; "
+                                f"found alternative={alternative!r}")
+        return _design_group_test("mann_whitney", s, var, by, where, language, samples, names,
+                                  dropped, kind="rank")
     x, y = samples
     res = mannwhitneyu(x, y, method="asymptotic", use_continuity=correct,
                        alternative=alternative)
@@ -467,7 +559,7 @@ def mann_whitney(
                f"W = U of {names[0]}; normal approximation with tie correction; alternative "
                f"{alternative}.",
                "Estimate: Hodges-Lehmann median of pairwise differences (no CI).",
-               weighting_note(s) if not s.has_design else "Weights ignored (rank test).")
+               weighting_note(s))
     )
 
 
@@ -475,6 +567,8 @@ def _signed_rank(survey, var, other, correct, alternative, where):
     from scipy.stats import norm, rankdata
 
     s = prepare(survey)
+    _refuse_design(s, "mann_whitney(paired=True)", "the design-based paired t-test "
+                   "sv.ttest(s, var, other, paired=True) (R svyttest on the difference)")
     mask = where_mask(s, where, func="mann_whitney")
     x, y = numeric(s, var, func="mann_whitney"), numeric(s, other, func="mann_whitney")
     ok = ~np.isnan(x) & ~np.isnan(y)
@@ -516,7 +610,8 @@ def _signed_rank(survey, var, other, correct, alternative, where):
 
 
 def kruskal(survey, var: str, by: str, *, where=None, language: str | None = None) -> GroupTest:
-    """Kruskal-Wallis rank-sum test (R ``kruskal.test``), tie-corrected.
+    """Kruskal-Wallis rank-sum test (R ``kruskal.test``), tie-corrected; with weights or a
+    design, R ``svyranktest(test = "KruskalWallis")`` (two groups: the Wilcoxon form).
 
     Effect size: epsilon² = H / (n − 1); eta²_H = (H − k + 1)/(n − k) is in the notes.
 
@@ -530,6 +625,9 @@ def kruskal(survey, var: str, by: str, *, where=None, language: str | None = Non
 
     s, samples, names, info, dropped = _groups(survey, var, by, where, language, "kruskal")
     _need(2, names, by, "kruskal", exact=False)
+    if s.has_design:
+        return _design_group_test("kruskal", s, var, by, where, language, samples, names,
+                                  dropped, kind="rank")
     res = _kw(*samples)
     n = sum(len(x) for x in samples)
     k = len(samples)
@@ -543,7 +641,7 @@ def kruskal(survey, var: str, by: str, *, where=None, language: str | None = Non
         statistic=H, df=float(k - 1), df_denom=math.nan, p_value=float(res.pvalue),
         effect_size=H / (n - 1), effect_size_name="epsilon_squared", groups=groups,
         notes=(_base_note(samples, names, dropped, s), f"eta²_H = {eta:.4f}.",
-               weighting_note(s) if not s.has_design else "Weights ignored (rank test)."),
+               weighting_note(s)),
     )
 
 
@@ -563,7 +661,8 @@ def prop_test(
     ``success`` defaults to the second category of a two-category ``var`` (R's convention for
     a binary response). X-squared is the pooled chi-square (Yates-corrected when
     ``correct=True``); the CI of p1 − p2 uses the unpooled SE plus the continuity correction,
-    exactly as R. Effect size: Cohen's h.
+    exactly as R. Effect size: Cohen's h. With weights or a design the test is design-based:
+    R ``svyttest(I(var == success) ~ by, design)`` (estimate second − first group).
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"a": pd.Categorical(["yes"] * 12 + ["no"] * 13 + ["yes"] * 24 + ["no"] * 9),
@@ -601,6 +700,8 @@ def prop_test(
     names = [ginfo.categories[i] for i in present]
     _need(2, names, by, "prop_test")
     x, n = xx[present], nn[present]
+    if s.has_design:
+        return _design_prop_test(s, var, by, a, g, k_succ, present, names, cats, confidence)
     est = x / n
     delta = est[0] - est[1]
     yates = 0.5 if correct else 0.0
@@ -626,7 +727,36 @@ def prop_test(
         notes=(f"Base: {int(n.sum())} respondents ({names[0]} {int(n[0])}, {names[1]} {int(n[1])}).",
                f"Success = '{cats[k_succ]}'; estimate = p({names[0]}) − p({names[1]}); CI with "
                "the unpooled SE" + (" and continuity correction" if correct else "") + ".",
-               weighting_note(s) if not s.has_design else "Weights ignored (unweighted counts)."),
+               weighting_note(s)),
+    )
+
+
+def _design_prop_test(s, var, by, a, g, k_succ, present, names, cats, confidence):
+    """Two weighted proportions: R ``svyttest(I(var == success) ~ by, design)``."""
+    from ..core.design import Design
+    from ._design_group_tests import design_two_group
+
+    design = Design.from_survey(s)
+    use = (a >= 0) & np.isin(g, present)
+    dense = np.where(g == present[0], 0, np.where(g == present[1], 1, -1))
+    y = (a == k_succ).astype(float)
+    r = design_two_group(design, y, dense, use, confidence)
+    p0, p1 = r["means"]
+    n = np.array([int((use & (dense == j)).sum()) for j in (0, 1)])
+    groups = pd.DataFrame({"group": names, "n": n, "proportion": [p0, p1]})
+    return GroupTest(
+        test="prop_test",
+        method="Design-based test of two proportions (R svyttest(I(var == success) ~ by, "
+        "design)): difference of weighted shares, t on design df - 1",
+        var=var, by=by, statistic=float(r["statistic"]), df=float(r["df"]), df_denom=math.nan,
+        p_value=float(r["p_value"]), estimate=float(r["estimate"]), ci_low=float(r["ci_low"]),
+        ci_high=float(r["ci_high"]),
+        effect_size=2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p0)),
+        effect_size_name="cohens_h", groups=groups, confidence=confidence,
+        notes=(f"Base: {int(n.sum())} respondents ({names[0]} {n[0]}, {names[1]} {n[1]}).",
+               f"Success = '{cats[k_succ]}'; estimate = p({names[1]}) − p({names[0]}) (R "
+               "svyttest convention), weighted, with a design-based (linearised) SE.",
+               weighting_note(s)),
     )
 
 
@@ -647,6 +777,8 @@ def tukey_hsd(survey, var: str, by: str, *, confidence: float = 0.95, where=None
     from scipy.stats import studentized_range
 
     s, samples, names, info, dropped = _groups(survey, var, by, where, language, "tukey_hsd")
+    _refuse_design(s, "tukey_hsd", "pairwise design-based t-tests: sv.ttest(s, var, by, "
+                   "where=s.data[by].isin([a, b])) for each pair, then sv.adjust_pvalues")
     _need(2, names, by, "tukey_hsd", exact=False)
     k = len(samples)
     n_i = np.array([len(x) for x in samples], float)
@@ -679,6 +811,8 @@ def games_howell(survey, var: str, by: str, *, confidence: float = 0.95, where=N
     from scipy.stats import studentized_range
 
     s, samples, names, info, dropped = _groups(survey, var, by, where, language, "games_howell")
+    _refuse_design(s, "games_howell", "pairwise design-based t-tests: sv.ttest(s, var, by, "
+                   "where=s.data[by].isin([a, b])) for each pair, then sv.adjust_pvalues")
     _need(2, names, by, "games_howell", exact=False)
     k = len(samples)
     rows = []
@@ -709,6 +843,8 @@ def dunn(survey, var: str, by: str, *, adjust: str = "holm", where=None,
     from scipy.stats import norm, rankdata
 
     s, samples, names, info, dropped = _groups(survey, var, by, where, language, "dunn")
+    _refuse_design(s, "dunn", "pairwise design-based rank tests: sv.mann_whitney(s, var, by, "
+                   "where=s.data[by].isin([a, b])) for each pair, then sv.adjust_pvalues")
     _need(2, names, by, "dunn", exact=False)
     allv = np.concatenate(samples)
     ranks = rankdata(allv)

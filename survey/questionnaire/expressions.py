@@ -46,6 +46,7 @@ from ..errors import QuestionnaireError, did_you_mean
 __all__ = [
     "Expr", "Num", "Str", "Ref", "Current", "Parent", "Func", "BinOp", "Neg", "Path",
     "ExpressionError", "parse_expression", "to_text", "names", "functions", "evaluate",
+    "Name", "parse_choice_filter", "columns",
     "FUNCTIONS", "UNEVALUATED",
 ]
 
@@ -114,6 +115,13 @@ class Neg(Expr):
 
 
 @dataclasses.dataclass(frozen=True)
+class Name(Expr):
+    """A bare name in a ``choice_filter``: a column of the choices sheet (``state=${state}``)."""
+
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Path(Expr):
     """A location path after a primary (``instance('x')/root/item[...]``); kept verbatim."""
 
@@ -143,6 +151,14 @@ UNEVALUATED: dict[str, tuple[int, int | None]] = {
     "pow": (2, 2), "log": (1, 1), "exp": (1, 1), "sqrt": (1, 1), "floor": (1, 1),
     "ceiling": (1, 1), "translate": (3, 3), "substring-before": (2, 2),
     "substring-after": (2, 2), "string-length-bytes": (1, 1),
+    # the rest of the ODK XForms function list (getodk/xforms-spec, getodk/docs
+    # form-operators-functions) and XPath 1.0 core functions
+    "sin": (1, 1), "cos": (1, 1), "tan": (1, 1), "asin": (1, 1), "acos": (1, 1),
+    "atan": (1, 1), "atan2": (2, 2), "exp10": (1, 1), "log10": (1, 1), "pi": (0, 0),
+    "date-time": (1, 1), "base64-decode": (1, 1), "extract-signed": (2, 2),
+    "geofence": (2, 2), "current": (0, 0), "last": (0, 0), "substring": (2, 3),
+    "local-name": (0, 1), "name": (0, 1), "namespace-uri": (0, 1), "lang": (1, 1),
+    "id": (1, 1), "jr:itext": (1, 1), "boolean-from-string": (1, 1),
 }
 
 
@@ -156,7 +172,7 @@ _TOKEN = re.compile(
     |(?P<bad>==|&&|\|\||!(?!=)|\$\{{[^}}]*\}}?)
     |(?P<op>!=|<=|>=|[=<>+\-*|(),/\[\]])
     |(?P<dots>\.\.|\.)
-    |(?P<name>(?:jr:)?{_NCNAME})
+    |(?P<name>(?:jr:)?{_NCNAME}(?:::{_NCNAME})?)
     """,
     re.VERBOSE,
 )
@@ -213,8 +229,9 @@ PRECEDENCE["|"] = len(_LEVELS) + 1  # union binds tighter than unary minus
 
 
 class _Parser:
-    def __init__(self, text: str):
+    def __init__(self, text: str, *, bare_names: bool = False):
         self.text = text
+        self.bare_names = bare_names
         self.toks = list(_tokens(text))
         self.i = 0
 
@@ -328,6 +345,8 @@ class _Parser:
     def call(self) -> Expr:
         t = self.take()
         if not (self.tok.kind == "op" and self.tok.text == "("):
+            if self.bare_names and t.text not in ("and", "or", "div", "mod"):
+                return Name(t.text)
             hint = f"write ${{{t.text}}} to refer to the question '{t.text}'"
             if t.text.lower() in ("and", "or", "div", "mod", "not"):
                 hint = None
@@ -369,6 +388,19 @@ def parse_expression(text: str) -> Expr:
     return _Parser(text).parse()
 
 
+@functools.lru_cache(maxsize=1024)
+def parse_choice_filter(text: str) -> Expr:
+    """Parse a ``choice_filter``: bare names are columns of the choices sheet (`Name`).
+
+    >>> sorted(columns(parse_choice_filter("state=${state} and label::English != ''")))
+    ['label::English', 'state']
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"an expression must be text, found {type(text).__name__}",
+                              reason="not text")
+    return _Parser(text, bare_names=True).parse()
+
+
 # --- printing and inspection ---------------------------------------------------------------------
 def _quote(s: str) -> str:
     return f'"{s}"' if "'" in s else f"'{s}'"
@@ -384,6 +416,8 @@ def to_text(expr: Expr) -> str:
         return expr.text
     if isinstance(expr, Str):
         return _quote(expr.value)
+    if isinstance(expr, Name):
+        return expr.name
     if isinstance(expr, Ref):
         return f"${{{expr.prefix}{expr.name}}}"
     if isinstance(expr, Current):
@@ -428,6 +462,11 @@ def _walk(expr: Expr) -> Iterator[Expr]:
 def names(expr: Expr) -> set[str]:
     """The ``${names}`` an expression refers to."""
     return {e.name for e in _walk(expr) if isinstance(e, Ref)}
+
+
+def columns(expr: Expr) -> set[str]:
+    """The choices-sheet columns a ``choice_filter`` refers to by bare name."""
+    return {e.name for e in _walk(expr) if isinstance(e, Name)}
 
 
 def functions(expr: Expr) -> set[str]:

@@ -17,8 +17,8 @@ from pydantic import ValidationError as PydanticError
 
 from ..errors import QuestionnaireError, did_you_mean, format_problem
 from ._yaml import Marks, read_yaml
-from .expressions import ExpressionError, names, parse_expression
-from .model import QUESTION_TYPES, SELECT_TYPES
+from .expressions import ExpressionError, columns, names, parse_choice_filter, parse_expression
+from .model import QUESTION_TYPES, SELECT_TYPES, XLSFORM_ONLY_TYPES
 
 NAME_RE = re.compile(r"^[A-Za-z_\u00C0-\uFFFF][\w.\-\u00C0-\uFFFF]*$")
 ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -38,7 +38,7 @@ GRID_KEYS = {"grid", "list", "label", "hint", "appearance", "relevant", "require
 ROW_KEYS = {"name", "label", "reverse", "relevant", "required", "appearance", "hint",
             "var_label"}
 BLOCK_ITEM_KEYS = {"block"}
-LIST_KEYS = {"ordered", "label", "choices"}
+LIST_KEYS = {"ordered", "label", "choices", "source"}
 CHOICE_KEYS = {"name", "label", "code", "media", "filters"}
 LANG_KEYS = {"default", "available"}
 MISSING_KEYS = {"code", "kind", "label"}
@@ -84,7 +84,10 @@ class Loc:
         while path and path not in self.marks:
             path = path[:-1]
         text = self.file
-        if path in self.marks:
+        sheet = getattr(self.marks.get(path), "sheet", None)  # an XLSForm cell
+        if sheet is not None:
+            text += f", sheet '{sheet}', row {self.marks[path][0]}"
+        elif path in self.marks:
             line, col = self.marks[path]
             text += f", line {line}, column {col}"
         elif self.marks and () in self.marks:
@@ -93,7 +96,7 @@ class Loc:
             text += f", item '{item}'"
         key = next((k for k in reversed(self.path) if isinstance(k, str)), None)
         if key is not None and self.path and isinstance(self.path[-1], str):
-            text += f", key '{key}'"
+            text += f", {'column' if sheet else 'key'} '{key}'"
         return text
 
 
@@ -387,6 +390,7 @@ class Normalizer:
             out["fieldwork"] = self.fieldwork(d["fieldwork"], loc / "fieldwork")
         out["checks"] = self.checks(d.get("checks") or [], loc / "checks")
         out["scales"] = self.scales(d.get("scales") or {}, loc / "scales")
+        out.update({k: v for k, v in d.items() if isinstance(k, str) and k.startswith("x_")})
         self.references()
         return out
 
@@ -457,12 +461,16 @@ class Normalizer:
         _check_keys(value, LIST_KEYS, loc, self.p, "choice-list key", item=name)
         out = {"ordered": bool(value.get("ordered", False)),
                "label": self.text(value.get("label"), loc / "label"), "choices": []}
+        if value.get("source") is not None:
+            out["source"] = str(value["source"])
         choices = value.get("choices")
+        if out.get("source") and choices in (None, []):  # select_one_from_file, file absent
+            return out
         if not isinstance(choices, list) or not choices:
             self.p.add(loc / "choices", "a non-empty list of {name, label}", _found(choices),
                        item=name)
             return out
-        seen: set[str] = set()
+        seen: dict[str, dict] = {}
         for i, c in enumerate(choices):
             cloc = loc / "choices" / i
             if isinstance(c, (str, int)):
@@ -473,10 +481,12 @@ class Normalizer:
             _check_keys(c, CHOICE_KEYS, cloc, self.p, "choice key", item=f"{name}/{c['name']}")
             c = self.texts(c, cloc)
             c["name"] = str(c["name"])
-            if c["name"] in seen:
-                self.p.add(cloc / "name", f"unique choice names in list '{name}'",
-                           f"{c['name']!r} twice")
-            seen.add(c["name"])
+            if c["name"] in seen and (seen[c["name"]].get("filters") == c.get("filters") or
+                                      seen[c["name"]].get("label") != c.get("label")):
+                self.p.add(cloc / "name", f"unique choice names in list '{name}' (a name may "
+                           "repeat only in a cascading list, with the same label and other "
+                           "filter values)", f"{c['name']!r} twice")
+            seen.setdefault(c["name"], c)
             if "code" in c and not isinstance(c["code"], int):
                 self.p.add(cloc / "code", "a whole number", _found(c["code"]), item=name)
             out["choices"].append(c)
@@ -530,8 +540,8 @@ class Normalizer:
         self.names[name] = (loc, kind)
 
     def group(self, it: dict, loc: Loc, seen: tuple) -> dict:
-        is_repeat = "repeat" in it and "group" not in it
-        name = str(it.get("group") if not is_repeat else it.get("repeat"))
+        is_repeat = ("repeat" in it and "group" not in it) or it.get("repeat") is True
+        name = str(it.get("group") if "group" in it else it.get("repeat"))
         _check_keys(it, GROUP_KEYS, loc, self.p, "group key", item=name)
         self.register(name, loc / ("repeat" if is_repeat else "group"), "group")
         out = self.texts({k: v for k, v in it.items() if k not in ("items", "repeat")}, loc, name)
@@ -657,6 +667,9 @@ class Normalizer:
                        item=name, hint=f"types: {', '.join(QUESTION_TYPES[:10])}, ...")
             q["type"] = "text"
             return
+        if " ".join(t.split()) in XLSFORM_ONLY_TYPES:
+            q["type"] = " ".join(t.split())
+            return
         parts = t.split()
         if len(parts) >= 2 and " ".join(parts[:2]) in TYPE_ALIASES:
             parts = [TYPE_ALIASES[" ".join(parts[:2])], *parts[2:]]
@@ -723,6 +736,27 @@ class Normalizer:
             self.exprs.append((d[key], loc / key, name))
         if "constraint" in keys and d.get("constraint"):
             pass
+
+    def filter_columns(self, tree, text: str, loc: Loc, item: str) -> None:
+        """Bare names in a choice_filter must be columns of the question's choices."""
+        lst = self.lists.get((self.questions.get(item) or {}).get("list") or "")
+        if not lst or lst.get("source") and not lst.get("choices"):
+            return  # no list (reported elsewhere), or choices in a file not at hand
+        cols = {"name", "label"} | {k for c in lst["choices"] for k in c.get("filters", {})}
+        cols |= {f"label::{t}" for c in lst["choices"] for t in c.get("label", {})}
+        for col in sorted(columns(tree)):
+            if col not in cols and not col.startswith("label::"):
+                import warnings
+
+                from ..errors import SurveyWarning
+
+                # valid XPath (an absent column is empty for every choice), but rarely meant
+                hint = did_you_mean(col, cols) or f"write '{col}' in quotes if it is a value"
+                warnings.warn(format_problem(
+                    where=loc.where(item), expected=f"columns of the choices of list "
+                    f"'{self.questions[item]['list']}' ({', '.join(sorted(cols))})",
+                    found=f"{col!r} in {text!r}, which is empty for every choice",
+                    hint=hint), SurveyWarning, stacklevel=2)
 
     def other_and_exclusive(self, q: dict, loc: Loc, name: str) -> None:
         lst = self.lists.get(q.get("list") or "", {})
@@ -876,8 +910,9 @@ class Normalizer:
     def references(self) -> None:
         known = set(self.questions) | {n for n, (_, k) in self.names.items()}
         for text, loc, item in self.exprs:
+            is_filter = bool(loc.path) and loc.path[-1] == "choice_filter"
             try:
-                tree = parse_expression(text)
+                tree = (parse_choice_filter if is_filter else parse_expression)(text)
             except ExpressionError as exc:
                 col = f" at character {exc.pos + 1}" if exc.pos is not None else ""
                 start = loc.marks.get(("<value>", *loc.path))
@@ -890,6 +925,8 @@ class Normalizer:
                 if ref not in known:
                     self.p.add(loc, "references to questions of this template",
                                f"${{{ref}}} in {text!r}", did_you_mean(ref, known), item=item)
+            if is_filter:
+                self.filter_columns(tree, text, loc, item)
         unit_var, loc, ids = getattr(self, "_unit_var", (None, None, []))
         if unit_var is not None:
             # the unit may be a data-entry column that is not a question (formats.md §7.4)

@@ -27,8 +27,18 @@ META_TYPES = ("start", "end", "today", "deviceid", "username", "phonenumber", "s
               "subscriberid", "audit", "start-geopoint")
 OTHER_TYPES = ("text", "note", "calculate", "geopoint", "geotrace", "geoshape", "image",
                "audio", "video", "file", "barcode", "acknowledge", "hidden", "background-audio")
-QUESTION_TYPES = (*SELECT_TYPES, *NUMERIC_TYPES, *DATE_TYPES, *OTHER_TYPES, *META_TYPES)
-NO_DATA_TYPES = ("note",)
+# pyxform types kept verbatim (no other spelling gives the same XForm): type -> data kind
+XLSFORM_ONLY_TYPES = {
+    "trigger": "text", "email": "text", "osm": "text", "background-geopoint": "text",
+    "phone number": "text", "percentage": "integer", "number of days in last month": "integer",
+    "number of days in last six months": "integer", "number of days in last year": "integer",
+    "uri:subscriberid": "text", "uri:phonenumber": "text", "uri:simserial": "text",
+    "uri:deviceid": "text", "uri:username": "text", "uri:email": "text",
+    "xml-external": "none", "csv-external": "none",
+}
+QUESTION_TYPES = (*SELECT_TYPES, *NUMERIC_TYPES, *DATE_TYPES, *OTHER_TYPES, *META_TYPES,
+                  *XLSFORM_ONLY_TYPES)
+NO_DATA_TYPES = ("note", "xml-external", "csv-external")
 
 
 class _Model(BaseModel):
@@ -71,6 +81,10 @@ class ChoiceList(_Model):
     ordered: bool = False
     label: Text = Field(default_factory=dict)
     choices: tuple[Choice, ...]
+    source: str | None = Field(
+        None, description="where the choices live in an XLSForm: 'external_choices' (the "
+        "sheet, for select_one_external) or a file name (select_one_from_file); None: the "
+        "choices sheet")
 
     def names(self) -> list[str]:
         return [c.name for c in self.choices]

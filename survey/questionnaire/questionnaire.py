@@ -61,10 +61,14 @@ class Questionnaire(QuestionnaireModel):
     # --- construction ----------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: dict, *, source: str = "<dict>", source_path: str | None = None,
-                  sha256: str | None = None) -> Questionnaire:
-        """Build from the stored form or any template mapping (same checks as a file)."""
+                  sha256: str | None = None, marks: dict | None = None) -> Questionnaire:
+        """Build from the stored form or any template mapping (same checks as a file).
+
+        ``marks`` maps paths inside ``data`` to where they stand in the source (problems name it).
+        """
         problems = Problems()
-        loc = Loc(source, {}, ())
+        marks = marks or {}
+        loc = Loc(source, marks, ())
         src = Source(source, None, data, loc)
         for inc, inc_loc, lists, blocks in _includes(src, (), problems):
             _merge_offer(src, inc, inc_loc, lists, blocks, problems)
@@ -75,7 +79,7 @@ class Questionnaire(QuestionnaireModel):
             items = value.get("items") if isinstance(value, dict) else value
             src.blocks[str(name)] = (items, loc / "blocks" / name)
         norm = Normalizer(src, problems).run()
-        return _build(norm, problems, lambda p: Loc(source, {}, p), source,
+        return _build(norm, problems, lambda p: Loc(source, marks, p), source,
                       source_path=source_path, sha256=sha256)
 
     def __eq__(self, other: object) -> bool:

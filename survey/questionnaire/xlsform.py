@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import QuestionnaireError
+from ..errors import QuestionnaireError, did_you_mean
 from .model import Grid, Group, Question
 
 _TEXT_COLS = ("label", "hint", "guidance_hint", "constraint_message", "required_message")
@@ -60,9 +60,31 @@ def _bool_or_expr(value) -> str:
     return str(value)
 
 
+_EXTERNAL_SUFFIX = "@external"  # an external_choices list named like a choices-sheet list
+
+
+def _type_cell(q, item: Question) -> str:
+    if not item.list_name:
+        return item.type
+    source = q.choice_lists[item.list_name].source if item.list_name in q.choice_lists else None
+    if source == "external_choices":
+        return f"{item.type}_external {item.list_name.removesuffix(_EXTERNAL_SUFFIX)}"
+    if source:
+        return f"{item.type}_from_file {item.list_name}"
+    return f"{item.type} {item.list_name}"
+
+
+def _extra(item) -> dict:
+    """Model extras: ``x_xlsform`` columns verbatim, the rest as JSON in ``svy_ext``."""
+    extra = dict(item.model_extra or {})
+    cols = extra.pop("x_xlsform", None) or {}
+    if extra:
+        cols = {**cols, "svy_ext": json.dumps(extra, ensure_ascii=False, sort_keys=True)}
+    return cols
+
+
 def _question_row(q, item: Question) -> dict:
-    t = item.type if not item.list_name else f"{item.type} {item.list_name}"
-    row: dict[str, Any] = {"type": t, "name": item.name}
+    row: dict[str, Any] = {"type": _type_cell(q, item), "name": item.name}
     for key in _TEXT_COLS:
         _texts(q, key, getattr(item, key), row)
     for key in _PLAIN_COLS:
@@ -109,8 +131,7 @@ def _svy(item, row: dict) -> None:
         row["svy_missing"] = " ".join(item.missing) or "none"
     if getattr(item, "exclusive", ()):
         row["svy_exclusive"] = " ".join(item.exclusive)
-    if item.model_extra:
-        row["svy_ext"] = json.dumps(item.model_extra, ensure_ascii=False, sort_keys=True)
+    row.update(_extra(item))
 
 
 def _other_row(q, item: Question) -> dict:
@@ -172,8 +193,7 @@ def _item_rows(q, items) -> list[dict]:
             for key in ("relevant", "appearance", "repeat_count"):
                 if getattr(it, key):
                     head[key] = getattr(it, key)
-            if it.model_extra:
-                head["svy_ext"] = json.dumps(it.model_extra, ensure_ascii=False, sort_keys=True)
+            head.update(_extra(it))
             rows += [head, *_item_rows(q, it.items), {"type": f"end_{kind}", "name": it.name}]
         else:
             rows.append(_question_row(q, it))
@@ -182,11 +202,14 @@ def _item_rows(q, items) -> list[dict]:
     return rows
 
 
-def _choice_rows(q) -> list[dict]:
+def _choice_rows(q, source: str | None = None) -> list[dict]:
     rows = []
     for list_name, lst in q.choice_lists.items():
+        if lst.source != source:
+            continue
         for i, c in enumerate(lst.choices):
-            row: dict[str, Any] = {"list_name": list_name, "name": c.name}
+            row: dict[str, Any] = {"list_name": list_name.removesuffix(_EXTERNAL_SUFFIX),
+                                   "name": c.name}
             _texts(q, "label", c.label, row)
             _media(q, c.media, row)
             row.update(c.filters)
@@ -211,11 +234,45 @@ def xlsform_sheets(q) -> dict[str, list[dict]]:
         settings["default_language"] = f"{q.languages.available[tag].name} ({tag})"
     meta = [{"key": k, "value": yaml.safe_dump(d[k], allow_unicode=True, sort_keys=False)}
             for k in _META_KEYS if k in d]
-    if q.model_extra:
+    extensions = {k: v for k, v in (q.model_extra or {}).items() if k != "x_xlsform"}
+    if extensions:
         meta.append({"key": "x_extensions", "value": yaml.safe_dump(
-            q.model_extra, allow_unicode=True, sort_keys=False)})
-    return {"survey": _item_rows(q, q.items), "choices": _choice_rows(q),
-            "settings": [settings], "_survey_meta": meta}
+            extensions, allow_unicode=True, sort_keys=False)})
+    xls = dict(q.model_extra or {}).get("x_xlsform") or {}
+    settings.update(xls.get("settings") or {})
+    sheets = {"survey": _item_rows(q, q.items), "choices": _choice_rows(q),
+              "settings": [settings]}
+    external = _choice_rows(q, "external_choices")
+    if external:
+        sheets["external_choices"] = external
+    for name in ("entities", "osm"):
+        if xls.get(name):
+            sheets[name] = [dict(r) for r in xls[name]]
+    sheets["_survey_meta"] = meta
+    return sheets
+
+
+def _file_lists(q, folder: Path) -> None:
+    """Write the choices of ``select_one_from_file`` lists (CSV or XML) next to the form."""
+    import csv
+
+    for lst in q.choice_lists.values():
+        if not lst.source or lst.source == "external_choices" or not lst.choices:
+            continue
+        cols = list(dict.fromkeys(k for c in lst.choices for k in c.filters))
+        rows = [{"name": c.name, "label": q.text(c.label), **c.filters} for c in lst.choices]
+        target = folder / lst.source
+        if target.suffix.lower() == ".xml":
+            from xml.sax.saxutils import escape
+
+            body = "".join("<item>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in
+                                              r.items()) + "</item>" for r in rows)
+            target.write_text(f"<root>{body}</root>", encoding="utf-8")
+            continue
+        with open(target, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=["name", "label", *cols])
+            w.writeheader()
+            w.writerows(rows)
 
 
 def to_xlsform(q, path: str | Path | None = None) -> dict[str, list[dict]]:
@@ -223,6 +280,7 @@ def to_xlsform(q, path: str | Path | None = None) -> dict[str, list[dict]]:
     sheets = xlsform_sheets(q)
     if path is not None:
         write_workbook(sheets, Path(path))
+        _file_lists(q, Path(path).parent)
     return sheets
 
 
@@ -252,29 +310,34 @@ def pyxform_dict(sheets: dict[str, list[dict]]) -> dict[str, list[dict]]:
 
 
 # --- reading ------------------------------------------------------------------------------------
+_TRANSLATABLE = (*_TEXT_COLS, "image", "audio", "video", "big-image")
+_KNOWN_SURVEY = {*_TEXT_COLS, *_PLAIN_COLS, "type", "name", "required", "read_only",
+                 "parameters", "repeat_count", "image", "audio", "video", "big-image"}
+_LOWER = {*_KNOWN_SURVEY, "list_name", "form_id", "form_title", "version", "default_language",
+          "instance_name", "style", "public_key", "submission_url", "allow_choice_duplicates",
+          "clean_text_values", "key", "value", "media", "id_string", "title"}
+
+
 def read_workbook(path: Path) -> dict[str, list[tuple[int, dict]]]:
     """Sheets as (excel row number, {header: value}) lists; headers normalised."""
-    from openpyxl import load_workbook
+    from ._xlsbook import read_sheets
 
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds
-        raise QuestionnaireError(f"{path}: cannot read the XLSForm workbook: {exc}") from None
     out: dict[str, list[tuple[int, dict]]] = {}
-    for ws in wb.worksheets:
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            continue
-        names = [_norm_header(h) for h in header]
-        data = []
-        for n, values in enumerate(rows, start=2):
-            row = {h: v for h, v in zip(names, values) if h and v not in (None, "")}
-            if row:
-                data.append((n, {k: (v.strip() if isinstance(v, str) else v)
-                                 for k, v in row.items()}))
-        out[ws.title.strip().lower() if not ws.title.startswith("_") else ws.title] = data
-    wb.close()
+    for sheet, rows in read_sheets(Path(path)).items():
+        out[sheet] = [(n, _norm_row(r, str(path), sheet, n)) for n, r in rows]
+    return out
+
+
+def _norm_row(row: dict, file: str, sheet: str, n: int) -> dict:
+    out: dict = {}
+    for k, v in row.items():
+        key = _norm_header(k)
+        if key in out and out[key] != v:
+            raise QuestionnaireError(
+                f"{file}, sheet '{sheet}', row {n}, column {k!r}: expected one value for "
+                f"{key!r}, found {out[key]!r} and {v!r} (two columns mean the same). Hint: "
+                "keep one of the two columns")
+        out[key] = v
     return out
 
 
@@ -282,23 +345,47 @@ def _norm_header(h) -> str | None:
     if h is None:
         return None
     h = re.sub(r"\s+", " ", str(h).strip())
+    if h.lower().startswith("media::"):
+        h = h[len("media::"):]
     base, sep, rest = h.partition("::")
-    if not sep and ":" in h and not h.startswith("$"):
+    if not sep and ":" in h and not h.startswith("$") and h.split(":", 1)[0].strip().lower() in (
+            _TRANSLATABLE):
         base, sep, rest = h.partition(":")
     base = base.strip()
-    base = _ALIASES.get(base.lower(), base.lower() if base.lower() in (
-        "label", "hint", "type", "name", "relevant", "required", "constraint") else base)
+    low = base.lower()
+    base = _ALIASES.get(low, low if low in _LOWER else base)
     return f"{base}::{rest.strip()}" if sep else base
 
 
+class _Cell(tuple):
+    """Where a value of an XLSForm stands (a ``Loc`` mark): sheet and row."""
+
+    sheet: str
+
+    def __new__(cls, sheet: str, row: int):
+        self = super().__new__(cls, (row, 0))
+        self.sheet = sheet
+        return self
+
+
 class _Reader:
-    def __init__(self, sheets: dict, file: str):
-        self.sheets, self.file = sheets, file
+    def __init__(self, sheets: dict, file: str, base_dir: Path | None = None):
+        self.sheets, self.file, self.base_dir = sheets, file, base_dir
+        self.problems: list[str] = []
+        self.marks: dict = {}
         self.meta = {r["key"]: yaml.safe_load(str(r.get("value", ""))) for _, r in
                      sheets.get("_survey_meta", []) if "key" in r}
         self.settings = sheets.get("settings", [(0, {})])[0][1] if sheets.get("settings") else {}
         self.langs = self._languages()
-        self.extra_choices: dict[str, list] = {}
+        self.gen_names: set[str] = set()
+
+    def problem(self, sheet: str, n: int, column: str, expected: str, found: str,
+                hint: str | None = None) -> None:
+        from ..errors import format_problem
+
+        self.problems.append(format_problem(
+            where=f"{self.file}, sheet '{sheet}', row {n}, column '{column}'",
+            expected=expected, found=found, hint=hint))
 
     # languages ---------------------------------------------------------------------------------
     def _languages(self) -> dict:
@@ -307,25 +394,32 @@ class _Reader:
             self.by_name = {f"{v['name']} ({t})": t for t, v in langs["available"].items()}
             return langs
         found: dict[str, str] = {}
-        for sheet in ("survey", "choices"):
+        plain = False
+        for sheet in ("survey", "choices", "external_choices"):
             for _, row in self.sheets.get(sheet, []):
                 for key in row:
-                    if "::" in key:
-                        col = key.split("::", 1)[1]
-                        found.setdefault(col, _tag_of(col))
+                    base, sep, col = key.partition("::")
+                    if base in _TRANSLATABLE:
+                        if sep:
+                            found.setdefault(col, _tag_of(col))
+                        elif base == "label" or base == "hint":
+                            plain = True
         default_col = str(self.settings.get("default_language") or "")
-        plain = any("label" in r for _, r in self.sheets.get("survey", []))
         if plain:
-            tag = _tag_of(default_col) if default_col else (
-                "und" if not found else "default")
+            if default_col:
+                tag = found.get(default_col, _tag_of(default_col))
+            else:
+                tag = "und" if not found else "default"
             found.setdefault("", tag)
         self.by_name = found
         tags = list(dict.fromkeys(found.values())) or ["und"]
-        default = _tag_of(default_col) if default_col else (found.get("") or tags[0])
+        default = found.get(default_col, _tag_of(default_col)) if default_col else (
+            found.get("") or tags[0])
         avail = {}
         for col, tag in found.items():
             avail.setdefault(tag, {"name": re.sub(r"\s*\([^()]*\)\s*$", "", col) or tag})
-        avail.setdefault(default, {"name": default})
+        avail.setdefault(default, {"name": default_col and re.sub(
+            r"\s*\([^()]*\)\s*$", "", default_col) or default})
         return {"default": default, "available": avail}
 
     def texts(self, row: dict, key: str) -> dict:
@@ -338,17 +432,27 @@ class _Reader:
         return out
 
     # choices --------------------------------------------------------------------------------------
-    def choice_lists(self) -> dict:
+    def choice_lists(self, sheet: str = "choices", source: str | None = None) -> dict:
         lists: dict[str, dict] = {}
-        for _, row in self.sheets.get("choices", []):
-            list_name = str(row.get("list_name", ""))
+        for n, row in self.sheets.get(sheet, []):
+            list_name = _name(row.get("list_name", ""))
+            if not list_name and "name" not in row:
+                continue  # a comment row, as pyxform
             if not list_name or "name" not in row:
+                self.problem(sheet, n, "list_name" if not list_name else "name",
+                             "a choice with both list_name and name",
+                             f"{'list_name' if not list_name else 'name'} empty",
+                             "fill it in or delete the row")
                 continue
             lst = lists.setdefault(list_name, {"choices": []})
+            if source:
+                lst["source"] = source
             if str(row.get("svy_ordered", "")).lower() in ("yes", "true", "1"):
                 lst["ordered"] = True
             if "svy_list_label" in row:
                 lst["label"] = json.loads(row["svy_list_label"])
+            if "svy_source" in row:
+                lst["source"] = str(row["svy_source"])
             c: dict[str, Any] = {"name": _name(row["name"]), "label": self.texts(row, "label")}
             media = self.media(row)
             if media:
@@ -356,53 +460,100 @@ class _Reader:
             if "svy_code" in row:
                 c["code"] = int(row["svy_code"])
             c.update(json.loads(row["svy_ext"]) if "svy_ext" in row else {})
-            filters = {k: str(v) for k, v in row.items() if _is_filter(k)}
+            filters = {k: _name(v) for k, v in row.items() if _is_filter(k)}
             if filters:
                 c["filters"] = filters
+            self.marks[("choice_lists", list_name, "choices", len(lst["choices"]))] = \
+                _Cell(sheet, n)
             lst["choices"].append(c)
         return lists
 
+    def file_list(self, file_name: str, lists: dict) -> None:
+        """Choices of ``select_one_from_file``: read from the file next to the form."""
+        if file_name in lists:
+            return
+        lst: dict[str, Any] = {"source": file_name, "choices": []}
+        lists[file_name] = lst
+        path = (self.base_dir / file_name) if self.base_dir else None
+        if path is None or not path.is_file():
+            import warnings
+
+            from ..errors import SurveyWarning
+
+            warnings.warn(
+                f"{self.file}: the choices of select_one_from_file {file_name} come from "
+                f"{file_name}, which is not next to the form ({path or 'no folder'}); the "
+                "questionnaire keeps the reference, but answers cannot be checked against a "
+                "list until the file is there", SurveyWarning, stacklevel=4)
+            return
+        lst["choices"] = _external_choices(path, self.langs["default"])
+
     def media(self, row: dict) -> dict:
         out: dict[str, Any] = {}
+        plain: dict[str, Any] = {}
         for col, value in row.items():
             kind, _, lang = col.partition("::")
             if kind in ("image", "audio", "video", "big-image"):
                 if lang:
-                    out.setdefault(kind, {})[self.by_name.get(lang, lang)] = value
+                    out.setdefault(kind, {})[self.by_name.get(lang, lang)] = str(value)
                 else:
-                    out[kind] = value
+                    plain[kind] = str(value)
+        for kind, value in plain.items():
+            if kind in out:  # both image and image::<lang>: the plain one is the default's
+                out[kind].setdefault(self.by_name.get("", self.langs["default"]), value)
+            else:
+                out[kind] = value
         return out
 
     # survey ---------------------------------------------------------------------------------------
     def items(self, lists: dict) -> list:
+        from ._xlsbook import parse_type
+
         root: list = []
-        stack: list[tuple[dict | None, list]] = [(None, root)]
+        stack: list[tuple[dict | None, list, int]] = [(None, root, 0)]
         for n, row in self.sheets.get("survey", []):
-            t = re.sub(r"\s+", " ", str(row.get("type", "")).strip())
-            low = t.lower().replace(" ", "_")
-            if low in ("end_group", "end_repeat"):
+            raw = str(row.get("type", "")).strip()
+            if not raw:
+                if "name" in row or "label" in row:
+                    self.problem("survey", n, "type", "a type on a row with a name or label",
+                                 "none", "fill in the type, or clear the row")
+                continue
+            t = parse_type(raw)
+            if t["kind"] == "end":
                 if len(stack) == 1:
-                    raise QuestionnaireError(f"{self.file}, sheet 'survey', row {n}: expected a "
-                                             f"begin_group before this {t!r}, found none")
-                head, children = stack.pop()
+                    self.problem("survey", n, "type", f"a begin_{t['structure']} before this "
+                                 f"row", repr(raw), "delete the row or add the begin row")
+                    continue
+                head, children, _ = stack.pop()
                 self.close(head, children)
                 continue
-            if low in ("begin_group", "begin_repeat"):
-                head = self.group_head(row, low)
+            if t["kind"] == "begin":
+                head = self.group_head(row, t, n, lists)
+                if head is None:
+                    continue
                 stack[-1][1].append(head)
-                stack.append((head, []))
+                stack.append((head, [], n))
                 continue
-            if not t:
-                continue
-            stack[-1][1].append(self.question(row, t, lists))
+            q = self.question(row, t, n, lists)
+            if q is not None:
+                stack[-1][1].append(q)
         if len(stack) > 1:
-            raise QuestionnaireError(f"{self.file}, sheet 'survey': expected an end_group for "
-                                     f"'{stack[-1][0].get('group') or stack[-1][0].get('grid')}'"
-                                     ", found the end of the sheet")
+            head, _, n = stack[-1]
+            self.problem("survey", n, "type", f"an end row for '{head.get('group') or head.get('grid')}'",
+                         "the end of the sheet", "add an end_group (or end_repeat) row")
         return self.fold_others(root)
 
-    def group_head(self, row: dict, low: str) -> dict:
-        name = _name(row.get("name", ""))
+    def _row_name(self, row: dict, n: int, what: str) -> str | None:
+        if "name" not in row:
+            self.problem("survey", n, "name", f"a name for this {what}", "none",
+                         "names become data columns: a letter or _, then letters, digits, _ - .")
+            return None
+        return _name(row["name"])
+
+    def group_head(self, row: dict, t: dict, n: int, lists: dict) -> dict | None:
+        name = self._row_name(row, n, f"{t['structure']}")
+        if name is None:
+            return None
         if "svy_grid" in row:
             head: dict[str, Any] = {"grid": name, "list": str(row["svy_grid"])}
             app = row.get("svy_row_appearance")
@@ -414,8 +565,13 @@ class _Reader:
                     head[key] = row[f"svy_{key}"]
         else:
             head = {"group": name}
-            if low == "begin_repeat":
+            if t["structure"] == "repeat":
                 head["repeat"] = True
+            if t["structure"] == "loop":
+                self.problem("survey", n, "type", "a group or a repeat", repr(row["type"]),
+                             "'begin loop over <list>' is legacy XLSForm that this toolkit "
+                             "cannot represent yet; rewrite it as a repeat (repeat_count = "
+                             "the number of choices) or as one group per choice")
             for key in ("appearance", "repeat_count"):
                 if key in row:
                     head[key] = str(row[key])
@@ -423,9 +579,51 @@ class _Reader:
             if self.texts(row, key):
                 head[key] = self.texts(row, key)
         if "relevant" in row:
-            head["relevant"] = str(row["relevant"])
+            head["relevant"] = self.straight_quotes(str(row["relevant"]), n, "relevant")
         head.update(json.loads(row["svy_ext"]) if "svy_ext" in row else {})
+        extra = self.extra_columns(row, group=True)
+        if extra:
+            head["x_xlsform"] = extra
+        head["_row"] = n
         return head
+
+    def straight_quotes(self, text: str, n: int, column: str) -> str:
+        """Curly quotes (typed by spreadsheet autocorrect) in an expression, made straight."""
+        if not _CURLY.search(text) or column in ("label", "hint", "default"):
+            return text
+        from .expressions import ExpressionError, columns, parse_choice_filter, parse_expression
+
+        fixed = text.translate(_STRAIGHT)
+        try:
+            if column == "choice_filter":
+                if not any(_CURLY.search(c) for c in columns(parse_choice_filter(text))):
+                    return text
+            else:
+                parse_expression(text)
+                return text  # the curly quotes are inside a string: text, not syntax
+        except ExpressionError:
+            pass
+        import warnings
+
+        from ..errors import SurveyWarning
+
+        warnings.warn(f"{self.file}, sheet 'survey', row {n}, column '{column}': curly quotes "
+                      f"in {text!r} read as straight quotes ({fixed!r}); ODK cannot evaluate "
+                      "curly quotes, and the export writes the straight ones", SurveyWarning,
+                      stacklevel=2)
+        return fixed
+
+    def extra_columns(self, row: dict, group: bool = False) -> dict:
+        """Columns the model has no key for, kept verbatim for the round trip."""
+        out = {}
+        for col, value in row.items():
+            base = col.partition("::")[0]
+            if base in _KNOWN_SURVEY or col.startswith("svy_") or base in _TRANSLATABLE:
+                continue
+            out[col] = value if isinstance(value, (bool, int, float)) else str(value)
+        if group:
+            out = {k: v for k, v in out.items()}
+        return out
 
     def close(self, head: dict, children: list) -> None:
         if "grid" not in head:
@@ -449,17 +647,36 @@ class _Reader:
             rows.append(r)
         head["rows"] = rows
 
-    def question(self, row: dict, t: str, lists: dict) -> dict:
-        parts = t.split()
-        if len(parts) >= 2 and parts[0].lower() in ("select", "select_one", "select_multiple",
-                                                    "select1"):
-            if parts[0].lower() == "select":  # "select one x" / "select multiple x"
-                parts = [f"select_{parts[1].lower()}", *parts[2:]]
-        q: dict[str, Any] = {"name": _name(row.get("name", "")), "type": parts[0]}
-        if len(parts) >= 2 and parts[1] != "or_other":
-            q["list"] = parts[1]
-        if "or_other" in parts[2:]:
-            self.or_other(q, lists)
+    def question(self, row: dict, t: dict, n: int, lists: dict) -> dict | None:
+        if t["type"] is None:
+            from ._xlsbook import known_type_names
+
+            self.problem("survey", n, "type", "an XLSForm question type", repr(row["type"]),
+                         did_you_mean(str(row["type"]), known_type_names()))
+            return None
+        if "name" not in row and t["type"] == "note":
+            name = f"generated_note_name_{n}"  # pyxform's name for a note without one
+        else:
+            name = self._row_name(row, n, "question")
+            if name is None:
+                return None
+        q: dict[str, Any] = {"name": name, "type": t["type"]}
+        if t["type"] == "osm":  # its list is on the osm sheet: keep the type cell verbatim
+            q["x_xlsform"] = {"type": str(row["type"])}
+        elif t["list"]:
+            if t["source"] == "file":
+                self.file_list(t["list"], lists)
+            elif t["source"] == "external":
+                if t["list"] + _EXTERNAL_SUFFIX in lists:
+                    t = {**t, "list": t["list"] + _EXTERNAL_SUFFIX}
+                lst = lists.get(t["list"])
+                if lst is None or lst.get("source") != "external_choices":
+                    self.problem("survey", n, "type", f"a list '{t['list']}' on the "
+                                 "external_choices sheet", repr(row["type"]),
+                                 "select_one_external takes its choices from the "
+                                 "external_choices sheet")
+                    return None
+            q["list"] = t["list"]
         for key in _TEXT_COLS:
             if self.texts(row, key):
                 q[key] = self.texts(row, key)
@@ -467,16 +684,23 @@ class _Reader:
             q.pop("label", None)
         for key in _PLAIN_COLS:
             if key in row:
-                q[key] = str(row[key])
+                q[key] = self.straight_quotes(str(row[key]), n, key)
         for key in ("required", "read_only"):
             if key in row:
-                q[key] = row[key] if isinstance(row[key], bool) else str(row[key])
+                q[key] = row[key] if isinstance(row[key], bool) else \
+                    self.straight_quotes(str(row[key]), n, key)
         if "parameters" in row:
             q["parameters"] = _parameters(str(row["parameters"]))
         media = self.media(row)
         if media:
             q["media"] = media
+        extra = {**q.get("x_xlsform", {}), **self.extra_columns(row)}
+        if extra:
+            q["x_xlsform"] = extra
+        if t["or_other"]:
+            self.or_other(q, lists, t)
         self.svy(row, q)
+        q["_row"] = n
         return q
 
     def svy(self, row: dict, q: dict) -> None:
@@ -502,52 +726,151 @@ class _Reader:
         q["_row_appearance"] = "svy_row_appearance" in row
         q["_reverse"] = row.get("svy_reverse") == "yes"
 
-    def or_other(self, q: dict, lists: dict) -> None:
-        lst = lists.setdefault(q["list"], {"choices": []})
-        if not any(c["name"] == "other" for c in lst["choices"]):
+    def or_other(self, q: dict, lists: dict, t: dict) -> None:
+        """pyxform's ``or_other``: an ``other`` choice (label "Other") and ``<q>_other`` text."""
+        lst = lists.get(q["list"])
+        if lst is not None and not any(c["name"] == "other" for c in lst["choices"]):
             lst["choices"].append({"name": "other", "label": {self.langs["default"]: "Other"}})
-        q["other"] = {"choice": "other", "text": q["name"] + "_other"}
-        q["_or_other"] = True
+        q["other"] = {"choice": "other", "text": q["name"] + "_other",
+                      "label": {self.langs["default"]: "Specify other."}}
 
     def fold_others(self, items: list) -> list:
         """Turn ``svy_other_of`` text rows back into the owner's ``other`` key."""
-        owners = {it["name"]: it for it in _walk_dicts(items) if "name" in it}
+        owners = {it["name"]: it for it in _walk_dicts(items) if it.get("name")}
         folded = set()
         for it in _walk_dicts(items):
-            owner = owners.get(it.get("_other_of", ""))
+            owner = owners.get(it.get("_other_of") or "")
             if owner is not None:
                 owner["other"] = {"choice": it["_other_choice"], "text": it["name"]}
                 if it["_other_label"]:
                     owner["other"]["label"] = it.get("label", {})
                 folded.add(id(it))
-        return self._strip(items, folded)
+        return self._strip(items, folded, ("items",))
 
-    def _strip(self, items: list, folded: set) -> list:
+    def _strip(self, items: list, folded: set, path: tuple) -> list:
         out = []
         for it in items:
             if id(it) in folded:
                 continue
             clean = {k: v for k, v in it.items() if not k.startswith("_")}
+            if "_row" in it:
+                cell = _Cell("survey", it["_row"])
+                self.marks[(*path, len(out))] = cell
+                for key in clean:
+                    self.marks[(*path, len(out), key)] = cell
             if "items" in clean:
-                clean["items"] = self._strip(clean["items"], folded)
+                clean["items"] = self._strip(clean["items"], folded, (*path, len(out), "items"))
             out.append(clean)
+        return out
+
+    def xlsform_extras(self) -> dict:
+        """Settings the model has no key for and the entities/osm sheets, kept verbatim."""
+        known = {"form_title", "form_id", "version", "default_language", "id_string", "title"}
+        out: dict[str, Any] = {}
+        settings = {k: (v if isinstance(v, (bool, int, float)) else str(v))
+                    for k, v in self.settings.items() if k not in known}
+        form_id = self.settings.get("form_id", self.settings.get("id_string"))
+        if form_id is not None and str(form_id) != self.form_id:
+            settings["form_id"] = str(form_id)
+        if settings:
+            out["settings"] = settings
+        for sheet in ("entities", "osm"):
+            rows = [r for _, r in self.sheets.get(sheet, [])]
+            if rows:
+                out[sheet] = [{k: (v if isinstance(v, (bool, int, float)) else str(v))
+                               for k, v in r.items()} for r in rows]
         return out
 
     def template(self) -> dict:
         lists = self.choice_lists()
+        for name, lst in self.choice_lists("external_choices", "external_choices").items():
+            key = name + _EXTERNAL_SUFFIX if name in lists else name
+            lists[key] = lst
+            if key != name:
+                self.marks.update({(k[0], key, *k[2:]): v for k, v in self.marks.items()
+                                   if k[:2] == ("choice_lists", name) and
+                                   getattr(v, "sheet", "") == "external_choices"})
         items = self.items(lists)
+        if self.problems:
+            n = len(self.problems)
+            exc = QuestionnaireError("\n".join(
+                [f"{self.file}: {n} problem{'s' if n > 1 else ''} in the XLSForm:",
+                 *("  - " + p for p in self.problems)]))
+            exc.problems = list(self.problems)
+            raise exc
         d: dict[str, Any] = {k: v for k, v in self.meta.items() if k in _META_KEYS}
         d.update(self.meta.get("x_extensions") or {})
-        d.setdefault("id", str(self.settings.get("form_id") or Path(self.file).stem))
-        d["id"] = re.sub(r"\W", "_", str(d["id"])) if not re.match(r"^[A-Za-z]", str(d["id"])) \
-            else str(d["id"]).replace("-", "_")
+        raw_id = self.settings.get("form_id") or self.settings.get("id_string") or \
+            d.get("id") or Path(self.file).stem
+        self.form_id = _form_id(str(raw_id))
+        d["id"] = self.form_id
         d["version"] = str(self.settings.get("version", d.get("version", "1")))
         d["languages"] = self.langs
         if "title" not in d:
-            d["title"] = {self.langs["default"]: str(self.settings.get("form_title") or d["id"])}
+            title = self.settings.get("form_title") or self.settings.get("title") or d["id"]
+            d["title"] = {self.langs["default"]: str(title)}
         d["choice_lists"] = lists
         d["items"] = items
+        extras = self.xlsform_extras()
+        if extras:
+            d["x_xlsform"] = extras
         return d
+
+
+_CURLY = re.compile("[\u2018\u2019\u201c\u201d]")
+_STRAIGHT = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _form_id(raw: str) -> str:
+    """An id the model accepts (ASCII letter first; letters, digits, _) from a form id."""
+    out = re.sub(r"[^A-Za-z0-9_]", "_", raw.strip())
+    if not re.match(r"[A-Za-z]", out):
+        out = "form_" + out
+    return out
+
+
+def _external_choices(path: Path, default_lang: str) -> list[dict]:
+    """Choices from a CSV (``name``, ``label`` columns) or XML (``root/item``) file."""
+    import csv
+
+    choices: list[dict] = []
+    try:
+        if path.suffix.lower() == ".csv":
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                for row in csv.DictReader(fh):
+                    row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+                    if not row.get("name"):
+                        continue
+                    c = {"name": row["name"], "label": {default_lang: row.get("label") or
+                                                        row["name"]}}
+                    filters = {k: v for k, v in row.items() if k not in ("name", "label") and v}
+                    if filters:
+                        c["filters"] = filters
+                    choices.append(c)
+        elif path.suffix.lower() == ".xml":
+            import xml.etree.ElementTree as ET
+
+            for item in ET.parse(path).getroot().iter("item"):
+                fields = {child.tag: (child.text or "").strip() for child in item}
+                if fields.get("name"):
+                    c = {"name": fields["name"],
+                         "label": {default_lang: fields.get("label") or fields["name"]}}
+                    filters = {k: v for k, v in fields.items() if k not in ("name", "label")}
+                    if filters:
+                        c["filters"] = filters
+                    choices.append(c)
+        else:
+            raise QuestionnaireError(f"{path}: expected a .csv or .xml choices file for "
+                                     f"select_one_from_file, found {path.suffix!r}")
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise QuestionnaireError(f"{path}: cannot read the choices file: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - xml.etree.ElementTree.ParseError and kin
+        if isinstance(exc, QuestionnaireError):
+            raise
+        raise QuestionnaireError(f"{path}: cannot read the choices file: {exc}") from None
+    if not choices:
+        raise QuestionnaireError(f"{path}: expected choices (rows with a 'name'), found none")
+    return choices
 
 
 def _walk_dicts(items):
@@ -593,7 +916,14 @@ def _tag_of(col: str) -> str:
 
 
 def read_xlsform(path) -> Any:
-    """Read an XLSForm (``.xlsx``) as a `Questionnaire` (same checks as a YAML template)."""
+    """Read an XLSForm (``.xlsx`` or ``.xls``) as a `Questionnaire` (same checks as YAML).
+
+    Everything pyxform reads is kept: type aliases (``select one from x``, ``gps``, ``photo``,
+    ...), ``or_other``, repeats, choice filters, external choices (``select_one_external``
+    with the ``external_choices`` sheet; ``select_one_from_file`` with the file next to the
+    form), media in every language, entities and other settings. What cannot be represented
+    is refused with a `QuestionnaireError` naming the sheet, row and column.
+    """
     from .loader import sha256_of
     from .questionnaire import Questionnaire
 
@@ -605,15 +935,16 @@ def read_xlsform(path) -> Any:
         raise QuestionnaireError(f"{path}: expected a 'survey' sheet, found sheets "
                                  f"{sorted(sheets)}. Hint: is this an XLSForm?")
     return from_sheets(sheets, str(path), source_path=str(path.resolve()),
-                       sha256=sha256_of(path), cls=Questionnaire)
+                       sha256=sha256_of(path), cls=Questionnaire, base_dir=path.parent)
 
 
-def from_sheets(sheets: dict, file: str, *, cls=None, **extra):
+def from_sheets(sheets: dict, file: str, *, cls=None, base_dir: Path | None = None, **extra):
     """Build a questionnaire from sheets of (row number, row dict) pairs."""
     if cls is None:
         from .questionnaire import Questionnaire as cls
-    d = _Reader(sheets, file).template()
-    return cls.from_dict(d, source=file, **extra)
+    reader = _Reader(sheets, file, base_dir)
+    d = reader.template()
+    return cls.from_dict(d, source=file, marks=reader.marks, **extra)
 
 
 def sheets_from_dicts(sheets: dict[str, list[dict]]) -> dict:

@@ -7,6 +7,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from pyxform.xls2xform import convert
 
+from survey.errors import QuestionnaireError
 from survey.questionnaire import list_templates, load_questionnaire, read_xlsform
 from survey.questionnaire.xlsform import pyxform_dict
 
@@ -124,6 +125,7 @@ def test_unbalanced_groups_are_reported(tmp_path):
     wb.remove(wb.active)
     _sheet(wb, "survey", [["type", "name", "label"], ["text", "a", "A"], ["end_group", None, None]])
     wb.save(tmp_path / "bad.xlsx")
-    with pytest.raises(Exception, match=re.escape("bad.xlsx, sheet 'survey', row 3: expected a "
-                                                  "begin_group before this 'end_group'")):
+    with pytest.raises(QuestionnaireError, match=re.escape(
+            "bad.xlsx, sheet 'survey', row 3, column 'type': expected a begin_group before "
+            "this row, found 'end_group'")):
         read_xlsform(tmp_path / "bad.xlsx")

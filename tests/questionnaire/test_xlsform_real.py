@@ -1,0 +1,313 @@
+"""Real-world XLSForm constructs: one small synthetic form per feature (issue 11).
+
+Each test builds its own workbook, reads it with ``read_xlsform``, checks the model, then
+checks that the export is accepted by pyxform and reads back equal.
+"""
+
+import re
+import warnings
+
+import pytest
+from openpyxl import Workbook
+from pyxform.xls2xform import convert
+
+from survey.errors import QuestionnaireError, SurveyWarning
+from survey.questionnaire import load_questionnaire, read_xlsform
+from survey.questionnaire._xlsbook import MAX_EMPTY_ROWS, _rows
+from survey.questionnaire.expressions import ExpressionError, parse_expression
+from survey.questionnaire.xlsform import pyxform_dict
+
+
+def book(path, **sheets):
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append(r)
+    wb.save(path)
+    return path
+
+
+def xform(sheets) -> str:
+    return convert(xlsform=pyxform_dict(sheets), warnings=[]).xform
+
+
+def round_trip(q, tmp_path):
+    """Export is pyxform-valid and reads back equal; returns the XForm of the export."""
+    out = tmp_path / "export.xlsx"
+    sheets = q.to_xlsform(out)
+    xml = xform(sheets)
+    back = read_xlsform(out)
+    assert back == q
+    return xml
+
+
+CHOICES = [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]]
+
+
+def test_type_aliases_are_read_as_the_types_they_mean(tmp_path):
+    p = book(tmp_path / "aliases.xlsx", survey=[
+        ["type", "name", "label"],
+        ["select one from yn", "a", "A"],
+        ["select all that apply from yn", "b", "B"],
+        ["select1 yn", "c", "C"],
+        ["gps", "d", "D"], ["location", "e", "E"], ["photo", "f", "F"],
+        ["imei", "g", None], ["date time", "h", "H"], ["string", "i", "I"],
+        ["int", "j", "J"], ["phone number", "k", "K"], ["trigger", "m", "M"],
+    ], choices=CHOICES)
+    q = read_xlsform(p)
+    got = {x.name: (x.type, x.list_name) for x in q.questions()}
+    assert got == {"a": ("select_one", "yn"), "b": ("select_multiple", "yn"),
+                   "c": ("select_one", "yn"), "d": ("geopoint", None),
+                   "e": ("geopoint", None), "f": ("image", None), "g": ("deviceid", None),
+                   "h": ("datetime", None), "i": ("text", None), "j": ("integer", None),
+                   "k": ("phone number", None), "m": ("trigger", None)}
+    round_trip(q, tmp_path)
+
+
+def test_or_other_exports_pyxform_valid_with_a_labelled_text(tmp_path):
+    p = book(tmp_path / "oo.xlsx", survey=[["type", "name", "label"],
+                                           ["select_one yn or_other", "q", "Q"]],
+             choices=CHOICES)
+    q = read_xlsform(p)
+    assert q.choices("yn").names() == ["yes", "no", "other"]
+    other = q.question("q_other")
+    assert other.relevant == "selected(${q}, 'other')"
+    assert q.text(other.label) == "Specify other."
+    xml = round_trip(q, tmp_path)
+    assert "or_other" not in str(q.to_xlsform()["survey"])
+    assert 'nodeset="/export/q_other"' in xml or "/q_other" in xml
+
+
+def test_rows_without_names_never_crash(tmp_path):
+    p = book(tmp_path / "noname.xlsx", survey=[
+        ["type", "name", "label"], ["begin group", "g", "G"], ["note", None, "Read this"],
+        ["text", "t", "T"], ["end group", None, None]])
+    q = read_xlsform(p)
+    assert [x.name for x in q.questions()] == ["generated_note_name_3", "t"]
+    round_trip(q, tmp_path)
+    bad = book(tmp_path / "bad.xlsx", survey=[["type", "name", "label"], ["text", None, "T"]])
+    with pytest.raises(QuestionnaireError, match=re.escape(
+            "bad.xlsx, sheet 'survey', row 2, column 'name': expected a name for this "
+            "question, found none")):
+        read_xlsform(bad)
+
+
+def test_plain_and_language_tagged_media_on_one_row(tmp_path):
+    p = book(tmp_path / "media.xlsx", survey=[
+        ["type", "name", "label::English (en)", "label::French (fr)", "image",
+         "image::French (fr)", "media::audio::English (en)"],
+        ["note", "n", "Look", "Regardez", "a.png", "b.png", "c.mp3"]],
+        settings=[["default_language"], ["English (en)"]])
+    q = read_xlsform(p)
+    assert q.question("n").media == {"image": {"en": "a.png", "fr": "b.png"},
+                                     "audio": {"en": "c.mp3"}}
+    xml = round_trip(q, tmp_path)
+    assert "jr://images/b.png" in xml and "jr://audio/c.mp3" in xml
+
+
+def test_reading_stops_after_a_run_of_empty_rows():
+    # a sheet formatted down to row 1,048,576: the reader must not walk it
+    def endless():
+        yield ("text", "a", "A")
+        while True:
+            yield (None, None, None)
+
+    rows = _rows(["type", "name", "label"], endless())
+    assert rows == [(2, {"type": "text", "name": "a", "label": "A"})]
+
+
+def test_data_after_a_short_gap_is_read(tmp_path):
+    gap = [[None, None, None]] * (MAX_EMPTY_ROWS - 1)
+    p = book(tmp_path / "gap.xlsx", survey=[["type", "name", "label"], ["text", "a", "A"],
+                                            *gap, ["text", "b", "B"]])
+    assert [x.name for x in read_xlsform(p).questions()] == ["a", "b"]
+
+
+def test_xls_files_are_read(tmp_path):
+    xlwt = pytest.importorskip("xlwt", reason="xlwt writes the .xls fixture")
+    wb = xlwt.Workbook()
+    for name, rows in {"survey": [["type", "name", "label"], ["select one yn", "a", "A"],
+                                  ["integer", "n", "N"]], "choices": CHOICES}.items():
+        ws = wb.add_sheet(name)
+        for i, r in enumerate(rows):
+            for j, v in enumerate(r):
+                ws.write(i, j, v)
+    wb.save(str(tmp_path / "old.xls"))
+    q = read_xlsform(tmp_path / "old.xls")
+    assert [(x.name, x.type) for x in q.questions()] == [("a", "select_one"), ("n", "integer")]
+    assert q.id == "old"
+
+
+def test_not_a_workbook_is_a_clear_error(tmp_path):
+    p = tmp_path / "form.xls"
+    p.write_text("not excel")
+    with pytest.raises(QuestionnaireError, match=r"form\.xls: expected an \.xls .*workbook"):
+        read_xlsform(p)
+
+
+def test_unknown_type_names_sheet_row_column_and_a_hint(tmp_path):
+    p = book(tmp_path / "t.xlsx", survey=[["type", "name", "label"], ["text", "a", "A"],
+                                          ["integr", "b", "B"]])
+    with pytest.raises(QuestionnaireError, match=re.escape(
+            "t.xlsx, sheet 'survey', row 3, column 'type': expected an XLSForm question type, "
+            "found 'integr'. Hint: did you mean 'integer'?")):
+        read_xlsform(p)
+
+
+def test_duplicate_column_header_is_named(tmp_path):
+    p = book(tmp_path / "d.xlsx", survey=[["type", "name", "label", "label"], ["text", "a", "A", "B"]])
+    with pytest.raises(QuestionnaireError, match=re.escape(
+            "d.xlsx, sheet 'survey', row 1, column D: expected each column header once, "
+            "found 'label' again")):
+        read_xlsform(p)
+
+
+def test_legacy_loop_is_refused_with_the_row(tmp_path):
+    p = book(tmp_path / "loop.xlsx", survey=[["type", "name", "label"],
+                                             ["begin loop over yn", "l", "L"],
+                                             ["integer", "n", "N"], ["end loop", None, None]],
+             choices=CHOICES)
+    with pytest.raises(QuestionnaireError, match=re.escape(
+            "loop.xlsx, sheet 'survey', row 2, column 'type': expected a group or a repeat, "
+            "found 'begin loop over yn'")):
+        read_xlsform(p)
+
+
+def test_repeats_stay_repeats_from_xlsform(tmp_path):
+    p = book(tmp_path / "rep.xlsx", survey=[
+        ["type", "name", "label", "repeat_count"], ["integer", "hh_size", "Size", None],
+        ["begin_repeat", "members", "Members", "${hh_size}"], ["text", "mname", "Name", None],
+        ["integer", "age", "Age", None], ["end_repeat", None, None, None]])
+    q = read_xlsform(p)
+    (g,) = q.groups()
+    assert (g.name, g.repeat, g.repeat_count) == ("members", True, "${hh_size}")
+    xml = round_trip(q, tmp_path)
+    assert '<repeat jr:count=" /export/hh_size "' in xml or "<repeat" in xml
+
+
+def test_yaml_repeat_survives_the_xlsform_round_trip(tmp_path):
+    src = tmp_path / "r.yaml"
+    src.write_text("""
+id: roster
+title: {en: Roster}
+items:
+  - {name: n, type: integer, label: {en: Count}}
+  - repeat: kids
+    label: {en: Children}
+    items:
+      - {name: kid_age, type: integer, label: {en: Age}}
+""", encoding="utf-8")
+    q = load_questionnaire(src)
+    assert [(g.name, g.repeat) for g in q.groups()] == [("kids", True)]
+    xml = round_trip(q, tmp_path)
+    assert xml.count("<repeat ") == 1
+    # the stored form (group + repeat: true) loads back as a repeat too
+    assert type(q).from_dict(q.to_dict()) == q
+
+
+def test_cascading_select_choice_filter(tmp_path):
+    p = book(tmp_path / "cascade.xlsx", survey=[
+        ["type", "name", "label", "choice_filter"],
+        ["select_one state", "state", "State", None],
+        ["select_one county", "county", "County", "state=${state}"]],
+        choices=[["list_name", "name", "label", "state"], ["state", "wa", "WA", None],
+                 ["state", "tx", "TX", None], ["county", "king", "King", "wa"],
+                 ["county", "pierce", "Pierce", "wa"], ["county", "king", "King", "tx"],
+                 ["county", "cameron", "Cameron", "tx"]],
+        settings=[["allow_choice_duplicates"], ["yes"]])
+    q = read_xlsform(p)
+    assert q.question("county").choice_filter == "state=${state}"
+    assert [c.filters for c in q.choices("county").choices][:2] == [{"state": "wa"}] * 2
+    xml = round_trip(q, tmp_path)
+    assert "state= /export/state" in xml.replace("  ", " ") or "[state=" in xml
+
+
+def test_choice_filter_column_typo_is_warned(tmp_path):
+    p = book(tmp_path / "typo.xlsx", survey=[
+        ["type", "name", "label", "choice_filter"], ["select_one yn", "a", "A", "colour=1"]],
+        choices=CHOICES)
+    with pytest.warns(SurveyWarning, match="'colour' in 'colour=1', which is empty for every "
+                      "choice"):
+        read_xlsform(p)
+
+
+def test_odk_functions_parse_and_unknown_ones_are_located():
+    for text in ("cos(pi() div 4)", "atan2(1, 2) + log10(100) + exp10(2)",
+                 "date-time(0)", "base64-decode('aGk=')", "substring('abc', 2)"):
+        parse_expression(text)
+    with pytest.raises(ExpressionError, match=re.escape(
+            "expression \"1 + coss(1)\", column 5: unknown function 'coss'. Hint: did you "
+            "mean 'cos'?")):
+        parse_expression("1 + coss(1)")
+
+
+def test_curly_quotes_in_an_expression_are_straightened_with_a_warning(tmp_path):
+    p = book(tmp_path / "curly.xlsx", survey=[
+        ["type", "name", "label", "relevant"], ["select_one yn", "a", "A", None],
+        ["text", "b", "B", "${a} = \u2018yes\u2019"]], choices=CHOICES)
+    with pytest.warns(SurveyWarning, match=r"row 3, column 'relevant': curly quotes"):
+        q = read_xlsform(p)
+    assert q.question("b").relevant == "${a} = 'yes'"
+
+
+def test_select_one_external_keeps_the_external_choices_sheet(tmp_path):
+    p = book(tmp_path / "ext.xlsx", survey=[
+        ["type", "name", "label", "choice_filter"], ["select_one yn", "a", "A", None],
+        ["select_one_external city", "c", "City", "ok=${a}"]],
+        choices=CHOICES,
+        external_choices=[["list_name", "name", "label", "ok"], ["city", "x", "X", "yes"],
+                          ["city", "y", "Y", "no"]])
+    q = read_xlsform(p)
+    assert q.choices("city").source == "external_choices"
+    sheets = q.to_xlsform()
+    assert sheets["survey"][1]["type"] == "select_one_external city"
+    assert [r["name"] for r in sheets["external_choices"]] == ["x", "y"]
+    round_trip(q, tmp_path)
+
+
+def test_select_one_from_file_reads_the_csv_next_to_the_form(tmp_path):
+    (tmp_path / "regions.csv").write_text("name,label,zone\nn,North,1\ns,South,2\n",
+                                          encoding="utf-8")
+    p = book(tmp_path / "f.xlsx", survey=[["type", "name", "label"],
+                                          ["select_one_from_file regions.csv", "r", "Region"]])
+    q = read_xlsform(p)
+    assert q.choices("regions.csv").names() == ["n", "s"]
+    assert q.choices("regions.csv").choices[0].filters == {"zone": "1"}
+    out = tmp_path / "out"
+    out.mkdir()
+    sheets = q.to_xlsform(out / "f.xlsx")
+    assert sheets["survey"][0]["type"] == "select_one_from_file regions.csv"
+    xform(sheets)
+    assert read_xlsform(out / "f.xlsx") == q  # the CSV was written beside the export
+
+
+def test_select_one_from_file_without_the_file_names_it(tmp_path):
+    p = book(tmp_path / "nofile.xlsx", survey=[["type", "name", "label"],
+                                               ["select_one_from_file towns.csv", "t", "T"]])
+    with pytest.warns(SurveyWarning, match=r"come from towns\.csv, which is not next to the "
+                      "form"):
+        q = read_xlsform(p)
+    assert q.choices("towns.csv").choices == ()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        round_trip(q, tmp_path)
+
+
+def test_entities_and_settings_are_kept(tmp_path):
+    p = book(tmp_path / "ent.xlsx", survey=[
+        ["type", "name", "label", "save_to", "bind::odk:length"],
+        ["text", "tree", "Tree", "species", "5"]],
+        entities=[["list_name", "label"], ["trees", "${tree}"]],
+        settings=[["form_id", "form_title", "instance_name", "version"],
+                  ["tree form", "Trees", "concat('t', ${tree})", "3"]])
+    q = read_xlsform(p)
+    assert q.id == "tree_form"
+    sheets = q.to_xlsform()
+    assert sheets["entities"] == [{"list_name": "trees", "label": "${tree}"}]
+    assert sheets["survey"][0]["save_to"] == "species"
+    assert sheets["settings"][0]["form_id"] == "tree form"
+    assert sheets["settings"][0]["instance_name"] == "concat('t', ${tree})"
+    xml = round_trip(q, tmp_path)
+    assert 'entities:saveto="species"' in xml and 'odk:length="5"' in xml

@@ -121,14 +121,14 @@ def fmt_n(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
 
-MISSING_NAMES = {-88: "skipped", -99: "no answer", -77: "invalid"}
-
-
 def missing_reasons(s: Survey, var: str, info: VarInfo, codes: np.ndarray,
-                    scope: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+                    scope: np.ndarray | None, *, reason_codes: list | None = None,
+                    ) -> tuple[np.ndarray, list[str]]:
     """Why each unanswered row is missing: index into the returned reason names (-1 = answered
-    or out of scope). Reasons come from ``Survey.missing`` (codes -88 skipped, -99 no answer,
-    -77 invalid, others as ``code N``); rows without a recorded reason are ``missing``."""
+    or out of scope). Reasons come from ``Survey.missing``, named by ``Survey.missing_scheme``
+    (skipped, no answer, invalid; unknown codes as ``code N``); rows without a recorded reason
+    are ``missing``. ``reason_codes``, when given, receives the code of each name (NaN for
+    ``missing``)."""
     miss = codes < 0
     if scope is not None:
         miss &= scope
@@ -141,16 +141,21 @@ def missing_reasons(s: Survey, var: str, info: VarInfo, codes: np.ndarray,
         m = mm[var if var in mm.columns else col]
         vals = pd.to_numeric(m, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     if vals is not None:
-        present = sorted({int(v) for v in vals[miss & ~np.isnan(vals)]}, key=lambda c: -c)
+        scheme = s.missing_scheme
+        present = sorted({float(v) for v in vals[miss & ~np.isnan(vals)]}, key=lambda c: -c)
         for code in present:
             out[miss & (vals == code)] = len(names)
-            names.append(MISSING_NAMES.get(code, f"code {code}"))
+            names.append(scheme.reason(code, var))
+            if reason_codes is not None:
+                reason_codes.append(code)
         rest = miss & np.isnan(vals)
     else:
         rest = miss
     if rest.any():
         out[rest] = len(names)
         names.append("missing")
+        if reason_codes is not None:
+            reason_codes.append(np.nan)
     return out, names
 
 

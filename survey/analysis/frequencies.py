@@ -11,7 +11,6 @@ import pandas as pd
 from ..core.result import Result
 from ..errors import AnalysisError
 from ._common import (
-    MISSING_NAMES,
     fmt_n,
     missing_reasons,
     prepare,
@@ -24,7 +23,6 @@ from ._common import (
 __all__ = ["Frequencies", "MultiResponse", "frequencies", "multi_response", "proportion_ci"]
 
 _CI_METHODS = ("wilson", "clopper-pearson", "agresti-coull", "logit")
-_MISSING_NAMES = MISSING_NAMES
 
 
 def proportion_ci(x, n, *, confidence: float = 0.95, method: str = "wilson", df: float = math.inf):
@@ -285,11 +283,10 @@ def frequencies(
 
 def _missing_counts(s, info, var, codes, in_scope) -> pd.DataFrame:
     """Counts of missing answers by reason (from Survey.missing), within scope."""
-    reason, names = missing_reasons(s, var, info, codes, in_scope)
+    reason_codes: list = []
+    reason, names = missing_reasons(s, var, info, codes, in_scope, reason_codes=reason_codes)
     counts = np.bincount(reason[reason >= 0], minlength=len(names))
-    code_of = {nm: c for c, nm in _MISSING_NAMES.items()}
-    return pd.DataFrame({"reason": names, "code": [code_of.get(nm, np.nan) for nm in names],
-                         "n": counts.astype(int)})
+    return pd.DataFrame({"reason": names, "code": reason_codes, "n": counts.astype(int)})
 
 
 def _multi_estimates(s, sel, in_base, n_opt, n_base, confidence):
@@ -333,7 +330,7 @@ def multi_response(
 
     base : "respondents" (answered the question: at least one option not missing),
         "returned" (every row, within ``where``), or "shown" (every row except those whose
-        missing reason is "skipped", -88). Default: the template's ``report: {base: ...}``
+        missing reason is of kind ``not_applicable``). Default: the template's ``report: {base: ...}``
         for the question, else "respondents". The base count is stated in the notes.
 
     ``estimate`` is the proportion of the base choosing the option (0-1) with ``se``,
@@ -385,7 +382,9 @@ def multi_response(
         in_base = scope.copy()
         mm = s.missing
         if mm is not None and var in mm.columns:
-            skipped = pd.to_numeric(mm[var], errors="coerce").to_numpy(dtype=float) == -88
+            skipped = s.missing_scheme.is_kind(
+                pd.to_numeric(mm[var], errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+                "not_applicable", var)
             in_base &= ~skipped
         base_txt = "respondents shown the question (not skipped)"
     w = s.weights

@@ -13,7 +13,7 @@ Data conventions (every stage relies on them):
   lists them in choice order.
 * A missing answer is ``NaN``/``<NA>``; *why* it is missing (skipped, no answer, invalid mark)
   is kept in ``Survey.missing``: same index, one column per question, holding the missing code
-  (e.g. -88 skipped, -99 no answer, -77 invalid), ``<NA>`` where answered.
+  (its kind and label are in ``Survey.missing_scheme``), ``<NA>`` where answered.
 """
 
 from __future__ import annotations
@@ -195,6 +195,14 @@ class Survey:
 
     def label(self, var: str, *, language: str | None = None) -> str:
         return self.var_info(var, language=language).label
+
+    @property
+    def missing_scheme(self):
+        """The `MissingScheme`: missing codes and their kinds per question (from the
+        questionnaire; the defaults -99 no answer, -88 skipped, -77 invalid otherwise)."""
+        from .missing import MissingScheme
+
+        return MissingScheme.from_questionnaire(self.questionnaire)
 
     def __len__(self) -> int:
         return len(self.data)

@@ -82,9 +82,20 @@ class TemplateSpec:
     default_language: str | None = None
     missing_codes: tuple[tuple[float, str, tuple[tuple[str, str], ...]], ...] = ()  # code, kind, labels
     id: str | None = None
+    scheme: Any = None  # the questionnaire's MissingScheme (per-question missing codes)
 
     def __post_init__(self):
         object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+
+    @property
+    def missing_scheme(self):
+        """The `MissingScheme` (built from ``missing_codes`` when none was given)."""
+        from ..core.missing import MissingScheme, MissingValue
+
+        if self.scheme is not None:
+            return self.scheme
+        return MissingScheme(codes=tuple(MissingValue(float(c), k, labels)
+                                         for c, k, labels in self.missing_codes))
 
     def field(self, name: str) -> FieldSpec | None:
         return self._by_name.get(name)  # type: ignore[attr-defined]
@@ -236,6 +247,7 @@ def template_spec(q: Any) -> TemplateSpec:
         default_language=None if default is None else str(default),
         missing_codes=tuple(missing),
         id=_get(q, "id"),
+        scheme=_scheme_of(q),
     )
     if len(_CACHE) >= 32:
         _CACHE.clear()
@@ -244,6 +256,15 @@ def template_spec(q: Any) -> TemplateSpec:
 
 
 _CACHE: dict[int, tuple[Any, TemplateSpec]] = {}
+
+
+def _scheme_of(q: Any):
+    from ..core.missing import MissingScheme
+
+    try:
+        return MissingScheme.from_questionnaire(q)
+    except (TypeError, AttributeError):  # a duck-typed questionnaire without the attributes
+        return None
 
 
 # ------------------------------------------------------------------------------------------

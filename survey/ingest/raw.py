@@ -14,8 +14,9 @@ The canonical raw form is the hand-over between reading (`survey.ingest`) and va
 * ``_incomplete`` (boolean) when the platform says a record is incomplete (LimeSurvey's
   empty ``submitdate``, Qualtrics ``Finished`` = 0).
 * Source columns that match no question are kept at the end, named ``_extra:<header>``.
-* A cell holding one of the template's missing codes (``-99`` no answer, ``-88`` skipped,
-  ``-77`` invalid, in any question) is blank in ``frame`` and its code is in ``missing``
+* A cell holding one of its question's missing codes (``MissingScheme.for_var``: the
+  template's codes, narrowed or replaced by the question's ``missing:``; Stata ``.a``-``.z``
+  mapped back by ``MissingScheme.stata_letters``) is blank in ``frame`` and its code is in ``missing``
   (same index as ``frame``, one column per question that has any, ``Int64``).
   `read_responses` lays these codes over the reasons validation derives, so a file that says
   *why* an answer is missing keeps saying it.

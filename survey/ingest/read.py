@@ -196,7 +196,7 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
 
     result = validate(raw, q, **{k: options[k] for k in valid_keys if k in options})
     data = result.data
-    missing = _overlay_missing(result.missing, raw)
+    missing = result.missing
     weight = options.get("weight")
     data = _numeric_design_columns(data, [weight, *_as_tuple(options.get("fpc"))], raw)
     if weight is not None or options.get("strata") or options.get("psu") or options.get("fpc"):
@@ -230,27 +230,6 @@ def _numeric_design_columns(data: pd.DataFrame, cols, raw: RawTable) -> pd.DataF
         out = data.copy() if out is None else out
         out[col] = num.astype(float)
     return data if out is None else out
-
-
-def _overlay_missing(missing: pd.DataFrame | None, raw: RawTable) -> pd.DataFrame | None:
-    """Codes the file stated (e.g. -77 invalid) win over the reasons validation derived."""
-    if missing is None or raw.missing is None or not len(missing):
-        return missing
-    explicit = raw.missing.set_axis(raw.frame["_row"].to_numpy(), axis=0)
-    explicit = explicit[~explicit.index.duplicated()]
-    out = missing.copy()
-    rows = out.index.intersection(explicit.index)
-    for col in explicit.columns:
-        if col not in out.columns or not len(rows):
-            continue
-        stated = explicit.loc[rows, col]
-        stated = stated[stated.notna()]
-        if len(stated):
-            col_vals = out[col].astype("Int64")
-            col_vals.loc[stated.index] = stated.astype("Int64")
-            out[col] = col_vals.astype(missing[col].dtype) if missing[col].dtype != object \
-                else col_vals
-    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -320,6 +299,7 @@ class _Table:
         self.header_rows = header_rows
         self.second_headers = second_headers or []
         self.value_labels = value_labels or {}
+        self.stata_missing = False  # cells 'a'..'z' are Stata extended missing .a-.z
 
 
 def _expected_strings(spec: TemplateSpec) -> list[str]:
@@ -513,7 +493,9 @@ def _read_stat(path, kind, *, encoding, source) -> _Table:
         labels[var] = {_cell_str(k): str(v) for k, v in vl.items()}
     df.columns = [str(c) for c in df.columns]
     rows = np.arange(1, len(df) + 1, dtype=np.int64)
-    return _Table(df.reset_index(drop=True), rows, header_rows=0, value_labels=labels)
+    table = _Table(df.reset_index(drop=True), rows, header_rows=0, value_labels=labels)
+    table.stata_missing = kind == "dta"
+    return table
 
 
 def _read_entry_db(path, *, source, notes) -> _Table:
@@ -890,14 +872,18 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
         notes.append(f"{len(dropped)} empty row(s) skipped (row {shown})")
 
     out: dict[str, Any] = {"_row": table.rows[keep]}
-    code_of = _missing_table(spec)
+    scheme = spec.missing_scheme
     explicit: dict[str, np.ndarray] = {}
     rescan: set[str] = set()  # columns assembled from several source columns
     for f in spec.fields:
         if f.name in main:
             codes, uniq = blanks[main[f.name]]
             vl = table.value_labels.get(main[f.name], {})
+            if table.stata_missing:  # .a, .b, ... -> the question's missing codes
+                letter = {v: str(_num_text(k)) for k, v in scheme.stata_letters(f.name).items()}
+                uniq = [letter.get(u, u) if isinstance(u, str) else u for u in uniq]
             mapped = _normalize(f, uniq, matcher, vl)
+            code_of = scheme.lookup(f.name)
             hits = [code_of.get(m.strip()) if isinstance(m, str) else None for m in mapped]
             kept = codes[keep]
             if any(h is not None for h in hits):
@@ -939,7 +925,7 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
             unknown.remove(h)
             column_map[h] = f"{qn} (missing codes)"
             rescan.add(qn)
-    for name, miss in _extract_missing(out, rescan, code_of).items():
+    for name, miss in _extract_missing(out, rescan, scheme).items():
         if name in explicit:
             miss = np.where(np.isnan(miss), explicit[name], miss)
         explicit[name] = miss
@@ -1000,20 +986,15 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
 _GUARDED = re.compile(r"'[=+\-@\t\r]")
 
 
-def _missing_table(spec: TemplateSpec) -> dict[str, float]:
-    """'-99' (and '-99.0') -> -99 for every missing code of the template."""
-    table: dict[str, float] = {}
-    for code, _kind, _labels in spec.missing_codes:
-        c = int(code) if float(code).is_integer() else code
-        table[str(c)] = c
-        table[f"{c}.0"] = c
-    return table
+def _num_text(code: float) -> int | float:
+    return int(code) if float(code).is_integer() else code
 
 
-def _extract_missing(out: dict, names, code_of: dict) -> dict[str, np.ndarray]:
-    """Blank the cells of ``names`` holding a missing code; return {question: codes}."""
+def _extract_missing(out: dict, names, scheme) -> dict[str, np.ndarray]:
+    """Blank the cells of ``names`` holding one of their missing codes; {question: codes}."""
     found = {}
     for name in names:
+        code_of = scheme.lookup(name)
         if name not in out or not code_of:
             continue
         arr = np.asarray(out[name], dtype=object)

@@ -128,15 +128,16 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
     var_labels: dict[str, str] = {}
     value_labels: dict[str, dict] = {}
     missing: dict[str, list[float]] = {}
+    owner: dict[str, str] = {}  # column -> question whose missing codes it holds
     used: set[str] = set()
     fields = {col_of(f): f for f in spec.fields if f.kind != "multi"} if spec else {}
-    miss_labels = {code: dict(labels) for code, _kind, labels in (spec.missing_codes if spec else ())}
+    scheme = survey.missing_scheme
 
-    def mlabel(code: float) -> str:
-        d = miss_labels.get(code, {})
-        return d.get(lang) or next(iter(d.values()), None) or f"missing {_py(code)}"
+    def mlabel(code: float, var: str) -> str:
+        return scheme.label(code, var, language=lang)
 
-    def add_missing(col: str, vals: np.ndarray, reasons: pd.Series | None) -> np.ndarray:
+    def add_missing(col: str, vals: np.ndarray, reasons: pd.Series | None,
+                    var: str) -> np.ndarray:
         if reasons is None:
             return vals
         r = reasons.to_numpy(dtype=float)
@@ -148,7 +149,8 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
             missing[col] = present
             value_labels.setdefault(col, {})
             for code in present:
-                value_labels[col][_py(code)] = mlabel(code)
+                value_labels[col][_py(code)] = mlabel(code, var)
+                owner[col] = var
         return vals
 
     for f in (spec.fields if spec else ()):
@@ -166,7 +168,8 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
             else:
                 look = {n: codes[i] for i, n in enumerate(names)}
                 vals = s.astype("string").map(look).astype(float).to_numpy()
-            out[col_of(f)] = add_missing(col_of(f), vals, _missing_codes(survey, f, f.name))
+            out[col_of(f)] = add_missing(col_of(f), vals, _missing_codes(survey, f, f.name),
+                                         f.name)
             labels = {_py(codes[i]): c.label(lang) for i, c in enumerate(f.choices)}
             value_labels[col_of(f)] = {**labels, **value_labels.get(col_of(f), {})}
             var_labels[col_of(f)] = f.label(lang, short=True)
@@ -179,7 +182,7 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
                 s = data[col]
                 vals = pd.array(s, dtype="boolean").astype("Float64").to_numpy(
                     dtype=float, na_value=np.nan)
-                out[col] = add_missing(col, vals, reasons)
+                out[col] = add_missing(col, vals, reasons, f.name)
                 value_labels[col] = {0: off, 1: on, **value_labels.get(col, {})}
                 choice = next((c for c in f.choices if c.name == cname), None)
                 var_labels[col] = f"{f.label(lang, short=True)}: {choice.label(lang) if choice else cname}"
@@ -187,7 +190,8 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
         elif f.kind in ("integer", "decimal") and col_of(f) in data.columns:
             vals = pd.to_numeric(data[col_of(f)], errors="coerce").to_numpy(dtype=float,
                                                                          na_value=np.nan)
-            out[col_of(f)] = add_missing(col_of(f), vals, _missing_codes(survey, f, f.name))
+            out[col_of(f)] = add_missing(col_of(f), vals, _missing_codes(survey, f, f.name),
+                                         f.name)
             var_labels[col_of(f)] = f.label(lang, short=True)
             used.add(col_of(f))
         elif col_of(f) in data.columns:
@@ -217,7 +221,56 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
             out[col] = s.astype(object).where(s.notna(), "").astype(str).to_numpy()
         var_labels.setdefault(col, str(col) if fields.get(col) is None else fields[col].label(lang))
     frame = pd.DataFrame(out, index=range(len(data)))
+    frame.attrs["missing_owner"] = owner
     return frame, var_labels, value_labels, missing
+
+
+_BAD_CHARS = {
+    "sav": re.compile("\x00"),
+    "dta": re.compile("\x00"),
+    "xlsx": re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]"),  # what XML 1.0 cannot hold
+}
+XLSX_MAX_TEXT = 32767  # characters in one Excel cell
+
+
+def _clean_text(frame: pd.DataFrame, fmt: str, rows=None) -> tuple[pd.DataFrame, list[str]]:
+    """Replace characters ``fmt`` cannot hold with U+FFFD and cut text over Excel's cell
+    limit, with one note per changed cell (row as in the data, column, what was done)."""
+    bad = _BAD_CHARS[fmt]
+    notes: list[str] = []
+    out = None
+    rows = list(frame.index) if rows is None else list(rows)
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype != object and not pd.api.types.is_string_dtype(s):
+            continue
+        is_text = s.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
+        if not is_text.any():
+            continue
+        text = s[is_text].astype(str)
+        has_bad = text.str.contains(bad.pattern, regex=True).to_numpy()
+        too_long = (text.str.len() > XLSX_MAX_TEXT).to_numpy() if fmt == "xlsx" else \
+            np.zeros(len(text), dtype=bool)
+        if not (has_bad.any() or too_long.any()):
+            continue
+        out = frame.copy() if out is None else out
+        new = out[col].astype(object).copy()
+        pos = np.flatnonzero(is_text)
+        for j in np.flatnonzero(has_bad | too_long):
+            i = pos[j]
+            v = str(new.iloc[i])
+            if has_bad[j]:
+                found = sorted({f"U+{ord(ch):04X}" for ch in bad.findall(v)})
+                v = bad.sub("\ufffd", v)
+                notes.append(f"row {rows[i]}, column {col!r}: {', '.join(found)} cannot be "
+                             f"written to {fmt}; replaced by U+FFFD")
+            if len(v) > XLSX_MAX_TEXT and fmt == "xlsx":
+                notes.append(f"row {rows[i]}, column {col!r}: text of {len(v):,} characters "
+                             f"cut to Excel's limit of {XLSX_MAX_TEXT:,}")
+                v = v[:XLSX_MAX_TEXT]
+            new.iloc[i] = v
+        out[col] = new
+    return (frame if out is None else out), notes
 
 
 def _valid_names(names: list[str], *, limit: int, kind: str) -> tuple[dict[str, str], list[str]]:
@@ -262,7 +315,9 @@ def to_spss(survey, path, *, language: str | None = None, compress: bool | None 
     path = Path(path)
     _check_dir(path)
     frame, var_labels, value_labels, missing = _coded_frame(survey, language=language)
+    frame, text_notes = _clean_text(frame, "sav", survey.data.index)
     renamed, notes = _valid_names(list(frame.columns), limit=64, kind="spss")
+    notes = text_notes + notes
     frame = frame.rename(columns=renamed)
     col_labels, vl_out, ranges = {}, {}, {}
     for old, new in renamed.items():
@@ -309,36 +364,64 @@ def to_spss(survey, path, *, language: str | None = None, compress: bool | None 
 def to_stata(survey, path, *, language: str | None = None) -> WrittenFile:
     """Write a Stata ``.dta`` (version 15: Unicode) with variable and value labels.
 
-    Missing answers are written as system missing; the reasons are not representable as
-    numbers in Stata and are listed in the notes.
+    Missing answers are written as Stata's extended missing values ``.a``, ``.b``, ... (one
+    letter per missing code of the question, `MissingScheme.stata_letters`), labelled with the
+    reason and its code, so Stata, R (haven) and pyreadstat treat them as missing, never as
+    numbers. Text columns keep their missing answers blank.
     """
     import pyreadstat
 
     path = Path(path)
     _check_dir(path)
     frame, var_labels, value_labels, missing = _coded_frame(survey, language=language)
+    owner = frame.attrs.get("missing_owner", {})
+    frame, text_notes = _clean_text(frame, "dta", survey.data.index)
     renamed, notes = _valid_names(list(frame.columns), limit=32, kind="stata")
+    notes = text_notes + notes
     frame = frame.rename(columns=renamed)
-    col_labels, vl_out = {}, {}
+    scheme = survey.missing_scheme
+    col_labels, vl_out, user_missing = {}, {}, {}
     for old, new in renamed.items():
         lab = var_labels.get(old, "")
         cut = lab[:80]
         if cut != lab:
             notes.append(f"variable label of {new!r} cut to 80 characters")
         col_labels[new] = cut
-        if old in value_labels and pd.api.types.is_float_dtype(frame[new]):
-            vals = frame[new].dropna()
+        codes = set(missing.get(old, ()))
+        if codes:
+            letters = scheme.stata_letters(owner.get(old, old))
+            col = frame[new].astype(object)
+            vals = frame[new].to_numpy(dtype=float)
+            for code in sorted(codes):
+                letter = letters.get(code)
+                hit = vals == code
+                col[hit] = letter if letter is not None else np.nan
+                if letter is None:
+                    notes.append(f"{new!r}: missing code {_py(code)} written as system missing "
+                                 "(more than 26 missing codes)")
+            frame[new] = col
+            user_missing[new] = sorted({letters[c] for c in codes if c in letters})
+        if old in value_labels and (pd.api.types.is_float_dtype(frame[new]) or codes):
+            vals = pd.to_numeric(frame[new], errors="coerce").dropna()
             if (vals == np.floor(vals)).all():
-                vl_out[new] = {int(k): str(v) for k, v in value_labels[old].items()
-                               if float(k).is_integer()}
+                letters = scheme.stata_letters(owner.get(old, old)) if codes else {}
+                vl = {}
+                for k, v in value_labels[old].items():
+                    if codes and float(k) in codes and float(k) in letters:
+                        vl[letters[float(k)]] = f"{v} ({_py(k)})"
+                    elif float(k).is_integer():
+                        vl[int(k)] = str(v)
+                vl_out[new] = vl
     try:
         pyreadstat.write_dta(frame, str(path), column_labels=col_labels,
-                             variable_value_labels=vl_out, version=15)
+                             variable_value_labels=vl_out, version=15,
+                             missing_user_values=user_missing or None)
     except Exception as exc:  # noqa: BLE001
         raise IngestError(format_problem(where=str(path), expected="a writable Stata file",
                                          found=f"{type(exc).__name__}: {exc}")) from None
-    if missing:
-        notes.append("missing-answer codes are written as numbers (e.g. -99) with value labels")
+    if user_missing:
+        notes.append("missing answers written as Stata extended missing values (.a, .b, ...) "
+                     "labelled with their reason and code")
     return WrittenFile(str(path), "dta", len(frame), frame.shape[1], tuple(notes))
 
 
@@ -424,6 +507,7 @@ def to_excel(survey, path, *, language: str | None = None) -> WrittenFile:
     path = Path(path)
     _check_dir(path)
     frame = _labelled_frame(survey, language=language, safe=False)
+    frame, text_notes = _clean_text(frame, "xlsx")
     wb = Workbook()
     ws = wb.active
     ws.title = "data"
@@ -464,7 +548,8 @@ def to_excel(survey, path, *, language: str | None = None) -> WrittenFile:
         cb.append([str(col), label, kind, None, None])
         if info is not None and info.kind == "single" and info.columns == (col,):
             for code, cat in zip(info.codes, info.categories):
-                cb.append([None, None, None, code, cat])
+                cb.append([None, None, None, _BAD_CHARS["xlsx"].sub("\ufffd", str(code))[
+                    :XLSX_MAX_TEXT], _BAD_CHARS["xlsx"].sub("\ufffd", str(cat))[:XLSX_MAX_TEXT]])
     for code, _kind, labels in (spec.missing_codes if spec else ()):
         d = dict(labels)
         cb.append(["(missing)", d.get(lang) or next(iter(d.values()), ""), "missing", _py(code),
@@ -473,8 +558,8 @@ def to_excel(survey, path, *, language: str | None = None) -> WrittenFile:
         for i in range(1, min(sheet.max_column, 200) + 1):
             sheet.column_dimensions[get_column_letter(i)].width = 16
     wb.save(path)
-    notes = (f"{risky} text cell(s) starting with = + - @ tab or CR written with the quote "
-             "prefix",) if risky else ()
+    notes = tuple(text_notes) + ((f"{risky} text cell(s) starting with = + - @ tab or CR "
+                                  "written with the quote prefix",) if risky else ())
     return WrittenFile(str(path), "xlsx", len(frame), frame.shape[1], notes)
 
 

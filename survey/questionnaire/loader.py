@@ -331,6 +331,7 @@ class Normalizer:
         self.avail: list[str] = []
         self.names: dict[str, tuple[Loc, str]] = {}   # question/group name -> (loc, kind)
         self.questions: dict[str, dict] = {}           # data question name -> normalised dict
+        self._missing_at: dict[str, Loc] = {}          # question -> loc of its missing: key
         self.exprs: list[tuple[str, Loc, str]] = []    # (expr, loc, item name)
         self.lists: dict[str, dict] = {}
 
@@ -388,6 +389,7 @@ class Normalizer:
         out["items"] = self.items(d.get("items") or [], loc / "items")
         if "fieldwork" in d and d["fieldwork"] is not None:
             out["fieldwork"] = self.fieldwork(d["fieldwork"], loc / "fieldwork")
+        self.missing_collisions(out["missing_codes"])
         out["checks"] = self.checks(d.get("checks") or [], loc / "checks")
         out["scales"] = self.scales(d.get("scales") or {}, loc / "scales")
         out.update({k: v for k, v in d.items() if isinstance(k, str) and k.startswith("x_")})
@@ -443,6 +445,75 @@ class Normalizer:
         if len(set(codes)) != len(codes):
             self.p.add(loc, "distinct missing codes", str(codes))
         return out
+
+    def question_missing(self, raw, loc: Loc, name: str) -> list:
+        """``missing:`` of a question: kind names (the template's codes of that kind apply)
+        and/or ``{code, kind, label}`` codes of this question only; ``none`` or ``[]``: none."""
+        if raw is None or raw == "none":
+            return []
+        if isinstance(raw, (str, dict)):
+            raw = [raw]
+        if not isinstance(raw, list):
+            self.p.add(loc, "a list of missing kinds and/or {code, kind, label}", _found(raw),
+                       item=name)
+            return []
+        out: list = []
+        for i, m in enumerate(raw):
+            if isinstance(m, str):
+                if m not in MISSING_KINDS:
+                    self.p.add(loc / i, f"one of {', '.join(MISSING_KINDS)} or {{code, kind, "
+                               "label}", repr(m), did_you_mean(m, MISSING_KINDS), item=name)
+                    continue
+                out.append(m)
+            else:
+                out += self.missing_codes([m], loc / i)
+        codes = [m["code"] for m in out if isinstance(m, dict)]
+        if len(set(codes)) != len(codes):
+            self.p.add(loc, "distinct missing codes", str(codes), item=name)
+        self._missing_at[name] = loc
+        return out
+
+    def missing_collisions(self, global_codes: list) -> None:
+        """A missing code equal to a valid choice code of a question it applies to would turn
+        those answers into missing: refuse it, naming both (issue: GSS 0 = NAP vs degree 0)."""
+        for name, q in self.questions.items():
+            lst = self.lists.get(str(q.get("list"))) if q.get("type") in SELECT_TYPES else None
+            if not lst:
+                continue
+            spec = q.get("missing")
+            if spec is None:
+                scope = [(m, "missing_codes") for m in global_codes]
+            else:
+                kinds = {s for s in spec if isinstance(s, str)}
+                scope = [(m, "missing_codes") for m in global_codes if m.get("kind") in kinds]
+                scope += [(m, "its missing:") for m in spec if isinstance(m, dict)]
+            by_code = {}
+            for c in lst["choices"]:
+                code = c.get("code")
+                if code is None and re.fullmatch(r"-?\d+", str(c["name"])):
+                    code = int(c["name"])
+                if code is not None:
+                    by_code.setdefault(code, c)
+            for m, where in scope:
+                c = by_code.get(m.get("code"))
+                if c is None or not isinstance(m.get("code"), int):
+                    continue
+                label = next(iter((c.get("label") or {}).values()), "")
+                fine = [k for k in MISSING_KINDS if any(
+                    g.get("kind") == k for g in global_codes) and not any(
+                    g.get("kind") == k and g.get("code") in by_code for g in global_codes)]
+                free = next(x for x in (9, 99, -9, -99, 999) if x not in by_code)
+                example = (f"missing: [{', '.join(fine)}] (only those template codes)" if fine
+                           else f"missing: [{{code: {free}, kind: nonresponse}}]")
+                self.p.add(
+                    self._missing_at.get(name, self.names.get(name, (Loc("", {}, ()),))[0]),
+                    "missing codes that are not valid answers",
+                    f"missing code {m['code']} ({m.get('kind')}, from {where}) equals choice "
+                    f"{c['name']!r}" + (f" ({label})" if label else "")
+                    + f" of list '{q['list']}'",
+                    f"say which missing codes apply to question '{name}': {example}; "
+                    "or change the choice's code",
+                    item=name)
 
     # choice lists ---------------------------------------------------------------------------
     def choice_lists(self) -> dict:
@@ -628,6 +699,8 @@ class Normalizer:
         if "code" in q:
             q["code"] = str(q["code"])
         self.other_and_exclusive(q, loc, name)
+        if "missing" in q:
+            q["missing"] = self.question_missing(q["missing"], loc / "missing", name)
         if "recode" in q:
             self.recode(q, loc / "recode", name)
         if q.get("type") != "note":

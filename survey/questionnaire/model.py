@@ -135,7 +135,9 @@ class Question(_Model):
     code: str | None = None
     recode: Recode | None = None
     report: Report | None = None
-    missing: tuple[str, ...] | None = None
+    missing: tuple[str | MissingCode, ...] | None = Field(
+        None, description="kinds of the template's missing codes that apply, and/or this "
+        "question's own {code, kind, label} (default: all template codes)")
     other: Other | None = None
     exclusive: tuple[str, ...] = ()
     # set by the model, not written in templates

@@ -128,7 +128,12 @@ def _svy(item, row: dict) -> None:
                 if hasattr(value, "model_dump") else value
             row[col] = json.dumps(dumped, ensure_ascii=False, sort_keys=True)
     if getattr(item, "missing", None) is not None:
-        row["svy_missing"] = " ".join(item.missing) or "none"
+        kinds = [m for m in item.missing if isinstance(m, str)]
+        if len(kinds) == len(item.missing):
+            row["svy_missing"] = " ".join(kinds) or "none"
+        else:  # per-question codes: JSON, as the other structured columns
+            row["svy_missing"] = json.dumps([m if isinstance(m, str) else m.model_dump(
+                exclude_defaults=True) for m in item.missing], ensure_ascii=False)
     if getattr(item, "exclusive", ()):
         row["svy_exclusive"] = " ".join(item.exclusive)
     row.update(_extra(item))
@@ -711,7 +716,9 @@ class _Reader:
             if col in row:
                 q[key] = json.loads(row[col])
         if "svy_missing" in row:
-            q["missing"] = [] if row["svy_missing"] == "none" else str(row["svy_missing"]).split()
+            text = str(row["svy_missing"])
+            q["missing"] = [] if text == "none" else json.loads(text) if text.startswith(
+                "[") else text.split()
         if "svy_exclusive" in row:
             q["exclusive"] = str(row["svy_exclusive"]).split()
         if "svy_ext" in row:

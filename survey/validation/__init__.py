@@ -26,12 +26,13 @@ duplicate_id (conflict)  flag          error      same id, different answers: tw
                                                   so both are kept for a human to settle
 unknown_code             set_missing   error      a code outside the list (or two boxes ticked
                                                   on a single choice) cannot be analysed; it is
-                                                  coded invalid (-77), the mark stays in the
-                                                  report for checking against the paper form
+                                                  coded invalid (kind ``invalid``), the mark
+                                                  stays in the report for checking against
+                                                  the paper form
 type                     set_missing   error      not a number / date: same reasoning
 constraint               set_missing   error      out of the declared range (age 150) is an
                                                   invalid answer; keeping it would bias means
-required                 flag          warning    item non-response is normal; coded -99
+required                 flag          warning    item non-response is normal; ``nonresponse``
 skip_violation           flag          warning    paper respondents often answer what they
                                                   should skip; the answer is real, so it is
                                                   kept (``"blank"``/``"set_missing"`` codes it
@@ -55,7 +56,8 @@ are the rule names plus ``duplicate_id_conflict``, ``incomplete``, ``check`` (al
 Semantics (formats.md §7.5, XLSForm): a question's relevance is the conjunction of its own
 ``relevant`` and that of its enclosing groups and grid; ``required`` applies only when
 relevant; a constraint is checked only on non-empty, well-typed values; a blank cell is coded
-``not_applicable`` (-88) when not relevant and ``nonresponse`` (-99) when relevant; no skip
+``not_applicable`` when not relevant and ``nonresponse`` when relevant (the question's codes
+of those kinds in ``Survey.missing_scheme``); no skip
 violation is reported when the question controlling the skip holds an invalid answer; template
 checks are evaluated only on rows where every question they name holds a usable answer. Blank
 forms and the later copies of exact duplicates get only their row problem (their cells are

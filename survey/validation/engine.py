@@ -73,7 +73,6 @@ _DATES = ("date", "datetime", "start", "end", "today")
 _SKIP_TYPES = ("note",)
 _TIMESTAMP_PAIRS = (("start", "end"), ("StartDate", "EndDate"), ("startdate", "submitdate"),
                     ("starttime", "endtime"))
-_DEFAULT_MISSING = {"nonresponse": -99, "not_applicable": -88, "invalid": -77}
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -96,16 +95,19 @@ class ValidationResult:
     rejected: pd.DataFrame
     report: ValidationReport
     source: dict = dataclasses.field(default_factory=dict)
+    questionnaire: Any = None
 
     def __repr__(self) -> str:
         return (f"<ValidationResult: {len(self.data)} accepted, {len(self.rejected)} rejected, "
                 f"{len(self.report.problems)} problems>")
 
     def to_survey(self, questionnaire: Any = None, *, language: str | None = None):
-        """Wrap the result in a `Survey` (data, missing, rejected, validation, source)."""
+        """Wrap the result in a `Survey` (data, missing, rejected, validation, source); the
+        questionnaire validated against unless another is given. Same as `read_responses`."""
         from ..core.survey import Survey
 
-        return Survey(data=self.data, questionnaire=questionnaire, validation=self.report,
+        q = self.questionnaire if questionnaire is None else questionnaire
+        return Survey(data=self.data, questionnaire=q, validation=self.report,
                       rejected=self.rejected, missing=self.missing, source=dict(self.source),
                       language=language)
 
@@ -207,16 +209,6 @@ def _label(text, language: str, fallback: str) -> str:
     if isinstance(text, dict) and text:
         return text.get(language) or next(iter(text.values()))
     return fallback
-
-
-def _missing_codes(q) -> dict[str, int]:
-    out = dict(_DEFAULT_MISSING)
-    for mc in getattr(q, "missing_codes", ()) or ():
-        kind = mc["kind"] if isinstance(mc, dict) else getattr(mc, "kind", None)
-        code = mc["code"] if isinstance(mc, dict) else getattr(mc, "code", None)
-        if kind in out and code is not None:
-            out[kind] = int(code)
-    return out
 
 
 def _conjuncts(e) -> list:
@@ -354,7 +346,9 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     label_lang = _lang(q, None)
     checks = tuple(getattr(q, "checks", ()) or ())
     pol = resolve_policies(policies, [c.id for c in checks])
-    codes = _missing_codes(q)
+    from ..core.missing import MissingScheme
+
+    scheme = MissingScheme.from_questionnaire(q)
 
     n = len(frame)
     if "_row" in frame.columns:
@@ -750,14 +744,14 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
         name = qq.name
         has = answered[name].to_numpy()
         rel = relevant_of[name]
-        code = np.where(has, np.nan, np.where(rel, codes["nonresponse"],
-                                              codes["not_applicable"]))
+        code = np.where(has, np.nan, np.where(rel, scheme.code("nonresponse", name),
+                                              scheme.code("not_applicable", name)))
         inv = set_missing.get(name)
         if inv is not None:
-            code = np.where(inv, codes["invalid"], code)
+            code = np.where(inv, scheme.code("invalid", name), code)
         blk = blanked.get(name)
         if blk is not None:
-            code = np.where(blk, codes["not_applicable"], code)
+            code = np.where(blk, scheme.code("not_applicable", name), code)
         missing_cols[name] = pd.array(code, dtype="Float64").astype("Int64")
         wipe = (inv if inv is not None else np.zeros(n, bool)) | (
             blk if blk is not None else np.zeros(n, bool))
@@ -769,7 +763,8 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             elif datacol.get(name, name) in data.columns:
                 c = datacol.get(name, name)
                 data[c] = data[c].where(~wipe)
-    missing = pd.DataFrame(missing_cols, index=frame.index)
+    missing = _overlay_missing(pd.DataFrame(missing_cols, index=frame.index),
+                               getattr(raw, "missing", None))
     for c in extras:
         out_name = str(c).removeprefix("_extra:")
         if out_name in data.columns:
@@ -803,4 +798,27 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     src = dict(source)
     src.setdefault("rows_read", n)
     return ValidationResult(data=data, missing=missing, rejected=rejected, report=report,
-                            source=src)
+                            source=src, questionnaire=q)
+
+
+def _overlay_missing(missing: pd.DataFrame, stated: pd.DataFrame | None) -> pd.DataFrame:
+    """Codes the file stated (``RawTable.missing``, e.g. -77 invalid, or an SPSS user-missing
+    8 = don't know) win over the reasons validation derived. Same index (frame order)."""
+    if stated is None or not len(missing) or not len(stated.columns):
+        return missing
+    out = missing.copy()
+    for col in stated.columns:
+        if col not in out.columns:
+            continue
+        given = pd.to_numeric(stated[col], errors="coerce").to_numpy(dtype=float,
+                                                                     na_value=np.nan)
+        if len(given) != len(out):
+            continue
+        keep = ~np.isnan(given)
+        if keep.any():
+            vals = out[col].to_numpy(dtype=float, na_value=np.nan)
+            vals[keep] = given[keep]
+            arr = pd.array(vals, dtype="Float64")
+            whole = np.isnan(vals) | (vals == np.round(vals))
+            out[col] = arr.astype("Int64") if whole.all() else arr
+    return out

@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from .safety import md_text
+
 _CSS = (
     "<style>.sv-result{font-family:'Noto Sans CJK SC','Noto Sans CJK TC',system-ui,sans-serif;"
     "font-size:13px}.sv-result table{border-collapse:collapse}.sv-result th,.sv-result td"
@@ -68,9 +70,9 @@ class Result:
 
     def _repr_markdown_(self) -> str:
         frame = self._display_frame()
-        out = [f"**{self.title}**", "", frame_to_markdown(frame)]
+        out = [f"**{md_text(self.title)}**", "", frame_to_markdown(frame)]
         if self.footnotes:
-            out += [""] + [f"- {n}" for n in self.footnotes]
+            out += [""] + [f"- {md_text(n)}" for n in self.footnotes]
         return "\n".join(out)
 
     def _repr_latex_(self) -> str:
@@ -133,12 +135,16 @@ def _col_name(c: Any) -> str:
 
 
 def frame_to_markdown(frame: pd.DataFrame) -> str:
-    """Render a frame as a GitHub-flavoured Markdown table (no tabulate dependency)."""
+    """Render a frame as a GitHub-flavoured Markdown table (no tabulate dependency).
+
+    Every header and cell is literal text (:func:`survey.core.safety.md_text`): labels and
+    answers never become HTML, links or extra rows.
+    """
     idx_name = " / ".join(str(n) for n in frame.index.names if n is not None)
     header = [idx_name] + [_col_name(c) for c in frame.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + "---|" * len(header)]
     for key, row in frame.iterrows():
         keys = key if isinstance(key, tuple) else (key,)
         cells = [" / ".join(_fmt(k) for k in keys)] + [_fmt(v) for v in row.tolist()]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(md_text(c) for c in cells) + " |")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import html
 import json
 import os
 import re
@@ -109,8 +110,11 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _public_value(value: Any) -> Any:
-    """A parameter value as recorded in the manifest: existing files by name and hash."""
+def _public_value(value: Any, *, is_file: bool = True) -> Any:
+    """A parameter value as recorded in the manifest: a file parameter's file by name and hash
+    (any other value as it is: a value that happens to name a file is never read)."""
+    if not is_file:
+        return value
     if isinstance(value, (str, os.PathLike)) and value and len(os.fspath(value)) < 4096:
         p = Path(os.fspath(value))
         try:
@@ -130,11 +134,13 @@ def build_manifest(
     parameters: Mapping[str, Any],
     seed: int,
     chromium: str | None,
+    file_parameters: Sequence[str] = ("weighting",),
 ) -> dict[str, Any]:
     """The reproducibility record shown in the report's appendix and written next to it.
 
     Only file names (never directories) and content hashes are recorded, so the manifest, and
-    the report that shows it, do not depend on where the build runs.
+    the report that shows it, do not depend on where the build runs. Only the declared
+    ``file_parameters`` are read and hashed.
     """
     hidden = {"questionnaire", "responses", "manifest"}
     return {
@@ -145,7 +151,8 @@ def build_manifest(
         ),
         "report_notebook": {"file": notebook.name, "sha256": _sha256(notebook)},
         "parameters": {
-            k: _public_value(v) for k, v in sorted(parameters.items()) if k not in hidden
+            k: _public_value(v, is_file=k in file_parameters)
+            for k, v in sorted(parameters.items()) if k not in hidden
         },
         "seed": seed,
         "packages": _versions(),
@@ -208,6 +215,106 @@ def _kernel_env(seed: int) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+#: the parameters render_report sets itself (a notebook's parameters cell should declare them)
+_RUNTIME_PARAMETERS = frozenset({"questionnaire", "responses", "language", "title", "seed",
+                                 "manifest"})
+
+
+def declared_parameters(nb_path: Path) -> dict[str, dict]:
+    """The parameters declared in a notebook's ``parameters`` cell (papermill's inspection)."""
+    import papermill as pm
+
+    try:
+        return dict(pm.inspect_notebook(str(nb_path)))
+    except Exception as exc:  # noqa: BLE001 - unreadable notebook or parameters cell
+        raise ReportError(format_problem(
+            where=f"report notebook {nb_path.name}",
+            expected="a notebook whose 'parameters' cell papermill can inspect",
+            found=f"{type(exc).__name__}: {exc}",
+        )) from None
+
+
+def file_parameters(declared: Mapping[str, Mapping]) -> tuple[str, ...]:
+    """Parameters that name a file: declared with a comment that mentions a file
+    (``weighting = "none"  # "none" or a rake-targets YAML file``)."""
+    return tuple(sorted(
+        name for name, info in declared.items()
+        if name not in _RUNTIME_PARAMETERS and re.search(r"\bfile\b", str(info.get("help") or ""))
+    ))
+
+
+def _default_of(info: Mapping) -> Any:
+    import ast
+
+    try:
+        return ast.literal_eval(str(info.get("default")))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def check_parameters(params: Mapping[Any, Any], declared: Mapping[str, Mapping],
+                     notebook: str) -> dict[str, Any]:
+    """``params`` checked against the notebook's parameters cell.
+
+    A name must be a Python identifier (papermill writes ``name = value`` into the notebook,
+    escaping only the value) and declared in the cell; a value must have the type of the
+    declared default (a number for a number, finite; text for text).
+
+    >>> declared = {"alpha": {"default": "0.05"}, "seed": {"default": "1"},
+    ...             "title": {"default": '""'}}
+    >>> check_parameters({"alpha": 0.01, "title": 2024}, declared, "nb")
+    {'alpha': 0.01, 'title': '2024'}
+    >>> check_parameters({"x=__import__('os')": 1}, declared, "nb")
+    Traceback (most recent call last):
+    survey.errors.ReportError: report notebook nb, parameter "x=__import__('os')": expected a Python identifier declared in the notebook's parameters cell, found a name that is not an identifier. Hint: declared parameters: alpha, seed, title.
+    """
+    import keyword
+    import math
+
+    from ..errors import did_you_mean
+
+    names = ", ".join(sorted(declared)) or "none"
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        where = f"report notebook {notebook}, parameter {str(name)[:80]!r}"
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise ReportError(format_problem(
+                where=where, expected="a Python identifier declared in the notebook's "
+                "parameters cell", found="a name that is not an identifier",
+                hint=f"declared parameters: {names}"))
+        if name not in declared and name not in _RUNTIME_PARAMETERS:
+            raise ReportError(format_problem(
+                where=where, expected="a parameter declared in the notebook's parameters cell",
+                found="an undeclared name",
+                hint=did_you_mean(name, declared) or f"declared parameters: {names}"))
+        default = _default_of(declared.get(name, {}))
+        if name == "seed" and not isinstance(default, int):
+            default = 0
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        bad = None
+        if isinstance(default, bool):
+            bad = None if isinstance(value, bool) else "true or false"
+        elif isinstance(default, int):
+            bad = None if number and float(value).is_integer() and math.isfinite(value) \
+                else "a whole number"
+            value = int(value) if bad is None else value
+        elif isinstance(default, float):
+            bad = None if number and math.isfinite(value) else "a finite number"
+        elif isinstance(default, str):
+            if number:
+                value = str(value)
+            elif isinstance(value, os.PathLike):
+                value = os.fspath(value)
+            elif not isinstance(value, (str, Mapping)):
+                bad = "text"
+        if bad:
+            raise ReportError(format_problem(
+                where=where, expected=bad, found=f"{type(value).__name__} {str(value)[:60]!r}",
+                hint=f"the notebook's default is {declared[name].get('default')}"))
+        out[name] = value
+    return out
 
 
 def _resolve_questionnaire(questionnaire: Any) -> tuple[Path, Any]:
@@ -308,6 +415,7 @@ def _failed_cell(nb_path: Path) -> tuple[int | None, str | None, str]:
         m = re.match(r"#\s*section:\s*(.+)", src)
         if headings:
             section = re.sub(r"<[^>]+>", "", headings[-1]).strip()
+            section = html.unescape(re.sub(r"\\(.)", r"\1", section))  # md_text escapes
         if cell.cell_type == "code" and any(
             o.get("output_type") == "error" for o in cell.get("outputs", []) or []
         ):
@@ -387,7 +495,8 @@ def render_report(
                 )
             )
         data_path = data_path.resolve()
-    params = dict(parameters or {})
+    declared = declared_parameters(nb_path)
+    params = check_parameters(dict(parameters or {}), declared, nb_path.name)
     template_id, lang, title = _template_info(q_path, q, language or params.get("language"))
     title = params.get("title") or title
     seed = int(params.get("seed", DEFAULT_SEED))
@@ -403,6 +512,7 @@ def render_report(
         parameters={**params, "language": lang, "title": title},
         seed=seed,
         chromium=chromium_version(chromium) if chromium else None,
+        file_parameters=file_parameters(declared),
     )
     params.update(
         questionnaire=str(q_path),

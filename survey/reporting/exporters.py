@@ -81,6 +81,51 @@ h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
 
 log = logging.getLogger(__name__)
 
+#: the page may load nothing: no script, no frame, no remote or file: resource; images and fonts
+#: only as data: URIs, styles only inline (the report is one self-contained file)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+#: what survives the second wall (:func:`clean_report_html`): the markup our sections emit
+_SAFE_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
+    "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+    "i", "img", "li", "ol", "p", "pre", "s", "small", "span", "strong", "sub", "sup", "table",
+    "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+})
+_SAFE_ATTRS = frozenset({"class", "id", "title", "alt", "colspan", "rowspan", "width", "height",
+                         "align", "data-mime-type"})
+
+
+def _safe_attribute(tag: str, name: str, value: str) -> bool:
+    if name in _SAFE_ATTRS:
+        return True
+    if tag == "a" and name == "href":
+        return value.startswith("#")  # in-page anchors only
+    if tag == "img" and name == "src":
+        return value.startswith("data:image/")
+    return False
+
+
+def clean_report_html(text: Any) -> str:
+    """The second wall: drop every tag, attribute and URL a report never emits.
+
+    Section text is escaped before it becomes Markdown or HTML (``survey.core.safety``); this
+    filter (nbconvert's ``clean_html`` slot, active because the exporters set
+    ``sanitize_html``) escapes what slipped through anyway: scripts, frames, event handlers,
+    ``javascript:``/``file:``/remote links and images.
+
+    >>> clean_report_html("<h2 id='a'>T</h2><img src=x onerror=alert(1)><script>x()</script>")
+    '<h2 id="a">T</h2><img>&lt;script&gt;x()&lt;/script&gt;'
+    """
+    import bleach
+
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    return bleach.clean(text, tags=_SAFE_TAGS, attributes=_safe_attribute,
+                        protocols=["data"], strip=False, strip_comments=True)
+
 
 def language_tag(language: str | None) -> str:
     """The BCP 47 ``lang`` tag for a report language.
@@ -191,6 +236,14 @@ class SurveyHTMLExporter(HTMLExporter):
     def _embed_images_default(self) -> bool:
         return True
 
+    @default("sanitize_html")
+    def _sanitize_default(self) -> bool:
+        return True
+
+    def default_filters(self):
+        for name, fn in super().default_filters():
+            yield name, (clean_report_html if name == "clean_html" else fn)
+
     def _survey_resources(self, nb: Any, resources: dict) -> dict:
         lang = report_language(nb)
         name = (resources.get("metadata") or {}).get("name") or "report"
@@ -200,6 +253,7 @@ class SurveyHTMLExporter(HTMLExporter):
             "title": title,
             "version": __version__,
             "css": _PRINT_CSS % {"fonts": _FONT_STACKS.get(lang, _FONT_STACKS["en"])},
+            "csp": CONTENT_SECURITY_POLICY,
         }
         return resources
 
@@ -406,10 +460,27 @@ def weasy_print(html: str) -> bytes:
     for lg in quiet:
         lg.setLevel(logging.ERROR)
     try:
-        return weasyprint.HTML(string=html, base_url=None).write_pdf()
+        return weasyprint.HTML(string=html, base_url=None,
+                               url_fetcher=data_only_fetcher()).write_pdf()
     finally:
         for lg, level in zip(quiet, levels):
             lg.setLevel(level)
+
+
+def data_only_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that loads ``data:`` URIs and refuses everything else
+    (``file:`` attachments, remote images and style sheets)."""
+    from weasyprint import urls
+
+    if hasattr(urls, "URLFetcher"):
+        return urls.URLFetcher(allowed_protocols=["data"])
+
+    def fetch(url: str, *args: Any, **kw: Any) -> Any:  # WeasyPrint < 66
+        if not url.lower().startswith("data:"):
+            raise ValueError(f"the report may only load data: URIs, not {url[:60]!r}")
+        return urls.default_url_fetcher(url, *args, **kw)
+
+    return fetch
 
 
 class SurveyWeasyExporter(SurveyHTMLExporter):

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.result import frame_to_html
+from ..core.safety import md_text
 from ..errors import SurveyError
 from . import findings as fd
 from .texts import rule_name, t
@@ -80,7 +81,8 @@ def show_html(text: str) -> None:
 
 
 def heading(text: str, level: int = 2) -> None:
-    show_markdown("#" * level + " " + text)
+    """A Markdown heading whose text is literal (labels and titles are never markup)."""
+    show_markdown("#" * level + " " + md_text(text))
 
 
 def show_finding(text: str) -> None:
@@ -402,17 +404,19 @@ class Report:
         fw = q_fieldwork(self.q)
         lines = []
         if self.organization:
-            lines.append(f"**{t('organization', lang)}**：{self.organization}" if lang != "en"
-                         else f"**{t('organization', lang)}:** {self.organization}")
+            org = md_text(self.organization)
+            lines.append(f"**{t('organization', lang)}**：{org}" if lang != "en"
+                         else f"**{t('organization', lang)}:** {org}")
         period = getattr(fw, "period", None) if fw is not None else None
         if period is not None and (period.start or period.end):
-            span = f"{period.start or ''} – {period.end or ''}"
+            span = md_text(f"{period.start or ''} – {period.end or ''}")
             lines.append(f"**{t('period', lang)}**：{span}" if lang != "en"
                          else f"**{t('period', lang)}:** {span}")
         mode = None
         if fw is not None:
             mode = text_in(getattr(fw, "instrument", None), lang) or getattr(fw, "mode", None)
         if mode:
+            mode = md_text(mode)
             lines.append(f"**{t('mode', lang)}**：{mode}" if lang != "en"
                          else f"**{t('mode', lang)}:** {mode}")
         if lines:
@@ -492,8 +496,8 @@ class Report:
         corr = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "—"}.get(
             self.correction.lower(), self.correction)
         show_markdown(t(
-            "methods_text", lang, mode=mode, sample=t("sample_default", lang),
-            weighting=self.weighting_text, conf=95, ci_method=t("ci_method", lang), tests=tests,
+            "methods_text", lang, mode=md_text(mode), sample=t("sample_default", lang),
+            weighting=md_text(self.weighting_text), conf=95, ci_method=t("ci_method", lang), tests=tests,
             alpha=self.alpha, m=m, correction=corr, k=self.k,
         ))
 
@@ -909,8 +913,9 @@ class Report:
         corr = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(self.correction.lower(),
                                                                  self.correction)
         sep = "、" if lang != "en" else ", "
-        show_markdown(t("crosstabs_text", lang, vars=sep.join(self.short_label(b) for b in self.banner),
-                        correction=corr))
+        show_markdown(t("crosstabs_text", lang,
+                        vars=md_text(sep.join(self.short_label(b) for b in self.banner)),
+                        correction=md_text(corr)))
         if not len(tests):
             return
         tab = pd.DataFrame({

@@ -91,6 +91,9 @@ def test_html_opens_in_headless_chromium_with_every_image_loaded(two_builds, tmp
         "document.body.setAttribute('data-images',i.length+':'+"
         "i.filter(x=>x.complete&&x.naturalWidth>0).length);});</script></body>"
     )
+    # the report's CSP forbids scripts; the probe is allowed in, images stay under img-src data:
+    assert "default-src 'none'" in html
+    html = html.replace("default-src 'none';", "default-src 'none'; script-src 'unsafe-inline';", 1)
     page = tmp_path / "probe.html"
     page.write_text(html.replace("</body>", probe), encoding="utf-8")
     out = subprocess.run(

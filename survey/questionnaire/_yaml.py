@@ -16,6 +16,20 @@ from ..errors import QuestionnaireError
 
 Marks = dict[tuple, tuple[int, int]]
 
+#: deepest nesting of mappings and lists (a real template needs about 20)
+MAX_DEPTH = 200
+#: aliases may repeat a node, but the built data may not grow beyond this many nodes more than
+#: the document holds (a "billion laughs" of 400 bytes would otherwise take gigabytes)
+MAX_ALIAS_EXPANSION = 10_000
+
+
+class _Refused(Exception):
+    """Bounded work exceeded while building (depth or alias expansion)."""
+
+    def __init__(self, node: yaml.Node, what: str, hint: str):
+        super().__init__(what)
+        self.node, self.what, self.hint = node, what, hint
+
 
 class CoreLoader(yaml.SafeLoader):
     """SafeLoader with the YAML 1.2 core schema: only ``true``/``false`` are booleans.
@@ -62,8 +76,21 @@ class _Builder:
         self.loader, self.file = loader, file
         self.marks: Marks = {}
         self.duplicates: list[tuple[tuple, tuple[int, int]]] = []
+        self.built = 0
+        self.distinct: set[int] = set()
+
+    def _count(self, node: yaml.Node, path: tuple) -> None:
+        self.built += 1
+        self.distinct.add(id(node))
+        if self.built - len(self.distinct) > MAX_ALIAS_EXPANSION:
+            raise _Refused(node, f"aliases that repeat more than {MAX_ALIAS_EXPANSION:,} nodes",
+                           "write the repeated parts out, or use blocks and include")
+        if len(path) > MAX_DEPTH:
+            raise _Refused(node, f"mappings and lists nested more than {MAX_DEPTH} levels deep",
+                           "flatten the nesting (groups can follow each other)")
 
     def build(self, node: yaml.Node, path: tuple) -> Any:
+        self._count(node, path)
         self.marks.setdefault(path, _mark(node))
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)  # YAML merge keys (<<)
@@ -104,8 +131,9 @@ def _hint(exc: yaml.MarkedYAMLError, text: str) -> str:
 
 def read_yaml(text: str, file: str) -> tuple[Any, Marks, list]:
     """Parse YAML ``text``; returns (data, marks, duplicate keys as [(path, (line, col))])."""
-    loader = CoreLoader(text)
+    loader = None
     try:
+        loader = CoreLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None, {}, []
@@ -119,8 +147,20 @@ def read_yaml(text: str, file: str) -> tuple[Any, Marks, list]:
         raise QuestionnaireError(
             f"{where}: the file is not valid YAML: {what}{context}. Hint: "
             + _hint(exc, text)) from None
+    except _Refused as exc:
+        line, col = _mark(exc.node)
+        raise QuestionnaireError(
+            f"{file}, line {line}, column {col}: expected a template of bounded size, found "
+            f"{exc.what}. Hint: {exc.hint}."
+        ) from None
+    except RecursionError:
+        raise QuestionnaireError(
+            f"{file}: expected a template of bounded size, found mappings or lists nested too "
+            "deeply to read. Hint: flatten the nesting."
+        ) from None
     except yaml.YAMLError as exc:
         raise QuestionnaireError(f"{file}: the file is not valid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, builder.marks, builder.duplicates

@@ -7,8 +7,10 @@ what was found and a hint) and raised together as one `QuestionnaireError` whose
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -163,6 +165,7 @@ def resolve(path_or_name, base: Path | None = None) -> Path:
     lib = library_dir()
     name = str(path_or_name)
     candidates += [lib / name, lib / f"{name}.yaml"]
+    candidates += [Path(r) / p for r in INCLUDE_PATH.get() if not p.is_absolute()]
     for c in candidates:
         if c.is_file():
             return c.resolve()
@@ -202,6 +205,10 @@ def read_source(path: Path, stack: tuple[Path, ...], problems: Problems) -> Sour
         problems.add(loc, "a mapping of template keys (schema, id, title, items, ...)",
                      f"a {type(data).__name__}")
         problems.raise_if_any(loc.file)
+    if len(stack) > 1 and not set(map(str, data)) & TOP_KEYS:
+        problems.add(loc, "an included template (keys such as choice_lists, blocks, items)",
+                     "a file that is not a template")
+        return Source(loc.file, path, {}, loc)
     src = Source(loc.file, path, data, loc)
     _check_keys(data, TOP_KEYS, loc, problems, "top-level key")
     for inc_src, inc_loc, want_lists, want_blocks in _includes(src, stack, problems):
@@ -256,6 +263,40 @@ def _offer(table: dict, name: str, value, loc: Loc, problems: Problems, kind: st
     table[name] = (value, loc)
 
 
+#: folders a user allows includes from, besides the template's own folder and the library
+#: (``load_questionnaire(..., include_path=[...])``)
+INCLUDE_PATH: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar(
+    "survey_include_path", default=())
+
+
+class _NotATemplate(Exception):
+    pass
+
+
+def include_roots(base: Path | None, stack: tuple[Path, ...]) -> list[Path]:
+    """Folders an include may come from: the including file's folder, the top template's
+    folder, the library and the user's include path (all resolved)."""
+    roots = [p.resolve() for p in (base, stack[0].parent if stack else None) if p is not None]
+    roots += [library_dir().resolve(), *(Path(p).resolve() for p in INCLUDE_PATH.get())]
+    return roots
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _within(name: str, base: Path | None, roots: list[Path]) -> bool:
+    """Whether ``name`` names a place inside one of ``roots`` before the file system is asked
+    (an absolute path or ``..`` out of the folder is refused without telling if it exists)."""
+    p = Path(name)
+    if "\x00" in name:
+        return False
+    places = [p] if p.is_absolute() else [base / p if base else p, library_dir() / p,
+                                          *(Path(r) / p for r in INCLUDE_PATH.get())]
+    return any(_inside(Path(os.path.normpath(os.path.abspath(c))), r)
+               for c in places for r in roots)
+
+
 def _includes(src: Source, stack: tuple[Path, ...], problems: Problems):
     raw = src.data.get("include") or []
     if isinstance(raw, (str, dict)):
@@ -274,8 +315,23 @@ def _includes(src: Source, stack: tuple[Path, ...], problems: Problems):
             continue
         _check_keys(entry, INCLUDE_KEYS, loc, problems, "include key")
         base = src.path.parent if src.path else None
+        roots = include_roots(base, stack)
+        if not _within(str(entry["file"]), base, roots):
+            problems.add(loc / "file", "a template inside the including template's folder, the "
+                         "template library or the include path", repr(str(entry["file"])[:80]),
+                         "copy the file next to the template, or pass "
+                         "load_questionnaire(..., include_path=[folder])")
+            continue
         try:
             path = resolve(str(entry["file"]), base)
+            if not any(_inside(path, r) for r in roots) or path.suffix.lower() not in (
+                    ".yaml", ".yml"):
+                raise _NotATemplate
+        except _NotATemplate:
+            problems.add(loc / "file", "a YAML template (.yaml) inside the including template's "
+                         "folder, the template library or the include path",
+                         f"{str(entry['file'])[:80]!r}, which is not one")
+            continue
         except QuestionnaireError as exc:
             problems.add(loc / "file", "an existing template file", repr(entry["file"]),
                          str(exc).split("Hint: ")[-1] if "Hint: " in str(exc) else None)

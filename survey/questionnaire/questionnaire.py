@@ -13,6 +13,7 @@ from pydantic import ValidationError as PydanticError
 
 from ..errors import QuestionnaireError, did_you_mean
 from .loader import (
+    INCLUDE_PATH,
     Loc,
     Normalizer,
     Problems,
@@ -279,8 +280,11 @@ def _build(norm: dict, problems: Problems, locate, file: str, **extra) -> Questi
         raise  # pragma: no cover
 
 
-def load_questionnaire(path_or_name) -> Questionnaire:
+def load_questionnaire(path_or_name, *, include_path=()) -> Questionnaire:
     """Load a template from a YAML file, an XLSForm workbook or the library by name.
+
+    ``include`` entries are read only from the template's own folder, the template library
+    and the folders in ``include_path`` (never an absolute path or ``..`` elsewhere).
 
     >>> load_questionnaire("grassroots_training").fieldwork.returned
     366
@@ -295,7 +299,11 @@ def load_questionnaire(path_or_name) -> Questionnaire:
 
         return read_xlsform(path)
     problems = Problems()
-    data, src = load_source(path, problems)
+    token = INCLUDE_PATH.set(tuple(Path(p) for p in include_path))
+    try:
+        data, src = load_source(path, problems)
+    finally:
+        INCLUDE_PATH.reset(token)
     locate = lambda p: Loc(src.file, src.loc.marks, p)  # noqa: E731
     return _build(data, problems, locate, src.file, source_path=str(path),
                   sha256=sha256_of(path))

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import QuestionnaireError, did_you_mean
+from ..errors import QuestionnaireError, did_you_mean, format_problem
 from .model import Grid, Group, Question
 
 _TEXT_COLS = ("label", "hint", "guidance_hint", "constraint_message", "required_message")
@@ -373,12 +373,25 @@ class _Cell(tuple):
         return self
 
 
+def _meta_value(file: str, row: int, r: dict) -> Any:
+    """A ``_survey_meta`` value: safe YAML, or a QuestionnaireError naming the cell."""
+    try:
+        return yaml.safe_load(str(r.get("value", "")))
+    except (yaml.YAMLError, RecursionError) as exc:
+        mark = getattr(exc, "problem", None) or type(exc).__name__
+        raise QuestionnaireError(format_problem(
+            where=f"{file}, sheet '_survey_meta', row {row}, key {str(r['key'])[:60]!r}",
+            expected="a YAML value (text, number, list or mapping; no tags)",
+            found=f"YAML that cannot be read ({mark})",
+            hint="write the value as plain YAML")) from None
+
+
 class _Reader:
     def __init__(self, sheets: dict, file: str, base_dir: Path | None = None):
         self.sheets, self.file, self.base_dir = sheets, file, base_dir
         self.problems: list[str] = []
         self.marks: dict = {}
-        self.meta = {r["key"]: yaml.safe_load(str(r.get("value", ""))) for _, r in
+        self.meta = {r["key"]: _meta_value(file, row, r) for row, r in
                      sheets.get("_survey_meta", []) if "key" in r}
         self.settings = sheets.get("settings", [(0, {})])[0][1] if sheets.get("settings") else {}
         self.langs = self._languages()

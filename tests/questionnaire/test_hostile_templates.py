@@ -1,0 +1,162 @@
+"""Hostile templates: bounded work, confined includes, a QuestionnaireError for every bad file.
+
+Defects D3, D5, D12 and D13 (YAML part) of the hostile-input review.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import survey as sv
+from survey.errors import QuestionnaireError
+
+BASE = "id: t\ntitle: t\nitems:\n  - {name: a, type: text}\n"
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- alias bombs and depth -------------------------------------------------------------------
+
+def bomb(levels: int) -> str:
+    lines = ["id: b", "title: t", "items: [{name: q, type: text}]",
+             "x_a0: &a0 [l,l,l,l,l,l,l,l,l]"]
+    lines += [f"x_a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [7, 10])
+def test_yaml_alias_bomb_is_refused_fast(tmp_path, levels):
+    path = write(tmp_path, "bomb.yaml", bomb(levels))
+    assert path.stat().st_size < 600
+    t0 = time.perf_counter()
+    with pytest.raises(QuestionnaireError, match=r"bomb.yaml, line \d+, column \d+: expected a "
+                       r"template of bounded size, found aliases that repeat more than"):
+        sv.load_questionnaire(path)
+    assert time.perf_counter() - t0 < 5
+
+
+def test_ordinary_aliases_still_load(tmp_path):
+    path = write(tmp_path, "a.yaml", "id: t\ntitle: t\nchoice_lists:\n  yn: &yn [y, n]\n"
+                 "  yn2: *yn\nitems:\n  - {name: a, type: select_one, list: yn2}\n")
+    q = sv.load_questionnaire(path)
+    assert q.id == "t"
+
+
+@pytest.mark.parametrize("text", [
+    "id: t\ntitle: t\nx_deep: " + "[" * 100_000 + "]" * 100_000 + "\n",
+    "id: t\ntitle: t\nx_deep: " + "{a: " * 20_000 + "1" + "}" * 20_000 + "\n",
+])
+def test_deeply_nested_yaml_is_a_questionnaire_error(tmp_path, text):
+    path = write(tmp_path, "deep.yaml", text)
+    with pytest.raises(QuestionnaireError, match="expected a template of bounded size"):
+        sv.load_questionnaire(path)
+
+
+@pytest.mark.parametrize("depth", [100, 400])
+def test_groups_nested_hundreds_deep_are_a_questionnaire_error(tmp_path, depth):
+    inner = "{name: leaf, type: text}"
+    for i in range(depth):
+        inner = f"{{group: g{i}, items: [{inner}]}}"
+    path = write(tmp_path, "groups.yaml", f"id: t\ntitle: t\nitems: [{inner}]\n")
+    with pytest.raises(QuestionnaireError, match="expected a template of bounded size, found "
+                       "(mappings and lists nested more than 200 levels|.* nested too deeply)"):
+        sv.load_questionnaire(path)
+
+
+def test_nul_byte_in_a_template_is_a_questionnaire_error(tmp_path):
+    path = tmp_path / "nul.yaml"
+    path.write_bytes(b"id: t\ntitle: t\x00x\nitems: [{name: a, type: text}]\n")
+    with pytest.raises(QuestionnaireError, match=r"nul.yaml: the file is not valid YAML"):
+        sv.load_questionnaire(path)
+
+
+# --- includes -------------------------------------------------------------------------------
+
+SECRET = "db_password_hunter2"
+
+
+@pytest.fixture
+def tree(tmp_path):
+    write(tmp_path, "secret/creds.yaml", f"choice_lists:\n  leak: [{SECRET}]\n")
+    write(tmp_path, "proj/shared/lists.yaml", "choice_lists:\n  yn: [y, n]\n")
+    write(tmp_path, "proj/notes.yaml", f"'{SECRET}:x:0:0': root\ndaemon: {SECRET}\n")
+    return tmp_path
+
+
+def _template(include: str) -> str:
+    return (f"id: t\ntitle: t\ninclude: [{include!r}]\n"
+            "items:\n  - {name: a, type: select_one, list: yn}\n")
+
+
+@pytest.mark.parametrize("include", [
+    "/etc/passwd", "/proc/self/environ", "../secret/creds.yaml",
+    "shared/../../secret/creds.yaml", "/dev/zero", "{root}/secret/creds.yaml",
+])
+def test_include_outside_the_folder_and_library_is_refused(tree, include):
+    path = write(tree, "proj/t.yaml", _template(include.format(root=tree)))
+    with pytest.raises(QuestionnaireError) as err:
+        sv.load_questionnaire(path)
+    msg = str(err.value)
+    assert "expected a template inside the including template's folder, the template " \
+           "library or the include path" in msg
+    assert SECRET not in msg and "root:" not in msg
+
+
+def test_include_through_a_symlink_out_of_the_folder_is_refused(tree):
+    link = tree / "proj" / "link.yaml"
+    link.symlink_to(tree / "secret" / "creds.yaml")
+    path = write(tree, "proj/t.yaml", _template("link.yaml"))
+    with pytest.raises(QuestionnaireError, match="which is not one"):
+        sv.load_questionnaire(path)
+
+
+def test_included_file_that_is_not_a_template_is_never_quoted(tree):
+    path = write(tree, "proj/t.yaml", _template("notes.yaml"))
+    with pytest.raises(QuestionnaireError) as err:
+        sv.load_questionnaire(path)
+    msg = str(err.value)
+    assert "expected an included template (keys such as choice_lists, blocks, items), found a " \
+           "file that is not a template" in msg
+    assert SECRET not in msg
+
+
+def test_includes_inside_the_folder_the_library_and_the_include_path_work(tree):
+    path = write(tree, "proj/t.yaml", _template("shared/lists.yaml"))
+    assert sv.load_questionnaire(path).id == "t"
+    outside = write(tree, "other/t.yaml", _template("lists.yaml"))
+    with pytest.raises(QuestionnaireError, match="expected an existing template file"):
+        sv.load_questionnaire(outside)
+    q = sv.load_questionnaire(outside, include_path=[tree / "proj" / "shared"])
+    assert q.id == "t"
+    lib = write(tree, "lib/t.yaml", "id: t\ntitle: t\ninclude: [blocks/demographics]\n"
+                "items:\n  - {name: a, type: text}\n")
+    try:
+        sv.load_questionnaire(lib)
+    except QuestionnaireError as exc:  # the library block may need other keys; never refused
+        assert "the template library or the include path" not in str(exc)
+
+
+# --- XLSForm metadata -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["{[: bad", "!!python/object/apply:os.system ['true']"])
+def test_xlsform_meta_that_is_not_safe_yaml_is_a_questionnaire_error(tmp_path, value):
+    from openpyxl import load_workbook
+
+    q = sv.load_questionnaire(write(tmp_path, "t.yaml", BASE))
+    out = tmp_path / "t.xlsx"
+    q.to_xlsform(out)
+    wb = load_workbook(out)
+    ws = wb["_survey_meta"]
+    ws.append(["x_bad", value])
+    wb.save(out)
+    with pytest.raises(QuestionnaireError, match=r"t.xlsx, sheet '_survey_meta', row \d+, key "
+                       r"'x_bad': expected a YAML value"):
+        sv.load_questionnaire(out)

@@ -87,6 +87,8 @@ _LAZY: dict[str, str] = {
     "dunn": "survey.analysis.tests",
     "logit": "survey.analysis.models",
     "ordinal_logit": "survey.analysis.models",
+    "glm": "survey.analysis.glm",
+    "wald_test": "survey.analysis.glm",
     "adjust_pvalues": "survey.analysis.padjust",
     # banner tables
     "banner": "survey.analysis.banner",

@@ -20,7 +20,9 @@ __all__ = ["svyglm_vcov"]
 
 
 def svyglm_vcov(survey: Survey, X: np.ndarray, y: np.ndarray, beta: np.ndarray, mu: np.ndarray,
-                *, rows: np.ndarray | None = None, family: str = "binomial") -> tuple[np.ndarray, int]:
+                *, rows: np.ndarray | None = None, family: str = "binomial",
+                dmu_deta: np.ndarray | None = None,
+                variance: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Sandwich covariance of ``beta`` for ``svyglm`` and the residual df.
 
     Parameters
@@ -32,7 +34,9 @@ def svyglm_vcov(survey: Survey, X: np.ndarray, y: np.ndarray, beta: np.ndarray, 
     mu : fitted means of the rows used.
     rows : boolean mask (length n of the survey) of the rows used (complete cases); default
         all rows (then ``m == n``). Rows left out keep the design with weight 0, as R.
-    family : ``"binomial"`` (logit link), ``"gaussian"`` (identity) or ``"poisson"`` (log).
+    family : ``"binomial"`` (logit link), ``"gaussian"`` (identity) or ``"poisson"`` (log),
+        canonical links; any other family/link via ``dmu_deta`` and ``variance`` (arrays at
+        the fitted values): working weight ``(dmu/deta)^2 / V``, score ``(y - mu) dmu/deta / V``.
 
     Returns
     -------
@@ -53,6 +57,12 @@ def svyglm_vcov(survey: Survey, X: np.ndarray, y: np.ndarray, beta: np.ndarray, 
             "as used; pass rows= (a boolean mask over the survey rows)"
         )
     w = design.weights[rows]
+    if dmu_deta is not None and variance is not None:
+        d = np.asarray(dmu_deta, dtype=float)
+        v = np.asarray(variance, dtype=float)
+        A = X.T @ (X * (w * d * d / v)[:, None])
+        est = X * (w * (y - mu) * d / v)[:, None]
+        return _sandwich(design, A, est, rows, n)
     if family == "binomial":
         var = mu * (1 - mu)  # working weight factor (logit link: dmu/deta = var)
     elif family == "gaussian":
@@ -62,12 +72,22 @@ def svyglm_vcov(survey: Survey, X: np.ndarray, y: np.ndarray, beta: np.ndarray, 
     else:
         raise AnalysisError(f"family must be binomial, gaussian or poisson; got {family!r}")
     A = X.T @ (X * (w * var)[:, None])
-    Ainv = np.linalg.inv(A)
     est = X * (w * (y - mu))[:, None]  # estfun: x * working residual * working weight
-    full = np.zeros((n, X.shape[1]))
+    return _sandwich(design, A, est, rows, n)
+
+
+def _sandwich(design: Design, A: np.ndarray, est: np.ndarray, rows: np.ndarray,
+              n: int) -> tuple[np.ndarray, int]:
+    Ainv = np.linalg.inv(A)
+    k = est.shape[1]
+    full = np.zeros((n, k))
     full[rows] = est @ Ainv
-    V = design.vcov_weighted(full, calibrate=True)
+    if design.has_lonely and not design.calibration:  # R subset(): strata the rows reach
+        T = np.column_stack([design.unit_totals(full[:, j])[:, 0] for j in range(k)])
+        V = design.vcov_units(T, present=design.present_units(rows))
+    else:
+        V = design.vcov_weighted(full, calibrate=True)
     inset = rows & (design.weights != 0)
     cl = design.stages[0].row_cluster[inset]
     degf = len(np.unique(cl)) - len(np.unique(design.strata[inset]))
-    return V, int(degf + 1 - X.shape[1])
+    return V, int(degf + 1 - k)

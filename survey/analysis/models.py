@@ -89,6 +89,14 @@ class Model(Result):
     deviance: float = math.nan
     aic: float = math.nan
     notes: tuple[str, ...] = ()
+    vcov: pd.DataFrame | None = None  # coefficient covariance (design-based with a design)
+    df_resid: float = math.nan  # residual df of the t tests (R df.residual)
+    dispersion: float = math.nan
+    family: str = ""
+    link: str = ""
+    iterations: int = 0
+    tol: float = math.nan
+    term_columns: tuple = ()  # (term label, (first, stop) column slice) pairs, model order
 
     @property
     def title(self) -> str:
@@ -102,7 +110,9 @@ class Model(Result):
 
     def _display_frame(self) -> pd.DataFrame:
         t = self.table.set_index("term")
-        return t[["estimate", "se", "p_value", "odds_ratio", "ci_low", "ci_high"]]
+        cols = ["estimate", "se", "p_value"] + [c for c in ("odds_ratio", "rate_ratio")
+                                                 if c in t.columns] + ["ci_low", "ci_high"]
+        return t[cols]
 
 
 def _split(formula: str):
@@ -154,6 +164,28 @@ def _design(s, formula, mask, *, intercept=True, language=None):
         # treatment coding as with an intercept, then the intercept dropped (thresholds take it)
         X = X.drop(columns="Intercept")
     return lhs, X, frame
+
+
+def term_columns(X: pd.DataFrame) -> tuple:
+    """(term label, (start, stop)) of each patsy term, labels with plain column names."""
+    info = getattr(X, "design_info", None)
+    if info is None:
+        return tuple((str(c), (j, j + 1)) for j, c in enumerate(X.columns))
+    return tuple((_unquote(name), (sl.start, sl.stop))
+                 for name, sl in info.term_name_slices.items())
+
+
+def model_rows(survey, formula, where, language, func, response):
+    """Survey, where= mask, response name, model matrix and response of the complete rows,
+    the frame, the terms' column slices and the response's description."""
+    s = prepare(survey)
+    mask = where_mask(s, where, func=func)
+    lhs, X, frame = _design(s, formula, mask, language=language)
+    terms = term_columns(X)
+    y_all, what = response(frame[lhs], lhs)
+    y = pd.Series(y_all, index=frame.index).loc[X.index]
+    keep = y.notna().to_numpy()
+    return s, mask, lhs, X[keep], y[keep].to_numpy(), frame, terms, what
 
 
 def _separated_terms(X: pd.DataFrame, y: np.ndarray) -> list[str]:
@@ -254,13 +286,8 @@ def logit(survey, formula: str, *, confidence: float = 0.95, where=None,
 
     if not 0 < confidence < 1:
         raise AnalysisError(f"logit: confidence must lie between 0 and 1, found {confidence!r}")
-    s = prepare(survey)
-    mask = where_mask(s, where, func="logit")
-    lhs, X, frame = _design(s, formula, mask, language=language)
-    y_all, what = _binary_response(frame[lhs], lhs)
-    y = pd.Series(y_all, index=frame.index).loc[X.index]
-    keep = y.notna().to_numpy()
-    X, y = X[keep], y[keep].to_numpy()
+    s, mask, lhs, X, y, frame, terms, what = model_rows(
+        survey, formula, where, language, "logit", _binary_response)
     if len(y) <= X.shape[1]:
         raise AnalysisError(f"logit: {len(y)} complete rows for {X.shape[1]} terms; too few")
     if np.all(y == y[0]):
@@ -318,10 +345,15 @@ def logit(survey, formula: str, *, confidence: float = 0.95, where=None,
         )
     notes.append(weighting_note(s))
     table = _table(names, beta, se, stat, p, z)
+    labels = [_unquote(n) for n in names]
+    V = vcov if s.has_design else np.asarray(res.cov_params())
     return Model(kind="logit", formula=formula, response=lhs, table=table, n=len(y),
                  method=method, confidence=confidence, converged=converged,
                  deviance=float(res.deviance), aic=float(res.aic) if not s.has_design else math.nan,
-                 notes=tuple(notes))
+                 notes=tuple(notes), vcov=pd.DataFrame(V, index=labels, columns=labels),
+                 df_resid=float(df_resid) if s.has_design else math.inf,
+                 dispersion=1.0 if not s.has_design else math.nan, family="binomial",
+                 link="logit", tol=1e-14, term_columns=terms)
 
 
 def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,

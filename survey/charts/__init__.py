@@ -1,7 +1,8 @@
 """Charts: house theme and the survey chart types (matplotlib, imported inside functions).
 
 Every chart function returns a matplotlib ``Figure`` made with the object-oriented API (no
-pyplot state, never shown), titled and labelled from the questionnaire in the chosen
+pyplot state) that shows itself as an image wherever it is displayed (JupyterLab, nbconvert,
+our exporters; ``fig.to_png()``, ``fig.to_svg()``), titled and labelled from the questionnaire in the chosen
 language, with long Chinese labels wrapped by display width. Importing this package does not
 import matplotlib.
 

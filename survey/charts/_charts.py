@@ -47,12 +47,13 @@ def _lang(s: Survey, language: str | None) -> str | None:
 def _new_figure(language, height: float, width: float = 8.0):
     """A Figure (no pyplot) created under the house theme for ``language``."""
     import matplotlib as mpl
-    from matplotlib.figure import Figure
+
+    from ._figure import SurveyFigure
 
     _ensure_cjk_fonts()
     _ensure_deterministic()
     with mpl.rc_context(theme_rc(language)):
-        fig = Figure(figsize=(width, height), layout="constrained")
+        fig = SurveyFigure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
     return fig, ax
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import html
 import json
@@ -194,6 +195,27 @@ def _progress_enabled(progress: bool | None) -> bool:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         return False
     return sys.stderr.isatty()
+
+
+@functools.cache
+def encrypted_kernel_manager() -> type:
+    """A kernel manager that provisions CurveZMQ keys when the kernel spec supports them.
+
+    ipykernel warns "Kernel is running over TCP without encryption" on stderr for every plain
+    TCP kernel, which every build printed and notebooks 04/05 showed as red output; with
+    ``transport_encryption="auto"`` the channels are encrypted and the warning never arises.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class SurveyKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            import zmq
+
+            if zmq.has("curve"):
+                self.transport_encryption = "auto"
+
+    return SurveyKernelManager
 
 
 @contextlib.contextmanager
@@ -548,6 +570,7 @@ def render_report(
                 log_output=False,
                 cwd=str(out_dir),
                 request_save_on_cell_execute=False,
+                kernel_manager_class=encrypted_kernel_manager(),
             )
     except PapermillExecutionError as exc:
         index, section, name = _failed_cell(out_nb)

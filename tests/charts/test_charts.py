@@ -435,3 +435,44 @@ def test_bar_chart_on_the_calibration_variable_draws_no_invented_whiskers():
     est = np.array(list(targets.values())) / 1200
     np.testing.assert_allclose(got, np.column_stack([est, est]), atol=1e-6)  # zero width
     fig.savefig(io.BytesIO(), format="png", dpi=40)
+
+
+# ---------------------------------------------------------------------------------------
+# Figures show themselves where they are displayed (JupyterLab, nbconvert, our exporters)
+
+def _shell_format(obj):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    return shell, shell.display_formatter.format(obj)
+
+
+def test_chart_displays_as_one_png_in_a_plain_kernel(survey_zh):
+    fig = ch.bar_chart(survey_zh, "necessity", language="en")
+    _, (data, meta) = _shell_format(fig)
+    assert set(data) == {"image/png", "text/plain"}, set(data)
+    png = data["image/png"]
+    if isinstance(png, str):
+        import base64
+
+        png = base64.b64decode(png)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert meta["image/png"]["width"] == int(round(fig.get_figwidth() * 96))
+    assert fig.to_png() == fig.to_png()  # no timestamp: same figure, same bytes
+
+
+def test_chart_leaves_display_to_an_active_inline_svg_backend(survey_zh):
+    from matplotlib.figure import Figure
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    fig = ch.likert_chart(survey_zh, ["att_1", "att_2"], language="zh-Hant")
+    shell, _ = _shell_format(fig)
+    set_matplotlib_formats("svg")
+    try:
+        data, _ = shell.display_formatter.format(fig)
+        assert "image/svg+xml" in data and "image/png" not in data  # shown once, as SVG
+    finally:
+        for fmt in shell.display_formatter.formatters.values():
+            fmt.pop(Figure, None)
+    svg = fig.to_svg()
+    assert svg.lstrip().startswith("<?xml") and "<dc:date>" not in svg

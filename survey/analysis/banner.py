@@ -1212,17 +1212,15 @@ def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs
                 W2tot = st.w2[r_item]
                 var = srs * (W2in * (1 - P) ** 2 + P**2 * (W2tot - W2in)) / BW**2
                 out["prop"] = [_diag_cov(var[:, g]) for g in groups]
+            elif not design.calibration and not design._rows_are_units:
+                out["prop"] = _cluster_prop_cov(design, groups, layout, items, mem_a, starts,
+                                                r_item, code_of, R)
             else:
                 covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
                 row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
                 for it in np.unique(r_item).tolist():
-                    sel = np.flatnonzero(r_item == it)
                     codes, k = items[it]
-                    pos = np.full(R, -1)
-                    pos[sel] = np.arange(sel.size)
-                    e = np.flatnonzero(r_item[row_of] == it)
-                    M = np.zeros((sel.size, k))
-                    M[pos[row_of[e]], code_of[e]] = 1.0
+                    sel, M = _row_members(it, k, r_item, row_of, code_of, R)
                     c64 = codes.astype(np.int64)
                     for b, g in enumerate(groups):
                         kb = g.size
@@ -1260,6 +1258,62 @@ def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs
                     covs[b][i] = V / np.outer(S, S)
             out["mean"] = covs
     return out
+
+
+def _row_members(it: int, k: int, r_item, row_of, code_of, R: int):
+    """The tested rows of question ``it`` and their (rows x k) category membership."""
+    sel = np.flatnonzero(r_item == it)
+    pos = np.full(R, -1)
+    pos[sel] = np.arange(sel.size)
+    e = np.flatnonzero(r_item[row_of] == it)
+    M = np.zeros((sel.size, k))
+    M[pos[row_of[e]], code_of[e]] = 1.0
+    return sel, M
+
+
+def _cluster_prop_cov(design, groups, layout, items, mem_a, starts, r_item, code_of,
+                      R: int) -> list[np.ndarray]:
+    """`_design_cov` of the proportion rows for a clustered design without calibration.
+
+    One ``bincount`` per question x by variable gives the unit x category x column totals
+    ``T`` (the row keys ``(unit * k + category) * kb + column`` are sums of parts built once
+    per by variable and once per question). Each tested row's linearised scores
+    ``(T_row - p * T_col) / S`` (units x kb) go to `Design.vcov_units` with ``blocks=kb``:
+    only each row's kb x kb covariance is formed, never the (k kb)^2 one. This equals the
+    delta method on `Design.cell_totals_vcov` (the variance is bilinear in the scores).
+    """
+    covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
+    row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
+    cl = design.stages[-1].row_cluster
+    U = len(design.stages[-1].stratum)
+    w = design.weights
+    by_ok = [np.asarray(layout.by_codes[b]) >= 0 for b in range(len(groups))]
+    by_w = [np.where(ok, w, 0.0) for ok in by_ok]
+    base: dict = {}  # (b, k) -> cl * k * kb + column
+    for it in np.unique(r_item).tolist():
+        codes, k = items[it]
+        sel, M = _row_members(it, k, r_item, row_of, code_of, R)
+        single = bool((M.sum(1) == 1).all())
+        cols = M.argmax(1)
+        okq = codes >= 0
+        all_q = bool(okq.all())
+        cq = codes.astype(np.int64) if all_q else np.where(okq, codes, 0).astype(np.int64)
+        for b, g in enumerate(groups):
+            kb = g.size
+            if (b, k) not in base:
+                bc = np.asarray(layout.by_codes[b])
+                base[(b, k)] = np.where(by_ok[b], cl * (k * kb) + bc, 0)
+            x = by_w[b] if all_q else np.where(okq, by_w[b], 0.0)
+            T = np.bincount(base[(b, k)] + cq * kb, weights=x,
+                            minlength=U * k * kb).reshape(U, k, kb)
+            tot = T.sum(0)  # (k, kb)
+            S = tot.sum(0)
+            P = (M @ tot) / S  # (rows, kb)
+            Z = T[:, cols, :] if single else np.einsum("rc,uck->urk", M, T)
+            Z -= P[None] * T.sum(1)[:, None, :]
+            Z /= S
+            covs[b][sel] = design.vcov_units(Z.reshape(U, sel.size * kb), blocks=kb)
+    return covs
 
 
 def _diag_cov(var: np.ndarray) -> np.ndarray:

@@ -189,13 +189,14 @@ class CrossTab(Result):
             raise AnalysisError("cell_estimates(): a multiple-response table has column "
                                 f"proportions only; found kind={kind!r}")
         from ..core.design import Design
-        from .estimates import _linearize, _logit_ci, _subset_degf, _t
+        from .estimates import _domain_degf, _linearize, _linearize_cells, _logit_ci, _t
 
         s, a, b, base = self.design_context
         design = Design.from_survey(s)
         r, c = self.table.shape
         if self.multi:
-            Y, valid, dom, D, k = a, base, b, c, r
+            lin = _linearize(design, a, base, b, c, "mean")
+            valid, dom, D, k = base, b, c, r
         else:
             ok = (a >= 0) & (b >= 0)
             if kind == "column":
@@ -204,14 +205,12 @@ class CrossTab(Result):
                 y, dom, D, k = b, a, r, c
             else:
                 y, dom, D, k = np.where(ok, a * c + b, -1), None, 1, r * c
-            Y = np.zeros((len(y), k))
-            Y[np.flatnonzero(ok), y[ok]] = 1.0
             valid = ok
-        lin = _linearize(design, Y, valid, dom, D, "mean")
+            lin = _linearize_cells(design, np.where(ok, y, -1), k, None if dom is None
+                                   else np.where(ok, dom, -1), D)
         est = lin.est  # (D, k)
         se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None)).reshape(D, k)
-        dfs = np.array([_subset_degf(design, valid if dom is None else valid & (dom == d))
-                        for d in range(D)], dtype=float)
+        dfs = _domain_degf(design, None if dom is None else np.where(valid, dom, -1), valid, D)
         lo, hi = np.empty((D, k)), np.empty((D, k))
         for d in range(D):
             t = _t(self.confidence, dfs[d])

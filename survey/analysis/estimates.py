@@ -211,66 +211,149 @@ class _Lin:
     W: np.ndarray  # (D,) weighted n
     nobs: np.ndarray  # (D,) rows with non-zero weight
     s2: np.ndarray  # (D, k) weighted variance * n/(n-1) (for deff)
+    present: np.ndarray | None = None  # (units, D) True where a unit has a row of the domain
 
 
 def _linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom: np.ndarray, D: int,
                kind: str) -> _Lin:
-    """Means or totals of the columns of ``Y`` in each domain, with their covariance."""
+    """Means or totals of the columns of ``Y`` in each domain, with their covariance.
+
+    One pass per column builds the weighted deviations ``w (y - mean_d)`` (mean) or ``w y``
+    (total); they give the weighted variance for deff and, summed per sampling unit with one
+    ``bincount``, the linearised scores (divided by the domain's weight afterwards).
+    """
     n, k = Y.shape
     w = design.weights
     one = D == 1
     inkey = valid if (one and dom is None) else valid & (dom >= 0)
-    key = None if one else np.where(inkey, dom, -1)
     all_in = bool(inkey.all())
     Y0 = Y if all_in else np.where(inkey[:, None], Y, 0.0)
     wk = w if all_in else w * inkey
-    kk = None if one else np.where(inkey, key, 0)
+    kk = None if one else np.where(inkey, dom, 0)
+    cal = bool(design.calibration)
+    units = None if cal else _UnitIndex(design, kk, D)
+    present = None
     if one:
         W = np.array([wk.sum()])
         nobs = np.array([float(np.count_nonzero(wk))])
         sums = (wk @ Y0)[None, :]
     else:
         W = np.bincount(kk, weights=wk, minlength=D)
-        nobs = np.bincount(kk, weights=(wk != 0).astype(float), minlength=D)
+        nz = (wk != 0).astype(float)
+        if units is None:
+            nobs = np.bincount(kk, weights=nz, minlength=D)
+        else:  # rows per unit x domain: nobs, and the domains' df without another pass
+            cnt = units.totals(nz)
+            nobs, present = cnt.sum(0), cnt > 0
         sums = np.empty((D, k))
         for j in range(k):
             sums[:, j] = np.bincount(kk, weights=wk * Y0[:, j], minlength=D)
     with np.errstate(divide="ignore", invalid="ignore"):
         means = sums / W[:, None]
-    # weighted variance within domain (for deff), R svyvar: * n/(n-1)
+    WD = np.where(W > 0, W, 1.0) if kind == "mean" else np.ones(D)
+    Z = np.zeros((n, D, k)) if cal else np.empty((units.size, D, k))
     s2 = np.empty((D, k))
     for j in range(k):
         mj = np.nan_to_num(means[:, j])
         dev = Y0[:, j] - (mj[0] if one else mj[kk])
-        wdd = wk * dev * dev
-        ss = np.array([wdd.sum()]) if one else np.bincount(kk, weights=wdd, minlength=D)
+        wd = wk * dev
+        ss = np.array([wd @ dev]) if one else np.bincount(kk, weights=wd * dev, minlength=D)
         with np.errstate(divide="ignore", invalid="ignore"):
             s2[:, j] = ss / W * nobs / (nobs - 1)
-    est = means if kind == "mean" else sums
-    if design.calibration:
-        Z = np.zeros((n, D * k))
-        for d in range(D):
-            rows = inkey if one else key == d
-            for j in range(k):
-                if kind == "mean":
-                    Z[rows, d * k + j] = (Y0[rows, j] - means[d, j]) / W[d] if W[d] else 0.0
-                else:
-                    Z[rows, d * k + j] = Y0[rows, j]
-        V = design.vcov_total(Z)
-    else:
-        Tw = design.unit_totals(wk, key, D)
-        U = Tw.shape[0]
-        Z = np.empty((U, D * k))
-        for j in range(k):
-            Ty = design.unit_totals(wk * Y0[:, j], key, D)
-            if kind == "mean":
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    Zj = (Ty - np.nan_to_num(means[:, j])[None, :] * Tw) / np.where(W > 0, W, 1)[None, :]
+        x = wd if kind == "mean" else wk * Y0[:, j]
+        if cal:  # weighted scores per row (rows outside the domain are 0)
+            if one:
+                Z[:, 0, j] = x / WD[0]
             else:
-                Zj = Ty
-            Z[:, j::k] = Zj
-        V = _domain_vcov(design, Z, inkey, key, D, k)
-    return _Lin(est, V, W, nobs, s2)
+                Z[np.arange(n), kk, j] = x / WD[kk]
+        else:
+            Z[:, :, j] = units.totals(x) / WD[None, :]
+    est = means if kind == "mean" else sums
+    Z = Z.reshape(Z.shape[0], D * k)
+    if cal:
+        V = design.vcov_weighted(Z, calibrate=True)
+    else:
+        V = _domain_vcov(design, Z, inkey, None if one else np.where(inkey, dom, -1), D, k)
+    return _Lin(est, V, W, nobs, s2, present)
+
+
+class _UnitIndex:
+    """Sums of row values per (sampling unit, domain), with the combined index built once."""
+
+    def __init__(self, design: Design, kk: np.ndarray | None, D: int):
+        self.cl = design.stages[-1].row_cluster
+        self.size = len(design.stages[-1].stratum)
+        self.D = D
+        self.idx = self.cl if kk is None else self.cl * D + kk
+
+    def totals(self, x: np.ndarray) -> np.ndarray:
+        return np.bincount(self.idx, weights=x, minlength=self.size * self.D).reshape(
+            self.size, self.D)
+
+
+def _linearize_cells(design: Design, codes: np.ndarray, K: int, dom: np.ndarray | None,
+                     D: int) -> _Lin:
+    """`_linearize` of the K category indicators of ``codes`` (-1 = missing) as means within
+    ``D`` domains, without the n x K indicator matrix when the design has clusters.
+
+    One ``bincount`` over unit x domain x category gives the unit totals ``T``; the scores
+    are ``(T - p * T_w) / W_d`` per unit (the same arithmetic as `_linearize`, no
+    cancellation), and the weighted variance of an indicator is ``p (1 - p)`` (deff). Rows
+    that are their own units, and calibrated designs, take the row-level path.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    if design.calibration or design._rows_are_units:
+        valid = codes >= 0
+        Y = np.zeros((len(codes), K))
+        if valid.any():
+            Y[np.flatnonzero(valid), codes[valid]] = 1.0
+        dd = np.zeros(len(codes), dtype=np.int64) if dom is None else dom
+        return _linearize(design, Y, valid, dd if D > 1 or dom is not None else None, D, "mean")
+    ok = codes >= 0 if dom is None else (codes >= 0) & (dom >= 0)
+    cell = np.where(ok, codes if dom is None else dom * K + codes, -1)
+    T = design.unit_totals(design.weights, cell, D * K).reshape(-1, D, K)
+    sums = T.sum(0)
+    W = sums.sum(1)
+    nz = ok & (design.weights != 0)
+    nobs = np.bincount((np.zeros(len(codes), dtype=np.int64) if dom is None else dom)[nz],
+                       minlength=D).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        P = sums / W[:, None]
+        Z = (T - np.nan_to_num(P)[None] * T.sum(2)[:, :, None]) / np.where(W > 0, W, 1)[None, :, None]
+        s2 = P * (1 - P) * (nobs / (nobs - 1))[:, None]
+    V = _domain_vcov(design, Z.reshape(len(Z), D * K), ok,
+                     None if dom is None else np.where(ok, dom, -1), D, K)
+    return _Lin(P, V, W, nobs, s2)
+
+
+def _domain_degf(design: Design, dom: np.ndarray | None, use: np.ndarray, D: int,
+                 present: np.ndarray | None = None) -> np.ndarray:
+    """R ``degf(subset(design, domain == d))`` for every domain at once: PSUs minus strata
+    among the domain's rows with non-zero weight (one ``bincount`` over domain x PSU).
+
+    ``present`` (units x D, units of the finest stage) may come from `_linearize`, which
+    counts the rows of each unit and domain anyway.
+    """
+    st1 = design.stages[0]
+    C = len(st1.stratum)
+    if present is None:
+        inset = use & (design.weights != 0)
+        if dom is not None:
+            inset &= dom >= 0
+        if D == 1 and inset.all():
+            return np.array([float(design.n_psu - design.n_strata)])
+        d = np.zeros(int(inset.sum()), dtype=np.int64) if dom is None else dom[inset]
+        present = np.bincount(d * C + st1.row_cluster[inset], minlength=D * C).reshape(D, C) > 0
+    else:
+        up = np.arange(present.shape[0])
+        for st in reversed(design.stages[1:]):  # finest units -> stage-1 clusters
+            up = st.parent[up]
+        uu, dd = np.nonzero(present)
+        present = np.bincount(dd * C + up[uu], minlength=D * C).reshape(D, C) > 0
+    dd, cc = np.nonzero(present)
+    H = st1.n_strata
+    strata = np.bincount(dd * H + st1.stratum[cc], minlength=D * H).reshape(D, H) > 0
+    return (present.sum(1) - strata.sum(1)).astype(float)
 
 
 def _domain_vcov(design: Design, Z: np.ndarray, inkey: np.ndarray, key, D: int,
@@ -391,20 +474,23 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, whe
                      None if by is None else dom, D, kind)
     deff = _deff(lin, kind)
     se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None))
+    dfs = _domain_degf(design, None if by is None else dom, valid, D, lin.present)
+    ns = (np.array([int(valid.sum())]) if by is None
+          else np.bincount(dom if valid.all() and dom.min() >= 0 else dom[valid & (dom >= 0)],
+                           minlength=D))
     rows = []
     for d in range(D):
         est = lin.est[d, 0]
         if missing and not na_rm:
             est = math.nan
-        use = valid if by is None else valid & (dom == d)
         row = {"var": var}
         if by is not None:
             row.update(by=by, by_category=labels[d])
-        ddf = float(_subset_degf(design, use))
+        ddf = float(dfs[d])
         z = _quantile_for(confidence, df_opt, ddf)
         row.update(
             estimate=est, se=se[d], ci_low=est - z * se[d], ci_high=est + z * se[d],
-            df=ddf, deff=deff[d, 0], n=int(use.sum()), n_weighted=lin.W[d],
+            df=ddf, deff=deff[d, 0], n=int(ns[d]), n_weighted=lin.W[d],
         )
         row["n_effective"] = row["n"] / row["deff"] if row["deff"] and np.isfinite(row["deff"]) else math.nan
         rows.append(row)
@@ -580,18 +666,19 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
     missing = int((~valid).sum()) if mask is None else int((~valid & mask).sum())
     if mask is not None:
         valid &= mask
-    Y = np.zeros((len(codes), K))
-    if valid.any():
-        Y[np.flatnonzero(valid), codes[valid]] = 1.0
-    lin = _linearize(design, Y, valid, dom, D, "mean")
+    codes = np.where(valid, codes, -1).astype(np.int64)
+    lin = _linearize_cells(design, codes, K, None if by is None else dom, D)
     deff = _deff(lin, "mean")
     se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None)).reshape(D, K)
+    use_all = valid & (dom >= 0)
+    dfs = _domain_degf(design, None if by is None else dom, valid, D)
+    n_dom = np.bincount(dom[use_all], minlength=D)
+    n_cell = np.bincount(dom[use_all] * K + codes[use_all], minlength=D * K).reshape(D, K)
     rows = []
     for d in range(D):
-        use = valid & (dom == d)
-        ddf = float(_subset_degf(design, use))
+        ddf = float(dfs[d])
         tdf = ddf if df_user in (None, "design") else df_user
-        n_rows = len(codes) if design.calibration else int(use.sum())  # R nrow(subset design)
+        n_rows = len(codes) if design.calibration else int(n_dom[d])  # R nrow(subset design)
         for j in range(K):
             p = lin.est[d, j]
             if not na_rm and not all_valid:
@@ -603,11 +690,10 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
             if by is not None:
                 row.update(by=by, by_category=blabels[d])
             row.update(category=labels[j], estimate=p, se=se[d, j], ci_low=lo, ci_high=hi,
-                       df=ddf,
-                       deff=deff[d, j], n=int((use & (codes == j)).sum()),
+                       df=ddf, deff=deff[d, j], n=int(n_cell[d, j]),
                        n_weighted=float(lin.est[d, j] * lin.W[d]))
             de = row["deff"]
-            row["n_effective"] = int(use.sum()) / de if de and np.isfinite(de) else math.nan
+            row["n_effective"] = int(n_dom[d]) / de if de and np.isfinite(de) else math.nan
             rows.append(row)
     notes = [
         "Proportions are design-based means of category indicators (R survey::svymean)"

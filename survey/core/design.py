@@ -56,6 +56,7 @@ class CalibrationStep:
     base_weights: np.ndarray
     codes: tuple[np.ndarray, ...] = ()
     X: np.ndarray | None = None
+    cells: tuple[np.ndarray, np.ndarray] | None = None  # raking: joint cell per row, margins per cell
 
     def residualize(self, x: np.ndarray) -> np.ndarray:
         """Replace weighted values ``x`` (n x k, already multiplied by the weights) by the
@@ -75,16 +76,7 @@ class CalibrationStep:
                 out[:, j] = x[:, j] - means[codes] * psw
             return out
         if self.kind == "raking":
-            psw = self.weights
-            x = x.copy()
-            counts = [np.bincount(c).astype(float) for c in self.codes]
-            for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
-                for codes, cnt in zip(self.codes, counts):
-                    zz = _safe_div(x, psw[:, None])
-                    for j in range(x.shape[1]):
-                        means = _safe_div(np.bincount(codes, weights=zz[:, j], minlength=len(cnt)), cnt)
-                        x[:, j] -= psw * means[codes]
-            return x
+            return self._raking_residuals(x)
         if self.kind == "greg":
             whalf = np.sqrt(self.base_weights)
             g = _safe_div(self.weights, self.base_weights)
@@ -94,6 +86,59 @@ class CalibrationStep:
             coef, *_ = np.linalg.lstsq(A, v, rcond=None)
             return (v - A @ coef) * w[:, None]
         raise AnalysisError(f"unknown calibration kind {self.kind!r}")
+
+    def _raking_residuals(self, x: np.ndarray) -> np.ndarray:
+        """R ``svyrecvar``'s raking branch: 10 back-fitting sweeps over the margins of
+        ``zz = x / w`` (``zz -= mean of zz within the margin level``), then ``x - w * shift``.
+
+        Every shift is constant within a joint cell of the margins, so the sweeps run on the
+        (cells x k) table of per-cell sums: one ``bincount`` per column over the rows, the
+        sweeps on the small table, one gather back. Rows with weight 0 keep ``zz = 0`` (R's
+        ``x / w`` is non-finite there and set to 0) but count in the level sizes, as in R.
+        """
+        psw = self.weights
+        cell, cell_codes = self.cells if self.cells is not None else _joint_codes(self.codes)
+        J = len(cell_codes)
+        pos = psw != 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zz0 = np.where(pos[:, None], x / np.where(pos, psw, 1.0)[:, None], 0.0)
+        zz0[~np.isfinite(zz0)] = 0.0
+        k = x.shape[1]
+        S0 = np.empty((J, k))
+        for j in range(k):
+            S0[:, j] = np.bincount(cell, weights=zz0[:, j], minlength=J)
+        n_cell = np.bincount(cell, minlength=J).astype(float)
+        n_pos = np.bincount(cell, weights=pos.astype(float), minlength=J)
+        levels = [cell_codes[:, m] for m in range(cell_codes.shape[1])]
+        counts = [np.bincount(lev, weights=n_cell) for lev in levels]
+        shift = np.zeros((J, k))
+        for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
+            for lev, cnt in zip(levels, counts):
+                rest = S0 - n_pos[:, None] * shift
+                for j in range(k):
+                    sums = np.bincount(lev, weights=rest[:, j], minlength=len(cnt))
+                    shift[:, j] += _safe_div(sums, cnt)[lev]
+        return x - psw[:, None] * shift[cell]
+
+
+def _joint_codes(codes: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Dense joint-cell code of each row and, per joint cell, each margin's code."""
+    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, k in zip(codes, sizes):
+        key = key * k + c
+    cell, uniq = pd.factorize(key, sort=True)
+    return cell.astype(np.int64), split_cell_keys(uniq, sizes)
+
+
+def split_cell_keys(keys: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """Mixed-radix joint keys ``((c0 * k1 + c1) * k2 + c2) ...`` -> (cells x margins) codes."""
+    out = np.empty((len(keys), len(sizes)), dtype=np.int64)
+    rest = np.asarray(keys, dtype=np.int64)
+    for j in range(len(sizes) - 1, -1, -1):
+        out[:, j] = rest % sizes[j]
+        rest = rest // sizes[j]
+    return out
 
 
 def _safe_div(a, b):
@@ -309,19 +354,24 @@ class Design:
                 T[:, j] = np.bincount(cl, weights=x[:, j], minlength=n_units)
         return self.vcov_units(T)
 
-    def vcov_units(self, T: np.ndarray, *, present: np.ndarray | None = None) -> np.ndarray:
+    def vcov_units(self, T: np.ndarray, *, present: np.ndarray | None = None,
+                   blocks: int | None = None) -> np.ndarray:
         """The multi-stage variance from totals ``T`` (units x k) at the finest stage used.
 
         ``present`` (bool per finest unit) marks the units of a domain (R ``subset()``): the
         lonely-PSU rule then looks only at the strata the domain reaches, as R does on a
         subset design (a lonely stratum outside the domain is not an error; ``average``
         scales by the domain's strata). ``None``: every stratum counts.
+
+        ``blocks=m`` returns only the diagonal (m x m) blocks of the covariance, as an array
+        (k / m, m, m): the covariance within each group of ``m`` consecutive columns, at
+        ``k m`` instead of ``k^2`` products per unit.
         """
         T = np.asarray(T, dtype=float)
         if T.ndim == 1:
             T = T[:, None]
         k = T.shape[1]
-        V = np.zeros((k, k))
+        V = np.zeros((k, k)) if blocks is None else np.zeros((k // blocks, blocks, blocks))
         mult = None  # product of n/N of the stages above, per cluster of the current stage
         totals = [T]
         pres = [None if present is None else np.asarray(present, dtype=bool)]
@@ -341,7 +391,8 @@ class Design:
                 prev = self.stages[level - 1]
                 parent_mult = mult if mult is not None else np.ones(len(prev.stratum))
                 mult = (parent_mult * prev.ratio)[st.parent]
-            V += _stage_variance(st, Tk, mult, self.lonely_psu, level, self.strata_labels, pk)
+            V += _stage_variance(st, Tk, mult, self.lonely_psu, level, self.strata_labels, pk,
+                                 blocks)
         return V
 
     @functools.cached_property
@@ -366,23 +417,54 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _constant(a: np.ndarray) -> bool:
     return len(a) > 0 and a[0] == a[-1] and bool((a == a[0]).all())
 
+_LAYOUT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _strata_layout(st: _Stage):
+    """Clusters grouped by stratum, computed once per stage: (order or None when already
+    grouped, counts per stratum, start of each stratum in the grouped order)."""
+    got = _LAYOUT.get(st)
+    if got is None:
+        s = st.stratum
+        cnt = np.bincount(s, minlength=st.n_strata)
+        order = None if bool((np.diff(s) >= 0).all()) else np.argsort(s, kind="stable")
+        starts = np.r_[0, np.cumsum(cnt)[:-1]]
+        got = (order, cnt, starts)
+        _LAYOUT[st] = got
+    return got
+
+
 def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int,
-                    labels: tuple = (), present: np.ndarray | None = None) -> np.ndarray:
-    k = T.shape[1]
+                    labels: tuple = (), present: np.ndarray | None = None,
+                    blocks: int | None = None) -> np.ndarray:
+    """``sum_h sum_i scale_i (T_i - mean_h)(T_i - mean_h)'`` over the clusters of one stage.
+
+    The clusters are taken grouped by stratum (a cached permutation; none when already
+    grouped), so the stratum means are one ``np.add.reduceat`` and the deviations one
+    broadcast subtraction; the sum is permutation invariant.
+    """
     H = st.n_strata
-    s = st.stratum
-    cnt = np.bincount(s, minlength=H).astype(float)
-    sums = np.empty((H, k))
-    for j in range(k):
-        sums[:, j] = np.bincount(s, weights=T[:, j], minlength=H)
+    order, cnt_i, starts = _strata_layout(st)
+    if (cnt_i == 0).any():  # a stratum without clusters: no contiguous segments
+        s = st.stratum if order is None else st.stratum[order]
+        sums = np.stack([np.bincount(s, weights=c, minlength=H) for c in
+                         (T if order is None else T[order]).T], axis=1)
+    else:
+        sums = None
+    if order is not None:
+        T = T[order]
+    s = st.stratum if order is None else st.stratum[order]
+    if sums is None:
+        sums = np.add.reduceat(T, starts, axis=0)
+    cnt = cnt_i.astype(float)
     means = sums / np.maximum(cnt, 1)[:, None]
     lonely_h = (cnt == 1) & ~st.zero_stratum
     if present is not None:  # a domain: only the strata it reaches count (R subset())
-        reached = np.bincount(s, weights=present.astype(float), minlength=H) > 0
+        reached = np.bincount(st.stratum, weights=present.astype(float), minlength=H) > 0
         lonely_h = lonely_h & reached
         H = int(reached.sum())
-    dev = T - means[s]
-    scale = st.scale.copy()
+    dev = T - np.repeat(means, cnt_i, axis=0)
+    scale = st.scale.copy() if order is None else st.scale[order]
     scale[st.zero_stratum[s]] = 0.0
     if lonely_h.any():
         where = lonely_h[s]
@@ -402,8 +484,14 @@ def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int,
         elif lonely == "average":
             scale[where] = 0.0
     if mult is not None:
-        scale = scale * mult
-    V = dev.T @ (dev * scale[:, None])
+        scale = scale * (mult if order is None else mult[order])
+    if blocks is None:
+        V = dev.T @ (dev * scale[:, None])
+    else:  # (groups, m, m): one small product per group of m columns
+        dg = dev.reshape(len(dev), -1, blocks)
+        V = np.zeros((dg.shape[1], blocks, blocks))
+        for g in range(dg.shape[1]):
+            V[g] = dg[:, g].T @ (dg[:, g] * scale[:, None])
     if lonely == "average" and lonely_h.any():
         if level == 0:
             nstrat = H

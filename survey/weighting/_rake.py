@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..core.design import CalibrationStep
+from ..core.design import CalibrationStep, split_cell_keys
 from ..core.survey import Survey
 from ..errors import ConvergenceWarning, WeightingError
 from ._common import (
@@ -40,12 +40,7 @@ def _joint_cells(margins) -> tuple[np.ndarray, np.ndarray]:
         cell, uniq = remap[key], present
     else:
         cell, uniq = pd.factorize(key, sort=True)
-    cell_codes = np.empty((len(uniq), len(margins)), dtype=np.int64)
-    rest = np.asarray(uniq, dtype=np.int64)
-    for j in range(len(margins) - 1, -1, -1):
-        cell_codes[:, j] = rest % sizes[j]
-        rest = rest // sizes[j]
-    return cell.astype(np.int64), cell_codes
+    return cell.astype(np.int64), split_cell_keys(uniq, sizes)
 
 
 def _ipf(cell_w: np.ndarray, cell_codes: np.ndarray, targets: list[np.ndarray], total: float,
@@ -168,7 +163,7 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
         extreme=extreme_cells(cells, summary["mean"], extreme_ratio), notes=tuple(notes),
     )
     step = CalibrationStep(kind="raking", weights=w, base_weights=w0,
-                           codes=tuple(m.codes for m in margins))
+                           codes=tuple(m.codes for m in margins), cells=(cell, cell_codes))
     return new_survey(s, w, weight_name, report, step)
 
 

@@ -1,0 +1,264 @@
+"""Side by side with `svy` (Rust core, Polars) on the same Parquet file, in one run.
+
+    .venv/bin/python bench/bench_svy.py [--n 1000000] [--runs 7] [--svy-python PATH]
+                                        [--keep DIR] [--only ours|svy]
+
+Data: ``--n`` rows, 10 strata, 50,000 PSUs (5 % of n, capped) nested in strata, lognormal
+weights, a numeric ``y`` with a cluster effect, ``item`` (5 categories), ``grp`` (4), three
+raking margins ``ma`` (3), ``mb`` (4), ``mc`` (5), 20 banner questions ``q0..q19`` (2-7
+categories). Written once to a Parquet file that both sides read.
+
+svy runs in its own virtual environment (never the project's): ``--svy-python`` or
+``$SVY_PYTHON`` or ``/work/wt/svyenv/bin/python`` (``python3 -m venv DIR && DIR/bin/pip install
+svy==0.35.0 polars pyarrow``). When that interpreter is absent the svy column is skipped with a
+note. The same script is the svy worker (``--worker svy``): it imports only polars and svy there.
+
+Every task is timed ``--runs`` times after one warm-up; medians are reported, and estimates
+and SEs are compared between the two sides (max relative difference printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_SVY = os.environ.get("SVY_PYTHON", "/work/wt/svyenv/bin/python")
+TASKS = [
+    ("design", "design building"),
+    ("mean", "mean of y with Taylor SE"),
+    ("prop", "proportions of a 5-category variable with SEs"),
+    ("domain", "mean by a 4-category domain"),
+    ("crosstab", "crosstab 5x4: cell shares with SEs + Rao-Scott"),
+    ("rake", "rake 3 margins"),
+    ("raked_mean", "mean with SE on the raked design (prepared)"),
+    ("banner", "banner, 20 questions x 4 banner variables, design-based letters"),
+]
+MARGINS = {"ma": 3, "mb": 4, "mc": 5}
+BANNER_BY = ["grp", "ma", "mb", "mc"]
+
+
+def _timeit(fn, runs):
+    fn()  # warm-up (caches, first-call imports)
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    out.sort()
+    return out[len(out) // 2]
+
+
+def make_parquet(path: Path, n: int, seed: int = 1) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    n_psu = min(50_000, max(n // 20, 20))
+    psu = np.sort(rng.integers(0, n_psu, n)).astype(np.int32)
+    strata = (psu.astype(np.int64) * 10 // n_psu).astype(np.int32)
+    effect = rng.normal(0, 0.8, n_psu)[psu]
+    y = 50 + 10 * effect + rng.normal(0, 10, n)
+    item = np.clip(np.round(2 + effect + rng.normal(0, 1, n)), 0, 4).astype(np.int32)
+    cols = {"strata": strata, "psu": psu, "w": rng.lognormal(0, 0.5, n), "y": y,
+            "item": item, "grp": rng.integers(0, 4, n).astype(np.int32)}
+    for name, k in MARGINS.items():
+        cols[name] = rng.integers(0, k, n).astype(np.int32)
+    ks = rng.integers(2, 8, 20)
+    for q in range(20):
+        cols[f"q{q}"] = np.clip(np.round((ks[q] - 1) / 2 + effect + rng.normal(0, 1, n)),
+                                0, ks[q] - 1).astype(np.int32)
+    pq.write_table(pa.table(cols), path)
+
+
+def rake_targets(n_total: float) -> dict:
+    """Population margins (shares differ from the sample's so the weights move)."""
+    out = {}
+    for name, k in MARGINS.items():
+        shares = [(i + 1) / (k * (k + 1) / 2) for i in range(k)]
+        out[name] = {i: n_total * s for i, s in enumerate(shares)}
+    return out
+
+
+# -------------------------------------------------------------------------------- svy side
+def run_svy(path: str, runs: int) -> dict:
+    import polars as pl
+    import svy
+
+    data = pl.read_parquet(path)
+    design = svy.Design(stratum="strata", psu="psu", wgt="w")
+    res: dict = {"times": {}, "values": {}}
+    T = res["times"]
+    T["design"] = _timeit(lambda: svy.Sample(data, design), runs)
+    sample = svy.Sample(data, design)
+    est = sample.estimation
+    T["mean"] = _timeit(lambda: est.mean("y"), runs)
+    m = est.mean("y").to_polars()
+    res["values"]["mean"] = [m["est"][0], m["se"][0]]
+    T["prop"] = _timeit(lambda: est.prop("item"), runs)
+    p = est.prop("item").to_polars().sort("item")
+    res["values"]["prop"] = [p["est"].to_list(), p["se"].to_list()]
+    T["domain"] = _timeit(lambda: est.mean("y", by="grp"), runs)
+    d = est.mean("y", by="grp").to_polars().sort("grp")
+    res["values"]["domain"] = [d["est"].to_list(), d["se"].to_list()]
+    cat = sample.categorical
+    T["crosstab"] = _timeit(lambda: cat.tabulate("item", "grp", share_of="col"), runs)
+    tab = cat.tabulate("item", "grp", share_of="col")
+    c = tab.to_polars().sort(["grp", "item"])
+    res["values"]["crosstab"] = [c["est"].to_list(), c["se"].to_list()]
+    try:
+        res["values"]["rao_scott_f"] = float(tab.stats.f.value)
+    except AttributeError:  # pragma: no cover - older/newer attribute names
+        res["values"]["rao_scott_f"] = None
+    total_w = float(data["w"].sum())
+    targets = rake_targets(total_w)
+    k = [0]
+
+    def rake():
+        k[0] += 1
+        return sample.weighting.rake(controls=targets, wgt_name=f"rk{k[0]}", tol=1e-10,
+                                     max_iter=200)
+
+    T["rake"] = _timeit(rake, runs)
+    raked = rake()
+    T["raked_mean"] = _timeit(lambda: raked.estimation.mean("y"), runs)
+    rm = raked.estimation.mean("y").to_polars()
+    res["values"]["raked_mean"] = [rm["est"][0], rm["se"][0]]
+    return res
+
+
+# -------------------------------------------------------------------------------- our side
+def run_ours(path: str, runs: int) -> dict:
+    import numpy as np
+    import pandas as pd
+
+    sys.path.insert(0, str(HERE.parent))
+    import survey as sv
+    from survey.core.design import Design
+
+    df = pd.read_parquet(path)
+    for col in ["item", "grp", *MARGINS, *[f"q{q}" for q in range(20)]]:
+        k = int(df[col].max()) + 1
+        df[col] = pd.Categorical.from_codes(df[col].to_numpy(), list(range(k)))
+    res: dict = {"times": {}, "values": {}}
+    T = res["times"]
+
+    def build():
+        s = sv.Survey.from_frame(df, weight="w", strata="strata", psu="psu")
+        Design.from_survey(s)
+        return s
+
+    T["design"] = _timeit(build, runs)
+    s = build()
+    T["mean"] = _timeit(lambda: sv.mean(s, "y"), runs)
+    e = sv.mean(s, "y")
+    res["values"]["mean"] = [e.estimate, e.se]
+    T["prop"] = _timeit(lambda: sv.proportions(s, "item"), runs)
+    p = sv.proportions(s, "item")
+    res["values"]["prop"] = [p.estimate.tolist(), p.se.tolist()]
+    T["domain"] = _timeit(lambda: sv.mean(s, "y", by="grp"), runs)
+    d = sv.mean(s, "y", by="grp")
+    res["values"]["domain"] = [d.estimate.tolist(), d.se.tolist()]
+
+    def xtab():
+        ct = sv.crosstab(s, "item", by="grp")
+        return ct, ct.tests, ct.cell_estimates("column")
+
+    T["crosstab"] = _timeit(xtab, runs)
+    ct, tests, cells = xtab()
+    # svy sorted by (grp, item): column-major over our (item x grp) frames
+    res["values"]["crosstab"] = [cells["estimate"].to_numpy().T.ravel().tolist(),
+                                 cells["se"].to_numpy().T.ravel().tolist()]
+    res["values"]["rao_scott_f"] = float(tests.loc["rao_scott_f", "statistic"])
+    targets = rake_targets(float(df["w"].sum()))
+    T["rake"] = _timeit(lambda: sv.rake(s, targets=targets, tol=1e-10, max_iter=200), runs)
+    raked = sv.rake(s, targets=targets, tol=1e-10, max_iter=200)
+    T["raked_mean"] = _timeit(lambda: sv.mean(raked, "y"), runs)
+    rm = sv.mean(raked, "y")
+    res["values"]["raked_mean"] = [rm.estimate, rm.se]
+    rows = [f"q{q}" for q in range(20)]
+    T["banner"] = _timeit(lambda: sv.banner(s, rows=rows, by=BANNER_BY, suppress_below=0),
+                          max(3, runs // 2))
+    _ = np
+    return res
+
+
+# -------------------------------------------------------------------------------- compare
+def _maxrel(a, b) -> float:
+    import numpy as np
+
+    a, b = np.ravel(np.asarray(a, float)), np.ravel(np.asarray(b, float))
+    if a.shape != b.shape:
+        return float("nan")
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
+
+def _fmt(t):
+    if t is None:
+        return "-"
+    return f"{t * 1e3:.0f} ms" if t < 1 else f"{t:.2f} s"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--svy-python", default=DEFAULT_SVY)
+    ap.add_argument("--keep", help="folder for the Parquet file (default: a temporary one)")
+    ap.add_argument("--only", choices=("ours", "svy"))
+    ap.add_argument("--worker", choices=("svy", "ours"), help=argparse.SUPPRESS)
+    ap.add_argument("--path", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        fn = run_svy if args.worker == "svy" else run_ours
+        print(json.dumps(fn(args.path, args.runs)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.keep or tmp)
+        path = folder / f"bench_svy_{args.n}.parquet"
+        if not path.exists():
+            make_parquet(path, args.n)
+        results = {}
+        sides = ["ours", "svy"] if args.only is None else [args.only]
+        for side in sides:
+            exe = sys.executable if side == "ours" else args.svy_python
+            if side == "svy" and not Path(exe).exists():
+                print(f"note: svy skipped: no interpreter at {exe} (see the docstring)")
+                continue
+            out = subprocess.run([exe, __file__, "--worker", side, "--path", str(path),
+                                  "--runs", str(args.runs)], capture_output=True, text=True)
+            if out.returncode:
+                print(f"note: {side} failed:\n{out.stderr[-2000:]}")
+                continue
+            results[side] = json.loads(out.stdout.strip().splitlines()[-1])
+    ours, svy = results.get("ours"), results.get("svy")
+    print(f"\n{args.n:,} rows, 10 strata, {min(50_000, max(args.n // 20, 20)):,} PSUs; "
+          f"medians of {args.runs}\n")
+    print("| task | ours | svy | svy/ours |")
+    print("|---|---|---|---|")
+    for key, label in TASKS:
+        a = ours["times"].get(key) if ours else None
+        b = svy["times"].get(key) if svy else None
+        ratio = f"{b / a:.1f}x" if a and b else "-"
+        print(f"| {label} | {_fmt(a)} | {_fmt(b)} | {ratio} |")
+    if ours and svy:
+        print("\nagreement (max relative difference, estimate / SE):")
+        for key in ("mean", "prop", "domain", "crosstab", "raked_mean"):
+            oa, sa = ours["values"][key], svy["values"][key]
+            print(f"  {key}: {_maxrel(oa[0], sa[0]):.1e} / {_maxrel(oa[1], sa[1]):.1e}")
+        f1, f2 = ours["values"]["rao_scott_f"], svy["values"]["rao_scott_f"]
+        if f2 is not None:
+            print(f"  Rao-Scott F: ours {f1:.10g}, svy {f2:.10g}")
+
+
+if __name__ == "__main__":
+    main()

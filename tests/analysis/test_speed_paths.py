@@ -1,0 +1,167 @@
+"""The speed paths of issue 15 against their row-level definitions (hypothesis).
+
+Each fast path is compared with an independent, direct computation of the same quantity
+written here from its definition (no R value is involved; the R agreement of the public
+functions is checked in test_design_reference.py and test_weighting_reference.py):
+
+* raking residuals on joint cells  vs  R ``svyrecvar``'s row-level back-fitting loop;
+* `_linearize_cells` (unit x cell totals)  vs  `_linearize` of the dense indicators;
+* `_domain_degf` (one bincount)  vs  R ``degf(subset(design, ...))`` per domain;
+* `vcov_units(blocks=m)`  vs  the diagonal blocks of the full covariance;
+* the banner's per-row covariance  vs  the delta method on `cell_totals_vcov`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import survey as sv
+from survey.analysis.estimates import (
+    _domain_degf,
+    _linearize,
+    _linearize_cells,
+    _subset_degf,
+)
+from survey.core.design import CalibrationStep, Design, build_design
+
+
+def _rake_loop(w, codes, x):
+    """R svyrecvar (survey 4.1), raking branch, row by row: 10 sweeps of
+    ``zz <- x / w; x <- x - w * ave(zz, margin)`` with non-finite ``zz`` set to 0."""
+    x = x.copy()
+    for _ in range(10):
+        for c in codes:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                zz = x / w[:, None]
+            zz[~np.isfinite(zz)] = 0.0
+            for j in range(x.shape[1]):
+                means = pd.Series(zz[:, j]).groupby(c).transform("mean").to_numpy()
+                x[:, j] -= w * means
+    return x
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(5, 80), m=st.integers(1, 3), k=st.integers(1, 3),
+       zero=st.booleans(), seed=st.integers(0, 10_000))
+def test_raking_residuals_on_joint_cells_equal_the_row_loop(n, m, k, zero, seed):
+    rng = np.random.default_rng(seed)
+    codes = tuple(rng.integers(0, rng.integers(1, 5), n) for _ in range(m))
+    w = rng.lognormal(0, 0.5, n)
+    if zero:
+        w[rng.random(n) < 0.2] = 0.0
+    x = rng.normal(size=(n, k)) * 3
+    want = _rake_loop(w, codes, x)
+    step = CalibrationStep("raking", w, w, codes=codes)  # joint cells derived lazily
+    np.testing.assert_allclose(step.residualize(x), want, rtol=1e-9, atol=1e-9)
+
+
+def _design(rng, n, kind):
+    h = np.sort(np.arange(n) % 3)
+    df = pd.DataFrame({"h": h, "w": rng.uniform(0.5, 3, n)})
+    df["psu"] = h * 100 + rng.integers(0, 4, n)
+    df["ssu"] = rng.integers(0, 3, n)
+    df["N1"] = 50.0
+    df["N2"] = 40.0
+    if kind == "clusters":
+        return build_design(df, weights=df["w"].to_numpy(), strata="h", psu=("psu",),
+                            lonely_psu="adjust")
+    if kind == "two_stage":
+        return build_design(df, weights=df["w"].to_numpy(), strata="h", psu=("psu", "ssu"),
+                            fpc=("N1", "N2"), lonely_psu="adjust")
+    return build_design(df, weights=df["w"].to_numpy(), strata="h")
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(12, 90), K=st.integers(1, 5), D=st.integers(1, 4),
+       kind=st.sampled_from(["clusters", "two_stage", "strata"]),
+       zero=st.booleans(), seed=st.integers(0, 10_000))
+def test_cells_path_equals_dense_indicator_linearisation(n, K, D, kind, zero, seed):
+    rng = np.random.default_rng(seed)
+    d = _design(rng, n, kind)
+    if zero:
+        d = d.with_weights(np.where(rng.random(n) < 0.2, 0.0, d.weights))
+    codes = rng.integers(-1, K, n)
+    dom = rng.integers(-1, D, n) if D > 1 else None
+    valid = codes >= 0
+    Y = np.zeros((n, K))
+    Y[np.flatnonzero(valid), codes[valid]] = 1.0
+    want = _linearize(d, Y, valid, dom, D, "mean")
+    got = _linearize_cells(d, codes, K, dom, D)
+    np.testing.assert_allclose(got.est, want.est, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got.vcov, want.vcov, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(got.W, want.W, rtol=1e-12)
+    np.testing.assert_array_equal(got.nobs, want.nobs)
+    np.testing.assert_allclose(got.s2, want.s2, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(12, 90), D=st.integers(1, 4),
+       kind=st.sampled_from(["clusters", "two_stage", "strata"]), seed=st.integers(0, 10_000))
+def test_domain_degf_equals_subset_degf(n, D, kind, seed):
+    rng = np.random.default_rng(seed)
+    d = _design(rng, n, kind)
+    d = d.with_weights(np.where(rng.random(n) < 0.15, 0.0, d.weights))
+    dom = rng.integers(-1, D, n)
+    valid = rng.random(n) < 0.8
+    want = [_subset_degf(d, valid & (dom == j)) for j in range(D)]
+    np.testing.assert_array_equal(_domain_degf(d, dom, valid, D), want)
+    # and from the unit x domain presence that _linearize returns
+    y = rng.normal(size=n)
+    lin = _linearize(d, np.where(valid, y, 0)[:, None], valid, dom, D, "mean")
+    if lin.present is not None:
+        np.testing.assert_array_equal(_domain_degf(d, dom, valid, D, lin.present), want)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(12, 90), G=st.integers(1, 4), m=st.integers(1, 4),
+       kind=st.sampled_from(["clusters", "two_stage"]), seed=st.integers(0, 10_000))
+def test_vcov_units_blocks_are_the_diagonal_blocks(n, G, m, kind, seed):
+    rng = np.random.default_rng(seed)
+    d = _design(rng, n, kind)
+    U = len(d.stages[-1].stratum)
+    T = rng.normal(size=(U, G * m))
+    full = d.vcov_units(T)
+    blocks = d.vcov_units(T, blocks=m)
+    for g in range(G):
+        sl = slice(g * m, (g + 1) * m)
+        np.testing.assert_allclose(blocks[g], full[sl, sl], rtol=1e-10, atol=1e-12)
+
+
+def test_banner_row_covariance_equals_delta_method_on_cell_totals():
+    """Design-based banner statistics on a clustered design, against the delta method on
+    `Design.cell_totals_vcov` computed here for every row and pair of columns."""
+    rng = np.random.default_rng(3)
+    n = 600
+    psu = rng.integers(0, 60, n)
+    df = pd.DataFrame({
+        "h": psu % 4, "psu": psu, "w": rng.uniform(0.5, 2, n),
+        "q": pd.Categorical.from_codes(rng.integers(-1, 4, n), list("abcd")),
+        "g": pd.Categorical.from_codes(rng.integers(0, 3, n), ["x", "y", "z"]),
+    })
+    s = sv.Survey.from_frame(df, weight="w", strata="h", psu="psu")
+    b = sv.banner(s, rows=["q"], by=["g"], correction="none", min_base=1, suppress_below=0)
+    d = Design.from_survey(s)
+    qc, gc = df["q"].cat.codes.to_numpy(), df["g"].cat.codes.to_numpy()
+    cell = np.where((qc >= 0) & (gc >= 0), qc * 3 + gc, -1)
+    T, V = d.cell_totals_vcov(cell, 12)
+    T4, V4 = T.reshape(4, 3), V.reshape(4, 3, 4, 3)
+    S = T4.sum(0)
+    tests = b.tests
+    checked = 0
+    for r, cat in enumerate("abcd"):
+        P = T4[r] / S
+        G = (np.eye(4)[r][None, :] - P[:, None]) / S[:, None]  # (columns, categories)
+        C = np.einsum("aj,jalb,bl->ab", G, V4, G)
+        for i in range(3):
+            for j in range(i + 1, 3):
+                se = np.sqrt(C[i, i] + C[j, j] - 2 * C[i, j])
+                row = tests[(tests["category"] == cat) & (tests["col_a"] == ["x", "y", "z"][i])
+                            & (tests["col_b"] == ["x", "y", "z"][j])]
+                assert len(row) == 1
+                np.testing.assert_allclose(row["statistic"].iloc[0], (P[i] - P[j]) / se,
+                                           rtol=1e-9)
+                checked += 1
+    assert checked == 12

@@ -77,6 +77,9 @@ class Survey:
     calibration : calibration steps applied to the weights (used for variance), oldest first.
     source : provenance (path, sha256, encoding, platform, rows read ...).
     language : language for labels (BCP-47 tag), default: the questionnaire's default.
+    repeats : repeat-group data as linked tables: ``{repeat name: Survey}``; each row of a
+        repeat's ``data`` names its parent row (the index label in the parent's ``data``) in
+        ``_parent_row``. See `repeat_summary`.
     """
 
     data: pd.DataFrame
@@ -90,6 +93,7 @@ class Survey:
     calibration: tuple[Any, ...] = ()
     source: dict = dataclasses.field(default_factory=dict)
     language: str | None = None
+    repeats: dict = dataclasses.field(default_factory=dict)
 
     # ---------------------------------------------------------------------------------
     @classmethod
@@ -203,6 +207,53 @@ class Survey:
         from .missing import MissingScheme
 
         return MissingScheme.from_questionnaire(self.questionnaire)
+
+    def repeat_summary(self, repeat: str, var: str | None = None, *, how: str = "count",
+                       where=None) -> pd.Series:
+        """One value per row of ``data`` from its rows in a repeat (e.g. household size).
+
+        ``how``: ``count`` (rows; no ``var``), ``count_answered``, ``sum``, ``mean``, ``min``,
+        ``max`` of ``var``; ``any``/``all`` of a boolean ``where`` mask over the repeat's
+        rows (e.g. ``where=s.repeats["members"].data.age < 5``). A parent without repeat
+        rows gets 0 for counts and sums, and NaN (not 0) for ``mean``/``min``/``max``; one whose
+        rows all lack ``var`` gets NaN.
+        """
+        from ..errors import AnalysisError, did_you_mean
+
+        if repeat not in self.repeats:
+            hint = did_you_mean(repeat, self.repeats) or \
+                f"repeats: {', '.join(self.repeats) or 'none (no repeat data was read)'}"
+            raise AnalysisError(f"no repeat table named {repeat!r}; {hint}")
+        child = self.repeats[repeat].data
+        hows = ("count", "count_answered", "sum", "mean", "min", "max", "any", "all")
+        if how not in hows:
+            raise AnalysisError(f"how={how!r}: expected one of {', '.join(hows)}")
+        key = child["_parent_row"]
+        if how == "count":
+            out = key.value_counts()
+        elif how in ("any", "all"):
+            mask = pd.Series(where, index=child.index).fillna(False).astype(bool)
+            out = mask.groupby(key).agg(how)
+        else:
+            if var is None or var not in child.columns:
+                hint = did_you_mean(str(var), child.columns) or "name a column of the repeat"
+                raise AnalysisError(f"how={how!r} needs var=, a column of repeat {repeat!r}; "
+                                    f"found {var!r}; {hint}")
+            col = child[var]
+            if how == "count_answered":
+                out = col.notna().groupby(key).sum()
+            else:
+                values = pd.to_numeric(col, errors="coerce")
+                if values.notna().sum() < col.notna().sum():
+                    raise AnalysisError(f"{how} of {var!r} in repeat {repeat!r}: expected "
+                                        "numbers, found text; use how='count_answered'")
+                # a parent whose rows all lack the value: NaN (unknown), not 0
+                out = values.groupby(key).agg(how, **({"min_count": 1} if how == "sum"
+                                                      else {}))
+        fill = 0 if how in ("count", "count_answered", "sum") else (
+            False if how == "any" else True if how == "all" else np.nan)
+        name = f"{repeat}_{how}" + (f"_{var}" if var and how not in ("count",) else "")
+        return out.reindex(self.data.index, fill_value=fill).rename(name)
 
     def __len__(self) -> int:
         return len(self.data)

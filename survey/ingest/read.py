@@ -179,8 +179,6 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
     ``strata``, ``psu``, ``fpc``, ``nest``, ``lonely_psu`` describe the design.
     ``len(s.data) + len(s.rejected) == s.source["rows_read"]``.
     """
-    from ..core.survey import DesignSpec, Survey, _as_tuple
-
     q = _load(questionnaire)
     read_keys = ("encoding", "platform", "mapping", "sheet", "delimiter", "id_column")
     design_keys = ("weight", "strata", "psu", "fpc", "nest", "lonely_psu")
@@ -191,9 +189,20 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
         raise IngestError(format_problem(
             where="read_responses", expected="known options", found=repr(word),
             hint=_hint_choice(word, read_keys + design_keys + valid_keys)))
+    if callable(getattr(q, "repeats", None)) and q.repeats():
+        from .repeats import read_with_repeats  # main table + one linked table per repeat
+
+        return read_with_repeats(path, q, **options)
     raw = read_raw(path, q, **{k: options[k] for k in read_keys if k in options})
+    return survey_from_raw(raw, q, **options)
+
+
+def survey_from_raw(raw: RawTable, q: Any, **options: Any):
+    """Validate a `RawTable` and build its `Survey` (the second half of `read_responses`)."""
+    from ..core.survey import DesignSpec, Survey, _as_tuple
     from ..validation import validate
 
+    valid_keys = ("policies", "language")
     result = validate(raw, q, **{k: options[k] for k in valid_keys if k in options})
     data = result.data
     missing = result.missing

@@ -156,6 +156,40 @@ class Questionnaire(QuestionnaireModel):
     def groups(self) -> list[Group]:
         return [it for it, _ in walk_items(self.items) if isinstance(it, Group)]
 
+    # --- repeats -------------------------------------------------------------------------------
+    def repeats(self) -> dict[str, Group]:
+        """Repeat groups by name, outermost first (a household roster, ...)."""
+        return {it.name: it for it in self.groups() if it.repeat}
+
+    def repeat_of(self, name: str) -> str | None:
+        """The innermost repeat that holds question ``name`` (None: the main table)."""
+        for it, parents in walk_items(self.items):
+            if getattr(it, "name", None) == name or (
+                    isinstance(it, Grid) and name in {r.name for r in it.rows}):
+                reps = [g.name for g in parents if isinstance(g, Group) and g.repeat]
+                return reps[-1] if reps else None
+            if isinstance(it, Question) and it.other is not None and it.other.text == name:
+                reps = [g.name for g in parents if isinstance(g, Group) and g.repeat]
+                return reps[-1] if reps else None
+        return None
+
+    def table(self, repeat: str | None = None) -> Questionnaire:
+        """The questionnaire of one data table: the main one (repeats left out) or a repeat's.
+
+        A repeat's table has the repeat's own questions (nested repeats left out) plus
+        label-only copies of the outer questions its expressions refer to (so its skip
+        logic can be checked once those columns are joined from the parent).
+
+        >>> q = Questionnaire.from_dict({"id": "hh", "title": {"en": "H"}, "items": [
+        ...     {"name": "n", "type": "integer"},
+        ...     {"repeat": "members", "items": [{"name": "age", "type": "integer"}]}]})
+        >>> [x.name for x in q.table().questions()], [x.name for x in q.table("members").questions()]
+        (['n'], ['age'])
+        """
+        from .repeats import table_questionnaire
+
+        return table_questionnaire(self, repeat)
+
     def parents(self, name: str) -> tuple:
         """The groups (outermost first) and grid that contain question ``name``."""
         for it, parents in walk_items(self.items):

@@ -1,0 +1,143 @@
+"""Repeat data (issue 11): Kobo XLSX and ODK Central CSV zip exports as linked tables."""
+
+import re
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+
+import survey as sv
+from survey.errors import AnalysisError, QuestionnaireError
+from survey.questionnaire import Questionnaire
+
+FORM = {
+    "id": "hh", "title": {"en": "Households"},
+    "choice_lists": {"yn": ["yes", "no"], "sex": ["m", "f"]},
+    "items": [
+        {"name": "n", "type": "integer", "label": {"en": "People"}},
+        {"name": "head", "type": "select_one", "list": "yn"},
+        {"repeat": "members", "repeat_count": "${n}", "items": [
+            {"name": "age", "type": "integer", "constraint": ". < 120"},
+            {"name": "sex", "type": "select_one", "list": "sex", "relevant": "${head} = 'yes'"},
+        ]},
+    ],
+}
+
+
+@pytest.fixture
+def q():
+    return Questionnaire.from_dict(FORM)
+
+
+def kobo_xlsx(path, main, members):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Households"
+    for r in main:
+        ws.append(r)
+    ws = wb.create_sheet("members")
+    for r in members:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+MAIN = [["start", "n", "head", "_id", "_uuid", "_submission_time", "_index"],
+        ["2024-01-01", 2, "yes", 101, "u1", "2024-01-01", 1],
+        ["2024-01-02", 1, "no", 102, "u2", "2024-01-02", 2],
+        ["2024-01-03", 0, "no", 103, "u3", "2024-01-03", 3]]
+MEMBERS = [["members/age", "members/sex", "_index", "_parent_table_name", "_parent_index",
+            "_submission__id", "_submission__uuid"],
+           [40, "m", 1, "Households", 1, 101, "u1"],
+           [300, "f", 2, "Households", 1, 101, "u1"],
+           [7, None, 3, "Households", 2, 102, "u2"]]
+
+
+def test_table_questionnaires_split_main_and_repeat(q):
+    assert [x.name for x in q.table().questions()] == ["n", "head"]
+    # the repeat's table: its own questions plus the outer 'head' its skip logic uses
+    assert [x.name for x in q.table("members").questions()] == ["head", "age", "sex"]
+    assert q.repeat_of("age") == "members" and q.repeat_of("n") is None
+    with pytest.raises(QuestionnaireError, match="no repeat named 'member'; did you mean "
+                       "'members'"):
+        q.table("member")
+
+
+def test_kobo_xlsx_export_is_read_into_linked_tables(q, tmp_path):
+    s = sv.read_responses(kobo_xlsx(tmp_path / "hh.xlsx", MAIN, MEMBERS), q)
+    assert list(s.data.columns[:2]) == ["n", "head"] and len(s.data) == 3
+    m = s.repeats["members"]
+    assert m.data["_parent_row"].tolist() == [2, 2, 3]  # the parents' rows in s.data
+    assert m.data["head"].tolist() == ["yes", "yes", "no"]  # joined from the parent
+    probs = m.validation.to_frame()
+    # same rules as any table: the constraint on age, and 'sex' asked only if head = yes
+    assert probs[["row", "question", "rule"]].values.tolist() == [[3, "age", "constraint"]]
+    assert "members" not in s.data.columns
+    assert s.repeat_summary("members").tolist() == [2, 1, 0]
+
+
+def test_skip_logic_from_the_parent_is_checked_in_the_repeat(q, tmp_path):
+    members = [MEMBERS[0], [7, "f", 3, "Households", 2, 102, "u2"]]
+    s = sv.read_responses(kobo_xlsx(tmp_path / "hh.xlsx", MAIN, members), q)
+    probs = s.repeats["members"].validation.to_frame()
+    assert probs[["row", "question", "rule"]].values.tolist() == [[2, "sex", "skip_violation"]]
+
+
+def test_odk_central_zip_is_read_into_linked_tables(q, tmp_path):
+    main = ("SubmissionDate,n,head,meta-instanceID,KEY\n"
+            "2024-01-01,2,yes,uuid:a,uuid:a\n2024-01-02,1,no,uuid:b,uuid:b\n")
+    mem = ("age,sex,PARENT_KEY,KEY\n40,m,uuid:a,uuid:a/members[1]\n"
+           "30,f,uuid:a,uuid:a/members[2]\n7,,uuid:b,uuid:b/members[1]\n"
+           "9,,uuid:gone,uuid:gone/members[1]\n")
+    p = tmp_path / "hh.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("hh.csv", main)
+        z.writestr("hh-members.csv", mem)
+    s = sv.read_responses(p, q)
+    m = s.repeats["members"]
+    assert m.data["age"].tolist() == [40, 30, 7, 9]  # no row dropped
+    assert m.data["_parent_row"].tolist()[:3] == [2, 2, 3]
+    assert pd.isna(m.data["_parent_row"].iloc[3])
+    orphan = m.validation.to_frame().query("rule == 'orphan_repeat_row'")
+    assert orphan["row"].tolist() == [5]
+    assert "its parent is not among the accepted rows" in orphan["message"].iloc[0]
+    assert s.repeat_summary("members", "age", how="max").tolist() == [40, 7]
+
+
+def test_a_main_table_only_file_says_the_repeats_are_elsewhere(q, tmp_path):
+    p = tmp_path / "main.csv"
+    p.write_text("n,head\n2,yes\n", encoding="utf-8")
+    s = sv.read_responses(p, q)
+    assert s.repeats == {}
+    assert any("need the XLSX export" in n for n in s.source["notes"])
+    with pytest.raises(AnalysisError, match=re.escape(
+            "no repeat table named 'members'; repeats: none (no repeat data was read)")):
+        s.repeat_summary("members")
+
+
+def test_repeat_summary_fills_parents_without_rows_honestly(q, tmp_path):
+    s = sv.read_responses(kobo_xlsx(tmp_path / "hh.xlsx", MAIN, MEMBERS), q)
+    assert s.repeat_summary("members", "age", how="sum").tolist() == [40, 7, 0]
+    mean = s.repeat_summary("members", "age", how="mean")
+    assert mean.iloc[0] == 40 and mean.iloc[1] == 7 and pd.isna(mean.iloc[2])
+    kids = s.repeats["members"].data["age"] < 18
+    assert s.repeat_summary("members", how="any", where=kids).tolist() == [False, True, False]
+    with pytest.raises(AnalysisError, match="how='median': expected one of count"):
+        s.repeat_summary("members", "age", how="median")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=6))
+def test_repeat_counts_add_up_to_the_repeat_rows(sizes):
+    # invariant: the per-parent counts sum to the number of linked repeat rows
+    data = pd.DataFrame({"n": sizes}, index=pd.Index(range(2, 2 + len(sizes)), name="row"))
+    parents = np.repeat(data.index.to_numpy(), sizes)
+    child = pd.DataFrame({"age": np.arange(len(parents)),
+                          "_parent_row": pd.array(parents, dtype="Int64")})
+    s = sv.Survey(data=data, repeats={"members": sv.Survey(data=child)})
+    counts = s.repeat_summary("members")
+    assert counts.sum() == len(child) and counts.tolist() == sizes

@@ -192,7 +192,8 @@ class _Tok:
 
 
 def _error(text: str, pos: int | None, reason: str, hint: str | None = None) -> ExpressionError:
-    where = f'expression "{text}"' + (f", column {pos + 1}" if pos is not None else "")
+    shown = text if len(text) <= 200 else text[:200] + "..."
+    where = f'expression "{shown}"' + (f", column {pos + 1}" if pos is not None else "")
     msg = f"{where}: {reason}." + (f" Hint: {hint.rstrip('.')}." if hint else "")
     return ExpressionError(msg, text=text, pos=pos, reason=reason, hint=hint)
 
@@ -228,12 +229,43 @@ PRECEDENCE = {op: i for i, ops in enumerate(_LEVELS) for op in ops}
 PRECEDENCE["|"] = len(_LEVELS) + 1  # union binds tighter than unary minus
 
 
+#: parentheses, function calls and unary minus inside each other (the parser recurses on them)
+MAX_NESTING = 40
+#: depth of the expression tree, chains included: a sum of 200 terms is 200 deep; every
+#: consumer (evaluation, printing, the paper form) walks the tree recursively
+MAX_DEPTH = 200
+
+
+def _tree_depth(expr: Expr) -> int:
+    """Depth of an expression tree, without recursion."""
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        e, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(e, BinOp):
+            stack += [(e.left, d + 1), (e.right, d + 1)]
+        elif isinstance(e, Func):
+            stack += [(a, d + 1) for a in e.args]
+        elif isinstance(e, Neg):
+            stack.append((e.operand, d + 1))
+        elif isinstance(e, Path):
+            stack.append((e.base, d + 1))
+    return deepest
+
+
 class _Parser:
     def __init__(self, text: str, *, bare_names: bool = False):
         self.text = text
         self.bare_names = bare_names
         self.toks = list(_tokens(text))
         self.i = 0
+        self.nesting = 0
+
+    def nest(self, pos: int) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise _error(self.text, pos, f"parentheses, calls and signs nested more than "
+                         f"{MAX_NESTING} levels deep", "split it into calculate questions")
 
     @property
     def tok(self) -> _Tok:
@@ -261,6 +293,10 @@ class _Parser:
         if self.tok.kind == "end":
             raise _error(self.text, 0, "the expression is empty")
         e = self.binary(0)
+        if self.tok.kind == "end" and _tree_depth(e) > MAX_DEPTH:
+            raise _error(self.text, 0, f"an expression more than {MAX_DEPTH} operations deep",
+                         f"split long sums or chains into calculate questions of at most "
+                         f"{MAX_DEPTH} terms")
         if self.tok.kind != "end":
             hint = None
             if self.tok.kind == "name" and self.tok.text.lower() in ("and", "or", "div", "mod"):
@@ -280,8 +316,10 @@ class _Parser:
 
     def unary(self) -> Expr:
         if self.is_op(("-",)):
-            self.take()
-            return Neg(self.unary())
+            self.nest(self.take().pos)
+            e = Neg(self.unary())
+            self.nesting -= 1
+            return e
         left = self.postfix()
         while self.is_op(("|",)):
             self.take()
@@ -334,9 +372,10 @@ class _Parser:
             self.take()
             return Current() if t.text == "." else Parent()
         if t.kind == "op" and t.text == "(":
-            self.take()
+            self.nest(self.take().pos)
             e = self.binary(0)
             self.expect(")", "')'")
+            self.nesting -= 1
             return e
         if t.kind == "name":
             return self.call()
@@ -355,7 +394,7 @@ class _Parser:
         if arity is None:
             hint = did_you_mean(t.text, [*FUNCTIONS, *UNEVALUATED])
             raise _error(self.text, t.pos, f"unknown function {t.text!r}", hint)
-        self.take()
+        self.nest(self.take().pos)
         args: list[Expr] = []
         if not (self.tok.kind == "op" and self.tok.text == ")"):
             args.append(self.binary(0))
@@ -363,12 +402,59 @@ class _Parser:
                 self.take()
                 args.append(self.binary(0))
         self.expect(")", "',' or ')'")
+        self.nesting -= 1
         lo, hi = arity
         if len(args) < lo or (hi is not None and len(args) > hi):
             want = f"{lo}" if lo == hi else f"{lo} to {hi}" if hi is not None else f"at least {lo}"
             raise _error(self.text, t.pos,
                          f"{t.text}() takes {want} argument(s), found {len(args)}")
+        _check_constants(self.text, t, args)
         return Func(t.text, tuple(args))
+
+
+#: arguments that must be whole numbers: (function, argument index) -> what
+_INT_ARGS = {("substr", 1): "substr() start", ("substr", 2): "substr() end",
+             ("round", 1): "round() places", ("selected-at", 1): "the position in selected-at()"}
+_ROUND_PLACES = 20
+
+
+def _check_constants(text: str, t: _Tok, args: list[Expr]) -> None:
+    """Refuse at parse time what evaluation would refuse on constant arguments."""
+    for i, a in enumerate(args):
+        what = _INT_ARGS.get((t.text, i))
+        if what and isinstance(a, (Num, Str)):
+            _whole(a.text if isinstance(a, Num) else a.value, what, text,
+                   limit=_ROUND_PLACES if t.text == "round" else None)
+    if t.text == "regex" and len(args) == 2 and isinstance(args[1], Str):
+        _compile_regex(args[1].value, text)
+
+
+def _whole(value, what: str, text: str, *, limit: int | None = None) -> int:
+    """``value`` as a whole number, or an ExpressionError naming ``what``."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError, OverflowError):
+        f = float("nan")
+    if not np.isfinite(f) or f != int(f) or (limit is not None and abs(f) > limit):
+        span = f" between -{limit} and {limit}" if limit is not None else ""
+        raise _error(text, None, f"{what} must be a whole number{span}, found {str(value)[:40]!r}")
+    return int(f)
+
+
+def _compile_regex(pattern: str, text: str):
+    """A linear-time (RE2) compiled pattern: no answer can make matching take exponential time."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile(pattern, options=options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        raise _error(text, None, f"invalid regular expression {pattern[:80]!r}: {reason}",
+                     "regex() uses RE2 syntax (linear time): no backreferences or lookarounds"
+                     ) from None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -649,7 +735,8 @@ class _Eval:
         return _V("num", _str(a).str.split().str.len().astype(float))
 
     def f_selected_at(self, a, n):
-        k = int(float(_const(n, "the position in selected-at()", self.text)))
+        k = _whole(_const(n, "the position in selected-at()", self.text),
+                   "the position in selected-at()", self.text)
         return _V("str", _str(a).str.split().str.get(k).fillna("").astype(object))
 
     def f_if(self, c, a, b):
@@ -682,8 +769,9 @@ class _Eval:
         return _V("bool", _str(a).str.endswith(_const(b, "ends-with()", self.text)).astype(bool))
 
     def f_substr(self, a, start, end=None):
-        i = int(float(_const(start, "substr() start", self.text)))
-        j = None if end is None else int(float(_const(end, "substr() end", self.text)))
+        i = _whole(_const(start, "substr() start", self.text), "substr() start", self.text)
+        j = None if end is None else _whole(_const(end, "substr() end", self.text),
+                                            "substr() end", self.text)
         return _V("str", _str(a).str.slice(i, j).astype(object))
 
     def f_concat(self, *args):
@@ -696,12 +784,11 @@ class _Eval:
         return _V("str", _str(a).str.split().str.join(" ").fillna("").astype(object))
 
     def f_regex(self, a, b):
-        pattern = _const(b, "the pattern of regex()", self.text)
-        try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
-            raise _error(self.text, None, f"invalid regular expression {pattern!r}: {exc}") from None
-        return _V("bool", _str(a).str.contains(compiled, regex=True).astype(bool))
+        compiled = _compile_regex(_const(b, "the pattern of regex()", self.text), self.text)
+        values = _str(a)
+        codes, uniq = pd.factorize(values)
+        hits = np.array([compiled.search(u) is not None for u in uniq] + [False], dtype=bool)
+        return _V("bool", pd.Series(hits[codes], index=values.index, dtype=bool))
 
     def f_number(self, a):
         return _V("num", _num(a))
@@ -713,7 +800,8 @@ class _Eval:
         return _V("num", _num(a).abs())
 
     def f_round(self, a, places=None):
-        k = 0 if places is None else int(float(_const(places, "round() places", self.text)))
+        k = 0 if places is None else _whole(_const(places, "round() places", self.text),
+                                            "round() places", self.text, limit=_ROUND_PLACES)
         scale = 10.0 ** k
         return _V("num", np.floor(_num(a) * scale + 0.5) / scale)
 

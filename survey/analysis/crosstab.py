@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..core.result import _CSS, Result, _fmt, frame_to_html, frame_to_markdown
+from ..core.result import _CSS, Result, format_column, frame_to_html, frame_to_markdown
 from ..errors import AnalysisError
 from ._common import fmt_n, missing_reasons, prepare, single, weighting_note, where_mask
 
@@ -410,6 +410,11 @@ class CrossTab(Result):
         by_cols = list(counts.columns)
         head1 = "".join(f"<th colspan='2'>{html.escape(str(c))}</th>" for c in by_cols)
         head2 = "".join("<th>n</th><th>%</th>" for _ in by_cols)
+        shape = counts.shape  # one format for the whole table (weighted counts: one decimal)
+        n_text = np.array(format_column("n", counts.to_numpy().ravel().tolist()),
+                          dtype=object).reshape(shape).T
+        pct_text = np.array(format_column("%", pct.to_numpy().ravel().tolist()),
+                            dtype=object).reshape(pct.shape).T
         rows = []
         for i, lab in enumerate(counts.index):
             cells = [f"<th>{html.escape(str(lab))}</th>"]
@@ -420,9 +425,8 @@ class CrossTab(Result):
                     if np.isfinite(rv) and abs(rv) > z:
                         colour = "#cde5f7" if rv > 0 else "#f9d6d5"
                         style = f" style='background:{colour}' title='adjusted residual {rv:.2f}'"
-                nval = counts.iloc[i, j]
-                cells.append(f"<td>{html.escape(_fmt(float(nval)))}</td>")
-                cells.append(f"<td{style}>{html.escape(_fmt(round(float(pct.iloc[i, j]), 1)))}</td>")
+                cells.append(f"<td>{html.escape(n_text[j][i])}</td>")
+                cells.append(f"<td{style}>{html.escape(pct_text[j][i])}</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         table = (
             f"<table><thead><tr><th>{html.escape(self.row_label)}</th>{head1}</tr>"

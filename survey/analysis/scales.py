@@ -125,9 +125,11 @@ class Likert(Result):
         return self.items.copy()
 
     def _display_frame(self) -> pd.DataFrame:
-        d = self.distribution.round(1)
-        st = self.items.set_index("var")[["n", "mean", "sd", "top2", "bottom2"]].round(2)
-        return pd.concat([d, st], axis=1)
+        d = self.distribution
+        st = self.items.set_index("var")[["n", "mean", "sd", "top2", "bottom2"]]
+        out = pd.concat([d, st], axis=1)
+        out.attrs["column_kinds"] = dict.fromkeys(d.columns, "pct")
+        return out
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False)
@@ -164,10 +166,14 @@ class Reliability(Result):
         }])
 
     def _display_frame(self) -> pd.DataFrame:
-        return self.items.set_index("item").round(3)
+        return self.items.set_index("item")
 
-    def _repr_markdown_(self) -> str:
-        return super()._repr_markdown_() + "\n\n" + self._summary()
+    def _key_numbers(self) -> str:
+        conf = int(round(self.confidence * 100))
+        return (f"Cronbach's alpha = {self.alpha:.3f} ({conf}% CI {self.ci_low:.3f}–"
+                f"{self.ci_high:.3f}); standardized alpha = {self.alpha_standardized:.3f}; "
+                f"McDonald's omega = {self.omega:.3f}; average r = {self.average_r:.3f}; "
+                f"{self.n_items} items, n = {self.n:,}")
 
 
 def likert(

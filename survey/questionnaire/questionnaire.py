@@ -279,11 +279,15 @@ class Questionnaire(QuestionnaireModel):
             Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def to_xlsform(self, path: str | Path | None = None):
-        """Write an XLSForm workbook (returns the sheets as a dict of row lists)."""
+    def to_xlsform(self, path: str | Path | None = None) -> XLSFormSheets:
+        """Write an XLSForm workbook at ``path`` (if given); return the sheets.
+
+        The sheets are a dict of row lists that shows itself in one line (the file and the
+        row count of each sheet), so a notebook cell does not echo the whole form.
+        """
         from .xlsform import to_xlsform
 
-        return to_xlsform(self, path)
+        return XLSFormSheets(to_xlsform(self, path), path=path)
 
     def codebook(self):
         from .documentation import codebook
@@ -302,6 +306,28 @@ class Questionnaire(QuestionnaireModel):
 
     def _outline_text(self) -> str:  # pragma: no cover - convenience
         return html.unescape(self._repr_html_())
+
+
+class XLSFormSheets(dict):
+    """The sheets of an XLSForm (``{"survey": [row, ...], "choices": [...], ...}``) with a
+    one-line repr; ``path`` is where the workbook was written (``None`` if it was not).
+
+    >>> XLSFormSheets({"survey": [{}, {}], "choices": [{}]}, path="f.xlsx")
+    <XLSForm f.xlsx: survey 2 rows, choices 1 row>
+    """
+
+    def __init__(self, sheets: dict, *, path: str | Path | None = None) -> None:
+        super().__init__(sheets)
+        self.path = None if path is None else Path(path)
+
+    def __repr__(self) -> str:
+        where = self.path.name if self.path is not None else "(not written)"
+        parts = [f"{k} {len(v)} row{'s' if len(v) != 1 else ''}" for k, v in self.items()
+                 if not str(k).startswith("_") and isinstance(v, list)]
+        return f"<XLSForm {where}: {', '.join(parts)}>"
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(repr(self))
 
 
 def _build(norm: dict, problems: Problems, locate, file: str, **extra) -> Questionnaire:

@@ -34,6 +34,8 @@ FORMATS = {
     ".parquet": "parquet", ".pq": "parquet",
 }
 PLATFORMS = ("generic", "kobo", "odk", "qualtrics", "limesurvey")
+#: cell texts read as missing by default (configurable per read with na_values=)
+NA_VALUES = ("NA", "N/A", "n/a", "NaN", "nan", ".", "#N/A")
 
 KOBO_SYSTEM = {"_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status",
                "_submitted_by", "__version__", "_tags", "_index", "meta/rootUuid", "rootUuid",
@@ -67,6 +69,7 @@ def read_raw(
     sheet: str | int | None = None,
     delimiter: str | None = None,
     id_column: str | None = None,
+    na_values: tuple[str, ...] | list[str] | None = None,
 ) -> RawTable:
     """Read a response file into the canonical raw form (no validation, no typing).
 
@@ -86,6 +89,10 @@ def read_raw(
     delimiter : CSV delimiter; sniffed among ``, ; TAB |`` when omitted.
     id_column : the source column holding the respondent id, when its header is not the
         template's id question.
+    na_values : cell texts read as missing (blank): default ``NA_VALUES`` (R's and pandas'
+        ``NA``, ``N/A``, ``NaN``, SAS/Stata's ``.``, Excel's ``#N/A``); ``()`` for none. A text
+        that is a choice (name, code or label) of its question stays an answer. The source
+        record lists them (``na_values``) and counts the cells (``na_cells``).
 
     Returns
     -------
@@ -137,7 +144,9 @@ def read_raw(
         table = _read_parquet(path, source=source)
     del data
     raw = _to_canonical(table, spec, path=path, platform=platform, mapping=dict(mapping or {}),
-                        id_column=id_column, source=source, notes=notes)
+                        id_column=id_column, source=source, notes=notes,
+                        na_values=NA_VALUES if na_values is None else (
+                            (na_values,) if isinstance(na_values, str) else tuple(na_values)))
     source = dict(raw.source)
     source["read_seconds"] = round(time.perf_counter() - t0, 4)
     return RawTable(frame=raw.frame, source=source, column_map=raw.column_map,
@@ -180,7 +189,8 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
     ``len(s.data) + len(s.rejected) == s.source["rows_read"]``.
     """
     q = _load(questionnaire)
-    read_keys = ("encoding", "platform", "mapping", "sheet", "delimiter", "id_column")
+    read_keys = ("encoding", "platform", "mapping", "sheet", "delimiter", "id_column",
+                 "na_values")
     design_keys = ("weight", "strata", "psu", "fpc", "nest", "lonely_psu")
     valid_keys = ("policies", "language")
     unknown = set(options) - set(read_keys) - set(design_keys) - set(valid_keys)
@@ -309,6 +319,8 @@ class _Table:
         self.second_headers = second_headers or []
         self.value_labels = value_labels or {}
         self.stata_missing = False  # cells 'a'..'z' are Stata extended missing .a-.z
+        self.ragged: np.ndarray | None = None  # fields per row where not the header's, else -1
+        self.formula_cells: list[tuple[int, str, str]] = []  # (row, header, formula)
 
 
 def _expected_strings(spec: TemplateSpec) -> list[str]:
@@ -346,18 +358,14 @@ def _read_text(path, data, spec, *, encoding, delimiter, source, notes) -> _Tabl
         if delimiter is None:
             delimiter = _sniff(data[:65536].decode(enc, errors="ignore"), path)
         try:
-            return pd.read_csv(io.BytesIO(data), header=None, dtype=object, na_filter=False,
-                               skip_blank_lines=False, sep=delimiter, engine="c",
-                               quotechar='"', doublequote=True, encoding=enc,
-                               encoding_errors="strict", low_memory=False)
-        except pd.errors.ParserError as exc:
-            m = re.search(r"line (\d+)", str(exc))
-            raise IngestError(format_problem(
-                where=f"{path}" + (f", line {m.group(1)}" if m else ""),
-                expected=f"the same number of {delimiter!r}-separated fields on every line",
-                found=str(exc).strip(),
-                hint="a field with the delimiter or a line break inside must be quoted; or "
-                     "pass delimiter= if it was sniffed wrongly")) from None
+            df = pd.read_csv(io.BytesIO(data), header=None, dtype=object, na_filter=False,
+                             skip_blank_lines=False, sep=delimiter, engine="c",
+                             quotechar='"', doublequote=True, encoding=enc,
+                             encoding_errors="strict", low_memory=False)
+        except pd.errors.ParserError:  # a line longer than the header: parse record by record
+            return _parse_ragged(data.decode(enc), delimiter, path)
+        df.attrs["field_counts"] = _field_counts(data, enc, delimiter, len(df))
+        return df
 
     try:
         df = parse(enc)
@@ -394,9 +402,57 @@ def _read_text(path, data, spec, *, encoding, delimiter, source, notes) -> _Tabl
         second = [body.iloc[0].tolist(), body.iloc[1].tolist()]
         body, rows = body.iloc[2:], rows[2:]
     header = _dedupe(header)
+    counts = df.attrs.get("field_counts")
     body.columns = header
     body = body.reset_index(drop=True)
-    return _Table(body, rows, header_rows=1 + len(second), second_headers=second)
+    table = _Table(body, rows, header_rows=1 + len(second), second_headers=second)
+    if counts is not None:
+        width = int(counts[0])
+        source["header_fields"] = width
+        c = np.asarray(counts[1 + len(second):], dtype=np.int64)
+        bad = (c != width) & (c > 0)  # 0: a blank line
+        if bad.any():
+            table.ragged = np.where(bad, c, -1)
+            lines = rows[bad]
+            notes.append(f"{int(bad.sum())} line(s) with a number of fields other than the "
+                         f"header's {width} (line {', '.join(map(str, lines[:10]))}"
+                         f"{' ...' if len(lines) > 10 else ''}): rejected as ragged_line")
+    return table
+
+
+def _field_counts(data: bytes, enc: str, delimiter: str, n_records: int) -> np.ndarray | None:
+    """Fields per record (0 for a blank line), to find lines shorter than the header (the C
+    parser pads them silently). Unquoted files are counted per line; others with csv."""
+    if enc.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig", "ascii", "gb18030",
+                                                           "gbk", "big5", "cp936", "cp950") \
+            and b'"' not in data:
+        d = delimiter.encode(enc)
+        lines = data.split(b"\n")
+        if lines and lines[-1].strip(b"\r") == b"":
+            lines = lines[:-1]
+        counts = np.fromiter((ln.count(d) + 1 if ln.strip(b"\r") else 0 for ln in lines),
+                             dtype=np.int64, count=len(lines))
+    else:
+        text = data.decode(enc).lstrip("\ufeff")
+        counts = np.fromiter((len(r) if r else 0 for r in csv.reader(
+            io.StringIO(text, newline=""), delimiter=delimiter)), dtype=np.int64)
+    return counts if len(counts) == n_records else None
+
+
+def _parse_ragged(text: str, delimiter: str, path) -> pd.DataFrame:
+    """Records of unequal length: keep the header's width (cut or pad), remember each
+    record's own count so the long and short ones are rejected with their line number."""
+    text = text.lstrip("\ufeff")
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    if not records:
+        raise IngestError(format_problem(where=str(path), expected="a header row and data",
+                                         found="an empty file"))
+    width = len(records[0])
+    counts = np.array([len(r) if r else 0 for r in records], dtype=np.int64)
+    fixed = [(r + [""] * (width - len(r)))[:width] if r else [""] * width for r in records]
+    df = pd.DataFrame(fixed, dtype=object)
+    df.attrs["field_counts"] = counts
+    return df
 
 
 def _sniff(text: str, path) -> str:
@@ -472,11 +528,44 @@ def _read_xlsx(path, *, sheet, source) -> _Table:
     frame = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(
         columns=header, dtype=object)
     rows = np.arange(start + 2, start + 2 + len(body), dtype=np.int64)
+    formulas = _uncomputed_formulas(path, ws.title, values, start, header) \
+        if _has_formulas(path) else []
     second = []
     if len(frame) >= 2 and str(frame.iloc[1, 0]).lstrip().startswith('{"ImportId"'):
         second = [[_cell_str(v) or "" for v in frame.iloc[i].tolist()] for i in (0, 1)]
         frame, rows = frame.iloc[2:].reset_index(drop=True), rows[2:]
-    return _Table(frame, rows, header_rows=1 + len(second), second_headers=second)
+    table = _Table(frame, rows, header_rows=1 + len(second), second_headers=second)
+    table.formula_cells = formulas
+    return table
+
+
+def _has_formulas(path) -> bool:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in z.namelist()
+                   if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+
+
+def _uncomputed_formulas(path, title, values, start, header) -> list[tuple[int, str, str]]:
+    """(row, header, formula) of formula cells with no cached result: the values workbook
+    has None where the formula workbook has '=...' (a file written by a program that does
+    not compute formulas, e.g. openpyxl or a web export)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=False)
+    try:
+        out = []
+        for i, row in enumerate(wb[title].iter_rows(values_only=True)):
+            if i <= start or i >= len(values):
+                continue
+            for j, v in enumerate(row[:len(header)]):
+                if isinstance(v, str) and v.startswith("=") and (
+                        j >= len(values[i]) or values[i][j] is None):
+                    out.append((i + 1, header[j], v))
+        return out
+    finally:
+        wb.close()
 
 
 def _read_stat(path, kind, *, encoding, source) -> _Table:
@@ -745,8 +834,20 @@ def _id_field(spec: TemplateSpec) -> str | None:
     return None
 
 
+def _na_blank(uniq: list, codes: np.ndarray, na: set, lookup: dict, hits: dict) -> list:
+    """Distinct values in ``na`` become blank, unless the question has a choice by that name,
+    code or label (then it is an answer); ``hits`` counts the cells per token."""
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniq))
+    out = list(uniq)
+    for i, u in enumerate(uniq):
+        if u is not None and u in na and norm_key(u) not in lookup:
+            out[i] = None
+            hits[u] = hits.get(u, 0) + int(counts[i])
+    return out
+
+
 def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping, id_column,
-                  source, notes) -> RawTable:
+                  source, notes, na_values=()) -> RawTable:
     detected = _detect_platform(table)
     platform = platform or detected
     source["platform"] = platform
@@ -787,6 +888,7 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
     options: dict[str, dict[str, str]] = {}
     column_map: dict[str, str] = {}
     unknown: list[str] = []
+    platform_cols: list[str] = []
     system = {"kobo": KOBO_SYSTEM, "odk": ODK_SYSTEM, "qualtrics": QUALTRICS_SYSTEM,
               "limesurvey": LIME_SYSTEM}.get(platform, set())
     # a file in the typed-data shape (what our writers write): a column renamed in the data
@@ -823,6 +925,7 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
             target = t
         elif h in system and h not in matcher.by_name:
             target = None
+            platform_cols.append(h)
         else:
             q = matcher.question(h)
             if q is not None:
@@ -868,13 +971,25 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
     n = len(frame)
     nonblank = np.zeros(n, dtype=bool)
     blanks = {}
+    field_of = {h: q for q, h in main.items()}
+    field_of.update({h: q for q, opts in options.items() for h in opts.values()})
+    na = set(na_values)
+    na_hits: dict[str, int] = {}
     for h in headers:
         codes, uniq = _factorize(frame[h])
+        if na and any(u in na for u in uniq if u is not None):
+            uniq = _na_blank(uniq, codes, na, matcher.lookups.get(field_of.get(h, ""), {}),
+                             na_hits)
         blank_u = np.array([u is None for u in uniq] + [True], dtype=bool)
         is_blank = blank_u[codes]
         nonblank |= ~is_blank
         blanks[h] = (codes, uniq)
     keep = np.flatnonzero(nonblank)
+    source["na_values"] = sorted(na)
+    if na_hits:
+        source["na_cells"] = int(sum(na_hits.values()))
+        notes.append("cells read as missing (na_values): " + ", ".join(
+            f"{k!r} x{v}" for k, v in sorted(na_hits.items(), key=lambda kv: -kv[1])))
     if len(keep) < n:
         dropped = table.rows[~nonblank]
         shown = ", ".join(str(r) for r in dropped[:10]) + (" ..." if len(dropped) > 10 else "")
@@ -956,6 +1071,9 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
         codes, uniq = blanks["Finished"]
         incomplete = np.array([norm_key(u or "") in ("0", "false", "no") for u in uniq] + [False],
                               dtype=bool)[codes[keep]]
+    if table.ragged is not None:
+        rg = table.ragged[keep]
+        out["_ragged"] = np.where(rg >= 0, rg.astype(object), pd.NA)
     if incomplete is not None:
         out["_incomplete"] = incomplete
         if incomplete.any():
@@ -964,22 +1082,30 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
         codes, uniq = blanks[h]
         out[EXTRA_PREFIX + h] = _apply(codes[keep], uniq)
     # one object block (no per-column conversion: cheap for a million rows)
-    names = [c for c in out if c not in ("_row", "_incomplete")]
+    names = [c for c in out if c not in ("_row", "_incomplete", "_ragged")]
     block = np.empty((len(names), len(keep)), dtype=object)
     for j, c in enumerate(names):
         block[j] = out[c]
     result = pd.DataFrame(block.T, columns=names, dtype=object, copy=False)
     result.insert(0, "_row", np.asarray(out["_row"], dtype=np.int64))
+    pos = 1 + len([c for c in names if not str(c).startswith(EXTRA_PREFIX)])
     if "_incomplete" in out:
-        pos = len([c for c in out if c not in ("_incomplete",) and not str(c).startswith(
-            EXTRA_PREFIX)])
         result.insert(pos, "_incomplete", np.asarray(out["_incomplete"], dtype=bool))
+        pos += 1
+    if "_ragged" in out:
+        result.insert(pos, "_ragged", pd.array(out["_ragged"], dtype="Int64"))
     if unknown:
         notes.append(f"{len(unknown)} column(s) match no question and are kept as "
                      f"'{EXTRA_PREFIX}<header>': {unknown[:8]}{' ...' if len(unknown) > 8 else ''}")
     if absent:
         notes.append(f"{len(absent)} question(s) not in the file: {list(absent)[:10]}")
     source["rows_read"] = int(len(keep))
+    if table.formula_cells:
+        source["formula_cells"] = [(r, field_of.get(h, h), f) for r, h, f in table.formula_cells]
+        notes.append(f"{len(table.formula_cells)} formula cell(s) without a saved result "
+                     "read as blank")
+    if platform_cols:
+        source["platform_columns"] = platform_cols
     missing = None
     if explicit:
         missing = pd.DataFrame({k: pd.array(v, dtype="Int64") for k, v in explicit.items()},

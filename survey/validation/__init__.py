@@ -47,6 +47,14 @@ straightlining           flag          warning    same answer to every row of a 
 speeder                  flag          warning    completed in under half the median time
                                                   (Leiner 2019), when start/end times exist
 check:<id>               flag          template   the template's cross-field checks
+ragged_line              reject_row    error      a line with more or fewer fields than the
+                                                  header cannot be aligned; the rest is read
+formula_without_value    flag          error      an Excel formula never computed (no saved
+                                                  result): the cell is blank, say why
+missing_column           flag          warning    a template question not in the file (one
+                                                  problem, no row; did-you-mean)
+unknown_column           flag          warning    a file column no question matches: kept as
+                                                  an extra column, listed (did-you-mean)
 =======================  ============  =========  ==============================================
 
 Override with ``policies={"skip_violation": "blank", "constraint": "flag", ...}``; the keys

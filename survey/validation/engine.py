@@ -19,46 +19,49 @@ from .report import FULL_COLUMNS, ValidationReport, empty_problems
 
 FLAG, SET_MISSING, REJECT = "flag", "set_missing", "reject_row"
 
-#: default action per rule (see the module docstring of survey.validation for the reasons)
-DEFAULT_POLICIES: dict[str, str] = {
-    "incomplete": REJECT,
-    "blank_form": REJECT,
-    "duplicate_id": REJECT,  # exact copies: the later copies are rejected
-    "duplicate_id_conflict": FLAG,  # same id, different answers: every row kept and flagged
-    "unknown_code": SET_MISSING,
-    "type": SET_MISSING,
-    "constraint": SET_MISSING,
-    "required": FLAG,
-    "skip_violation": FLAG,
-    "max_choices": FLAG,
-    "exclusive": FLAG,
-    "other_without_text": FLAG,
-    "text_without_other": FLAG,
-    "straightlining": FLAG,
-    "speeder": FLAG,
-    "check": FLAG,  # every template check; "check:<id>" overrides one
-}
 
-_ROW_RULES = {"incomplete", "blank_form", "duplicate_id", "duplicate_id_conflict",
-              "straightlining", "speeder", "check", "required"}
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A validation rule: its default action, severity, and what it is about (a whole row,
+    a cell, or a column of the file). Messages are in the i18n catalogue (``validation``
+    namespace, the rule's name; display names in ``rule``)."""
 
-SEVERITY: dict[str, str] = {
-    "incomplete": "warning",
-    "blank_form": "warning",
-    "duplicate_id": "warning",
-    "duplicate_id_conflict": "error",
-    "unknown_code": "error",
-    "type": "error",
-    "constraint": "error",
-    "required": "warning",
-    "skip_violation": "warning",
-    "max_choices": "error",
-    "exclusive": "error",
-    "other_without_text": "warning",
-    "text_without_other": "warning",
-    "straightlining": "warning",
-    "speeder": "warning",
-}
+    name: str
+    action: str
+    severity: str
+    scope: str = "cell"  # cell | row | column
+
+
+#: every rule, in one place: adding a rule is one entry here, its messages in the
+#: catalogue, and the few lines that find it (see the module docstring of survey.validation
+#: for the reasons behind each default)
+RULES: dict[str, Rule] = {r.name: r for r in (
+    Rule("incomplete", REJECT, "warning", "row"),
+    Rule("blank_form", REJECT, "warning", "row"),
+    Rule("ragged_line", REJECT, "error", "row"),  # wrong number of fields: cannot be aligned
+    Rule("duplicate_id", REJECT, "warning", "row"),  # exact copies: later copies rejected
+    Rule("duplicate_id_conflict", FLAG, "error", "row"),  # same id, different answers: kept
+    Rule("unknown_code", SET_MISSING, "error"),
+    Rule("type", SET_MISSING, "error"),
+    Rule("formula_without_value", FLAG, "error"),  # Excel formula never computed: blank cell
+    Rule("constraint", SET_MISSING, "error"),
+    Rule("required", FLAG, "warning", "row"),
+    Rule("skip_violation", FLAG, "warning"),
+    Rule("max_choices", FLAG, "error"),
+    Rule("exclusive", FLAG, "error"),
+    Rule("other_without_text", FLAG, "warning"),
+    Rule("text_without_other", FLAG, "warning"),
+    Rule("straightlining", FLAG, "warning", "row"),
+    Rule("speeder", FLAG, "warning", "row"),
+    Rule("missing_column", FLAG, "warning", "column"),  # template question not in the file
+    Rule("unknown_column", FLAG, "warning", "column"),  # file column not in the template
+    Rule("check", FLAG, "warning", "row"),  # every template check; "check:<id>" overrides one
+)}
+
+#: default action per rule
+DEFAULT_POLICIES: dict[str, str] = {r.name: r.action for r in RULES.values()}
+_ROW_RULES = {r.name for r in RULES.values() if r.scope in ("row", "column")}
+SEVERITY: dict[str, str] = {r.name: r.severity for r in RULES.values() if r.name != "check"}
 
 #: a respondent faster than this fraction of the median completion time is a speeder
 #: (Leiner 2019, "Too fast, too straight, too weird", Survey Research Methods 13(3):
@@ -133,6 +136,9 @@ def resolve_policies(policies: dict | None, check_ids=()) -> dict[str, str]:
                 f"policies[{key!r}]: expected 'flag', 'set_missing' or 'reject_row', "
                 f"found {action!r}.")
         base = "check" if key.startswith("check") else key
+        if act != FLAG and base in RULES and RULES[base].scope == "column":
+            raise ValidationError(
+                f"policies[{key!r}]: a rule about a column of the file can only 'flag'.")
         if act == SET_MISSING and base in _ROW_RULES:
             raise ValidationError(
                 f"policies[{key!r}]: 'set_missing' does not apply to a rule about a whole row "
@@ -270,6 +276,33 @@ class _Lazy:
         return M.render(self.key, self.language, vals, **self.fields).to_numpy(dtype=object)
 
 
+def _column_problems(P, raw, lang: str, pol: dict) -> None:
+    """missing_column / unknown_column: one problem per column (no row), with a did-you-mean
+    among the other side's names. Platform system columns (Kobo ``_uuid``...) are not unknown."""
+    from ..errors import close_matches
+
+    absent = dict(getattr(raw, "absent_columns", {}) or {})
+    source = dict(getattr(raw, "source", {}) or {})
+    platform_cols = set(source.get("platform_columns", ()) or ())
+    unknown = [h for h in (getattr(raw, "unknown_columns", ()) or ())
+               if h not in platform_cols and not str(h).startswith("_missing:")]
+
+    def hint(names) -> str:
+        return M.render("did_you_mean", lang, name=names[0]) if names else ""
+
+    for qname, near in absent.items():
+        P.add_column(question=qname, value=None, rule="missing_column",
+                     severity=SEVERITY["missing_column"], action=pol["missing_column"],
+                     message=M.render("missing_column", lang, question=qname,
+                                      hint=hint(list(near))))
+    for h in unknown:
+        near = close_matches(str(h), list(absent), n=1)
+        P.add_column(question="", value=str(h), rule="unknown_column",
+                     severity=SEVERITY["unknown_column"], action=pol["unknown_column"],
+                     message=M.MESSAGES["unknown_column"][lang].format(value=str(h),
+                                                                       hint=hint(near)))
+
+
 class _Problems:
     """Collects problems batch by batch (each batch is column-wise)."""
 
@@ -311,6 +344,14 @@ class _Problems:
         })
         self.parts.append(part)
         return pos, msgs
+
+    def add_column(self, *, question: str, value, rule: str, severity: str, message: str,
+                   action: str) -> None:
+        """A problem about a column of the file (no row)."""
+        self.parts.append(pd.DataFrame({
+            "row": [pd.NA], "respondent_id": [None], "question": [question], "value": [value],
+            "rule": [rule], "severity": [severity], "message": [message], "action": [action],
+            "_pos": [-1]}))
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
@@ -370,7 +411,8 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     if absent:
         notes.append(f"{len(absent)} questions absent from the data (all blank): "
                      + ", ".join(absent[:10]) + (" ..." if len(absent) > 10 else ""))
-    extras = [c for c in frame.columns if c not in raw_txt and c not in ("_row", "_incomplete")]
+    extras = [c for c in frame.columns if c not in raw_txt
+              and c not in ("_row", "_incomplete", "_ragged")]
 
     answered = raw_df.notna()
 
@@ -396,6 +438,10 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                                                  "calculate")}
     substantive = [c for c in qnames if c not in admin]
     blank = ~answered[substantive].any(axis=1).to_numpy() if substantive else np.zeros(n, bool)
+    ragged = np.zeros(n, bool)
+    if "_ragged" in frame.columns:
+        ragged = frame["_ragged"].notna().to_numpy()
+        blank = blank & ~ragged
     incomplete = np.zeros(n, bool)
     if "_incomplete" in frame.columns:
         incomplete = frame["_incomplete"].fillna(False).astype(bool).to_numpy()
@@ -416,7 +462,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
         first_pos = pd.Series(np.arange(n)).groupby(first_idx).transform("min").to_numpy()
         first_row = rows[first_pos]
 
-    suppress = blank | exact_dup
+    suppress = blank | exact_dup | ragged
     P = _Problems(rows, id_series, suppress)
     reject = np.zeros(n, bool)
     reject_rule = np.full(n, None, dtype=object)
@@ -439,7 +485,11 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             reject_rule[new] = rule
             reject_msg[new] = msgs[fresh]
 
-    row_rule(incomplete, "incomplete", "incomplete", None, _Lazy("incomplete", lang))
+    if ragged.any():
+        row_rule(ragged, "ragged_line", "ragged_line", frame["_ragged"],
+                 _Lazy("ragged_line", lang, frame["_ragged"],
+                       expected=source.get("header_fields", "?")))
+    row_rule(incomplete & ~ragged, "incomplete", "incomplete", None, _Lazy("incomplete", lang))
     row_rule(blank, "blank_form", "blank_form", None, _Lazy("blank_form", lang))
     if id_series is not None:
         msg = pd.Series([""] * n, index=frame.index, dtype=object)
@@ -460,6 +510,16 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                 row_list).fillna("").astype(str) + end
             row_rule(conflict, "duplicate_id", "duplicate_id_conflict", id_series, msg,
                      policy_key="duplicate_id_conflict", question=idcol)
+
+    _column_problems(P, raw, lang, pol)
+    for row, qname, formula in source.get("formula_cells", ()) or ():
+        if qname in raw_df.columns:
+            cell_at = rows == row
+            P.add(cell_at, question=qname, value=formula, rule="formula_without_value",
+                  severity=SEVERITY["formula_without_value"],
+                  message=M.render("formula_without_value", lang, pd.Series([formula]),
+                                   question=qname)[0],
+                  action=pol["formula_without_value"])
 
     # --- per question ------------------------------------------------------------------
     # the frame expressions see: text, with numeric questions parsed once as numbers
@@ -566,9 +626,11 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
         elif qtype in _NUMERIC:
             num = numbers[name]
             wrong = has & num.isna().to_numpy()
+            wrong |= has & ~np.isfinite(num.to_numpy(dtype=float, na_value=np.nan)) & \
+                num.notna().to_numpy()  # inf, 1e999
             if qtype == "integer":
                 frac = (num.notna() & (num != np.round(num))).to_numpy()
-                wrong |= frac
+                wrong |= frac | (num.abs() >= 2.0 ** 63).fillna(False).to_numpy()  # 1e19
             if wrong.any():
                 cell_rule(wrong, name, "type",
                           _Lazy("type", lang, s, question=qlabel,

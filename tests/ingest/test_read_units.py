@@ -158,9 +158,13 @@ def test_wrong_sheet_lists_the_sheets(tmp_path):
 
 
 def test_ragged_csv_names_the_line(tmp_path):
-    p = write(tmp_path, "r.csv", "respondent_id,sex\n1,1\n2,1,extra,more\n")
-    with pytest.raises(IngestError, match=r"r\.csv, line 3: expected the same number"):
-        read_raw(p, SPEC)
+    """A line with too many fields no longer makes the file unreadable (issue #10): it is
+    marked with its field count and line number; validation rejects it as ragged_line."""
+    p = write(tmp_path, "r.csv", "respondent_id,sex\n1,1\n2,1,extra,more\n3,2\n")
+    raw = read_raw(p, SPEC)
+    assert raw.frame["_row"].tolist() == [2, 3, 4]
+    assert raw.frame["_ragged"].tolist() == [pd.NA, 4, pd.NA]
+    assert any("line 3" in n and "ragged_line" in n for n in raw.notes)
 
 
 def test_limesurvey_incomplete_and_positional_codes(tmp_path):

@@ -51,6 +51,8 @@ QUALTRICS_SYSTEM = {"StartDate", "EndDate", "Status", "IPAddress", "Progress",
 LIME_SYSTEM = {"id", "submitdate", "lastpage", "startlanguage", "seed", "startdate", "datestamp",
                "token", "ipaddr", "refurl"}
 
+_ANY_SYSTEM = KOBO_SYSTEM | ODK_SYSTEM | QUALTRICS_SYSTEM | LIME_SYSTEM | {"PARENT_KEY"}
+
 _SELECTED = {"1", "y", "yes", "true", "t", "x", "✓", "√", "是", "选中", "選中", "checked"}
 _UNSELECTED = {"0", "n", "no", "false", "f", "否", "未选", "未選", "not selected", "unchecked"}
 _SEPARATORS = " \t,;，；、|/\n"
@@ -934,6 +936,8 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
                 target = matcher.option(h)
         if target is None:
             unknown.append(h)
+            if h not in platform_cols and (h.startswith("_") or h in _ANY_SYSTEM):
+                platform_cols.append(h)  # meta columns of a platform (Kobo _index, PARENT_KEY)
             continue
         kind, q, choice = target
         if kind == "option":

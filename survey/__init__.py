@@ -34,6 +34,7 @@ _LAZY: dict[str, str] = {
     "DesignSpec": "survey.core.survey",
     "VarInfo": "survey.core.survey",
     "Result": "survey.core.result",
+    "as_replicate": "survey.core.replicates",
     # questionnaire
     "Questionnaire": "survey.questionnaire",
     "load_questionnaire": "survey.questionnaire",

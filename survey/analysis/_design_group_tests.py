@@ -47,10 +47,27 @@ def _sandwich(design: Design, y: np.ndarray, g: np.ndarray, use: np.ndarray,
     beta = Ainv @ (X.T @ (wr * y[rows]))
     infn = np.zeros((len(y), k))
     infn[rows] = (X * (y[rows] - X @ beta)[:, None]) @ Ainv
-    if design.calibration:
+    if design.calibration or design.replicate is not None:
         return beta, design.vcov_total(infn)
     T = np.column_stack([design.unit_totals(w * infn[:, j])[:, 0] for j in range(k)])
     return beta, _domain_vcov(design, T, use, None, 1, k)
+
+
+def _replicate_means(design: Design, y: np.ndarray, g: np.ndarray, use: np.ndarray,
+                     k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Replicate designs (R ``svyglm`` on ``svrepdesign`` refits the model per replicate):
+    the group-mean coefficients under every replicate's weights, variance by ``svrVar``."""
+    rows = np.flatnonzero(use)
+    M = np.zeros((len(rows), k))
+    M[np.arange(len(rows)), g[rows]] = 1.0
+
+    def coefs(w):  # (n_rows, m) weights -> (m, k): intercept = group 0, then differences
+        means = (M.T @ (w * y[rows, None])) / (M.T @ w)
+        return np.column_stack([means[0], (means[1:] - means[0]).T]) if k > 1 else means.T
+
+    beta = coefs(design.weights[rows, None])[0]
+    betas = coefs(design.replicate.weights[rows])
+    return beta, design.replicate.var(betas, beta)
 
 
 def _degf(design: Design, use: np.ndarray) -> int:
@@ -93,7 +110,10 @@ def _check_groups(g: np.ndarray, use: np.ndarray, k: int, func: str) -> None:
 def design_anova(design: Design, y: np.ndarray, g: np.ndarray, use: np.ndarray, k: int) -> dict:
     """Wald F that all k group means are equal (R ``regTermTest`` on ``svyglm(y ~ g)``)."""
     _check_groups(g, use, k, "anova")
-    beta, V = _sandwich(design, y, g, use, k)
+    if design.replicate is not None:
+        beta, V = _replicate_means(design, y, g, use, k)
+    else:
+        beta, V = _sandwich(design, y, g, use, k)
     W = _wald(beta, V)
     d1, d2 = float(k - 1), float(_degf(design, use) + 1 - k)
     F = W / d1
@@ -142,7 +162,10 @@ def design_two_group(design: Design, y: np.ndarray, g: np.ndarray, use: np.ndarr
     from scipy.stats import t as tdist
 
     _check_groups(g, use, 2, "two-group test")
-    beta, V = _sandwich(design, y, g, use, 2)
+    if design.replicate is not None:
+        beta, V = _replicate_means(design, y, g, use, 2)
+    else:
+        beta, V = _sandwich(design, y, g, use, 2)
     se = math.sqrt(max(V[1, 1], 0.0))
     df = float(_degf(design, use) - 1)
     t = beta[1] / se if se > 0 else math.nan

@@ -22,7 +22,7 @@ __all__ = ["svyglm_vcov"]
 def svyglm_vcov(survey: Survey, X: np.ndarray, y: np.ndarray, beta: np.ndarray, mu: np.ndarray,
                 *, rows: np.ndarray | None = None, family: str = "binomial",
                 dmu_deta: np.ndarray | None = None,
-                variance: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+                variance: np.ndarray | None = None, sm_family=None) -> tuple[np.ndarray, int]:
     """Sandwich covariance of ``beta`` for ``svyglm`` and the residual df.
 
     Parameters
@@ -57,6 +57,8 @@ def svyglm_vcov(survey: Survey, X: np.ndarray, y: np.ndarray, beta: np.ndarray, 
             "as used; pass rows= (a boolean mask over the survey rows)"
         )
     w = design.weights[rows]
+    if design.replicate is not None:
+        return _replicate_refits(design, X, y, beta, rows, family, sm_family)
     if dmu_deta is not None and variance is not None:
         d = np.asarray(dmu_deta, dtype=float)
         v = np.asarray(variance, dtype=float)
@@ -91,3 +93,28 @@ def _sandwich(design: Design, A: np.ndarray, est: np.ndarray, rows: np.ndarray,
     cl = design.stages[0].row_cluster[inset]
     degf = len(np.unique(cl)) - len(np.unique(design.strata[inset]))
     return V, int(degf + 1 - k)
+
+
+def _replicate_refits(design: Design, X, y, beta, rows, family, sm_family) -> tuple[np.ndarray, int]:
+    """R ``svyglm`` on a replicate design (``svrepglm``): the model refitted with every
+    replicate's weights from the full-sample coefficients; variance by ``svrVar``; residual
+    df = degf + 1 - p of the full design."""
+    import warnings
+
+    import statsmodels.api as sm
+
+    fam = sm_family
+    if fam is None:
+        fam = {"binomial": sm.families.Binomial, "gaussian": sm.families.Gaussian,
+               "poisson": sm.families.Poisson}[family]()
+    Wr = design.replicate.weights[rows]
+    betas = np.empty((Wr.shape[1], X.shape[1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for r in range(Wr.shape[1]):
+            wr = Wr[:, r]
+            keep = wr > 0
+            res = sm.GLM(y[keep], X[keep], family=fam, var_weights=wr[keep] / wr[keep].mean()).fit(
+                start_params=beta, tol=1e-12, maxiter=100)
+            betas[r] = res.params
+    return design.replicate.var(betas, beta), int(design.degf + 1 - X.shape[1])

@@ -83,14 +83,19 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     totals = tot_full[idx]
     Vt = V_full[np.ix_(idx, idx)]
     N = len(design.weights)  # R: nrow(model matrix), every row of the design
-    nu = design.n_psu - design.n_strata
+    nu = design.degf if design.replicate is not None else design.n_psu - design.n_strata
     W = totals.sum()
     if W <= 0:
         return empty
     p = totals / W
-    # covariance of the cell proportions (svymean linearisation)
-    J = (np.eye(K) - p[:, None]) / W
-    V = J @ Vt @ J.T
+    if design.replicate is not None:  # R svychisq.svyrep.design: replicate proportions
+        _, Tr = design.cell_totals_replicates(combined, Kf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pr = Tr[:, idx] / Tr[:, idx].sum(1, keepdims=True)
+        V = design.replicate.var(pr, p)
+    else:  # covariance of the cell proportions (svymean linearisation)
+        J = (np.eye(K) - p[:, None]) / W
+        V = J @ Vt @ J.T
     # Pearson X^2 on the table rescaled to N
     tab = (p * N).reshape(nc, nr).T
     E = np.outer(tab.sum(1), tab.sum(0)) / N

@@ -192,7 +192,10 @@ def _groups(survey: Survey, by: str | None, language: str | None) -> tuple[np.nd
 
 
 def _subset_degf(design: Design, use: np.ndarray) -> int:
-    """R ``degf(design[use, ])``: PSUs minus strata among rows with non-zero weight."""
+    """R ``degf(design[use, ])``: PSUs minus strata among rows with non-zero weight
+    (replicate designs: rank of the rows' replicate weights - 1)."""
+    if design.replicate is not None:
+        return design.replicate.degf(use)
     inset = use & (design.weights != 0)
     if inset.all():
         return design.n_psu - design.n_strata
@@ -222,6 +225,8 @@ def _linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom: np.ndarray
     (total); they give the weighted variance for deff and, summed per sampling unit with one
     ``bincount``, the linearised scores (divided by the domain's weight afterwards).
     """
+    if design.replicate is not None:
+        return _replicate_linearize(design, Y, valid, dom, D, kind)
     n, k = Y.shape
     w = design.weights
     one = D == 1
@@ -277,6 +282,37 @@ def _linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom: np.ndarray
     return _Lin(est, V, W, nobs, s2, present)
 
 
+def _replicate_linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom, D: int,
+                         kind: str) -> _Lin:
+    """Replicate designs: the means or totals recomputed with every replicate's weights and
+    combined by R's ``svrVar`` (no linearisation)."""
+    n, k = Y.shape
+    w = design.weights
+    inkey = valid if dom is None else valid & (dom >= 0)
+    key = np.zeros(n, dtype=np.int64) if dom is None else np.where(inkey, dom, 0)
+    M = np.zeros((n, D))
+    M[np.flatnonzero(inkey), key[inkey]] = 1.0
+    Y0 = np.where(inkey[:, None], Y, 0.0)
+    Wr = design.replicate.weights
+    W = M.T @ w
+    Wrep = M.T @ Wr  # (D, R)
+    sums = np.stack([(M * Y0[:, [j]]).T @ w for j in range(k)], axis=1)  # (D, k)
+    sums_r = np.stack([(M * Y0[:, [j]]).T @ Wr for j in range(k)], axis=1)  # (D, k, R)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = sums / W[:, None]
+        est_r = sums_r / Wrep[:, None, :] if kind == "mean" else sums_r
+    est = means if kind == "mean" else sums
+    V = design.replicate.var(est_r.reshape(D * k, -1).T, est.reshape(-1))
+    wk = w * inkey
+    nobs = M.T @ (wk != 0).astype(float)
+    s2 = np.empty((D, k))
+    for j in range(k):
+        dev = Y0[:, j] - np.nan_to_num(means[:, j])[key]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2[:, j] = (M.T @ (wk * dev * dev)) / W * nobs / (nobs - 1)
+    return _Lin(est, V, W, nobs, s2)
+
+
 class _UnitIndex:
     """Sums of row values per (sampling unit, domain), with the combined index built once."""
 
@@ -302,7 +338,7 @@ def _linearize_cells(design: Design, codes: np.ndarray, K: int, dom: np.ndarray 
     that are their own units, and calibrated designs, take the row-level path.
     """
     codes = np.asarray(codes, dtype=np.int64)
-    if design.calibration or design._rows_are_units:
+    if design.calibration or design._rows_are_units or design.replicate is not None:
         valid = codes >= 0
         Y = np.zeros((len(codes), K))
         if valid.any():
@@ -334,6 +370,10 @@ def _domain_degf(design: Design, dom: np.ndarray | None, use: np.ndarray, D: int
     ``present`` (units x D, units of the finest stage) may come from `_linearize`, which
     counts the rows of each unit and domain anyway.
     """
+    if design.replicate is not None:
+        inset = use if dom is None else use & (dom >= 0)
+        d = np.zeros(len(use), dtype=np.int64) if dom is None else dom
+        return np.array([float(design.replicate.degf(inset & (d == j))) for j in range(D)])
     st1 = design.stages[0]
     C = len(st1.stratum)
     if present is None:
@@ -595,7 +635,15 @@ def ratio(survey: Survey | pd.DataFrame, numerator: str, denominator: str, *,
         ests.append(r)
         Zcols.append(np.where(use, (y0 - r * x0) / tx if tx else 0.0, 0.0))
     Zm = np.column_stack(Zcols)
-    if design.calibration:
+    if design.replicate is not None:  # R svyratio on svrepdesign: the ratio per replicate
+        Wr = design.replicate.weights
+        reps = []
+        for d in range(D):
+            use = valid & (dom == d)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                reps.append((Wr.T @ np.where(use, y0, 0.0)) / (Wr.T @ np.where(use, x0, 0.0)))
+        V = design.replicate.var(np.column_stack(reps), np.asarray(ests))
+    elif design.calibration:
         V = design.vcov_total(Zm)
     else:
         T = np.column_stack([design.unit_totals(w * Zm[:, d])[:, 0] for d in range(D)])

@@ -93,7 +93,7 @@ def glm(survey, formula: str, *, family: str = "gaussian", link: str | None = No
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"y": [1.0, 3, 2, 5, 4, 6], "x": [1.0, 2, 3, 4, 5, 6]})
-    >>> round(glm(df, "y ~ x").to_frame().loc[1, "estimate"], 6)
+    >>> round(float(glm(df, "y ~ x").to_frame().loc[1, "estimate"]), 6)
     0.885714
     """
     from scipy.stats import norm
@@ -128,7 +128,7 @@ def glm(survey, formula: str, *, family: str = "gaussian", link: str | None = No
 
         vcov, df_resid = svyglm_vcov(s, X.to_numpy(), y, beta, mu, rows=rows, family=family,
                                      dmu_deta=np.asarray(fam.link.inverse_deriv(eta)),
-                                     variance=np.asarray(fam.variance(mu)))
+                                     variance=np.asarray(fam.variance(mu)), sm_family=fam)
         dispersion = _svyvar_pearson(s, rows, (y - mu) / np.sqrt(fam.variance(mu)))
         se = np.sqrt(np.diag(vcov))
         stat = beta / se

@@ -35,6 +35,7 @@ import pandas as pd
 from ..errors import AnalysisError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .replicates import Replicates
     from .survey import Survey
 
 
@@ -181,6 +182,7 @@ class Design:
     _degf: int | None = None
     _rows_are_units: bool = False
     strata_labels: tuple = ()
+    replicate: Replicates | None = None  # replicate-weight design (R svrepdesign)
 
     @property
     def degf(self) -> int:
@@ -214,8 +216,14 @@ class Design:
             fpc=spec.fpc,
             nest=spec.nest,
             lonely_psu=spec.lonely_psu,
-            calibration=tuple(survey.calibration),
+            calibration=() if spec.replicates is not None else tuple(survey.calibration),
         )
+        if spec.replicates is not None:
+            from .replicates import build_replicates
+
+            rep = getattr(survey, "replicate_weights", None)
+            rep = build_replicates(data, spec.replicates, design.weights) if rep is None else rep
+            design = dataclasses.replace(design, replicate=rep, _degf=rep.degf())
         try:
             _CACHE[survey] = design
         except TypeError:  # pragma: no cover
@@ -234,6 +242,7 @@ class Design:
     def unit_totals(self, values: np.ndarray, key: np.ndarray | None = None, k: int = 1) -> np.ndarray:
         """Sums of ``values`` (n,) over the finest sampling units used by the variance,
         split by ``key`` (n,) in 0..k-1 (rows with key < 0 are left out): (units x k)."""
+        self._taylor_only("unit_totals")
         cl = self.stages[-1].row_cluster
         n_units = len(self.stages[-1].stratum)
         values = np.asarray(values, dtype=float)
@@ -260,6 +269,9 @@ class Design:
         rows are first summed to PSU x cell totals with one ``bincount``.
         """
         cell = np.asarray(cell, dtype=np.int64)
+        if self.replicate is not None:
+            T, Tr = self.cell_totals_replicates(cell, K, values)
+            return T, self.replicate.var(Tr, T)
         x = self.weights if values is None else self.weights * np.asarray(values, dtype=float)
         ok = cell >= 0
         all_ok = bool(ok.all())
@@ -308,6 +320,24 @@ class Design:
         T = self.unit_totals(x, cell, K)
         return T.sum(0), self.vcov_units(T)
 
+    def cell_totals_replicates(self, cell: np.ndarray, K: int,
+                               values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Replicate designs: full-sample (K,) and replicate (R x K) weighted cell totals."""
+        cell = np.asarray(cell, dtype=np.int64)
+        ok = cell >= 0
+        v = np.ones(len(cell)) if values is None else np.asarray(values, dtype=float)
+        T = np.bincount(cell[ok], weights=(self.weights * v)[ok], minlength=K)
+        Tr = np.zeros((K, self.replicate.n_replicates))
+        np.add.at(Tr, cell[ok], self.replicate.weights[ok] * v[ok, None])
+        return T, Tr.T
+
+    def _taylor_only(self, what: str) -> None:
+        if self.replicate is not None:
+            raise AnalysisError(
+                f"{what}: this analysis has no replicate-weight form yet; the Survey has "
+                "replicate weights (it would need Taylor linearisation over strata and PSUs)."
+            )
+
     def srs_scale(self) -> float | None:
         """The common variance factor ``s`` of a weights-only design, else ``None``.
 
@@ -317,7 +347,8 @@ class Design:
         (the single-stratum case of :meth:`cell_totals_vcov`), so callers can work from
         per-cell sums of squared weights alone.
         """
-        if self.calibration or len(self.stages) != 1 or not self._rows_are_units:
+        if (self.calibration or self.replicate is not None or len(self.stages) != 1
+                or not self._rows_are_units):
             return None
         st = self.stages[0]
         if st.n_strata != 1 or st.zero_stratum.any() or len(st.scale) < 2:
@@ -333,6 +364,8 @@ class Design:
         z = np.asarray(z, dtype=float)
         if z.ndim == 1:
             z = z[:, None]
+        if self.replicate is not None:  # totals under each replicate's weights (R svytotal)
+            return self.replicate.var(self.replicate.weights.T @ z, self.weights @ z)
         return self.vcov_weighted(z * self.weights[:, None], calibrate=True)
 
     def vcov_weighted(self, x: np.ndarray, *, calibrate: bool = True) -> np.ndarray:
@@ -341,6 +374,8 @@ class Design:
         x = np.asarray(x, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
+        if self.replicate is not None:
+            return self.vcov_total(_safe_div(x, self.weights[:, None]))
         if calibrate:
             for step in self.calibration:
                 x = step.residualize(x)
@@ -367,6 +402,7 @@ class Design:
         (k / m, m, m): the covariance within each group of ``m`` consecutive columns, at
         ``k m`` instead of ``k^2`` products per unit.
         """
+        self._taylor_only("vcov_units")
         T = np.asarray(T, dtype=float)
         if T.ndim == 1:
             T = T[:, None]
@@ -398,6 +434,8 @@ class Design:
     @functools.cached_property
     def has_lonely(self) -> bool:
         """True when some stratum (at any stage used) has a single sampled PSU."""
+        if self.replicate is not None:
+            return False
         for st in self.stages:
             cnt = np.bincount(st.stratum, minlength=st.n_strata)
             if ((cnt == 1) & ~st.zero_stratum).any():

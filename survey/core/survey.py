@@ -54,10 +54,11 @@ class DesignSpec:
     fpc: tuple[str, ...] = ()  # one column per stage: population counts or fractions
     nest: bool = False
     lonely_psu: str = "fail"  # R's options(survey.lonely.psu): fail|remove|adjust|average|certainty
+    replicates: Any = None  # ReplicateSpec (core.replicates) for replicate-weight designs
 
     @property
     def is_complex(self) -> bool:
-        return bool(self.strata or self.psu or self.fpc)
+        return bool(self.strata or self.psu or self.fpc or self.replicates is not None)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -110,6 +111,13 @@ class Survey:
         questionnaire: Any = None,
         language: str | None = None,
         probs: str | None = None,
+        replicate_weights: str | Sequence[str] | None = None,
+        replicate_type: str | None = None,
+        rho: float | None = None,
+        scale: float | None = None,
+        rscales: Sequence[float] | float | None = None,
+        mse: bool | None = None,
+        combined_weights: bool = True,
     ) -> Survey:
         """Wrap a DataFrame, optionally with weights and a complex design (no template needed).
 
@@ -117,7 +125,22 @@ class Survey:
         >>> s = Survey.from_frame(pd.DataFrame({"x": [1, 2, 3], "pw": [2.0, 2.0, 4.0]}), weight="pw")
         >>> s.weights.tolist()
         [2.0, 2.0, 4.0]
+
+        Replicate-weight designs (R ``svrepdesign``): ``replicate_weights`` is a list of
+        columns or a regular expression, ``replicate_type`` one of JK1, JKn, BRR, Fay,
+        bootstrap, SDR, ACS, other, with ``rho`` (Fay), ``scale``, ``rscales``, ``mse`` and
+        ``combined_weights`` as R; ``weight`` is the full-sample weight (see
+        ``survey.core.replicates``).
         """
+        if replicate_weights is not None:
+            return cls._replicate_frame(
+                df, weight=weight, strata=strata, psu=psu, fpc=fpc, probs=probs,
+                replicate_weights=replicate_weights, replicate_type=replicate_type, rho=rho,
+                scale=scale, rscales=rscales, mse=mse, combined_weights=combined_weights,
+                questionnaire=questionnaire, language=language)
+        if replicate_type is not None:
+            raise AnalysisError("replicate_type= needs replicate_weights= (the replicate weight "
+                                "columns, or a regular expression matching them)")
         psu_t = _as_tuple(psu)
         fpc_t = _as_tuple(fpc)
         for col in [weight, strata, *psu_t, *fpc_t]:
@@ -158,6 +181,24 @@ class Survey:
             df = df.assign(**{weight: wts})
         spec = DesignSpec(strata=strata, psu=psu_t, fpc=fpc_t, nest=nest, lonely_psu=lonely_psu)
         return cls(data=df, weight=weight, design=spec, questionnaire=questionnaire, language=language)
+
+    @classmethod
+    def _replicate_frame(cls, df, *, weight, strata, psu, fpc, probs, replicate_weights,
+                         replicate_type, questionnaire, language, **options) -> Survey:
+        from .replicates import replicate_spec
+
+        if strata is not None or psu is not None or fpc is not None or probs is not None:
+            raise AnalysisError(
+                "a replicate-weight design takes the weight and the replicate weights only; "
+                "strata/psu/fpc/probs describe a Taylor design. Hint: drop them (the replicate "
+                "weights already carry the design), or use sv.as_replicate() on a Taylor design")
+        if weight is None:
+            raise AnalysisError("a replicate-weight design needs weight= (the full-sample weight "
+                                "column) beside replicate_weights=")
+        base = cls.from_frame(df, weight=weight)
+        spec = replicate_spec(df, replicate_weights, type=replicate_type, **options)
+        return base.replace(design=DesignSpec(replicates=spec), questionnaire=questionnaire,
+                            language=language)
 
     def replace(self, **changes: Any) -> Survey:
         """A copy with some fields changed (the original is untouched)."""

@@ -19,6 +19,7 @@ from ._common import (
     extreme_cells,
     new_survey,
     parse_margin,
+    replicate_aware,
     weight_summary,
 )
 
@@ -127,6 +128,7 @@ def _model_matrix(s: Survey, totals: Mapping, language):
     return X, ["(Intercept)"] + cat_names + names, np.array([N] + cat_pop + pop, dtype=float), cat_parts
 
 
+@replicate_aware
 def calibrate(survey: Survey | pd.DataFrame, totals: Mapping, *, method: str = "linear",
               bounds: tuple[float, float] | None = None, max_iter: int = 100,
               tol: float = 1e-10, weight_name: str = "weight", extreme_ratio: float = 3.0,

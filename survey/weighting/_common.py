@@ -242,3 +242,37 @@ def new_survey(survey: Survey, weights: np.ndarray, weight_name: str, report: We
 
 def as_input(survey) -> Survey:
     return as_survey(survey)
+
+
+def replicate_aware(func):
+    """Weighting on a replicate-weight Survey re-weights every replicate the same way (R's
+    ``rake``/``postStratify``/``calibrate``/``trimWeights`` on an ``svrepdesign``): the
+    function runs on the full sample (its report and weights), then once per replicate
+    column with that column as the base weight; the results become the new replicate
+    weights, so the variance reflects the calibration."""
+    import functools
+    import warnings
+
+    @functools.wraps(func)
+    def wrapper(survey, *args, **kwargs):
+        s = as_survey(survey)
+        spec = s.design.replicates
+        if spec is None:
+            return func(survey, *args, **kwargs)
+        out = func(s, *args, **kwargs)
+        plain = s.replace(design=dataclasses.replace(s.design, replicates=None))
+        base = Design.from_survey(s).replicate.weights
+        names = [f"_repw_{func.__name__}{i + 1}" for i in range(base.shape[1])]
+        cols = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i, name in enumerate(names):
+                one = plain.replace(data=plain.data.assign(_rep_base=base[:, i]),
+                                    weight="_rep_base", calibration=())
+                cols[name] = func(one, *args, **kwargs).weights
+        data = out.data.assign(**cols)  # the previous replicate columns stay in the data
+        new_spec = dataclasses.replace(spec, columns=tuple(names), combined_weights=True)
+        return out.replace(data=data, design=dataclasses.replace(out.design, replicates=new_spec),
+                           calibration=())
+
+    return wrapper

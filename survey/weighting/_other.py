@@ -18,6 +18,7 @@ from ._common import (
     base_weights,
     extreme_cells,
     new_survey,
+    replicate_aware,
     weight_summary,
 )
 
@@ -28,6 +29,7 @@ def _empty_margins() -> pd.DataFrame:
     return pd.DataFrame(columns=["var", "category", "target", "before", "achieved", "deviation"])
 
 
+@replicate_aware
 def trim_weights(survey: Survey | pd.DataFrame, *, upper: float = math.inf,
                  lower: float = -math.inf, redistribute: bool = True, relative: bool = False,
                  max_iter: int = 100, weight_name: str = "weight",
@@ -129,6 +131,7 @@ def _unit_counts(s: Survey, by: str, issued: Mapping | None):
     return var, {str(k): float(v) for k, v in issued.items()}, unit
 
 
+@replicate_aware
 def nonresponse_adjust(survey: Survey | pd.DataFrame, by: str = "unit", *,
                        issued: Mapping | None = None, weight_name: str = "weight",
                        extreme_ratio: float = 3.0) -> Survey:

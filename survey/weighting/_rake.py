@@ -19,6 +19,7 @@ from ._common import (
     margins_frame,
     new_survey,
     parse_margin,
+    replicate_aware,
     scale_margins,
     weight_summary,
 )
@@ -79,6 +80,7 @@ def _as_margin_dict(targets) -> dict:
     return dict(targets)
 
 
+@replicate_aware
 def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100,
          tol: float = 1e-6, bounds: tuple[float, float] | None = None,
          weight_name: str = "weight", extreme_ratio: float = 3.0,
@@ -167,6 +169,7 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
     return new_survey(s, w, weight_name, report, step)
 
 
+@replicate_aware
 def poststratify(survey: Survey | pd.DataFrame, by: str | Sequence[str], totals: Mapping, *,
                  weight_name: str = "weight", extreme_ratio: float = 3.0,
                  language: str | None = None) -> Survey:

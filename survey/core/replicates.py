@@ -1,0 +1,255 @@
+"""Replicate-weight designs (R ``svrepdesign`` / ``as.svrepdesign``).
+
+A replicate design carries, besides the full-sample weights, R columns of replicate weights.
+Every statistic is recomputed with each replicate's weights and its variance is
+
+    V = scale * sum_r rscales_r (theta_r - theta_bar)(theta_r - theta_bar)'
+
+with ``theta_bar`` the mean of the replicates (R's default ``mse = FALSE``) or the full-sample
+estimate (``mse = True``), exactly R's ``svrVar``. Default ``scale``/``rscales`` per type as R
+``svrepdesign``: BRR 1/R; Fay 1/(R (1 - rho)^2); JK1 (R - 1)/R (R: "guessing n = number of
+replicates"); JKn scale 1 with ``rscales`` required; bootstrap 1/(R - 1); SDR and ACS 4/R (ACS
+uses ``mse = True``); ``other`` needs both. The design df is ``rank(replicate weights) - 1``
+(R ``degf.svyrep.design``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AnalysisError
+
+REPLICATE_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other")
+
+__all__ = ["ReplicateSpec", "Replicates", "REPLICATE_TYPES", "replicate_spec", "as_replicate"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplicateSpec:
+    """How the replicate weights are given (by column name) and combined into a variance."""
+
+    columns: tuple[str, ...]
+    type: str
+    scale: float
+    rscales: tuple[float, ...]
+    mse: bool = False
+    rho: float | None = None
+    combined_weights: bool = True  # columns are full replicate weights (else multipliers)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Replicates:
+    """Numeric replicate weights (n x R, analysis weights) and the variance rule."""
+
+    weights: np.ndarray
+    scale: float
+    rscales: np.ndarray
+    mse: bool
+    type: str
+
+    @property
+    def n_replicates(self) -> int:
+        return self.weights.shape[1]
+
+    def var(self, thetas: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """R ``svrVar``: ``thetas`` (R x k) replicate estimates, ``theta`` (k,) full sample."""
+        thetas = np.asarray(thetas, dtype=float)
+        if thetas.ndim == 1:
+            thetas = thetas[:, None]
+        theta = np.atleast_1d(np.asarray(theta, dtype=float))
+        ok = ~np.isnan(thetas).any(axis=1)
+        th, rs = thetas[ok], self.rscales[ok]
+        if not len(th):
+            return np.full((thetas.shape[1], thetas.shape[1]), np.nan)
+        centre = theta if self.mse else th[rs > 0].mean(axis=0)
+        dev = (th - centre) * np.sqrt(rs)[:, None]
+        return self.scale * dev.T @ dev
+
+    def degf(self, rows: np.ndarray | None = None) -> int:
+        """R ``degf``: rank of the replicate weights (of ``rows``) minus one."""
+        W = self.weights if rows is None else self.weights[np.asarray(rows, dtype=bool)]
+        if W.size == 0:
+            return 0
+        s = np.linalg.svd(W, compute_uv=False)
+        return int((s > 1e-5 * s[0]).sum()) - 1 if s[0] > 0 else 0
+
+
+def _columns(df: pd.DataFrame, replicate_weights) -> tuple[str, ...]:
+    if isinstance(replicate_weights, str):
+        try:
+            rx = re.compile(replicate_weights)
+        except re.error as exc:
+            raise AnalysisError(f"replicate_weights={replicate_weights!r} is not a valid regular "
+                                f"expression ({exc})") from exc
+        cols = tuple(str(c) for c in df.columns if rx.search(str(c)))
+        if not cols:
+            raise AnalysisError(
+                f"replicate_weights={replicate_weights!r} matches no column; columns are "
+                f"{list(df.columns)[:12]}. Hint: give a regular expression such as 'repwt[0-9]+' "
+                "or a list of column names")
+        return cols
+    cols = tuple(replicate_weights)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise AnalysisError(f"replicate weight columns {missing[:5]} are not in the data")
+    if len(cols) < 2:
+        raise AnalysisError("a replicate design needs at least two replicate weight columns")
+    return cols
+
+
+def replicate_spec(df: pd.DataFrame, replicate_weights, *, type: str | None, rho=None,
+                   scale=None, rscales=None, mse=None, combined_weights: bool = True
+                   ) -> ReplicateSpec:
+    """Validate ``Survey.from_frame``'s replicate arguments and fill R's defaults."""
+    if type not in REPLICATE_TYPES:
+        raise AnalysisError(f"replicate_type must be one of {', '.join(REPLICATE_TYPES)}; got "
+                            f"{type!r}")
+    cols = _columns(df, replicate_weights)
+    R = len(cols)
+    for c in cols:
+        v = pd.to_numeric(df[c], errors="coerce")
+        if v.isna().any() or (v < 0).any():
+            bad = int((v.isna() | (v < 0)).to_numpy().argmax())
+            raise AnalysisError(f"replicate weight column '{c}' must hold non-negative numbers; "
+                                f"row {bad} holds {df[c].iloc[bad]!r}")
+    if rscales is not None:
+        rs = np.atleast_1d(np.asarray(rscales, dtype=float))
+        if len(rs) == 1:
+            rs = np.repeat(rs, R)
+        if len(rs) != R:
+            raise AnalysisError(f"rscales has {len(rs)} values but there are {R} replicate "
+                                "weight columns (one per replicate)")
+    else:
+        rs = None
+    if type == "Fay" and rho is None:
+        raise AnalysisError("replicate_type='Fay' needs rho= (Fay's coefficient, e.g. 0.5)")
+    if type in ("BRR", "Fay", "SDR", "ACS") and scale is not None:
+        raise AnalysisError(f"replicate_type={type!r} fixes scale (R svrepdesign); drop scale= "
+                            "or use replicate_type='other'")
+    if type == "BRR":
+        scale = 1.0 / R
+    elif type == "Fay":
+        if not 0 <= rho < 1:
+            raise AnalysisError(f"rho must be in [0, 1); got {rho!r}")
+        scale = 1.0 / (R * (1 - rho) ** 2)
+    elif type in ("SDR", "ACS"):
+        scale = 4.0 / R
+        if type == "ACS" and mse is None:
+            mse = True
+    elif type == "bootstrap" and scale is None:
+        scale = 1.0 / (R - 1)
+    elif type == "JK1" and scale is None:
+        scale = (R - 1) / R
+    elif type == "JKn":
+        if rs is None:
+            raise AnalysisError("replicate_type='JKn' needs rscales= ((n_h - 1)/n_h of the "
+                                "stratum each replicate drops a PSU from), as R svrepdesign")
+        if scale is None:
+            scale = 1.0
+    elif type == "other" and (scale is None or rs is None):
+        raise AnalysisError("replicate_type='other' needs both scale= and rscales=")
+    if rs is None:
+        rs = np.ones(R)
+    return ReplicateSpec(columns=cols, type=type, scale=float(scale), rscales=tuple(rs.tolist()),
+                         mse=bool(mse) if mse is not None else False, rho=rho,
+                         combined_weights=combined_weights)
+
+
+def build_replicates(data: pd.DataFrame, spec: ReplicateSpec, weights: np.ndarray) -> Replicates:
+    W = data[list(spec.columns)].apply(pd.to_numeric).to_numpy(dtype=float)
+    if not spec.combined_weights:
+        W = W * weights[:, None]
+    return Replicates(weights=W, scale=spec.scale, rscales=np.asarray(spec.rscales, dtype=float),
+                      mse=spec.mse, type=spec.type)
+
+
+# --------------------------------------------------------------------------------------------
+def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int | None = None,
+                 mse: bool = False):
+    """A replicate-weight version of a Taylor design (R ``as.svrepdesign``).
+
+    ``type``: ``JK1`` (one replicate per PSU, the rest reweighted by n/(n-1); unstratified
+    designs; scale ``(n - 1)/n`` times the fpc ``(N - n)/N``), ``JKn`` (one replicate per PSU,
+    reweighted by n_h/(n_h - 1) within its stratum; rscales ``(n_h - 1)/n_h`` times the
+    stratum's fpc), ``bootstrap`` (Rao-Wu rescaled bootstrap, ``replicates`` resamples of
+    n_h - 1 PSUs per stratum, seeded: not R's random numbers, so only the method matches R).
+    Calibrated (raked, post-stratified) Surveys are refused: calibrate the replicate design.
+
+    >>> import pandas as pd, survey as sv
+    >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4], "c": [1, 1, 2, 3], "w": [2.0, 2, 2, 2]})
+    >>> r = as_replicate(sv.Survey.from_frame(df, weight="w", psu="c"), "JK1")
+    >>> r.design.replicates.type, len(r.design.replicates.columns)
+    ('JK1', 3)
+    """
+    from .design import Design
+    from .survey import as_survey
+
+    s = as_survey(survey)
+    if s.design.replicates is not None:
+        raise AnalysisError("as_replicate: the Survey already has replicate weights")
+    if s.calibration:
+        raise AnalysisError("as_replicate: the Survey is calibrated (raked or post-stratified); "
+                            "build the replicate design first, then calibrate it")
+    d = Design.from_survey(s)
+    if len(d.stages) > 1:
+        raise AnalysisError("as_replicate: only the first stage is replicated (R does the same "
+                            "for JK1/JKn); drop the later stages' psu/fpc columns first")
+    st = d.stages[0]
+    psu, strata, w = d.psu, d.strata, d.weights
+    f = 1.0 - st.ratio  # per PSU: (N - n)/N (1 without fpc)
+    C = len(st.stratum)
+    if type == "JK1":
+        if d.n_strata > 1:
+            raise AnalysisError("as_replicate: JK1 is for unstratified designs; use type='JKn'")
+        n = C
+        M = np.full((len(w), n), n / (n - 1))
+        M[np.arange(len(w)), psu] = 0.0
+        scale, rscales = float(f[0]) * (n - 1) / n, np.ones(n)
+    elif type == "JKn":
+        nh = np.bincount(st.stratum, minlength=d.n_strata)
+        if (nh < 2).any():
+            raise AnalysisError("as_replicate: JKn needs at least two PSUs per stratum; stratum "
+                                f"{d.strata_labels[int(np.argmax(nh < 2))] if d.strata_labels else ''}"
+                                " has one")
+        M = np.ones((len(w), C))
+        rscales = np.empty(C)
+        for c in range(C):
+            h = st.stratum[c]
+            inh = strata == h
+            M[inh, c] = nh[h] / (nh[h] - 1)
+            M[psu == c, c] = 0.0
+            rscales[c] = (nh[h] - 1) / nh[h] * f[c]
+        scale = 1.0
+    elif type == "bootstrap":
+        rng = np.random.default_rng(seed)
+        nh = np.bincount(st.stratum, minlength=d.n_strata)
+        if (nh < 2).any():
+            raise AnalysisError("as_replicate: the bootstrap needs two PSUs per stratum")
+        M = np.empty((len(w), replicates))
+        for r in range(replicates):
+            mult = np.empty(C)
+            for h in range(d.n_strata):
+                ps = np.flatnonzero(st.stratum == h)
+                draws = np.bincount(rng.integers(0, len(ps), size=nh[h] - 1), minlength=len(ps))
+                mult[ps] = draws * nh[h] / (nh[h] - 1)
+            M[:, r] = mult[psu]
+        scale, rscales = 1.0 / (replicates - 1), np.ones(replicates)
+    else:
+        raise AnalysisError(f"as_replicate: type must be JK1, JKn or bootstrap; got {type!r}")
+    R = M.shape[1]
+    names = [f"_repw{i + 1}" for i in range(R)]
+    rep = pd.DataFrame(M * w[:, None], columns=names, index=s.data.index)
+    data = pd.concat([s.data, rep], axis=1)
+    weight = s.weight
+    if weight is None:
+        weight = "_design_weight"
+        data[weight] = w
+    spec = ReplicateSpec(columns=tuple(names), type=type, scale=float(scale),
+                         rscales=tuple(float(x) for x in rscales), mse=mse)
+    new = dataclasses.replace(s.design, strata=None, psu=(), fpc=(), nest=False,
+                              replicates=spec)
+    return s.replace(data=data, weight=weight, design=new)

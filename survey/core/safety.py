@@ -147,6 +147,29 @@ def write_frame_sheet(ws: Any, frame: Any, *, index: bool = False) -> int:
     return changed
 
 
+def write_csv(frame: Any, path: Any = None, *, index: bool = False, **options: Any) -> Any:
+    """``frame.to_csv`` with the header and every text cell guarded (:func:`guard_frame`);
+    returns the text when ``path`` is None, else the number of guarded cells."""
+    safe, count = guard_frame(frame, index=index)
+    options.setdefault("lineterminator", "\n")
+    text = safe.to_csv(path, index=False, **options)
+    return text if path is None else count
+
+
+def write_xlsx(sheets: dict, path: Any) -> int:
+    """Write ``{sheet name: DataFrame}`` to an ``.xlsx`` workbook, every string guarded
+    (:func:`write_frame_sheet`); returns the number of characters XML could not hold."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    changed = 0
+    for name, frame in sheets.items():
+        changed += write_frame_sheet(wb.create_sheet(str(name)[:31]), frame)
+    wb.save(path)
+    return changed
+
+
 def guard_frame(frame: Any, *, index: bool = False) -> tuple[Any, int]:
     """(a copy of ``frame`` ready for CSV, number of guarded cells): header and every text cell.
 

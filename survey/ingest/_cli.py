@@ -63,8 +63,10 @@ def _compare(args: argparse.Namespace) -> int:
             print(f"{label}: " + ", ".join(f"{i} (row {r})" for i, r in
                                          zip(frame["respondent_id"], frame["row"])))
     if args.out:
+        from ..core.safety import write_csv, write_xlsx
+
         if args.out.lower().endswith(".xlsx"):
-            cmp.disagreements.to_excel(args.out, index=False)
+            write_xlsx({"disagreements": cmp.disagreements}, args.out)
         else:
-            cmp.disagreements.to_csv(args.out, index=False)
+            write_csv(cmp.disagreements, args.out)
     return 0 if cmp.ok else 1

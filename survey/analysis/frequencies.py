@@ -172,7 +172,8 @@ def frequencies(
     ``pct`` is the percent of valid answers, ``pct_all`` of all respondents (within
     ``where``); ``cum_pct`` only for ordered scales. ``estimate`` is the proportion (0-1) with
     ``se``, ``ci_low``, ``ci_high``, ``df`` and ``deff``. ``ci_method`` is one of ``"wilson"``,
-    ``"clopper-pearson"``, ``"agresti-coull"``, ``"logit"``; by default Wilson when unweighted
+    ``"clopper-pearson"``, ``"agresti-coull"``, ``"logit"``, or R ``svyciprop``'s ``"likelihood"``,
+    ``"asin"``, ``"beta"`` (Korn-Graubard), ``"mean"``, ``"xlogit"``; by default Wilson when unweighted
     (R ``prop.test(correct = FALSE)``) and logit with a design (R ``svyciprop``'s default).
     Unweighted: binomial SE sqrt(p(1-p)/n), normal quantile (df = inf), deff = 1. Weighted or
     complex design: the design-based estimate and SE of R's ``svymean``
@@ -190,9 +191,11 @@ def frequencies(
     s = prepare(survey, weight)
     if ci_method is None:
         ci_method = "logit" if s.has_design else "wilson"
-    if ci_method not in _CI_METHODS:
+    svy_methods = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
+    if ci_method not in _CI_METHODS and ci_method not in svy_methods:
         raise AnalysisError(
-            f"frequencies: unknown ci_method {ci_method!r}; expected one of {', '.join(_CI_METHODS)}"
+            f"frequencies: unknown ci_method {ci_method!r}; expected one of "
+            f"{', '.join(dict.fromkeys(_CI_METHODS + svy_methods))}"
         )
     mask = where_mask(s, where, func="frequencies")
     codes, info = single(s, var, language=language, mask=mask, func="frequencies")
@@ -213,27 +216,32 @@ def frequencies(
         pct_all = 100 * nw_k / nw_all
     cum = np.cumsum(pct) if info.ordered else np.full(k, np.nan)
     notes = []
-    if s.has_design:
+    if s.has_design or ci_method in svy_methods and ci_method != "logit":
         from .estimates import proportions
 
-        ss = s
-        if mask is not None:
-            data = s.data.copy()
-            col = info.columns[0] if info.columns else var
-            data[col] = data[col].where(pd.Series(mask, index=data.index))
-            ss = s.replace(data=data)
-        est = proportions(ss, var, confidence=confidence, language=language).to_frame()
+        by_svy = ci_method in svy_methods
+        est = proportions(s, var, confidence=confidence, language=language, where=mask,
+                          ci_method=ci_method if by_svy else "logit").to_frame()
         p = est["estimate"].to_numpy(dtype=float)
         se = est["se"].to_numpy(dtype=float)
         df = est["df"].to_numpy(dtype=float)
         deff = est["deff"].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             n_eff = np.where(se > 0, p * (1 - p) / se**2, n_valid)
-        lo, hi = proportion_ci(p * n_eff, n_eff, confidence=confidence, method=ci_method, df=df[0])
-        notes.append(
-            "Estimates: design-based (R survey::svymean of category indicators); "
-            f"{ci_method} CI with the effective n = p(1-p)/SE² and t({df[0]:g})."
-        )
+        if by_svy:  # R svyciprop(method = ci_method) on each category's indicator
+            lo, hi = est["ci_low"].to_numpy(dtype=float), est["ci_high"].to_numpy(dtype=float)
+            notes.append(
+                "Estimates: design-based (R survey::svymean of category indicators); "
+                f"{ci_method} CI as R svyciprop(method = '{ci_method}') with t({df[0]:g})"
+                + (" (where=: R subset() semantics)." if mask is not None else ".")
+            )
+        else:
+            lo, hi = proportion_ci(p * n_eff, n_eff, confidence=confidence, method=ci_method,
+                                   df=df[0])
+            notes.append(
+                "Estimates: design-based (R survey::svymean of category indicators); "
+                f"{ci_method} CI with the effective n = p(1-p)/SE² and t({df[0]:g})."
+            )
     else:
         p = n_k / n_valid
         se = np.sqrt(p * (1 - p) / n_valid)

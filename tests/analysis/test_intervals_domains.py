@@ -252,3 +252,35 @@ def test_interval_contains_estimate(codes, method):
             continue  # the Wald interval may leave [0, 1]; R does not clip it either
         assert r["ci_low"] - 1e-12 <= r["estimate"] <= r["ci_high"] + 1e-12
         assert -1e-12 <= r["ci_low"] and r["ci_high"] <= 1 + 1e-12
+
+
+def test_crosstab_where_is_svychisq_on_the_subset(designs):
+    # svychisq(~sch.wide + comp.imp, subset(dclus1, stype == "E")): every cluster has E
+    # schools, so R's subset design equals the design built on the E rows alone (same PSUs,
+    # same fpc); checked against that (whose svychisq path is tested against R)
+    s = designs["dclus1"]
+    dom = s.data["stype"] == "E"
+    assert s.data.loc[dom, "dnum"].nunique() == s.data["dnum"].nunique()
+    sub = Survey.from_frame(s.data[dom].reset_index(drop=True), psu="dnum", weight="pw", fpc="fpc")
+    a = sv.crosstab(s, "sch.wide", by="comp.imp", where=dom).tests
+    b = sv.crosstab(sub, "sch.wide", by="comp.imp").tests
+    close(a.to_numpy(), b.to_numpy(), rtol=1e-10)
+
+
+def test_crosstab_where_uses_the_domain_df(designs):
+    # a domain reaching fewer clusters: nu = its #PSU - #strata (R degf(subset(...)))
+    s = designs["dclus1"]
+    dom = s.data["stype"] == "H"
+    nu = s.data.loc[dom, "dnum"].nunique() - 1
+    t = sv.crosstab(s, "sch.wide", by="comp.imp", where=dom).tests
+    assert t.loc["wald", "df_denom"] == nu
+    assert t.loc["rao_scott_f", "df_denom"] == pytest.approx(nu * t.loc["rao_scott_f", "df"])
+
+
+@pytest.mark.parametrize("method", ["beta", "asin", "mean", "xlogit"])
+def test_frequencies_ci_method_is_svyciprop(designs, method):
+    # svyciprop(~I(sch.wide == "Yes"), dclus1, method = "<method>")
+    r = BASED[f"dclus1/svyciprop/sch.wide_yes/{method}"]
+    f = sv.frequencies(designs["dclus1"], "sch.wide", ci_method=method).to_frame()
+    row = f.set_index("category").loc["Yes"]
+    close([row["ci_low"], row["ci_high"]], r["ci_95"])

@@ -16,8 +16,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ..validation.messages import pick_language
-from ._text import word
+from ._text import language_of, word
 from .form import EntryForm
 from .pages import esc, form_page, page, question_text, readable, shown_value, top_bar
 from .store import DuplicateForm, EntryError, EntryStore
@@ -47,12 +46,12 @@ class _Entry:
         sha = hashlib.sha256(repr(self.q.to_dict()).encode("utf-8")).hexdigest()
         self.store = db if isinstance(db, EntryStore) else EntryStore(
             db, template_id=str(self.q.id), template_sha256=sha)
-        self.language = pick_language(language or self.q.default_language)
+        self.language = language_of(language or self.q.default_language)
         self.token = token
 
     def lang(self, request) -> str:
         tag = request.query_params.get("lang") or request.cookies.get("entry_lang")
-        return pick_language(tag) if tag else self.language
+        return language_of(tag) if tag else self.language
 
 
 def render_entry_app(questionnaire: Any, db: str | os.PathLike | EntryStore, *,

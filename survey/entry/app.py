@@ -24,7 +24,7 @@ from .store import DuplicateForm, EntryError, EntryStore
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-           "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
+           "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY",
            "Cache-Control": "no-store"}
 CSRF_COOKIE, TOKEN_COOKIE = "entry_csrf", "entry_token"
 
@@ -422,6 +422,8 @@ def serve(questionnaire: Any, db: str | os.PathLike, *, host: str = "127.0.0.1",
     """Run the entry app with uvicorn; a non-loopback ``host`` needs a ``token``."""
     require_token(host, token)
     app = render_entry_app(questionnaire, db, language=language, token=token)
+    e = app.state.entry
+    e.form.check({}, e.language)  # load the engine now, not on the first clerk's first field
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -138,6 +138,14 @@ class EntryForm:
                 out[f.question.name] = asts
         return out
 
+    @cached_property
+    def triggers(self) -> frozenset[str]:
+        """Questions whose answer decides whether another question is asked."""
+        from ..questionnaire.expressions import names, parse_expression
+
+        return frozenset(n for asts in self.relevance.values() for a in asts
+                         for n in names(parse_expression(a)))
+
     # --- the check ----------------------------------------------------------------------
     def record(self, posted: Mapping[str, list[str]]) -> tuple[dict[str, str], list[str]]:
         """The posted fields as one record (text), and the names that are not questions."""
@@ -170,7 +178,8 @@ class EntryForm:
         from ..validation import validate
 
         rec = dict(items)
-        raw = raw_from_records([rec], self.q, source={"path": "<entry form>"})
+        raw = raw_from_records([rec], self.q, source={"path": "<entry form>"},
+                               columns=[f.question.name for f in self.fields])
         result = validate(raw, self.q, language=language)
         values = self._values(raw)
         problems = [
@@ -221,6 +230,8 @@ class EntryForm:
         from ..questionnaire.expressions import evaluate
 
         frame = raw.frame
+        if not len(frame):  # a blank form: the reader skips empty records
+            frame = pd.DataFrame({f.question.name: [None] for f in self.fields})
         cols = {}
         for f in self.fields:
             name = f.question.name

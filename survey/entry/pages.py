@@ -93,12 +93,13 @@ def _input(form: EntryForm, f: Field, values: Mapping[str, list[str]], language:
            *, readonly: bool = False, legend: bool = True) -> str:
     name = f.question.name
     vals = values.get(name, [])
+    trigger = ' data-trigger="1"' if name in form.triggers else ""
     if f.kind == "multi":
         boxes = []
         for c in form.q.choices(f.question.list_name).choices:
             checked = " checked" if c.name in vals or code_of(c) in vals else ""
             boxes.append(f'<label class="box"><input type="checkbox" class="fld" name="{esc(name)}"'
-                         f' value="{esc(c.name)}"{checked}> <b>{esc(code_of(c))}</b> '
+                         f' value="{esc(c.name)}"{checked}{trigger}> <b>{esc(code_of(c))}</b> '
                          f"{esc(form.q.text(c.label, language))}</label>")
         most = f.question.max_choices
         note = (f' <span class="most">({esc(word("at_most", language, n=most))})</span>'
@@ -109,7 +110,7 @@ def _input(form: EntryForm, f: Field, values: Mapping[str, list[str]], language:
     size = ' size="4"' if f.kind == "code" else ' size="8"' if f.kind == "number" else ""
     ro = " readonly" if readonly else ""
     field = (f'<input type="text" class="fld" id="f-{esc(name)}" name="{esc(name)}" '
-             f'value="{esc(value)}" autocomplete="off"{mode}{size}{ro}>')
+             f'value="{esc(value)}" autocomplete="off"{mode}{size}{ro}{trigger}>')
     if f.kind == "code" and legend:
         field += " " + _legend(form, f, language)
     return field

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SMALL_YAML = """\
 schema: survey-template/1
@@ -69,3 +79,27 @@ def problems_in(html: str) -> list[str]:
     box = re.search(r'<ul class="summary"[^>]*>(.*?)</ul>', html, re.S)
     return [_html.unescape(m) for m in re.findall(r"<li[^>]*>(.*?)</li>", box.group(1))] \
         if box else []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(template, db, *args: str):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "survey.cli", "entry", str(template), "--db", str(db),
+         "--port", str(port), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the entry server did not start: " + proc.stderr.read().decode())

@@ -1,12 +1,12 @@
-// Keyboard-first data entry: Enter moves to the next field, the server judges each field as
-// it is left (relevance hides and skips questions, problems appear beside the field).
+// Keyboard-first data entry: Enter moves to the next field; the server judges the form as
+// fields are left (relevance hides and skips questions, problems appear beside the field).
 // Without this script the form still works: it is a plain HTML form posted to the server.
 (function () {
   "use strict";
   var form = document.getElementById("entry-form");
   if (!form) { return; }
   var touched = {};
-  var pending = null;
+  var timer = null;
 
   function fields() {
     return Array.prototype.filter.call(form.querySelectorAll("input.fld"), function (el) {
@@ -17,19 +17,22 @@
   function next(el) {
     var list = fields();
     var i = list.indexOf(el);
-    if (el.type === "checkbox") {  // jump over the other boxes of the same question
+    if (el.type === "checkbox") {  // Enter on a box jumps over the other boxes of its question
       while (i + 1 < list.length && list[i + 1].name === el.name) { i += 1; }
     }
-    if (i >= 0 && i + 1 < list.length) { list[i + 1].focus(); list[i + 1].select && list[i + 1].select(); }
-    else { document.getElementById("save").focus(); }
+    if (i >= 0 && i + 1 < list.length) {
+      list[i + 1].focus();
+      if (list[i + 1].select) { list[i + 1].select(); }
+    } else {
+      document.getElementById("save").focus();
+    }
   }
 
   function show(result) {
     var hidden = {};
     result.hidden.forEach(function (n) { hidden[n] = true; });
     form.querySelectorAll("[data-q]").forEach(function (box) {
-      var name = box.getAttribute("data-q");
-      var hide = !!hidden[name];
+      var hide = !!hidden[box.getAttribute("data-q")];
       box.classList.toggle("hidden", hide);
       box.querySelectorAll("input.fld").forEach(function (el) {
         if (hide) { if (el.type === "checkbox") { el.checked = false; } else { el.value = ""; } }
@@ -50,29 +53,58 @@
     });
   }
 
+  // Ask the server to judge the form now. Only the latest verdict is shown; whenIdle()
+  // resolves once every request sent so far has come back.
+  var seq = 0;
+  var inflight = 0;
+  var idle = [];
   function check() {
-    if (pending) { pending.abort(); }
-    pending = new AbortController();
-    fetch("/check", {method: "POST", body: new FormData(form), signal: pending.signal,
-                     credentials: "same-origin"})
+    clearTimeout(timer);
+    var mine = ++seq;
+    inflight += 1;
+    return fetch("/check", {method: "POST", body: new FormData(form), credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (result) { if (result) { show(result); } })
-      .catch(function () {});
+      .then(function (result) { if (result && mine === seq) { show(result); } })
+      .catch(function () {})
+      .then(function () {
+        inflight -= 1;
+        if (!inflight) { idle.splice(0).forEach(function (done) { done(); }); }
+      });
+  }
+  function whenIdle() {
+    return inflight ? new Promise(function (done) { idle.push(done); }) : Promise.resolve();
+  }
+
+  // Judge a little later, once the clerk pauses (one request per pause, not per key).
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(check, 300);
   }
 
   form.addEventListener("keydown", function (ev) {
     var el = ev.target;
-    if (ev.key === "Enter" && el.classList && el.classList.contains("fld")) {
-      ev.preventDefault();
-      touched[el.name] = true;
+    if (ev.key !== "Enter" || !el.classList || !el.classList.contains("fld")) { return; }
+    ev.preventDefault();
+    touched[el.name] = true;
+    if (el.getAttribute("data-trigger")) {  // a skip may follow: move once the server said
       check();
+      whenIdle().then(function () { next(el); });
+    } else {
       next(el);
+      later();
     }
   });
   form.addEventListener("change", function (ev) {
     if (ev.target.name) { touched[ev.target.name] = true; }
-    check();
+    if (ev.target.getAttribute("data-trigger")) { check(); } else { later(); }
   });
+  form.addEventListener("focusout", function (ev) {
+    if (ev.target.name && ev.target.value) { touched[ev.target.name] = true; }
+  });
+  form.querySelectorAll("ul.problems").forEach(function (ul) {  // the server's last verdict
+    if (ul.children.length) { touched[ul.getAttribute("data-for")] = true; }
+  });
+  check();
   var first = fields()[0];
   if (first && !document.querySelector("ul.summary")) { first.focus(); }
 })();

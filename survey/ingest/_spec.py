@@ -170,7 +170,8 @@ def _choices_of(q: Any, question: Any) -> tuple[ChoiceSpec, ...]:
     if ch is None:
         return ()
     if hasattr(ch, "choices") and not isinstance(ch, (list, tuple)):
-        ch = ch.choices
+        # a cascading list may repeat a name under several parents: the data know names
+        ch = ch.unique_choices() if callable(getattr(ch, "unique_choices", None)) else ch.choices
     return tuple(_choice_spec(c) for c in ch)
 
 

@@ -63,6 +63,8 @@ class Codebook(Result):
                 "skip_logic": asked_if(q, question, lang),
                 "constraint": question.constraint or "",
                 "grid": question.grid or "",
+                "repeat": _repeat_of(q, question.name),
+                "choice_filter": question.choice_filter or "",
                 "reverse": bool(question.reverse),
                 "role": question.role or "",
             })
@@ -84,12 +86,18 @@ def _values(q, question, language) -> str:
     if not question.list_name or question.type not in ("select_one", "select_multiple"):
         return ""
     parts = []
-    for c in q.choices(question.list_name).choices:
+    for c in q.choices(question.list_name).unique_choices():
         code = c.numeric_code if c.numeric_code is not None else c.name
         label = q.text(c.label, language)
         parts.append(f"{code} = {label}" if str(code) == c.name else
                      f"{code} ({c.name}) = {label}")
     return "; ".join(parts)
+
+
+def _repeat_of(q, name: str) -> str:
+    """The repeat (roster) whose table holds the variable, '' for the main table."""
+    repeat_of = getattr(q, "repeat_of", None)
+    return (repeat_of(name) or "") if repeat_of else ""
 
 
 def codebook(q, *, language: str | None = None) -> Codebook:
@@ -181,7 +189,7 @@ def _data(root, q) -> None:
             continue
         if question.type == "select_multiple":
             lst = q.choices(question.list_name)
-            for c, col in zip(lst.choices, q.var_info(question.name).columns):
+            for c, col in zip(lst.unique_choices(), q.var_info(question.name).columns):
                 _var(dd, q, question, col, choice=c)
         else:
             for col in q.var_info(question.name).columns:
@@ -207,7 +215,7 @@ def _var(dd, q, question, col: str, choice=None) -> None:
             _sub(cat, "catValu", code)
             _texts(cat, "labl", lab)
     elif question.list_name and question.type == "select_one":
-        for c in q.choices(question.list_name).choices:
+        for c in q.choices(question.list_name).unique_choices():
             cat = _sub(var, "catgry")
             _sub(cat, "catValu", c.numeric_code if c.numeric_code is not None else c.name)
             _texts(cat, "labl", c.label)

@@ -46,7 +46,7 @@ from ..errors import QuestionnaireError, did_you_mean
 __all__ = [
     "Expr", "Num", "Str", "Ref", "Current", "Parent", "Func", "BinOp", "Neg", "Path",
     "ExpressionError", "parse_expression", "to_text", "names", "functions", "evaluate",
-    "Name", "parse_choice_filter", "columns",
+    "Name", "parse_choice_filter", "columns", "bind_names",
     "FUNCTIONS", "UNEVALUATED",
 ]
 
@@ -548,6 +548,25 @@ def _walk(expr: Expr) -> Iterator[Expr]:
 def names(expr: Expr) -> set[str]:
     """The ``${names}`` an expression refers to."""
     return {e.name for e in _walk(expr) if isinstance(e, Ref)}
+
+
+def bind_names(expr: Expr, values: dict[str, str]) -> Expr:
+    """``expr`` with each bare `Name` replaced by its value (a string; '' when absent).
+
+    >>> to_text(bind_names(parse_choice_filter("state=${state}"), {"state": "wa"}))
+    "'wa' = ${state}"
+    """
+    if isinstance(expr, Name):
+        return Str(values.get(expr.name, ""))
+    if isinstance(expr, Func):
+        return Func(expr.name, tuple(bind_names(a, values) for a in expr.args))
+    if isinstance(expr, BinOp):
+        return BinOp(expr.op, bind_names(expr.left, values), bind_names(expr.right, values))
+    if isinstance(expr, Neg):
+        return Neg(bind_names(expr.operand, values))
+    if isinstance(expr, Path):
+        return Path(bind_names(expr.base, values), expr.path)
+    return expr
 
 
 def columns(expr: Expr) -> set[str]:

@@ -87,7 +87,15 @@ class ChoiceList(_Model):
         "choices sheet")
 
     def names(self) -> list[str]:
-        return [c.name for c in self.choices]
+        """Choice names in order, each once (a cascading list may repeat a name)."""
+        return [c.name for c in self.unique_choices()]
+
+    def unique_choices(self) -> list[Choice]:
+        """The first choice of each name, in order (the data know names, not branches)."""
+        first: dict[str, Choice] = {}
+        for c in self.choices:
+            first.setdefault(c.name, c)
+        return list(first.values())
 
 
 class Other(_Model):

@@ -62,6 +62,9 @@ table.grid td.box-cell { text-align: center; white-space: nowrap; }
 table.grid td.stmt { text-align: left; }
 table.grid th + th, table.grid td.box-cell { width: 10.5%; }
 table.grid tr { break-inside: avoid; }
+table.roster td { height: 7mm; }
+table.roster th { font-weight: 600; font-size: 8.5pt; }
+table.roster th .code { display: block; font-weight: normal; }
 .thanks { text-align: center; margin-top: 6mm; font-weight: 600; }
 @media screen { body { padding: 10mm; } }
 """
@@ -79,7 +82,12 @@ def _units(q) -> list[_Unit]:
     units: list[_Unit] = []
     number = 0
     for it, parents in walk_items(q.items):
-        if isinstance(it, Group):
+        if any(isinstance(g, Group) and g.repeat for g in parents):
+            continue  # printed inside its roster table
+        if isinstance(it, Group) and it.repeat:
+            number += 1
+            units.append(_Unit("roster", it, number, parents))
+        elif isinstance(it, Group):
             units.append(_Unit("section", it, groups=parents))
         elif isinstance(it, Grid):
             number += 1
@@ -159,6 +167,11 @@ class _Form:
             elif u.kind == "grid":
                 for r in u.item.rows:
                     self.numbers[r.name] = u.number
+            elif u.kind == "roster":
+                from .model import expand_questions
+
+                for x in expand_questions(u.item.items):
+                    self.numbers[x.name] = u.number
         self.skips = _skips(q, self.units, language)
 
     def t(self, mapping) -> str:
@@ -236,18 +249,38 @@ class _Form:
         return f"<div class='q' id='q-{_e(item.name)}'>{self.stem(u, how)}{body}{skips}</div>"
 
     def how(self, item: Question) -> str:
+        out = ""
         if item.type == "select_multiple":
             n = item.max_choices
-            return self.p["at_most"].format(n=n) if n else self.p["all_that_apply"]
-        return ""
+            out = self.p["at_most"].format(n=n) if n else self.p["all_that_apply"]
+        if item.choice_filter:
+            words = self.p["options_for"].format(what=self.filter_parents(item))
+            out = f"{out}; {words}" if out else words
+        return out
+
+    def filter_parents(self, item: Question) -> str:
+        """The questions a choice filter depends on, as the respondent sees them."""
+        from .expressions import names, parse_choice_filter
+
+        refs = sorted(names(parse_choice_filter(item.choice_filter)))
+        quote = self.p["quote"]
+        parts = []
+        for name in refs:
+            label = self.q.text(self.q.question(name).label, self.lang) if name in self.q \
+                else name
+            n = self.numbers.get(name)
+            parts.append(quote.format(label or name) + (f" ({self.p['question']} {n})"
+                                                        if n else ""))
+        return self.p["or"].join(parts) if parts else _e(item.choice_filter)
 
     # answers -------------------------------------------------------------------------------------
     def options(self, item: Question) -> str:
-        lst = self.q.choices(item.list_name)
-        labels = [self.q.text(c.label, self.lang) or c.name for c in lst.choices]
+        choices = self.q.choices(item.list_name).unique_choices()
+        branches = _branches(item, self.q.choices(item.list_name).choices)
+        labels = [self.q.text(c.label, self.lang) or c.name for c in choices]
         inline = max((len(x) for x in labels), default=0) <= 12 and len(labels) <= 7
         lis = []
-        for c, label in zip(lst.choices, labels):
+        for c, label in zip(choices, labels):
             code = c.numeric_code if c.numeric_code is not None else c.name
             extra = ""
             if item.other is not None and c.name == item.other.choice:
@@ -255,6 +288,8 @@ class _Form:
                     self.lang) else f" ({_e(self.p['specify'])}) <span class='line'></span>"
             if c.name in item.exclusive:
                 extra += f" <span class='how'>[{_e(self.p['exclusive'])}]</span>"
+            if c.name in branches:  # a cascading select: which answers offer it
+                extra += f" <span class='how'>[{_e(branches[c.name])}]</span>"
             lis.append(f"<li><span class='box'></span><span class='code'>{_e(code)}</span>"
                        f"{_e(label)}{extra}</li>")
         cls = "opts inline" if inline else "opts"
@@ -282,6 +317,35 @@ class _Form:
             return "<div class='lines'>" + "<div></div>" * 3 + "</div>"
         return "<div class='answer'><span class='line'></span></div>"
 
+    def r_roster(self, u: _Unit, i: int) -> str:
+        """A repeat as a table: one column per question, a few blank rows to fill in."""
+        from .model import expand_questions
+
+        rep = u.item
+        cols = [x for x in expand_questions(rep.items) if x.is_data and x.type not in _HIDDEN]
+        head = [f"<th>{_e(self.p['roster_no'])}</th>"]
+        for x in cols:
+            codes = ""
+            if x.list_name and x.list_name in self.q.choice_lists:
+                codes = " ".join(
+                    f"{c.numeric_code if c.numeric_code is not None else c.name}="
+                    f"{self.q.text(c.label, self.lang) or c.name}"
+                    for c in self.q.choices(x.list_name).unique_choices())
+            head.append(f"<th>{self.t(x.label) or _e(x.name)}"
+                        + (f"<span class='code'>{_e(codes)}</span>" if codes else "") + "</th>")
+        count = str(rep.repeat_count or "").strip()
+        n_rows = int(count) if count.isdigit() and 0 < int(count) <= 20 else 6
+        body = "".join(f"<tr><td class='box-cell'>{k}</td>" + "<td></td>" * len(cols) + "</tr>"
+                       for k in range(1, n_rows + 1))
+        what = self.t(rep.label) or _e(rep.name)
+        table = (f"<table class='grid roster'><thead><tr>{''.join(head)}</tr></thead>"
+                 f"<tbody>{body}</tbody></table>")
+        how = self.p["roster"].format(what=self.q.text(rep.label, self.lang) or rep.name)
+        stem = (f"<div class='stem'><span class='num'>{u.number}.</span>{what} "
+                f"<span class='how'>({_e(how)})</span></div>")
+        stem += "".join(f"<div class='cond'>{_e(c)}</div>" for c in self.ask_if(u))
+        return f"<div class='q' id='q-{_e(rep.name)}'>{stem}{table}</div>"
+
     def r_grid(self, u: _Unit, i: int) -> str:
         grid = u.item
         lst = self.q.choices(grid.list_name)
@@ -298,6 +362,22 @@ class _Form:
         table = (f"<table class='grid'><thead><tr><th>{_e(self.p['grid_item'])}</th>{head}</tr>"
                  f"</thead><tbody>{''.join(rows)}</tbody></table>")
         return f"<div class='q' id='q-{_e(grid.name)}'>{self.stem(u)}{table}</div>"
+
+
+def _branches(item: Question, choices) -> dict[str, str]:
+    """For a choice_filter question: choice name -> the filter columns' values offering it."""
+    if not item.choice_filter:
+        return {}
+    from .expressions import columns, parse_choice_filter
+
+    cols = [c for c in sorted(columns(parse_choice_filter(item.choice_filter)))
+            if c not in ("name", "label")]
+    out: dict[str, list[str]] = {}
+    for c in choices:
+        vals = [c.filters.get(col, "") for col in cols]
+        if any(vals):
+            out.setdefault(c.name, []).append("/".join(v for v in vals if v))
+    return {k: ", ".join(dict.fromkeys(v)) for k, v in out.items()}
 
 
 def _range(item: Question) -> tuple | None:

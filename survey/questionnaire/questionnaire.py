@@ -207,7 +207,7 @@ class Questionnaire(QuestionnaireModel):
         for q in self._questions:
             if q.is_data and q.type == "select_multiple":
                 cols[q.name] = tuple(f"{q.name}_{c.name}"
-                                     for c in self.choices(q.list_name).choices)
+                                     for c in self.choices(q.list_name).unique_choices())
         taken = {c for cs in cols.values() for c in cs}
         for q in self._questions:
             if q.is_data and q.name not in cols:
@@ -258,8 +258,10 @@ class Questionnaire(QuestionnaireModel):
         columns = self._columns[q.name]
         if q.list_name and q.type in ("select_one", "select_multiple"):
             lst = self.choices(q.list_name)
-            cats = tuple(self.text(c.label, language) or c.name for c in lst.choices)
-            codes = tuple(c.name for c in lst.choices)
+            # a cascading list may repeat a name under several parents: one category
+            first = lst.unique_choices()
+            cats = tuple(self.text(c.label, language) or c.name for c in first)
+            codes = tuple(c.name for c in first)
             ordered = lst.ordered and q.type == "select_one"
         label = self.text(q.label, language) or q.name
         return VarInfo(name=q.name, label=label, kind=kind, categories=cats, codes=codes,

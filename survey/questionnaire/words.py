@@ -77,7 +77,7 @@ def choice_words(q, name: str, names: set[str], language: str | None) -> str:
     """The labels of ``names`` (in list order), quoted and joined with 'or'."""
     p = phrases(language)
     lst = q.choices(q.question(name).list_name)
-    labels = [q.text(c.label, language) or c.name for c in lst.choices if c.name in names]
+    labels = [q.text(c.label, language) or c.name for c in lst.unique_choices() if c.name in names]
     return p["or"].join(p["quote"].format(label) for label in labels)
 
 

@@ -43,6 +43,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("duplicate_id_conflict", FLAG, "error", "row"),  # same id, different answers: kept
     Rule("unknown_code", SET_MISSING, "error"),
     Rule("type", SET_MISSING, "error"),
+    Rule("choice_filter", SET_MISSING, "error"),  # an option the cascading select hides
+    Rule("orphan_repeat_row", FLAG, "error", "row"),  # set by ingest.repeats
     Rule("formula_without_value", FLAG, "error"),  # Excel formula never computed: blank cell
     Rule("constraint", SET_MISSING, "error"),
     Rule("required", FLAG, "warning", "row"),
@@ -667,6 +669,16 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             typed[col] = s.where(~wrong)
         else:
             typed[col] = s
+        if getattr(qq, "choice_filter", None) and qtype in (*_SELECT_ONE, "select_multiple"):
+            from .choice_filter import outside_filter
+
+            off = outside_filter(qq, q, s.where(~bad), eval_df,
+                                 multi=qtype == "select_multiple")
+            if off.any():
+                cell_rule(off, name, "choice_filter",
+                          _Lazy("choice_filter", lang, s, question=qlabel,
+                                filter=qq.choice_filter))
+                bad = bad | off
 
         # relevance, required, skip violations
         rel_parts = relevance.get(name)

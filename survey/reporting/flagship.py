@@ -143,7 +143,7 @@ class FlagshipReport(Report):
             hit = self.tests[(self.tests["var"] == var) & (self.tests["by"] == by)]
             if len(hit):
                 row = hit.iloc[0]
-        show_table(suppress_counts(pct * factor, ct.counts, self.k),
+        show_table(suppress_counts(pct * factor, ct.unweighted, self.k, tally=self.disclosure),
                    notes=self.crosstab_notes(ct, row), keep=True)
         self.crosstab_figure(var, by)
         p_adj = None if row is None else float(row["p_adjusted"])

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..core.result import frame_to_html
@@ -290,28 +291,68 @@ def _fmt_conf(conf: float) -> str:
     return f"{c:g}"
 
 
-def suppress_counts(frame: pd.DataFrame, counts: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Replace cells whose count is below ``k`` with ``"<k"`` (counts) or ``"–"`` (others).
+def disclosure_mask(unweighted: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(primary, secondary) boolean masks of the cells to hide.
 
-    >>> c = pd.DataFrame({"a": [3, 10]}); p = pd.DataFrame({"a": [23.1, 76.9]})
-    >>> suppress_counts(p, c, 5)["a"].tolist()
-    ['–', '76.9%']
-    >>> suppress_counts(c, c, 5)["a"].tolist()
-    ['<5', '10']
+    Primary: cells with 0 < n < ``k`` respondents (unweighted counts: a weight never makes
+    one person into several). Secondary: a column whose total is known (a column of
+    percentages adds up to 100 %, a base is printed) with exactly one primary cell would give
+    that cell away by subtraction, so its smallest other non-empty cell is hidden too.
+
+    >>> p, s = disclosure_mask([[1, 10], [20, 3], [30, 40]], 5)
+    >>> p.astype(int).tolist(), s.astype(int).tolist()
+    ([[1, 0], [0, 1], [0, 0]], [[0, 1], [1, 0], [0, 0]])
+    """
+    n = np.asarray(unweighted, dtype=float)
+    if n.ndim == 1:
+        n = n[:, None]
+    primary = (n > 0) & (n < k)
+    secondary = np.zeros_like(primary)
+    for j in range(n.shape[1]):
+        if primary[:, j].sum() != 1:
+            continue
+        candidates = [i for i in range(n.shape[0]) if not primary[i, j] and n[i, j] > 0]
+        if not candidates:
+            candidates = [i for i in range(n.shape[0]) if not primary[i, j]]
+        if candidates:
+            secondary[min(candidates, key=lambda i: (n[i, j], i)), j] = True
+    return primary, secondary
+
+
+def suppress_counts(frame: pd.DataFrame, unweighted: Any, k: int,
+                    *, tally: dict | None = None) -> pd.DataFrame:
+    """The cells of ``frame`` as text, with disclosure control decided on ``unweighted``
+    (the number of respondents behind each cell, same shape): a cell of fewer than ``k``
+    respondents shows ``"<k"`` (count and percentage alike); a cell hidden so that such a
+    cell cannot be recovered from its column total shows ``"x"``. ``tally`` (a dict) counts
+    the hidden cells under ``"primary"`` and ``"secondary"``.
+
+    >>> n = pd.DataFrame({"a": [3, 10, 40]}); p = pd.DataFrame({"a": [5.7, 18.9, 75.5]})
+    >>> suppress_counts(p, n, 5)["a"].tolist()
+    ['<5', 'x', '75.5%']
+    >>> suppress_counts(n, n, 5)["a"].tolist()
+    ['<5', 'x', '40']
     """
     out = frame.copy().astype(object)
-    small = (counts.to_numpy(dtype=float) < k) & (counts.to_numpy(dtype=float) > 0)
-    same = frame is counts or frame.equals(counts)
+    primary, secondary = disclosure_mask(
+        unweighted.to_numpy() if isinstance(unweighted, pd.DataFrame) else unweighted, k)
+    same = frame is unweighted or (isinstance(unweighted, pd.DataFrame)
+                                   and frame.equals(unweighted))
     for j, col in enumerate(out.columns):
         vals = []
         for i, v in enumerate(out[col].tolist()):
-            if small[i, j]:
-                vals.append(f"<{k}" if same else "–")
+            if primary[i, j]:
+                vals.append(f"<{k}")
+            elif secondary[i, j]:
+                vals.append("x")
             elif same:
                 vals.append(f"{float(v):,.0f}")
             else:
                 vals.append(_pct(float(v)))
         out[col] = vals
+    if tally is not None:
+        tally["primary"] = tally.get("primary", 0) + int(primary.sum())
+        tally["secondary"] = tally.get("secondary", 0) + int(secondary.sum())
     return out
 
 
@@ -347,6 +388,7 @@ class Report:
         self.alpha = float(alpha)
         self.correction = correction or "none"
         self.k = int(suppress_below)
+        self.disclosure: dict[str, int] = {}  # hidden cells: primary, secondary
         self.seed = seed
         self.manifest = dict(manifest or {})
         self.weighting_text = t("no_weighting", self.language)
@@ -653,6 +695,15 @@ class Report:
         how = t("raking_short", lang) if raked else str(self.survey.weight)
         return t("note_weighted", lang, how=how)
 
+    def _hidden(self, counts: pd.Series) -> list[str | None]:
+        """What replaces each cell of a one-column table of respondent counts ("<k", "x") or
+        None; the hidden cells are counted for the appendix."""
+        primary, secondary = disclosure_mask(counts.fillna(0).to_numpy(), self.k)
+        for key, mask in (("primary", primary), ("secondary", secondary)):
+            self.disclosure[key] = self.disclosure.get(key, 0) + int(mask.sum())
+        return [f"<{self.k}" if p else "x" if s else None
+                for p, s in zip(primary[:, 0], secondary[:, 0])]
+
     def _suppressed(self, counts: Iterable[float]) -> list[str]:
         c = pd.to_numeric(pd.Series(list(counts), dtype=object), errors="coerce")
         return [t("note_suppressed", self.language, k=self.k)] if ((c > 0) & (c < self.k)).any() \
@@ -752,17 +803,18 @@ class Report:
         col, factor = fd._pct_column(f)
         counts = pd.to_numeric(f.get("n", pd.Series(index=f.index, dtype=float)), errors="coerce")
         out = pd.DataFrame(index=pd.Index([str(i) for i in f.index], name=t("category", lang)))
-        small = (counts < self.k) & (counts > 0)
-        out[t("n", lang)] = [f"<{self.k}" if s else f"{int(c):,}" if not pd.isna(c) else ""
-                             for c, s in zip(counts, small)]
+        hide = self._hidden(counts)
+        out[t("n", lang)] = [h or (f"{int(c):,}" if not pd.isna(c) else "")
+                             for c, h in zip(counts, hide)]
         if "n_weighted" in f.columns and self.survey.is_weighted:
-            out[t("n_weighted", lang)] = [f"{float(x):,.1f}" for x in f["n_weighted"]]
-        out[t("pct", lang)] = ["–" if s else _pct(float(v) * factor) for v, s in zip(f[col], small)]
+            out[t("n_weighted", lang)] = [h or f"{float(x):,.1f}"
+                                          for x, h in zip(f["n_weighted"], hide)]
+        out[t("pct", lang)] = [h or _pct(float(v) * factor) for v, h in zip(f[col], hide)]
         if "ci_low" in f.columns and "ci_high" in f.columns:
             cf = factor if factor != 1 else (100.0 if f["ci_high"].max() <= 1 else 1.0)
             out[t("ci", lang)] = [
-                "–" if s or pd.isna(lo) else f"{float(lo) * cf:.1f}–{float(hi) * cf:.1f}"
-                for lo, hi, s in zip(f["ci_low"], f["ci_high"], small)
+                h or ("–" if pd.isna(lo) else f"{float(lo) * cf:.1f}–{float(hi) * cf:.1f}")
+                for lo, hi, h in zip(f["ci_low"], f["ci_high"], hide)
             ]
         return out
 
@@ -774,15 +826,15 @@ class Report:
         f = frame.set_index("category") if "category" in frame.columns else frame
         out = pd.DataFrame(index=pd.Index([str(i) for i in f.index], name=t("category", lang)))
         counts = pd.to_numeric(f["n"], errors="coerce") if "n" in f else None
-        if counts is not None:
-            out[t("n", lang)] = [f"<{self.k}" if 0 < c < self.k else f"{int(c):,}"
-                                 for c in counts.fillna(0)]
+        hide = [None] * len(f)
+        if counts is not None:  # the ticks add up to the stated number of responses
+            hide = self._hidden(counts)
+            out[t("n", lang)] = [h or f"{int(c):,}" for c, h in zip(counts.fillna(0), hide)]
         # MultiResponse.to_frame(): pct = % of the stated base (respondents or returned forms),
         # pct_responses = % of all ticks; both already in percent (0-100)
-        small = [False] * len(f) if counts is None else [0 < c < self.k for c in counts.fillna(0)]
         for col, key in (("pct", "pct_respondents"), ("pct_responses", "pct_responses")):
             vals = pd.to_numeric(f[col], errors="coerce")
-            out[t(key, lang)] = ["–" if hide else _pct(v) for v, hide in zip(vals, small)]
+            out[t(key, lang)] = [h or _pct(v) for v, h in zip(vals, hide)]
         show_table(out, notes=self.multi_notes(mr, counts), keep=True)
         try:
             from ..charts import multi_response_chart
@@ -936,10 +988,9 @@ class Report:
                 continue  # shown in full (table, chart, sentence) earlier in the report
             ct = self._crosstabs[(row["var"], row["by"])]
             heading(f"{self.short_label(row['var'])} × {self.short_label(row['by'])}", 4)
-            counts = ct.counts
             pct = ct.percent("column")
             factor = 100.0 if pct.max().max() <= 1.0 else 1.0
-            show_table(suppress_counts(pct * factor, counts, self.k),
+            show_table(suppress_counts(pct * factor, ct.unweighted, self.k, tally=self.disclosure),
                        notes=self.crosstab_notes(ct, row), keep=True)
             self.crosstab_figure(row["var"], row["by"])
             show_finding(self._ct_sentence(ct, row["var"], row))
@@ -968,6 +1019,9 @@ class Report:
         lang = self.language
         show_html("<div class='sv-page-break'></div>")
         heading(t("appendix", lang))
+        if self.disclosure.get("primary"):
+            show_markdown(t("disclosure_counts", lang, k=self.k, p=self.disclosure["primary"],
+                            s=self.disclosure.get("secondary", 0)))
         heading(t("codebook", lang), 3)
         try:
             cb = self.sv.codebook(self.q, language=lang)

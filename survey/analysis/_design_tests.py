@@ -52,9 +52,6 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     `Design.cell_totals_vcov` (bincounts over the combined codes), and the cells with a
     missing value are then left out of it (rows keep their place in the design).
     """
-    from scipy.stats import chi2
-    from scipy.stats import f as fdist
-
     s = as_survey(survey)
     design = Design.from_survey(s)
     n_all = len(design.weights)
@@ -67,6 +64,40 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     Kf = (n_rows + 1) * (n_cols + 1)
     if full_table is None:
         full_table = np.bincount(combined, minlength=Kf).reshape(n_rows + 1, n_cols + 1)
+    tot_full, V_full = design.cell_totals_vcov(
+        combined, Kf, totals=None if full_weighted is None else np.ravel(full_weighted))
+    N = n_all  # R: nrow(model matrix), every row of the design
+    nu = design.degf if design.replicate is not None else design.n_psu - design.n_strata
+    if domain is not None:  # R svychisq(subset(design, ...)): the domain's rows and df
+        from .estimates import _subset_degf
+
+        domain = np.asarray(domain, dtype=bool)
+        if not design.calibration:
+            N = int(domain.sum())
+        nu = _subset_degf(design, domain)
+    replicate_vcov = None
+    if design.replicate is not None:
+
+        def replicate_vcov(idx, p):
+            _, Tr = design.cell_totals_replicates(combined, Kf)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pr = Tr[:, idx] / Tr[:, idx].sum(1, keepdims=True)
+            return design.replicate.var(pr, p)
+
+    return rao_scott_from_cells(full_table, tot_full, V_full, N, nu, n_rows, n_cols,
+                                replicate_vcov)
+
+
+def rao_scott_from_cells(full_table: np.ndarray, tot_full: np.ndarray, V_full: np.ndarray,
+                         N: int, nu: float, n_rows: int, n_cols: int,
+                         replicate_vcov=None) -> pd.DataFrame:
+    """`rao_scott_tests` from the (n_rows + 1) x (n_cols + 1) unweighted table (first row and
+    column: missing), the weighted totals of its cells and their covariance; ``N`` rows in
+    the design, ``nu`` its df; ``replicate_vcov(idx, p)`` gives the covariance of the cell
+    proportions of a replicate-weight design. Shared by the in-memory and the Dask paths."""
+    from scipy.stats import chi2
+    from scipy.stats import f as fdist
+
     # levels present in the data (each variable on its own, as R's unique())
     rpres = np.flatnonzero(full_table[1:].sum(axis=1) > 0)
     cpres = np.flatnonzero(full_table[:, 1:].sum(axis=0) > 0)
@@ -79,30 +110,16 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     if nr < 2 or nc < 2:
         return empty
     K = nr * nc
-    tot_full, V_full = design.cell_totals_vcov(
-        combined, Kf, totals=None if full_weighted is None else np.ravel(full_weighted))
     # the table's cells, rows varying fastest (R interaction order)
     idx = ((rpres[None, :] + 1) * (n_cols + 1) + (cpres[:, None] + 1)).ravel()
     totals = tot_full[idx]
     Vt = V_full[np.ix_(idx, idx)]
-    N = len(design.weights)  # R: nrow(model matrix), every row of the design
-    nu = design.degf if design.replicate is not None else design.n_psu - design.n_strata
-    if domain is not None:  # R svychisq(subset(design, ...)): the domain's rows and df
-        from .estimates import _subset_degf
-
-        domain = np.asarray(domain, dtype=bool)
-        if not design.calibration:
-            N = int(domain.sum())
-        nu = _subset_degf(design, domain)
     W = totals.sum()
     if W <= 0:
         return empty
     p = totals / W
-    if design.replicate is not None:  # R svychisq.svyrep.design: replicate proportions
-        _, Tr = design.cell_totals_replicates(combined, Kf)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pr = Tr[:, idx] / Tr[:, idx].sum(1, keepdims=True)
-        V = design.replicate.var(pr, p)
+    if replicate_vcov is not None:  # R svychisq.svyrep.design: replicate proportions
+        V = replicate_vcov(idx, p)
     else:  # covariance of the cell proportions (svymean linearisation)
         J = (np.eye(K) - p[:, None]) / W
         V = J @ Vt @ J.T

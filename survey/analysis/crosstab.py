@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..core.distributed import is_dask
 from ..core.result import _CSS, Result, format_column, frame_to_html, frame_to_markdown
 from ..errors import AnalysisError
 from ._common import fmt_n, missing_reasons, prepare, single, weighting_note, where_mask
@@ -543,6 +544,12 @@ def crosstab(
     >>> round(float(ct.tests.loc["pearson", "statistic"]), 4)
     0.5556
     """
+    if is_dask(survey):
+        from . import _dask
+
+        return _dask.crosstab(survey, row, by, alpha=alpha, margins=margins, fisher=fisher,
+                              simulate_b=simulate_b, seed=seed, fisher_seconds=fisher_seconds,
+                              missing=missing, where=where, weight=weight, language=language)
     s = prepare(survey, weight)
     mask = where_mask(s, where, func="crosstab")
     bcodes, binfo = single(s, by, language=language, mask=mask, func="crosstab")
@@ -567,12 +574,48 @@ def crosstab(
     unw_full = np.bincount(combined, minlength=size).reshape(kr + 1, kb + 1)
     tab_full = (np.bincount(combined, weights=w, minlength=size).reshape(kr + 1, kb + 1)
                 if weighted else unw_full)
+    extra = {}
+    if missing:
+        scope = mask if mask is not None else None
+        rreason, rnames = missing_reasons(s, row, rinfo, rcodes, scope)
+        breason, bnames = missing_reasons(s, by, binfo, bcodes, scope)
+        rx = np.where(rreason >= 0, kr + rreason, rcodes)
+        bx = np.where(breason >= 0, kb + breason, bcodes)
+        kx_r, kx_b = kr + len(rnames), kb + len(bnames)
+        mu = count_table(rx, kx_r, bx, kx_b)
+        extra = dict(
+            missing_unweighted=mu,
+            missing_table=count_table(rx, kx_r, bx, kx_b, w) if weighted else mu,
+            row_missing=tuple(f"({x})" for x in rnames),
+            by_missing=tuple(f"({x})" for x in bnames),
+        )
+
+    def design_tests():
+        return _design_tests(s, rcodes, bcodes, kr, kb, combined=combined, full_table=unw_full,
+                             full_weighted=tab_full if weighted else None, domain=mask)
+
+    return crosstab_from_tables(
+        row, by, rinfo, binfo, tab_full, unw_full, weighted=weighted,
+        design_tests=design_tests if s.has_design else None, alpha=alpha, margins=margins,
+        fisher=fisher, simulate_b=simulate_b, seed=seed, fisher_seconds=fisher_seconds,
+        filtered=mask is not None, wnote=weighting_note(s), extra=extra,
+        design_context=(s, rcodes, bcodes, None) if s.has_design else None)
+
+
+def crosstab_from_tables(row, by, rinfo, binfo, tab_full, unw_full, *, weighted: bool,
+                         design_tests, alpha: float, margins: bool, fisher, simulate_b: int,
+                         seed: int, fisher_seconds, filtered: bool, wnote: str, extra: dict,
+                         design_context) -> CrossTab:
+    """The `CrossTab` from its (kr + 1) x (kb + 1) tables (first row and column: missing),
+    weighted and unweighted; ``design_tests()`` gives the Rao-Scott tests under a design
+    (``None``: unweighted tests). Shared by the in-memory and the Dask paths."""
+    kr, kb = len(rinfo.categories), len(binfo.categories)
     unw, tab = unw_full[1:, 1:], tab_full[1:, 1:]
     n_unw = float(unw.sum())
     if n_unw == 0:
         raise AnalysisError(
             f"crosstab: no respondent answered both '{row}' and '{by}'"
-            + (" within the where= filter" if mask is not None else "")
+            + (" within the where= filter" if filtered else "")
         )
     notes: list[str] = []
     z = _z(1 - alpha)
@@ -585,10 +628,8 @@ def crosstab(
     fisher_how: list[str] = []
     if r < 2 or c < 2:
         notes.append("Table has fewer than two non-empty rows or columns: no test.")
-    elif s.has_design:
-        tests_df = _design_tests(s, rcodes, bcodes, kr, kb, combined=combined,
-                                 full_table=unw_full,
-                                 full_weighted=tab_full if weighted else None, domain=mask)
+    elif design_tests is not None:
+        tests_df = design_tests()
         notes.append(
             "Tests: Rao-Scott design-based (rao_scott_f = second order, R's svychisq default); "
             "unweighted Pearson tests do not apply to weighted data."
@@ -602,7 +643,7 @@ def crosstab(
         def chi2_sf(x, d):
             return float(chdtrc(d, x))
 
-        if not s.has_design:
+        if design_tests is None:
             tests["pearson"] = [x2, df, np.nan, chi2_sf(x2, df)]
             if r == 2 and c == 2:
                 yates = np.minimum(0.5, np.abs(t - e))
@@ -666,45 +707,30 @@ def crosstab(
                 effects[name] = val
         order = ["cramers_v", "cramers_v_corrected", "phi", "gamma", "kendall_tau_b", "odds_ratio"]
         effects = {k_: effects[k_] for k_ in order if k_ in effects}
-    design_tests = tests_df if (s.has_design and r >= 2 and c >= 2) else None
-    extra = {}
-    if missing:
-        scope = mask if mask is not None else None
-        rreason, rnames = missing_reasons(s, row, rinfo, rcodes, scope)
-        breason, bnames = missing_reasons(s, by, binfo, bcodes, scope)
-        rx = np.where(rreason >= 0, kr + rreason, rcodes)
-        bx = np.where(breason >= 0, kb + breason, bcodes)
-        kx_r, kx_b = kr + len(rnames), kb + len(bnames)
-        mu = count_table(rx, kx_r, bx, kx_b)
-        extra = dict(
-            missing_unweighted=mu,
-            missing_table=count_table(rx, kx_r, bx, kx_b, w) if weighted else mu,
-            row_missing=tuple(f"({x})" for x in rnames),
-            by_missing=tuple(f"({x})" for x in bnames),
-        )
+    dtests = tests_df if (design_tests is not None and r >= 2 and c >= 2) else None
     base = f"Base: {fmt_n(n_unw)} respondents answering both questions"
     if weighted:
         base += f" (weighted n = {fmt_n(float(tab.sum()))})"
-    if mask is not None:
+    if filtered:
         base += ", within the where= filter"
     method = (
         "Method: Pearson chi-square (R chisq.test, no continuity correction; Yates row for 2×2), "
         "likelihood-ratio G², Cramér's V (CI for the population V by noncentral chi-square inversion, DescTools ncchisq), "
         "bias-corrected V (Bergsma 2013)"
-        if not s.has_design
+        if design_tests is None
         else "Method: Σw per cell; effect sizes on the weighted table rescaled to n; "
         "design-based SEs and logit CIs of the cell proportions in to_frame() / "
         "cell_estimates() (R svyby(~row, ~by, svymean), svyciprop)"
     )
     notes = [base + "; missing answers excluded.", method + ".", *notes,
-             f"Alpha = {alpha}; no multiple-comparison correction.", weighting_note(s)]
+             f"Alpha = {alpha}; no multiple-comparison correction.", wnote]
     return CrossTab(
         row=row, by=by, row_label=rinfo.label or row, by_label=binfo.label or by,
         row_categories=tuple(rinfo.categories), by_categories=tuple(binfo.categories),
         table=tab, unweighted=unw, test_rows=tuple((k_, *v_) for k_, v_ in tests.items()),
-        effect_rows=tuple((k_, *v_) for k_, v_ in effects.items()), design_tests=design_tests,
+        effect_rows=tuple((k_, *v_) for k_, v_ in effects.items()), design_tests=dtests,
         notes=tuple(notes), alpha=alpha, margins=margins, weighted=weighted, **extra,
-        design_context=(s, rcodes, bcodes, None) if s.has_design else None,
+        design_context=design_context,
         fisher_method=fisher_how[0] if fisher_how else None,
         fisher_b=simulate_b if fisher_how[:1] == ["monte_carlo"] else None,
     )

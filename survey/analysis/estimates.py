@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.design import Design
+from ..core.distributed import is_dask
 from ..core.result import Result
 from ..core.survey import Survey, as_survey, category_codes
 from ..errors import AnalysisError
@@ -499,6 +500,11 @@ def _where_note(mask) -> list[str]:
 
 def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, where=None,
             df=None) -> Estimate:
+    if is_dask(survey):
+        from . import _dask
+
+        return _dask.moment(kind, survey, var, by=by, confidence=confidence, na_rm=na_rm,
+                            language=language, where=where, df=df)
     _check_confidence(confidence)
     df_opt = _df_option(df, kind)
     s = as_survey(survey)
@@ -512,14 +518,23 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, whe
         valid &= mask
     lin = _linearize(design, (y if valid.all() else np.where(valid, y, 0.0))[:, None], valid,
                      None if by is None else dom, D, kind)
-    deff = _deff(lin, kind)
-    se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None))
     dfs = _domain_degf(design, None if by is None else dom, valid, D, lin.present)
     ns = (np.array([int(valid.sum())]) if by is None
           else np.bincount(dom if valid.all() and dom.min() >= 0 else dom[valid & (dom >= 0)],
                            minlength=D))
+    return _moment_result(kind, var, by, labels, lin, dfs, ns, missing=missing, na_rm=na_rm,
+                          confidence=confidence, df_opt=df_opt,
+                          context=[design_summary(s, design), *_where_note(mask)])
+
+
+def _moment_result(kind: str, var: str, by, labels, lin: _Lin, dfs, ns, *, missing: int,
+                   na_rm: bool, confidence: float, df_opt, context: list[str]) -> Estimate:
+    """The `Estimate` of a mean or total from its linearisation (shared by the in-memory
+    and the Dask paths)."""
+    deff = _deff(lin, kind)
+    se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None))
     rows = []
-    for d in range(D):
+    for d in range(len(lin.W)):
         est = lin.est[d, 0]
         if missing and not na_rm:
             est = math.nan
@@ -544,8 +559,7 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, whe
          + ("the design df (#PSU - #strata of the rows used), as R confint(df = degf(design))."
             if df_opt == "design" else f"df = {df_opt:g}, as R confint(df = {df_opt:g}).")),
         "deff is relative to simple random sampling without replacement; n_effective = n / deff.",
-        design_summary(s, design),
-        *_where_note(mask),
+        *context,
     ]
     if missing:
         notes.append(f"{missing} rows with a missing '{var}' are excluded (weight 0, design kept)."
@@ -691,8 +705,13 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
     >>> proportions(df, "a").estimate.round(2).tolist()
     [0.25, 0.75]
     """
+    if is_dask(survey):
+        from . import _dask
+
+        return _dask.proportions(survey, var, by=by, confidence=confidence, na_rm=na_rm,
+                                 language=language, where=where, ci_method=ci_method, df=df)
     _check_confidence(confidence)
-    from ._intervals import check_ci_method, prop_ci
+    from ._intervals import check_ci_method
 
     check_ci_method(ci_method, "proportions")
     df_user = _df_option(df, "proportions")
@@ -716,17 +735,32 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
         valid &= mask
     codes = np.where(valid, codes, -1).astype(np.int64)
     lin = _linearize_cells(design, codes, K, None if by is None else dom, D)
-    deff = _deff(lin, "mean")
-    se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None)).reshape(D, K)
     use_all = valid & (dom >= 0)
     dfs = _domain_degf(design, None if by is None else dom, valid, D)
     n_dom = np.bincount(dom[use_all], minlength=D)
     n_cell = np.bincount(dom[use_all] * K + codes[use_all], minlength=D * K).reshape(D, K)
+    return _proportions_result(
+        var, by, blabels, labels, lin, dfs, n_dom, n_cell, na_rm=na_rm, all_valid=all_valid,
+        missing=missing, ci_method=ci_method, df_user=df_user, confidence=confidence,
+        n_all=len(codes) if design.calibration else None,
+        context=[design_summary(s, design), *_where_note(mask)])
+
+
+def _proportions_result(var, by, blabels, labels, lin: _Lin, dfs, n_dom, n_cell, *,
+                        na_rm: bool, all_valid: bool, missing: int, ci_method: str, df_user,
+                        confidence: float, n_all: int | None, context: list[str]) -> Estimate:
+    """The `Estimate` of category shares from their linearisation (shared by the in-memory
+    and the Dask paths); ``n_all``: rows of a calibrated design (R nrow of the design)."""
+    from ._intervals import prop_ci
+
+    D, K = lin.est.shape
+    deff = _deff(lin, "mean")
+    se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None)).reshape(D, K)
     rows = []
     for d in range(D):
         ddf = float(dfs[d])
         tdf = ddf if df_user in (None, "design") else df_user
-        n_rows = len(codes) if design.calibration else int(n_dom[d])  # R nrow(subset design)
+        n_rows = n_all if n_all is not None else int(n_dom[d])  # R nrow(subset design)
         for j in range(K):
             p = lin.est[d, j]
             if not na_rm and not all_valid:
@@ -751,8 +785,7 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
         "interval of the rows used.",
         "deff is relative to simple random sampling without replacement; "
         "n_effective = base n / deff.",
-        design_summary(s, design),
-        *_where_note(mask),
+        *context,
     ]
     if missing:
         notes.append(f"{missing} rows with a missing '{var}' are excluded from the base "

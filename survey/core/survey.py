@@ -98,6 +98,18 @@ class Survey:
 
     # ---------------------------------------------------------------------------------
     @classmethod
+    def from_dask(cls, ddf, *, weight: str | None = None, strata: str | None = None,
+                  psu: str | Sequence[str] | None = None, fpc=None, nest: bool = False,
+                  lonely_psu: str = "fail", questionnaire=None, language: str | None = None):
+        """A Survey whose rows stay in a Dask DataFrame (``dask.dataframe``): mean, total,
+        proportions, crosstab (Rao-Scott) and rake run on per-partition statistics and give
+        the in-memory results (see docs/scale.md). Dask is imported only here."""
+        from .distributed import from_dask
+
+        return from_dask(ddf, weight=weight, strata=strata, psu=psu, fpc=fpc, nest=nest,
+                         lonely_psu=lonely_psu, questionnaire=questionnaire, language=language)
+
+    @classmethod
     def from_frame(
         cls,
         df: pd.DataFrame,
@@ -364,6 +376,11 @@ def as_survey(obj: Survey | pd.DataFrame, *, weight: str | None = None) -> Surve
         return obj
     if isinstance(obj, pd.DataFrame):
         return Survey.from_frame(obj, weight=weight)
+    if type(obj).__name__ == "DaskSurvey":
+        raise AnalysisError(
+            "this analysis does not run on a Dask-backed Survey (yet); on Dask: sv.mean, "
+            "sv.total, sv.proportions, sv.crosstab, sv.rake (see docs/scale.md). Hint: "
+            "collect a sample or a subset into pandas and use Survey.from_frame.")
     raise AnalysisError(f"expected a Survey or a pandas DataFrame, got {type(obj).__name__}")
 
 

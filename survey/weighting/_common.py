@@ -255,6 +255,10 @@ def replicate_aware(func):
 
     @functools.wraps(func)
     def wrapper(survey, *args, **kwargs):
+        from ..core.distributed import is_dask
+
+        if is_dask(survey):  # Dask-backed: no replicate weights (see docs/scale.md)
+            return func(survey, *args, **kwargs)
         s = as_survey(survey)
         spec = s.design.replicates
         if spec is None:

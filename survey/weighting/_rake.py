@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.design import CalibrationStep, split_cell_keys
+from ..core.distributed import is_dask
 from ..core.survey import Survey
 from ..errors import ConvergenceWarning, WeightingError
 from ._common import (
@@ -25,6 +26,15 @@ from ._common import (
 )
 
 __all__ = ["rake", "poststratify"]
+
+
+def warn_not_converged(it: int, dev: float, tol: float, notes: list[str]) -> None:
+    """Warn (ConvergenceWarning) and note that raking stopped short of its tolerance."""
+    msg = (f"raking did not converge in {it} iterations: the largest margin deviation is "
+           f"{dev:.3g} of the total (tol {tol:g}). Hint: check that the targets are "
+           "consistent, relax bounds, or raise max_iter.")
+    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    notes.append("NOT CONVERGED: " + msg)
 
 
 def _joint_cells(margins) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +128,6 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
     >>> s.weighting.converged, [round(float(w), 6) for w in s.weights]
     (True, [0.4, 1.6, 1.0, 1.0])
     """
-    s = as_input(survey)
     spec = _as_margin_dict(targets)
     if max_iter < 1:
         raise WeightingError(f"max_iter must be at least 1; got {max_iter}")
@@ -129,6 +138,12 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
         if not (0 <= lo <= 1 <= hi):
             raise WeightingError(f"bounds must satisfy 0 <= lower <= 1 <= upper; got {bounds}")
         bounds = (lo, hi)
+    if is_dask(survey):
+        from ._dask_rake import rake as dask_rake
+
+        return dask_rake(survey, spec, max_iter=max_iter, tol=tol, bounds=bounds,
+                         weight_name=weight_name, language=language)
+    s = as_input(survey)
     w0 = base_weights(s)
     margins = [parse_margin(s, var, sp, language=language) for var, sp in spec.items()]
     total = scale_margins(margins, float(w0.sum()))
@@ -147,11 +162,7 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
     if bounds is not None:
         notes.append(f"Adjustment factors bounded to [{bounds[0]:g}, {bounds[1]:g}].")
     if not converged:
-        msg = (f"raking did not converge in {it} iterations: the largest margin deviation is "
-               f"{dev:.3g} of the total (tol {tol:g}). Hint: check that the targets are "
-               "consistent, relax bounds, or raise max_iter.")
-        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
-        notes.append("NOT CONVERGED: " + msg)
+        warn_not_converged(it, dev, tol, notes)
     summary, deff, neff, eff = weight_summary(w)
     cells = pd.DataFrame({m.var: [m.labels[c] for c in cell_codes[:, j]]
                           for j, m in enumerate(margins)})

@@ -1,0 +1,260 @@
+"""mean / total / proportions / crosstab of a `DaskSurvey` from per-partition statistics.
+
+Two passes over the partitions (never collecting rows): the first gives the weighted sums
+per domain and category (estimates, deff), the second the totals of the linearised scores
+per PSU (or, rows as units, their centred cross-products per stratum), from which
+`score_vcov` gives the covariance exactly as `Design` does in memory. The results are the
+in-memory result objects, built by the same code (`_moment_result`, `_proportions_result`,
+`crosstab_from_tables`, `rao_scott_from_cells`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core.distributed import DaskSurvey, _chan, categories, codes_of, map_reduce, score_vcov
+from ..core.survey import VarInfo
+from ..errors import AnalysisError
+
+
+def _refuse(func: str, **options) -> None:
+    for name, value in options.items():
+        if value is not None:
+            raise AnalysisError(f"{func}: {name}= is not supported on a Dask-backed Survey "
+                                "(yet). Hint: see docs/scale.md for what runs on Dask.")
+
+
+def _numeric(part: pd.DataFrame, var: str) -> np.ndarray:
+    s = part[var]
+    if isinstance(s.dtype, pd.CategoricalDtype) or not (
+            pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        raise AnalysisError(f"variable '{var}' is not numeric (dtype {s.dtype}); expected "
+                            "numbers. Hint: use sv.proportions() for a categorical question.")
+    return pd.to_numeric(s, errors="coerce").astype("Float64").to_numpy(dtype=float,
+                                                                       na_value=np.nan)
+
+
+def _domain_codes(ds: DaskSurvey, by: str | None):
+    if by is None:
+        return [None], 1, lambda part: np.zeros(len(part), dtype=np.int64)
+    labels = categories(ds, by)
+    return list(labels), len(labels), lambda part: codes_of(part[by], labels)
+
+
+def _check_design_columns(ds: DaskSurvey, part: pd.DataFrame, w: np.ndarray) -> None:
+    for col in (ds.design.strata, *ds.design.psu):
+        if col is not None and part[col].isna().any():
+            raise AnalysisError(f"design column '{col}' has a missing value; every row needs "
+                                "one. Hint: fill it or drop the row before building the design.")
+    if not np.isfinite(w).all():
+        raise AnalysisError(f"weight column '{ds.weight}' has a missing or non-finite value")
+
+
+def moment(kind: str, ds: DaskSurvey, var: str, *, by, confidence, na_rm, language, where,
+           df):
+    from .estimates import _check_confidence, _df_option, _Lin, _moment_result
+
+    _check_confidence(confidence)
+    _refuse(kind, where=where)
+    df_opt = _df_option(df, kind)
+    labels, D, dcode = _domain_codes(ds, by)
+    cols = [var, by]
+
+    def pass1(part):
+        y = _numeric(part, var)
+        w = ds.part_weights(part)
+        _check_design_columns(ds, part, w)
+        d = dcode(part)
+        ok = ~np.isnan(y) & (d >= 0)
+        out = []
+        for j in range(D):
+            r = ok & (d == j)
+            wj, yj = w[r], y[r]
+            W = float(wj.sum())
+            S = float(wj @ yj)
+            m = S / W if W else 0.0
+            M2 = float(wj @ (yj - m) ** 2)
+            out.append((W, S, M2, float(np.count_nonzero(wj)), float(r.sum())))
+        return out, int(np.isnan(y).sum())
+
+    def combine(results):
+        W, S, M2, nobs, n = (np.zeros(D) for _ in range(5))
+        for j in range(D):
+            parts = [(r[0][j][0], np.array([r[0][j][1] / r[0][j][0] if r[0][j][0] else 0.0]),
+                      np.array([[r[0][j][2]]])) for r in results]
+            tot, _, M = _chan(parts)
+            W[j] = tot
+            S[j] = sum(r[0][j][1] for r in results)
+            M2[j] = M[0, 0] if M is not None else 0.0
+            nobs[j] = sum(r[0][j][3] for r in results)
+            n[j] = sum(r[0][j][4] for r in results)
+        return W, S, M2, nobs, n, sum(r[1] for r in results)
+
+    W, S, M2, nobs, ns, missing = map_reduce(ds, pass1, combine, cols + _dcols(ds))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = S / W
+        s2 = (M2 / W * nobs / (nobs - 1))[:, None]
+    WD = np.where(W > 0, W, 1.0) if kind == "mean" else np.ones(D)
+    mz = np.nan_to_num(means)
+
+    def score(part):
+        y = _numeric(part, var)
+        w = ds.part_weights(part)
+        d = dcode(part)
+        ok = ~np.isnan(y) & (d >= 0)
+        x = np.zeros((len(part), D))
+        rows = np.flatnonzero(ok)
+        dj = d[rows]
+        val = (w[rows] * (y[rows] - mz[dj]) if kind == "mean" else w[rows] * y[rows]) / WD[dj]
+        x[rows, dj] = val
+        return x
+
+    def domain(part):
+        y = _numeric(part, var)
+        d = dcode(part)
+        return np.where(np.isnan(y), -1, d)
+
+    V, dfs, _ = score_vcov(ds, score, D, cols, domain, D)
+    est = (means if kind == "mean" else S)[:, None]
+    lin = _Lin(est, V, W, nobs, s2)
+    return _moment_result(kind, var, by, labels, lin, dfs, ns, missing=missing, na_rm=na_rm,
+                          confidence=confidence, df_opt=df_opt, context=[_summary(ds)])
+
+
+def _dcols(ds: DaskSurvey) -> list[str]:
+    from ..core.distributed import design_columns
+
+    return design_columns(ds)
+
+
+def _summary(ds: DaskSurvey) -> str:
+    d = ds.design
+    parts = [f"Design on Dask ({ds.ddf.npartitions} partitions, statistics per partition)"]
+    if d.strata:
+        parts.append(f"strata '{d.strata}'")
+    parts.append(f"cluster sample (PSU '{d.psu[0]}')" if d.psu else "each row its own PSU")
+    parts.append(f"weight '{ds.weight}'" if ds.weight else "unweighted")
+    if ds.raking:
+        parts.append("variance uses raking residuals")
+    return "; ".join(parts) + "."
+
+
+def proportions(ds: DaskSurvey, var: str, *, by, confidence, na_rm, language, where,
+                ci_method, df):
+    from ._intervals import check_ci_method
+    from .estimates import _check_confidence, _df_option, _Lin, _proportions_result
+
+    _check_confidence(confidence)
+    _refuse("proportions", where=where)
+    check_ci_method(ci_method, "proportions")
+    df_user = _df_option(df, "proportions")
+    labels = categories(ds, var)
+    K = len(labels)
+    if K == 0:
+        raise AnalysisError(f"variable '{var}' has no categories to count")
+    blabels, D, dcode = _domain_codes(ds, by)
+    cols = [var, by]
+
+    def cells(part):
+        c = codes_of(part[var], labels)
+        d = dcode(part)
+        return c, d, (c >= 0) & (d >= 0)
+
+    def pass1(part):
+        w = ds.part_weights(part)
+        _check_design_columns(ds, part, w)
+        c, d, ok = cells(part)
+        key = np.where(ok, d * K + c, 0)
+        Wc = np.bincount(key, weights=np.where(ok, w, 0.0), minlength=D * K)
+        nc = np.bincount(key[ok], minlength=D * K)
+        nobs = np.bincount(d[ok & (w != 0)], minlength=D)
+        return Wc, nc, nobs, int((c < 0).sum()), len(part)
+
+    def combine(results):
+        return tuple(sum(r[i] for r in results) for i in range(5))
+
+    Wc, n_cell, nobs, missing, n_all = map_reduce(ds, pass1, combine, cols + _dcols(ds))
+    T = Wc.reshape(D, K)
+    W = T.sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        P = T / W[:, None]
+        s2 = P * (1 - P) * (nobs / (nobs - 1))[:, None]
+    Pz = np.nan_to_num(P)
+    WD = np.where(W > 0, W, 1.0)
+
+    def score(part):
+        w = ds.part_weights(part)
+        c, d, ok = cells(part)
+        x = np.zeros((len(part), D, K))
+        rows = np.flatnonzero(ok)
+        dj = d[rows]
+        x[rows, dj, :] = -(w[rows] / WD[dj])[:, None] * Pz[dj]
+        x[rows, dj, c[rows]] += w[rows] / WD[dj]
+        return x.reshape(len(part), D * K)
+
+    def domain(part):
+        _, d, ok = cells(part)
+        return np.where(ok, d, -1)
+
+    V, dfs, _ = score_vcov(ds, score, D * K, cols, domain, D)
+    lin = _Lin(P, V, W, nobs.astype(float), s2)
+    n_cell = n_cell.reshape(D, K)
+    return _proportions_result(
+        var, by, blabels, [str(x) for x in labels], lin, dfs, n_cell.sum(1), n_cell,
+        na_rm=na_rm, all_valid=missing == 0, missing=missing, ci_method=ci_method,
+        df_user=df_user, confidence=confidence, n_all=n_all if ds.raking else None,
+        context=[_summary(ds)])
+
+
+def crosstab(ds: DaskSurvey, row: str, by: str, *, alpha, margins, fisher, simulate_b, seed,
+             fisher_seconds, missing, where, weight, language):
+    from ._design_tests import rao_scott_from_cells
+    from .crosstab import crosstab_from_tables
+
+    _refuse("crosstab", where=where, weight=weight)
+    if missing:
+        raise AnalysisError("crosstab: missing=True is not supported on a Dask-backed Survey.")
+    if not (0 < alpha < 1):
+        raise AnalysisError(f"crosstab: alpha must lie between 0 and 1, found {alpha!r}")
+    rl, bl = categories(ds, row), categories(ds, by)
+    kr, kb = len(rl), len(bl)
+    Kf = (kr + 1) * (kb + 1)
+    cols = [row, by]
+
+    def combined(part):
+        return (codes_of(part[row], rl) + 1) * (kb + 1) + codes_of(part[by], bl) + 1
+
+    def pass1(part):
+        w = ds.part_weights(part)
+        _check_design_columns(ds, part, w)
+        cc = combined(part)
+        return (np.bincount(cc, minlength=Kf), np.bincount(cc, weights=w, minlength=Kf),
+                len(part))
+
+    unw, tab, n_all = map_reduce(ds, pass1, lambda r: tuple(sum(x[i] for x in r)
+                                                            for i in range(3)),
+                                 cols + _dcols(ds))
+
+    def design_tests():
+        def score(part):
+            w = ds.part_weights(part)
+            x = np.zeros((len(part), Kf))
+            x[np.arange(len(part)), combined(part)] = w
+            return x
+
+        V, _, nu = score_vcov(ds, score, Kf, cols, None, 1)
+        return rao_scott_from_cells(unw.reshape(kr + 1, kb + 1), tab, V, n_all, nu, kr, kb)
+
+    def info(var, labels):
+        dt = ds.ddf[var].dtype
+        ordered = bool(isinstance(dt, pd.CategoricalDtype) and dt.ordered)
+        return VarInfo(name=var, label=var, kind="single", categories=tuple(map(str, labels)),
+                       ordered=ordered, columns=(var,))
+
+    return crosstab_from_tables(
+        row, by, info(row, rl), info(by, bl), tab.reshape(kr + 1, kb + 1),
+        unw.reshape(kr + 1, kb + 1), weighted=ds.weight is not None or bool(ds.raking),
+        design_tests=design_tests if ds.has_design else None, alpha=alpha, margins=margins,
+        fisher=fisher, simulate_b=simulate_b, seed=seed, fisher_seconds=fisher_seconds,
+        filtered=False, wnote=_summary(ds), extra={}, design_context=None)

@@ -1,0 +1,395 @@
+"""A `Survey` whose rows live in a Dask DataFrame: estimates from per-partition statistics.
+
+`DaskSurvey` holds a Dask DataFrame and the design by column name. Nothing here ever
+collects the rows: every statistic is a sum over rows, computed per partition with
+``map_partitions`` and combined on the client (sums, or Chan's pairwise update for centred
+second moments). What comes back is small: per category, per domain, per stratum, per PSU
+(the PSU totals of the linearised scores are what a Taylor variance needs, R ``svyrecvar``),
+or per joint raking cell.
+
+The variance follows `Design` exactly:
+
+* designs with PSUs: the PSU totals of the weighted scores go through `Design.vcov_units`
+  of a design built on one row per PSU (strata, lonely-PSU rule and degrees of freedom as
+  in memory);
+* rows as their own units (weights, optionally strata, no PSU column): per stratum the
+  centred cross-products of the scores, ``n_h / (n_h - 1) * sum (x - xbar_h)(x - xbar_h)'``;
+* raking: the scores are replaced by their raking residuals first (R's 10 back-fitting
+  sweeps, on the table of joint cells, as `CalibrationStep` does in memory).
+
+``dask`` is imported only inside the functions (``import survey`` never imports it).
+fpc and multi-stage designs are refused with a clear error (not supported on Dask yet).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AnalysisError
+from .survey import DesignSpec
+
+SUPPORTED = ("mean", "total", "proportions", "crosstab", "rake")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RakeStep:
+    """One raking applied on Dask: margins (column, categories), the IPF factor per joint
+    cell (dense over the joint key space ``((c0 * k1) + c1) * k2 ...``)."""
+
+    columns: tuple[str, ...]
+    categories: tuple[tuple, ...]
+    factor: np.ndarray  # (prod of sizes,) weight factor of each joint key
+
+    def keys(self, part: pd.DataFrame) -> np.ndarray:
+        key = np.zeros(len(part), dtype=np.int64)
+        for col, cats in zip(self.columns, self.categories):
+            codes = codes_of(part[col], cats)
+            if (codes < 0).any():
+                raise AnalysisError(f"raking margin '{col}' has a missing or unknown value; "
+                                    "every row needs a category of each margin")
+            key = key * len(cats) + codes
+        return key
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DaskSurvey:
+    """Responses in a Dask DataFrame, with weight, design and raking steps by name.
+
+    Built by `Survey.from_dask` or by `read_responses` on a partitioned Parquet dataset.
+    Supported: ``sv.mean``, ``sv.total``, ``sv.proportions`` (``by=``), ``sv.crosstab``
+    (weighted counts and the Rao-Scott tests), ``sv.rake``; see docs/scale.md.
+    """
+
+    ddf: Any
+    weight: str | None = None
+    design: DesignSpec = DesignSpec()
+    questionnaire: Any = None
+    raking: tuple[RakeStep, ...] = ()
+    weighting: Any = None
+    language: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.ddf.columns)
+
+    @property
+    def has_design(self) -> bool:
+        return self.weight is not None or self.design.is_complex or bool(self.raking)
+
+    @property
+    def calibration(self) -> tuple:
+        return self.raking
+
+    def __len__(self) -> int:
+        return int(self.ddf.map_partitions(len).sum().compute())
+
+    def __repr__(self) -> str:
+        d = self.design
+        parts = [f"{self.ddf.npartitions} partitions", f"weight={self.weight!r}"]
+        if d.strata:
+            parts.append(f"strata={d.strata!r}")
+        if d.psu:
+            parts.append(f"psu={d.psu[0]!r}")
+        if self.raking:
+            parts.append(f"{len(self.raking)} raking step(s)")
+        return "DaskSurvey(" + ", ".join(parts) + ")"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<p><b>Survey on Dask</b>: {html.escape(repr(self))}</p>"
+
+    # --- row-level arrays of one partition --------------------------------------------
+    def part_weights(self, part: pd.DataFrame) -> np.ndarray:
+        """Final weights of the rows of one partition (base weight x raking factors)."""
+        w = (np.ones(len(part)) if self.weight is None
+             else pd.to_numeric(part[self.weight], errors="coerce").to_numpy(dtype=float))
+        for step in self.raking:
+            w = w * step.factor[step.keys(part)]
+        return w
+
+    def step_weights(self, part: pd.DataFrame, upto: int) -> np.ndarray:
+        """Weights after the first ``upto`` raking steps (0 = base weights)."""
+        w = (np.ones(len(part)) if self.weight is None
+             else pd.to_numeric(part[self.weight], errors="coerce").to_numpy(dtype=float))
+        for step in self.raking[:upto]:
+            w = w * step.factor[step.keys(part)]
+        return w
+
+    def replace(self, **changes: Any) -> DaskSurvey:
+        return dataclasses.replace(self, **changes)
+
+
+def is_dask(obj: Any) -> bool:
+    return isinstance(obj, DaskSurvey)
+
+
+def from_dask(ddf, *, weight=None, strata=None, psu=None, fpc=None, nest=False,
+              lonely_psu="fail", questionnaire=None, language=None) -> DaskSurvey:
+    """A `DaskSurvey` over ``ddf`` (a ``dask.dataframe.DataFrame``); see `Survey.from_dask`."""
+    from .survey import _as_tuple
+
+    if not hasattr(ddf, "map_partitions") or not hasattr(ddf, "npartitions"):
+        raise AnalysisError(
+            f"Survey.from_dask needs a dask DataFrame; got {type(ddf).__name__}. Hint: "
+            "dask.dataframe.read_parquet('folder/') or dask.dataframe.from_pandas(df, npartitions=8)."
+        )
+    psu_t, fpc_t = _as_tuple(psu), _as_tuple(fpc)
+    if fpc_t:
+        raise AnalysisError("Survey.from_dask: fpc is not supported on Dask (yet); the "
+                            "with-replacement variance of the first stage is. Hint: drop fpc= "
+                            "or load the data in memory with Survey.from_frame.")
+    if len(psu_t) > 1:
+        raise AnalysisError("Survey.from_dask: one psu column (single-stage design) is "
+                            f"supported on Dask; got {list(psu_t)}. Hint: give the first-stage "
+                            "PSU only (ultimate-cluster variance, R's default without fpc).")
+    cols = set(ddf.columns)
+    for role, col in (("weight", weight), ("strata", strata), *(("psu", c) for c in psu_t)):
+        if col is not None and col not in cols:
+            raise AnalysisError(f"Survey.from_dask: {role} column '{col}' is not a column of "
+                                f"the data (columns: {', '.join(map(str, list(cols)[:12]))})")
+    spec = DesignSpec(strata=strata, psu=psu_t, fpc=(), nest=nest, lonely_psu=lonely_psu)
+    return DaskSurvey(ddf=ddf, weight=weight, design=spec, questionnaire=questionnaire,
+                      language=language)
+
+
+# --------------------------------------------------------------------------------------
+def codes_of(series: pd.Series, categories: Sequence) -> np.ndarray:
+    """Integer codes of ``series`` in ``categories`` (-1 = missing or not listed)."""
+    if isinstance(series.dtype, pd.CategoricalDtype) and tuple(series.cat.categories) == tuple(
+            categories):
+        return series.cat.codes.to_numpy().astype(np.int64)
+    idx = pd.Index(list(categories))
+    vals = series.astype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series
+    return idx.get_indexer(vals).astype(np.int64)
+
+
+def categories(ds: DaskSurvey, var: str) -> tuple:
+    """The categories of ``var``: a known categorical's own order, else the sorted distinct
+    values (what ``pd.factorize(sort=True)`` gives in memory)."""
+    if var not in ds.ddf.columns:
+        raise AnalysisError(f"variable '{var}' is not a column of the data")
+    col = ds.ddf[var]
+    if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.known:
+        return tuple(col.cat.categories)
+    vals = col.dropna().unique().compute()
+    return tuple(sorted(vals.tolist()))
+
+
+def map_reduce(ds: DaskSurvey, fn: Callable[[pd.DataFrame], Any],
+               combine: Callable[[list], Any], columns: Sequence[str]) -> Any:
+    """``combine([fn(partition) for each partition])``, computed by the Dask scheduler in
+    use; only ``columns`` are read and only ``fn``'s small results travel."""
+    import dask
+
+    cols = [c for c in dict.fromkeys(columns) if c is not None]
+    parts = ds.ddf[cols].to_delayed()
+    results = dask.compute(*[dask.delayed(fn)(p) for p in parts])
+    return combine(list(results))
+
+
+def design_columns(ds: DaskSurvey) -> list[str]:
+    cols = [ds.weight, ds.design.strata, *ds.design.psu]
+    for step in ds.raking:
+        cols.extend(step.columns)
+    return [c for c in cols if c is not None]
+
+
+# --------------------------------------------------------------------------------------
+def _chan(parts: list[tuple[float, np.ndarray, np.ndarray]]):
+    """Combine (n, mean, centred cross-products) of disjoint row sets (Chan et al.)."""
+    n, mean, M = 0.0, None, None
+    for nb, mb, Mb in parts:
+        if nb == 0:
+            continue
+        if mean is None:
+            n, mean, M = nb, mb.copy(), Mb.copy()
+            continue
+        delta = mb - mean
+        tot = n + nb
+        M = M + Mb + np.outer(delta, delta) * (n * nb / tot)
+        mean = mean + delta * (nb / tot)
+        n = tot
+    return n, mean, M
+
+
+def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], np.ndarray], k: int,
+               columns: Sequence[str], domain: Callable[[pd.DataFrame], np.ndarray] | None = None,
+               D: int = 1) -> tuple[np.ndarray, np.ndarray, float]:
+    """Covariance of the totals of the weighted scores ``score(part)`` (n x k per partition),
+    as `Design.vcov_weighted` with calibration, the design df per domain and the df of the
+    whole design (#PSU - #strata, every PSU).
+
+    ``domain(part)`` (codes, -1 = outside) gives each row's domain for the df (R
+    ``degf(subset(...))``: PSUs minus strata among the domain's rows with non-zero weight).
+    """
+    cols = list(columns) + design_columns(ds)
+    resid = _raking_shifts(ds, score, k, cols)
+
+    def final(part):
+        x = score(part)
+        for i, (step, (shift, _)) in enumerate(zip(ds.raking, resid)):
+            psw = ds.step_weights(part, i + 1)
+            x = x - psw[:, None] * shift[_cell_index(step, part, resid[i][1])]
+        return x
+
+    spec = ds.design
+    if spec.psu:
+        return _psu_vcov(ds, final, k, cols, domain, D)
+    return _row_unit_vcov(ds, final, k, cols, domain, D)
+
+
+def _cell_index(step: RakeStep, part: pd.DataFrame, present: np.ndarray) -> np.ndarray:
+    return np.searchsorted(present, step.keys(part))
+
+
+def _raking_shifts(ds, score, k, cols):
+    """Per raking step: the shift per joint cell of R's back-fitting (see
+    `CalibrationStep._raking_residuals`) and the joint keys present."""
+    out = []
+    for i, step in enumerate(ds.raking):
+        done = list(out)
+
+        def stats(part, i=i, step=step, done=done):
+            x = score(part)
+            for j, (sh, pres) in enumerate(done):
+                psw_j = ds.step_weights(part, j + 1)
+                x = x - psw_j[:, None] * sh[_cell_index(ds.raking[j], part, pres)]
+            psw = ds.step_weights(part, i + 1)
+            pos = psw != 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                zz = np.where(pos[:, None], x / np.where(pos, psw, 1.0)[:, None], 0.0)
+            zz[~np.isfinite(zz)] = 0.0
+            key = step.keys(part)
+            frame = pd.DataFrame(zz, columns=range(k))
+            frame["_n"] = 1.0
+            frame["_pos"] = pos.astype(float)
+            return frame.groupby(key).sum()
+
+        tab = map_reduce(ds, stats, lambda r: pd.concat(r).groupby(level=0).sum(), cols)
+        tab = tab.sort_index()
+        present = tab.index.to_numpy().astype(np.int64)
+        sizes = [len(c) for c in step.categories]
+        from .design import split_cell_keys
+
+        cell_codes = split_cell_keys(present, sizes)
+        S0 = tab[list(range(k))].to_numpy()
+        n_cell, n_pos = tab["_n"].to_numpy(), tab["_pos"].to_numpy()
+        levels = [cell_codes[:, m] for m in range(cell_codes.shape[1])]
+        counts = [np.bincount(lev, weights=n_cell) for lev in levels]
+        shift = np.zeros((len(present), k))
+        for _ in range(10):
+            for lev, cnt in zip(levels, counts):
+                rest = S0 - n_pos[:, None] * shift
+                for j in range(k):
+                    sums = np.bincount(lev, weights=rest[:, j], minlength=len(cnt))
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        m = np.where(cnt > 0, sums / np.where(cnt > 0, cnt, 1), 0.0)
+                    shift[:, j] += m[lev]
+        out.append((shift, present))
+    return out
+
+
+def _psu_vcov(ds, final, k, cols, domain, D):
+    from .design import build_design
+
+    spec = ds.design
+    keys = [c for c in (spec.strata, spec.psu[0]) if c is not None]
+
+    def stats(part):
+        x = final(part)
+        w = ds.part_weights(part)
+        frame = pd.DataFrame(x, columns=range(k))
+        d = np.zeros(len(part), dtype=np.int64) if domain is None else domain(part)
+        nz = (w != 0)
+        for j in range(D):
+            frame[f"_d{j}"] = (nz & (d == j)).astype(float)
+        return frame.groupby([part[c].to_numpy() for c in keys]).sum()
+
+    tab = map_reduce(ds, stats, lambda r: pd.concat(r).groupby(level=list(range(len(keys)))).sum(),
+                     cols)
+    psu_frame = tab.index.to_frame(index=False)
+    psu_frame.columns = keys
+    design = build_design(psu_frame, weights=np.ones(len(psu_frame)), strata=spec.strata,
+                          psu=(spec.psu[0],), nest=spec.nest, lonely_psu=spec.lonely_psu)
+    T = tab[list(range(k))].to_numpy()
+    present = tab[[f"_d{j}" for j in range(D)]].to_numpy() > 0
+    V = _domain_psu_vcov(design, T, present, D, k)
+    st = design.stages[0]
+    dfs = np.empty(D)
+    for j in range(D):
+        pr = present[:, j]
+        dfs[j] = float(pr.sum() - len(np.unique(st.stratum[pr]))) if pr.any() else 0.0
+    return V, dfs, float(design.n_psu - design.n_strata)
+
+
+def _domain_psu_vcov(design, T, present, D, k):
+    """`vcov_units` with R subset() semantics for lonely PSUs (as `_domain_vcov` in memory)."""
+    if not design.has_lonely:
+        return design.vcov_units(T)
+    V = design.vcov_units(T, present=present.any(1))
+    if D > 1 and k % D == 0:
+        kk = k // D
+        for d in range(D):
+            sl = slice(d * kk, (d + 1) * kk)
+            V[sl, sl] = design.vcov_units(T[:, sl], present=present[:, d])
+    return V
+
+
+def _row_unit_vcov(ds, final, k, cols, domain, D):
+    """Rows as their own units: per stratum n_h/(n_h-1) times the centred cross-products."""
+    strata = ds.design.strata
+
+    def stats(part):
+        x = final(part)
+        w = ds.part_weights(part)
+        s = (np.zeros(len(part), dtype=object) if strata is None else part[strata].to_numpy())
+        d = np.zeros(len(part), dtype=np.int64) if domain is None else domain(part)
+        nz = w != 0
+        out = {}
+        for key, idx in pd.Series(np.arange(len(part))).groupby(s).groups.items():
+            xi = x[np.asarray(idx)]
+            m = xi.mean(0)
+            dev = xi - m
+            nd = np.bincount(d[np.asarray(idx)][nz[np.asarray(idx)] & (d[np.asarray(idx)] >= 0)],
+                             minlength=D)
+            out[key] = (float(len(xi)), m, dev.T @ dev, nd)
+        return out
+
+    def combine(results):
+        groups: dict = {}
+        for r in results:
+            for key, val in r.items():
+                groups.setdefault(key, []).append(val)
+        return groups
+
+    groups = map_reduce(ds, stats, combine, cols)
+    lonely = ds.design.lonely_psu
+    V = np.zeros((k, k))
+    n_units = np.zeros(D)
+    n_strata = np.zeros(D)
+    n_rows = 0.0
+    for key, vals in groups.items():
+        n, mean, M = _chan([(v[0], v[1], v[2]) for v in vals])
+        n_rows += n
+        nd = sum(v[3] for v in vals)
+        n_units += nd
+        n_strata += nd > 0
+        if n == 1:
+            if lonely == "fail":
+                raise AnalysisError(
+                    f"stratum {key!r} has only one unit (a 'lonely PSU'). Hint: pass "
+                    "lonely_psu='adjust', 'remove' or 'certainty' to Survey.from_dask.")
+            if lonely == "adjust":
+                V += np.outer(mean, mean)
+            elif lonely not in ("remove", "certainty"):
+                raise AnalysisError(f"lonely_psu={lonely!r} is not supported on Dask for "
+                                    "rows as units; use 'adjust', 'remove' or 'certainty'.")
+            continue
+        V += M * (n / (n - 1))
+    return V, (n_units - n_strata).astype(float), float(n_rows - len(groups))

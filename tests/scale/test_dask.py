@@ -1,0 +1,144 @@
+"""The Dask path equals the in-memory path (issue 15): same estimates, SEs, df, tests, raked
+weights' consequences, to 1e-10 - on a dask.distributed LocalCluster started here.
+
+The data are split into partitions with the rows shuffled, so that PSUs, strata and
+categories span several partitions (sums across partitions are exercised).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import survey as sv
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+RTOL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def make(n=2400, seed=5):
+    rng = np.random.default_rng(seed)
+    psu = rng.integers(0, 120, n)
+    eff = rng.normal(0, 1, 120)[psu]
+    y = 10 + 3 * eff + rng.normal(0, 2, n)
+    y[rng.random(n) < 0.03] = np.nan
+    item = np.clip(np.round(2 + eff + rng.normal(0, 1, n)), 0, 4).astype(int)
+    item[rng.random(n) < 0.04] = -1
+    df = pd.DataFrame({
+        "h": psu % 6, "psu": psu, "w": rng.lognormal(0, 0.4, n), "y": y,
+        "item": pd.Categorical.from_codes(item, ["a", "b", "c", "d", "e"]),
+        "g": pd.Categorical.from_codes(rng.integers(0, 3, n), ["x", "y", "z"]),
+        "m1": pd.Categorical.from_codes(rng.integers(0, 2, n), ["f", "m"]),
+        "m2": pd.Categorical.from_codes(rng.integers(0, 3, n), ["young", "mid", "old"]),
+    })
+    return df.sample(frac=1.0, random_state=1).reset_index(drop=True)
+
+
+DESIGNS = {
+    "clusters": dict(weight="w", strata="h", psu="psu"),
+    "weights_strata": dict(weight="w", strata="h"),
+    "weights": dict(weight="w"),
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make()
+
+
+def pair(df, kind):
+    kw = DESIGNS[kind]
+    mem = sv.Survey.from_frame(df, **kw)
+    dsk = sv.Survey.from_dask(dd.from_pandas(df, npartitions=5), **kw)
+    return mem, dsk
+
+
+def same(a, b, cols=("estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "n_weighted")):
+    fa, fb = a.to_frame(), b.to_frame()
+    assert len(fa) == len(fb)
+    for c in cols:
+        np.testing.assert_allclose(fb[c].to_numpy(float), fa[c].to_numpy(float), rtol=RTOL,
+                                   atol=1e-13, err_msg=c)
+
+
+@pytest.mark.parametrize("kind", list(DESIGNS))
+def test_mean_total_proportions_equal_in_memory(client, data, kind):
+    mem, dsk = pair(data, kind)
+    for fn in (sv.mean, sv.total):
+        same(fn(mem, "y"), fn(dsk, "y"))
+        same(fn(mem, "y", by="g"), fn(dsk, "y", by="g"))
+    same(sv.proportions(mem, "item"), sv.proportions(dsk, "item"))
+    same(sv.proportions(mem, "item", by="g"), sv.proportions(dsk, "item", by="g"))
+
+
+@pytest.mark.parametrize("kind", list(DESIGNS))
+def test_crosstab_rao_scott_equal_in_memory(client, data, kind):
+    mem, dsk = pair(data, kind)
+    a, b = sv.crosstab(mem, "item", by="g"), sv.crosstab(dsk, "item", by="g")
+    np.testing.assert_allclose(b.counts.to_numpy(float), a.counts.to_numpy(float), rtol=RTOL)
+    np.testing.assert_array_equal(b.n.to_numpy(), a.n.to_numpy())
+    ta, tb = a.tests, b.tests
+    assert list(ta.index) == list(tb.index)
+    np.testing.assert_allclose(tb.to_numpy(float), ta.to_numpy(float), rtol=RTOL, atol=1e-14)
+    np.testing.assert_allclose(b.effect_sizes["value"].to_numpy(float),
+                               a.effect_sizes["value"].to_numpy(float), rtol=RTOL)
+
+
+@pytest.mark.parametrize("kind", ["clusters", "weights_strata"])
+def test_rake_then_estimates_equal_in_memory(client, data, kind):
+    mem, dsk = pair(data, kind)
+    targets = {"m1": {"f": 0.45, "m": 0.55}, "m2": {"young": 0.3, "mid": 0.3, "old": 0.4}}
+    rm = sv.rake(mem, targets=targets, tol=1e-10)
+    rd = sv.rake(dsk, targets=targets, tol=1e-10)
+    assert rd.weighting.converged
+    np.testing.assert_allclose(rd.weighting.weights["sum"], rm.weighting.weights["sum"],
+                               rtol=RTOL)
+    np.testing.assert_allclose(rd.weighting.deff_kish, rm.weighting.deff_kish, rtol=1e-9)
+    same(sv.mean(rm, "y"), sv.mean(rd, "y"))
+    same(sv.mean(rm, "y", by="g"), sv.mean(rd, "y", by="g"))
+    same(sv.proportions(rm, "item"), sv.proportions(rd, "item"))
+    a, b = sv.crosstab(rm, "item", by="g"), sv.crosstab(rd, "item", by="g")
+    np.testing.assert_allclose(b.tests.to_numpy(float), a.tests.to_numpy(float), rtol=RTOL)
+
+
+def test_unsupported_analyses_refuse_clearly(client, data):
+    _, dsk = pair(data, "clusters")
+    with pytest.raises(sv.SurveyError, match="does not run on a Dask-backed Survey"):
+        sv.frequencies(dsk, "item")
+    with pytest.raises(sv.SurveyError, match="where= is not supported on a Dask-backed"):
+        sv.mean(dsk, "y", where=np.ones(3, bool))
+    with pytest.raises(sv.SurveyError, match="fpc is not supported on Dask"):
+        sv.Survey.from_dask(dd.from_pandas(data, npartitions=2), weight="w", fpc="w")
+
+
+def test_missing_design_value_is_refused_not_dropped(client, data):
+    df = data.copy()
+    df["h"] = df["h"].astype(float)
+    df.loc[7, "h"] = np.nan
+    dsk = sv.Survey.from_dask(dd.from_pandas(df, npartitions=3), weight="w", strata="h",
+                              psu="psu")
+    with pytest.raises(sv.SurveyError, match="design column 'h' has a missing value"):
+        sv.mean(dsk, "y")
+
+
+def test_import_survey_does_not_import_dask():
+    import subprocess
+    import sys
+
+    code = ("import sys, survey; bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('dask', 'distributed')]; print(bad); sys.exit(1 if bad else 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

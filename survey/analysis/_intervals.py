@@ -159,8 +159,9 @@ def _sorted(x: np.ndarray, w: np.ndarray):
 
 def _qs(x, w, p):
     """R ``qs``: the last position with cumulative weight <= p * total (first if none)."""
-    cw = np.cumsum(w.astype(np.longdouble))
-    W = cw[-1]
+    # R: cumsum and sum accumulate in long double but return doubles; p * sum(w) in double
+    cw = np.cumsum(w.astype(np.longdouble)).astype(float)
+    W = float(np.cumsum(w.astype(np.longdouble))[-1])  # sequential, as R's sum (not pairwise)
     below = np.flatnonzero(cw <= p * W)
     pos = int(below[-1]) if len(below) else 0
     nxt = pos if pos == len(x) - 1 else pos + 1
@@ -213,3 +214,52 @@ def qrule(x: np.ndarray, w: np.ndarray, p: float, rule: str = "math") -> float:
     else:
         raise AnalysisError(f"qrule must be one of {', '.join(QRULES)}; got {rule!r}")
     return float(np.interp(p, pk.astype(float), x))
+
+
+def zeroin(f, lower: float, upper: float, *, tol: float, maxiter: int = 1000) -> float:
+    """R ``uniroot``: Brent's root finder exactly as R's ``R_zeroin2`` (same steps, so a
+    root of a step function lands where R's does)."""
+    eps = np.finfo(float).eps
+    a, b = float(lower), float(upper)
+    fa, fb = f(a), f(b)
+    if fa * fb > 0:
+        raise AnalysisError("quantile: the score interval's end points do not bracket a root "
+                            "(R uniroot fails too); use interval_type='mean'")
+    c, fc = a, fa
+    if fa == 0:
+        return a
+    if fb == 0:
+        return b
+    for _ in range(maxiter + 1):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * eps * abs(b) + tol / 2
+        new_step = (c - b) / 2
+        if abs(new_step) <= tol_act or fb == 0:
+            return b
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                q, t1, t2 = fa / fc, fb / fc, fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = f(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b

@@ -804,6 +804,49 @@ def _logit_ci(p: float, se: float, t: float) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------
+def _quantile_row(var, by, labels, d, p, qhat, lo, hi, t, ddf, use, W, na_rm, all_valid) -> dict:
+    if not na_rm and not all_valid:
+        qhat = lo = hi = math.nan
+    row = {"var": var}
+    if by is not None:
+        row.update(by=by, by_category=labels[d])
+    row.update(quantile=p, estimate=qhat, se=(hi - lo) / (2 * t), ci_low=lo, ci_high=hi,
+               df=ddf, deff=math.nan, n=int(use.sum()), n_weighted=W, n_effective=math.nan)
+    return row
+
+
+def _quantile_interval(kind, design, y, use, xs, ws, p, qhat, rule, tdf, confidence, n_rows):
+    """R ``ffullerCI`` (score) and ``repCI`` (replicate quantiles)."""
+    from ._intervals import qrule as apply_rule
+    from ._intervals import zeroin
+
+    t = _t(confidence, tdf)
+    if kind == "quantile":
+        if design.replicate is None:
+            raise AnalysisError("quantile: interval_type='quantile' needs a replicate-weight "
+                                "design (R repCI); use 'mean' or 'score' here")
+        reps = np.array([apply_rule(xs, design.replicate.weights[use, r], p, rule)
+                         for r in range(design.replicate.n_replicates)])
+        v = float(design.replicate.var(reps[:, None], np.array([qhat]))[0, 0])
+        return qhat - t * math.sqrt(v), qhat + t * math.sqrt(v)
+    yy = np.nan_to_num(y)
+    zeros = np.zeros(len(y), dtype=np.int64)
+
+    def score(theta, qlimit):
+        u = np.where(use, (yy > theta).astype(float) - (1 - p), 0.0)
+        lin = _linearize(design, u[:, None], use, zeros, 1, "mean")
+        return float(lin.est[0, 0]) / math.sqrt(max(float(lin.vcov[0, 0]), 0.0)) - qlimit
+
+    q75, q25 = np.quantile(xs, [0.75, 0.25])
+    iqr = q75 - q25
+    lower, upper = xs.min() + iqr / 100, xs.max() - iqr / 100
+    tol = 1 / (100 * math.sqrt(n_rows))
+    qlow = zeroin(lambda th: score(th, t), lower, upper, tol=tol)
+    qup = zeroin(lambda th: score(th, -t), lower, upper, tol=tol)
+    return (apply_rule(xs, ws, float(np.mean(xs <= qlow)), rule),
+            apply_rule(xs, ws, float(np.mean(xs <= qup)), rule))
+
+
 def _qrule_math(x_sorted: np.ndarray, cumw: np.ndarray, total_w: float, p: float) -> float:
     """R ``qrule_math``: the smallest x with F(x) >= p (inverse weighted ECDF)."""
     n = len(x_sorted)
@@ -841,10 +884,10 @@ def quantile(survey: Survey | pd.DataFrame, var: str, q: float | Sequence[float]
     _check_confidence(confidence)
     if qrule not in QRULES:
         raise AnalysisError(f"quantile: qrule must be one of {', '.join(QRULES)}; got {qrule!r}")
-    if interval_type not in INTERVAL_TYPES or interval_type == "score":
+    if interval_type not in INTERVAL_TYPES + ("quantile",):
         raise AnalysisError(
-            "quantile: interval_type must be one of mean, beta, xlogit, asin (R svyquantile's "
-            f"Woodruff intervals); got {interval_type!r}"
+            "quantile: interval_type must be one of mean, beta, xlogit, asin, score, quantile "
+            f"(R svyquantile's interval.type); got {interval_type!r}"
         )
     df_user = _df_option(df, "quantile")
     qs = [float(q)] if np.isscalar(q) else [float(v) for v in q]
@@ -873,6 +916,12 @@ def quantile(survey: Survey | pd.DataFrame, var: str, q: float | Sequence[float]
         W = float(ws.sum())
         for p in qs:
             qhat = apply_rule(xs, ws, p, qrule)
+            if interval_type in ("score", "quantile"):
+                lo, hi = _quantile_interval(interval_type, design, y, use, xs, ws, p, qhat,
+                                            qrule, tdf, confidence, n_rows)
+                rows.append(_quantile_row(var, by, labels, d, p, qhat, lo, hi, t, ddf, use, W,
+                                          na_rm, all_valid))
+                continue
             # Woodruff: svymean(x <= qhat) on the domain, an interval for it, mapped back
             ind = np.where(use, (np.nan_to_num(y) <= qhat).astype(float), 0.0)
             lin = _linearize(design, ind[:, None], use, np.zeros(len(y), dtype=np.int64), 1, "mean")
@@ -883,19 +932,19 @@ def quantile(survey: Survey | pd.DataFrame, var: str, q: float | Sequence[float]
                 lo_p, hi_p = wald_p_interval(pm, sep, method=interval_type, q=t, clip_asin=False)
             lo = math.nan if (not np.isfinite(lo_p) or lo_p < 0) else apply_rule(xs, ws, lo_p, qrule)
             hi = math.nan if (not np.isfinite(hi_p) or hi_p > 1) else apply_rule(xs, ws, hi_p, qrule)
-            if not na_rm and not all_valid:
-                qhat = lo = hi = math.nan
-            row = {"var": var}
-            if by is not None:
-                row.update(by=by, by_category=labels[d])
-            row.update(quantile=p, estimate=qhat, se=(hi - lo) / (2 * t), ci_low=lo, ci_high=hi,
-                       df=ddf, deff=math.nan, n=int(use.sum()), n_weighted=W, n_effective=math.nan)
-            rows.append(row)
+            rows.append(_quantile_row(var, by, labels, d, p, qhat, lo, hi, t, ddf, use, W,
+                                      na_rm, all_valid))
     notes = [
         f"Quantile by R svyquantile qrule='{qrule}'"
         + (" (inverse of the weighted empirical CDF)." if qrule in ("math", "hf1") else "."),
-        f"{confidence:.0%} CI by Woodruff's method, interval for F by '{interval_type}' with "
-        "t(design df) (R interval.type); se = CI width / (2 t), as R svyquantile.",
+        (f"{confidence:.0%} CI by Woodruff's method, interval for F by '{interval_type}' with "
+         "t(design df) (R interval.type); se = CI width / (2 t), as R svyquantile."
+         if interval_type not in ("score", "quantile") else
+         f"{confidence:.0%} CI by inverting the design-based score test (R interval.type="
+         "'score', Binder/Francisco-Fuller; roots by R's uniroot steps)."
+         if interval_type == "score" else
+         f"{confidence:.0%} CI from the replicate quantiles (R interval.type='quantile'): "
+         "estimate +/- t * replicate SE."),
         design_summary(s, design),
         *_where_note(mask),
     ]

@@ -592,10 +592,12 @@ def build_design(
         raise AnalysisError(
             f"lonely_psu must be one of {', '.join(LONELY_PSU_OPTIONS)}; got {lonely_psu!r}"
         )
-    if fpc and len(fpc) > max(len(psu), 1):
+    if fpc and len(fpc) != max(len(psu), 1):
         raise AnalysisError(
-            f"fpc names {len(fpc)} columns but the design has {max(len(psu), 1)} stage(s); "
-            "give one fpc column per psu column."
+            f"fpc names {len(fpc)} column(s) but the design has {max(len(psu), 1)} stage(s) "
+            f"(psu {list(psu)}); give one fpc column per psu column, as R svydesign requires "
+            "(a stage without fpc would silently drop out of the variance). Hint: to ignore the "
+            "later stages, give only the first psu column."
         )
     strata_labels: list = []
     s1 = _codes(data[strata], "strata", strata_labels) if strata else np.zeros(n, dtype=np.int64)

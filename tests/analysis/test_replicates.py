@@ -149,3 +149,21 @@ def test_raking_recalibrates_every_replicate(rclus1):
         got = pd.Series(wr).groupby(r.data["stype"].to_numpy(), observed=True).sum()
         assert got.to_dict() == pytest.approx(POP, rel=1e-5)
     assert sv.mean(r, "api00").se != pytest.approx(sv.mean(rclus1, "api00").se, rel=1e-3)
+
+
+def test_quantile_interval_from_replicate_quantiles(rclus1):
+    # R svyquantile(~api00, rclus1, 0.5, interval.type = "quantile") (repCI): the median under
+    # each replicate's weights, svrVar, estimate +/- t(degf) SE; checked by hand here
+    from scipy.stats import t as tdist
+
+    from survey.analysis._intervals import qrule
+
+    rep = rclus1.design_info().replicate
+    y = rclus1.data["api00"].to_numpy(float)
+    reps = np.array([qrule(y, rep.weights[:, r], 0.5) for r in range(rep.n_replicates)])
+    se = np.sqrt(rep.scale * ((reps - reps.mean()) ** 2).sum())
+    e = sv.quantile(rclus1, "api00", 0.5, interval_type="quantile")
+    assert e.ci_high - e.estimate == pytest.approx(tdist.ppf(0.975, 14) * se, rel=1e-12)
+    assert e.se == pytest.approx(se, rel=1e-12)
+    with pytest.raises(sv.AnalysisError, match="needs a replicate-weight design"):
+        sv.quantile(DESIGNS["dsrs"](), "api00", 0.5, interval_type="quantile")

@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make report   set everything up, then build the flagship report (reports/)
+#   make report   set everything up, then build the flagship report (reports/);
+#                 make report DATA=entries.sqlite reports on forms keyed with `survey entry`
 #   make test     set everything up, then run every test
 # Set-up is idempotent: .venv is created when missing and the project is installed into it
 # from the tested versions in requirements.lock; Debian packages needed for PDF output
@@ -10,11 +11,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSPKG := chromium fonts-noto-cjk poppler-utils
+DATA   ?= data/grassroots_training_responses.csv
 
 .PHONY: report test setup system-deps lint bench lock clean
 
 report: setup
-	$(BIN)/survey report grassroots_training data/grassroots_training_responses.csv --notebook grassroots_training --out reports --to html,pdf --lang zh-Hant
+	$(BIN)/survey report grassroots_training $(DATA) --notebook grassroots_training --out reports --to html,pdf --lang zh-Hant
 
 test: setup
 	$(BIN)/ruff check survey tests bench

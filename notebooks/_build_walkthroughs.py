@@ -81,6 +81,56 @@ nb("02_fieldwork_and_ingestion", [
              'b.loc[b.index[3], "necessity"] = "2"\n'
              'a.to_csv(WORK / "a.csv", index=False)\nb.to_csv(WORK / "b.csv", index=False)\n'
              'sv.compare_entries(WORK / "a.csv", WORK / "b.csv", q)'),
+    ("md", "## Keying the paper forms in the browser\n\n"
+           "One command starts the data-entry app of the template (on this machine only; "
+           "`--host` needs `--token`):\n\n"
+           "```\nsurvey entry grassroots_training --db entries.sqlite --lang zh-Hant\n```\n\n"
+           "Open http://127.0.0.1:8765/, give your name and the pass (first, or second = blind "
+           "re-keying). The form follows the paper form's numbering; type the code, Enter moves "
+           "on, questions that do not apply are skipped, and the server judges every field and "
+           "the whole form on save with the same rules as `validate`. Below, the same app is "
+           "driven from Python with the requests a browser sends, so this notebook runs "
+           "anywhere."),
+    ("code", 'import re\nimport warnings\n\nwith warnings.catch_warnings():\n'
+             '    warnings.simplefilter("ignore")\n'
+             '    from starlette.testclient import TestClient\n\n'
+             'db = WORK / "entries.sqlite"\n'
+             'browser = TestClient(sv.render_entry_app(q, db, language="zh-Hant"))\n\n\n'
+             'def start(clerk, pass_):\n'
+             '    token = re.search(r\'name="_csrf" value="([^"]+)"\', browser.get("/").text)[1]\n'
+             '    browser.post("/start", data={"_csrf": token, "clerk": clerk, "pass": pass_})\n'
+             '    return token\n\n\n'
+             'def paper(rid, **change):\n'
+             '    form = {"respondent_id": rid, "unit": "1", "rank_level": "3", "age_band": "2",\n'
+             '            "education": "2", "sex": "1", "grassroots_years": "5", "top_leader": "2",\n'
+             '            "posts_held": "3", "necessity": "1", "gains": ["mass_work", "style"],\n'
+             '            "att_1": "4", "att_2": "2", "att_3": "3", "att_4": "2", "att_5": "4",\n'
+             '            "att_6": "5"}\n'
+             '    return {**form, **change}\n\n\n'
+             'token = start("王小明", "1")\n'
+             'for rid in ("G001", "G002", "G003"):\n'
+             '    r = browser.post("/form", data={"_csrf": token, **paper(rid)}, follow_redirects=False)\n'
+             '    print(rid, r.status_code, r.headers.get("location"))'),
+    ("md", "A form the server refuses is not stored; the page lists the problems in the "
+           "template's own words (here what the live check of a field returns):"),
+    ("code", 'bad = paper("G004", grassroots_years="50", gains=["mass_work", "style", "closeness"])\n'
+             'browser.post("/check", data={"_csrf": token, **bad}).json()["problems"]'),
+    ("md", "A second clerk keys the same forms blind; the comparison screen (`/compare`) lists "
+           "every disagreement with both values and the question, and `entry_comparison` gives "
+           "the same rows as `compare_entries`:"),
+    ("code", 'token = start("李四", "2")\n'
+             'for rid, change in (("G001", {}), ("G002", {"sex": "2"}), ("G003", {})):\n'
+             '    browser.post("/form", data={"_csrf": token, **paper(rid, **change)})\n'
+             'sv.entry_comparison(db, q)'),
+    ("code", 'token = start("組長", "1")  # the supervisor checks the paper and decides\n'
+             'browser.post("/adjudicate", data={"_csrf": token, "respondent_id": "G002",\n'
+             '                                  "question": "sex", "choice": "first"})\n'
+             'sv.entry_progress(db, q)'),
+    ("md", "The database is a response file like any other: `read_responses` reads the "
+           "adjudicated (else first-pass) forms through the same validation, and "
+           "`survey entry-export grassroots_training --db entries.sqlite -o keyed.sav` writes "
+           "SPSS, Stata or CSV."),
+    ("code", 'keyed = sv.read_responses(db, q)\nkeyed.data[["respondent_id", "unit", "sex", "gains_mass_work", "gains_style"]]'),
 ])
 
 nb("03_analysis", [

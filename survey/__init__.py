@@ -54,6 +54,10 @@ _LAZY: dict[str, str] = {
     "RawTable": "survey.ingest",
     "compare_entries": "survey.ingest",
     "EntryComparison": "survey.ingest",
+    # data entry in the browser
+    "render_entry_app": "survey.entry",
+    "entry_progress": "survey.entry",
+    "entry_comparison": "survey.entry",
     "validate": "survey.validation",
     "ValidationReport": "survey.validation",
     # weighting

@@ -412,13 +412,15 @@ def _domain_vcov(design: Design, Z: np.ndarray, inkey: np.ndarray, key, D: int,
     return V
 
 
-def _deff(lin: _Lin, kind: str) -> np.ndarray:
+def _deff(lin: _Lin, kind: str, replace: bool = False) -> np.ndarray:
     W = lin.W[:, None]
     nobs = lin.nobs[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         # R deff=TRUE: vs SRS without replacement; when the weights carry no population
-        # scale (sum(w) <= n, e.g. unweighted data) R gives Inf/NA: use deff="replace" then
-        vsrs = np.where(W > nobs, lin.s2 * (W - nobs) / (W * nobs), lin.s2 / nobs)
+        # scale (sum(w) <= n, e.g. unweighted data) R gives Inf/NA: use deff="replace" then.
+        # deff="replace" (R): vs SRS with replacement, s^2 / n.
+        wor = (W > nobs) & (not replace)
+        vsrs = np.where(wor, lin.s2 * (W - nobs) / (W * nobs), lin.s2 / nobs)
         if kind == "total":
             vsrs = vsrs * W**2
         var = np.diag(lin.vcov).reshape(lin.est.shape)
@@ -498,8 +500,19 @@ def _where_note(mask) -> list[str]:
             "for the variance (R subset()), df from the domain's PSUs."]
 
 
+def _deff_option(deff) -> bool:
+    """``deff=``: True (R ``deff=TRUE``, vs SRS without replacement) or "replace"."""
+    if deff is True or deff == "replace":
+        return deff == "replace"
+    raise AnalysisError(f"deff must be True (vs SRS without replacement, R deff=TRUE) or "
+                        f"'replace' (with replacement, R deff='replace'); got {deff!r}")
+
+
 def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, where=None,
-            df=None) -> Estimate:
+            df=None, deff=True) -> Estimate:
+    replace = _deff_option(deff)
+    if is_dask(survey) and replace:
+        raise AnalysisError(f"{kind}: deff='replace' is not available for Dask-backed data")
     if is_dask(survey):
         from . import _dask
 
@@ -524,14 +537,16 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, whe
                            minlength=D))
     return _moment_result(kind, var, by, labels, lin, dfs, ns, missing=missing, na_rm=na_rm,
                           confidence=confidence, df_opt=df_opt,
-                          context=[design_summary(s, design), *_where_note(mask)])
+                          context=[design_summary(s, design), *_where_note(mask)],
+                          replace=replace)
 
 
 def _moment_result(kind: str, var: str, by, labels, lin: _Lin, dfs, ns, *, missing: int,
-                   na_rm: bool, confidence: float, df_opt, context: list[str]) -> Estimate:
+                   na_rm: bool, confidence: float, df_opt, context: list[str],
+                   replace: bool = False) -> Estimate:
     """The `Estimate` of a mean or total from its linearisation (shared by the in-memory
     and the Dask paths)."""
-    deff = _deff(lin, kind)
+    deff = _deff(lin, kind, replace)
     se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None))
     rows = []
     for d in range(len(lin.W)):
@@ -558,7 +573,9 @@ def _moment_result(kind: str, var: str, by, labels, lin: _Lin, dfs, ns, *, missi
          f"{confidence:.0%} CI uses Student t with "
          + ("the design df (#PSU - #strata of the rows used), as R confint(df = degf(design))."
             if df_opt == "design" else f"df = {df_opt:g}, as R confint(df = {df_opt:g}).")),
-        "deff is relative to simple random sampling without replacement; n_effective = n / deff.",
+        "deff is relative to simple random sampling "
+        + ("with replacement (R deff='replace')" if replace else "without replacement")
+        + "; n_effective = n / deff.",
         *context,
     ]
     if missing:
@@ -569,7 +586,7 @@ def _moment_result(kind: str, var: str, by, labels, lin: _Lin, dfs, ns, *, missi
 
 def mean(survey: Survey | pd.DataFrame, var: str, *, by: str | None = None,
          confidence: float = 0.95, na_rm: bool = True, language: str | None = None,
-         where=None, df=None) -> Estimate:
+         where=None, df=None, deff: bool | str = True) -> Estimate:
     """Design-based mean of a numeric variable (R ``svymean``; with ``by=``, ``svyby``).
 
     Parameters
@@ -583,6 +600,8 @@ def mean(survey: Survey | pd.DataFrame, var: str, *, by: str | None = None,
         variance, the domain's df).
     df : ``None`` (normal quantile, R ``confint()``), ``"design"`` (t with the design df, R
         ``confint(df = degf(design))``) or a number.
+    deff : ``True`` (vs simple random sampling without replacement, R ``deff=TRUE``) or
+        ``"replace"`` (with replacement, R ``deff="replace"``).
 
     Examples
     --------
@@ -593,15 +612,15 @@ def mean(survey: Survey | pd.DataFrame, var: str, *, by: str | None = None,
     5.666666666666667
     """
     return _moment("mean", survey, var, by=by, confidence=confidence, na_rm=na_rm,
-                   language=language, where=where, df=df)
+                   language=language, where=where, df=df, deff=deff)
 
 
 def total(survey: Survey | pd.DataFrame, var: str, *, by: str | None = None,
           confidence: float = 0.95, na_rm: bool = True, language: str | None = None,
-          where=None, df=None) -> Estimate:
+          where=None, df=None, deff: bool | str = True) -> Estimate:
     """Design-based total ``sum(w y)`` (R ``svytotal``; with ``by=``, ``svyby``).
 
-    ``where=`` and ``df=`` as in :func:`mean`.
+    ``where=``, ``df=`` and ``deff=`` as in :func:`mean`.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"y": [2.0, 4.0, 6.0, 8.0], "w": [1.0, 1.0, 2.0, 2.0]})
@@ -609,7 +628,7 @@ def total(survey: Survey | pd.DataFrame, var: str, *, by: str | None = None,
     34.0
     """
     return _moment("total", survey, var, by=by, confidence=confidence, na_rm=na_rm,
-                   language=language, where=where, df=df)
+                   language=language, where=where, df=df, deff=deff)
 
 
 def ratio(survey: Survey | pd.DataFrame, numerator: str, denominator: str, *,

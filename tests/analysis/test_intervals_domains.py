@@ -297,3 +297,22 @@ def test_fpc_for_fewer_stages_than_psus_is_refused():
     d = load("apiclus2")
     with pytest.raises(sv.AnalysisError, match="fpc names 1 column.*2 stage"):
         sv.mean(Survey.from_frame(d, psu=["dnum", "snum"], fpc=["fpc1"], weight="pw"), "api00")
+
+
+@pytest.mark.parametrize("dn", ["dstrat", "dclus1", "dsrs"])
+def test_mean_df_design_matches_r_confint(designs, dn):
+    # confint(svymean(~api00, <dn>), df = degf(<dn>))
+    r = BASED[f"{dn}/svymean/api00"]["confint_t_degf_95"]["values"][0]
+    e = sv.mean(designs[dn], "api00", df="design")
+    close([e.ci_low, e.ci_high], r)
+
+
+def test_deff_replace(designs):
+    # svymean(~api00, dclus1, deff = "replace"): 9.0697 (shared reference README, section 4.5,
+    # 5 significant digits); deff = TRUE gives 9.34586945059095 (design_based.json)
+    s = designs["dclus1"]
+    assert sv.mean(s, "api00", deff="replace").deff == pytest.approx(9.0697, rel=5e-5)
+    close(sv.mean(s, "api00").deff, 9.34586945059095)
+    assert any("with replacement" in n for n in sv.mean(s, "api00", deff="replace").notes)
+    with pytest.raises(sv.AnalysisError, match="deff must be True"):
+        sv.mean(s, "api00", deff="wr")

@@ -94,6 +94,12 @@ def main(argv=None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("-k", default="", help="only forms whose name contains this")
     args = ap.parse_args(argv)
+    # imports first, so a form's time is its reading, not the first import of pandas
+    import openpyxl  # noqa: F401
+    import xlrd  # noqa: F401
+
+    import survey.questionnaire.questionnaire  # noqa: F401
+    import survey.questionnaire.xlsform  # noqa: F401
     forms = sorted(p for p in args.folder.iterdir()
                    if p.suffix.lower() in (".xls", ".xlsx") and args.k in p.name)
     recs = []

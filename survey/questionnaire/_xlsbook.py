@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import threading
 from pathlib import Path
 
 from ..errors import QuestionnaireError
@@ -93,10 +94,33 @@ def _rows(header: list, rows, start: int = 2) -> Rows:
     return out
 
 
-def _xlsx_sheets(path: Path):
-    from openpyxl import load_workbook
+def _load_xlsx(path: Path):
+    """openpyxl's read-only workbook, without its up-front size scan of every sheet.
 
-    wb = load_workbook(path, read_only=True, data_only=True)
+    A sheet without a ``<dimension>`` element makes openpyxl parse all its XML just to size
+    it (1-2 s for a 500 KB sheet of formatted empty cells); rows are read lazily anyway.
+    """
+    import openpyxl.reader.excel as excel
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class _Unsized(ReadOnlyWorksheet):
+        def _get_size(self):
+            pass
+
+    with _PATCH_LOCK:
+        excel.ReadOnlyWorksheet = _Unsized
+        try:
+            return load_workbook(path, read_only=True, data_only=True)
+        finally:
+            excel.ReadOnlyWorksheet = ReadOnlyWorksheet
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+def _xlsx_sheets(path: Path):
+    wb = _load_xlsx(path)
     try:
         for ws in wb.worksheets:
             it = ws.iter_rows(values_only=True)

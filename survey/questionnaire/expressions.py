@@ -550,23 +550,36 @@ def names(expr: Expr) -> set[str]:
     return {e.name for e in _walk(expr) if isinstance(e, Ref)}
 
 
+def _rewrite(expr: Expr, leaf) -> Expr:
+    """``expr`` with every node ``leaf`` returns a replacement for replaced (None: keep)."""
+    new = leaf(expr)
+    if new is not None:
+        return new
+    if isinstance(expr, Func):
+        return Func(expr.name, tuple(_rewrite(a, leaf) for a in expr.args))
+    if isinstance(expr, BinOp):
+        return BinOp(expr.op, _rewrite(expr.left, leaf), _rewrite(expr.right, leaf))
+    if isinstance(expr, Neg):
+        return Neg(_rewrite(expr.operand, leaf))
+    if isinstance(expr, Path):
+        return Path(_rewrite(expr.base, leaf), expr.path)
+    return expr
+
+
 def bind_names(expr: Expr, values: dict[str, str]) -> Expr:
     """``expr`` with each bare `Name` replaced by its value (a string; '' when absent).
 
     >>> to_text(bind_names(parse_choice_filter("state=${state}"), {"state": "wa"}))
     "'wa' = ${state}"
     """
-    if isinstance(expr, Name):
-        return Str(values.get(expr.name, ""))
-    if isinstance(expr, Func):
-        return Func(expr.name, tuple(bind_names(a, values) for a in expr.args))
-    if isinstance(expr, BinOp):
-        return BinOp(expr.op, bind_names(expr.left, values), bind_names(expr.right, values))
-    if isinstance(expr, Neg):
-        return Neg(bind_names(expr.operand, values))
-    if isinstance(expr, Path):
-        return Path(bind_names(expr.base, values), expr.path)
-    return expr
+    return _rewrite(expr, lambda e: Str(values.get(e.name, "")) if isinstance(e, Name)
+                    else None)
+
+
+def rename_refs(expr: Expr, names: dict[str, str]) -> Expr:
+    """``expr`` with ``${old}`` references renamed to ``${new}`` for each ``names`` entry."""
+    return _rewrite(expr, lambda e: Ref(names.get(e.name, e.name), e.prefix)
+                    if isinstance(e, Ref) else None)
 
 
 def columns(expr: Expr) -> set[str]:

@@ -34,7 +34,7 @@ QUESTION_KEYS = {"name", "type", "list", "label", "hint", "guidance_hint", "requ
                  "parameters", "trigger", "media", "measure", "role", "var_label", "code",
                  "recode", "report", "missing", "other", "exclusive", "max_selected", "range"}
 GROUP_KEYS = {"group", "repeat", "label", "hint", "relevant", "appearance", "repeat_count",
-              "items"}
+              "loop_over", "items"}
 GRID_KEYS = {"grid", "list", "label", "hint", "appearance", "relevant", "required",
              "required_message", "measure", "role", "rows"}
 ROW_KEYS = {"name", "label", "reverse", "relevant", "required", "appearance", "hint",
@@ -676,6 +676,9 @@ class Normalizer:
         if is_repeat:
             out["repeat"] = True
         self.expr_keys(out, loc, name, ("relevant",))
+        if out.get("loop_over") is not None:
+            self.list_ref({"list": out["loop_over"]}, loc / "loop_over", name)
+            out["loop_over"] = str(out["loop_over"])
         out["items"] = self.items(it.get("items") or [], loc / "items", seen)
         return out
 

@@ -253,6 +253,9 @@ class Group(_Model):
     appearance: str | None = None
     repeat: bool = False
     repeat_count: str | None = None
+    loop_over: str | None = Field(
+        None, description="legacy XLSForm 'begin loop over <list>': the items are asked once "
+        "per choice of the list; question q becomes q_<choice> in the data")
     items: tuple[Item, ...] = ()
 
 
@@ -326,16 +329,50 @@ def walk_items(items, parents: tuple = ()):
             yield from walk_items(it.items, parents + (it,))
 
 
-def expand_questions(items) -> list[Question]:
-    """Flat ordered questions: groups expanded, grid rows and "other" texts generated."""
+def expand_questions(items, lists: dict | None = None) -> list[Question]:
+    """Flat ordered questions: groups expanded, grid rows and "other" texts generated.
+
+    With the choice ``lists``, a loop group's questions come once per choice, named
+    ``<question>_<choice>``, ``%(label)s`` in their texts replaced by the choice's label.
+    """
     out: list[Question] = []
-    for it, _ in walk_items(items):
+    for it in items:
         if isinstance(it, Grid):
             out.extend(it.row_questions())
+        elif isinstance(it, Group):
+            inner = expand_questions(it.items, lists)
+            if it.loop_over and lists is not None and it.loop_over in lists:
+                inner = _loop_copies(inner, lists[it.loop_over])
+            out.extend(inner)
         elif isinstance(it, Question):
             out.append(it)
             if it.other is not None:
                 out.append(other_question(it))
+    return out
+
+
+def _loop_copies(questions: list[Question], lst) -> list[Question]:
+    from .expressions import parse_expression, rename_refs, to_text
+
+    out = []
+    for c in lst.unique_choices():
+        names = {q.name: f"{q.name}_{c.name}" for q in questions}
+
+        def expr(text, names=names):
+            if not text:
+                return text
+            try:
+                return to_text(rename_refs(parse_expression(text), names))
+            except QuestionnaireError:
+                return text
+
+        for q in questions:
+            texts = {k: {t: v.replace("%(label)s", c.label.get(t) or next(
+                iter(c.label.values()), c.name)) for t, v in getattr(q, k).items()}
+                for k in ("label", "hint")}
+            out.append(q.model_copy(update={
+                "name": names[q.name], **texts, "relevant": expr(q.relevant),
+                "constraint": expr(q.constraint), "calculation": expr(q.calculation)}))
     return out
 
 

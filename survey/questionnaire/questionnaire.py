@@ -119,7 +119,7 @@ class Questionnaire(QuestionnaireModel):
     # --- questions ---------------------------------------------------------------------------
     @cached_property
     def _questions(self) -> tuple[Question, ...]:
-        return tuple(expand_questions(self.items))
+        return tuple(expand_questions(self.items, self.choice_lists))
 
     @cached_property
     def _index(self) -> dict[str, Question]:

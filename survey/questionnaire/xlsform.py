@@ -191,8 +191,10 @@ def _item_rows(q, items) -> list[dict]:
         if isinstance(it, Grid):
             rows += _grid_rows(q, it)
         elif isinstance(it, Group):
-            kind = "repeat" if it.repeat else "group"
+            kind = "repeat" if it.repeat else "loop" if it.loop_over else "group"
             head: dict[str, Any] = {"type": f"begin_{kind}", "name": it.name}
+            if it.loop_over:
+                head["type"] = f"begin loop over {it.loop_over}"
             _texts(q, "label", it.label, head)
             _texts(q, "hint", it.hint, head)
             for key in ("relevant", "appearance", "repeat_count"):
@@ -586,10 +588,10 @@ class _Reader:
             if t["structure"] == "repeat":
                 head["repeat"] = True
             if t["structure"] == "loop":
-                self.problem("survey", n, "type", "a group or a repeat", repr(row["type"]),
-                             "'begin loop over <list>' is legacy XLSForm that this toolkit "
-                             "cannot represent yet; rewrite it as a repeat (repeat_count = "
-                             "the number of choices) or as one group per choice")
+                if not t["list"] or t["list"] not in lists:
+                    self.problem("survey", n, "type", "begin loop over <a choice list>",
+                                 repr(row["type"]), f"choice lists: {', '.join(lists)}")
+                head["loop_over"] = t["list"]
             for key in ("appearance", "repeat_count"):
                 if key in row:
                     head[key] = str(row[key])

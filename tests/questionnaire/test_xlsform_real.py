@@ -164,14 +164,30 @@ def test_duplicate_column_header_is_named(tmp_path):
         read_xlsform(p)
 
 
-def test_legacy_loop_is_refused_with_the_row(tmp_path):
+def test_legacy_loop_is_kept_and_asked_once_per_choice(tmp_path):
+    p = book(tmp_path / "loop.xlsx", survey=[
+        ["type", "name", "label", "constraint"], ["begin loop over yn", "l", "L", None],
+        ["integer", "n", "How many %(label)s?", ". < 10"],
+        ["text", "why", "Why", None], ["end loop", None, None, None]],
+        choices=CHOICES)
+    q = read_xlsform(p)
+    assert q.groups()[0].loop_over == "yn"
+    got = [(x.name, q.text(x.label), x.constraint) for x in q.questions()]
+    assert got == [("n_yes", "How many Yes?", ". < 10"), ("why_yes", "Why", None),
+                   ("n_no", "How many No?", ". < 10"), ("why_no", "Why", None)]
+    assert q.to_xlsform()["survey"][0]["type"] == "begin loop over yn"
+    xml = round_trip(q, tmp_path)
+    assert "How many Yes?" in xml  # pyxform expands the loop the same way
+
+
+def test_loop_over_an_unknown_list_is_located(tmp_path):
     p = book(tmp_path / "loop.xlsx", survey=[["type", "name", "label"],
-                                             ["begin loop over yn", "l", "L"],
+                                             ["begin loop over nope", "l", "L"],
                                              ["integer", "n", "N"], ["end loop", None, None]],
              choices=CHOICES)
     with pytest.raises(QuestionnaireError, match=re.escape(
-            "loop.xlsx, sheet 'survey', row 2, column 'type': expected a group or a repeat, "
-            "found 'begin loop over yn'")):
+            "loop.xlsx, sheet 'survey', row 2, column 'type': expected begin loop over <a "
+            "choice list>, found 'begin loop over nope'")):
         read_xlsform(p)
 
 

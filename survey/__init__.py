@@ -95,6 +95,9 @@ _LAZY: dict[str, str] = {
     "glm": "survey.analysis.glm",
     "wald_test": "survey.analysis.glm",
     "adjust_pvalues": "survey.analysis.padjust",
+    "cor_test": "survey.analysis.classics",
+    "mcnemar": "survey.analysis.classics",
+    "pairwise_ttest": "survey.analysis.classics",
     # banner tables
     "banner": "survey.analysis.banner",
     "Banner": "survey.analysis.banner",

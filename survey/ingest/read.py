@@ -191,6 +191,11 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
     ``strata``, ``psu``, ``fpc``, ``nest``, ``lonely_psu`` describe the design.
     ``len(s.data) + len(s.rejected) == s.source["rows_read"]``.
     """
+    from .partitioned import is_partitioned_parquet, read_partitioned
+
+    if is_partitioned_parquet(path):  # a Dask-backed Survey (docs/scale.md)
+        return read_partitioned(path, None if questionnaire is None else _load(questionnaire),
+                                **options)
     q = _load(questionnaire)
     read_keys = ("encoding", "platform", "mapping", "sheet", "delimiter", "id_column",
                  "na_values")

@@ -142,3 +142,40 @@ def test_import_survey_does_not_import_dask():
             "('dask', 'distributed')]; print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+TEMPLATE = """\
+id: t
+title: {en: T}
+languages: {default: en, available: {en: {name: English}}}
+choice_lists:
+  yn: [{name: "1", label: {en: Yes}}, {name: "2", label: {en: No}}]
+items:
+  - {name: a, type: select_one, list: yn}
+  - {name: score, type: decimal}
+"""
+
+
+def test_read_responses_of_partitioned_parquet_is_a_dask_survey(client, tmp_path):
+    q_path = tmp_path / "t.yaml"
+    q_path.write_text(TEMPLATE, encoding="utf-8")
+    q = sv.load_questionnaire(q_path)
+    rng = np.random.default_rng(2)
+    n = 300
+    df = pd.DataFrame({"a": rng.choice([1, 2], n), "score": rng.normal(5, 1, n),
+                       "w": rng.uniform(0.5, 2, n), "psu": rng.integers(0, 30, n)})
+    df.loc[3, "a"] = 7  # not a choice: missing, counted in a warning
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i in range(3):
+        df.iloc[i * 100:(i + 1) * 100].to_parquet(folder / f"part{i}.parquet")
+    with pytest.warns(UserWarning, match="1 cells of single-choice questions"):
+        s = sv.read_responses(folder, q, weight="w", psu="psu")
+    assert type(s).__name__ == "DaskSurvey"
+    mem = df.assign(a=pd.Categorical.from_codes(
+        df["a"].map({1: 0, 2: 1}).fillna(-1).astype(int), ["Yes", "No"]))
+    m = sv.Survey.from_frame(mem, weight="w", psu="psu")
+    same(sv.proportions(m, "a"), sv.proportions(s, "a"))
+    same(sv.mean(m, "score", by="a"), sv.mean(s, "score", by="a"))
+    s2 = sv.read_responses(str(folder / "*.parquet"), None, weight="w")
+    assert type(s2).__name__ == "DaskSurvey"

@@ -59,6 +59,73 @@ nb("01_design_questionnaire", [
     ("md", "## XLSForm round trip"),
     ("code", 'q.to_xlsform(WORK / "form.xlsx")\nback = sv.read_xlsform(WORK / "form.xlsx")\n'
              '[x.name for x in back.questions()] == [x.name for x in q.questions()]'),
+    ("md", "## A household roster and a cascading select\n\n"
+           "A **repeat** asks the same questions once per household member; its answers are a "
+           "table of their own, linked to the household. A **choice filter** shows only the "
+           "districts of the chosen region (`region=${region}`: `region` is a column of the "
+           "district choices). Both survive the XLSForm round trip, so the form can be "
+           "deployed on ODK or KoboToolbox, and forms made there read back the same way."),
+    ("code", 'hh_yaml = """\n'
+             'id: household\n'
+             'title: {en: Household survey}\n'
+             'choice_lists:\n'
+             '  region: [{name: north, label: {en: North}}, {name: south, label: {en: South}}]\n'
+             '  district:\n'
+             '    - {name: d1, label: {en: Hill}, filters: {region: north}}\n'
+             '    - {name: d2, label: {en: Lake}, filters: {region: north}}\n'
+             '    - {name: d3, label: {en: Coast}, filters: {region: south}}\n'
+             '  sex: [{name: "1", label: {en: Male}}, {name: "2", label: {en: Female}}]\n'
+             'items:\n'
+             '  - {name: region, type: select_one, list: region, label: {en: Region}}\n'
+             '  - {name: district, type: select_one, list: district, label: {en: District},\n'
+             '     choice_filter: "region=${region}"}\n'
+             '  - {name: size, type: integer, label: {en: People in the household}}\n'
+             '  - repeat: members\n'
+             '    label: {en: Household member}\n'
+             '    repeat_count: ${size}\n'
+             '    items:\n'
+             '      - {name: sex, type: select_one, list: sex, label: {en: Sex}}\n'
+             '      - {name: age, type: integer, label: {en: Age}, range: [0, 110]}\n'
+             '"""\n'
+             '(WORK / "household.yaml").write_text(hh_yaml, encoding="utf-8")\n'
+             'hh = sv.load_questionnaire(WORK / "household.yaml")\n'
+             '[(g.name, g.repeat) for g in hh.groups()], hh.question("district").choice_filter'),
+    ("code", 'hh.to_xlsform(WORK / "household.xlsx")\n'
+             'back = sv.read_xlsform(WORK / "household.xlsx")\n'
+             'back == hh, [(g.name, g.repeat) for g in back.groups()]'),
+    ("md", "On paper the roster is a table with a row per member, and the district question "
+           "says that its options depend on the region:"),
+    ("code", 'from IPython.display import HTML\n'
+             'import re\n\n'
+             'page = sv.render_questionnaire(hh, language="en")\n'
+             'HTML("".join(re.findall(r"<div class=\'q\' id=\'q-(?:district|members)\'>.*?'
+             '</(?:ul|table)>", page, re.S)))'),
+    ("md", "### Repeat data\n\nKoboToolbox exports a form with a repeat as an XLSX with one "
+           "sheet per repeat (ODK Central: a zip of CSVs). `read_responses` reads both into "
+           "linked tables: `s.repeats[\"members\"]`, validated with the same rules, each row "
+           "pointing at its household in `_parent_row`."),
+    ("code", 'import pandas as pd\n\n'
+             'main = pd.DataFrame({"region": ["north", "south", "south"], '
+             '"district": ["d1", "d3", "d2"],\n'
+             '                     "size": [2, 1, 1], "_id": [11, 12, 13], "_index": [1, 2, 3]})\n'
+             'members = pd.DataFrame({"members/sex": ["1", "2", "2", "1"], '
+             '"members/age": [44, 41, 130, 70],\n'
+             '                        "_index": [1, 2, 3, 4], '
+             '"_parent_table_name": "household",\n'
+             '                        "_parent_index": [1, 1, 2, 3]})\n'
+             'with pd.ExcelWriter(WORK / "household_data.xlsx") as xw:\n'
+             '    main.to_excel(xw, sheet_name="household", index=False)\n'
+             '    members.to_excel(xw, sheet_name="members", index=False)\n'
+             's = sv.read_responses(WORK / "household_data.xlsx", hh)\n'
+             's.repeats["members"].data[["sex", "age", "_parent_row"]]'),
+    ("md", "The district *Lake* is not in the south (a `choice_filter` problem), and an age "
+           "of 130 breaks the range; both are in the validation reports:"),
+    ("code", 'pd.concat([s.validation.to_frame(), s.repeats["members"].validation.to_frame()])'
+             '[["row", "question", "rule", "message"]]'),
+    ("md", "Household size from the roster, one value per household, ready for analysis:"),
+    ("code", 's.data.assign(members=s.repeat_summary("members"),\n'
+             '              mean_age=s.repeat_summary("members", "age", how="mean"))'
+             '[["region", "size", "members", "mean_age"]]'),
 ])
 
 nb("02_fieldwork_and_ingestion", [

@@ -63,6 +63,8 @@ table.grid td.stmt { text-align: left; }
 table.grid th + th, table.grid td.box-cell { width: 10.5%; }
 table.grid tr { break-inside: avoid; }
 table.roster td { height: 7mm; }
+table.roster th:first-child, table.roster td.box-cell { width: 9mm; }
+table.roster th + th { width: auto; }
 table.roster th { font-weight: 600; font-size: 8.5pt; }
 table.roster th .code { display: block; font-weight: normal; }
 .thanks { text-align: center; margin-top: 6mm; font-weight: 600; }

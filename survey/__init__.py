@@ -50,6 +50,7 @@ _LAZY: dict[str, str] = {
     "synthesize": "survey.fieldwork",
     # ingestion and validation
     "read_responses": "survey.ingest",
+    "infer_questionnaire": "survey.ingest",
     "read_raw": "survey.ingest",
     "RawTable": "survey.ingest",
     "compare_entries": "survey.ingest",

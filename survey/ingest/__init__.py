@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .raw import RawTable
 
-__all__ = ["RawTable", "read_raw", "read_responses", "compare_entries", "EntryComparison",
+__all__ = ["RawTable", "read_raw", "read_responses", "infer_questionnaire", "compare_entries", "EntryComparison",
            "detect_encoding"]
 
 
@@ -16,6 +16,10 @@ def __getattr__(name):
         from . import read
 
         return getattr(read, name)
+    if name == "infer_questionnaire":
+        from .infer import infer_questionnaire
+
+        return infer_questionnaire
     if name in ("compare_entries", "EntryComparison"):
         from . import compare
 

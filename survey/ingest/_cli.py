@@ -21,6 +21,18 @@ def register(subparsers) -> None:
     p.add_argument("--bom", action="store_true", help="CSV: write a UTF-8 byte-order mark")
     p.set_defaults(handler=_convert)
 
+    i = subparsers.add_parser(
+        "infer", help="build a template from a data file's labels (or its values)",
+        description="Write a commented YAML template built from DATA: SPSS/Stata variable and "
+        "value labels, missing values per variable, measure levels and multiple-response "
+        "sets; for CSV/Excel/Parquet, types inferred from the values. Check it before use.")
+    i.add_argument("data")
+    i.add_argument("-o", "--out", required=True, help="the template to write (.yaml)")
+    i.add_argument("--lang", default="en", help="language tag of the labels (default en)")
+    i.add_argument("--encoding", default=None)
+    i.add_argument("--sheet", default=None)
+    i.set_defaults(handler=_infer)
+
     c = subparsers.add_parser(
         "compare-entries", help="compare two keyings of the same paper forms",
         description="List every cell on which two keyings disagree; exit 1 when any do.")
@@ -47,6 +59,19 @@ def _convert(args: argparse.Namespace) -> int:
     print(f"wrote {written.path} ({written.rows} rows x {written.columns} columns)")
     for note in written.notes:
         print(f"  note: {note}")
+    return 0
+
+
+def _infer(args: argparse.Namespace) -> int:
+    from .infer import infer_questionnaire
+
+    q = infer_questionnaire(args.data, language=args.lang, encoding=args.encoding,
+                            sheet=args.sheet)
+    q.to_yaml(args.out)
+    qs = q.questions()
+    missing = sum(1 for x in qs if x.missing)
+    print(f"wrote {args.out}: {len(qs)} questions, {len(q.choice_lists)} choice lists, "
+          f"{missing} with their own missing codes")
     return 0
 
 

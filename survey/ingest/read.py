@@ -8,6 +8,7 @@ once per cell, so a million rows cost little more than parsing them.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -32,7 +33,7 @@ TEXT_EXT = {".csv", ".tsv", ".txt", ".tab", ".dat"}
 FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".tab": "csv", ".dat": "csv",
     ".xlsx": "xlsx", ".xlsm": "xlsx", ".sav": "sav", ".zsav": "sav", ".dta": "dta",
-    ".parquet": "parquet", ".pq": "parquet",
+    ".parquet": "parquet", ".pq": "parquet", ".por": "por",
 }
 PLATFORMS = ("generic", "kobo", "odk", "qualtrics", "limesurvey")
 #: cell texts read as missing by default (configurable per read with na_values=)
@@ -139,8 +140,8 @@ def read_raw(
         table = _read_xlsx(path, sheet=sheet, source=source)
     elif fmt == "sav":
         table = _read_stat(path, "sav", encoding=encoding, source=source)
-    elif fmt == "dta":
-        table = _read_stat(path, "dta", encoding=encoding, source=source)
+    elif fmt in ("dta", "por"):
+        table = _read_stat(path, fmt, encoding=encoding, source=source)
     elif fmt == "sqlite":
         table = _read_entry_db(path, source=source, notes=notes)
     else:
@@ -183,8 +184,12 @@ def raw_from_records(records: list[Mapping[str, Any]], questionnaire: Any, *,
                          mapping={}, id_column=None, source=src, notes=[])
 
 
-def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
+def read_responses(path: str | os.PathLike, questionnaire: Any = None, **options: Any):
     """Read and validate a response file against its questionnaire: a `Survey`.
+
+    Without a questionnaire, a labelled file (SPSS ``.sav``/``.zsav``/``.por``, Stata
+    ``.dta``) brings its own: `infer_questionnaire` builds it from the file's labels, value
+    labels and missing values, and ``s.questionnaire`` is that template.
 
     Options of `read_raw` (``encoding``, ``platform``, ``mapping``, ``sheet``, ``delimiter``,
     ``id_column``) and of validation (``policies``, ``language``) apply; ``weight``,
@@ -196,6 +201,9 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
     if is_partitioned_parquet(path):  # a Dask-backed Survey (docs/scale.md)
         return read_partitioned(path, None if questionnaire is None else _load(questionnaire),
                                 **options)
+    inferred = questionnaire is None
+    if inferred:
+        questionnaire = _inferred(path, options.get("encoding"))
     q = _load(questionnaire)
     read_keys = ("encoding", "platform", "mapping", "sheet", "delimiter", "id_column",
                  "na_values")
@@ -212,6 +220,9 @@ def read_responses(path: str | os.PathLike, questionnaire: Any, **options: Any):
 
         return read_with_repeats(path, q, **options)
     raw = read_raw(path, q, **{k: options[k] for k in read_keys if k in options})
+    if inferred:
+        raw = dataclasses.replace(raw, source={**raw.source, "template": "inferred from the "
+                                               "file's labels (infer_questionnaire)"})
     return survey_from_raw(raw, q, **options)
 
 
@@ -239,6 +250,19 @@ def survey_from_raw(raw: RawTable, q: Any, **options: Any):
         rejected=result.rejected, missing=missing, source=dict(raw.source),
         language=options.get("language"),
     )
+
+
+def _inferred(path, encoding):
+    from .infer import LABELLED, infer_questionnaire
+
+    if Path(path).suffix.lower() not in LABELLED:
+        raise IngestError(format_problem(
+            where=str(path), expected="a questionnaire (template) for a file without labels",
+            found="none given",
+            hint="pass one: read_responses(path, 'template.yaml'); or build one from the data "
+                 "with q = sv.infer_questionnaire(path), check it (q.to_yaml('t.yaml')), and "
+                 "pass q"))
+    return infer_questionnaire(path, encoding=encoding)
 
 
 def _numeric_design_columns(data: pd.DataFrame, cols, raw: RawTable) -> pd.DataFrame:
@@ -302,6 +326,8 @@ def _detect_format(path: Path, data: bytes) -> str:
             hint="open it in Excel or LibreOffice and save it as .xlsx or 'CSV UTF-8'"))
     ext = path.suffix.lower()
     fmt = FORMATS.get(ext)
+    if fmt == "por":  # SPSS portable: text, checked by pyreadstat
+        return "por"
     if fmt in (None, "csv"):
         if fmt is None and (b"\x00" in data[:4096] and data[:2] not in (b"\xff\xfe", b"\xfe\xff")):
             raise IngestError(format_problem(
@@ -329,6 +355,7 @@ class _Table:
         self.stata_missing = False  # cells 'a'..'z' are Stata extended missing .a-.z
         self.ragged: np.ndarray | None = None  # fields per row where not the header's, else -1
         self.formula_cells: list[tuple[int, str, str]] = []  # (row, header, formula)
+        self.mr_sets: dict[str, list[str]] = {}  # SPSS dichotomy set -> its variables
 
 
 def _expected_strings(spec: TemplateSpec) -> list[str]:
@@ -589,6 +616,8 @@ def _read_stat(path, kind, *, encoding, source) -> _Table:
         if kind == "sav":
             df, meta = pyreadstat.read_sav(str(path), user_missing=True, encoding=encoding,
                                            apply_value_formats=False)
+        elif kind == "por":
+            df, meta = pyreadstat.read_por(str(path), apply_value_formats=False)
         else:
             df, meta = pyreadstat.read_dta(str(path), user_missing=True, encoding=encoding,
                                            apply_value_formats=False)
@@ -605,8 +634,18 @@ def _read_stat(path, kind, *, encoding, source) -> _Table:
         labels[var] = {_cell_str(k): str(v) for k, v in vl.items()}
     df.columns = [str(c) for c in df.columns]
     rows = np.arange(1, len(df) + 1, dtype=np.int64)
+    mr = {str(k).lstrip("$"): v for k, v in (getattr(meta, "mr_sets", None) or {}).items()
+          if v.get("is_dichotomy")}
+    for st in mr.values():  # SPSS dichotomy sets: the counted value means "selected"
+        counted = st.get("counted_value", 1)
+        for var in st.get("variable_list", []):
+            if var in df.columns and str(counted) != "1":
+                v = df[var]
+                df[var] = np.where(v.isna(), np.nan, np.where(v.astype(str) == str(counted) |
+                                                              (v == counted), 1.0, 0.0))
     table = _Table(df.reset_index(drop=True), rows, header_rows=0, value_labels=labels)
     table.stata_missing = kind == "dta"
+    table.mr_sets = {k: [str(v) for v in st.get("variable_list", [])] for k, st in mr.items()}
     return table
 
 
@@ -891,6 +930,13 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
         idf = _id_field(spec)
         if idf and id_column != idf:
             mapping.setdefault(id_column, idf)
+    for set_name, vars_ in table.mr_sets.items():  # SPSS multiple-response sets
+        f = spec.field(set_name) or spec.field(re.sub(r"[^\w.\-]", "_", set_name))
+        if f is not None and f.kind == "multi":
+            names = set(f.choice_names)
+            for var in vars_:
+                if var in names and var in headers:
+                    mapping.setdefault(var, f"{f.name}[{var}]")
     for src, target in mapping.items():
         if target not in matcher.by_name and _parse_target(target, matcher) is None:
             raise IngestError(format_problem(

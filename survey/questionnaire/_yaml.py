@@ -164,3 +164,34 @@ def read_yaml(text: str, file: str) -> tuple[Any, Marks, list]:
         if loader is not None:
             loader.dispose()
     return data, builder.marks, builder.duplicates
+
+
+class _QuotingDumper(yaml.SafeDumper):
+    """SafeDumper that also quotes what the YAML 1.2 core schema would not read as text."""
+
+
+for _tag, _regexp, _first in (
+    ("tag:yaml.org,2002:int", r"^(?:0o[0-7]+)$", "0"),
+    ("tag:yaml.org,2002:float", r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+."),
+):
+    _QuotingDumper.add_implicit_resolver(_tag, re.compile(_regexp), list(_first))
+
+
+def dump_yaml(data: Any, comments: dict[str, str] | None = None) -> str:
+    """YAML text of ``data`` (block style, Unicode, key order kept) with a comment line
+    block above each top-level key named in ``comments`` (``""``: the file's header)."""
+    text = yaml.dump(data, Dumper=_QuotingDumper, allow_unicode=True, sort_keys=False,
+                     width=100, default_flow_style=False)
+    if not comments:
+        return text
+
+    def block(note: str) -> list[str]:
+        return ["# " + line if line else "#" for line in note.split("\n")]
+
+    out: list[str] = block(comments[""]) + [""] if comments.get("") else []
+    for line in text.splitlines():
+        key = line.split(":", 1)[0]
+        if line and not line.startswith((" ", "-")) and key in comments and key:
+            out += [""] + block(comments[key])
+        out.append(line)
+    return "\n".join(out) + "\n"

@@ -274,9 +274,14 @@ class Questionnaire(QuestionnaireModel):
                                exclude={"source_path", "sha256"})
 
     def to_yaml(self, path: str | Path | None = None) -> str:
-        import yaml
+        """The template as commented YAML (``load_questionnaire`` reads it back equal).
 
-        text = yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False, width=100)
+        Text that YAML 1.1 or 1.2 would read as something else (``yes``, ``010``, ``0o7``)
+        is quoted, so other tools read the file the same way.
+        """
+        from ._yaml import dump_yaml
+
+        text = dump_yaml(self.to_dict(), _YAML_COMMENTS)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
@@ -330,6 +335,23 @@ class XLSFormSheets(dict):
 
     def _repr_pretty_(self, p, cycle) -> None:
         p.text(repr(self))
+
+
+_YAML_COMMENTS = {
+    "": ("survey questionnaire template: see docs/template-schema.md for every key.\n"
+         "Edit labels, choices and missing codes, then load it with "
+         "sv.load_questionnaire(path)."),
+    "missing_codes": ("codes that mean 'missing' in every question (kind: nonresponse, "
+                      "not_applicable, invalid);\na question's own 'missing:' narrows or "
+                      "replaces them (docs/missing-values.md)"),
+    "choice_lists": ("choice lists: name = the value stored in the data (its code), label = "
+                     "what is shown;\nordered: true for ordinal scales"),
+    "items": ("questions in order: name = data column, type, label; 'missing:' = this "
+              "question's own missing codes"),
+    "checks": "cross-question checks (XLSForm expressions); failures go to the validation report",
+    "scales": "multi-item scales: items, reverse-keyed items, scoring",
+    "fieldwork": "fieldwork: issued / returned questionnaires per distribution unit",
+}
 
 
 def _build(norm: dict, problems: Problems, locate, file: str, **extra) -> Questionnaire:

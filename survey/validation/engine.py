@@ -440,6 +440,11 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                                                  "calculate")}
     substantive = [c for c in qnames if c not in admin]
     blank = ~answered[substantive].any(axis=1).to_numpy() if substantive else np.zeros(n, bool)
+    stated = getattr(raw, "missing", None)  # a cell coded "don't know" is not a blank form
+    if stated is not None and len(stated) == n:
+        cols = [c for c in stated.columns if c in substantive]
+        if cols:
+            blank &= ~stated[cols].notna().any(axis=1).to_numpy()
     ragged = np.zeros(n, bool)
     if "_ragged" in frame.columns:
         ragged = frame["_ragged"].notna().to_numpy()

@@ -1,0 +1,198 @@
+"""Start from the data: templates inferred from labelled SPSS/Stata files (made here with
+pyreadstat) and from plain files; read_responses(path) with no template.
+
+Reference counts are SPSS FREQUENCIES' valid counts, computed independently: pyreadstat
+reading the same file with user-missing values as NaN (its default), then value_counts."""
+
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+
+import survey as sv
+from survey.errors import IngestError
+
+VALUE_LABELS = {
+    "degree": {0: "Lt high school", 1: "High school", 2: "Bachelor", 8: "DK", 9: "NA"},
+    "happy": {0: "NAP", 1: "Very happy", 2: "Pretty happy", 3: "Not too happy", 8: "DK"},
+    "sex": {1: "Male", 2: "Female"},
+    "age": {98: "Don't know", 99: "Refused"},
+}
+
+
+def gss_like(n: int = 60, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "degree": rng.choice([0, 1, 2, 8, 9], n, p=[.3, .4, .2, .05, .05]).astype(float),
+        "happy": rng.choice([0, 1, 2, 3, 8], n, p=[.2, .3, .3, .15, .05]).astype(float),
+        "sex": rng.choice([1, 2], n).astype(float),
+        "age": np.where(rng.random(n) < .1, rng.choice([98, 99], n),
+                        rng.integers(18, 90, n)).astype(float),
+        "g1": rng.choice([1, 0], n).astype(float),
+        "g2": rng.choice([1, 0], n).astype(float),
+        "comment": rng.choice(["", "ok", "good"], n),
+        "interview": pd.to_datetime("2024-05-01") + pd.to_timedelta(rng.integers(0, 30, n),
+                                                                     unit="D"),
+    })
+
+
+def add_mr_set(path, text: bytes) -> None:
+    """Insert an SPSS multiple-response-set record (type 7, subtype 7) before the
+    dictionary terminator: pyreadstat reads MR sets but cannot write them."""
+    b = path.read_bytes()
+    i = b.find(struct.pack("<ii", 999, 0))
+    rec = struct.pack("<iiii", 7, 7, 1, len(text)) + text
+    path.write_bytes(b[:i] + rec + b[i:])
+
+
+@pytest.fixture
+def sav(tmp_path):
+    p = tmp_path / "gss.sav"
+    pyreadstat.write_sav(
+        gss_like(), str(p),
+        column_labels={"degree": "Highest degree", "happy": "General happiness",
+                       "sex": "Respondent's sex", "age": "Age of respondent",
+                       "g1": "Gained skills", "g2": "Gained contacts", "comment": "Comment",
+                       "interview": "Interview date"},
+        variable_value_labels=VALUE_LABELS,
+        missing_ranges={"degree": [8, 9], "happy": [0, 8], "age": [{"lo": 98, "hi": 99}]},
+        variable_measure={"degree": "ordinal", "happy": "ordinal", "sex": "nominal",
+                          "age": "scale"},
+        variable_format={"interview": "DATE11"})
+    add_mr_set(p, b"$gains=D1 1 5 Gains g1 g2\n")
+    return p
+
+
+def spss_valid_counts(path, var) -> dict:
+    df, _ = pyreadstat.read_sav(str(path))  # user-missing -> NaN, as SPSS's valid counts
+    return {int(k): int(v) for k, v in df[var].value_counts().items()}
+
+
+def test_inferred_template_from_sav(sav):
+    q = sv.infer_questionnaire(sav)
+    types = {x.name: x.type for x in q.questions()}
+    assert types == {"degree": "select_one", "happy": "select_one", "sex": "select_one",
+                     "age": "integer", "gains": "select_multiple", "comment": "text",
+                     "interview": "date"}
+    assert q.choices(q.question("degree").list_name).ordered  # measure ordinal
+    assert not q.choices(q.question("sex").list_name).ordered
+    # user-missing values per variable, with kinds from their labels; 0 valid in degree
+    miss = {x.name: [(m.code, m.kind) for m in x.missing or ()] for x in q.questions()}
+    assert miss["degree"] == [(8, "nonresponse"), (9, "nonresponse")]
+    assert miss["happy"] == [(0, "not_applicable"), (8, "nonresponse")]
+    assert miss["age"] == [(98, "nonresponse"), (99, "nonresponse")]
+    assert q.choices(q.question("degree").list_name).names() == ["0", "1", "2"]
+    assert q.question("degree").label == {"en": "Highest degree"}
+    assert q.choices("gains").names() == ["g1", "g2"]
+    assert q.question("comment").model_extra["x_width"] >= 4
+
+
+def test_read_sav_without_template_gives_spss_valid_counts(sav):
+    s = sv.read_responses(sav)
+    assert s.questionnaire.id == "gss" and "inferred" in s.source["template"]
+    for var in ("degree", "happy", "sex"):
+        f = sv.frequencies(s, var).to_frame()
+        labels = VALUE_LABELS[var]
+        got = {k: int(n) for k, n in zip(f["category"], f["n"]) if n}
+        want = {labels[c]: n for c, n in spss_valid_counts(sav, var).items()}
+        assert got == want, var
+        total = sum(want.values())
+        assert np.allclose(f["pct"], 100 * f["n"] / total)
+    ages = pd.to_numeric(s.data["age"]).dropna()
+    df, _ = pyreadstat.read_sav(str(sav))
+    assert sv.mean(s, "age").estimate == pytest.approx(df["age"].mean(), rel=1e-12)
+    assert len(ages) == df["age"].notna().sum()
+    # the reasons are kept per variable: degree's 8/9, happy's NAP 0
+    assert set(s.missing["happy"].dropna().astype(int)) == {0, 8}
+    assert s.validation.problems.empty
+
+
+def test_mr_set_is_a_multiple_choice_question(sav):
+    s = sv.read_responses(sav)
+    mr = sv.multi_response(s, "gains").to_frame()
+    df, _ = pyreadstat.read_sav(str(sav))
+    answered = (df[["g1", "g2"]] == 1).any(axis=1)  # SPSS MULT RESPONSE: cases with a count
+    assert mr["n"].tolist() == [int((df["g1"] == 1).sum()), int((df["g2"] == 1).sum())]
+    assert mr["pct"].tolist() == pytest.approx(
+        [100 * (df["g1"] == 1).sum() / answered.sum(), 100 * (df["g2"] == 1).sum() / answered.sum()])
+    assert mr["category"].tolist() == ["Gained skills", "Gained contacts"]
+
+
+def test_inferred_template_round_trips_through_commented_yaml(sav, tmp_path):
+    q = sv.infer_questionnaire(sav)
+    out = tmp_path / "gss.yaml"
+    text = q.to_yaml(out)
+    assert text.startswith("# survey questionnaire template")
+    assert "\n# choice lists:" in text
+    back = sv.load_questionnaire(out)
+    assert back == q
+    s1, s2 = sv.read_responses(sav), sv.read_responses(sav, out)
+    pd.testing.assert_frame_equal(s1.data, s2.data)
+    pd.testing.assert_frame_equal(s1.missing, s2.missing)
+
+
+@pytest.mark.parametrize("ext", ["sav", "dta"])
+def test_no_template_round_trip_through_our_writers(sav, tmp_path, ext):
+    s = sv.read_responses(sav)
+    out = tmp_path / f"back.{ext}"
+    (s.to_spss if ext == "sav" else s.to_stata)(out)
+    back = sv.read_responses(out)
+    for var in ("degree", "happy", "sex"):
+        assert back.data[var].astype(str).tolist() == s.data[var].astype(str).tolist()
+        assert back.missing[var].tolist() == s.missing[var].tolist(), var
+    assert back.data["age"].tolist() == s.data["age"].tolist()
+    if ext == "dta":  # Stata sees the missing reasons as missing: its mean is ours
+        df, _ = pyreadstat.read_dta(str(out))
+        assert df["age"].mean() == pytest.approx(sv.mean(s, "age").estimate, rel=1e-12)
+
+
+def test_stata_file_with_extended_missing_labels(tmp_path):
+    p = tmp_path / "d.dta"
+    df = pd.DataFrame({"x": pd.Series([1.0, 2.0, "a", "b", 1.0, 2.0], dtype=object)})
+    pyreadstat.write_dta(df, str(p), missing_user_values={"x": ["a", "b"]},
+                         variable_value_labels={"x": {1: "yes", 2: "no", "a": "don't know",
+                                                      "b": "not applicable"}},
+                         column_labels={"x": "Agrees"})
+    q = sv.infer_questionnaire(p)
+    assert [(m.kind, m.label) for m in q.question("x").missing] == [
+        ("nonresponse", {"en": "don't know"}), ("not_applicable", {"en": "not applicable"})]
+    s = sv.read_responses(p)
+    f = sv.frequencies(s, "x").to_frame()
+    assert dict(zip(f["category"], f["n"])) == {"yes": 2, "no": 2}
+    reasons = sv.frequencies(s, "x").missing
+    assert dict(zip(reasons["reason"], reasons["n"])) == {"no answer": 1, "skipped": 1}
+
+
+def test_plain_files_are_inferred_from_values(tmp_path):
+    p = tmp_path / "d.csv"
+    rows = ["sex,age,score,visit,note"] + [
+        f"{'fm'[i % 2]},{20 + i},{i / 3:.2f},2024-01-{i + 1:02d},text {i}" for i in range(12)]
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    q = sv.infer_questionnaire(p)
+    assert {x.name: x.type for x in q.questions()} == {
+        "sex": "select_one", "age": "integer", "score": "decimal", "visit": "date",
+        "note": "text"}
+    s = sv.read_responses(p, q)
+    assert s.validation.problems.empty and len(s.data) == 12
+
+
+def test_plain_file_without_template_is_refused_with_a_hint(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("a\n1\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=r"expected a questionnaire .* Hint: pass one: "
+                       r"read_responses\(path, 'template.yaml'\); or build one from the data "
+                       r"with q = sv.infer_questionnaire\(path\)"):
+        sv.read_responses(p)
+
+
+def test_cli_infer_writes_a_template_that_loads(sav, tmp_path):
+    out = tmp_path / "t.yaml"
+    r = subprocess.run([sys.executable, "-m", "survey.cli", "infer", str(sav), "-o", str(out)],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"wrote {out}: 7 questions")
+    assert sv.load_questionnaire(out) == sv.infer_questionnaire(sav)

@@ -331,7 +331,7 @@ async def _compare(e: _Entry, request):
     decided = e.store.adjudications()
     body = [top_bar(e.form, lang, clerk=clerk, pass_=pass_, path="/compare"),
             f"<h1>{esc(word('compare', lang))}</h1>",
-            f'<p class="info">{esc(cmp._summary())}</p>']
+            f'<p class="info">{esc(_summary(cmp, lang))}</p>']
     if not len(cmp.disagreements):
         body.append(f'<p class="info">{esc(word("no_disagreements", lang))}</p>')
     else:
@@ -347,6 +347,12 @@ async def _compare(e: _Entry, request):
                         f'({esc(word(label, lang))}): {esc(ids)}</p>')
     return _respond(page(word("compare", lang), "".join(body), language=lang), request=request,
                     lang=lang)
+
+
+def _summary(cmp, lang: str) -> str:
+    rate = cmp.agreement
+    return word("summary", lang, n=len(cmp.disagreements), first=len(cmp.only_first),
+                second=len(cmp.only_second), rate="–" if rate != rate else f"{rate:.2%}")
 
 
 def _disagreement_row(e: _Entry, request, lang: str, r, decided) -> str:

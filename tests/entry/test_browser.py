@@ -121,6 +121,7 @@ def test_key_double_key_adjudicate_and_read_back(tmp_path):
                     page.click("#save")
                 expect(page.locator("p.info")).to_contain_text(f"已儲存問卷 {f['respondent_id']}")
             page.goto(url + "/form?lang=en")
+            expect(page.locator('[data-q="top_leader_years"]')).to_be_hidden()
             page.screenshot(path=str(shots / "entry-form-en.png"), full_page=True)
             page.goto(url + "/form?lang=zh-Hant")
 
@@ -145,6 +146,7 @@ def test_key_double_key_adjudicate_and_read_back(tmp_path):
             expect(rows.nth(0)).to_contain_text("5 您的性別")
             expect(rows.nth(1)).to_contain_text("6 您在基層（鄉鎮、街道、村、社區）工作的年限")
             expect(rows.nth(1)).to_contain_text(forms[3]["grassroots_years"])
+            expect(page.locator("p.info").first).to_contain_text("差異 2 處；只錄入第一遍 15 份")
             page.screenshot(path=str(shots / "entry-compare.png"), full_page=True)
             page.goto(url + "/")  # the supervisor decides
             page.fill("#clerk", "組長")

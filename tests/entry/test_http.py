@@ -184,6 +184,7 @@ def test_comparison_screen_lists_what_compare_entries_finds(flagship, tmp_path):
     client, token, db = flagship
     store = _key_two_passes(client, token, db)
     page = client.get("/compare").text
+    assert "差異 3 處；只錄入第一遍 0 份，只錄入第二遍 0 份" in page
     shown = set(re.findall(r'<tr data-id="([^"]+)" data-q="([^"]+)">', page))
     assert shown == {("B2", "sex"), ("B3", "gains"), ("B3", "att_4")}
     # independently: each pass written to CSV and compared by the existing command's engine

@@ -23,8 +23,9 @@
     if (i >= 0 && i + 1 < list.length) {
       list[i + 1].focus();
       if (list[i + 1].select) { list[i + 1].select(); }
-    } else {
+    } else {  // the last field: have the verdict ready before Save is pressed
       document.getElementById("save").focus();
+      check();
     }
   }
 

@@ -97,6 +97,11 @@ class Parent(Expr):
 
 
 @dataclasses.dataclass(frozen=True)
+class Root(Expr):
+    """The document root of an absolute path (``/data/group/q``); kept verbatim."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Func(Expr):
     name: str
     args: tuple[Expr, ...] = ()
@@ -379,6 +384,9 @@ class _Parser:
             return e
         if t.kind == "name":
             return self.call()
+        if t.kind == "op" and t.text == "/" and self.tok.pos + 1 < len(self.text) and \
+                self.text[self.tok.pos + 1] not in " )":
+            return Root()  # an absolute path: postfix() reads the steps
         raise _error(self.text, t.pos, f"expected a value, found {self._found()}")
 
     def call(self) -> Expr:
@@ -510,6 +518,8 @@ def to_text(expr: Expr) -> str:
         return "."
     if isinstance(expr, Parent):
         return ".."
+    if isinstance(expr, Root):
+        return ""
     if isinstance(expr, Func):
         return f"{expr.name}({', '.join(to_text(a) for a in expr.args)})"
     if isinstance(expr, Path):

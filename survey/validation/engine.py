@@ -534,12 +534,21 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     eval_df = raw_df.assign(**numbers) if numbers else raw_df
     relevance = _effective_relevance(q)
     rel_cache: dict[str, np.ndarray] = {}
-    from ..questionnaire.expressions import evaluate, names, to_text
+    from ..questionnaire.expressions import ExpressionError, evaluate, names, to_text
 
-    def ev_bool(ast) -> np.ndarray:
+    unevaluable: set[str] = set()
+
+    def ev_bool(ast, unknown: bool = True) -> np.ndarray:
+        """Per row; an expression only the form engine can evaluate (pulldata, position,
+        instance paths, ...) counts as ``unknown`` on every row, with a note."""
         text = to_text(ast)
         if text not in rel_cache:
-            rel_cache[text] = evaluate(ast, eval_df).fillna(False).astype(bool).to_numpy()
+            try:
+                rel_cache[text] = evaluate(ast, eval_df).fillna(False).astype(bool).to_numpy()
+            except ExpressionError as exc:
+                notes.append(f"not checked against the data: {text} ({exc.reason})")
+                rel_cache[text] = np.full(n, unknown)
+                unevaluable.add(text)
         return rel_cache[text]
 
     typed: dict[str, pd.Series] = {}
@@ -719,7 +728,9 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                                    relevant=rel_text))
         req_ast = getattr(qq, "required_ast", None)
         if req_ast is not None:
-            req = ev_bool(req_ast) & rel
+            req = ev_bool(req_ast, unknown=False) & rel
+            if rel_parts and to_text(_and_all(rel_parts)) in unevaluable:
+                req = np.zeros(n, bool)  # asked or not is unknown: no "required" claim
             miss = req & ~has
             if miss.any():
                 cell_rule(miss, name, "required", _Lazy("required", lang, question=qlabel))
@@ -733,7 +744,13 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             if parts:
                 ast = _and_all(parts)
                 cur = eval_df[name]
-                okc = evaluate(ast, eval_df, current=cur).fillna(False).astype(bool).to_numpy()
+                try:
+                    okc = evaluate(ast, eval_df, current=cur).fillna(False).astype(bool) \
+                        .to_numpy()
+                except ExpressionError as exc:  # form-engine functions: not checkable here
+                    notes.append(f"constraint of {name!r} not checked against the data: "
+                                 f"{to_text(ast)} ({exc.reason})")
+                    okc = np.ones(n, bool)
                 viol = has & ~bad & ~okc
                 if viol.any():
                     cell_rule(viol, name, "constraint",

@@ -14,7 +14,7 @@ from pyxform.xls2xform import convert
 from survey.errors import QuestionnaireError, SurveyWarning
 from survey.questionnaire import load_questionnaire, read_xlsform
 from survey.questionnaire._xlsbook import MAX_EMPTY_ROWS, _rows
-from survey.questionnaire.expressions import ExpressionError, parse_expression
+from survey.questionnaire.expressions import ExpressionError, parse_expression, to_text
 from survey.questionnaire.xlsform import pyxform_dict
 
 
@@ -251,8 +251,10 @@ def test_choice_filter_column_typo_is_warned(tmp_path):
 
 def test_odk_functions_parse_and_unknown_ones_are_located():
     for text in ("cos(pi() div 4)", "atan2(1, 2) + log10(100) + exp10(2)",
-                 "date-time(0)", "base64-decode('aGk=')", "substring('abc', 2)"):
-        parse_expression(text)
+                 "date-time(0)", "base64-decode('aGk=')", "substring('abc', 2)",
+                 "/data/household/size > 2", "count(/data/members)",
+                 "instance('c')/root/item[name=current()/../x]/label"):
+        assert to_text(parse_expression(text)) == text
     with pytest.raises(ExpressionError, match=re.escape(
             "expression \"1 + coss(1)\", column 5: unknown function 'coss'. Hint: did you "
             "mean 'cos'?")):
@@ -327,3 +329,22 @@ def test_entities_and_settings_are_kept(tmp_path):
     assert sheets["settings"][0]["instance_name"] == "concat('t', ${tree})"
     xml = round_trip(q, tmp_path)
     assert 'entities:saveto="species"' in xml and 'odk:length="5"' in xml
+
+
+def test_form_engine_expressions_are_noted_not_raised_in_validation(tmp_path):
+    import survey as sv
+    from survey.questionnaire import Questionnaire
+
+    q = Questionnaire.from_dict({"id": "u", "title": {"en": "U"}, "items": [
+        {"name": "a", "type": "integer"},
+        {"name": "b", "type": "integer", "required": True,
+         "relevant": "pulldata('f', 'c', 'k', ${a}) = 1"},
+        {"name": "c", "type": "integer", "constraint": ". < cos(${a})"}]})
+    p = tmp_path / "u.csv"
+    p.write_text("a,b,c\n1,,5\n2,3,\n", encoding="utf-8")
+    s = sv.read_responses(p, q)
+    # relevance unknown: neither 'required' nor 'skip_violation' is claimed
+    assert len(s.validation.to_frame()) == 0 and len(s.data) == 2
+    notes = " ".join(s.validation.notes)
+    assert "not checked against the data: pulldata('f', 'c', 'k', ${a}) = 1" in notes
+    assert "constraint of 'c' not checked against the data" in notes

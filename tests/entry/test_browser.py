@@ -53,7 +53,16 @@ def canonical(f: dict) -> dict:
 
 
 def key_form(page, f: dict, *, bad_years=False, over_max=False) -> None:
+    """Key one form by keyboard: each answer then Enter ("\\n"), in runs between the points
+    where the page waits for the server (a skip) or the test looks at the page."""
     from playwright.sync_api import expect
+
+    typed: list[str] = []
+
+    def flush() -> None:
+        if typed:
+            page.keyboard.type("".join(typed))
+            typed.clear()
 
     expect(page.locator("#f-respondent_id")).to_be_focused()
     for name in ORDER:
@@ -63,7 +72,11 @@ def key_form(page, f: dict, *, bad_years=False, over_max=False) -> None:
             continue  # the page skipped it: Enter on question 7 went to question 9
         if name == "gains_other" and "gains_other" not in f:
             continue
+        if name in AFTER_SKIP:  # the page moves once the server has judged the skip
+            flush()
+            expect(page.locator(f"#f-{name}")).to_be_focused()
         if name == "gains":
+            flush()
             box = page.locator('input[name="gains"]')
             for k, g in enumerate(GAINS):
                 if g in f["gains"] or (over_max and g in ("closeness", "style", "mass_work")):
@@ -71,11 +84,9 @@ def key_form(page, f: dict, *, bad_years=False, over_max=False) -> None:
             box.nth(0).focus()
             page.keyboard.press("Enter")
             continue
-        if name in AFTER_SKIP:  # the page moves once the server has judged the skip
-            expect(page.locator(f"#f-{name}")).to_be_focused()
         if bad_years and name == "grassroots_years":
-            page.keyboard.type("50")
-            page.keyboard.press("Enter")
+            flush()
+            page.keyboard.type("50\n")
             msg = page.locator('ul.problems[data-for="grassroots_years"] li')
             expect(msg).to_contain_text("請填寫0–40之間的整數")
             page.locator("#f-grassroots_years").fill(f[name])
@@ -83,11 +94,12 @@ def key_form(page, f: dict, *, bad_years=False, over_max=False) -> None:
             page.keyboard.press("Enter")
             expect(msg).to_have_count(0)
             continue
-        page.keyboard.type(f[name])
-        page.keyboard.press("Enter")
+        typed.append(f[name] + "\n")
         if name == "top_leader" and f[name] == "2":
+            flush()
             expect(page.locator('[data-q="top_leader_years"]')).to_be_hidden()
             expect(page.locator("#f-posts_held")).to_be_focused()
+    flush()
     expect(page.locator("#save")).to_be_focused()
 
 

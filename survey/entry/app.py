@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, unquote
 
+from ..errors import format_problem
 from ._text import language_of, word
 from .form import EntryForm
 from .pages import esc, form_page, page, question_text, readable, shown_value, top_bar
@@ -46,12 +47,23 @@ class _Entry:
         sha = hashlib.sha256(repr(self.q.to_dict()).encode("utf-8")).hexdigest()
         self.store = db if isinstance(db, EntryStore) else EntryStore(
             db, template_id=str(self.q.id), template_sha256=sha)
+        self.languages = {language_of(t) for t in self.q.languages.available} or {
+            language_of(self.q.default_language)}
         self.language = language_of(language or self.q.default_language)
+        if self.language not in self.languages:
+            raise EntryError(format_problem(
+                where=f"language {language!r}",
+                expected=f"one of the template's languages ({', '.join(sorted(self.languages))})",
+                hint="the form shows the template's own wording; add that language to the "
+                     "template first"))
         self.token = token
 
     def lang(self, request) -> str:
-        tag = request.query_params.get("lang") or request.cookies.get("entry_lang")
-        return language_of(tag) if tag else self.language
+        """The screen language: ``?lang=`` or the cookie, when the template has it."""
+        for tag in (request.query_params.get("lang"), request.cookies.get("entry_lang")):
+            if tag and language_of(tag) in self.languages:
+                return language_of(tag)
+        return self.language
 
 
 def render_entry_app(questionnaire: Any, db: str | os.PathLike | EntryStore, *,

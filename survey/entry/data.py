@@ -155,7 +155,11 @@ def entry_progress(db: str | os.PathLike | EntryStore, questionnaire: Any, *,
                                   "disagreements_open"])
     returned_total = (fw.returned if fw is not None and fw.returned is not None
                       else table["returned"].dropna().sum() if len(table) else 0)
-    total = {"unit": "total", "label": "total", "returned": returned_total,
+    from ..i18n import normalize_language, text
+
+    total = {"unit": "total",
+             "label": text("report.total", normalize_language(lang, strict=False)),
+             "returned": returned_total,
              "keyed": int(table["keyed"].sum()), "double_keyed": int(table["double_keyed"].sum()),
              "disagreements_open": int(table["disagreements_open"].sum())}
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)

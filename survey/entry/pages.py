@@ -192,7 +192,8 @@ def form_page(form: EntryForm, language: str, *, values: Mapping[str, list[str]]
 def _where(form: EntryForm, p: dict, language: str) -> str:
     nums = {f.question.name: f.number for f in form.fields}
     names = [n for n in p["question"].split(",") if n]
-    shown = [nums.get(n) or n for n in names]
+    shown = [nums.get(n) or (word("form_id", language) if n == form.id_name else n)
+             for n in names]
     return f"{', '.join(s for s in shown if s)}: " if shown else ""
 
 

@@ -270,3 +270,15 @@ def test_a_second_template_cannot_reuse_the_database(tmp_path):
     (tmp_path / "not.sqlite").write_text("hello")
     with pytest.raises(sv.SurveyError, match="expected an SQLite entry database"):
         render_entry_app(q, tmp_path / "not.sqlite")
+
+
+def test_a_language_the_template_lacks_is_refused(tmp_path, capsys):
+    q, path = small_template(tmp_path)  # en and zh-Hant only
+    with pytest.raises(sv.SurveyError, match=r"expected one of the template's languages "
+                                             r"\(en, zh-Hant\)"):
+        render_entry_app(q, tmp_path / "e.sqlite", language="zh-Hans")
+    client = TestClient(render_entry_app(q, tmp_path / "e.sqlite", language="zh-TW"))
+    login(client)
+    assert "小型錄入測試" in client.get("/form").text
+    assert "Small entry test" in client.get("/form?lang=en").text
+    assert "Small entry test" in client.get("/form?lang=fr").text  # unknown: stays as it was

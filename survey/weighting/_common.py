@@ -105,8 +105,10 @@ def _label_lookup(survey: Survey, var: str, info) -> dict[str, int]:
     return lookup
 
 
-def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = None) -> Margin:
-    """Resolve one margin: the codes of ``var`` and its targets in category order."""
+def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = None,
+                 allow_empty: bool = False) -> Margin:
+    """Resolve one margin: the codes of ``var`` and its targets in category order
+    (``allow_empty``: targets of categories without respondents are kept, not refused)."""
     if var not in survey.data.columns and survey.questionnaire is None:
         hint = did_you_mean(var, survey.data.columns)
         raise WeightingError(
@@ -173,11 +175,12 @@ def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = 
             "category with a neighbour."
         )
     empty = [labels[i] for i in range(len(labels)) if target[i] > 0 and counts[i] == 0]
-    if empty:
+    if empty and not allow_empty:
         raise WeightingError(
             f"targets for '{var}' name categories without any respondent (empty cells): "
             f"{', '.join(map(str, empty))}. Hint: merge them with a neighbouring category "
-            "in the data and in the targets."
+            "in the data and in the targets (poststratify: partial=True ignores them, as R "
+            "postStratify(partial = TRUE))."
         )
     s = target.sum()
     is_prop = bool(abs(s - 1) < 1e-6 and (target <= 1).all())

@@ -33,13 +33,14 @@ def _empty_margins() -> pd.DataFrame:
 def trim_weights(survey: Survey | pd.DataFrame, *, upper: float = math.inf,
                  lower: float = -math.inf, redistribute: bool = True, relative: bool = False,
                  max_iter: int = 100, weight_name: str = "weight",
-                 extreme_ratio: float = 3.0) -> Survey:
+                 extreme_ratio: float = 3.0, strict: bool = False) -> Survey:
     """Trim weights to ``[lower, upper]`` (R ``trimWeights``).
 
     With ``redistribute=True`` the trimmed amount is shared equally among the weights inside
-    the limits, so the total is kept, repeated until every weight is inside (R
-    ``trimWeights(strict=TRUE)``). ``relative=True`` reads the limits as multiples of the
-    mean weight. Calibration steps recorded for variance are kept (as R keeps postStrata).
+    the limits, so the total is kept: once (R's default ``strict=FALSE``; a weight pushed
+    past a limit by the sharing stays there, and the notes say so), or repeated until every
+    weight is inside with ``strict=True`` (R ``trimWeights(strict=TRUE)``). ``relative=True``
+    reads the limits as multiples of the mean weight. Calibration steps recorded for variance are kept (as R keeps postStrata).
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"w": [1.0, 1.0, 1.0, 9.0]})
@@ -70,17 +71,21 @@ def trim_weights(survey: Survey | pd.DataFrame, *, upper: float = math.inf,
             new[~outside] += (w - new).sum() / (~outside).sum()
         w = new
         it += 1
-        if not redistribute or it >= max_iter:
+        if not redistribute or not strict or it >= max_iter:
             break
     n_trim = int(((w0 < lo) | (w0 > hi)).sum())
     summary, deff, neff, eff = weight_summary(w)
     cells = pd.DataFrame({"row": np.arange(len(w)), "weight": w})
     notes = [f"{n_trim} weights trimmed to [{lo:g}, {hi:g}]"
              + ("; the excess was shared equally among the others (total kept)"
-                if redistribute else "; the total is not kept") + "."]
-    if ((w < lo - 1e-9) | (w > hi + 1e-9)).any():
-        notes.append("Some weights are still outside the limits after redistribution.")
-        warnings.warn(notes[-1], SurveyWarning, stacklevel=2)
+                + (", repeated until all are inside (strict)" if strict else ", once (R's "
+                   "default strict=FALSE)") if redistribute else "; the total is not kept") + "."]
+    still = int(((w < lo - 1e-9) | (w > hi + 1e-9)).sum())
+    if still:
+        notes.append(f"{still} weight(s) are outside the limits after sharing the trimmed "
+                     "amount" + ("." if strict else "; pass strict=True to repeat (R strict=TRUE)."))
+        if strict:
+            warnings.warn(notes[-1], SurveyWarning, stacklevel=2)
     report = WeightingReport(
         method="trim", weight_name=weight_name, converged=True, iterations=it,
         max_deviation=0.0, tol=0.0, margins=_empty_margins(), weights=summary, deff_kish=deff,

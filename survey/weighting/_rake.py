@@ -183,8 +183,12 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
 @replicate_aware
 def poststratify(survey: Survey | pd.DataFrame, by: str | Sequence[str], totals: Mapping, *,
                  weight_name: str = "weight", extreme_ratio: float = 3.0,
-                 language: str | None = None) -> Survey:
+                 language: str | None = None, partial: bool = False) -> Survey:
     """Post-stratify: weights become ``w * N_h / sum_h(w)`` in each cell (R ``postStratify``).
+
+    A population cell with no respondent is an error (its count cannot be reached), unless
+    ``partial=True`` (R ``postStratify(partial = TRUE)``): such cells are ignored and the
+    notes name them; the weights then sum to the totals of the cells present.
 
     Parameters
     ----------
@@ -208,10 +212,11 @@ def poststratify(survey: Survey | pd.DataFrame, by: str | Sequence[str], totals:
             )
         by = by[0]
     w0 = base_weights(s)
-    m = parse_margin(s, by, dict(totals), language=language)
+    m = parse_margin(s, by, dict(totals), language=language, allow_empty=partial)
     total = scale_margins([m], float(w0.sum()))
     k = len(m.labels)
     cur = np.bincount(m.codes, weights=w0, minlength=k)
+    absent = [str(m.labels[j]) for j in np.flatnonzero((cur <= 0) & (m.target > 0))]
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(cur > 0, m.target / cur, 0.0)
     w = w0 * f[m.codes]
@@ -225,7 +230,9 @@ def poststratify(survey: Survey | pd.DataFrame, by: str | Sequence[str], totals:
         deff_kish=deff, n=len(w), n_effective=neff, efficiency=eff,
         extreme=extreme_cells(cells, summary["mean"], extreme_ratio),
         notes=(f"Post-stratified on '{by}' to a total of {total:g} (R survey::postStratify); "
-               "standard errors use the post-stratification residuals.",),
+               "standard errors use the post-stratification residuals.",
+               *((f"partial=True: population cell(s) {absent} have no respondent and were "
+                  f"ignored; the weights sum to {float(w.sum()):g}.",) if absent else ())),
     )
     step = CalibrationStep(kind="poststrat", weights=w, base_weights=w0, codes=(m.codes,))
     return new_survey(s, w, weight_name, report, step)

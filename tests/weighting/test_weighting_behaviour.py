@@ -160,3 +160,26 @@ def test_rake_reproduces_targets(cells, p1, p2):
         assert np.abs(m["deviation"]).max() <= 1e-6
         assert s.weights.sum() == pytest.approx(len(df))
     assert (s.weights >= 0).all()
+
+
+def test_trim_single_pass_is_rs_default():
+    # R trimWeights(strict = FALSE) (the default): one pass - 20 -> 8, the 12 trimmed shared
+    # by the 5 others (+2.4), so 7.5 becomes 9.9 and stays; strict = TRUE repeats until inside
+    df = pd.DataFrame({"w": [1.0, 1.0, 1.0, 1.0, 20.0, 7.5]})
+    one = sv.trim_weights(Survey.from_frame(df, weight="w"), upper=8)
+    np.testing.assert_allclose(one.weights, [3.4, 3.4, 3.4, 3.4, 8, 9.9])
+    assert any("strict=True" in n for n in one.weighting.notes)
+    strict = sv.trim_weights(Survey.from_frame(df, weight="w"), upper=8, strict=True)
+    assert strict.weights.max() <= 8 + 1e-9
+    assert strict.weights.sum() == pytest.approx(df["w"].sum())
+
+
+def test_poststratify_absent_cell_refused_unless_partial():
+    # R postStratify stops ("Some strata absent from sample: use partial=TRUE to ignore
+    # them"); with partial = TRUE the absent stratum is ignored
+    df = pd.DataFrame({"g": pd.Categorical(["a", "a", "b"], categories=["a", "b", "c"])})
+    with pytest.raises(WeightingError, match=r"empty cells\): c.*partial=True"):
+        sv.poststratify(df, "g", {"a": 10, "b": 20, "c": 30})
+    s = sv.poststratify(df, "g", {"a": 10, "b": 20, "c": 30}, partial=True)
+    np.testing.assert_allclose(s.weights, [5, 5, 20])
+    assert any("ignored" in n for n in s.weighting.notes)

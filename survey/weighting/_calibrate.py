@@ -30,20 +30,21 @@ _INTERCEPT = ("(Intercept)", "N", "_total")
 
 def _calfun(method: str, bounds):
     lo, hi = bounds
+    # derivatives exactly as R's cal.linear / cal.raking: non-zero where lo - 1 < u < hi - 1
+    # (for raking R compares u, not exp(u), with the bounds - its Newton steps, hence its
+    # convergence, depend on it)
     if method == "linear":
         def F(u):
             return np.clip(1 + u, lo, hi)
 
         def dF(u):
-            g = 1 + u
-            return ((g >= lo) & (g <= hi)).astype(float)
+            return ((u < hi - 1) & (u > lo - 1)).astype(float)
     elif method == "raking":
         def F(u):
             return np.clip(np.exp(u), lo, hi)
 
         def dF(u):
-            e = np.exp(u)
-            return np.where((e >= lo) & (e <= hi), e, 0.0)
+            return np.where((u < hi - 1) & (u > lo - 1), np.exp(u), 0.0)
     elif method == "logit":
         if not (np.isfinite(lo) and np.isfinite(hi)) or not (lo < 1 < hi):
             raise WeightingError(
@@ -181,7 +182,7 @@ def calibrate(survey: Survey | pd.DataFrame, totals: Mapping, *, method: str = "
             break
         d = dF(u)
         T = X.T @ (X * (w0 * d)[:, None])
-        step, *_ = np.linalg.lstsq(T, misfit, rcond=None)
+        step = np.linalg.pinv(T, rcond=256 * np.finfo(float).eps) @ misfit  # R MASS::ginv
         eta = eta + step
         it += 1
     g = F(X @ eta)

@@ -183,3 +183,26 @@ def test_poststratify_absent_cell_refused_unless_partial():
     s = sv.poststratify(df, "g", {"a": 10, "b": 20, "c": 30}, partial=True)
     np.testing.assert_allclose(s.weights, [5, 5, 20])
     assert any("ignored" in n for n in s.weighting.notes)
+
+
+def test_calibrate_raking_derivative_is_rs_cal_raking():
+    # R: cal.raking dF = ifelse(u < bounds[2] - 1 & u > bounds[1] - 1, exp(u), 0) - the
+    # comparison is on u, not exp(u); the Newton steps (and convergence) follow R's
+    from survey.weighting._calibrate import _calfun
+
+    F, dF = _calfun("raking", (0.5, 1.2))
+    u = np.array([-0.6, -0.4, 0.1, 0.15, 0.19, 0.25])
+    np.testing.assert_allclose(dF(u), np.where((u < 0.2) & (u > -0.5), np.exp(u), 0.0))
+    np.testing.assert_allclose(F(u), np.clip(np.exp(u), 0.5, 1.2))
+
+
+def test_bounded_raking_calibration_reaches_totals():
+    from test_weighting_reference import dsrs
+
+    s = dsrs()
+    tot = {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}}
+    r = sv.calibrate(s, tot, method="raking", bounds=(0.93, 1.1))
+    g = r.weights / s.weights
+    assert r.weighting.converged and g.min() >= 0.93 - 1e-12 and g.max() <= 1.1 + 1e-12
+    got = pd.Series(r.weights).groupby(s.data["stype"].to_numpy(), observed=True).sum()
+    assert got.to_dict() == pytest.approx(tot["stype"], rel=1e-6)

@@ -60,6 +60,7 @@ class FieldSpec:
     missing_codes: tuple[Any, ...] = ()  # kinds (or codes) of missing codes that apply
     role: str | None = None
     columns: tuple[str, ...] = ()  # typed data columns (Questionnaire.var_info(name).columns)
+    source_name: str | None = None  # the file's own column name (x_source_name), if not name
 
     def label(self, language: str | None = None, *, short: bool = False) -> str:
         for pairs in ((self.var_label, self.labels) if short else (self.labels,)):
@@ -227,6 +228,7 @@ def template_spec(q: Any) -> TemplateSpec:
                 missing_codes=tuple(_get(question, "missing", default=()) or ()),
                 role=_get(question, "role"),
                 columns=_data_columns(q, str(_get(question, "name"))),
+                source_name=_get(question, "x_source_name"),
             )
         )
     langs = _get(q, "languages", default=())

@@ -784,6 +784,7 @@ class _Matcher:
         self.spec = spec
         self.platform = platform
         self.by_name = {f.name: f for f in spec.fields}
+        self.by_source = {f.source_name: f.name for f in spec.fields if f.source_name}
         self.by_fold = {}
         for f in spec.fields:
             self.by_fold.setdefault(norm_key(f.name), f.name)
@@ -802,6 +803,8 @@ class _Matcher:
         h = header.strip()
         if h in self.by_name:
             return h
+        if h in self.by_source:
+            return self.by_source[h]
         k = norm_key(h)
         if k in self.by_fold:
             return self.by_fold[k]

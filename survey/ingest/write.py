@@ -336,13 +336,11 @@ def to_spss(survey, path, *, language: str | None = None, compress: bool | None 
                 d[float(k) if isinstance(k, float) else int(k)] = cv
             vl_out[new] = d
         if old in missing:
-            codes = missing[old]
-            if len(codes) <= 3:
-                ranges[new] = [float(c) for c in codes]
-            else:
-                ranges[new] = [{"lo": float(min(codes)), "hi": float(max(codes))}]
-                notes.append(f"{new!r}: more than 3 missing codes; declared as the range "
-                             f"{_py(min(codes))}..{_py(max(codes))}")
+            valid = set(value_labels.get(old, {})) - set(missing[old])
+            spec_, note = _spss_missing(sorted(missing[old]), frame[new], valid)
+            ranges[new] = spec_
+            if note:
+                notes.append(f"{new!r}: {note}")
     measure = {}
     spec = _spec(survey)
     for f in (spec.fields if spec else ()):
@@ -360,6 +358,32 @@ def to_spss(survey, path, *, language: str | None = None, compress: bool | None 
         raise IngestError(format_problem(where=str(path), expected="a writable SPSS file",
                                          found=f"{type(exc).__name__}: {exc}")) from None
     return WrittenFile(str(path), "sav", len(frame), frame.shape[1], tuple(notes))
+
+
+def _spss_missing(codes: list[float], col: pd.Series, labelled_valid) -> tuple[list, str]:
+    """SPSS declares at most 3 discrete missing values, or a range plus one value. A range
+    must not cover a valid value (data or labelled code), or SPSS would drop real answers."""
+    if len(codes) <= 3:
+        return [float(c) for c in codes], ""
+    vals = pd.to_numeric(col, errors="coerce").dropna()
+    valid = set(vals[~vals.isin(codes)].tolist()) | {float(v) for v in labelled_valid}
+
+    def clean(lo, hi) -> bool:
+        return not any(lo <= v <= hi for v in valid)
+
+    for rng, one in ((codes, None), (codes[:-1], codes[-1]), (codes[1:], codes[0])):
+        if clean(rng[0], rng[-1]):
+            spec = [{"lo": float(rng[0]), "hi": float(rng[-1])}]
+            if one is not None:
+                spec.append(float(one))
+            return spec, (f"{len(codes)} missing codes declared as the range {_py(rng[0])} thru "
+                          f"{_py(rng[-1])}" + (f" and {_py(one)}" if one is not None else ""))
+    return [float(c) for c in codes[:3]], (
+        f"{len(codes)} missing codes, but SPSS holds 3 (or a range and one) and every range "
+        f"would cover valid answers: only "
+        f"{', '.join(str(_py(c)) for c in codes[:3])} are declared "
+        f"missing; {', '.join(str(_py(c)) for c in codes[3:])} stay labelled values that SPSS "
+        "counts as valid")
 
 
 def to_stata(survey, path, *, language: str | None = None) -> WrittenFile:

@@ -196,3 +196,12 @@ def test_cli_infer_writes_a_template_that_loads(sav, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"wrote {out}: 7 questions")
     assert sv.load_questionnaire(out) == sv.infer_questionnaire(sav)
+
+
+def test_variable_names_spss_allows_but_templates_do_not_are_read_back(tmp_path):
+    p = tmp_path / "n.sav"
+    pyreadstat.write_sav(pd.DataFrame({"Q#1": [1.0, 2, 1], "b@x": [3.5, 4, 5]}), str(p),
+                         variable_value_labels={"Q#1": {1: "M", 2: "F"}})
+    s = sv.read_responses(p)
+    assert [x.name for x in s.questionnaire.questions()] == ["Q_1", "b_x"]
+    assert s.data["Q_1"].tolist() == ["M", "F", "M"] and s.validation.problems.empty

@@ -234,3 +234,18 @@ items:
     assert back.data["n"].tolist() == s.data["n"].tolist()
     assert back.missing["q"].tolist() == s.missing["q"].tolist()
     assert back.missing["n"].tolist() == s.missing["n"].tolist()
+
+
+def test_spss_never_declares_a_range_over_valid_answers():
+    from survey.ingest.write import _spss_missing
+
+    col = pd.Series([1.0, 5.0, -99, -88, -77, -1])
+    spec, note = _spss_missing([-99.0, -88.0, -77.0, -1.0], col, {1, 2, 3, 4, 5})
+    assert spec == [{"lo": -99.0, "hi": -1.0}] and "range -99 thru -1" in note
+    col = pd.Series([0.0, 1.0, 7.0, 8.0, 9.0, 40.0, 98.0])
+    spec, note = _spss_missing([0.0, 8.0, 9.0, 98.0], col, set())
+    assert spec == [0.0, 8.0, 9.0]
+    assert note.endswith("98 stay labelled values that SPSS counts as valid")
+    spec, note = _spss_missing([8.0, 9.0, 10.0, 99.0], pd.Series([1.0, 40.0]), set())
+    assert spec == [{"lo": 8.0, "hi": 10.0}, 99.0]
+    assert note == "4 missing codes declared as the range 8 thru 10 and 99"

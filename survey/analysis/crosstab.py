@@ -528,8 +528,10 @@ def crosstab(
     language : str, optional
         Label language.
     fisher_seconds : float, optional
-        Time budget of the exact enumeration of Fisher's test (default 2 s for ``"auto"``,
-        10 s for ``True``); beyond it the Monte Carlo p-value is used (0: no enumeration,
+        Budget of the exact enumeration of Fisher's test, in seconds of work at a nominal
+        1 million states per second (default 2 s for ``"auto"``, 10 s for ``True``): counted in
+        work, not wall time, so the choice does not depend on the machine's load; beyond it the
+        Monte Carlo p-value is used (0: no enumeration,
         Monte Carlo at once, except for 2×2 tables). ``fisher_method``
         (``"exact"`` / ``"monte_carlo"``) and ``fisher_b`` on the result say which.
 
@@ -763,7 +765,8 @@ def _fisher(t: np.ndarray, simulate_b: int, seed: int, notes: list[str], budget:
     except TooLarge:
         how.append("monte_carlo")
         notes.append(
-            f"Fisher's exact test: table too large to enumerate within {budget:g} s; Monte Carlo "
+            f"Fisher's exact test: table too large to enumerate within the budget ({budget:g} s "
+            "of work); Monte Carlo "
             "p-value from "
             f"{simulate_b} simulated tables (seed {seed}), as R's simulate.p.value = TRUE."
         )

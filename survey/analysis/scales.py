@@ -309,6 +309,11 @@ def _design_item(design, s, item, mask, v, wv) -> dict:
             "median": float(med), "n_weighted": float(wv.sum())}
 
 
+def _pair_r(a: np.ndarray, b: np.ndarray) -> float:
+    ok = ~np.isnan(a) & ~np.isnan(b)
+    return float(np.corrcoef(a[ok], b[ok])[0, 1]) if ok.sum() > 1 else math.nan
+
+
 def _alpha_from_cov(C: np.ndarray) -> tuple[float, float]:
     k = C.shape[0]
     R = C / np.sqrt(np.outer(np.diag(C), np.diag(C)))
@@ -450,7 +455,11 @@ def reliability(
     # item statistics (psych::alpha)
     Vt = R.sum()
     std_r = R.sum(axis=0) / math.sqrt(Vt)
-    raw_r = C.sum(axis=0) / np.sqrt(np.diag(C) * C.sum())
+    if np.isnan(X).any():  # psych: cor(item, rowMeans(x, na.rm = TRUE), use = "pairwise")
+        total = np.nanmean(X, axis=1)
+        raw_r = np.array([_pair_r(X[:, j], total) for j in range(k)])
+    else:
+        raw_r = C.sum(axis=0) / np.sqrt(np.diag(C) * C.sum())
     RC = R.copy()
     # psych::smc: squared multiple correlations, kept within [0, 1] (a pairwise matrix may be
     # indefinite, a listwise one singular when n <= items: then pseudo-inverse)

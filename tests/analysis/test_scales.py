@@ -61,6 +61,8 @@ def test_alpha_pairwise(wide_missing, classics):
     assert (r.ci_low, r.ci_high) == pytest.approx(tuple(v["feldt_ci_95"]), rel=REL)
     np.testing.assert_allclose(r.items["r_drop"], v["item_r_drop"], rtol=REL)
     np.testing.assert_allclose(r.items["r_cor"], v["item_r_cor"], rtol=REL)
+    # raw.r: psych correlates each item with the per-person mean of the answered items
+    np.testing.assert_allclose(r.items["raw_r"], v["item_raw_r"], rtol=REL)
     np.testing.assert_allclose(r.items["mean"], v["item_mean"], rtol=REL)
     assert r.n == len(wide_missing.dropna(how="all"))
     assert "pairwise deletion" in r.notes[0]

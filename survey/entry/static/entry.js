@@ -59,14 +59,25 @@
   var seq = 0;
   var inflight = 0;
   var idle = [];
+  var lastSent = null;
+  var lastResult = null;
   function check() {
     clearTimeout(timer);
+    var data = new FormData(form);
+    var key = new URLSearchParams(data).toString();
+    if (key === lastSent) {  // the verdict on these answers is known or on its way
+      return whenIdle().then(function () { if (lastResult) { show(lastResult); } });
+    }
+    lastSent = key;
     var mine = ++seq;
     inflight += 1;
-    return fetch("/check", {method: "POST", body: new FormData(form), credentials: "same-origin"})
+    return fetch("/check", {method: "POST", body: data, credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (result) { if (result && mine === seq) { show(result); } })
-      .catch(function () {})
+      .then(function (result) {
+        if (!result) { lastSent = null; return; }  // refused (e.g. a stale page): ask again
+        if (mine === seq) { lastResult = result; show(result); }
+      })
+      .catch(function () { lastSent = null; })
       .then(function () {
         inflight -= 1;
         if (!inflight) { idle.splice(0).forEach(function (done) { done(); }); }

@@ -356,6 +356,7 @@ class _Table:
         self.ragged: np.ndarray | None = None  # fields per row where not the header's, else -1
         self.formula_cells: list[tuple[int, str, str]] = []  # (row, header, formula)
         self.mr_sets: dict[str, list[str]] = {}  # SPSS dichotomy set -> its variables
+        self.user_missing: dict[str, dict[float, str]] = {}  # SPSS: var -> {code: label}
 
 
 def _expected_strings(spec: TemplateSpec) -> list[str]:
@@ -645,6 +646,7 @@ def _read_stat(path, kind, *, encoding, source) -> _Table:
                                                               (v == counted), 1.0, 0.0))
     table = _Table(df.reset_index(drop=True), rows, header_rows=0, value_labels=labels)
     table.stata_missing = kind == "dta"
+    table.user_missing = _user_missing(meta) if kind == "sav" else {}
     table.mr_sets = {k: [str(v) for v in st.get("variable_list", [])] for k, st in mr.items()}
     return table
 
@@ -666,6 +668,25 @@ def _read_entry_db(path, *, source, notes) -> _Table:
                          index=pd.RangeIndex(len(records)), dtype=object)
     source["entry_notes"] = list(said)
     return _Table(frame, np.asarray(rows, dtype="int64"))
+
+
+def _user_missing(meta) -> dict[str, dict[float, str]]:
+    """SPSS user-missing values per variable (discrete values and ranges of up to 1,001
+    whole numbers), with their value labels."""
+    out: dict[str, dict[float, str]] = {}
+    labels = getattr(meta, "variable_value_labels", None) or {}
+    for var, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+        codes: list[float] = []
+        for r in ranges or []:
+            lo, hi = float(r["lo"]), float(r["hi"])
+            if lo == hi:
+                codes.append(lo)
+            elif hi - lo <= 1000 and lo.is_integer() and hi.is_integer():
+                codes += [float(x) for x in range(int(lo), int(hi) + 1)]
+        vl = labels.get(var, {})
+        out[str(var)] = {c: str(vl.get(c, vl.get(int(c) if c.is_integer() else c, "")) or "")
+                         for c in codes}
+    return out
 
 
 def _read_parquet(path, *, source) -> _Table:
@@ -1062,6 +1083,7 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
 
     out: dict[str, Any] = {"_row": table.rows[keep]}
     scheme = spec.missing_scheme
+    file_missing: dict[str, int] = {}  # question -> cells with a file-declared missing value
     explicit: dict[str, np.ndarray] = {}
     rescan: set[str] = set()  # columns assembled from several source columns
     for f in spec.fields:
@@ -1073,6 +1095,9 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
                 uniq = [letter.get(u, u) if isinstance(u, str) else u for u in uniq]
             mapped = _normalize(f, uniq, matcher, vl)
             code_of = scheme.lookup(f.name)
+            declared = table.user_missing.get(main[f.name])
+            if declared:  # SPSS user-missing values the template does not know
+                code_of = {**_declared_missing(f, declared, scheme, file_missing), **code_of}
             hits = [code_of.get(m.strip()) if isinstance(m, str) else None for m in mapped]
             kept = codes[keep]
             if any(h is not None for h in hits):
@@ -1118,6 +1143,12 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
         if name in explicit:
             miss = np.where(np.isnan(miss), explicit[name], miss)
         explicit[name] = miss
+    if file_missing:
+        notes.append(f"SPSS user-missing values the template does not list were read as "
+                     f"missing in {len(file_missing)} question(s), coded with the template's "
+                     "code of the kind their value label says: " + ", ".join(
+                         f"{k} ({v})" for k, v in list(file_missing.items())[:10]))
+        source["file_missing_questions"] = sorted(file_missing)
     if explicit:
         total = int(sum((~np.isnan(v)).sum() for v in explicit.values()))
         notes.append(f"{total} cell(s) hold a missing-answer code of the template; they are "
@@ -1184,6 +1215,27 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
 # values
 # ------------------------------------------------------------------------------------------
 _GUARDED = re.compile(r"'[=+\-@\t\r]")
+
+
+def _declared_missing(f: FieldSpec, declared: dict, scheme, seen: dict) -> dict[str, float]:
+    """Cell text -> missing code for the file's own missing values of ``f`` that are not a
+    choice of the template (those stay answers): the template's code of the kind the
+    value label names (DK -> nonresponse, NAP -> not_applicable)."""
+    from .infer import _kind_of
+
+    choices = {norm_key(str(_num_text(c.code))) for c in f.choices if c.code is not None}
+    choices |= {norm_key(c.name) for c in f.choices}
+    out: dict[str, float] = {}
+    for code, label in declared.items():
+        key = str(_num_text(code))
+        if norm_key(key) in choices:
+            continue
+        target = scheme.code(_kind_of(label), f.name)
+        out[key] = target
+        out[f"{key}.0"] = target
+    if out:
+        seen[f.name] = len(declared)
+    return out
 
 
 def _num_text(code: float) -> int | float:

@@ -205,3 +205,35 @@ def test_variable_names_spss_allows_but_templates_do_not_are_read_back(tmp_path)
     s = sv.read_responses(p)
     assert [x.name for x in s.questionnaire.questions()] == ["Q_1", "b_x"]
     assert s.data["Q_1"].tolist() == ["M", "F", "M"] and s.validation.problems.empty
+
+
+def test_hand_written_template_still_honours_the_files_user_missing(sav, tmp_path):
+    """A template without missing codes: the .sav's own user-missing values are missing
+    (kind from their labels), not 'unknown_code' errors; a code the template lists as a
+    choice stays an answer."""
+    t = tmp_path / "t.yaml"
+    t.write_text("""\
+id: gss
+title: {en: GSS}
+languages: {default: en, available: {en: {name: English}}}
+choice_lists:
+  degree: [{name: "0", label: {en: Lt high school}}, {name: "1", label: {en: High school}},
+           {name: "2", label: {en: Bachelor}}, {name: "8", label: {en: Don't know}}]
+  happy: [{name: "1", label: {en: Very}}, {name: "2", label: {en: Pretty}},
+          {name: "3", label: {en: Not too}}]
+items:
+  - {name: degree, type: select_one, list: degree}
+  - {name: happy, type: select_one, list: happy}
+""", encoding="utf-8")
+    s = sv.read_responses(sav, t)
+    probs = s.validation.problems
+    assert set(probs["rule"]) == {"unknown_column"}  # sex, age, ...: kept, listed; no errors
+    f = sv.frequencies(s, "happy").to_frame()
+    want = spss_valid_counts(sav, "happy")
+    assert f["n"].tolist() == [want[1], want[2], want[3]]
+    df, _ = pyreadstat.read_sav(str(sav), user_missing=True)
+    assert (s.missing["happy"] == -88).sum() == (df["happy"] == 0).sum()  # NAP: skipped
+    assert (s.missing["happy"] == -99).sum() == (df["happy"] == 8).sum()  # DK: no answer
+    d = sv.frequencies(s, "degree").to_frame()
+    assert d.set_index("category").loc["Don't know", "n"] == (df["degree"] == 8).sum()
+    assert s.source["file_missing_questions"] == ["degree", "happy"]

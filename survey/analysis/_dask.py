@@ -102,13 +102,11 @@ def moment(kind: str, ds: DaskSurvey, var: str, *, by, confidence, na_rm, langua
         y = _numeric(part, var)
         w = ds.part_weights(part)
         d = dcode(part)
-        ok = ~np.isnan(y) & (d >= 0)
-        x = np.zeros((len(part), D))
-        rows = np.flatnonzero(ok)
-        dj = d[rows]
-        val = (w[rows] * (y[rows] - mz[dj]) if kind == "mean" else w[rows] * y[rows]) / WD[dj]
-        x[rows, dj] = val
-        return x
+        col = np.where(~np.isnan(y) & (d >= 0), d, -1)
+        dj = np.maximum(col, 0)
+        yy = np.nan_to_num(y)
+        val = (w * (yy - mz[dj]) if kind == "mean" else w * yy) / WD[dj]
+        return col, val
 
     def domain(part):
         y = _numeric(part, var)
@@ -183,21 +181,20 @@ def proportions(ds: DaskSurvey, var: str, *, by, confidence, na_rm, language, wh
     Pz = np.nan_to_num(P)
     WD = np.where(W > 0, W, 1.0)
 
-    def score(part):
+    def score(part):  # the weight in the row's (domain, category) cell ...
         w = ds.part_weights(part)
         c, d, ok = cells(part)
-        x = np.zeros((len(part), D, K))
-        rows = np.flatnonzero(ok)
-        dj = d[rows]
-        x[rows, dj, :] = -(w[rows] / WD[dj])[:, None] * Pz[dj]
-        x[rows, dj, c[rows]] += w[rows] / WD[dj]
-        return x.reshape(len(part), D * K)
+        return np.where(ok, d * K + c, -1), w
+
+    def transform(C):  # ... -> w (1[category] - p) / W_d in the domain's block
+        C3 = C.reshape(len(C), D, K)
+        return ((C3 - Pz[None] * C3.sum(2)[:, :, None]) / WD[None, :, None]).reshape(len(C), -1)
 
     def domain(part):
         _, d, ok = cells(part)
         return np.where(ok, d, -1)
 
-    V, dfs, _ = score_vcov(ds, score, D * K, cols, domain, D)
+    V, dfs, _ = score_vcov(ds, score, D * K, cols, domain, D, transform)
     lin = _Lin(P, V, W, nobs.astype(float), s2)
     n_cell = n_cell.reshape(D, K)
     return _proportions_result(
@@ -238,10 +235,7 @@ def crosstab(ds: DaskSurvey, row: str, by: str, *, alpha, margins, fisher, simul
 
     def design_tests():
         def score(part):
-            w = ds.part_weights(part)
-            x = np.zeros((len(part), Kf))
-            x[np.arange(len(part)), combined(part)] = w
-            return x
+            return combined(part), ds.part_weights(part)
 
         V, _, nu = score_vcov(ds, score, Kf, cols, None, 1)
         return rao_scott_from_cells(unw.reshape(kr + 1, kb + 1), tab, V, n_all, nu, kr, kb)

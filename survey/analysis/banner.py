@@ -1309,8 +1309,13 @@ def _cluster_prop_cov(design, groups, layout, items, mem_a, starts, r_item, code
             tot = T.sum(0)  # (k, kb)
             S = tot.sum(0)
             P = (M @ tot) / S  # (rows, kb)
-            Z = T[:, cols, :] if single else np.einsum("rc,uck->urk", M, T)
-            Z -= P[None] * T.sum(1)[:, None, :]
+            B = T.sum(1)  # (units, kb): the column bases per unit
+            if single and sel.size == k and (cols == np.arange(k)).all():
+                Z = T  # the rows are the categories in order: T is the row totals
+            else:
+                Z = T[:, cols, :] if single else np.einsum("rc,uck->urk", M, T)
+            for r in range(sel.size):
+                Z[:, r, :] -= B * P[r]
             Z /= S
             covs[b][sel] = design.vcov_units(Z.reshape(U, sel.size * kb), blocks=kb)
     return covs

@@ -501,7 +501,10 @@ def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int,
         reached = np.bincount(st.stratum, weights=present.astype(float), minlength=H) > 0
         lonely_h = lonely_h & reached
         H = int(reached.sum())
-    dev = T - np.repeat(means, cnt_i, axis=0)
+    dev = T.copy() if order is None else T  # T[order] is already a copy
+    keep = lonely_h if lonely == "adjust" else np.zeros(len(cnt_i), dtype=bool)
+    for h in np.flatnonzero((cnt_i > 0) & ~keep):  # centre each stratum's segment
+        dev[starts[h]:starts[h] + cnt_i[h]] -= means[h]
     scale = st.scale.copy() if order is None else st.scale[order]
     scale[st.zero_stratum[s]] = 0.0
     if lonely_h.any():
@@ -516,7 +519,7 @@ def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int,
                 "with a neighbour."
             )
         if lonely == "adjust":
-            dev[where] = T[where]  # not centred: deviation from zero (as R)
+            pass  # lonely strata left uncentred above: deviation from zero (as R)
         elif lonely in ("remove", "certainty"):
             scale[where] = 0.0
         elif lonely == "average":

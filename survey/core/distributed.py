@@ -218,21 +218,33 @@ def _chan(parts: list[tuple[float, np.ndarray, np.ndarray]]):
     return n, mean, M
 
 
-def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], np.ndarray], k: int,
-               columns: Sequence[str], domain: Callable[[pd.DataFrame], np.ndarray] | None = None,
-               D: int = 1) -> tuple[np.ndarray, np.ndarray, float]:
-    """Covariance of the totals of the weighted scores ``score(part)`` (n x k per partition),
-    as `Design.vcov_weighted` with calibration, the design df per domain and the df of the
-    whole design (#PSU - #strata, every PSU).
+def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], tuple[np.ndarray, np.ndarray]],
+               k: int, columns: Sequence[str],
+               domain: Callable[[pd.DataFrame], np.ndarray] | None = None, D: int = 1,
+               transform: Callable[[np.ndarray], np.ndarray] | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Covariance of the totals of the weighted scores, as `Design.vcov_weighted` with
+    calibration, the design df per domain and the df of the whole design (#PSU - #strata).
 
+    ``score(part)`` gives each row's one non-zero score column and value ``(col, val)``
+    (``col`` -1: none); the scores of a row are ``transform`` (linear, on a matrix of
+    rows) of that one-hot row, so PSU totals are one ``bincount`` then ``transform``.
     ``domain(part)`` (codes, -1 = outside) gives each row's domain for the df (R
     ``degf(subset(...))``: PSUs minus strata among the domain's rows with non-zero weight).
     """
     cols = list(columns) + design_columns(ds)
-    resid = _raking_shifts(ds, score, k, cols)
+
+    def dense(part):
+        col, val = score(part)
+        x = np.zeros((len(part), k))
+        ok = np.flatnonzero(col >= 0)
+        x[ok, col[ok]] = val[ok]
+        return x if transform is None else transform(x)
+
+    resid = _raking_shifts(ds, dense, k, cols)
 
     def final(part):
-        x = score(part)
+        x = dense(part)
         for i, (step, (shift, _)) in enumerate(zip(ds.raking, resid)):
             psw = ds.step_weights(part, i + 1)
             x = x - psw[:, None] * shift[_cell_index(step, part, resid[i][1])]
@@ -240,7 +252,8 @@ def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], np.ndarray], k: i
 
     spec = ds.design
     if spec.psu:
-        return _psu_vcov(ds, final, k, cols, domain, D)
+        sparse = None if ds.raking else score
+        return _psu_vcov(ds, final, k, cols, domain, D, sparse, transform)
     return _row_unit_vcov(ds, final, k, cols, domain, D)
 
 
@@ -295,30 +308,46 @@ def _raking_shifts(ds, score, k, cols):
     return out
 
 
-def _psu_vcov(ds, final, k, cols, domain, D):
+def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None):
     from .design import build_design
 
     spec = ds.design
     keys = [c for c in (spec.strata, spec.psu[0]) if c is not None]
 
     def stats(part):
-        x = final(part)
+        x = final(part) if sparse is None else None
         w = ds.part_weights(part)
-        frame = pd.DataFrame(x, columns=range(k))
         d = np.zeros(len(part), dtype=np.int64) if domain is None else domain(part)
-        nz = (w != 0)
-        for j in range(D):
-            frame[f"_d{j}"] = (nz & (d == j)).astype(float)
-        return frame.groupby([part[c].to_numpy() for c in keys]).sum()
+        nz = (w != 0) & (d >= 0)
+        unit, uniq = _unit_codes(part, keys)
+        U = len(uniq)
+        sums = np.empty((U, k + D))
+        if sparse is not None:  # one bincount over unit x score column
+            col, val = sparse(part)
+            ok = col >= 0
+            sums[:, :k] = np.bincount(unit[ok] * k + col[ok], weights=val[ok],
+                                      minlength=U * k).reshape(U, k)
+        else:
+            for j in range(k):
+                sums[:, j] = np.bincount(unit, weights=x[:, j], minlength=U)
+        cnt = np.bincount(unit[nz] * D + d[nz], minlength=U * D).reshape(U, D)
+        sums[:, k:] = cnt
+        return uniq, sums
 
-    tab = map_reduce(ds, stats, lambda r: pd.concat(r).groupby(level=list(range(len(keys)))).sum(),
-                     cols)
-    psu_frame = tab.index.to_frame(index=False)
-    psu_frame.columns = keys
+    def combine(results):
+        uniq = pd.concat([r[0] for r in results], ignore_index=True)
+        code, first = _unit_codes(uniq, keys)
+        out = np.zeros((len(first), k + D))
+        np.add.at(out, code, np.concatenate([r[1] for r in results]))
+        return first, out
+
+    psu_frame, tab = map_reduce(ds, stats, combine, cols)
     design = build_design(psu_frame, weights=np.ones(len(psu_frame)), strata=spec.strata,
                           psu=(spec.psu[0],), nest=spec.nest, lonely_psu=spec.lonely_psu)
-    T = tab[list(range(k))].to_numpy()
-    present = tab[[f"_d{j}" for j in range(D)]].to_numpy() > 0
+    T = tab[:, :k]
+    if sparse is not None and transform is not None:
+        T = transform(T)
+    present = tab[:, k:] > 0
     V = _domain_psu_vcov(design, T, present, D, k)
     st = design.stages[0]
     dfs = np.empty(D)
@@ -326,6 +355,20 @@ def _psu_vcov(ds, final, k, cols, domain, D):
         pr = present[:, j]
         dfs[j] = float(pr.sum() - len(np.unique(st.stratum[pr]))) if pr.any() else 0.0
     return V, dfs, float(design.n_psu - design.n_strata)
+
+
+def _unit_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Dense code of each row's (stratum, PSU) and the distinct pairs, in order of appearance."""
+    if len(keys) == 1:
+        code, uniq = pd.factorize(frame[keys[0]], sort=False)
+        return code.astype(np.int64), pd.DataFrame({keys[0]: np.asarray(uniq)})
+    a, ua = pd.factorize(frame[keys[0]], sort=False)
+    b, ub = pd.factorize(frame[keys[1]], sort=False)
+    code, pairs = pd.factorize(a.astype(np.int64) * max(len(ub), 1) + b, sort=False)
+    pairs = np.asarray(pairs)
+    first = pd.DataFrame({keys[0]: np.asarray(ua)[pairs // max(len(ub), 1)],
+                          keys[1]: np.asarray(ub)[pairs % max(len(ub), 1)]})
+    return code.astype(np.int64), first
 
 
 def _domain_psu_vcov(design, T, present, D, k):

@@ -29,10 +29,10 @@ def client():
     cluster.close()
 
 
-def make(n=2400, seed=5):
+def make(n=1500, seed=5):
     rng = np.random.default_rng(seed)
-    psu = rng.integers(0, 120, n)
-    eff = rng.normal(0, 1, 120)[psu]
+    psu = rng.integers(0, 90, n)
+    eff = rng.normal(0, 1, 90)[psu]
     y = 10 + 3 * eff + rng.normal(0, 2, n)
     y[rng.random(n) < 0.03] = np.nan
     item = np.clip(np.round(2 + eff + rng.normal(0, 1, n)), 0, 4).astype(int)
@@ -62,7 +62,7 @@ def data():
 def pair(df, kind):
     kw = DESIGNS[kind]
     mem = sv.Survey.from_frame(df, **kw)
-    dsk = sv.Survey.from_dask(dd.from_pandas(df, npartitions=5), **kw)
+    dsk = sv.Survey.from_dask(dd.from_pandas(df, npartitions=3), **kw)
     return mem, dsk
 
 

@@ -1,0 +1,132 @@
+"""Benchmark: the Dask backend on a partitioned Parquet dataset larger than a worker's memory.
+
+    .venv/bin/python bench/bench_dask.py [--n 50000000] [--part 1000000] [--workers 2]
+                                         [--memory 2GB] [--folder DIR] [--keep]
+
+Writes ``--n`` rows (10 strata, 50,000 PSUs, lognormal weights, numeric ``y``, a 5-category
+``item``, a 4-category ``grp``, three raking margins) as Parquet files of ``--part`` rows,
+chunk by chunk (the generator never holds more than one chunk), starts a
+``distributed.LocalCluster`` with ``--workers`` worker processes limited to ``--memory``
+each, and times, through `Survey.from_dask`:
+
+* crosstab item x grp with the Rao-Scott tests (weighted counts + design-based tests);
+* mean of y with its Taylor SE;
+* rake on three margins (IPF on the joint cells, new weights lazily per partition);
+
+and reports the wall time and the peak resident memory of each worker process (its
+``ru_maxrss``). The data folder is deleted afterwards unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def write_parts(folder: Path, n: int, part: int, seed: int = 1) -> int:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    n_psu = 50_000
+    effect_psu = rng.normal(0, 0.8, n_psu)
+    files = 0
+    for start in range(0, n, part):
+        m = min(part, n - start)
+        # PSUs in order across the files (as survey files are sorted), 20+ rows each
+        psu = (np.arange(start, start + m, dtype=np.int64) * n_psu // n).astype(np.int32)
+        eff = effect_psu[psu]
+        tab = pa.table({
+            "strata": (psu.astype(np.int64) * 10 // n_psu).astype(np.int32), "psu": psu,
+            "w": rng.lognormal(0, 0.5, m), "y": 50 + 10 * eff + rng.normal(0, 10, m),
+            "item": np.clip(np.round(2 + eff + rng.normal(0, 1, m)), 0, 4).astype(np.int8),
+            "grp": rng.integers(0, 4, m).astype(np.int8),
+            "ma": rng.integers(0, 3, m).astype(np.int8),
+            "mb": rng.integers(0, 4, m).astype(np.int8),
+            "mc": rng.integers(0, 5, m).astype(np.int8),
+        })
+        pq.write_table(tab, folder / f"part{files:05d}.parquet")
+        files += 1
+    return files
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=50_000_000)
+    ap.add_argument("--part", type=int, default=1_000_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--memory", default="2GB")
+    ap.add_argument("--folder")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args(argv)
+
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster
+
+    import survey as sv
+
+    folder = Path(args.folder or tempfile.mkdtemp(prefix="bench_dask_"))
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    files = len(list(folder.glob("*.parquet"))) or write_parts(folder, args.n, args.part)
+    t_write = time.perf_counter() - t0
+    size = sum(f.stat().st_size for f in folder.glob("*.parquet")) / 2**20
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                           memory_limit=args.memory, dashboard_address=None)
+    client = Client(cluster)
+    try:
+        ddf = dd.read_parquet(str(folder))
+        s = sv.Survey.from_dask(ddf, weight="w", strata="strata", psu="psu")
+        res = {}
+        t = time.perf_counter()
+        ct = sv.crosstab(s, "item", by="grp")
+        tests = ct.tests
+        res["crosstab item x grp + Rao-Scott"] = time.perf_counter() - t
+        t = time.perf_counter()
+        e = sv.mean(s, "y")
+        res["mean of y with Taylor SE"] = time.perf_counter() - t
+        t = time.perf_counter()
+        total = float(ddf["w"].sum().compute())
+        targets = {k: {i: total * (i + 1) / (n * (n + 1) / 2) for i in range(n)}
+                   for k, n in (("ma", 3), ("mb", 4), ("mc", 5))}
+        r = sv.rake(s, targets=targets, tol=1e-8)
+        res["rake, 3 margins"] = time.perf_counter() - t
+        t = time.perf_counter()
+        er = sv.mean(r, "y")
+        res["mean of y on the raked design"] = time.perf_counter() - t
+        peaks = client.run(_peak_rss_mb)
+    finally:
+        client.close()
+        cluster.close()
+        if not args.keep and not args.folder:
+            shutil.rmtree(folder, ignore_errors=True)
+    print(f"{args.n:,} rows in {files} Parquet files ({size:,.0f} MiB on disk, written in "
+          f"{t_write:.0f} s); {args.workers} worker processes x 1 thread, memory_limit "
+          f"{args.memory} each")
+    print(f"mean {e.estimate:.10g} (SE {e.se:.6g}, df {e.df:g}); raked mean {er.estimate:.10g} "
+          f"(SE {er.se:.6g}); Rao-Scott F {tests.loc['rao_scott_f', 'statistic']:.6g}; "
+          f"rake converged: {r.weighting.converged}")
+    print("| step | wall time |")
+    print("|---|---|")
+    for k, v in res.items():
+        print(f"| {k} | {v:.1f} s |")
+    print("peak resident memory per worker: " + ", ".join(
+        f"{v:,.0f} MiB" for v in peaks.values()))
+
+
+if __name__ == "__main__":
+    main()

@@ -57,6 +57,20 @@ def _escape_marker(m: re.Match) -> str:
     return m.group(1) + "\\" + marker
 
 
+def same_file(a: Any, b: Any) -> bool:
+    """True when ``a`` and ``b`` name one existing file (links and ``..`` included).
+
+    >>> same_file(__file__, __file__), same_file(__file__, "no-such-file")
+    (True, False)
+    """
+    import os
+
+    try:
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+    except (OSError, TypeError, ValueError):
+        return False
+
+
 def is_formula_like(value: Any) -> bool:
     """True for text a spreadsheet would evaluate.
 

@@ -445,52 +445,19 @@ def _failed_cell(nb_path: Path) -> tuple[int | None, str | None, str]:
     return None, section, ""
 
 
-def render_report(
+def _render_report(
     questionnaire: Any,
     responses: str | os.PathLike | None,
     *,
-    notebook: str | os.PathLike = "standard",
-    output_dir: str | os.PathLike = "reports",
-    formats: Sequence[str] = ("html", "pdf"),
-    language: str | None = None,
-    parameters: Mapping[str, Any] | None = None,
-    progress: bool | None = None,
+    notebook: str | os.PathLike,
+    output_dir: Path,
+    kernel_cwd: Path,
+    formats: Sequence[str],
+    language: str | None,
+    parameters: Mapping[str, Any] | None,
+    progress: bool | None,
 ) -> ReportResult:
-    """Execute a report notebook on a questionnaire and its responses; export HTML and PDF.
-
-    Parameters
-    ----------
-    questionnaire : path, template id or Questionnaire
-        The template (a Questionnaire must have been loaded from a file).
-    responses : path
-        The response file (csv, xlsx, sav, ...), read by ``read_responses`` in the notebook.
-    notebook : str or path
-        ``"standard"`` (any questionnaire), ``"grassroots_training"`` (the flagship), or a path
-        to a notebook with a cell tagged ``parameters``.
-    output_dir : path
-        Receives ``<template-id>.ipynb``, ``.html``, ``.pdf`` and ``.manifest.json``.
-    formats : sequence of {"html", "pdf", "weasy"}
-        ``pdf`` prints with Chromium (WeasyPrint when Chromium is missing); ``weasy`` forces
-        WeasyPrint. The executed ``.ipynb`` is always written.
-    language : {"zh-Hant", "zh-Hans", "en"}, optional
-        Report language; default: the questionnaire's default language.
-    parameters : mapping, optional
-        Extra notebook parameters (``alpha``, ``correction``, ``banner``, ``weighting``,
-        ``suppress_below``, ``title``, ``seed`` ...).
-    progress : bool, optional
-        Progress bar; default: on a terminal, off when not a TTY or ``CI`` is set.
-
-    Returns
-    -------
-    ReportResult
-        Paths and timings.
-
-    Raises
-    ------
-    ReportError
-        A cell failed (the message names the cell and its section; the partial executed
-        notebook is left in ``output_dir``), or an export failed.
-    """
+    """:func:`render_report` writing every file into ``output_dir`` (the staging folder)."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     formats = tuple(f.strip().lower() for f in ([formats] if isinstance(formats, str) else formats))
@@ -568,7 +535,7 @@ def render_report(
                 kernel_name="python3",
                 progress_bar={"desc": "cells", "leave": False} if show else False,
                 log_output=False,
-                cwd=str(out_dir),
+                cwd=str(kernel_cwd),
                 request_save_on_cell_execute=False,
                 kernel_manager_class=encrypted_kernel_manager(),
             )
@@ -668,3 +635,160 @@ def render_report(
         pdf=pdf_path,
         timings={k: round(v, 3) for k, v in timings.items()},
     )
+
+
+def render_report(
+    questionnaire: Any,
+    responses: str | os.PathLike | None,
+    *,
+    notebook: str | os.PathLike = "standard",
+    output_dir: str | os.PathLike = "reports",
+    formats: Sequence[str] = ("html", "pdf"),
+    language: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    progress: bool | None = None,
+) -> ReportResult:
+    """Execute a report notebook on a questionnaire and its responses; export HTML and PDF.
+
+    Parameters
+    ----------
+    questionnaire : path, template id or Questionnaire
+        The template (a Questionnaire must have been loaded from a file).
+    responses : path
+        The response file (csv, xlsx, sav, ...), read by ``read_responses`` in the notebook.
+    notebook : str or path
+        ``"standard"`` (any questionnaire), ``"grassroots_training"`` (the flagship), or a path
+        to a notebook with a cell tagged ``parameters``.
+    output_dir : path
+        Receives ``<template-id>.ipynb``, ``.html``, ``.pdf`` and ``.manifest.json``.
+    formats : sequence of {"html", "pdf", "weasy"}
+        ``pdf`` prints with Chromium (WeasyPrint when Chromium is missing); ``weasy`` forces
+        WeasyPrint. The executed ``.ipynb`` is always written.
+    language : {"zh-Hant", "zh-Hans", "en"}, optional
+        Report language; default: the questionnaire's default language.
+    parameters : mapping, optional
+        Extra notebook parameters (``alpha``, ``correction``, ``banner``, ``weighting``,
+        ``suppress_below``, ``title``, ``seed`` ...).
+    progress : bool, optional
+        Progress bar; default: on a terminal, off when not a TTY or ``CI`` is set.
+
+    Returns
+    -------
+    ReportResult
+        Paths and timings.
+
+    Raises
+    ------
+    ReportError
+        A cell failed (the message names the cell and its section; the partial executed
+        notebook is left in ``output_dir`` as ``<template-id>.failed.ipynb``), an export
+        failed, or ``output_dir`` is a file or one of the outputs would replace an input.
+
+    Notes
+    -----
+    The report is built in a hidden staging folder inside ``output_dir`` and moved in place
+    when complete: the old manifest is removed first, the new one written last, so a set
+    with a manifest is always complete and consistent. An interrupted or failed build
+    (Ctrl-C, SIGTERM, a failing cell) leaves the previous report untouched and removes the
+    staging folder and Chromium's temporary files (Chromium's process group is killed).
+    """
+    out_dir = _output_folder(output_dir)
+    with _sigterm_as_interrupt(), _staging(out_dir) as stage:
+        try:
+            result = _render_report(
+                questionnaire, responses, notebook=notebook, output_dir=stage,
+                kernel_cwd=out_dir, formats=formats, language=language,
+                parameters=parameters, progress=progress)
+        except ReportError as exc:
+            partial = next(stage.glob("*.ipynb"), None)
+            if partial is None:
+                raise
+            kept = out_dir / f"{partial.stem}.failed.ipynb"
+            os.replace(partial, kept)
+            raise ReportError(str(exc).replace(str(partial), str(kept))) from None
+        inputs = [p for p in (_source_of(questionnaire), responses) if p is not None]
+        return _publish(result, out_dir, inputs)
+
+
+def _output_folder(output_dir: str | os.PathLike) -> Path:
+    out_dir = Path(os.fspath(output_dir))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ReportError(format_problem(
+            where=f"output_dir {os.fspath(output_dir)!r}", expected="a folder",
+            found="a file", hint="choose another --out"))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(format_problem(
+            where=f"output_dir {os.fspath(output_dir)!r}", expected="a folder that can be "
+            "created and written", found=exc.strerror or str(exc),
+            hint="choose a writable place")) from None
+    return out_dir
+
+
+def _source_of(questionnaire: Any) -> Any:
+    if isinstance(questionnaire, (str, os.PathLike)):
+        return questionnaire
+    return getattr(questionnaire, "source_path", None) or getattr(questionnaire, "source", None)
+
+
+@contextlib.contextmanager
+def _staging(out_dir: Path) -> Iterator[Path]:
+    """A hidden sibling folder of the outputs (same file system: moves are atomic)."""
+    import shutil
+    import tempfile
+
+    stage = Path(tempfile.mkdtemp(prefix=".survey-build-", dir=out_dir))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so the staging folder and Chromium are cleaned up."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _publish(result: ReportResult, out_dir: Path, inputs: Sequence[Any]) -> ReportResult:
+    """Move a complete build in place: old manifest out first, new manifest in last."""
+    from ..core.safety import same_file
+
+    tid = result.template_id
+    built = {p.name: p for p in (result.notebook, result.html, result.pdf) if p is not None}
+    targets = [out_dir / name for name in (*built, result.manifest.name)]
+    for target in targets:
+        for src in inputs:
+            if same_file(target, os.fspath(src)):
+                raise ReportError(format_problem(
+                    where=str(target), expected="an output that is not one of the inputs",
+                    found="the input file itself", hint="choose another --out"))
+    (out_dir / result.manifest.name).unlink(missing_ok=True)
+    for stale in (f"{tid}.html", f"{tid}.pdf", f"{tid}.failed.ipynb"):
+        if stale not in built:
+            (out_dir / stale).unlink(missing_ok=True)  # from an earlier build: not this set
+    moved = {}
+    for name, src in built.items():
+        os.replace(src, out_dir / name)
+        moved[name] = out_dir / name
+    manifest = out_dir / result.manifest.name
+    os.replace(result.manifest, manifest)
+    return dataclasses.replace(
+        result, notebook=moved[result.notebook.name], manifest=manifest,
+        html=moved.get(result.html.name) if result.html else None,
+        pdf=moved.get(result.pdf.name) if result.pdf else None)

@@ -17,6 +17,7 @@ fallback when no Chromium is installed).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import logging
@@ -398,6 +399,11 @@ def chromium_print(html: str, *, chromium: str, timeout: float = 120.0) -> bytes
             raise ReportError(
                 f"Chromium did not finish printing the report within {timeout:.0f} s ({chromium})."
             ) from None
+        except BaseException:  # Ctrl-C, SIGTERM (see render_report): no Chromium left behind
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
         if proc.returncode != 0 or not out.exists() or out.stat().st_size < 1000:
             tail = "\n".join(err.decode("utf-8", "replace").splitlines()[-15:])
             raise ReportError(

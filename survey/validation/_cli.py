@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -20,8 +21,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..errors import QuestionnaireError
+    from ..errors import QuestionnaireError, ValidationError, format_problem
     from ..questionnaire import load_questionnaire
+
+    if args.report and not args.report.lower().endswith(".xlsx"):
+        raise ValidationError(format_problem(
+            where=f"--report {args.report!r}", expected="an Excel workbook name ending in .xlsx",
+            found=f"the extension {Path(args.report).suffix or '(none)'!r}",
+            hint="the report is always written as .xlsx"))
 
     try:
         q = load_questionnaire(args.template)

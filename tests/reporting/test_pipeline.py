@@ -131,8 +131,9 @@ def test_failing_cell_names_cell_and_section_and_keeps_partial_notebook(tmp_path
         _build(out, formats=["html"], parameters={"fail": True})
     msg = str(err.value)
     assert "cell 3 [data] in section 'Data' failed: ValueError: deliberate failure" in msg
-    assert str(out / "tiny.ipynb") in msg
-    assert (out / "tiny.ipynb").exists() and not (out / "tiny.html").exists()
+    assert str(out / "tiny.failed.ipynb") in msg
+    assert (out / "tiny.failed.ipynb").exists() and not (out / "tiny.html").exists()
+    assert not (out / "tiny.ipynb").exists()  # a partial notebook never poses as the report
 
 
 def test_bad_inputs_give_clear_errors(tmp_path):

@@ -339,6 +339,8 @@ async def _compare(e: _Entry, request):
     refused, lang, clerk, pass_ = _context(e, request)
     if refused is not None:
         return refused
+    if pass_ == 2:
+        return _blind(e, lang, clerk)
     cmp = await run_in_threadpool(entry_comparison, e.store, e.q)
     decided = e.store.adjudications()
     body = [top_bar(e.form, lang, clerk=clerk, pass_=pass_, path="/compare"),
@@ -359,6 +361,13 @@ async def _compare(e: _Entry, request):
                         f'({esc(word(label, lang))}): {esc(ids)}</p>')
     return _respond(page(word("compare", lang), "".join(body), language=lang), request=request,
                     lang=lang)
+
+
+def _blind(e: _Entry, lang: str, clerk: str | None):
+    """The second pass is blind: no first-pass value is shown to its clerks."""
+    body = (top_bar(e.form, lang, clerk=clerk, pass_=2, path="/")
+            + f'<p class="warning">{esc(word("blind", lang))}</p>')
+    return _respond(page(word("compare", lang), body, language=lang), status=403)
 
 
 def _summary(cmp, lang: str) -> str:
@@ -409,6 +418,8 @@ async def _adjudicate(e: _Entry, request):
         return refused
     lang = e.lang(request)
     clerk, pass_ = _clerk(request)
+    if pass_ == 2:
+        return _blind(e, lang, clerk)
     rid = (posted.get("respondent_id") or [""])[0]
     name = (posted.get("question") or [""])[0]
     choice = (posted.get("choice") or ["first"])[0]

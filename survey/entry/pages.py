@@ -34,8 +34,9 @@ def top_bar(form: EntryForm, language: str, *, clerk: str | None, pass_: int | N
         who = (f'<span class="who">{esc(word("clerk", language))}: {esc(clerk)} · '
                f'{esc(word(f"pass{pass_}", language))}</span>')
     nav = (f'<a href="/">{esc(word("home", language))}</a> '
-           f'<a href="/form">{esc(word("new_form", language))}</a> '
-           f'<a href="/compare">{esc(word("compare", language))}</a>')
+           f'<a href="/form">{esc(word("new_form", language))}</a>')
+    if pass_ != 2:  # the second pass is blind
+        nav += f' <a href="/compare">{esc(word("compare", language))}</a>'
     return (f'<header class="bar"><b>{esc(word("app", language))}</b> · '
             f'{esc(q.text(q.title, language))} <nav>{nav}</nav> {who}'
             f'<span class="langs">{links}</span></header>')

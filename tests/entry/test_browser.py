@@ -152,6 +152,12 @@ def test_key_double_key_adjudicate_and_read_back(tmp_path):
                 expect(page.locator("p.info")).to_contain_text(f"已儲存問卷 {f['respondent_id']}")
 
             page.goto(url + "/compare")
+            expect(page.locator("p.warning")).to_contain_text("第二遍為盲錄")  # not for pass 2
+            page.goto(url + "/")  # the supervisor compares and decides
+            page.fill("#clerk", "組長")
+            page.check('input[name="pass"][value="1"]')
+            page.click("#start")
+            page.goto(url + "/compare")
             rows = page.locator("table.compare tr[data-id]")
             expect(rows).to_have_count(2)
             assert rows.nth(0).get_attribute("data-id") == "Q001"
@@ -160,10 +166,6 @@ def test_key_double_key_adjudicate_and_read_back(tmp_path):
             expect(rows.nth(1)).to_contain_text(forms[3]["grassroots_years"])
             expect(page.locator("p.info").first).to_contain_text("差異 2 處；只錄入第一遍 15 份")
             page.screenshot(path=str(shots / "entry-compare.png"), full_page=True)
-            page.goto(url + "/")  # the supervisor decides
-            page.fill("#clerk", "組長")
-            page.click("#start")
-            page.goto(url + "/compare")
             # adjudicate: the paper says the first pass was right for Q001, and for Q003 the
             # clerk types the value read off the paper
             rows.nth(0).locator('button[type="submit"]').click()

@@ -180,9 +180,24 @@ def _key_two_passes(client, token, db):
     return EntryStore(db)
 
 
+def test_the_second_pass_is_blind(flagship):
+    client, token, db = flagship
+    client.post("/form", data={"_csrf": token, **flagship_form("D1", grassroots_years="13")})
+    login(client, clerk="李", pass_=2)
+    form = client.get("/form").text
+    assert "D1" not in form and 'value="13"' not in form and 'href="/compare"' not in form
+    assert client.get("/form?id=D1").text.count('value="13"') == 0  # pass 1's copy not opened
+    r = client.get("/compare")
+    assert r.status_code == 403 and "第二遍為盲錄" in r.text and "D1" not in r.text
+    r = client.post("/adjudicate", data={"_csrf": token, "respondent_id": "D1",
+                                         "question": "sex", "choice": "first"})
+    assert r.status_code == 403 and EntryStore(db).adjudications() == {}
+
+
 def test_comparison_screen_lists_what_compare_entries_finds(flagship, tmp_path):
     client, token, db = flagship
     store = _key_two_passes(client, token, db)
+    login(client, clerk="組長", pass_=1)
     page = client.get("/compare").text
     assert "差異 3 處；只錄入第一遍 0 份，只錄入第二遍 0 份" in page
     shown = set(re.findall(r'<tr data-id="([^"]+)" data-q="([^"]+)">', page))

@@ -3,7 +3,8 @@
 * :func:`prop_ci` - R ``svyciprop(method=)``: ``logit``/``xlogit`` (Wald on the logit scale),
   ``mean`` (Wald), ``asin`` (Wald on ``asin(sqrt(p))``), ``beta`` (Korn-Graubard: Clopper-Pearson
   with the effective sample size ``p(1-p)/var`` times ``(t(n-1)/t(df))^2``), ``likelihood``
-  (Rao-Scott scaled profile likelihood of the intercept-only quasi-binomial model).
+  (Rao-Scott scaled profile likelihood of the intercept-only quasi-binomial model, computed
+  step by step as R does, profile grid and spline included: :func:`likelihood_ci_r`).
 * :func:`qrule` - R ``svyquantile(qrule=)``: ``math``/``hf1``, ``school``/``hf2``, ``hf3`` ...
   ``hf9``, ``shahvaish``.
 
@@ -106,12 +107,11 @@ def clopper_pearson(x: float, n: float, confidence: float) -> tuple[float, float
 
 
 def prop_ci(p: float, se: float, *, method: str, df: float, n: int, degf: float,
-            confidence: float, naive_var: float | None = None) -> tuple[float, float]:
+            confidence: float) -> tuple[float, float]:
     """Interval for a design-based proportion ``p`` with SE ``se`` (R ``svyciprop``).
 
     ``df`` is the degrees of freedom of the t quantile (R ``df=degf(design)``), ``n`` the rows
-    used (R ``nrow(design)``, for ``beta``), ``degf`` the design df (``beta``);
-    ``naive_var`` (``likelihood``) the model-based variance of the logit of ``p``.
+    used (R ``nrow(design)``, for ``beta``), ``degf`` the design df (``beta``).
     """
     if not np.isfinite(p):
         return math.nan, math.nan
@@ -121,32 +121,8 @@ def prop_ci(p: float, se: float, *, method: str, df: float, n: int, degf: float,
     if method == "beta":
         return korn_graubard(p, se, n=n, degf=degf, confidence=confidence)
     if method == "likelihood":
-        return _likelihood_ci(p, se, df=df, confidence=confidence, naive_var=naive_var)
+        raise AnalysisError("internal: the likelihood interval needs the data (likelihood_ci_r)")
     return wald_p_interval(p, se, method=method, q=_tq(level, df))
-
-
-def _likelihood_ci(p, se, *, df, confidence, naive_var):
-    """Rao-Scott scaled profile likelihood (R ``confint.svyglm(method="likelihood")``): the
-    binomial deviance of the intercept, divided by ``lambda = design var / model var`` of the
-    logit, crosses ``t(df)^2``; solved exactly (R interpolates a profile on a grid)."""
-    from scipy.optimize import brentq
-
-    if naive_var is None or not np.isfinite(naive_var) or naive_var <= 0 or se <= 0:
-        return math.nan, math.nan
-    var_beta = (se / (p * (1 - p))) ** 2
-    lam = var_beta / naive_var
-    q = _tq(0.5 + confidence / 2, df)
-    # deviance of the intercept-only binomial model with total weight m = 1/(naive_var p(1-p))
-    m = 1.0 / (naive_var * p * (1 - p))
-    target = q * q * lam
-
-    def dev(pi):
-        return 2 * m * (p * math.log(p / pi) + (1 - p) * math.log((1 - p) / (1 - pi))) - target
-
-    eps = 1e-15
-    lo = brentq(dev, eps, p, xtol=1e-15, rtol=1e-15) if dev(eps) > 0 else 0.0
-    hi = brentq(dev, p, 1 - eps, xtol=1e-15, rtol=1e-15) if dev(1 - eps) > 0 else 1.0
-    return lo, hi
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,3 +239,132 @@ def zeroin(f, lower: float, upper: float, *, tol: float, maxiter: int = 1000) ->
         if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
             c, fc = a, fa
     return b
+
+
+def _fmm_spline(x: np.ndarray, y: np.ndarray):
+    """Coefficients of R's ``spline(method = "fmm")`` (Forsythe, Malcolm and Moler)."""
+    n = len(x)
+    b, c, d = np.zeros(n), np.zeros(n), np.zeros(n)
+    if n < 3:
+        b[:] = (y[1] - y[0]) / (x[1] - x[0])
+        return b, c, d
+    d[0] = x[1] - x[0]
+    c[1] = (y[1] - y[0]) / d[0]
+    for i in range(1, n - 1):
+        d[i] = x[i + 1] - x[i]
+        b[i] = 2.0 * (d[i - 1] + d[i])
+        c[i + 1] = (y[i + 1] - y[i]) / d[i]
+        c[i] = c[i + 1] - c[i]
+    b[0], b[n - 1] = -d[0], -d[n - 2]
+    c[0] = c[n - 1] = 0.0
+    if n > 3:
+        c0 = c[2] / (x[3] - x[1]) - c[1] / (x[2] - x[0])
+        cn = c[n - 2] / (x[n - 1] - x[n - 3]) - c[n - 3] / (x[n - 2] - x[n - 4])
+        c[0] = c0 * d[0] * d[0] / (x[3] - x[0])
+        c[n - 1] = -cn * d[n - 2] * d[n - 2] / (x[n - 1] - x[n - 4])
+    for i in range(1, n):
+        t = d[i - 1] / b[i - 1]
+        b[i] -= t * d[i - 1]
+        c[i] -= t * c[i - 1]
+    c[n - 1] /= b[n - 1]
+    for i in range(n - 2, -1, -1):
+        c[i] = (c[i] - d[i] * c[i + 1]) / b[i]
+    b[n - 1] = (y[n - 1] - y[n - 2]) / d[n - 2] + d[n - 2] * (c[n - 2] + 2.0 * c[n - 1])
+    for i in range(n - 1):
+        b[i] = (y[i + 1] - y[i]) / d[i] - d[i] * (c[i + 1] + 2.0 * c[i])
+        d[i] = (c[i + 1] - c[i]) / d[i]
+        c[i] = 3.0 * c[i]
+    c[n - 1] = 3.0 * c[n - 1]
+    d[n - 1] = d[n - 2]
+    return b, c, d
+
+
+def r_spline(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R ``spline(x, y)``: the fmm spline at ``3 length(x)`` equally spaced points."""
+    b, c, d = _fmm_spline(x, y)
+    u = np.linspace(x[0], x[-1], 3 * len(x))
+    i = np.clip(np.searchsorted(x, u, side="right") - 1, 0, len(x) - 1)
+    dx = u - x[i]
+    return u, y[i] + dx * (b[i] + dx * (c[i] + dx * d[i]))
+
+
+def _glm_fit_intercept(y: np.ndarray, wt: np.ndarray, epsilon: float = 1e-8, maxit: int = 25):
+    """R ``glm.fit`` for an intercept-only binomial model (default control): the final
+    coefficient and the working weights of the last iteration (which R's svyglm sandwich and
+    ``summary`` use)."""
+    mu = (wt * y + 0.5) / (wt + 1)
+    eta = np.log(mu / (1 - mu))
+    devold = -2 * float((wt * (y * np.log(np.where(y > 0, y / mu, 1)) + (1 - y)
+                               * np.log(np.where(y < 1, (1 - y) / (1 - mu), 1)))).sum())
+    W = None
+    for _ in range(maxit):
+        mu_eta = mu * (1 - mu)
+        z = eta + (y - mu) / mu_eta
+        W = wt * mu_eta  # w^2 of glm.fit: prior * mu.eta^2 / V(mu)
+        b = float((W * z).sum() / W.sum())
+        eta = np.full_like(y, b)
+        mu = 1 / (1 + np.exp(-eta))
+        dev = -2 * float((wt * (y * np.log(np.where(y > 0, y / mu, 1)) + (1 - y)
+                                * np.log(np.where(y < 1, (1 - y) / (1 - mu), 1)))).sum())
+        if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
+            break
+        devold = dev
+    return b, mu, W
+
+
+def likelihood_ci_r(y: np.ndarray, w: np.ndarray, use: np.ndarray, mean_w: float,
+                    vcov_weighted, *, n_rows: int, df: float,
+                    confidence: float) -> tuple[float, float]:
+    """R ``svyciprop(method = "likelihood")`` step by step: the intercept-only quasi-binomial
+    ``svyglm`` (prior weights w / mean(w), R's IRLS with its default tolerance; the sandwich
+    from the last iteration's working weights), ``confint.svyglm(method = "likelihood")``
+    (level rescaled by lambda = design / model variance of the logit), MASS ``profile.glm``
+    (the deviance at B0 +/- steps of zmax/5 SEs over the dispersion, R ``summary.svyglm``'s
+    svyvar of the Pearson residuals = n/(n-1)), and ``confint.profile.glm`` (an fmm spline
+    through the profile, inverted by linear interpolation)."""
+    from scipy.stats import f as fdist
+    from scipy.stats import norm
+
+    yy, wt = y[use], w[use] / mean_w
+    p = float((wt * yy).sum() / wt.sum())
+    if not 0 < p < 1:
+        return math.nan, math.nan
+    b0, mu, W = _glm_fit_intercept(yy, wt)
+    ainv = 1.0 / W.sum()
+    est = np.zeros(len(y))
+    est[use] = (yy - mu) / (mu * (1 - mu)) * W * ainv
+    var_b = float(vcov_weighted(est[:, None])[0, 0])
+    if not var_b > 0:
+        return math.nan, math.nan
+    se_b = math.sqrt(var_b)
+    lam = var_b / ainv
+    alpha_in = 1 - confidence
+    level = 1 - 2 * norm.cdf(_tq(alpha_in / 2, df) * math.sqrt(lam))
+    n_pos = int(np.count_nonzero(wt))
+    phi = n_pos / (n_pos - 1)
+    s1, s0 = float((wt * yy).sum()), float((wt * (1 - yy)).sum())
+
+    def dev(beta):  # binomial deviance of the intercept-only model, prior weights wt
+        m = 1 / (1 + math.exp(-beta))
+        return -2 * (s1 * math.log(m / p) + s0 * math.log((1 - m) / (1 - p)))
+
+    d0 = dev(b0)
+    zmax = math.sqrt(fdist.ppf(1 - (1 - level) / 4, 1, n_rows - 1))
+    step_size = zmax / 5 * se_b
+    zs, bs = [0.0], [b0]
+    for sgn in (-1, 1):
+        z, step = 0.0, 0
+        while (step := step + 1) < 10 and abs(z) < zmax:
+            bi = b0 + sgn * step * step_size
+            zz = (dev(bi) - d0) / phi
+            zz = max(zz, 0.0) if zz > -1e-3 else zz
+            z = sgn * math.sqrt(zz)
+            zs.append(z)
+            bs.append(bi)
+    order = np.argsort(zs, kind="stable")
+    sx, sy = r_spline(np.asarray(bs)[order], np.asarray(zs)[order])
+    cut = norm.ppf([(1 - level) / 2, 1 - (1 - level) / 2])
+    o = np.argsort(sy, kind="stable")
+    lo, hi = np.interp(cut, sy[o], sx[o], left=math.nan, right=math.nan)
+    return (float(_expit(lo)) if np.isfinite(lo) else math.nan,
+            float(_expit(hi)) if np.isfinite(hi) else math.nan)

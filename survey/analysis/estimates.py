@@ -758,18 +758,31 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
     dfs = _domain_degf(design, None if by is None else dom, valid, D)
     n_dom = np.bincount(dom[use_all], minlength=D)
     n_cell = np.bincount(dom[use_all] * K + codes[use_all], minlength=D * K).reshape(D, K)
+    likelihood = None
+    if ci_method == "likelihood":
+        from ._intervals import likelihood_ci_r
+
+        def likelihood(d, j, n_rows, tdf):  # R svyciprop(method = "likelihood") on the rows
+            use = valid & (dom == d)
+            rows = (np.ones(len(codes), dtype=bool) if design.calibration
+                    else (dom == d) if mask is None else (dom == d) & mask)
+            return likelihood_ci_r((codes == j).astype(float), design.weights, use,
+                                   float(design.weights[rows].mean()), design.vcov_weighted,
+                                   n_rows=n_rows, df=tdf, confidence=confidence)
     return _proportions_result(
         var, by, blabels, labels, lin, dfs, n_dom, n_cell, na_rm=na_rm, all_valid=all_valid,
         missing=missing, ci_method=ci_method, df_user=df_user, confidence=confidence,
         n_all=len(codes) if design.calibration else None,
-        context=[design_summary(s, design), *_where_note(mask)])
+        context=[design_summary(s, design), *_where_note(mask)], likelihood=likelihood)
 
 
 def _proportions_result(var, by, blabels, labels, lin: _Lin, dfs, n_dom, n_cell, *,
                         na_rm: bool, all_valid: bool, missing: int, ci_method: str, df_user,
-                        confidence: float, n_all: int | None, context: list[str]) -> Estimate:
+                        confidence: float, n_all: int | None, context: list[str],
+                        likelihood=None) -> Estimate:
     """The `Estimate` of category shares from their linearisation (shared by the in-memory
-    and the Dask paths); ``n_all``: rows of a calibrated design (R nrow of the design)."""
+    and the Dask paths); ``n_all``: rows of a calibrated design (R nrow of the design);
+    ``likelihood(d, j, n_rows, df)``: the likelihood interval, which needs the rows."""
     from ._intervals import prop_ci
 
     D, K = lin.est.shape
@@ -784,9 +797,14 @@ def _proportions_result(var, by, blabels, labels, lin: _Lin, dfs, n_dom, n_cell,
             p = lin.est[d, j]
             if not na_rm and not all_valid:
                 p = math.nan
-            naive = 1.0 / (n_rows * p * (1 - p)) if 0 < p < 1 and n_rows else None
-            lo, hi = prop_ci(p, se[d, j], method=ci_method, df=tdf, n=n_rows, degf=ddf,
-                             confidence=confidence, naive_var=naive)
+            if ci_method == "likelihood" and 0 < p < 1:
+                if likelihood is None:
+                    raise AnalysisError("proportions: ci_method='likelihood' is not available "
+                                        "for Dask-backed data; use 'logit' or 'beta'")
+                lo, hi = likelihood(d, j, n_rows, tdf)
+            else:
+                lo, hi = prop_ci(p, se[d, j], method=ci_method, df=tdf, n=n_rows, degf=ddf,
+                                 confidence=confidence)
             row = {"var": var}
             if by is not None:
                 row.update(by=by, by_category=blabels[d])

@@ -344,9 +344,8 @@ def likelihood_ci_r(y: np.ndarray, w: np.ndarray, use: np.ndarray, mean_w: float
     phi = n_pos / (n_pos - 1)
     s1, s0 = float((wt * yy).sum()), float((wt * (1 - yy)).sum())
 
-    def dev(beta):  # binomial deviance of the intercept-only model, prior weights wt
-        m = 1 / (1 + math.exp(-beta))
-        return -2 * (s1 * math.log(m / p) + s0 * math.log((1 - m) / (1 - p)))
+    def dev(beta):  # binomial deviance (up to a constant) of the intercept-only model
+        return 2 * (s1 * float(np.logaddexp(0.0, -beta)) + s0 * float(np.logaddexp(0.0, beta)))
 
     d0 = dev(b0)
     zmax = math.sqrt(fdist.ppf(1 - (1 - level) / 4, 1, n_rows - 1))

@@ -829,6 +829,13 @@ class _Matcher:
         k = norm_key(h)
         if k in self.by_fold:
             return self.by_fold[k]
+        # a name used in two groups of an XLSForm is read as '<group>_<name>' for the later
+        # group (survey.questionnaire.xlsform._unique_names): Kobo 'g2/q', ODK 'g2-q'
+        for sep in ("/", "-"):
+            parts = h.split(sep)
+            if len(parts) >= 2 and parts[-1] in self.by_name and parts[-2] not in \
+                    self.by_name and f"{parts[-2]}_{parts[-1]}" in self.by_name:
+                return f"{parts[-2]}_{parts[-1]}"
         # group prefixes: Kobo 'g1/g2/q', ODK Central 'g1-q', SPSS-ish 'g1.q'
         for sep in ("/", "-", ".", ":"):
             if sep in h:

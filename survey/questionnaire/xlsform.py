@@ -812,7 +812,7 @@ class _Reader:
                 self.marks.update({(k[0], key, *k[2:]): v for k, v in self.marks.items()
                                    if k[:2] == ("choice_lists", name) and
                                    getattr(v, "sheet", "") == "external_choices"})
-        items = self.items(lists)
+        items = _unique_names(self.items(lists))
         if self.problems:
             n = len(self.problems)
             exc = QuestionnaireError("\n".join(
@@ -841,6 +841,35 @@ class _Reader:
 
 _CURLY = re.compile("[\u2018\u2019\u201c\u201d]")
 _STRAIGHT = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _unique_names(items: list) -> list:
+    """Give a name used again in another group (pyxform allows it: the XForm paths differ)
+    a unique one, ``<group>_<name>``: names are data columns here. The XLSForm name is kept
+    (``x_xlsform.name``) and written back by the export; Kobo's ``group/name`` and ODK's
+    ``group-name`` headers find the renamed column."""
+    every = {it.get("name") or it.get("group") or it.get("grid") for it in _walk_dicts(items)}
+    seen: dict[str, tuple] = {}
+
+    def walk(items: list, path: tuple) -> None:
+        for it in items:
+            key = "name" if "name" in it else "group" if "group" in it else "grid"
+            name = it.get(key)
+            if name is not None and name in seen and seen[name] != path:
+                new = f"{path[-1] if path else 'top'}_{name}"
+                while new in every:
+                    new += "_"
+                every.add(new)
+                it["x_xlsform"] = {"name": name, **it.get("x_xlsform", {})}
+                it[key] = new
+                name = new
+            if name is not None:
+                seen.setdefault(name, path)
+            if "items" in it:
+                walk(it["items"], (*path, it.get("group") or it.get("grid")))
+
+    walk(items, ())
+    return items
 
 
 def _form_id(raw: str) -> str:

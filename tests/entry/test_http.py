@@ -297,3 +297,24 @@ def test_a_language_the_template_lacks_is_refused(tmp_path, capsys):
     assert "小型錄入測試" in client.get("/form").text
     assert "Small entry test" in client.get("/form?lang=en").text
     assert "Small entry test" in client.get("/form?lang=fr").text  # unknown: stays as it was
+
+
+def test_numbers_are_those_of_the_paper_form():
+    from survey.entry.form import EntryForm
+
+    paper = sv.render_questionnaire(FLAGSHIP, language="zh-Hant")
+    printed = dict(re.findall(
+        r"id='q-(\w+)'><div class='stem'><span class='num'>(\d+)\.</span>", paper))
+    form = EntryForm(FLAGSHIP)
+    keyed = {b.item.name: str(b.number) for b in form.blocks if b.number is not None}
+    assert len(printed) == 12 and keyed == printed
+
+
+@pytest.mark.parametrize("suffix", [".sav", ".dta"])
+def test_entry_export_spss_and_stata(flagship, tmp_path, suffix):
+    client, token, db = flagship
+    client.post("/form", data={"_csrf": token, **flagship_form("E1", sex="2")})
+    out = tmp_path / f"out{suffix}"
+    assert main(["entry-export", "grassroots_training", "--db", str(db), "-o", str(out)]) == 0
+    back = pd.read_spss(out) if suffix == ".sav" else pd.read_stata(out)
+    assert list(back["respondent_id"]) == ["E1"] and str(back["sex"].iloc[0]) == "女"

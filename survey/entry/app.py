@@ -288,16 +288,17 @@ async def _form_post(e: _Entry, request):
         return _redirect("/")
     checked = await run_in_threadpool(e.form.check, posted, lang)
     edit_id = (posted.get("_edit_id") or [None])[0]
-    version = _int((posted.get("_version") or [None])[0]) or None
+    version = int(_int((posted.get("_version") or [None])[0]) or 0) or None
     problems = list(checked.problems)
     confirm = bool(checked.warnings) and not posted.get("_confirm")
-    if edit_id is not None and checked.respondent_id != edit_id:
+    renamed = edit_id is not None and checked.respondent_id != edit_id
+    if renamed:
         problems.insert(0, {"question": e.form.id_name or "", "rule": "id", "severity": "error",
-                            "message": word("stale", lang, id=edit_id), "value": ""})
-    if not checked.errors and not confirm and not (edit_id and checked.respondent_id != edit_id):
+                            "message": word("id_changed", lang, id=edit_id), "value": ""})
+    if not checked.errors and not confirm and not renamed:
         try:
             await run_in_threadpool(e.store.save, checked.respondent_id, pass_, checked.values,
-                                    clerk=clerk, version=int(version) if version else None)
+                                    clerk=clerk, version=version)
             return _redirect(f"/form?saved={quote(checked.respondent_id or '')}")
         except DuplicateForm:
             other = e.store.get(checked.respondent_id, pass_) or {}
@@ -314,7 +315,7 @@ async def _form_post(e: _Entry, request):
     html = form_page(e.form, lang, values=posted, problems=problems, hidden=checked.hidden,
                      csrf=request.state.csrf, clerk=clerk, pass_=pass_, message=message,
                      message_class="error", confirm=not errors and confirm,
-                     version=int(version) if version else None, edit_id=edit_id)
+                     version=version, edit_id=edit_id)
     return _respond(html, status=422, request=request, lang=lang)
 
 

@@ -318,3 +318,12 @@ def test_entry_export_spss_and_stata(flagship, tmp_path, suffix):
     assert main(["entry-export", "grassroots_training", "--db", str(db), "-o", str(out)]) == 0
     back = pd.read_spss(out) if suffix == ".sav" else pd.read_stata(out)
     assert list(back["respondent_id"]) == ["E1"] and str(back["sex"].iloc[0]) == "女"
+
+
+def test_correcting_cannot_change_the_form_number(flagship):
+    client, token, db = flagship
+    client.post("/form", data={"_csrf": token, **flagship_form("F1")})
+    edit = {"_csrf": token, "_version": "1", "_edit_id": "F1", **flagship_form("F2")}
+    r = client.post("/form", data=edit, follow_redirects=False)
+    assert r.status_code == 422 and "修改問卷 F1 時不能更改編號" in r.text
+    assert [f["respondent_id"] for f in EntryStore(db).forms()] == ["F1"]

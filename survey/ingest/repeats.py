@@ -10,7 +10,8 @@ Two export layouts are read (formats.md §2):
 
 Each table is read and validated with the same rules as any response file, against
 ``q.table(repeat)``: the outer questions a repeat's skip logic refers to are joined from the
-parent row (their problems are reported once, in the parent's table). Every repeat row says
+parent row (their problems are reported once, in the parent's table). A nested repeat's
+table is in ``s.repeats`` and on its parent repeat's Survey. Every repeat row says
 its parent in ``_parent_row`` (the parent's index label in its ``data``); a row whose parent
 is not found keeps ``_parent_row`` empty and is reported (rule ``orphan_repeat_row``).
 Other files (a CSV of the main table only) give the main table and no repeat tables, with
@@ -57,6 +58,10 @@ def read_with_repeats(path, q: Any, **options: Any):
         if layout == "odk_zip":
             files = _odk_members(path, Path(tmp))
             main_file, rep_files = _odk_tables(files, q, path)
+            for f in files:
+                if f != main_file and f not in rep_files.values():
+                    notes.append(f"{f.name} in {path.name} is not a table of a repeat of "
+                                 f"{q.id} (repeats: {', '.join(q.repeats())}); not read")
             parts = [_Part(None, read_raw(main_file, q.table(), **read_opts), "KEY", None, None)]
             for rep, f in rep_files.items():
                 parts.append(_Part(rep, read_raw(f, q.table(rep), **read_opts), "KEY",
@@ -68,14 +73,18 @@ def read_with_repeats(path, q: Any, **options: Any):
             main_sheet = read_opts.pop("sheet", sheets[0])
             parts = [_Part(None, read_raw(path, q.table(), sheet=main_sheet, **read_opts),
                            "_index", None, None)]
+            used = {main_sheet if isinstance(main_sheet, str) else sheets[main_sheet]}
             for rep in q.repeats():
                 sheet = _kobo_sheet(rep, sheets)
+                used.add(sheet)
                 if sheet is None:
                     notes.append(f"no sheet for repeat {rep!r} in {path.name} (sheets: "
                                  f"{', '.join(sheets)}); s.repeats has no {rep!r} table")
                     continue
                 parts.append(_Part(rep, read_raw(path, q.table(rep), sheet=sheet, **read_opts),
                                    "_index", "_parent_index", _parent(q, rep)))
+            notes += [f"sheet {s!r} of {path.name} is not a repeat of {q.id} (repeats: "
+                      f"{', '.join(q.repeats())}); not read" for s in sheets if s not in used]
         else:
             parts = [_Part(None, read_raw(path, q.table(), **read_opts), None, None, None)]
             notes.append(f"{path.name} holds one table: the main one; repeats "
@@ -92,6 +101,13 @@ def read_with_repeats(path, q: Any, **options: Any):
             sv = _finish_repeat(survey_from_raw(raw, q.table(p.name), **valid), q, p.name,
                                 orphans)
         surveys[p.name] = sv
+    # a nested repeat's table hangs on its parent repeat's Survey too (innermost first), so
+    # s.repeats["members"].repeat_summary("jobs") works; s.repeats lists every repeat
+    for p in reversed(parts):
+        if p.name is not None and p.parent is not None and p.parent in surveys:
+            parent = surveys[p.parent]
+            surveys[p.parent] = dataclasses.replace(
+                parent, repeats={**parent.repeats, p.name: surveys[p.name]})
     main = surveys.pop(None)
     source = dict(main.source)
     if notes:

@@ -97,7 +97,10 @@ def test_odk_central_zip_is_read_into_linked_tables(q, tmp_path):
     with zipfile.ZipFile(p, "w") as z:
         z.writestr("hh.csv", main)
         z.writestr("hh-members.csv", mem)
+        z.writestr("hh-pets.csv", "kind,PARENT_KEY,KEY\ncat,uuid:a,uuid:a/pets[1]\n")
     s = sv.read_responses(p, q)
+    assert "hh-pets.csv in hh.zip is not a table of a repeat of hh (repeats: members); not " \
+        "read" in s.source["notes"]
     m = s.repeats["members"]
     assert m.data["age"].tolist() == [40, 30, 7, 9]  # no row dropped
     assert m.data["_parent_row"].tolist()[:3] == [2, 2, 3]
@@ -141,3 +144,33 @@ def test_repeat_counts_add_up_to_the_repeat_rows(sizes):
     s = sv.Survey(data=data, repeats={"members": sv.Survey(data=child)})
     counts = s.repeat_summary("members")
     assert counts.sum() == len(child) and counts.tolist() == sizes
+
+
+def test_nested_repeats_link_to_their_parent_repeat(tmp_path):
+    q = Questionnaire.from_dict({"id": "hh", "title": {"en": "H"}, "items": [
+        {"name": "n", "type": "integer"},
+        {"repeat": "members", "items": [
+            {"name": "age", "type": "integer"},
+            {"repeat": "jobs", "items": [
+                {"name": "job", "type": "text", "relevant": "${age} > 14"}]}]}]})
+    wb = Workbook()
+    sheets = {"hh": [["n", "_uuid", "_index"], [2, "u1", 1], [1, "u2", 2]],
+              "members": [["members/age", "_index", "_parent_table_name", "_parent_index"],
+                          [40, 1, "hh", 1], [10, 2, "hh", 1], [30, 3, "hh", 2]],
+              "jobs": [["members/jobs/job", "_index", "_parent_table_name", "_parent_index"],
+                       ["farmer", 1, "members", 1], ["trader", 2, "members", 1],
+                       ["pupil", 3, "members", 2]]}
+    ws = wb.active
+    for i, (name, rows) in enumerate(sheets.items()):
+        ws = ws if i == 0 else wb.create_sheet(name)
+        ws.title = name
+        for r in rows:
+            ws.append(r)
+    wb.save(tmp_path / "nested.xlsx")
+    s = sv.read_responses(tmp_path / "nested.xlsx", q)
+    jobs = s.repeats["jobs"]
+    assert jobs.data["_parent_row"].tolist() == [2, 2, 3]  # rows of the members table
+    # the inner skip logic uses the member's age, joined from the parent repeat row
+    assert jobs.validation.to_frame()[["row", "rule"]].values.tolist() == [
+        [4, "skip_violation"]]
+    assert s.repeats["members"].repeat_summary("jobs").tolist() == [2, 1, 0]

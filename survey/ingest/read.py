@@ -464,21 +464,66 @@ def _read_text(path, data, spec, *, encoding, delimiter, source, notes) -> _Tabl
 
 def _field_counts(data: bytes, enc: str, delimiter: str, n_records: int) -> np.ndarray | None:
     """Fields per record (0 for a blank line), to find lines shorter than the header (the C
-    parser pads them silently). Unquoted files are counted per line; others with csv."""
-    if enc.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig", "ascii", "gb18030",
-                                                           "gbk", "big5", "cp936", "cp950") \
-            and b'"' not in data:
-        d = delimiter.encode(enc)
+    parser pads them silently). Vectorised over the bytes: delimiters and line breaks
+    inside quotes are ignored; multi-byte encodings whose bytes could be mistaken for the
+    delimiter use the csv module."""
+    e = enc.replace("-", "").replace("_", "").lower()
+    d = delimiter.encode("ascii", "replace")
+    fast = len(d) == 1 and (
+        e in ("utf8", "utf8sig", "ascii") or (e in ("gb18030", "gbk", "big5", "cp936", "cp950")
+                                              and d[0] < 0x40))
+    counts = None
+    if fast and b'"' not in data:  # no quotes: one record per line
         lines = data.split(b"\n")
-        if lines and lines[-1].strip(b"\r") == b"":
-            lines = lines[:-1]
         counts = np.fromiter((ln.count(d) + 1 if ln.strip(b"\r") else 0 for ln in lines),
                              dtype=np.int64, count=len(lines))
-    else:
+    elif fast:
+        counts = _field_counts_bytes(np.frombuffer(data, dtype=np.uint8), d[0])
+    if counts is not None:
+        if len(counts) > n_records and counts[-1] == 0:
+            counts = counts[:-1]  # the file's final line break
+    else:  # an unbalanced quote, or bytes that could be the delimiter: the csv module
         text = data.decode(enc).lstrip("\ufeff")
         counts = np.fromiter((len(r) if r else 0 for r in csv.reader(
             io.StringIO(text, newline=""), delimiter=delimiter)), dtype=np.int64)
     return counts if len(counts) == n_records else None
+
+
+def _field_counts_bytes(arr: np.ndarray, delim: int, chunk: int = 1 << 24) -> np.ndarray | None:
+    """Fields per record of a byte array, chunk by chunk (bounded memory), ignoring
+    delimiters and line breaks inside double quotes; 0 for an empty line. None when the
+    quotes do not balance."""
+    out: list[np.ndarray] = []
+    inside = 0  # quote parity carried into the chunk
+    total = 0  # delimiters (outside quotes) before the chunk
+    last_cum, last_end = 0, -1  # cumulative delimiters and position of the last record end
+    n = len(arr)
+    for a in range(0, n, chunk):
+        sub = arr[a:a + chunk]
+        toggles = np.cumsum(sub == 34, dtype=np.int32)
+        inq = ((toggles + inside) % 2) == 1
+        inside = int((toggles[-1] + inside) % 2)
+        ends = np.flatnonzero((sub == 10) & ~inq)
+        cum = np.cumsum((sub == delim) & ~inq, dtype=np.int64)
+        if len(ends):
+            at = total + cum[ends]
+            glob = ends + a
+            prev_cum = np.concatenate([[last_cum], at[:-1]])
+            prev_end = np.concatenate([[last_end], glob[:-1]])
+            c = at - prev_cum + 1
+            length = glob - prev_end - 1 - (arr[np.maximum(glob - 1, 0)] == 13)
+            c[length <= 0] = 0
+            out.append(c)
+            last_cum, last_end = int(at[-1]), int(glob[-1])
+        total += int(cum[-1])
+    if inside:
+        return None
+    if last_end < n - 1:  # the last record has no line break
+        length = n - 1 - last_end - int(arr[-1] == 13)
+        out.append(np.array([total - last_cum + 1 if length > 0 else 0]))
+    else:
+        out.append(np.array([0]))  # after the final line break: nothing
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
 def _parse_ragged(text: str, delimiter: str, path) -> pd.DataFrame:

@@ -185,3 +185,26 @@ def test_column_rules_can_only_flag(tmp_path, q):
     with pytest.raises(ValidationError, match="a rule about a column of the file can only "
                        "'flag'"):
         validate(raw, q, policies={"unknown_column": "reject_row"})
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(st.text(alphabet='ab,"\n 1', max_size=5), min_size=1,
+                              max_size=4), min_size=1, max_size=8),
+       chunk=st.integers(1, 40))
+def test_field_counts_agree_with_the_csv_module(rows, chunk):
+    """The vectorised field count (chunked, quotes and line breaks inside quotes) gives what
+    Python's csv module gives for the same records."""
+    import csv
+    import io
+
+    import numpy as np
+
+    from survey.ingest.read import _field_counts_bytes
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    data = buf.getvalue().encode()
+    want = [len(r) if r else 0 for r in csv.reader(io.StringIO(buf.getvalue(), newline=""))]
+    got = _field_counts_bytes(np.frombuffer(data, dtype=np.uint8), ord(","), chunk=chunk)
+    assert got is not None
+    assert list(got[:-1] if got[-1] == 0 and len(got) > len(want) else got) == want

@@ -362,7 +362,8 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
 
     logit P(Y ≤ k) = ζ_k − xβ, as R ``MASS::polr``. ``to_frame()`` lists the coefficients
     (with odds ratios) then the thresholds ``a|b`` (odds-ratio columns NaN; SEs by the delta
-    method). Unweighted only: with weights or a design an AnalysisError is raised.
+    method). With weights or a design: R ``survey::svyolr`` (weighted likelihood, design
+    sandwich with R's numerical Hessian, thresholds by the delta method).
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"y": pd.Categorical(list("abcabcbcab"), ordered=True),
@@ -376,11 +377,6 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
     s = prepare(survey)
-    if s.has_design:
-        raise AnalysisError(
-            "ordinal_logit: design-based (weighted) ordinal models are not available. "
-            "Hint: analyse unweighted, or dichotomise the response and use logit()"
-        )
     mask = where_mask(s, where, func="ordinal_logit")
     lhs, X, frame = _design(s, formula, mask, intercept=False, language=language)
     col = frame[lhs]
@@ -409,6 +405,8 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
     if not converged:
         warnings.warn(f"ordinal_logit {formula!r} did not converge", ConvergenceWarning, stacklevel=2)
     params = np.asarray(res.params)
+    if s.has_design:
+        return _svyolr_model(s, formula, lhs, X, yy, params, cats, confidence)
     singular = res.normalized_cov_params is None
     if singular:  # (quasi-)separation: the information matrix cannot be inverted
         warnings.warn(f"ordinal_logit {formula!r}: the Hessian is singular ((quasi-)separation); "
@@ -446,3 +444,38 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
     return Model(kind="ordinal_logit", formula=formula, response=lhs, table=table, n=len(yy),
                  method="Ordinal logistic regression (proportional odds)", confidence=confidence,
                  converged=converged, aic=float(res.aic), notes=notes)
+
+
+def _svyolr_model(s, formula, lhs, X, yy, start, cats, confidence) -> Model:
+    """R ``svyolr``: weighted proportional-odds fit with a design-based covariance."""
+    from scipy.stats import norm
+
+    from ..core.design import Design
+    from ._svyolr import svyolr
+
+    rows = np.zeros(len(s.data), dtype=bool)
+    pos = s.data.index.get_indexer(X.index)
+    rows[pos] = True
+    order = np.argsort(pos)  # rows of the design in data order
+    Xm, ym = X.to_numpy()[order], yy[order]
+    est, V, converged = svyolr(Design.from_survey(s), Xm, ym, rows, start)
+    se = np.sqrt(np.clip(np.diag(V), 0, None))
+    stat = est / se
+    p = 2 * norm.sf(np.abs(stat))
+    z = norm.ppf((1 + confidence) / 2)
+    p_x = X.shape[1]
+    labels = list(X.columns) + [f"{cats[k]}|{cats[k + 1]}" for k in range(len(cats) - 1)]
+    table = _table(labels, est, se, stat, p, z, np.array([True] * p_x + [False] * (len(est) - p_x)))
+    names = [_unquote(n) for n in labels]
+    notes = (
+        f"Model: logit P({lhs} ≤ k) = ζ_k − xβ, weighted (R survey::svyolr); "
+        f"{len(ym)} complete rows used.",
+        "Design-based sandwich covariance (svyrecvar of the scores times the inverse of R's "
+        "numerically differentiated Hessian); Wald z tests; thresholds by the delta method.",
+        weighting_note(s),
+    ) + (() if converged else ("Warning: the optimisation did not converge.",))
+    return Model(kind="ordinal_logit", formula=formula, response=lhs, table=table, n=len(ym),
+                 method="Survey-weighted ordinal logistic regression (R svyolr)",
+                 confidence=confidence, converged=converged, notes=notes,
+                 vcov=pd.DataFrame(V, index=names, columns=names), df_resid=math.inf,
+                 family="ordinal", link="logit")

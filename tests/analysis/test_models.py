@@ -120,3 +120,36 @@ def test_labels_in_requested_language():
     assert sv.logit(s, "y ~ C(rank) + x", language="en").to_frame()["term"][1] == "C(rank)[T.Division]"
     o = sv.ordinal_logit(s, "z ~ C(rank) + x", language="en").to_frame()["term"].tolist()
     assert o == ["C(rank)[T.Division]", "x", "lo|mid", "mid|hi"]
+
+
+def test_svyolr_point_estimates_and_sandwich(apisrs, extra):
+    # R: svyolr(size ~ api00 + meals, dsrs): dsrs has equal weights, so the coefficients are
+    # polr's (R values: polr(size ~ api00 + meals, data = apisrs)); the covariance is the
+    # design sandwich - checked against statsmodels' HC0 sandwich of the unweighted fit times
+    # n/(n-1) (1 - n/N) (independent; 2% because R's Hessian is a finite difference, step 1e-3)
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    v = extra["polr/apisrs/size~api00+meals"]
+    df = apisrs.assign(size=pd.cut(apisrs["enroll"], [0, 300, 600, 1000, 10000], ordered=True))
+    s = sv.Survey.from_frame(df, weight="pw", fpc="fpc")
+    t = sv.ordinal_logit(s, "size ~ api00 + meals").to_frame()
+    np.testing.assert_allclose(t["estimate"], v["estimate"], rtol=1e-5)
+    y = df["size"].cat.codes.to_numpy()
+    res = OrderedModel(y, df[["api00", "meals"]].to_numpy(), distr="logit").fit(
+        method="bfgs", disp=False, maxiter=5000, cov_type="HC0")
+    n, N = len(df), float(df["fpc"].iloc[0])
+    hc0 = np.sqrt(np.diag(res.cov_params())[:2] * n / (n - 1) * (1 - n / N))
+    np.testing.assert_allclose(t["se"].iloc[:2], hc0, rtol=2e-2)
+    assert "svyolr" in sv.ordinal_logit(s, "size ~ api00 + meals").method
+
+
+def test_svyolr_weights_are_frequency_weights_for_the_estimates(apisrs):
+    # integer weights w: the weighted MLE equals the unweighted fit on rows repeated w times
+    rng = np.random.default_rng(8)
+    df = apisrs.assign(size=pd.cut(apisrs["enroll"], [0, 300, 600, 1000, 10000], ordered=True),
+                       w=rng.integers(1, 4, len(apisrs)).astype(float))
+    s = sv.Survey.from_frame(df, weight="w")
+    t = sv.ordinal_logit(s, "size ~ I(api00 / 100) + I(meals / 10)").to_frame()
+    big = df.loc[df.index.repeat(df["w"].astype(int))].reset_index(drop=True)
+    u = sv.ordinal_logit(big, "size ~ I(api00 / 100) + I(meals / 10)").to_frame()
+    np.testing.assert_allclose(t["estimate"], u["estimate"], rtol=1e-5)

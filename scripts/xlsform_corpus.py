@@ -37,6 +37,13 @@ def export_repeats(xform: str) -> int:
     return xform.count("<repeat ")
 
 
+def export_filters(xform: str) -> list[str]:
+    """The filtered itemsets (choice filters) of an XForm, sorted."""
+    import re
+
+    return sorted(re.findall(r'<itemset nodeset="[^"]*\[[^"]*\]"', xform))
+
+
 def try_form(path: Path, tmp: Path, verbose: bool) -> dict:
     from pyxform.xls2xform import convert
 
@@ -76,7 +83,9 @@ def try_form(path: Path, tmp: Path, verbose: bool) -> dict:
                 orig = convert(xlsform=str(path), warnings=[]).xform
                 again = convert(xlsform=str(out), warnings=[]).xform
             rec["repeats"] = (export_repeats(orig), export_repeats(again))
-            rec["round_trip"] = rec["round_trip"] and rec["repeats"][0] == rec["repeats"][1]
+            rec["filters"] = (export_filters(orig), export_filters(again))
+            rec["round_trip"] = (rec["round_trip"] and rec["repeats"][0] == rec["repeats"][1]
+                                 and rec["filters"][0] == rec["filters"][1])
         if not rec["round_trip"]:
             a, b = q.to_dict(), back.to_dict()
             rec["diff"] = [k for k in set(a) | set(b) if a.get(k) != b.get(k)]

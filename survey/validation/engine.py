@@ -686,8 +686,13 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
         if getattr(qq, "choice_filter", None) and qtype in (*_SELECT_ONE, "select_multiple"):
             from .choice_filter import outside_filter
 
-            off = outside_filter(qq, q, s.where(~bad), eval_df,
-                                 multi=qtype == "select_multiple")
+            try:
+                off = outside_filter(qq, q, s.where(~bad), eval_df,
+                                     multi=qtype == "select_multiple")
+            except ExpressionError as exc:  # position(), instance() ...: the form's engine
+                notes.append(f"choice_filter of {name!r} not checked against the data: "
+                             f"{qq.choice_filter} ({exc.reason})")
+                off = np.zeros(n, bool)
             if off.any():
                 cell_rule(off, name, "choice_filter",
                           _Lazy("choice_filter", lang, s, question=qlabel,

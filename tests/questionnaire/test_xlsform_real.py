@@ -377,3 +377,23 @@ def test_same_name_twice_in_one_group_is_still_refused(tmp_path):
     with pytest.raises(QuestionnaireError, match=r"dup\.xlsx, sheet 'survey', row 3, "
                        r"item 'a', column 'name': expected a unique name"):
         read_xlsform(p)
+
+
+def test_a_sheet_formatted_to_the_last_cell_reads_fast(tmp_path):
+    import time
+
+    from openpyxl.styles import PatternFill
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "survey"
+    for r in (["type", "name", "label"], ["text", "a", "A"]):
+        ws.append(r)
+    grey = PatternFill("solid", fgColor="DDDDDD")
+    ws.cell(row=1_048_576, column=1_024).fill = grey  # used range A1:AMJ1048576
+    ws.cell(row=1, column=1_024).fill = grey
+    wb.save(tmp_path / "big.xlsx")
+    t0 = time.perf_counter()
+    q = read_xlsform(tmp_path / "big.xlsx")
+    assert time.perf_counter() - t0 < 2.0
+    assert [x.name for x in q.questions()] == ["a"]

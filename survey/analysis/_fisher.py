@@ -362,3 +362,19 @@ def fisher_monte_carlo(table: np.ndarray, *, B: int = 2000, seed: int = 20240101
     tmp = -gammaln(sims + 1.0).sum(axis=(1, 2))
     almost_1 = 1 + 64 * np.finfo(float).eps
     return float((1 + np.sum(tmp <= statistic / almost_1)) / (B + 1))
+
+
+def chisq_monte_carlo(table: np.ndarray, *, B: int = 2000, seed: int = 20240101) -> float:
+    """Monte Carlo p-value of Pearson's X^2 as R's ``chisq.test(simulate.p.value = TRUE, B = B)``:
+    B tables with the observed margins (scipy ``random_table``, seeded: not R's random
+    numbers), p = (1 + #{X^2_sim >= (1 - 64 eps) X^2}) / (B + 1)."""
+    from scipy.stats import random_table
+
+    t = np.asarray(table, dtype=np.int64)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    E = np.outer(t.sum(1), t.sum(0)) / t.sum()
+    statistic = float(((t - E) ** 2 / E).sum())
+    sims = random_table(t.sum(axis=1), t.sum(axis=0), seed=seed).rvs(size=B)
+    stats = ((sims - E) ** 2 / E).sum(axis=(1, 2))
+    almost_1 = 1 - 64 * np.finfo(float).eps
+    return float((1 + np.sum(stats >= almost_1 * statistic)) / (B + 1))

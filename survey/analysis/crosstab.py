@@ -497,6 +497,7 @@ def crosstab(
     where=None,
     language: str | None = None,
     fisher_seconds: float | None = None,
+    simulate: bool = False,
 ) -> CrossTab:
     """Cross-tabulate ``row`` by ``by`` with tests and effect sizes.
 
@@ -534,6 +535,10 @@ def crosstab(
         Monte Carlo p-value is used (0: no enumeration,
         Monte Carlo at once, except for 2×2 tables). ``fisher_method``
         (``"exact"`` / ``"monte_carlo"``) and ``fisher_b`` on the result say which.
+    simulate : bool
+        Add ``pearson_monte_carlo`` to the unweighted tests: the Monte Carlo p-value of
+        Pearson's X² from ``simulate_b`` tables with the observed margins (R ``chisq.test(
+        simulate.p.value = TRUE)``; seeded with ``seed``, not R's random numbers).
 
     Examples
     --------
@@ -601,13 +606,13 @@ def crosstab(
         design_tests=design_tests if s.has_design else None, alpha=alpha, margins=margins,
         fisher=fisher, simulate_b=simulate_b, seed=seed, fisher_seconds=fisher_seconds,
         filtered=mask is not None, wnote=weighting_note(s), extra=extra,
-        design_context=(s, rcodes, bcodes, None) if s.has_design else None)
+        design_context=(s, rcodes, bcodes, None) if s.has_design else None, simulate=simulate)
 
 
 def crosstab_from_tables(row, by, rinfo, binfo, tab_full, unw_full, *, weighted: bool,
                          design_tests, alpha: float, margins: bool, fisher, simulate_b: int,
                          seed: int, fisher_seconds, filtered: bool, wnote: str, extra: dict,
-                         design_context) -> CrossTab:
+                         design_context, simulate: bool = False) -> CrossTab:
     """The `CrossTab` from its (kr + 1) x (kb + 1) tables (first row and column: missing),
     weighted and unweighted; ``design_tests()`` gives the Rao-Scott tests under a design
     (``None``: unweighted tests). Shared by the in-memory and the Dask paths."""
@@ -647,6 +652,14 @@ def crosstab_from_tables(row, by, rinfo, binfo, tab_full, unw_full, *, weighted:
 
         if design_tests is None:
             tests["pearson"] = [x2, df, np.nan, chi2_sf(x2, df)]
+            if simulate:  # R chisq.test(simulate.p.value = TRUE, B = simulate_b)
+                from ._fisher import chisq_monte_carlo
+
+                tests["pearson_monte_carlo"] = [x2, np.nan, np.nan,
+                                                chisq_monte_carlo(t, B=simulate_b, seed=seed)]
+                notes.append(f"pearson_monte_carlo: Monte Carlo p-value of Pearson's X² from "
+                             f"{simulate_b} tables with the observed margins (seed {seed}), as "
+                             "R chisq.test(simulate.p.value = TRUE).")
             if r == 2 and c == 2:
                 yates = np.minimum(0.5, np.abs(t - e))
                 xy = float(np.sum((np.abs(t - e) - yates) ** 2 / e))

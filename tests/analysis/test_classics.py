@@ -94,3 +94,17 @@ def test_pairwise_ttest_pooled_sd(srs):
 def test_weighted_survey_is_refused(call):
     with pytest.raises(sv.AnalysisError, match="no design-based form"):
         call(DESIGNS["dsrs"]())
+
+
+def test_pearson_monte_carlo_p_value(srs):
+    # R chisq.test(table, simulate.p.value = TRUE, B = 2000): p = (1 + #{X2_sim >= X2}) /
+    # (B + 1) over tables with the observed margins; seeded numpy draws (not R's), so checked
+    # against the asymptotic p-value within Monte Carlo error and by reproducibility
+    ct = sv.crosstab(srs, "stype", by="sch.wide", simulate=True, simulate_b=4000, seed=3)
+    t = ct.tests
+    p_mc, p_asy = t.loc["pearson_monte_carlo", "p_value"], t.loc["pearson", "p_value"]
+    assert t.loc["pearson_monte_carlo", "statistic"] == t.loc["pearson", "statistic"]
+    assert abs(p_mc - p_asy) < 4 * math.sqrt(p_asy * (1 - p_asy) / 4000) + 1 / 4001
+    again = sv.crosstab(srs, "stype", by="sch.wide", simulate=True, simulate_b=4000, seed=3)
+    assert again.tests.loc["pearson_monte_carlo", "p_value"] == p_mc
+    assert "pearson_monte_carlo" not in sv.crosstab(srs, "stype", by="sch.wide").tests.index

@@ -863,6 +863,10 @@ class _Matcher:
             for _, t in f.labels + f.var_label:
                 self.by_label.setdefault(norm_key(t), f.name)
         self.lookups = {f.name: choice_lookup(f) for f in spec.fields if f.choices}
+        # the part after a separator that can name a choice is never longer than this: the
+        # headers' separator positions beyond it are not tried (a 48 KB header stays linear)
+        self.max_sub = 2 * max((len(k) for lk in self.lookups.values() for k in lk),
+                               default=0) + 64
         self.other_text_of = {f.other_text: f.name for f in spec.fields if f.other_text}
 
     def question(self, header: str) -> str | None:
@@ -912,7 +916,7 @@ class _Matcher:
             candidates = [(m.group(1), m.group(2), "[")]
         else:
             candidates = []
-            for i in range(len(h) - 1, 0, -1):
+            for i in range(len(h) - 1, max(0, len(h) - 1 - self.max_sub), -1):
                 if h[i] in "/_.:":
                     candidates.append((h[:i], h[i + 1:], h[i]))
         for base, sub, sep in candidates:

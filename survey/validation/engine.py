@@ -349,18 +349,22 @@ class _Problems:
 
     def add_column(self, *, question: str, value, rule: str, severity: str, message: str,
                    action: str) -> None:
-        """A problem about a column of the file (no row)."""
-        self.parts.append(pd.DataFrame({
-            "row": [pd.NA], "respondent_id": [None], "question": [question], "value": [value],
-            "rule": [rule], "severity": [severity], "message": [message], "action": [action],
-            "_pos": [-1]}))
+        """A problem about a column of the file (no row); one frame for all of them (a file
+        with 10,000 unknown columns stays linear)."""
+        if not self.parts or not isinstance(self.parts[-1], list):
+            self.parts.append([])
+        self.parts[-1].append({
+            "row": pd.NA, "respondent_id": None, "question": question, "value": value,
+            "rule": rule, "severity": severity, "message": message, "action": action,
+            "_pos": -1})
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
             out = empty_problems()
             out["_pos"] = pd.Series(dtype="int64")
             return out
-        out = pd.concat(self.parts, ignore_index=True)
+        parts = [pd.DataFrame(p) if isinstance(p, list) else p for p in self.parts]
+        out = pd.concat(parts, ignore_index=True)
         out = out.sort_values(["_pos"], kind="stable").reset_index(drop=True)
         out["row"] = out["row"].astype("Int64")
         return out
@@ -866,11 +870,14 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                 data[c] = data[c].where(~wipe)
     missing = _overlay_missing(pd.DataFrame(missing_cols, index=frame.index),
                                getattr(raw, "missing", None))
+    extra_data: dict[str, Any] = {}  # added at once: 10,000 extra columns stay linear
     for c in extras:
         out_name = str(c).removeprefix("_extra:")
-        if out_name in data.columns:
+        if out_name in data.columns or out_name in extra_data:
             out_name = str(c)
-        data[out_name] = frame[c]
+        extra_data[out_name] = frame[c].to_numpy()
+    if extra_data:
+        data = pd.concat([data, pd.DataFrame(extra_data, index=data.index)], axis=1)
 
     index = pd.Index(rows, name="row")
     data.index = index
@@ -878,8 +885,10 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     keep = ~reject
     rejected = raw_df.copy()
     rejected.index = index
-    for c in extras:
-        rejected[str(c)] = frame[c].to_numpy()
+    if extras:
+        added = pd.DataFrame({str(c): frame[c].to_numpy() for c in extras}, index=index)
+        rejected = pd.concat([rejected.drop(columns=[c for c in added.columns
+                                                     if c in rejected.columns]), added], axis=1)
     rejected = rejected[reject]
     rejected.insert(0, "rule", reject_rule[reject])
     rejected.insert(0, "reason", reject_msg[reject])

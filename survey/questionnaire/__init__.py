@@ -21,11 +21,15 @@ __all__ = [
 ]
 
 
-def read_xlsform(path) -> Questionnaire:
-    """Read an XLSForm workbook (ours, or hand-made in KoboToolbox/ODK) as a `Questionnaire`."""
+def read_xlsform(path, *, missing_files: str = "warn") -> Questionnaire:
+    """Read an XLSForm workbook (ours, or hand-made in KoboToolbox/ODK) as a `Questionnaire`.
+
+    ``missing_files="error"`` refuses a ``select_one_from_file`` whose file is not next to
+    the form (default ``"warn"``: keep the reference, warn naming the file).
+    """
     from .xlsform import read_xlsform as _read
 
-    return _read(path)
+    return _read(path, missing_files=missing_files)
 
 
 def codebook(questionnaire, *, language: str | None = None):

@@ -389,8 +389,10 @@ def _meta_value(file: str, row: int, r: dict) -> Any:
 
 
 class _Reader:
-    def __init__(self, sheets: dict, file: str, base_dir: Path | None = None):
+    def __init__(self, sheets: dict, file: str, base_dir: Path | None = None,
+                 missing_files: str = "warn"):
         self.sheets, self.file, self.base_dir = sheets, file, base_dir
+        self.missing_files = missing_files
         self.problems: list[str] = []
         self.marks: dict = {}
         self.meta = {r["key"]: _meta_value(file, row, r) for row, r in
@@ -496,6 +498,12 @@ class _Reader:
         lists[file_name] = lst
         path = (self.base_dir / file_name) if self.base_dir else None
         if path is None or not path.is_file():
+            if self.missing_files == "error":
+                raise QuestionnaireError(
+                    f"{self.file}: expected the choices file {file_name} of "
+                    f"select_one_from_file next to the form ({path or 'no folder'}), found "
+                    "none. Hint: put the file beside the XLSForm, or read with "
+                    "missing_files='warn' to keep the reference without its choices")
             import warnings
 
             from ..errors import SurveyWarning
@@ -966,7 +974,7 @@ def _tag_of(col: str) -> str:
     return _KNOWN_LANG_NAMES.get(col.strip().lower(), col.strip() or "und")
 
 
-def read_xlsform(path) -> Any:
+def read_xlsform(path, *, missing_files: str = "warn") -> Any:
     """Read an XLSForm (``.xlsx`` or ``.xls``) as a `Questionnaire` (same checks as YAML).
 
     Everything pyxform reads is kept: type aliases (``select one from x``, ``gps``, ``photo``,
@@ -986,14 +994,18 @@ def read_xlsform(path) -> Any:
         raise QuestionnaireError(f"{path}: expected a 'survey' sheet, found sheets "
                                  f"{sorted(sheets)}. Hint: is this an XLSForm?")
     return from_sheets(sheets, str(path), source_path=str(path.resolve()),
-                       sha256=sha256_of(path), cls=Questionnaire, base_dir=path.parent)
+                       sha256=sha256_of(path), cls=Questionnaire, base_dir=path.parent,
+                       missing_files=missing_files)
 
 
-def from_sheets(sheets: dict, file: str, *, cls=None, base_dir: Path | None = None, **extra):
+def from_sheets(sheets: dict, file: str, *, cls=None, base_dir: Path | None = None,
+                missing_files: str = "warn", **extra):
     """Build a questionnaire from sheets of (row number, row dict) pairs."""
     if cls is None:
         from .questionnaire import Questionnaire as cls
-    reader = _Reader(sheets, file, base_dir)
+    if missing_files not in ("warn", "error"):
+        raise QuestionnaireError(f"missing_files={missing_files!r}: expected 'warn' or 'error'")
+    reader = _Reader(sheets, file, base_dir, missing_files)
     d = reader.template()
     return cls.from_dict(d, source=file, marks=reader.marks, **extra)
 

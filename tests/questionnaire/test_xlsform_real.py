@@ -308,6 +308,9 @@ def test_select_one_from_file_without_the_file_names_it(tmp_path):
                       "form"):
         q = read_xlsform(p)
     assert q.choices("towns.csv").choices == ()
+    with pytest.raises(QuestionnaireError, match=r"nofile\.xlsx: expected the choices file "
+                       r"towns\.csv of select_one_from_file next to the form"):
+        read_xlsform(p, missing_files="error")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SurveyWarning)
         round_trip(q, tmp_path)

@@ -41,7 +41,10 @@ TASKS = [
     ("rake", "rake 3 margins"),
     ("raked_mean", "mean with SE on the raked design (prepared)"),
     ("banner", "banner, 20 questions x 4 banner variables, design-based letters"),
+    ("rep_mean", "replicate design (80 Fay-BRR replicates): mean with SE"),
+    ("rep_crosstab", "replicate design (80 Fay-BRR replicates): crosstab 5x4 + Rao-Scott"),
 ]
+REPS = 80
 MARGINS = {"ma": 3, "mb": 4, "mc": 5}
 BANNER_BY = ["grp", "ma", "mb", "mc"]
 
@@ -77,6 +80,26 @@ def make_parquet(path: Path, n: int, seed: int = 1) -> None:
     for q in range(20):
         cols[f"q{q}"] = np.clip(np.round((ks[q] - 1) / 2 + effect + rng.normal(0, 1, n)),
                                 0, ks[q] - 1).astype(np.int32)
+    pq.write_table(pa.table(cols), path)
+
+
+def make_replicates(path: Path, main: Path, seed: int = 2) -> None:
+    """80 Fay-BRR replicate weights (rho = 0.5: w * 1.5 or w * 0.5 by half-sample) of the
+    rows of ``main``, in their own file (the other tasks do not read them)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(main, columns=["strata", "psu", "w"])
+    psu = t["psu"].to_numpy()
+    w = t["w"].to_numpy()
+    rng = np.random.default_rng(seed)
+    half = rng.integers(0, 2, (int(psu.max()) + 1, REPS)).astype(bool)  # per PSU
+    cols = {"w": w}
+    for r in range(REPS):
+        cols[f"rw{r + 1}"] = w * np.where(half[psu, r], 1.5, 0.5)
+    for c in ("item", "grp", "y"):
+        cols[c] = pq.read_table(main, columns=[c])[c].to_numpy()
     pq.write_table(pa.table(cols), path)
 
 
@@ -133,6 +156,17 @@ def run_svy(path: str, runs: int) -> dict:
     T["raked_mean"] = _timeit(lambda: raked.estimation.mean("y"), runs)
     rm = raked.estimation.mean("y").to_polars()
     res["values"]["raked_mean"] = [rm["est"][0], rm["se"][0]]
+    rep = Path(path).with_suffix(".rep.parquet")
+    if rep.exists():
+        rdata = pl.read_parquet(rep)
+        rdes = svy.Design(wgt="w", rep_wgts=svy.BrrWgts(prefix="rw", n_reps=REPS,
+                                                        fay_coef=0.5))
+        rs = svy.Sample(rdata, rdes)
+        T["rep_mean"] = _timeit(lambda: rs.estimation.mean("y", method="replication"), runs)
+        v = rs.estimation.mean("y", method="replication").to_polars()
+        res["values"]["rep_mean"] = [v["est"][0], v["se"][0]]
+        T["rep_crosstab"] = _timeit(lambda: rs.categorical.tabulate(
+            "item", "grp", share_of="col", method="replication"), runs)
     return res
 
 
@@ -188,6 +222,25 @@ def run_ours(path: str, runs: int) -> dict:
     rows = [f"q{q}" for q in range(20)]
     T["banner"] = _timeit(lambda: sv.banner(s, rows=rows, by=BANNER_BY, suppress_below=0),
                           max(3, runs // 2))
+    rep = Path(path).with_suffix(".rep.parquet")
+    if rep.exists():
+        del s, raked, df
+        rdf = pd.read_parquet(rep)
+        for col in ("item", "grp"):
+            rdf[col] = pd.Categorical.from_codes(rdf[col].to_numpy(),
+                                                 list(range(int(rdf[col].max()) + 1)))
+        rs = sv.Survey.from_frame(rdf, weight="w", replicate_weights=r"rw[0-9]+",
+                                  replicate_type="Fay", rho=0.5)
+        Design.from_survey(rs)
+        T["rep_mean"] = _timeit(lambda: sv.mean(rs, "y"), runs)
+        v = sv.mean(rs, "y")
+        res["values"]["rep_mean"] = [v.estimate, v.se]
+
+        def rxt():
+            ct = sv.crosstab(rs, "item", by="grp")
+            return ct.tests
+
+        T["rep_crosstab"] = _timeit(rxt, runs)
     _ = np
     return res
 
@@ -215,6 +268,8 @@ def main(argv=None) -> None:
     ap.add_argument("--svy-python", default=DEFAULT_SVY)
     ap.add_argument("--keep", help="folder for the Parquet file (default: a temporary one)")
     ap.add_argument("--only", choices=("ours", "svy"))
+    ap.add_argument("--replicates", action="store_true",
+                    help=f"also time a {REPS}-replicate Fay-BRR design (a second Parquet file)")
     ap.add_argument("--worker", choices=("svy", "ours"), help=argparse.SUPPRESS)
     ap.add_argument("--path", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -227,6 +282,11 @@ def main(argv=None) -> None:
         path = folder / f"bench_svy_{args.n}.parquet"
         if not path.exists():
             make_parquet(path, args.n)
+        rep = path.with_suffix(".rep.parquet")
+        if args.replicates and not rep.exists():
+            make_replicates(rep, path)
+        elif not args.replicates and rep.exists():
+            rep.unlink()
         results = {}
         sides = ["ours", "svy"] if args.only is None else [args.only]
         for side in sides:
@@ -252,7 +312,9 @@ def main(argv=None) -> None:
         print(f"| {label} | {_fmt(a)} | {_fmt(b)} | {ratio} |")
     if ours and svy:
         print("\nagreement (max relative difference, estimate / SE):")
-        for key in ("mean", "prop", "domain", "crosstab", "raked_mean"):
+        for key in ("mean", "prop", "domain", "crosstab", "raked_mean", "rep_mean"):
+            if key not in ours["values"] or key not in svy["values"]:
+                continue
             oa, sa = ours["values"][key], svy["values"][key]
             print(f"  {key}: {_maxrel(oa[0], sa[0]):.1e} / {_maxrel(oa[1], sa[1]):.1e}")
         f1, f2 = ours["values"]["rao_scott_f"], svy["values"]["rao_scott_f"]

@@ -195,8 +195,8 @@ def _groups(survey: Survey, by: str | None, language: str | None) -> tuple[np.nd
 def _subset_degf(design: Design, use: np.ndarray) -> int:
     """R ``degf(design[use, ])``: PSUs minus strata among rows with non-zero weight
     (replicate designs: rank of the rows' replicate weights - 1)."""
-    if design.replicate is not None:
-        return design.replicate.degf(use)
+    if design.replicate is not None:  # every row: the design's df, computed once
+        return design.degf if bool(np.all(use)) else design.replicate.degf(use)
     inset = use & (design.weights != 0)
     if inset.all():
         return design.n_psu - design.n_strata
@@ -374,6 +374,8 @@ def _domain_degf(design: Design, dom: np.ndarray | None, use: np.ndarray, D: int
     if design.replicate is not None:
         inset = use if dom is None else use & (dom >= 0)
         d = np.zeros(len(use), dtype=np.int64) if dom is None else dom
+        if D == 1 and bool(np.all(inset)):  # every row: the design's df, computed once
+            return np.array([float(design.degf)])
         return np.array([float(design.replicate.degf(inset & (d == j))) for j in range(D)])
     st1 = design.stages[0]
     C = len(st1.stratum)

@@ -177,8 +177,10 @@ def categories(ds: DaskSurvey, var: str) -> tuple:
     col = ds.ddf[var]
     if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.known:
         return tuple(col.cat.categories)
-    vals = col.dropna().unique().compute()
-    return tuple(sorted(vals.tolist()))
+    def distinct(part):  # per partition: its distinct values (no shuffle)
+        return set(pd.unique(part[var].dropna()).tolist())
+
+    return tuple(sorted(map_reduce(ds, distinct, lambda r: set().union(*r), [var])))
 
 
 def map_reduce(ds: DaskSurvey, fn: Callable[[pd.DataFrame], Any],

@@ -163,7 +163,7 @@ UNEVALUATED: dict[str, tuple[int, int | None]] = {
     "date-time": (1, 1), "base64-decode": (1, 1), "extract-signed": (2, 2),
     "geofence": (2, 2), "current": (0, 0), "last": (0, 0), "substring": (2, 3),
     "local-name": (0, 1), "name": (0, 1), "namespace-uri": (0, 1), "lang": (1, 1),
-    "id": (1, 1), "jr:itext": (1, 1), "boolean-from-string": (1, 1),
+    "id": (1, 1), "jr:itext": (1, 1),
 }
 
 

@@ -102,7 +102,7 @@ def rao_scott_from_cells(full_table: np.ndarray, tot_full: np.ndarray, V_full: n
     rpres = np.flatnonzero(full_table[1:].sum(axis=1) > 0)
     cpres = np.flatnonzero(full_table[:, 1:].sum(axis=0) > 0)
     nr, nc = len(rpres), len(cpres)
-    names = ["rao_scott_f", "rao_scott_chisq", "wald", "adj_wald"]
+    names = ["rao_scott_f", "rao_scott_chisq", "rao_scott_saddlepoint", "wald", "adj_wald"]
     empty = pd.DataFrame(
         {"statistic": np.nan, "df": np.nan, "df_denom": np.nan, "p_value": np.nan},
         index=pd.Index(names, name="test"),
@@ -151,6 +151,8 @@ def rao_scott_from_cells(full_table: np.ndarray, tot_full: np.ndarray, V_full: n
     mean_delta = tr / Delta.shape[0]
     rows["rao_scott_chisq"] = (X2, float(d), math.nan,
                                float(chi2.sf(X2 / mean_delta, d)) if mean_delta > 0 else math.nan)
+    rows["rao_scott_saddlepoint"] = (X2, math.nan, math.nan,
+                                     saddlepoint_p(X2, np.linalg.eigvals(Delta).real, d0 * nu))
     # Wald tests on the interaction contrasts of the cell totals
     Rm = np.zeros((K, nr))
     Rm[np.arange(K), grid_r] = 1
@@ -181,6 +183,63 @@ def rao_scott_from_cells(full_table: np.ndarray, tot_full: np.ndarray, V_full: n
                                  columns=["statistic", "df", "df_denom", "p_value"])
     out.index.name = "test"
     return out
+
+
+def _saddle(x: float, lam: np.ndarray) -> float:
+    """R survey's ``saddle``: saddlepoint upper tail of sum(lambda_i chi2_1) at x (NaN where R
+    gives NA)."""
+    from scipy.stats import norm
+
+    from ._intervals import zeroin
+
+    dmax = lam.max()
+    lam = lam / dmax
+    x = x / dmax
+
+    def k0(z):
+        return -np.log(1 - 2 * z * lam).sum() / 2
+
+    def k1(z):
+        return float((lam / (1 - 2 * z * lam)).sum())
+
+    def k2(z):
+        return float(2 * (lam**2 / (1 - 2 * z * lam) ** 2).sum())
+
+    if (lam < 0).any():
+        lmin = (1 / (2 * lam[lam < 0])).max() * 0.99999
+    elif x > lam.sum():
+        lmin = -0.01
+    else:
+        lmin = -len(lam) / (2 * x)
+    lmax = (1 / (2 * lam[lam > 0])).min() * 0.99999
+    z = zeroin(lambda t: k1(t) - x, lmin, lmax, tol=1e-8)
+    if abs(z) < 1e-4:
+        return math.nan
+    w = math.copysign(math.sqrt(2 * (z * x - k0(z))), z)
+    v = z * math.sqrt(k2(z))
+    return float(norm.sf(w + math.log(v / w) / w))
+
+
+def saddlepoint_p(x2: float, delta_eigen: np.ndarray, ddf: float) -> float:
+    """R ``svychisq(statistic = "saddlepoint")``: ``pFsum(X2, 1, eigen(Delta), ddf = d0 nu,
+    method = "saddlepoint", lower.tail = FALSE)`` - the saddlepoint tail of
+    sum(delta_i chi2_1) - X2/ddf chi2_ddf at 0 (its ddf copies truncated as R's ``rep``), the
+    Satterthwaite F where the saddlepoint is undefined."""
+    from scipy.stats import f as fdist
+
+    a = np.asarray(delta_eigen, dtype=float)
+    if not (np.isfinite(x2) and np.isfinite(ddf) and len(a) and (a > 0).any()):
+        return math.nan
+    tr = a.mean()
+    tr2 = (a**2).mean() / tr**2
+    ndf = len(a) / tr2
+    rval = float(fdist.sf(x2 / ndf / (tr * tr2), ndf, ddf))
+    lam = np.concatenate([a, np.repeat(-x2 / ddf, int(ddf))])
+    try:
+        s = _saddle(0.0, lam)
+    except (AnalysisError, ValueError, ZeroDivisionError, FloatingPointError):
+        s = math.nan
+    return rval if not np.isfinite(s) else s
 
 
 def _sf(dist, x, d1, d2) -> float:

@@ -315,3 +315,16 @@ def test_deff_replace(designs):
     assert any("with replacement" in n for n in sv.mean(s, "api00", deff="replace").notes)
     with pytest.raises(sv.AnalysisError, match="deff must be True"):
         sv.mean(s, "api00", deff="wr")
+
+
+CHISQ = results("svychisq.json")
+
+
+@pytest.mark.parametrize("dn", ["dstrat", "dsrs"])
+@pytest.mark.parametrize("by", ["stype", "comp.imp"])
+def test_svychisq_saddlepoint(designs, dn, by):
+    # svychisq(~sch.wide + <by>, <dn>, statistic = "saddlepoint")
+    r = CHISQ[f"{dn}/svychisq/~sch.wide + {by}/saddlepoint"]
+    t = sv.crosstab(designs[dn], "sch.wide", by=by).tests.loc["rao_scott_saddlepoint"]
+    close(t["statistic"], r["statistic"]["X-squared"])
+    close(t["p_value"], r["p_value"])

@@ -219,7 +219,9 @@ def _missing_of(var, meta, kind, value_labels, notes) -> list[dict]:
     """Per-variable missing values: SPSS discrete values and ranges, Stata .a-.z letters."""
     out: list[dict] = []
     if kind == "dta":
-        letters = sorted((getattr(meta, "missing_user_values", None) or {}).get(var, []))
+        letters = sorted(set((getattr(meta, "missing_user_values", None) or {}).get(var, []))
+                         | {k for k in value_labels if isinstance(k, str)
+                            and re.fullmatch("[a-z]", k)})  # labelled .a-.z, used or not
         if not letters:
             return out
         top = max(ord(x) for x in letters) - ord("a")

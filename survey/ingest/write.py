@@ -139,14 +139,13 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
 
     def add_missing(col: str, vals: np.ndarray, reasons: pd.Series | None,
                     var: str) -> np.ndarray:
-        if reasons is None:
-            return vals
-        r = reasons.to_numpy(dtype=float)
+        r = np.full(len(vals), np.nan) if reasons is None else reasons.to_numpy(dtype=float)
         fill = np.isnan(vals) & ~np.isnan(r)
-        if fill.any():
+        declared = {float(m.code) for m in scheme.for_var(var)}  # declared even when unused
+        if fill.any() or declared:
             vals = vals.copy()
             vals[fill] = r[fill]
-            present = sorted({float(x) for x in r[fill]})
+            present = sorted({float(x) for x in r[fill]} | declared)
             missing[col] = present
             value_labels.setdefault(col, {})
             for code in present:

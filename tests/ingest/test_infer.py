@@ -237,3 +237,18 @@ items:
     d = sv.frequencies(s, "degree").to_frame()
     assert d.set_index("category").loc["Don't know", "n"] == (df["degree"] == 8).sum()
     assert s.source["file_missing_questions"] == ["degree", "happy"]
+
+
+@pytest.mark.parametrize("ext", ["sav", "dta"])
+def test_declared_but_unused_missing_codes_are_written_too(tmp_path, ext):
+    p = tmp_path / "d.sav"
+    pyreadstat.write_sav(pd.DataFrame({"x": [1.0, 2.0, 8.0, 1.0]}), str(p),
+                         variable_value_labels={"x": {1: "a", 2: "b", 8: "DK", 9: "Refused"}},
+                         missing_ranges={"x": [8, 9]})
+    s = sv.read_responses(p)
+    out = tmp_path / f"o.{ext}"
+    (s.to_spss if ext == "sav" else s.to_stata)(out)
+    back = sv.read_responses(out)
+    assert [(m.code, m.kind) for m in back.questionnaire.question("x").missing] == [
+        (8, "nonresponse"), (9, "nonresponse")]
+    assert back.questionnaire.question("x").missing[1].label == {"en": "Refused"}

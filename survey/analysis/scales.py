@@ -149,6 +149,7 @@ class Reliability(Result):
     confidence: float = 0.95
     loadings: tuple[float, ...] = ()
     notes: tuple[str, ...] = ()
+    alpha_design: float = math.nan  # weighted Survey: R survey::svycralpha
 
     @property
     def title(self) -> str:
@@ -309,6 +310,23 @@ def _design_item(design, s, item, mask, v, wv) -> dict:
             "median": float(med), "n_weighted": float(wv.sum())}
 
 
+def _svycralpha(X: np.ndarray, w: np.ndarray) -> float:
+    """R ``survey::svycralpha``: K/(K-1) (1 - sum of the items' svyvar / svyvar of their sum),
+    on the complete rows (the n/(n-1) factor of svyvar cancels)."""
+    ok = ~np.isnan(X).any(axis=1) & (w > 0)
+    Xc, wc = X[ok], w[ok]
+    if len(wc) < 2:
+        return math.nan
+
+    def wvar(v):
+        m = (wc * v).sum() / wc.sum()
+        return float((wc * (v - m) ** 2).sum() / wc.sum())
+
+    k = X.shape[1]
+    vt = wvar(Xc.sum(axis=1))
+    return k / (k - 1) * (1 - sum(wvar(Xc[:, j]) for j in range(k)) / vt) if vt > 0 else math.nan
+
+
 def _pair_r(a: np.ndarray, b: np.ndarray) -> float:
     ok = ~np.isnan(a) & ~np.isnan(b)
     return float(np.corrcoef(a[ok], b[ok])[0, 1]) if ok.sum() > 1 else math.nan
@@ -420,9 +438,11 @@ def reliability(
         raise AnalysisError(f"reliability: needs at least 2 items; found {len(items)}")
     X, ks, _ = _item_matrix(s, items, "reliability")
     mask = where_mask(s, where, func="reliability")
+    wts = s.weights
     if mask is not None:
-        X = X[mask]
-    X = X[~np.isnan(X).all(axis=1)]
+        X, wts = X[mask], wts[mask]
+    answered = ~np.isnan(X).all(axis=1)
+    X, wts = X[answered], wts[answered]
     if rev:
         # categorical items with a known scale 1..k: (k + 1) - x; otherwise psych's keys rule
         # (max + min) - x with max and min observed over all items
@@ -500,6 +520,7 @@ def reliability(
         load, omega = np.full(k, np.nan), math.nan
     if not np.isfinite(omega):
         omega = math.nan
+    alpha_w = _svycralpha(X, wts) if s.has_design else math.nan
     notes = (
         f"Base: {n} respondents; {missing} deletion"
         + (" (covariances from the rows complete for each pair)" if missing == "pairwise" else "")
@@ -515,11 +536,13 @@ def reliability(
             "Hint: pass "
             "reverse=[...] or mark them reverse-keyed in the template.",)),
         weighting_note(s) if not s.has_design else (
-            "Weights and design ignored: alpha, omega and the Feldt CI are computed unweighted "
-            "(psych::alpha has no weighted form, and the Feldt CI assumes simple random "
-            "sampling); report them as descriptive of the sample."),
+            f"Design-weighted alpha (R survey::svycralpha, complete rows): {alpha_w:.4f} "
+            "(alpha_design). alpha, omega, the item statistics and the Feldt CI are the "
+            "unweighted psych::alpha ones (psych has no weighted form; the Feldt CI assumes "
+            "simple random sampling): descriptive of the sample."),
     )
     return Reliability(
+        alpha_design=alpha_w,
         alpha=raw, alpha_standardized=std, ci_low=float(lo), ci_high=float(hi), omega=omega,
         average_r=average_r, items=table, n=int(n), n_items=k, missing=missing,
         confidence=confidence, loadings=tuple(float(x) for x in load), notes=notes,

@@ -144,3 +144,18 @@ def test_reverse_uses_scale_length_for_categorical_items():
     num = pd.DataFrame({"a": a, "b": [6 - x for x in b], "c": c}, dtype=float)
     assert r.alpha == pytest.approx(sv.reliability(num, ["a", "b", "c"]).alpha, rel=1e-12)
     assert "Reverse-keyed: b (6 − x)." in r.notes
+
+
+def test_weighted_reliability_reports_svycralpha(wide):
+    # R survey::svycralpha(~Q1 + ... + Q10, design): K/(K-1) (1 - sum svyvar(item) /
+    # svyvar(total)); with equal weights it is the unweighted alpha (psych::alpha raw_alpha),
+    # with other weights checked against frequency weights (rows repeated w times)
+    items = [f"Q{i}" for i in range(1, 11)]
+    eq = sv.Survey.from_frame(wide.assign(w=2.0), weight="w")
+    r = sv.reliability(eq, items)
+    assert r.alpha_design == pytest.approx(r.alpha, rel=1e-12)
+    w = (np.arange(len(wide)) % 3 + 1).astype(float)
+    rw = sv.reliability(sv.Survey.from_frame(wide.assign(w=w), weight="w"), items)
+    big = wide.loc[wide.index.repeat(w.astype(int))]
+    assert rw.alpha_design == pytest.approx(sv.reliability(big, items).alpha, rel=1e-10)
+    assert any("svycralpha" in n for n in rw.notes)

@@ -568,10 +568,13 @@ def to_excel(survey, path, *, language: str | None = None) -> WrittenFile:
             for code, cat in zip(info.codes, info.categories):
                 cb_rows.append([None, None, None, str(code)[:XLSX_MAX_TEXT],
                                 str(cat)[:XLSX_MAX_TEXT]])
-    for code, _kind, labels in (spec.missing_codes if spec else ()):
-        d = dict(labels)
-        cb_rows.append(["(missing)", d.get(lang) or next(iter(d.values()), ""), "missing",
-                        _py(code), None])
+    scheme = survey.missing_scheme
+    for m in scheme.codes:  # template-wide missing codes, then each question's own
+        cb_rows.append(["(missing)", m.label(lang) or m.kind, "missing", _py(m.code), m.kind])
+    for var, codes in scheme.questions.items():
+        for m in codes:
+            cb_rows.append([f"(missing: {var})", m.label(lang) or m.kind, "missing",
+                            _py(m.code), m.kind])
     for row in cb_rows:  # labels come from templates and data: guarded like the data sheet
         append_row(cb, row)
     for sheet in (ws, cb):

@@ -252,3 +252,14 @@ def test_declared_but_unused_missing_codes_are_written_too(tmp_path, ext):
     assert [(m.code, m.kind) for m in back.questionnaire.question("x").missing] == [
         (8, "nonresponse"), (9, "nonresponse")]
     assert back.questionnaire.question("x").missing[1].label == {"en": "Refused"}
+
+
+def test_excel_codebook_lists_each_questions_missing_codes(sav, tmp_path):
+    from openpyxl import load_workbook
+
+    s = sv.read_responses(sav)
+    s.to_excel(tmp_path / "x.xlsx")
+    rows = [r for r in load_workbook(tmp_path / "x.xlsx")["codebook"].iter_rows(values_only=True)
+            if r[0] and str(r[0]).startswith("(missing")]
+    assert ("(missing: happy)", "NAP", "missing", 0, "not_applicable") in rows
+    assert ("(missing: degree)", "DK", "missing", 8, "nonresponse") in rows

@@ -675,6 +675,9 @@ class Normalizer:
         out["group"] = name
         if is_repeat:
             out["repeat"] = True
+            if name == "data":
+                self.p.add(loc / "repeat", "a repeat name other than 'data' (the root of the "
+                           "XForm)", repr(name), item=name, hint="rename the repeat")
         self.expr_keys(out, loc, name, ("relevant",))
         if out.get("loop_over") is not None:
             self.list_ref({"list": out["loop_over"]}, loc / "loop_over", name)
@@ -748,6 +751,7 @@ class Normalizer:
             self.p.add(loc / "list", "no 'list' on a question that is not a select",
                        f"list on type {q.get('type')!r}", item=name)
         self.sugar(q, loc, name)
+        self.xform_rules(q, it, loc, name)
         if "required" in q:
             q["required"] = self.required(q["required"], loc / "required", name)
         if "read_only" in q and not isinstance(q["read_only"], bool):
@@ -765,6 +769,16 @@ class Normalizer:
         if q.get("type") != "note":
             self.questions[name] = q
         return q
+
+    def xform_rules(self, q: dict, raw: dict, loc: Loc, name: str) -> None:
+        """What pyxform refuses, refused here too, so every template exports valid."""
+        if q.get("type") == "calculate" and not raw.get("calculation") and \
+                raw.get("default") is None:
+            self.p.add(loc, "a calculation on a calculate question", "none", item=name,
+                       hint="add calculation: ..., or make it a text question")
+        if q.get("type") == "audit" and name != "audit":
+            self.p.add(loc / "name", "the name 'audit' for an audit question", repr(name),
+                       item=name, hint="ODK requires it; the name column may be left blank")
 
     def recode(self, q: dict, loc: Loc, name: str) -> None:
         r = q["recode"]

@@ -400,3 +400,20 @@ def test_a_sheet_formatted_to_the_last_cell_reads_fast(tmp_path):
     q = read_xlsform(tmp_path / "big.xlsx")
     assert time.perf_counter() - t0 < 2.0
     assert [x.name for x in q.questions()] == ["a"]
+
+
+def test_what_pyxform_refuses_is_refused_at_load():
+    from survey.questionnaire import Questionnaire
+
+    def load(items):
+        return Questionnaire.from_dict({"id": "x", "title": {"en": "X"}, "items": items})
+
+    with pytest.raises(QuestionnaireError, match="expected a calculation on a calculate "
+                       "question, found none"):
+        load([{"name": "c", "type": "calculate"}])
+    with pytest.raises(QuestionnaireError, match="expected a repeat name other than 'data'"):
+        load([{"repeat": "data", "items": [{"name": "a", "type": "text"}]}])
+    with pytest.raises(QuestionnaireError, match="expected the name 'audit' for an audit "
+                       "question, found 'trail'"):
+        load([{"name": "trail", "type": "audit"}])
+    assert load([{"name": "c", "type": "calculate", "calculation": "1 + 1"}])

@@ -100,6 +100,8 @@ def read_with_repeats(path, q: Any, **options: Any):
             valid = {k: options[k] for k in ("policies", "language") if k in options}
             sv = _finish_repeat(survey_from_raw(raw, q.table(p.name), **valid), q, p.name,
                                 orphans)
+            surveys[p.parent] = _count_check(surveys[p.parent], sv, q.repeats()[p.name],
+                                             options.get("language"))
         surveys[p.name] = sv
     # a nested repeat's table hangs on its parent repeat's Survey too (innermost first), so
     # s.repeats["members"].repeat_summary("jobs") works; s.repeats lists every repeat
@@ -242,6 +244,37 @@ def _link(p: _Part, by_name: dict, q, surveys: dict) -> tuple[RawTable, np.ndarr
             frame[name] = linked.map(by_row[name]).where(~orphans, None).to_numpy()
     absent = {k: v for k, v in p.raw.absent_columns.items() if k not in outer}
     return dataclasses.replace(p.raw, frame=frame, absent_columns=absent), orphans
+
+
+def _count_check(parent, child, group, language):
+    """Rows of the repeat per parent against its ``repeat_count`` (``${q}`` or a number)."""
+    import re
+
+    from ..i18n import words
+
+    count = (group.repeat_count or "").strip()
+    m = re.fullmatch(r"\$\{([^}]+)\}", count)
+    if m and m.group(1) in parent.data.columns:
+        expected = pd.to_numeric(parent.data[m.group(1)], errors="coerce")
+    elif re.fullmatch(r"\d+", count):
+        expected = pd.Series(float(count), index=parent.data.index)
+    else:
+        return parent
+    got = dataclasses.replace(parent, repeats={group.name: child}).repeat_summary(group.name)
+    off = expected.notna() & (expected.astype("Float64") != got.astype("Float64"))
+    if not off.any():
+        return parent
+    text = words("validation", language, strict=False)["repeat_count"]
+    problems = parent.validation.problems
+    rows = parent.data.index[off.to_numpy(dtype=bool)]
+    extra = pd.DataFrame({
+        "row": rows, "question": group.name, "value": got[rows].astype(str).to_numpy(),
+        "rule": "repeat_count", "severity": "warning",
+        "message": [text.format(question=group.name, value=got[r], expected=count,
+                                n=f"{expected[r]:g}") for r in rows]})
+    problems = pd.concat([problems, extra.reindex(columns=problems.columns)], ignore_index=True)
+    report = dataclasses.replace(parent.validation, problems=problems)
+    return dataclasses.replace(parent, validation=report)
 
 
 def _finish_repeat(sv, q, rep: str, orphans: np.ndarray):

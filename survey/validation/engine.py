@@ -45,6 +45,7 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("type", SET_MISSING, "error"),
     Rule("choice_filter", SET_MISSING, "error"),  # an option the cascading select hides
     Rule("orphan_repeat_row", FLAG, "error", "row"),  # set by ingest.repeats
+    Rule("repeat_count", FLAG, "warning", "row"),  # rows of a repeat != its repeat_count
     Rule("formula_without_value", FLAG, "error"),  # Excel formula never computed: blank cell
     Rule("constraint", SET_MISSING, "error"),
     Rule("required", FLAG, "warning", "row"),

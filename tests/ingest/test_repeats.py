@@ -78,6 +78,16 @@ def test_kobo_xlsx_export_is_read_into_linked_tables(q, tmp_path):
     assert probs[["row", "question", "rule"]].values.tolist() == [[3, "age", "constraint"]]
     assert "members" not in s.data.columns
     assert s.repeat_summary("members").tolist() == [2, 1, 0]
+    # household 2 says n = 1 and lists 1 member; households 1 and 3 agree too: no problem
+    assert "repeat_count" not in set(s.validation.to_frame()["rule"])
+
+
+def test_rows_of_a_repeat_are_checked_against_its_repeat_count(q, tmp_path):
+    main = [MAIN[0], [*MAIN[1][:1], 3, *MAIN[1][2:]], MAIN[2], MAIN[3]]  # says 3, lists 2
+    s = sv.read_responses(kobo_xlsx(tmp_path / "hh.xlsx", main, MEMBERS), q)
+    probs = s.validation.to_frame().query("rule == 'repeat_count'")
+    assert probs[["row", "question", "severity"]].values.tolist() == [[2, "members", "warning"]]
+    assert probs["message"].iloc[0] == "repeat 'members': 2 rows, but its repeat_count ${n} is 3"
 
 
 def test_skip_logic_from_the_parent_is_checked_in_the_repeat(q, tmp_path):

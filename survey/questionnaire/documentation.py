@@ -46,7 +46,9 @@ class Codebook(Result):
         """One row per question with data: labels per language, type, codes, missing, skip."""
         q, lang = self.questionnaire, self.language
         langs = list(q.languages.available)
-        missing = "; ".join(f"{m.code} = {q.text(m.label, lang)}" for m in q.missing_codes)
+        from ..core.missing import MissingScheme
+
+        scheme = MissingScheme.from_questionnaire(q)
         rows = []
         for question in q.questions():
             if not question.is_data:
@@ -59,7 +61,8 @@ class Codebook(Result):
                 "measure": q.measure(question),
                 "columns": " ".join(q.var_info(question.name).columns),
                 "values": _values(q, question, lang),
-                "missing": missing,
+                "missing": "; ".join(f"{_num(m.code)} = {m.label(lang) or m.kind}"
+                                     for m in scheme.for_var(question.name)),
                 "skip_logic": asked_if(q, question, lang),
                 "constraint": question.constraint or "",
                 "grid": question.grid or "",
@@ -220,8 +223,14 @@ def _var(dd, q, question, col: str, choice=None) -> None:
             _sub(cat, "catValu", c.numeric_code if c.numeric_code is not None else c.name)
             _texts(cat, "labl", c.label)
     if question.type != "text":
-        for m in q.missing_codes:
+        from ..core.missing import MissingScheme
+
+        for m in MissingScheme.from_questionnaire(q).for_var(question.name):
             cat = _sub(var, "catgry", missing="Y")
-            _sub(cat, "catValu", m.code)
-            _texts(cat, "labl", m.label)
+            _sub(cat, "catValu", _num(m.code))
+            _texts(cat, "labl", dict(m.labels))
     _sub(var, "varFormat", type="numeric" if numeric else "character")
+
+
+def _num(code: float) -> int | float:
+    return int(code) if float(code).is_integer() else code

@@ -263,3 +263,13 @@ def test_excel_codebook_lists_each_questions_missing_codes(sav, tmp_path):
             if r[0] and str(r[0]).startswith("(missing")]
     assert ("(missing: happy)", "NAP", "missing", 0, "not_applicable") in rows
     assert ("(missing: degree)", "DK", "missing", 8, "nonresponse") in rows
+
+
+def test_codebook_shows_each_questions_missing_codes(sav):
+    q = sv.infer_questionnaire(sav)
+    cb = sv.codebook(q)
+    assert cb.to_frame().loc["happy", "missing"] == "0 = NAP; 8 = DK"
+    assert cb.to_frame().loc["sex", "missing"] == ""
+    ddi = cb.to_ddi()
+    happy = ddi[ddi.find('name="happy"'):ddi.find('name="sex"')]
+    assert happy.count('missing="Y"') == 2 and "<catValu>0</catValu>" in happy

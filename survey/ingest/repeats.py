@@ -114,7 +114,9 @@ def read_with_repeats(path, q: Any, **options: Any):
     source = dict(main.source)
     if notes:
         source["notes"] = [*source.get("notes", []), *notes]
-    return dataclasses.replace(main, questionnaire=q, repeats=surveys, source=source)
+    # main.questionnaire is q.table(): every question of it is a column of main.data (each
+    # repeat's Survey has its own table's questionnaire); q itself is the caller's
+    return dataclasses.replace(main, repeats=surveys, source=source)
 
 
 def _layout(path: Path) -> str:

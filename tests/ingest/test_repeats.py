@@ -78,6 +78,9 @@ def test_kobo_xlsx_export_is_read_into_linked_tables(q, tmp_path):
     assert probs[["row", "question", "rule"]].values.tolist() == [[3, "age", "constraint"]]
     assert "members" not in s.data.columns
     assert s.repeat_summary("members").tolist() == [2, 1, 0]
+    # each table's questionnaire has exactly the questions of its data
+    assert [x.name for x in s.questionnaire.questions()] == ["n", "head"]
+    assert [x.name for x in m.questionnaire.questions()] == ["head", "age", "sex"]
     # household 2 says n = 1 and lists 1 member; households 1 and 3 agree too: no problem
     assert "repeat_count" not in set(s.validation.to_frame()["rule"])
 

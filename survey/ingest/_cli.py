@@ -65,8 +65,8 @@ def _convert(args: argparse.Namespace) -> int:
 def _infer(args: argparse.Namespace) -> int:
     from .infer import infer_questionnaire
 
-    q = infer_questionnaire(args.data, language=args.lang, encoding=args.encoding,
-                            sheet=args.sheet)
+    sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
+    q = infer_questionnaire(args.data, language=args.lang, encoding=args.encoding, sheet=sheet)
     q.to_yaml(args.out)
     qs = q.questions()
     missing = sum(1 for x in qs if x.missing)

@@ -708,6 +708,7 @@ def banner(
     if not 0 < confidence < 1:
         raise AnalysisError(f"confidence must be between 0 and 1; got {confidence!r}")
     lang = language or s.language
+    s_full = s
     if where is not None:
         s = _apply_where(s, where)
     n = len(s.data)
@@ -717,6 +718,8 @@ def banner(
         se = "design" if s.has_design else "effective"
     if se not in ("design", "effective"):
         raise AnalysisError(f"se must be 'design' or 'effective'; got {se!r}")
+    if where is not None and se == "design" and test != "none" and s_full.has_design:
+        _check_domain_design(s_full, s)
     design = s.design_info() if se == "design" and test != "none" and n > 1 else None
     srs = design.srs_scale() if design is not None else None
 
@@ -926,6 +929,28 @@ def _apply_where(s: Survey, where: Any) -> Survey:
             raise AnalysisError("where= must hold booleans") from exc
     missing = s.missing.loc[mask] if s.missing is not None else None
     return s.replace(data=s.data.loc[mask], missing=missing)
+
+
+def _check_domain_design(full: Survey, sub: Survey) -> None:
+    """Design-based letters on a where= filter are R's domain (subset()) variances only when
+    the filtered rows keep every sampling unit of the design; otherwise refuse (the design
+    rebuilt on the filtered rows would give other, silently wrong, standard errors)."""
+    hint = ("Hint: put the filter variable into by=[...] on the full data, use se='effective' "
+            "(Kish effective bases), or sv.crosstab / sv.proportions with where= for "
+            "design-based domain estimates.")
+    if full.calibration or full.design.replicates is not None:
+        raise AnalysisError(
+            "banner: where= with design-based letters is not available for calibrated or "
+            "replicate-weight Surveys (the filter would drop rows the calibration or the "
+            "replicates need). " + hint)
+    a, b = full.design_info(), sub.design_info()
+    if len(a.stages) != len(b.stages) or any(
+            len(x.stratum) != len(y.stratum) or x.n_strata != y.n_strata
+            for x, y in zip(a.stages, b.stages)):
+        raise AnalysisError(
+            "banner: the where= filter removes whole sampling units (PSUs) of the design, so "
+            "design-based letters on the filtered rows would not be R's domain (subset()) "
+            "variances. " + hint)
 
 
 def _is_likert(var: str, info, likert) -> bool:

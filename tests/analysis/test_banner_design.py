@@ -84,3 +84,20 @@ def test_se_effective_keeps_kish_letters():
     assert any("effective base" in n for n in eff.footnotes)
     with pytest.raises(sv.AnalysisError, match="se must be 'design' or 'effective'"):
         sv.banner(df, rows=["q"], by=["g"], weight="w", se="kish")
+
+
+def test_banner_where_refuses_design_letters_that_would_drop_psus():
+    # a where= filter that removes sampling units would rebuild the design on the filtered
+    # rows (not R's subset() variance): refused with the alternatives named; se='effective'
+    # and filters that keep every PSU still work
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"a": pd.Categorical(rng.choice(["x", "y"], 60)),
+                       "g": pd.Categorical(rng.choice(["p", "q"], 60)),
+                       "c": np.repeat(np.arange(6), 10), "w": rng.uniform(1, 3, 60)})
+    weighted = sv.Survey.from_frame(df, weight="w")
+    with pytest.raises(sv.AnalysisError, match="removes whole sampling units.*se='effective'"):
+        sv.banner(weighted, rows=["a"], by=["g"], where=df["a"] == "x")
+    sv.banner(weighted, rows=["a"], by=["g"], where=df["a"] == "x", se="effective")
+    clustered = sv.Survey.from_frame(df, weight="w", psu="c")
+    keep = df["c"] < 6  # every cluster kept
+    sv.banner(clustered, rows=["a"], by=["g"], where=keep & (df.index % 10 != 0))

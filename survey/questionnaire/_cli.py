@@ -23,6 +23,8 @@ def register(subparsers) -> None:
     p.add_argument("template")
     p.add_argument("--lang", default=None, help="language tag, e.g. zh-Hant (default: template's)")
     p.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+    p.add_argument("--pdf", action="store_true",
+                   help="print the form to an A4 PDF with Chromium (needs -o FILE.pdf)")
     p.set_defaults(handler=_form)
 
 
@@ -56,5 +58,20 @@ def _codebook(args) -> int:
 def _form(args) -> int:
     from . import load_questionnaire, render_questionnaire
 
-    return _emit(render_questionnaire(load_questionnaire(args.template), language=args.lang),
-                 args.output)
+    page = render_questionnaire(load_questionnaire(args.template), language=args.lang)
+    if not args.pdf:
+        return _emit(page, args.output)
+    from ..errors import ReportError, format_problem
+    from ..reporting.exporters import chromium_print, find_chromium
+
+    if not args.output:
+        raise ReportError(format_problem(where="survey form --pdf", expected="-o FILE.pdf",
+                                         hint="a PDF is not written to the terminal"))
+    chromium = find_chromium()
+    if not chromium:
+        raise ReportError(format_problem(
+            where="survey form --pdf", expected="Chromium to print the PDF", found="none",
+            hint="apt-get install chromium, or write HTML and print it from a browser"))
+    Path(args.output).write_bytes(chromium_print(page, chromium=chromium))
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0

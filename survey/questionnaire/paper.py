@@ -22,7 +22,8 @@ FONTS = {
 }
 
 CSS = """
-@page { size: A4; margin: 16mm 15mm 16mm 15mm; }
+@page { size: A4; margin: 16mm 15mm 18mm 15mm;
+  @bottom-center { content: counter(page) " / " counter(pages); font-size: 9pt; color: #555; } }
 * { box-sizing: border-box; }
 html { font-family: FONTS, 'Noto Sans CJK SC', sans-serif; font-size: 10.5pt; color: #111; }
 body { margin: 0 auto; max-width: 180mm; line-height: 1.45; }
@@ -36,7 +37,7 @@ h2 { font-size: 11.5pt; margin: 5mm 0 2mm 0; padding: 1mm 2mm; background: #eee;
      break-after: avoid; }
 .q { margin: 0 0 3.2mm 0; break-inside: avoid; page-break-inside: avoid; }
 .stem { font-weight: 600; }
-.num { display: inline-block; min-width: 7mm; }
+.num { display: inline-block; min-width: 9mm; padding-right: 1.2mm; }
 .how { font-weight: normal; font-size: 9pt; color: #333; }
 .cond { font-size: 9pt; font-style: italic; margin-left: 7mm; }
 .skip { font-size: 9pt; font-weight: 600; margin: 0.8mm 0 0 7mm; }
@@ -47,17 +48,18 @@ h2 { font-size: 11.5pt; margin: 5mm 0 2mm 0; padding: 1mm 2mm; background: #eee;
 .opts li { margin: 0.6mm 0; }
 .box { display: inline-block; width: 3.4mm; height: 3.4mm; border: 0.8pt solid #111;
        vertical-align: -0.5mm; margin-right: 1mm; }
-.code { font-size: 7.5pt; color: #444; margin-right: 1mm; vertical-align: 0.3mm; }
+.code { font-size: 6.5pt; color: #555; margin-right: 1.6mm; vertical-align: super; }
 .line { display: inline-block; min-width: 40mm; border-bottom: 0.8pt solid #111; height: 4.5mm;
         vertical-align: -1mm; }
 .line.short { min-width: 18mm; }
 .lines { margin: 1mm 0 0 7mm; }
-.lines div { border-bottom: 0.6pt solid #777; height: 6mm; }
+.lines div { border-bottom: 0.6pt solid #777; height: 7mm; }
 .answer { margin: 1mm 0 0 7mm; }
 table.grid { border-collapse: collapse; margin: 1.5mm 0 0 7mm; width: calc(100% - 7mm);
              font-size: 9.5pt; }
 table.grid th, table.grid td { border: 0.6pt solid #777; padding: 1mm 1.5mm; }
-table.grid th { font-weight: 600; background: #f4f4f4; text-align: center; }
+table.grid th { font-weight: 600; background: #f4f4f4; text-align: center;
+                word-break: keep-all; }
 table.grid td.box-cell { text-align: center; white-space: nowrap; }
 table.grid td.stmt { text-align: left; }
 table.grid th + th, table.grid td.box-cell { width: 10.5%; }
@@ -292,8 +294,10 @@ class _Form:
                 extra += f" <span class='how'>[{_e(self.p['exclusive'])}]</span>"
             if c.name in branches:  # a cascading select: which answers offer it
                 extra += f" <span class='how'>[{_e(branches[c.name])}]</span>"
-            lis.append(f"<li><span class='box'></span><span class='code'>{_e(code)}</span>"
-                       f"{_e(label)}{extra}</li>")
+            # the data-entry code beside the box, unless it is the label itself ("□1 1")
+            shown = "" if str(code) == str(label).strip() else (
+                f"<span class='code'>{_e(code)}</span>")
+            lis.append(f"<li><span class='box'></span>{shown}{_e(label)}{extra}</li>")
         cls = "opts inline" if inline else "opts"
         return f"<ul class='{cls}'>{''.join(lis)}</ul>"
 
@@ -315,9 +319,10 @@ class _Form:
         return "<div class='answer'><span class='line short'></span> (YYYY-MM-DD)</div>"
 
     def a_text(self, item: Question) -> str:
-        if item.appearance and "multiline" in item.appearance:
-            return "<div class='lines'>" + "<div></div>" * 3 + "</div>"
-        return "<div class='answer'><span class='line'></span></div>"
+        n = _text_lines(item)
+        if n == 0:
+            return "<div class='answer'><span class='line'></span></div>"
+        return "<div class='lines'>" + "<div></div>" * n + "</div>"
 
     def r_roster(self, u: _Unit, i: int) -> str:
         """A repeat as a table: one column per question, a few blank rows to fill in."""
@@ -396,6 +401,29 @@ def _range(item: Question) -> tuple | None:
             elif part.op in ("<=", "<"):
                 hi = part.right.text
     return (lo, hi) if lo is not None and hi is not None else None
+
+
+def _text_lines(item: Question) -> int:
+    """Writing lines for an open question, by its expected length: a short line (0) for a
+    name-like answer (``string-length(.) <= 30``), else one full line per ~70 characters of
+    the allowed length (``string-length(.) <= N``; at most 8), 4 for ``multiline``, 2 when
+    nothing says how long the answer is.
+
+    >>> from types import SimpleNamespace as N
+    >>> [_text_lines(N(appearance=a, constraint=c)) for a, c in
+    ...  [(None, None), ("multiline", None), (None, "string-length(.) <= 20"),
+    ...   (None, "string-length(.) <= 300")]]
+    [2, 4, 0, 5]
+    """
+    import re
+
+    m = re.search(r"string-length\(\s*\.\s*\)\s*<=?\s*(\d+)", item.constraint or "")
+    if m:
+        n = int(m.group(1))
+        return 0 if n <= 30 else min(8, -(-n // 70))
+    if item.appearance and "multiline" in item.appearance:
+        return 4
+    return 2
 
 
 def _is_zh(lang: str) -> bool:

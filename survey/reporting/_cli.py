@@ -43,6 +43,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: on a terminal, off in CI)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a report of another kind (built from another notebook) "
+                        "that has the same name in --out")
     p.set_defaults(handler=_run)
 
 
@@ -60,6 +63,7 @@ def _run(args) -> int:
         language=args.lang,
         parameters=params,
         progress=args.progress,
+        force=args.force,
     )
     for kind, path in result.paths.items():
         print(f"{kind:9s} {path}")

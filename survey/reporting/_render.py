@@ -173,10 +173,13 @@ class ReportResult:
     html: Path | None = None
     pdf: Path | None = None
     timings: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    analyst_log: Path | None = None
 
     @property
     def paths(self) -> dict[str, Path]:
         out = {"ipynb": self.notebook, "manifest": self.manifest}
+        if self.analyst_log:
+            out["log"] = self.analyst_log
         if self.html:
             out["html"] = self.html
         if self.pdf:
@@ -195,6 +198,31 @@ def _progress_enabled(progress: bool | None) -> bool:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         return False
     return sys.stderr.isatty()
+
+
+def _refuse_other_kind(manifest: Path, nb_path: Path) -> None:
+    """A report of another kind (another notebook) under the same name is not overwritten."""
+    try:
+        before = json.loads(manifest.read_text(encoding="utf-8"))["report_notebook"]["file"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if before != nb_path.name:
+        stem = manifest.name.removesuffix(".manifest.json")
+        raise ReportError(format_problem(
+            where=f"output {os.fspath(manifest.parent / stem)}.*",
+            expected=f"no report, or one built from {nb_path.name}",
+            found=f"a different report, built from {before}",
+            hint="write to another folder (--out DIR) or replace it with --force "
+                 "(render_report(..., force=True))"))
+
+
+def _close_log(path: Path) -> Path:
+    """The analyst log, with a line saying so when nothing was left out."""
+    text = path.read_text(encoding="utf-8")
+    if not text.rstrip().endswith("and why:") or "\n- " in text:
+        return path
+    path.write_text(text + "- nothing\n", encoding="utf-8")
+    return path
 
 
 @functools.cache
@@ -219,9 +247,10 @@ def encrypted_kernel_manager() -> type:
 
 
 @contextlib.contextmanager
-def _kernel_env(seed: int) -> Iterator[None]:
-    """Environment the kernel inherits: fixed build time and hash seed."""
+def _kernel_env(seed: int, **extra: str) -> Iterator[None]:
+    """Environment the kernel inherits: fixed build time and hash seed (and ``extra``)."""
     new = {
+        **extra,
         "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
         "PYTHONHASHSEED": "0",
         "SURVEY_REPORT_SEED": str(seed),
@@ -456,6 +485,7 @@ def _render_report(
     language: str | None,
     parameters: Mapping[str, Any] | None,
     progress: bool | None,
+    force: bool = False,
 ) -> ReportResult:
     """:func:`render_report` writing every file into ``output_dir`` (the staging folder)."""
     t0 = time.perf_counter()
@@ -514,6 +544,11 @@ def _render_report(
     out_dir = Path(os.fspath(output_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     out_nb = out_dir / f"{template_id}.ipynb"
+    if not force:
+        _refuse_other_kind(kernel_cwd / f"{template_id}.manifest.json", nb_path)
+    log_path = out_dir / f"{template_id}.analyst-log.md"
+    log_path.write_text(f"# Analyst log: {template_id} ({nb_path.name}, {lang})\n\n"
+                        "What the report leaves out, and why:\n\n", encoding="utf-8")
     timings["prepare"] = time.perf_counter() - t0
 
     show = _progress_enabled(progress)
@@ -527,7 +562,7 @@ def _render_report(
     old_level = pm_logger.level
     pm_logger.setLevel(logging.WARNING)
     try:
-        with _kernel_env(seed):
+        with _kernel_env(seed, SURVEY_ANALYST_LOG=str(log_path.resolve())):
             pm.execute_notebook(
                 str(nb_path),
                 str(out_nb),
@@ -634,6 +669,7 @@ def _render_report(
         html=html_path,
         pdf=pdf_path,
         timings={k: round(v, 3) for k, v in timings.items()},
+        analyst_log=_close_log(log_path),
     )
 
 
@@ -647,6 +683,7 @@ def render_report(
     language: str | None = None,
     parameters: Mapping[str, Any] | None = None,
     progress: bool | None = None,
+    force: bool = False,
 ) -> ReportResult:
     """Execute a report notebook on a questionnaire and its responses; export HTML and PDF.
 
@@ -671,6 +708,9 @@ def render_report(
         ``suppress_below``, ``title``, ``seed`` ...).
     progress : bool, optional
         Progress bar; default: on a terminal, off when not a TTY or ``CI`` is set.
+    force : bool, default False
+        Replace a report of the same name in ``output_dir`` that was built from another
+        notebook (e.g. the standard report over the flagship); without it that is refused.
 
     Returns
     -------
@@ -698,7 +738,7 @@ def render_report(
             result = _render_report(
                 questionnaire, responses, notebook=notebook, output_dir=stage,
                 kernel_cwd=out_dir, formats=formats, language=language,
-                parameters=parameters, progress=progress)
+                parameters=parameters, progress=progress, force=force)
         except ReportError as exc:
             partial = next(stage.glob("*.ipynb"), None)
             if partial is None:
@@ -770,7 +810,8 @@ def _publish(result: ReportResult, out_dir: Path, inputs: Sequence[Any]) -> Repo
     from ..core.safety import same_file
 
     tid = result.template_id
-    built = {p.name: p for p in (result.notebook, result.html, result.pdf) if p is not None}
+    built = {p.name: p for p in (result.notebook, result.html, result.pdf, result.analyst_log)
+             if p is not None}
     targets = [out_dir / name for name in (*built, result.manifest.name)]
     for target in targets:
         for src in inputs:
@@ -791,4 +832,5 @@ def _publish(result: ReportResult, out_dir: Path, inputs: Sequence[Any]) -> Repo
     return dataclasses.replace(
         result, notebook=moved[result.notebook.name], manifest=manifest,
         html=moved.get(result.html.name) if result.html else None,
-        pdf=moved.get(result.pdf.name) if result.pdf else None)
+        pdf=moved.get(result.pdf.name) if result.pdf else None,
+        analyst_log=moved.get(result.analyst_log.name) if result.analyst_log else None)

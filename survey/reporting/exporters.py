@@ -78,6 +78,33 @@ h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
   main { max-width: none; }
   .jp-Cell-inputWrapper, .jp-Cell-outputWrapper { display: block; }
 }
+/* tables fit the page: no sideways scrolling (a printed scrollbar, a cut last column), cells
+   wrap; tables with many columns get a smaller font */
+.jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-OutputArea { overflow: visible !important; }
+.jp-RenderedHTMLCommon table { max-width: 100%%; }
+.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th {
+  white-space: normal; overflow-wrap: break-word; text-wrap: pretty; }
+.jp-RenderedHTMLCommon thead th { word-break: keep-all; }  /* 非常不同意, 人數: whole words */
+.jp-RenderedHTMLCommon table:has(tr > :nth-child(8)) { font-size: 8pt; }
+.jp-RenderedHTMLCommon table:has(tr > :nth-child(8)) :is(td, th) { padding: 2px 3px; }
+.jp-RenderedHTMLCommon table:has(tr > :nth-child(12)) { font-size: 7pt; }
+/* headings stay with what follows them */
+.jp-OutputArea-child { display: block; }
+.jp-OutputArea-child:has(h1, h2, h3, h4) { break-after: avoid; page-break-after: avoid; }
+.jp-OutputArea-child:has(h1, h2, h3, h4) + .jp-OutputArea-child { break-before: avoid; }
+/* the codebook: readable column widths */
+.jp-RenderedHTMLCommon .sv-codebook table { table-layout: fixed; width: 100%%; font-size: 8.5pt; }
+.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(1) { width: 16%%; }
+.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(2) { width: 32%%; }
+.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(3) { width: 14%%; }
+.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(4) { width: 26%%; }
+.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(5) { width: 12%%; }
+.jp-RenderedHTMLCommon .sv-codebook :is(td, th) { overflow-wrap: anywhere; text-align: left;
+  word-break: normal; }
+/* code and the manifest in a monospace font */
+:root { --jp-code-font-family: 'DejaVu Sans Mono', 'Noto Sans Mono CJK SC', monospace; }
+.jp-RenderedHTMLCommon :is(pre, code), pre.sv-manifest {
+  font-family: 'DejaVu Sans Mono', 'Noto Sans Mono CJK SC', monospace; font-size: 8pt; }
 """
 
 log = logging.getLogger(__name__)

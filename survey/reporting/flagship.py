@@ -109,9 +109,22 @@ class FlagshipReport(Report):
         heading(_x("respondents", self.language))
         for var in self.banner:
             try:
-                self.single(var, findings=False)
+                if self._seed_weighting and var in self.seed_targets():
+                    self._respondents_own(var)  # raked: weighted shares = the targets
+                else:
+                    self.single(var, findings=False)
             except SurveyError as exc:
                 show_problem(str(exc), self.language)
+
+    def _respondents_own(self, var: str) -> None:
+        """A raked variable as the respondents are (unweighted), and why not weighted."""
+        raked = self.survey
+        self.survey = self.raw_survey
+        try:
+            self.single(var, findings=False)
+        finally:
+            self.survey = raked
+        show_markdown(_x("raked_composition", self.language))
 
     def necessity(self) -> None:
         lang = self.language
@@ -124,8 +137,24 @@ class FlagshipReport(Report):
                    keep=True)
         show_finding(fd.describe_proportion(fr, yes, lang,
                                             statement=_x("necessity_stmt", lang)))
+        if self._seed_weighting:
+            self._unweighted_headline("necessity", yes, fr)
         for by in ("rank_level", "age_band"):
             self.crosstab_block("necessity", by, category=yes)
+
+    def _unweighted_headline(self, var: str, category: Any, raked: Any) -> None:
+        """The unweighted share beside the raked one, and why they differ."""
+        lang = self.language
+        raw = self.sv.frequencies(self.raw_survey, var, language=lang).to_frame()
+        col, factor = fd._pct_column(raw)
+        rcol, rfactor = fd._pct_column(raked.to_frame())
+        raw_row = fd._row_for(raw, category)
+        raked_row = fd._row_for(raked.to_frame(), category)
+        total = sum(n for _, n, _ in SEED_RANK_TOTALS)
+        show_finding(_x("unweighted_headline", lang, cat=category,
+                        raw=fd.fmt_pct(float(raw_row[col]) * factor),
+                        raked=fd.fmt_pct(float(raked_row[rcol]) * rfactor),
+                        n=f"{int(pd.to_numeric(raw['n']).sum()):,}", total=f"{total:,}"))
 
     def crosstab_block(self, var: str, by: str, *, category: Any = None) -> None:
         lang = self.language

@@ -91,7 +91,7 @@ def show_finding(text: str) -> None:
 
 
 def show_table(frame: pd.DataFrame, *, caption: str | None = None, notes: Sequence[str] = (),
-               keep: bool = False) -> None:
+               keep: bool = False, klass: str = "") -> None:
     cap = f"<div class='sv-caption'><b>{html.escape(caption)}</b></div>" if caption else ""
     body = frame_to_html(frame)
     # the report states alpha and the correction once, in the methods (the per-table note
@@ -99,7 +99,7 @@ def show_table(frame: pd.DataFrame, *, caption: str | None = None, notes: Sequen
     notes = [n for n in notes if n and not str(n).startswith("Alpha")]
     foot = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     foot = f"<ul class='sv-notes'>{foot}</ul>" if foot else ""
-    cls = "sv-table sv-keep" if keep else "sv-table"
+    cls = ("sv-table sv-keep" if keep else "sv-table") + (f" {klass}" if klass else "")
     show_html(f"<div class='{cls}'>{cap}{body}{foot}</div>")
 
 
@@ -110,8 +110,22 @@ def show_figure(fig: Any) -> None:
     plt.close(fig)
 
 
-def show_problem(why: str, language: str) -> None:
-    show_html(f"<p class='sv-muted'>{html.escape(t('not_computed', language, why=why))}</p>")
+def log_skip(section: str, detail: str) -> None:
+    """Record what the report leaves out, and why, in the analyst log beside the outputs
+    (``$SURVEY_ANALYST_LOG``, set by ``render_report``); the reader sees neutral words."""
+    import os
+
+    path = os.environ.get("SURVEY_ANALYST_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"- [{section}] {' '.join(str(detail).split())}\n")
+
+
+def show_problem(why: str, language: str, *, key: str = "not_shown",
+                 section: str = "report") -> None:
+    """A neutral line for the reader (``key`` in the catalogue); ``why`` goes to the log."""
+    log_skip(section, why)
+    show_html(f"<p class='sv-muted'>{html.escape(t(key, language))}</p>")
 
 
 def setup_plotting(language: str = "zh-Hant", seed: int = 20240101) -> None:
@@ -477,7 +491,7 @@ class Report:
         except TypeError:
             rr = self.sv.response_rates(self.q)
         except SurveyError as exc:
-            show_problem(str(exc), lang)
+            show_problem(str(exc), lang, key="rates_not_recorded", section="fieldwork")
         if rr is not None:
             frame = rr.to_frame() if hasattr(rr, "to_frame") else pd.DataFrame(rr)
             tot = frame[frame.get("unit", pd.Series(dtype=str)).astype(str) == "total"]
@@ -498,8 +512,8 @@ class Report:
                 from ..charts import response_rate_chart
 
                 show_figure(response_rate_chart(frame, language=lang))
-            except (ImportError, SurveyError, TypeError) as exc:
-                show_problem(str(exc), lang)
+            except SurveyError as exc:
+                show_problem(str(exc), lang, key="chart_not_shown", section="fieldwork")
         show_markdown(t("cover_rows", lang, read=read, accepted=acc, rejected=rej))
         show_html("<div class='sv-page-break'></div>")
 
@@ -669,8 +683,8 @@ class Report:
             from ..charts import bar_chart
 
             show_figure(bar_chart(self.survey, name, language=lang))
-        except (ImportError, SurveyError, TypeError) as exc:
-            show_problem(f"chart: {exc}", lang)
+        except SurveyError as exc:
+            show_problem(f"chart: {exc}", lang, key="chart_not_shown")
         if not findings:
             return
         col, factor = fd._pct_column(frame)
@@ -840,8 +854,8 @@ class Report:
             from ..charts import multi_response_chart
 
             show_figure(multi_response_chart(self.survey, name, language=lang))
-        except (ImportError, SurveyError, TypeError) as exc:
-            show_problem(f"chart: {exc}", lang)
+        except SurveyError as exc:
+            show_problem(f"chart: {exc}", lang, key="chart_not_shown")
         show_finding(fd.describe_multi_response(mr, lang))
 
     def numeric(self, name: str) -> None:
@@ -872,8 +886,8 @@ class Report:
             from ..charts import likert_chart
 
             show_figure(likert_chart(self.survey, items, language=lang))
-        except (ImportError, SurveyError, TypeError) as exc:
-            show_problem(f"chart: {exc}", lang)
+        except SurveyError as exc:
+            show_problem(f"chart: {exc}", lang, key="chart_not_shown")
         agree = getattr(lk, "agree", None)
         if agree is None:
             frame = lk.to_frame()
@@ -998,7 +1012,8 @@ class Report:
     def _test_cell(self, r: Any) -> str:
         """The test column of the tests table: statistic and df, or Fisher's test by name."""
         if not r.test:
-            return r.error[:60]
+            log_skip("tests", f"{r.var} × {r.by}: {r.error}")
+            return "—"
         if r.test == "fisher":
             return fd.quoted_test_name("fisher", self.language, simulated=int(r.fisher_b) or None)
         text = fd.format_test(r.test, r._asdict(), self.language)
@@ -1012,8 +1027,8 @@ class Report:
 
             show_figure(crosstab_chart(self.survey, var, by=by, kind="stacked",
                                        language=self.language))
-        except (ImportError, SurveyError, TypeError) as exc:
-            show_problem(f"chart: {exc}", self.language)
+        except SurveyError as exc:
+            show_problem(f"chart: {exc}", self.language, key="chart_not_shown")
 
     def appendix(self) -> None:
         lang = self.language
@@ -1028,7 +1043,7 @@ class Report:
         except ImportError:  # codebook not available: list the variables ourselves
             cb = None
         if cb is not None:
-            show_table(self._codebook_table(cb.to_frame()))
+            show_table(self._codebook_table(cb.to_frame()), klass="sv-codebook")
         else:
             rows = []
             for qq in q_questions(self.q):

@@ -248,7 +248,7 @@ def test_flagship_multi_response_uses_the_template_base():
     s = sv.read_responses(root / "data" / "grassroots_training_responses.csv", q)
     fig = ch.multi_response_chart(s, "gains", language="zh-Hant")
     text = texts(fig)
-    assert f"全部{len(s.data)}份回收問卷" in text  # report: {base: returned} in the template
+    assert f"全部{len(s.data)}份有效回收問卷" in text  # report: {base: returned} in the template
     first = q.var_info("gains", language="zh-Hant").categories[0]
     assert "".join(first.split()) in text
     b = sv.banner(s, rows=["gains"], by=["rank_level"], language="zh-Hant")
@@ -441,9 +441,14 @@ def test_bar_chart_on_the_calibration_variable_draws_no_invented_whiskers():
 # Figures show themselves where they are displayed (JupyterLab, nbconvert, our exporters)
 
 def _shell_format(obj):
+    """Format ``obj`` as a fresh kernel would: no image printer registered for Figures (an
+    earlier test in this process may have set the report kernel's SVG formats)."""
     from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
 
     shell = InteractiveShell.instance()
+    for fmt in shell.display_formatter.formatters.values():
+        fmt.pop(Figure, None)
     return shell, shell.display_formatter.format(obj)
 
 

@@ -83,3 +83,30 @@ def test_flagship_crosstab_hides_cells_of_few_respondents_not_small_weights(monk
     assert rep.disclosure["secondary"] == int(secondary.sum())
     notes = " ".join(o.data for o in captured if "sv-notes" in getattr(o, "data", ""))
     assert "少於 5" in notes and "未加權" in notes
+
+
+def test_flagship_headline_unweighted_beside_raked_and_own_rank_composition(monkeypatch):
+    from survey.reporting.flagship import FlagshipReport
+
+    captured = []
+    monkeypatch.setattr(sections, "_display", captured.append)
+    rep = FlagshipReport(questionnaire="grassroots_training", responses=str(DATA), language="en")
+    rep.necessity()
+    text = " ".join(html.unescape(getattr(o, "data", "") or "") for o in captured)
+    raw = sv.frequencies(rep.raw_survey, "necessity", language="en").to_frame()
+    raked = sv.frequencies(rep.survey, "necessity", language="en").to_frame()
+    yes = raw["category"].iloc[0]
+    raw_pct = float(raw.loc[raw["category"] == yes, "pct"].iloc[0])
+    raked_pct = float(raked.loc[raked["category"] == yes, "pct"].iloc[0])
+    scale = 100 if raw_pct <= 1 else 1
+    assert abs(raw_pct * scale - raked_pct * scale) > 1  # the difference being explained
+    assert f"Unweighted, {raw_pct * scale:.1f}% of the {int(raw['n'].sum())} respondents" in text
+    assert f"The raked figure, {raked_pct * scale:.1f}%" in text
+    captured.clear()
+    rep.respondents()
+    text = " ".join(html.unescape(getattr(o, "data", "") or "") for o in captured)
+    assert "respondents' own rank composition (unweighted)" in text
+    own = sv.frequencies(rep.raw_survey, "rank_level", language="en").to_frame()
+    first = own.iloc[0]
+    share = float(first["pct"]) * (100 if float(own["pct"].max()) <= 1 else 1)
+    assert f"{share:.1f}%" in text  # e.g. 10.1% county heads, not the 7.8% target

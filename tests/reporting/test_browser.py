@@ -1,0 +1,296 @@
+"""What a reader sees, checked in a real browser (Playwright driving Debian's Chromium).
+
+- The three reports (flagship zh-Hant, standard zh-Hans, standard en on a template of our own)
+  load with no console error, every image loaded, and no table wider than its container, on
+  screen and in print layout (A4).
+- Their PDF pages are rendered to PNG (pdftoppm) into the artefacts directory
+  (``$SURVEY_TEST_ARTEFACTS``, else the test's tmp dir) for people to look at.
+- JupyterLab opens each walkthrough, runs all cells, and shows no error output, no stderr,
+  and an image under every chart cell.
+
+No browser is downloaded: the tests skip, saying why, when /usr/bin/chromium is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).parent / "data"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                    reason="needs Debian's chromium at /usr/bin/chromium")
+
+
+def _artefacts(tmp_path: Path, name: str) -> Path:
+    base = os.environ.get("SURVEY_TEST_ARTEFACTS")
+    out = (Path(base) if base else tmp_path) / name
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _build_reports(root: Path) -> dict[str, tuple[Path, Path]]:
+    import survey as sv
+    from survey.reporting import render_report
+
+    data = ROOT / "data" / "grassroots_training_responses.csv"
+    out = {}
+    r = render_report("grassroots_training", data, notebook="standard",
+                      output_dir=root / "standard-zh-Hans", language="zh-Hans", progress=False)
+    out["standard-zh-Hans"] = (r.html, r.pdf)
+    q = sv.load_questionnaire(HERE / "cafe.yaml")
+    csv = root / "cafe.csv"
+    sv.synthesize(q, n=120, seed=11).to_csv(csv, index=False)
+    r = render_report(HERE / "cafe.yaml", csv, notebook="standard", output_dir=root / "cafe-en",
+                      language="en", progress=False)
+    out["standard-en-cafe"] = (r.html, r.pdf)
+    return out
+
+
+def _flagship(root: Path):
+    """The flagship build of test_reports.py (same name, same build: made once per session)."""
+    from survey.reporting import render_report
+
+    data = ROOT / "data" / "grassroots_training_responses.csv"
+    kw = dict(notebook="grassroots_training", language="zh-Hant", progress=False)
+    a = render_report("grassroots_training", data, output_dir=root / "a", **kw)
+    b = render_report("grassroots_training", data, output_dir=root / "elsewhere" / "deeper", **kw)
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def reports(shared_build):
+    flagship = shared_build("flagship", _flagship)[0]
+    return {"flagship-zh-Hant": (flagship.html, flagship.pdf),
+            **shared_build("browser-reports", _build_reports)}
+
+
+REPORTS = ["flagship-zh-Hant", "standard-zh-Hans", "standard-en-cafe"]
+
+_LAYOUT_JS = """() => {
+  const imgs = [...document.images].map(i => ({src: i.src.slice(0, 40), ok: i.complete && i.naturalWidth > 0}));
+  const tables = [...document.querySelectorAll('table')].map(t => {
+    const box = t.closest('.jp-OutputArea-output, .jp-RenderedHTMLCommon, main') || t.parentElement;
+    return {w: t.getBoundingClientRect().width, cw: box.getBoundingClientRect().width,
+            head: (t.querySelector('th') || {}).textContent || ''};
+  });
+  const scroll = [...document.querySelectorAll('.jp-OutputArea-output, .jp-RenderedHTMLCommon')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).length;
+  return {imgs, tables, scroll};
+}"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("name", REPORTS)
+def test_report_loads_cleanly_and_tables_fit(browser, reports, name, tmp_path):
+    html, _ = reports[name]
+    page = browser.new_page(viewport={"width": 900, "height": 1200})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url[:80]}"))
+    page.goto(html.as_uri(), wait_until="load")
+    assert errors == [], errors
+    for media in ("screen", "print"):
+        page.emulate_media(media=media)
+        layout = page.evaluate(_LAYOUT_JS)
+        assert layout["imgs"], "a report without any chart"
+        assert all(i["ok"] for i in layout["imgs"]), [i for i in layout["imgs"] if not i["ok"]]
+        wide = [t for t in layout["tables"] if t["w"] > t["cw"] + 1]
+        assert not wide, (media, wide)
+        assert layout["scroll"] == 0, f"{media}: {layout['scroll']} outputs scroll sideways"
+    shots = _artefacts(tmp_path, f"reports/{name}")
+    page.emulate_media(media="screen")
+    page.screenshot(path=str(shots / "screen-top.png"))
+    page.close()
+
+
+@needs_chromium
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils (pdftoppm)")
+@pytest.mark.parametrize("name", REPORTS)
+def test_report_pdf_pages_rendered_to_png(reports, name, tmp_path):
+    _, pdf = reports[name]
+    out = _artefacts(tmp_path, f"reports/{name}/pages")
+    subprocess.run(["pdftoppm", "-r", "80", "-png", str(pdf), str(out / "page")], check=True,
+                   timeout=300)
+    pages = sorted(out.glob("page-*.png"))
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    n = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert len(pages) == n > 1
+    size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info)
+    assert abs(float(size.group(1)) - 595.3) < 2 and abs(float(size.group(2)) - 841.9) < 2  # A4
+
+
+# ---------------------------------------------------------------------------------------
+# JupyterLab
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", work / "notebooks")
+    shutil.copytree(ROOT / "data", work / "data")
+    port, token = _free_port(), secrets.token_hex(16)
+    settings = work / ".lab-settings"
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"windowingMode": "none"}')  # every cell in the DOM, not just visible ones
+    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JUPYTER_CONFIG_DIR": str(work / ".jupyter"),
+           "JUPYTER_RUNTIME_DIR": str(work / ".runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "JUPYTERLAB_WORKSPACES_DIR": str(work / ".workspaces")}
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+           "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={work}", "--allow-root",
+           "--KernelManager.transport_encryption=auto",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = open(work / "lab.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    import urllib.request
+
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail("jupyter lab exited:\n" + (work / "lab.log").read_text()[-2000:])
+            time.sleep(0.5)
+    yield url, token, work
+    os.killpg(proc.pid, 15)
+    proc.wait(timeout=30)
+    log.close()
+
+
+WALKTHROUGHS = sorted(p.name for p in (ROOT / "notebooks").glob("0[0-9]_*.ipynb"))
+CHART_CALL = re.compile(r"^(charts|sv|ch)\.\w+_chart\(", re.M)
+
+
+def _wait_all_run(page, n: int) -> None:
+    """Every code cell has an execution count ("[3]:"), none is queued or running ("[*]:")."""
+    page.wait_for_function(
+        """(n) => {
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+              .map(p => p.textContent.trim());
+            return prompts.length === n && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
+        }""", arg=n, timeout=240_000, polling=500)
+
+
+@needs_chromium
+@pytest.mark.parametrize("name", WALKTHROUGHS)
+def test_walkthrough_in_jupyterlab_runs_and_shows_its_charts(browser, jupyterlab, name,
+                                                              tmp_path):
+    import nbformat
+
+    url, token, work = jupyterlab
+    nb = nbformat.read(work / "notebooks" / name, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    shots = _artefacts(tmp_path, f"jupyterlab/{name.removesuffix('.ipynb')}")
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{url}/lab/tree/notebooks/{name}?token={token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
+    try:  # JupyterLab may ask which kernel to start: the notebook's own (Python 3)
+        page.click(".jp-Dialog button:has-text('Select')", timeout=8_000)
+    except Exception:  # noqa: BLE001 - no dialog: the kernel started by itself
+        pass
+    page.wait_for_function(  # the kernel is connected and idle
+        "() => !!document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')",
+        timeout=120_000, polling=500)
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')", timeout=20_000)  # the Run menu
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')", timeout=20_000)
+    try:
+        _wait_all_run(page, len(code))
+    except Exception:
+        page.screenshot(path=str(shots / "timeout.png"), full_page=True)
+        raise
+    errors = page.eval_on_selector_all(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+        ".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']",
+        "els => els.map(e => e.textContent.slice(0, 300))")
+    assert errors == [], errors
+    cells = page.query_selector_all(".jp-Notebook .jp-CodeCell")
+    assert len(cells) == len(code)
+    for i, (cell, src) in enumerate(zip(cells, code)):
+        if not CHART_CALL.search(src):
+            continue
+        cell.scroll_into_view_if_needed()
+        img = cell.query_selector(".jp-OutputArea-output img")
+        assert img is not None, f"cell {i} ({src[:60]!r}) shows no image"
+        page.wait_for_function("(e) => e.complete && e.naturalWidth > 0", arg=img,
+                               timeout=20_000)
+        assert "<Figure size" not in (cell.inner_text() or "")
+        cell.screenshot(path=str(shots / f"cell_{i:02d}.png"))
+    page.close()
+
+
+# ---------------------------------------------------------------------------------------
+# What reaches the client, and what goes to the analyst log instead
+
+def test_no_internal_text_reaches_the_client(reports):
+    for name in REPORTS:
+        html_text = reports[name][0].read_text(encoding="utf-8")
+        for internal in ("Not computed", "無法計算", "无法计算", "Hint:", "Traceback",
+                         "fieldwork block", "(same answers)", "（內容相同）"):
+            assert internal not in html_text, (name, internal)
+    cafe_html, _ = reports["standard-en-cafe"]
+    assert "Response rates were not recorded." in cafe_html.read_text(encoding="utf-8")
+    log = cafe_html.with_name("cafe.analyst-log.md").read_text(encoding="utf-8")
+    assert log.startswith("# Analyst log: cafe (report_standard.ipynb, en)")
+    assert "- [fieldwork]" in log and "fieldwork" in log.split("- [fieldwork]", 1)[1]
+
+
+def test_a_different_kind_of_report_is_not_overwritten(tmp_path):
+    import json
+
+    from survey.errors import ReportError
+    from survey.reporting import render_report
+
+    manifest = tmp_path / "grassroots_training.manifest.json"
+    manifest.write_text(json.dumps({"report_notebook": {"file": "report_grassroots_training.ipynb"}}))
+    with pytest.raises(ReportError) as exc:
+        render_report("grassroots_training", ROOT / "data" / "grassroots_training_responses.csv",
+                      notebook="standard", output_dir=tmp_path, formats=("html",),
+                      progress=False)
+    msg = str(exc.value)
+    assert "report_grassroots_training.ipynb" in msg and "report_standard.ipynb" in msg
+    assert "--force" in msg and "--out" in msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grassroots_training.manifest.json"]

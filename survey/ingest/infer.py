@@ -128,20 +128,19 @@ def _from_labelled(path: Path, kind: str, *, encoding, language, max_categories)
     in_sets: dict[str, str] = {}
     cols: list[dict] = []
     for set_name, mr in mr_sets.items():
-        if not mr.get("is_dichotomy"):
-            notes.append(f"multiple-response set {set_name} (categories) kept as single "
-                         "questions.")
-            continue
         qname = _name(str(set_name).lstrip("$"))
         vars_ = [str(v) for v in mr.get("variable_list", []) if str(v) in df.columns]
         if not vars_:
             continue
         for v in vars_:
             in_sets[v] = qname
-        cols.append({"name": qname, "type": "select_multiple", "label": mr.get("label") or qname,
-                     "choices": [(_name(v), labels.get(v) or v) for v in vars_],
-                     "list": qname, "source_vars": vars_,
-                     "counted": mr.get("counted_value", 1)})
+        col = {"name": qname, "type": "select_multiple", "label": mr.get("label") or qname,
+               "list": qname, "source_vars": vars_}
+        if mr.get("is_dichotomy"):
+            col["choices"] = [(_name(v), labels.get(v) or v) for v in vars_]
+        else:  # a category set: the variables' codes are the choices
+            col["choices"] = _mention_choices(df, vars_, meta, vlabels)
+        cols.append(col)
     emitted_sets: set[str] = set()
     out: list[dict] = []
     for var in df.columns:
@@ -213,6 +212,25 @@ def _labelled_column(var, s: pd.Series, meta, *, kind, label, value_labels, list
         notes.append(f"{var}: value labels dropped (measure scale, {len(distinct)} values).")
     col["type"] = "integer" if integral else "decimal"
     return col
+
+
+def _mention_choices(df, vars_, meta, vlabels) -> list[tuple[str, str]]:
+    """Choices of an SPSS category set: the labelled and the mentioned codes of its
+    variables, without their user-missing values."""
+    labels: dict = {}
+    missing: set = set()
+    for v in vars_:
+        for k, lab in (vlabels.get(v) or {}).items():
+            labels.setdefault(_int(k), str(lab))
+        for r in (getattr(meta, "missing_ranges", None) or {}).get(v, []) or []:
+            lo, hi = float(r["lo"]), float(r["hi"])
+            missing |= {_int(x) for x in np.arange(lo, hi + 1)} if hi - lo <= 1000 else set()
+    seen = set()
+    for v in vars_:
+        vals = pd.to_numeric(df[v], errors="coerce").dropna()
+        seen |= {_int(x) for x in vals.unique()}
+    codes = sorted((set(labels) | seen) - missing)
+    return [(str(c), labels.get(c, str(c))) for c in codes]
 
 
 def _missing_of(var, meta, kind, value_labels, notes) -> list[dict]:

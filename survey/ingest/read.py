@@ -357,6 +357,7 @@ class _Table:
         self.formula_cells: list[tuple[int, str, str]] = []  # (row, header, formula)
         self.mr_sets: dict[str, list[str]] = {}  # SPSS dichotomy set -> its variables
         self.user_missing: dict[str, dict[float, str]] = {}  # SPSS: var -> {code: label}
+        self.consumed: list[str] = []  # source columns merged into another (category sets)
 
 
 def _expected_strings(spec: TemplateSpec) -> list[str]:
@@ -680,20 +681,46 @@ def _read_stat(path, kind, *, encoding, source) -> _Table:
         labels[var] = {_cell_str(k): str(v) for k, v in vl.items()}
     df.columns = [str(c) for c in df.columns]
     rows = np.arange(1, len(df) + 1, dtype=np.int64)
-    mr = {str(k).lstrip("$"): v for k, v in (getattr(meta, "mr_sets", None) or {}).items()
-          if v.get("is_dichotomy")}
+    sets = {str(k).lstrip("$"): v for k, v in (getattr(meta, "mr_sets", None) or {}).items()}
+    mr = {k: v for k, v in sets.items() if v.get("is_dichotomy")}
     for st in mr.values():  # SPSS dichotomy sets: the counted value means "selected"
         counted = st.get("counted_value", 1)
         for var in st.get("variable_list", []):
             if var in df.columns and str(counted) != "1":
-                v = df[var]
-                df[var] = np.where(v.isna(), np.nan, np.where(v.astype(str) == str(counted) |
-                                                              (v == counted), 1.0, 0.0))
+                v = pd.to_numeric(df[var], errors="coerce")
+                hit = (v == float(counted)) if isinstance(counted, (int, float)) else (
+                    df[var].astype(str).str.strip() == str(counted))
+                df[var] = np.where(df[var].isna(), np.nan, np.where(hit, 1.0, 0.0))
+    consumed = []
+    user_missing = _user_missing(meta) if kind == "sav" else {}
+    for name, st in sets.items():  # category sets: k variables of codes -> one answer
+        vars_ = [str(v) for v in st.get("variable_list", []) if str(v) in df.columns]
+        if st.get("is_dichotomy") or not vars_ or name in df.columns:
+            continue
+        df[name] = _join_mentions(df, vars_, user_missing)
+        consumed += vars_
     table = _Table(df.reset_index(drop=True), rows, header_rows=0, value_labels=labels)
     table.stata_missing = kind == "dta"
     table.user_missing = _user_missing(meta) if kind == "sav" else {}
     table.mr_sets = {k: [str(v) for v in st.get("variable_list", [])] for k, st in mr.items()}
+    table.consumed = consumed
     return table
+
+
+def _join_mentions(df: pd.DataFrame, vars_: list[str], user_missing: dict) -> np.ndarray:
+    """An SPSS category set (first mention, second mention, ...) as one multiple-choice
+    answer: the distinct codes mentioned, in code order; user-missing codes are no mention."""
+    block = np.column_stack([pd.to_numeric(df[v], errors="coerce").to_numpy(dtype=float)
+                             for v in vars_])
+    for j, v in enumerate(vars_):
+        miss = list(user_missing.get(v, {}))
+        if miss:
+            block[np.isin(block[:, j], miss), j] = np.nan
+    out = np.empty(len(df), dtype=object)
+    for i, row in enumerate(block):
+        codes = sorted({_num_text(x) for x in row if x == x})
+        out[i] = " ".join(map(str, codes)) if codes else None
+    return out
 
 
 def _read_entry_db(path, *, source, notes) -> _Table:
@@ -1047,6 +1074,9 @@ def _to_canonical(table: _Table, spec: TemplateSpec, *, path, platform, mapping,
     for h in headers:
         target = None
         ids = import_ids.get(h, {})
+        if h in table.consumed:
+            column_map[h] = "(part of an SPSS multiple-response set)"
+            continue
         if data_shaped and h in data_cols and h not in mapping:
             target = data_cols[h]
         elif h in mapping:

@@ -273,3 +273,27 @@ def test_codebook_shows_each_questions_missing_codes(sav):
     ddi = cb.to_ddi()
     happy = ddi[ddi.find('name="happy"'):ddi.find('name="sex"')]
     assert happy.count('missing="Y"') == 2 and "<catValu>0</catValu>" in happy
+
+
+def test_category_and_counted_value_mr_sets(tmp_path):
+    """SPSS category sets (mention 1, mention 2, ...) and dichotomy sets counting 2 (1 = no,
+    2 = yes) become select_multiple; counts equal SPSS MULT RESPONSE's (cases with at least
+    one mention, user-missing codes are no mention)."""
+    p = tmp_path / "c.sav"
+    df = pd.DataFrame({"m1": [1.0, 2, 3, 1, np.nan, 9], "m2": [2.0, np.nan, 1, 3, np.nan, 9],
+                       "y1": [2.0, 1, 2, 1, 2, 2], "y2": [2.0, 2, 1, 1, 1, 1]})
+    media = {1: "TV", 2: "Radio", 3: "Web", 9: "NA"}
+    pyreadstat.write_sav(df, str(p), variable_value_labels={"m1": media, "m2": media},
+                         missing_ranges={"m1": [9], "m2": [9]},
+                         column_labels={"y1": "Reads", "y2": "Writes"})
+    add_mr_set(p, b"$media=C 5 Media m1 m2\n$uses=D1 2 4 Uses y1 y2\n")
+    q = sv.infer_questionnaire(p)
+    assert [(x.name, x.type) for x in q.questions()] == [("media", "select_multiple"),
+                                                          ("uses", "select_multiple")]
+    s = sv.read_responses(p)
+    m = sv.multi_response(s, "media").to_frame()
+    assert dict(zip(m["category"], m["n"])) == {"TV": 3, "Radio": 2, "Web": 2}
+    assert m["pct"].tolist() == pytest.approx([75.0, 50.0, 50.0])  # base: 4 cases mention one
+    u = sv.multi_response(s, "uses").to_frame()
+    assert dict(zip(u["category"], u["n"])) == {"Reads": 4, "Writes": 2}
+    assert s.validation.problems.empty

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.result import Result
+from ..core.safety import put_cell
 from ..core.survey import Survey, VarInfo, as_survey, category_codes
 from ..errors import AnalysisError, did_you_mean
 from . import _banner_engine as eng
@@ -412,10 +413,7 @@ def _col_head(c: dict) -> str:
 
 def _safe_text(cell, text: str) -> None:
     """Put text in an openpyxl cell so it never becomes a formula (quote prefix)."""
-    cell.value = text
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        cell.data_type = "s"
-        cell.quotePrefix = True
+    put_cell(cell, text)
 
 
 def write_tab_book(path, banners: Sequence[Banner], *, sheet_names: Sequence[str] | None = None):

@@ -130,12 +130,18 @@ def append_row(ws: Any, values: Any) -> int:
 
     Returns the number of characters replaced because XML cannot hold them.
     """
-    row = ws.max_row + 1 if ws.max_row > 1 or ws.cell(1, 1).value is not None else 1
-    changed = 0
-    for col, value in enumerate(values, start=1):
-        if value is None:
-            continue
-        changed += put_cell(ws.cell(row=row, column=col), value)
+    changed, clean = 0, []
+    for value in values:
+        if isinstance(value, str):
+            value, n = xml_clean(value)
+            changed += n
+        clean.append(value)
+    ws.append(clean)
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"  # openpyxl takes "=..." for a formula
+            if is_formula_like(cell.value):
+                cell.quotePrefix = True
     return changed
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ..core.safety import append_row
 from ..errors import QuestionnaireError, did_you_mean, format_problem
 from .model import Grid, Group, Question
 
@@ -301,13 +302,9 @@ def write_workbook(sheets: dict[str, list[dict]], path: Path) -> None:
         header: list[str] = []
         for row in rows:
             header += [k for k in row if k not in header]
-        ws.append(header)
+        append_row(ws, header)  # every string guarded (survey.core.safety)
         for row in rows:
-            ws.append([row.get(k) for k in header])
-            for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
-                    cell.data_type = "s"
-                    cell.quotePrefix = True
+            append_row(ws, [row.get(k) for k in header])
     wb.save(path)
 
 

@@ -143,3 +143,16 @@ def test_blank_lines_before_the_header_or_a_bom_only_file_is_an_ingest_error(tmp
     d.write_bytes(content)
     with pytest.raises(IngestError, match="blank.csv: expected a header row and data"):
         sv.read_responses(d, sv.load_questionnaire(t))
+
+
+def test_xlsform_and_banner_workbooks_are_guarded(files, tmp_path):
+    t, d = files
+    q = sv.load_questionnaire(t)
+    form = tmp_path / "form.xlsx"
+    q.to_xlsform(form)
+    assert formulas(form) == [] and formula_like_cells_unguarded(form) == []
+    assert sv.read_xlsform(form).id == q.id
+    s = sv.read_responses(d, q)
+    book = tmp_path / "banner.xlsx"
+    sv.banner(s, rows=["sex"], by=["sex"]).to_excel(book)
+    assert formulas(book) == [] and formula_like_cells_unguarded(book) == []

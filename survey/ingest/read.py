@@ -556,15 +556,24 @@ def _sniff(text: str, path) -> str:
 
 
 def _dedupe(header: list[str]) -> list[str]:
+    """Unique column names: a repeated name gets ``.1``, ``.2``... (never one already used).
+
+    >>> _dedupe(["sex", "sex", "sex.1", ""])
+    ['sex', 'sex.2', 'sex.1', '_column4']
+    """
+    given = {h for h in header if h}
     seen: dict[str, int] = {}
+    used: set[str] = set()
     out = []
     for i, h in enumerate(header):
         h = h or f"_column{i + 1}"
-        if h in seen:
-            seen[h] += 1
-            h = f"{h}.{seen[h]}"
-        else:
-            seen[h] = 0
+        if h in used:
+            k = seen.get(h, 0)
+            while f"{h}.{k + 1}" in used or f"{h}.{k + 1}" in given:
+                k += 1
+            seen[h] = k + 1
+            h = f"{h}.{k + 1}"
+        used.add(h)
         out.append(h)
     return out
 

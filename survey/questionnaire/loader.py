@@ -165,7 +165,7 @@ def resolve(path_or_name, base: Path | None = None) -> Path:
     lib = library_dir()
     name = str(path_or_name)
     candidates += [lib / name, lib / f"{name}.yaml"]
-    candidates += [Path(r) / p for r in INCLUDE_PATH.get() if not p.is_absolute()]
+    candidates += [Path(r) / p for r in include_path() if not p.is_absolute()]
     for c in candidates:
         if c.is_file():
             return c.resolve()
@@ -269,6 +269,13 @@ INCLUDE_PATH: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar(
     "survey_include_path", default=())
 
 
+def include_path() -> tuple[Path, ...]:
+    """The user's include folders: ``load_questionnaire(include_path=...)``, then the
+    ``SURVEY_INCLUDE_PATH`` environment variable (folders separated by ``os.pathsep``)."""
+    env = os.environ.get("SURVEY_INCLUDE_PATH", "")
+    return (*INCLUDE_PATH.get(), *(Path(p) for p in env.split(os.pathsep) if p))
+
+
 class _NotATemplate(Exception):
     pass
 
@@ -277,7 +284,7 @@ def include_roots(base: Path | None, stack: tuple[Path, ...]) -> list[Path]:
     """Folders an include may come from: the including file's folder, the top template's
     folder, the library and the user's include path (all resolved)."""
     roots = [p.resolve() for p in (base, stack[0].parent if stack else None) if p is not None]
-    roots += [library_dir().resolve(), *(Path(p).resolve() for p in INCLUDE_PATH.get())]
+    roots += [library_dir().resolve(), *(Path(p).resolve() for p in include_path())]
     return roots
 
 
@@ -292,7 +299,7 @@ def _within(name: str, base: Path | None, roots: list[Path]) -> bool:
     if "\x00" in name:
         return False
     places = [p] if p.is_absolute() else [base / p if base else p, library_dir() / p,
-                                          *(Path(r) / p for r in INCLUDE_PATH.get())]
+                                          *(Path(r) / p for r in include_path())]
     return any(_inside(Path(os.path.normpath(os.path.abspath(c))), r)
                for c in places for r in roots)
 

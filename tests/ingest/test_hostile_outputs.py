@@ -156,3 +156,13 @@ def test_xlsform_and_banner_workbooks_are_guarded(files, tmp_path):
     book = tmp_path / "banner.xlsx"
     sv.banner(s, rows=["sex"], by=["sex"]).to_excel(book)
     assert formulas(book) == [] and formula_like_cells_unguarded(book) == []
+
+
+def test_a_repeated_header_next_to_its_own_dotted_name_is_read(tmp_path):
+    t = tmp_path / "t.yaml"
+    t.write_text(BASE, encoding="utf-8")
+    d = tmp_path / "dup.csv"
+    d.write_text("sex,sex,sex.1\ny,n,x\n", encoding="utf-8")  # found by the fuzz test
+    s = sv.read_responses(d, sv.load_questionnaire(t))
+    assert len(s.data) + len(s.rejected) == 1
+    assert s.data.columns.is_unique

@@ -25,9 +25,9 @@ FRAME = pd.DataFrame({"t": ["Jonathan" + "a" * 40 + "1", "Jonathan Smith", None]
 ])
 def test_regex_is_linear_time_on_catastrophic_patterns(pattern, answer):
     frame = pd.DataFrame({"t": [answer] * 3 + ["aaa", "Jonathan Smith"]})
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     out = evaluate(f"regex(${{t}}, '{pattern}')", frame).tolist()
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
     assert out[:3] == [False, False, False]
 
 
@@ -50,9 +50,9 @@ def test_redos_constraint_in_a_template_validates_fast(tmp_path):
                  encoding="utf-8")
     d = tmp_path / "re.csv"
     d.write_text("rid,name\n1,Jonathan" + "a" * 3000 + "1\n2,Jonathan Smith\n", encoding="utf-8")
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     s = sv.read_responses(d, sv.load_questionnaire(t))
-    assert time.perf_counter() - t0 < 10
+    assert time.process_time() - t0 < 10
     rules = s.validation.to_frame()["rule"].tolist()
     assert rules.count("constraint") == 1
 

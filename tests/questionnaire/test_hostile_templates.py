@@ -36,11 +36,12 @@ def bomb(levels: int) -> str:
 def test_yaml_alias_bomb_is_refused_fast(tmp_path, levels):
     path = write(tmp_path, "bomb.yaml", bomb(levels))
     assert path.stat().st_size < 600
-    t0 = time.perf_counter()
+    sv.load_questionnaire(write(tmp_path, "ok.yaml", BASE))  # imports, caches
+    t0 = time.process_time()  # CPU of this process: a busy machine does not count
     with pytest.raises(QuestionnaireError, match=r"bomb.yaml, line \d+, column \d+: expected a "
                        r"template of bounded size, found aliases that repeat more than"):
         sv.load_questionnaire(path)
-    assert time.perf_counter() - t0 < 5
+    assert time.process_time() - t0 < 2  # before: 68 s and 3.4 GB (7 levels), endless (10)
 
 
 def test_ordinary_aliases_still_load(tmp_path):
@@ -136,6 +137,13 @@ def test_includes_inside_the_folder_the_library_and_the_include_path_work(tree):
         sv.load_questionnaire(outside)
     q = sv.load_questionnaire(outside, include_path=[tree / "proj" / "shared"])
     assert q.id == "t"
+    import os
+
+    os.environ["SURVEY_INCLUDE_PATH"] = str(tree / "proj" / "shared")
+    try:
+        assert sv.load_questionnaire(outside).id == "t"  # the CLI's way to set it
+    finally:
+        del os.environ["SURVEY_INCLUDE_PATH"]
     lib = write(tree, "lib/t.yaml", "id: t\ntitle: t\ninclude: [blocks/demographics]\n"
                 "items:\n  - {name: a, type: text}\n")
     try:

@@ -258,6 +258,14 @@ def load_targets(path: str | Path) -> dict:
             f"{p}: expected a mapping of variables to {{category: target}}, found "
             f"{type(raw).__name__}"
         )
+    def _target(v) -> bool:
+        return isinstance(v, dict) or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+    if not any(_target(v) for v in raw.values()):  # not a targets file: never quote it
+        raise WeightingError(
+            f"{p}: expected a targets file (variables mapped to {{category: target}}), found a "
+            "file that is not one"
+        )
     out = {}
     for var, spec in raw.items():
         if isinstance(spec, dict):

@@ -311,3 +311,15 @@ def test_validation_report_markdown_holds_no_raw_html(tmp_path):
     md = s.validation.to_markdown()
     assert "<img" not in md
     assert_inert(markdown2html_mistune(md))
+
+
+def test_a_weighting_file_that_is_not_a_targets_file_is_never_quoted(tmp_path):
+    from survey.errors import WeightingError
+    from survey.weighting import load_targets
+
+    f = tmp_path / "passwd"
+    f.write_text(f"root:{SECRET}:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n",
+                 encoding="utf-8")  # shadow-like lines parse as keys with null values
+    with pytest.raises(WeightingError, match="expected a targets file") as err:
+        load_targets(f)
+    assert SECRET not in str(err.value)

@@ -195,10 +195,11 @@ def _labelled_column(var, s: pd.Series, meta, *, kind, label, value_labels, list
     vals = numeric[numeric.notna() & ~numeric.isin(list(miss_codes))]
     integral = bool(((vals == np.round(vals)) | ~np.isfinite(vals)).all())
     distinct = np.unique(vals.to_numpy(dtype=float))
-    if valid_labels and not (measure == "scale" and len(distinct) > max_categories) and integral:
-        codes = {_int(k): str(v) for k, v in valid_labels.items()
-                 if isinstance(k, (int, float)) and float(k).is_integer()}
-        unlabelled = sorted({_int(x) for x in distinct} - set(codes))
+    codes = {_int(k): str(v) for k, v in valid_labels.items()
+             if isinstance(k, (int, float)) and float(k).is_integer()}
+    unlabelled = sorted({_int(x) for x in distinct if np.isfinite(x)} - set(codes))
+    if valid_labels and integral and not (measure == "scale" and len(distinct) > max_categories) \
+            and len(unlabelled) <= max(max_categories, len(codes)):
         if unlabelled:
             notes.append(f"{var}: values without a label ({', '.join(map(str, unlabelled[:5]))}"
                          f"{' ...' if len(unlabelled) > 5 else ''}) added as choices.")
@@ -209,7 +210,8 @@ def _labelled_column(var, s: pd.Series, meta, *, kind, label, value_labels, list
                    ordered=measure == "ordinal")
         return col
     if valid_labels:
-        notes.append(f"{var}: value labels dropped (measure scale, {len(distinct)} values).")
+        notes.append(f"{var}: read as a number, value labels dropped ({len(distinct)} "
+                     f"distinct values, {len(unlabelled)} without a label).")
     col["type"] = "integer" if integral else "decimal"
     return col
 

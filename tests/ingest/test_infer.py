@@ -297,3 +297,15 @@ def test_category_and_counted_value_mr_sets(tmp_path):
     u = sv.multi_response(s, "uses").to_frame()
     assert dict(zip(u["category"], u["n"])) == {"Reads": 4, "Writes": 2}
     assert s.validation.problems.empty
+
+
+def test_a_number_with_one_labelled_value_stays_a_number(tmp_path):
+    p = tmp_path / "i.sav"
+    df = pd.DataFrame({"inc": np.r_[0, np.arange(1000, 60000, 1000)].astype(float),
+                       "r": np.r_[[1.0, 2] * 30]})
+    pyreadstat.write_sav(df, str(p), variable_value_labels={"inc": {0: "None"}, "r": {1: "a"}})
+    q = sv.infer_questionnaire(p)
+    assert q.question("inc").type == "integer"
+    assert "inc: read as a number, value labels dropped" in q.description["en"]
+    assert q.choices(q.question("r").list_name).names() == ["1", "2"]  # 2 added, unlabelled
+    assert sv.mean(sv.read_responses(p), "inc").estimate == pytest.approx(df["inc"].mean())

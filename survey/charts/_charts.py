@@ -219,6 +219,15 @@ def _table(s: Survey, var: str, by: str, language):
     return rinfo, cinfo, tab, int(ok.sum()), neff
 
 
+def _respondents(s: Survey, var: str, by: str, language) -> np.ndarray:
+    """Unweighted respondents per cell (rows: ``var``, columns: ``by``)."""
+    rc, rinfo = category_codes(s, var, language=language)
+    cc, cinfo = category_codes(s, by, language=language)
+    k, m = len(rinfo.categories), len(cinfo.categories)
+    ok = (rc >= 0) & (cc >= 0)
+    return np.bincount(rc[ok] * m + cc[ok], minlength=k * m).reshape(k, m)
+
+
 def _palette(k: int, ordered: bool) -> list:
     if not ordered or k < 3:
         return colorblind(k)
@@ -249,14 +258,22 @@ def crosstab_chart(
     weight: str | None = None,
     language: str | None = None,
     title: str | None = None,
+    suppress_below: int = 0,
 ):
     """Column percentages of ``var`` within each category of ``by`` as bars.
 
     ``kind="grouped"``: one group of bars per category of ``var``, a bar per ``by`` group;
     ``kind="stacked"``: one 100% bar per ``by`` group. Returns a matplotlib Figure.
+
+    ``suppress_below=k`` (stacked only) applies the tables' disclosure control: cells of
+    fewer than ``k`` respondents, and the cells hidden with them so that they cannot be
+    recovered from the column total, are drawn as one grey "hidden" segment at the end of
+    their bar, whose size only shows their sum (which the table's total gives away anyway).
     """
     if kind not in ("grouped", "stacked"):
         raise AnalysisError(f"kind must be 'grouped' or 'stacked'; got {kind!r}")
+    if suppress_below and kind != "stacked":
+        raise AnalysisError("suppress_below applies to kind='stacked' charts only")
     s = as_survey(survey, weight=weight)
     lang = _lang(s, language)
     words = _words(lang)
@@ -291,6 +308,14 @@ def crosstab_chart(
                       bbox_to_anchor=(1.01, 1), alignment="left")
             _titles(fig, ax, title or rinfo.label, sub)
         return fig
+    hidden = np.zeros(m)
+    if suppress_below:
+        from ..core.disclosure import disclosure_mask
+
+        primary, secondary = disclosure_mask(_respondents(s, var, by, lang), suppress_below)
+        mask = primary | secondary
+        hidden = (pct * mask).sum(axis=0)
+        pct = np.where(mask, 0.0, pct)
     fig, ax = _new_figure(lang, 2.0 + 0.5 * m)
     with _themed(lang):
         colors = _palette(k, rinfo.ordered)
@@ -305,6 +330,10 @@ def crosstab_chart(
                     ax.text(l0 + v / 2, yi, f"{v:.0f}", ha="center", va="center",
                             fontsize=8.5, color="white" if dark else "#222222")
             left += pct[i]
+        if hidden.any():
+            ax.barh(y, hidden, left=left, color="#E0E0E0", height=0.65, hatch="///",
+                    edgecolor="white", linewidth=0.5,
+                    label=wrap_text(words["hidden"].format(k=suppress_below), 24))
         ax.set_yticks(y, [wrap_text(c, 20) for c in cinfo.categories])
         ax.invert_yaxis()
         ax.set_xlim(0, 100)

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from ..core.disclosure import disclosure_mask
 from ..core.result import frame_to_html
 from ..core.safety import md_text
 from ..errors import SurveyError
@@ -303,34 +303,6 @@ def _fmt_conf(conf: float) -> str:
     """``95`` from 0.95 (or 95)."""
     c = float(conf) * (100 if float(conf) <= 1 else 1)
     return f"{c:g}"
-
-
-def disclosure_mask(unweighted: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(primary, secondary) boolean masks of the cells to hide.
-
-    Primary: cells with 0 < n < ``k`` respondents (unweighted counts: a weight never makes
-    one person into several). Secondary: a column whose total is known (a column of
-    percentages adds up to 100 %, a base is printed) with exactly one primary cell would give
-    that cell away by subtraction, so its smallest other non-empty cell is hidden too.
-
-    >>> p, s = disclosure_mask([[1, 10], [20, 3], [30, 40]], 5)
-    >>> p.astype(int).tolist(), s.astype(int).tolist()
-    ([[1, 0], [0, 1], [0, 0]], [[0, 1], [1, 0], [0, 0]])
-    """
-    n = np.asarray(unweighted, dtype=float)
-    if n.ndim == 1:
-        n = n[:, None]
-    primary = (n > 0) & (n < k)
-    secondary = np.zeros_like(primary)
-    for j in range(n.shape[1]):
-        if primary[:, j].sum() != 1:
-            continue
-        candidates = [i for i in range(n.shape[0]) if not primary[i, j] and n[i, j] > 0]
-        if not candidates:
-            candidates = [i for i in range(n.shape[0]) if not primary[i, j]]
-        if candidates:
-            secondary[min(candidates, key=lambda i: (n[i, j], i)), j] = True
-    return primary, secondary
 
 
 def suppress_counts(frame: pd.DataFrame, unweighted: Any, k: int,
@@ -1026,7 +998,7 @@ class Report:
             from ..charts import crosstab_chart
 
             show_figure(crosstab_chart(self.survey, var, by=by, kind="stacked",
-                                       language=self.language))
+                                       language=self.language, suppress_below=self.k))
         except SurveyError as exc:
             show_problem(f"chart: {exc}", self.language, key="chart_not_shown")
 

@@ -481,3 +481,30 @@ def test_chart_leaves_display_to_an_active_inline_svg_backend(survey_zh):
             fmt.pop(Figure, None)
     svg = fig.to_svg()
     assert svg.lstrip().startswith("<?xml") and "<dc:date>" not in svg
+
+
+def test_stacked_crosstab_chart_hides_small_cells_like_the_tables():
+    from survey.core.disclosure import disclosure_mask
+
+    # group "b": 2 respondents say "no" (a cell under 5) -> hidden with the next smallest
+    a = ["yes"] * 30 + ["no"] * 10 + ["maybe"] * 10
+    b = ["yes"] * 20 + ["no"] * 2 + ["maybe"] * 8
+    df = pd.DataFrame({
+        "v": pd.Categorical(a + b, categories=["yes", "no", "maybe"]),
+        "g": pd.Categorical(["a"] * len(a) + ["b"] * len(b), categories=["a", "b"])})
+    fig = ch.crosstab_chart(df, "v", by="g", kind="stacked", language="en", suppress_below=5)
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches if p.get_width() > 0]
+    hidden = [p for p in bars if p.get_hatch()]
+    primary, secondary = disclosure_mask([[30, 20], [10, 2], [10, 8]], 5)
+    assert primary[1, 1] and secondary[2, 1]
+    assert len(hidden) == 1 and abs(hidden[0].get_width() - 100 * 10 / 30) < 1e-9
+    for yi in (0, 1):  # each bar still adds up to 100%
+        total = sum(p.get_width() for p in bars if abs(p.get_y() + p.get_height() / 2 - yi) < 1e-6)
+        assert abs(total - 100) < 1e-9
+    labels = {t.get_text() for t in ax.texts}
+    assert "7" not in labels and "27" not in labels  # 2/30 and 8/30 of group b are not shown
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("fewer than 5" in " ".join(t.split()) for t in legend), legend
+    with pytest.raises(AnalysisError, match="stacked"):
+        ch.crosstab_chart(df, "v", by="g", kind="grouped", suppress_below=5)

@@ -1071,7 +1071,8 @@ class Normalizer:
                 start = loc.marks.get(("<value>", *loc.path))
                 if start and exc.pos is not None and text == loc_value(loc):
                     col += f" (line {start[0]}, column {start[1] + exc.pos})"
-                self.p.add(loc, "a valid XLSForm expression", f"{text!r}{col}: {exc.reason}",
+                shown = text if len(text) <= 120 else text[:117] + "..."
+                self.p.add(loc, "a valid XLSForm expression", f"{shown!r}{col}: {exc.reason}",
                            exc.hint, item=item)
                 continue
             for ref in sorted(names(tree)):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -661,6 +662,9 @@ def banner(
         proportions; SE and CI are given for column percents only.
     language : label language (zh-Hans, zh-Hant, en); default the survey's.
     where : boolean mask (array or Series aligned with the data) selecting the rows used.
+        Counts and percents are the domain's; design-based letters treat it as a domain
+        (R ``subset()``): the full design stays in the variance (rows outside weigh 0,
+        calibration and replicate weights kept), the df is the domain's.
     confidence : level of the confidence intervals in ``to_frame``.
     likert : ``"auto"`` treats ordered single-choice row variables with 4 to 11 categories as
         Likert items; ``True``/``False`` for all; or a list of variable names.
@@ -706,9 +710,11 @@ def banner(
     if not 0 < confidence < 1:
         raise AnalysisError(f"confidence must be between 0 and 1; got {confidence!r}")
     lang = language or s.language
-    s_full = s
+    s_full, mask = s, None
     if where is not None:
-        s = _apply_where(s, where)
+        mask = _where_mask(s, where)
+        s = s.replace(data=s.data.loc[mask],
+                      missing=s.missing.loc[mask] if s.missing is not None else None)
     n = len(s.data)
     w = s.weights if s.is_weighted else None
     txt = _text(lang)
@@ -716,9 +722,9 @@ def banner(
         se = "design" if s.has_design else "effective"
     if se not in ("design", "effective"):
         raise AnalysisError(f"se must be 'design' or 'effective'; got {se!r}")
-    if where is not None and se == "design" and test != "none" and s_full.has_design:
-        _check_domain_design(s_full, s)
-    design = s.design_info() if se == "design" and test != "none" and n > 1 else None
+    design = None
+    if se == "design" and test != "none" and n > 1:
+        design = s.design_info() if mask is None else _domain_design(s_full, mask)
     srs = design.srs_scale() if design is not None else None
 
     arrays: dict = {}  # categorical arrays already looked up (no questionnaire)
@@ -783,8 +789,14 @@ def banner(
                se=se if design is not None else "effective",
                degf=design.degf if design is not None else None)
     tab = _assemble(ctx, specs, stacked, items, s, layout, w)
-    dcov = (_design_cov(ctx, tab, specs, items, s, layout, stacked, design, srs)
-            if design is not None else None)
+    dcov = None
+    if design is not None:
+        d_items, d_layout, d_s = items, layout, s
+        if mask is not None:  # the domain inside the full design: rows outside left out (-1)
+            d_items = [(_spread(c, mask), k) for c, k in items]
+            d_layout = types.SimpleNamespace(by_codes=[_spread(c, mask) for c in layout.by_codes])
+            d_s = s_full
+        dcov = _design_cov(ctx, tab, specs, d_items, d_s, d_layout, stacked, design, srs)
     pairwise = _run_tests(ctx, tab, dcov)
     blocks = tab.blocks()
 
@@ -911,7 +923,7 @@ def _single_codes(s: Survey, var: str, info, lang: str | None,
     return codes
 
 
-def _apply_where(s: Survey, where: Any) -> Survey:
+def _where_mask(s: Survey, where: Any) -> np.ndarray:
     if isinstance(where, str) or callable(where):
         raise AnalysisError(
             "where= takes a boolean mask (array or Series) aligned with the data; got "
@@ -925,30 +937,33 @@ def _apply_where(s: Survey, where: Any) -> Survey:
             mask = pd.array(mask, dtype="boolean").fillna(False).to_numpy(dtype=bool)
         except (TypeError, ValueError) as exc:
             raise AnalysisError("where= must hold booleans") from exc
-    missing = s.missing.loc[mask] if s.missing is not None else None
-    return s.replace(data=s.data.loc[mask], missing=missing)
+    return mask
 
 
-def _check_domain_design(full: Survey, sub: Survey) -> None:
-    """Design-based letters on a where= filter are R's domain (subset()) variances only when
-    the filtered rows keep every sampling unit of the design; otherwise refuse (the design
-    rebuilt on the filtered rows would give other, silently wrong, standard errors)."""
-    hint = ("Hint: put the filter variable into by=[...] on the full data, use se='effective' "
-            "(Kish effective bases), or sv.crosstab / sv.proportions with where= for "
-            "design-based domain estimates.")
-    if full.calibration or full.design.replicates is not None:
+def _domain_design(full: Survey, mask: np.ndarray):
+    """The design of ``full`` for the domain ``mask`` with R ``subset()`` semantics: every
+    row and sampling unit (and any calibration or replicate weights) stays in the variance,
+    rows outside the domain enter with weight 0 (their cell codes are -1); the degrees of
+    freedom are the domain's (R ``degf(subset(design, ...))``). A stratum with a single PSU
+    is refused here (R's lonely-PSU rules on a domain see only the strata it reaches; the
+    banner's covariance paths do not carry that), naming the estimators that handle it."""
+    from .estimates import _subset_degf
+
+    design = full.design_info()
+    if design.has_lonely and not mask.all():
         raise AnalysisError(
-            "banner: where= with design-based letters is not available for calibrated or "
-            "replicate-weight Surveys (the filter would drop rows the calibration or the "
-            "replicates need). " + hint)
-    a, b = full.design_info(), sub.design_info()
-    if len(a.stages) != len(b.stages) or any(
-            len(x.stratum) != len(y.stratum) or x.n_strata != y.n_strata
-            for x, y in zip(a.stages, b.stages)):
-        raise AnalysisError(
-            "banner: the where= filter removes whole sampling units (PSUs) of the design, so "
-            "design-based letters on the filtered rows would not be R's domain (subset()) "
-            "variances. " + hint)
+            "banner: where= with design-based letters is not available when a stratum has a "
+            "single PSU (the lonely-PSU rule would have to see only the domain's strata). "
+            "Hint: use sv.proportions / sv.mean / sv.crosstab with where= (they apply R's "
+            "rule on the domain), or se='effective'.")
+    return dataclasses.replace(design, _degf=int(_subset_degf(design, mask)))
+
+
+def _spread(codes: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Codes of the domain's rows placed back among all rows; -1 (left out) elsewhere."""
+    out = np.full(mask.size, -1, dtype=codes.dtype)
+    out[mask] = codes
+    return out
 
 
 def _is_likert(var: str, info, likert) -> bool:
@@ -1219,68 +1234,125 @@ def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs
     variable are disjoint domains, so their covariance is 0).
     """
     groups = [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
+    if design.replicate is not None:
+        return _replicate_cov(tab, specs, items, s, layout, st, design, groups)
     out: dict = {}
     rows_p = tab.prop_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         if rows_p.size:
             mem_a, starts = tab.mem
             R = rows_p.size
-            item_of = np.searchsorted(st.offs, mem_a, side="right") - 1
-            code_of = mem_a - st.offs[item_of] - 1
-            r_item = item_of[starts]
-            BW = tab.base_w[tab.q[rows_p]]
-            P = tab.nw[rows_p] / BW
             if srs is not None:
+                item_of = np.searchsorted(st.offs, mem_a, side="right") - 1
+                P = tab.nw[rows_p] / (BW := tab.base_w[tab.q[rows_p]])
                 W2in = np.add.reduceat(st.w2cells[mem_a], starts, axis=0)
-                W2tot = st.w2[r_item]
+                W2tot = st.w2[item_of[starts]]
                 var = srs * (W2in * (1 - P) ** 2 + P**2 * (W2tot - W2in)) / BW**2
                 out["prop"] = [_diag_cov(var[:, g]) for g in groups]
             elif not design.calibration and not design._rows_are_units:
+                _, r_item, _, code_of = _prop_row_index(tab, st)
                 out["prop"] = _cluster_prop_cov(design, groups, layout, items, mem_a, starts,
                                                 r_item, code_of, R)
             else:
                 covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
-                row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
-                for it in np.unique(r_item).tolist():
-                    codes, k = items[it]
-                    sel, M = _row_members(it, k, r_item, row_of, code_of, R)
-                    c64 = codes.astype(np.int64)
-                    for b, g in enumerate(groups):
-                        kb = g.size
-                        bc = layout.by_codes[b]
-                        cell = np.where((c64 >= 0) & (bc >= 0), c64 * kb + bc, -1)
-                        T, V = design.cell_totals_vcov(cell, k * kb)
-                        T4 = T.reshape(k, kb)
-                        S = T4.sum(0)
-                        Pl = (M @ T4) / S
-                        G = (M[:, None, :] - Pl[:, :, None]) / S[None, :, None]
-                        V4 = V.reshape(k, kb, k, kb)
-                        covs[b][sel] = np.einsum("raj,jalb,rbl->rab", G, V4, G)
+                for b, sel, M, cell, k, kb in _prop_cells(tab, st, items, layout, groups):
+                    T, V = design.cell_totals_vcov(cell, k * kb)
+                    T4 = T.reshape(k, kb)
+                    S = T4.sum(0)
+                    Pl = (M @ T4) / S
+                    G = (M[:, None, :] - Pl[:, :, None]) / S[None, :, None]
+                    V4 = V.reshape(k, kb, k, kb)
+                    covs[b][sel] = np.einsum("raj,jalb,rbl->rab", G, V4, G)
                 out["prop"] = covs
-        stat = np.asarray(tab.stat, dtype=object)
-        rows_m = np.flatnonzero(stat == "mean")
-        if rows_m.size:
-            covs = [np.full((rows_m.size, g.size, g.size), np.nan) for g in groups]
-            for i, r in enumerate(rows_m.tolist()):
-                qi = int(tab.q[r])
-                var, info, kind = specs[qi][0], specs[qi][1], specs[qi][2]
-                if kind == "likert":
-                    codes, k = items[int(tab.qpos[qi])]
-                    y = np.where(codes >= 0, codes + 1.0, np.nan)
-                else:
-                    y = pd.to_numeric(s.data[info.columns[0] if info.columns else var],
-                                      errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                valid = np.isfinite(y)
-                for b, g in enumerate(groups):
-                    bc = layout.by_codes[b]
-                    ok = valid & (bc >= 0)
-                    ybar = np.nan_to_num(tab.value[r, g])
-                    vals = np.where(ok, y - ybar[np.where(ok, bc, 0)], 0.0)
-                    _, V = design.cell_totals_vcov(np.where(ok, bc, -1), g.size, vals)
-                    S = tab.nw[r, g]
-                    covs[b][i] = V / np.outer(S, S)
+        covs = _mean_covs(tab, groups)
+        for b, i, r, y, ok, bc in _mean_cells(tab, specs, items, s, layout, groups):
+            ybar = np.nan_to_num(tab.value[r, groups[b]])
+            vals = np.where(ok, y - ybar[np.where(ok, bc, 0)], 0.0)
+            _, V = design.cell_totals_vcov(np.where(ok, bc, -1), groups[b].size, vals)
+            S = tab.nw[r, groups[b]]
+            covs[b][i] = V / np.outer(S, S)
+        if covs is not None:
             out["mean"] = covs
     return out
+
+
+def _replicate_cov(tab: _Table, specs, items, s, layout, st, design, groups) -> dict:
+    """`_design_cov` on a replicate-weight design: every column's proportion or mean is
+    re-estimated under each replicate's weights and R's ``svrVar`` gives the covariance
+    (as ``svycontrast(svyby(..., svymean, covmat = TRUE))`` on an ``svyrep.design``; the
+    delta method on the replicate totals would differ from R for these ratios)."""
+    rep = design.replicate
+    out: dict = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if tab.prop_rows.size:
+            covs = [np.full((tab.prop_rows.size, g.size, g.size), np.nan) for g in groups]
+            for b, sel, M, cell, k, kb in _prop_cells(tab, st, items, layout, groups):
+                T, Tr = design.cell_totals_replicates(cell, k * kb)
+                T4, Tr4 = T.reshape(k, kb), Tr.reshape(len(Tr), k, kb)
+                P = (M @ T4) / T4.sum(0)
+                Pr = np.einsum("rc,Nck->Nrk", M, Tr4) / Tr4.sum(1)[:, None, :]
+                for i, r in enumerate(sel.tolist()):
+                    covs[b][r] = rep.var(Pr[:, i, :], P[i])
+            out["prop"] = covs
+        covs = _mean_covs(tab, groups)
+        for b, i, _, y, ok, bc in _mean_cells(tab, specs, items, s, layout, groups):
+            cell = np.where(ok, bc, -1)
+            Y, Yr = design.cell_totals_replicates(cell, groups[b].size, np.where(ok, y, 0.0))
+            W, Wr = design.cell_totals_replicates(cell, groups[b].size)
+            covs[b][i] = rep.var(Yr / Wr, Y / W)
+        if covs is not None:
+            out["mean"] = covs
+    return out
+
+
+def _prop_row_index(tab: _Table, st):
+    """Tested proportion rows: count, question item of each row, and per member its row
+    and category code."""
+    mem_a, starts = tab.mem
+    R = tab.prop_rows.size
+    item_of = np.searchsorted(st.offs, mem_a, side="right") - 1
+    code_of = mem_a - st.offs[item_of] - 1
+    row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
+    return R, item_of[starts], row_of, code_of
+
+
+def _prop_cells(tab: _Table, st, items, layout, groups):
+    """Per question x by variable: (b, tested rows, their membership, question x column
+    cell code of every row (-1 = left out), k, kb)."""
+    R, r_item, row_of, code_of = _prop_row_index(tab, st)
+    for it in np.unique(r_item).tolist():
+        codes, k = items[it]
+        sel, M = _row_members(it, k, r_item, row_of, code_of, R)
+        c64 = codes.astype(np.int64)
+        for b, g in enumerate(groups):
+            bc = layout.by_codes[b]
+            yield b, sel, M, np.where((c64 >= 0) & (bc >= 0), c64 * g.size + bc, -1), k, g.size
+
+
+def _mean_covs(tab: _Table, groups) -> list | None:
+    rows_m = np.flatnonzero(np.asarray(tab.stat, dtype=object) == "mean")
+    return [np.full((rows_m.size, g.size, g.size), np.nan) for g in groups] if rows_m.size else None
+
+
+def _mean_cells(tab: _Table, specs, items, s, layout, groups):
+    """Per tested mean row x by variable: (b, i, row, values, usable rows, column codes)."""
+    rows_m = np.flatnonzero(np.asarray(tab.stat, dtype=object) == "mean")
+    for i, r in enumerate(rows_m.tolist()):
+        y = _mean_values(specs, items, tab, s, int(tab.q[r]))
+        valid = np.isfinite(y)
+        for b in range(len(groups)):
+            bc = layout.by_codes[b]
+            yield b, i, r, y, valid & (bc >= 0), bc
+
+
+def _mean_values(specs, items, tab: _Table, s, qi: int) -> np.ndarray:
+    """The values averaged in a mean row: a Likert item's positions 1..k, else the numbers."""
+    var, info, kind = specs[qi][0], specs[qi][1], specs[qi][2]
+    if kind == "likert":
+        codes, _ = items[int(tab.qpos[qi])]
+        return np.where(codes >= 0, codes + 1.0, np.nan)
+    return pd.to_numeric(s.data[info.columns[0] if info.columns else var],
+                         errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _row_members(it: int, k: int, r_item, row_of, code_of, R: int):

@@ -524,6 +524,9 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, whe
     df_opt = _df_option(df, kind)
     s = as_survey(survey)
     y = _numeric(s, var)
+    if not len(y) or (na_rm and np.isnan(y).all()):
+        raise AnalysisError(f"{kind}: '{var}' has no valid values ({len(y)} rows, none with a "
+                            "number). Hint: check the data were read (s.rejected, s.validation)")
     design = Design.from_survey(s)
     dom, labels, D = _groups(s, by, language)
     mask = _domain(s, where, kind)

@@ -94,3 +94,11 @@ def test_domain_totals_add_up_and_proportions_sum_to_one(rows):
     p = sv.proportions(s.replace(data=df.assign(g=df.g.astype(str))), "g").to_frame()
     assert p["estimate"].sum() == pytest.approx(1)
     assert (p["se"] >= 0).all()
+
+
+@pytest.mark.parametrize("values", [[], [np.nan, np.nan]])
+@pytest.mark.parametrize("func", ["mean", "total"])
+def test_no_valid_values_is_a_clear_error_not_an_index_error(func, values):
+    df = pd.DataFrame({"y": pd.Series(values, dtype=float)})
+    with pytest.raises(sv.AnalysisError, match=f"{func}: 'y' has no valid values"):
+        getattr(sv, func)(df, "y")

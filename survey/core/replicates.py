@@ -169,14 +169,21 @@ def build_replicates(data: pd.DataFrame, spec: ReplicateSpec, weights: np.ndarra
 
 # --------------------------------------------------------------------------------------------
 def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int | None = None,
-                 mse: bool = False):
+                 mse: bool = False, rho: float | None = None):
     """A replicate-weight version of a Taylor design (R ``as.svrepdesign``).
 
     ``type``: ``JK1`` (one replicate per PSU, the rest reweighted by n/(n-1); unstratified
     designs; scale ``(n - 1)/n`` times the fpc ``(N - n)/N``), ``JKn`` (one replicate per PSU,
     reweighted by n_h/(n_h - 1) within its stratum; rscales ``(n_h - 1)/n_h`` times the
     stratum's fpc), ``bootstrap`` (Rao-Wu rescaled bootstrap, ``replicates`` resamples of
-    n_h - 1 PSUs per stratum, seeded: not R's random numbers, so only the method matches R).
+    n_h - 1 PSUs per stratum, seeded: not R's random numbers, so only the method matches R),
+    ``BRR`` and ``Fay`` (``rho=``; exactly two PSUs per stratum, R ``brrweights``): replicate r
+    takes, in stratum h (strata in R's sorted order), the PSU chosen by row h + 1 of a 0/1
+    Hadamard matrix (column r) with multiplier ``2 - rho`` and the other with ``rho`` (BRR:
+    rho = 0); scale ``1 / (R (1 - rho)^2)``. The Hadamard matrix is Sylvester's, of order the
+    smallest power of two above the number of strata (R's ``hadamard()`` may choose a smaller
+    Paley matrix: the same variance for linear statistics, other half-samples otherwise). A
+    design with an fpc is refused for BRR/Fay (R drops the fpc with a warning).
     Calibrated (raked, post-stratified) Surveys are refused: calibrate the replicate design.
 
     >>> import pandas as pd, survey as sv
@@ -238,8 +245,18 @@ def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int |
                 mult[ps] = draws * nh[h] / (nh[h] - 1)
             M[:, r] = mult[psu]
         scale, rscales = 1.0 / (replicates - 1), np.ones(replicates)
+    elif type in ("BRR", "Fay"):
+        rho = _fay_rho(type, rho)
+        if d.fpc is not None:
+            raise AnalysisError(f"as_replicate: {type} has no finite population correction (R "
+                                "drops the fpc with a warning); drop fpc= or use type='JKn'")
+        M = _brr_multipliers(d, rho)[st.row_cluster]
+        scale, rscales = 1.0 / (M.shape[1] * (1 - rho) ** 2), np.ones(M.shape[1])
     else:
-        raise AnalysisError(f"as_replicate: type must be JK1, JKn or bootstrap; got {type!r}")
+        raise AnalysisError("as_replicate: type must be JK1, JKn, BRR, Fay or bootstrap; got "
+                            f"{type!r}")
+    if rho is not None and type not in ("BRR", "Fay"):
+        raise AnalysisError(f"as_replicate: rho= is Fay's coefficient; type={type!r} takes none")
     R = M.shape[1]
     names = [f"_repw{i + 1}" for i in range(R)]
     rep = pd.DataFrame(M * w[:, None], columns=names, index=s.data.index)
@@ -249,7 +266,55 @@ def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int |
         weight = "_design_weight"
         data[weight] = w
     spec = ReplicateSpec(columns=tuple(names), type=type, scale=float(scale),
-                         rscales=tuple(float(x) for x in rscales), mse=mse)
+                         rscales=tuple(float(x) for x in rscales), mse=mse,
+                         rho=rho if type == "Fay" else None)
     new = dataclasses.replace(s.design, strata=None, psu=(), fpc=(), nest=False,
                               replicates=spec)
     return s.replace(data=data, weight=weight, design=new)
+
+
+def _fay_rho(type: str, rho) -> float:
+    if type == "BRR":
+        if rho not in (None, 0):
+            raise AnalysisError("as_replicate: type='BRR' has rho = 0; use type='Fay' with rho=")
+        return 0.0
+    if rho is None or not 0 < float(rho) < 1:
+        raise AnalysisError(f"as_replicate: type='Fay' needs rho= in (0, 1) (e.g. 0.5); got {rho!r}")
+    return float(rho)
+
+
+def sylvester_hadamard(order: int) -> np.ndarray:
+    """The Sylvester Hadamard matrix of ``order`` (a power of two) in 0/1 form (1 = +1)."""
+    H = np.ones((1, 1), dtype=np.int8)
+    while H.shape[0] < order:
+        H = np.block([[H, H], [H, -H]])
+    return (H > 0).astype(np.int8)
+
+
+def _brr_multipliers(d, rho: float) -> np.ndarray:
+    """(PSUs x R) BRR/Fay multipliers as R ``brrweights``: strata sorted as text, the PSUs
+    of a stratum in order of first appearance; row h + 1 of the Hadamard matrix picks, per
+    replicate, which PSU of stratum h is kept (multiplier 2 - rho; the other rho)."""
+    st = d.stages[0]
+    C, H = len(st.stratum), st.n_strata
+    nh = np.bincount(st.stratum, minlength=H)
+    if (nh != 2).any():
+        bad = int(np.flatnonzero(nh != 2)[0])
+        label = d.strata_labels[bad] if d.strata_labels else bad
+        raise AnalysisError(
+            f"as_replicate: BRR/Fay need exactly two PSUs per stratum; stratum {label!r} has "
+            f"{int(nh[bad])}. Hint: use type='JKn' or 'bootstrap', or pair the PSUs into "
+            "strata of two first.")
+    labels = [str(x) for x in d.strata_labels] if d.strata_labels else [str(h) for h in range(H)]
+    rank = np.empty(H, dtype=np.int64)
+    rank[sorted(range(H), key=lambda h: labels[h])] = np.arange(H)
+    first = np.full(C, len(st.row_cluster))
+    np.minimum.at(first, st.row_cluster, np.arange(len(st.row_cluster)))
+    order = np.lexsort((first, st.stratum))  # PSUs by stratum, then first appearance
+    is_second = np.zeros(C, dtype=bool)
+    is_second[order[1::2]] = True
+    order_ = 1 << int(H).bit_length()  # the smallest power of two > H
+    Had = sylvester_hadamard(order_)
+    pick_first = Had[1 + rank[st.stratum]] == 1  # (PSUs x R): row h + 1 == 1 keeps the first
+    keep = np.where(is_second[:, None], ~pick_first, pick_first)
+    return np.where(keep, 2.0 - rho, rho)

@@ -7,9 +7,11 @@ compared at 5e-5); otherwise independent computations, stated beside each test.
 
 from __future__ import annotations
 
+import hypothesis
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import strategies as st
 from test_design_reference import DESIGNS
 
 import survey as sv
@@ -167,3 +169,82 @@ def test_quantile_interval_from_replicate_quantiles(rclus1):
     assert e.se == pytest.approx(se, rel=1e-12)
     with pytest.raises(sv.AnalysisError, match="needs a replicate-weight design"):
         sv.quantile(DESIGNS["dsrs"](), "api00", 0.5, interval_type="quantile")
+
+
+def _paired_design(n_strata: int, seed: int = 0, rows: int = 3) -> pd.DataFrame:
+    """``n_strata`` strata of two PSUs (``rows`` rows each), strata labelled out of order."""
+    rng = np.random.default_rng(seed)
+    h = np.repeat(np.arange(n_strata), 2 * rows)
+    return pd.DataFrame({
+        "h": [f"s{(7 * k) % n_strata:02d}" for k in h],
+        "psu": np.repeat(np.arange(2 * n_strata), rows),
+        "w": rng.uniform(1, 4, 2 * rows * n_strata),
+        "y": rng.normal(10, 3, 2 * rows * n_strata),
+        "x": rng.uniform(1, 2, 2 * rows * n_strata),
+    })
+
+
+@hypothesis.settings(max_examples=15, deadline=None)
+@hypothesis.given(n_strata=st.integers(1, 9), rho=st.sampled_from([None, 0.3, 0.5]),
+                  seed=st.integers(0, 1000))
+def test_brr_and_fay_total_variance_equals_taylor(n_strata, rho, seed):
+    # identity (R brrweights with a Hadamard matrix of order > #strata): with two PSUs per
+    # stratum and no fpc the BRR (and Fay) variance of a linear total is the Taylor
+    # variance sum_h (t_h1 - t_h2)^2 exactly; the replicates average to the full-sample total
+    # (full orthogonal balance)
+    df = _paired_design(n_strata, seed)
+    d = Survey.from_frame(df, weight="w", strata="h", psu="psu")
+    r = sv.as_replicate(d, "BRR" if rho is None else "Fay", rho=rho)
+    rep = r.design_info().replicate
+    R = rep.n_replicates
+    assert R == 1 << n_strata.bit_length() and R > n_strata  # Sylvester order above #strata
+    assert sv.total(r, "y").se == pytest.approx(sv.total(d, "y").se, rel=1e-10)
+    t_h = df.assign(t=df.w * df.y).groupby("psu").t.sum().to_numpy().reshape(-1, 2)
+    assert sv.total(r, "y").se ** 2 == pytest.approx(((t_h[:, 0] - t_h[:, 1]) ** 2).sum(),
+                                                     rel=1e-10)
+    reps = rep.weights.T @ df.y.to_numpy()
+    assert reps.mean() == pytest.approx(float(df.w @ df.y), rel=1e-12)
+    mult = np.unique(np.round(rep.weights / df.w.to_numpy()[:, None], 12))
+    f = 0.0 if rho is None else rho
+    np.testing.assert_allclose(mult, sorted({f, 2 - f}))
+    assert rep.scale == pytest.approx(1 / (R * (1 - f) ** 2))
+
+
+def test_brr_half_samples_follow_r_brrweights():
+    # R brrweights: strata sorted as text, PSUs in order of appearance; replicate i keeps
+    # the first PSU of the k-th stratum where row k + 1 of the 0/1 Hadamard matrix is 1
+    from survey.core.replicates import sylvester_hadamard
+
+    df = _paired_design(3, rows=1)  # strata labels s00, s01, s02 in data order s00, s01, s02
+    df["h"] = ["s02", "s02", "s00", "s00", "s01", "s01"]
+    r = sv.as_replicate(Survey.from_frame(df, weight="w", strata="h", psu="psu"), "BRR")
+    kept = r.design_info().replicate.weights > 0  # (6 rows = PSUs) x 4 replicates
+    H = sylvester_hadamard(4)
+    rank = {"s00": 0, "s01": 1, "s02": 2}
+    for j, lab in enumerate(df.h):
+        first = j % 2 == 0
+        np.testing.assert_array_equal(kept[j], (H[1 + rank[lab]] == 1) == first)
+    # every stratum has one PSU per replicate, each PSU in half the replicates
+    assert (kept.reshape(3, 2, 4).sum(1) == 1).all() and (kept.sum(1) == 2).all()
+    # ratio: replicate re-estimation (svrVar with scale 1/R), checked by hand
+    rr = sv.ratio(r, "y", "x")
+    W = r.design_info().replicate.weights
+    th = (W.T @ df.y) / (W.T @ df.x)
+    assert rr.se ** 2 == pytest.approx(((th - th.mean()) ** 2).sum() / 4, rel=1e-10)
+
+
+def test_brr_refusals():
+    df = _paired_design(2)
+    d = Survey.from_frame(df, weight="w", strata="h", psu="psu")
+    with pytest.raises(sv.AnalysisError, match="type='Fay' needs rho= in \\(0, 1\\)"):
+        sv.as_replicate(d, "Fay")
+    with pytest.raises(sv.AnalysisError, match="type='BRR' has rho = 0; use type='Fay'"):
+        sv.as_replicate(d, "BRR", rho=0.5)
+    with pytest.raises(sv.AnalysisError, match="rho= is Fay's coefficient"):
+        sv.as_replicate(d, "JKn", rho=0.5)
+    three = pd.concat([df, df.iloc[:3].assign(psu=99)], ignore_index=True)
+    with pytest.raises(sv.AnalysisError, match="exactly two PSUs per stratum; stratum 's00' has 3"):
+        sv.as_replicate(Survey.from_frame(three, weight="w", strata="h", psu="psu"), "BRR")
+    with pytest.raises(sv.AnalysisError, match="BRR has no finite population correction"):
+        sv.as_replicate(Survey.from_frame(df.assign(N=10), weight="w", strata="h", psu="psu",
+                                          fpc="N"), "BRR")

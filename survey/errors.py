@@ -39,6 +39,11 @@ class SurveyWarning(UserWarning):
     """A statistical or data caveat that does not stop the computation."""
 
 
+class QuestionnaireWarning(SurveyWarning):
+    """A questionnaire loads, but part of it is kept as written and not used (e.g. an XLSForm
+    expression the parser cannot read: kept verbatim, never evaluated)."""
+
+
 class ConvergenceWarning(SurveyWarning):
     """An iterative procedure (raking, calibration, model fit) did not converge."""
 

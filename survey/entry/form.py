@@ -141,10 +141,10 @@ class EntryForm:
     @cached_property
     def triggers(self) -> frozenset[str]:
         """Questions whose answer decides whether another question is asked."""
-        from ..questionnaire.expressions import names, parse_expression
+        from ..questionnaire.expressions import names, parse_or_keep
 
         return frozenset(n for asts in self.relevance.values() for a in asts
-                         for n in names(parse_expression(a)))
+                         for n in names(parse_or_keep(a)))
 
     # --- the check ----------------------------------------------------------------------
     def record(self, posted: Mapping[str, list[str]]) -> tuple[dict[str, str], list[str]]:

@@ -81,7 +81,7 @@ def _bounds(q) -> tuple[float | None, float | None]:
 
 
 def _relevance(q, name: str, frame: pd.DataFrame, rel_map: dict, n: int) -> np.ndarray:
-    from ..questionnaire.expressions import evaluate
+    from ..questionnaire.expressions import ExpressionError, evaluate
 
     parts = rel_map.get(name)
     if parts is None:
@@ -89,7 +89,10 @@ def _relevance(q, name: str, frame: pd.DataFrame, rel_map: dict, n: int) -> np.n
         parts = [qq.relevant_ast] if qq.relevant else []
     ok = np.ones(n, bool)
     for p in parts:
-        ok &= evaluate(p, frame).fillna(False).astype(bool).to_numpy()
+        try:
+            ok &= evaluate(p, frame).fillna(False).astype(bool).to_numpy()
+        except ExpressionError:  # kept verbatim or form-engine only: asked on every row
+            continue
     return ok
 
 
@@ -281,11 +284,14 @@ def synthesize(q, n: int, *, seed: int = 0, targets: dict | None = None,
             text = _fmt(x, qq.type)
             vals[idx] = text[idx]
             if qq.constraint_ast is not None and k:
-                from ..questionnaire.expressions import evaluate
+                from ..questionnaire.expressions import ExpressionError, evaluate
 
                 tmp = frame.copy()
                 tmp[name] = vals
-                ok = evaluate(qq.constraint_ast, tmp, current=tmp[name]).fillna(False)
+                try:
+                    ok = evaluate(qq.constraint_ast, tmp, current=tmp[name]).fillna(False)
+                except ExpressionError:  # kept verbatim or form-engine only: not obeyed
+                    ok = pd.Series(True, index=tmp.index)
                 ok = ok.astype(bool).to_numpy()
                 fix = rel & ~ok
                 if fix.any():
@@ -333,9 +339,10 @@ def _obey_multi_constraint(qq, name, frame, vals, rel) -> np.ndarray:
     """Answers that break the question's own constraint (e.g. 'none' with others, written as an
     expression rather than ``exclusive:``) keep only their first ticked option; answers that
     still break it are left blank."""
-    if qq.constraint_ast is None or not rel.any():
+    from ..questionnaire.expressions import Opaque, evaluate
+
+    if qq.constraint_ast is None or isinstance(qq.constraint_ast, Opaque) or not rel.any():
         return vals
-    from ..questionnaire.expressions import evaluate
 
     def broken(values):
         tmp = frame.assign(**{name: values})

@@ -47,7 +47,7 @@ __all__ = [
     "Expr", "Num", "Str", "Ref", "Current", "Parent", "Func", "BinOp", "Neg", "Path",
     "ExpressionError", "parse_expression", "to_text", "names", "functions", "evaluate",
     "Name", "parse_choice_filter", "columns", "bind_names",
-    "FUNCTIONS", "UNEVALUATED",
+    "FUNCTIONS", "UNEVALUATED", "Opaque", "parse_or_keep",
 ]
 
 
@@ -124,6 +124,18 @@ class Name(Expr):
     """A bare name in a ``choice_filter``: a column of the choices sheet (``state=${state}``)."""
 
     name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Opaque(Expr):
+    """An expression the parser cannot read, kept verbatim and never evaluated.
+
+    Only an XLSForm gives these (pyxform does not parse ``calculation``, ``relevant`` …, so a
+    form it accepts may hold prose or a form-engine dialect): see `parse_or_keep`.
+    """
+
+    text: str
+    reason: str = dataclasses.field(default="", compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -495,6 +507,27 @@ def parse_choice_filter(text: str) -> Expr:
     return _Parser(text, bare_names=True).parse()
 
 
+def parse_or_keep(text: str, *, choice_filter: bool = False) -> Expr:
+    """The parsed expression, or `Opaque` text (never evaluated) when it cannot be parsed.
+
+    For expressions already accepted by a loader (which refuses unreadable ones in templates
+    and warns about them in XLSForms): evaluating an `Opaque` raises `ExpressionError`, which
+    validation turns into a "not checked" note.
+
+    >>> parse_or_keep("the sum of a and b")
+    Opaque(text='the sum of a and b', reason="bare name 'the' is not allowed here")
+    """
+    try:
+        return (parse_choice_filter if choice_filter else parse_expression)(text)
+    except ExpressionError as exc:
+        if not isinstance(text, str):
+            raise
+        return Opaque(text, exc.reason or str(exc))
+
+
+_OPAQUE_REF = re.compile(r"\$\{([^{}]+)\}")
+
+
 # --- printing and inspection ---------------------------------------------------------------------
 def _quote(s: str) -> str:
     return f'"{s}"' if "'" in s else f"'{s}'"
@@ -524,6 +557,8 @@ def to_text(expr: Expr) -> str:
         return f"{expr.name}({', '.join(to_text(a) for a in expr.args)})"
     if isinstance(expr, Path):
         return _wrap(expr.base, 99) + expr.path
+    if isinstance(expr, Opaque):
+        return expr.text
     if isinstance(expr, Neg):
         return "-" + _wrap(expr.operand, len(_LEVELS))
     if isinstance(expr, BinOp):
@@ -556,7 +591,9 @@ def _walk(expr: Expr) -> Iterator[Expr]:
 
 
 def names(expr: Expr) -> set[str]:
-    """The ``${names}`` an expression refers to."""
+    """The ``${names}`` an expression refers to (in `Opaque` text: every ``${...}``)."""
+    if isinstance(expr, Opaque):
+        return {m.strip() for m in _OPAQUE_REF.findall(expr.text)}
     return {e.name for e in _walk(expr) if isinstance(e, Ref)}
 
 
@@ -588,6 +625,9 @@ def bind_names(expr: Expr, values: dict[str, str]) -> Expr:
 
 def rename_refs(expr: Expr, names: dict[str, str]) -> Expr:
     """``expr`` with ``${old}`` references renamed to ``${new}`` for each ``names`` entry."""
+    if isinstance(expr, Opaque):
+        return Opaque(_OPAQUE_REF.sub(lambda m: "${" + names.get(m[1].strip(), m[1]) + "}",
+                                      expr.text), expr.reason)
     return _rewrite(expr, lambda e: Ref(names.get(e.name, e.name), e.prefix)
                     if isinstance(e, Ref) else None)
 
@@ -683,6 +723,9 @@ class _Eval:
         return _V(kind, pd.Series(value, index=self.index, dtype=object if kind == "str" else None))
 
     def ev(self, e: Expr) -> _V:
+        if isinstance(e, Opaque):
+            raise _error(self.text, None, f"not read as an expression ({e.reason}), so not "
+                         "evaluated")
         if isinstance(e, Num):
             return _V("num", pd.Series(e.value, index=self.index, dtype=float))
         if isinstance(e, Str):

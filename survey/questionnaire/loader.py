@@ -81,6 +81,13 @@ class Loc:
             path = path[:-1]
         return self.marks.get(path, (0, 0))
 
+    def sheet(self) -> str | None:
+        """The XLSForm sheet this stands on (None: not an XLSForm cell)."""
+        path = self.path
+        while path and path not in self.marks:
+            path = path[:-1]
+        return getattr(self.marks.get(path), "sheet", None)
+
     def where(self, item: str | None = None) -> str:
         path = self.path
         while path and path not in self.marks:
@@ -1067,6 +1074,14 @@ class Normalizer:
             try:
                 tree = (parse_choice_filter if is_filter else parse_expression)(text)
             except ExpressionError as exc:
+                if loc.sheet() is not None:  # an XLSForm: pyxform does not parse expressions
+                    tree = _keep_opaque(text, loc, item, exc)
+                    if tree is not None:
+                        for ref in sorted(names(tree) - known):
+                            self.p.add(loc, "references to questions of this template",
+                                       f"${{{ref}}} in {text!r}", did_you_mean(ref, known),
+                                       item=item)
+                        continue
                 col = f" at character {exc.pos + 1}" if exc.pos is not None else ""
                 start = loc.marks.get(("<value>", *loc.path))
                 if start and exc.pos is not None and text == loc_value(loc):
@@ -1111,6 +1126,26 @@ def _text_tags(data) -> list[str]:
     walk(data.get("title"), "title")
     walk(data)
     return list(tags)
+
+
+def _keep_opaque(text, loc: Loc, item: str | None, exc: ExpressionError):
+    """An XLSForm expression our parser cannot read: kept verbatim (`Opaque`), with a warning.
+
+    pyxform accepts such forms (it does not parse ``calculation``, ``relevant`` …), so they
+    load; validation then notes each such rule as not checked. Not text: None (a problem).
+    """
+    if not isinstance(text, str):
+        return None
+    import warnings
+
+    from ..errors import QuestionnaireWarning
+    from .expressions import Opaque
+
+    at = f" at character {exc.pos + 1}" if exc.pos is not None else ""
+    warnings.warn(f"{loc.where(item)}: {text!r} cannot be read as an expression{at} "
+                  f"({exc.reason}); kept as written, never evaluated, and not checked against "
+                  "the data", QuestionnaireWarning, stacklevel=2)
+    return Opaque(text, exc.reason)
 
 
 def loc_value(loc: Loc):

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from ..errors import QuestionnaireError, did_you_mean
-from .expressions import BinOp, Current, Expr, Func, Num, parse_expression
+from .expressions import BinOp, Current, Expr, Func, Num, parse_expression, parse_or_keep
 
 Text = dict[str, str]  # BCP-47 language tag -> text
 
@@ -155,20 +155,20 @@ class Question(_Model):
 
     @cached_property
     def relevant_ast(self) -> Expr | None:
-        return parse_expression(self.relevant) if self.relevant else None
+        return parse_or_keep(self.relevant) if self.relevant else None
 
     @cached_property
     def constraint_ast(self) -> Expr | None:
-        return parse_expression(self.constraint) if self.constraint else None
+        return parse_or_keep(self.constraint) if self.constraint else None
 
     @cached_property
     def calculation_ast(self) -> Expr | None:
-        return parse_expression(self.calculation) if self.calculation else None
+        return parse_or_keep(self.calculation) if self.calculation else None
 
     @cached_property
     def required_ast(self) -> Expr | None:
         if isinstance(self.required, str):
-            return parse_expression(self.required)
+            return parse_or_keep(self.required)
         return parse_expression("true()") if self.required else None
 
     @property
@@ -352,7 +352,7 @@ def expand_questions(items, lists: dict | None = None) -> list[Question]:
 
 
 def _loop_copies(questions: list[Question], lst) -> list[Question]:
-    from .expressions import parse_expression, rename_refs, to_text
+    from .expressions import parse_or_keep, rename_refs, to_text
 
     out = []
     for c in lst.unique_choices():
@@ -362,7 +362,7 @@ def _loop_copies(questions: list[Question], lst) -> list[Question]:
             if not text:
                 return text
             try:
-                return to_text(rename_refs(parse_expression(text), names))
+                return to_text(rename_refs(parse_or_keep(text), names))
             except QuestionnaireError:
                 return text
 

@@ -115,9 +115,9 @@ def _relevant_asts(unit: _Unit) -> list:
     asts = [g.relevant for g in unit.groups if g.relevant]
     if getattr(unit.item, "relevant", None):
         asts.append(unit.item.relevant)
-    from .expressions import parse_expression
+    from .expressions import parse_or_keep
 
-    return [parse_expression(a) for a in asts]
+    return [parse_or_keep(a) for a in asts]
 
 
 def _conditions(q, unit: _Unit) -> list[tuple[str, set[str]] | None]:
@@ -264,9 +264,9 @@ class _Form:
 
     def filter_parents(self, item: Question) -> str:
         """The questions a choice filter depends on, as the respondent sees them."""
-        from .expressions import names, parse_choice_filter
+        from .expressions import names, parse_or_keep
 
-        refs = sorted(names(parse_choice_filter(item.choice_filter)))
+        refs = sorted(names(parse_or_keep(item.choice_filter, choice_filter=True)))
         quote = self.p["quote"]
         parts = []
         for name in refs:
@@ -375,9 +375,9 @@ def _branches(item: Question, choices) -> dict[str, str]:
     """For a choice_filter question: choice name -> the filter columns' values offering it."""
     if not item.choice_filter:
         return {}
-    from .expressions import columns, parse_choice_filter
+    from .expressions import columns, parse_or_keep
 
-    cols = [c for c in sorted(columns(parse_choice_filter(item.choice_filter)))
+    cols = [c for c in sorted(columns(parse_or_keep(item.choice_filter, choice_filter=True)))
             if c not in ("name", "label")]
     out: dict[str, list[str]] = {}
     for c in choices:

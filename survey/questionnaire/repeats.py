@@ -26,7 +26,7 @@ def _walk(items: list, fn) -> list:
 
 
 def _refs(d: dict) -> set[str]:
-    from .expressions import names, parse_choice_filter, parse_expression
+    from .expressions import names, parse_or_keep
 
     out: set[str] = set()
     for key in ("relevant", "constraint", "calculation", "required", "choice_filter",
@@ -34,11 +34,7 @@ def _refs(d: dict) -> set[str]:
         v = d.get(key)
         if not isinstance(v, str) or not v:
             continue
-        try:
-            tree = (parse_choice_filter if key == "choice_filter" else parse_expression)(v)
-        except QuestionnaireError:
-            continue
-        out |= names(tree)
+        out |= names(parse_or_keep(v, choice_filter=key == "choice_filter"))
     return out
 
 

@@ -239,7 +239,7 @@ def _and_all(parts: list):
 
 def _effective_relevance(q) -> dict[str, list]:
     """question name -> list of relevance ASTs (enclosing groups, grid, own)."""
-    from ..questionnaire.expressions import parse_expression
+    from ..questionnaire.expressions import parse_expression, parse_or_keep
     from ..questionnaire.model import Grid, Group, Question, walk_items
 
     model = getattr(q, "model", None)
@@ -248,12 +248,12 @@ def _effective_relevance(q) -> dict[str, list]:
     if items is None:
         return out
     for it, parents in walk_items(items):
-        outer = [parse_expression(p.relevant) for p in parents
+        outer = [parse_or_keep(p.relevant) for p in parents
                  if isinstance(p, Group) and p.relevant]
         if isinstance(it, Grid):
-            grid_rel = [parse_expression(it.relevant)] if it.relevant else []
+            grid_rel = [parse_or_keep(it.relevant)] if it.relevant else []
             for r in it.rows:
-                own = [parse_expression(r.relevant)] if r.relevant else []
+                own = [parse_or_keep(r.relevant)] if r.relevant else []
                 out[r.name] = outer + grid_rel + own
         elif isinstance(it, Question):
             own = [it.relevant_ast] if it.relevant else []
@@ -542,6 +542,13 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     from ..questionnaire.expressions import ExpressionError, evaluate, names, to_text
 
     unevaluable: set[str] = set()
+    from ..questionnaire.expressions import Opaque
+
+    for qq in questions:  # calculations are read from the data; an unreadable one is noted
+        calc = getattr(qq, "calculation_ast", None)
+        if isinstance(calc, Opaque):
+            notes.append(f"calculation of {qq.name!r} not checked against the data: "
+                         f"{calc.text} (not read as an expression: {calc.reason})")
 
     def ev_bool(ast, unknown: bool = True) -> np.ndarray:
         """Per row; an expression only the form engine can evaluate (pulldata, position,

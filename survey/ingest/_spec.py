@@ -29,9 +29,15 @@ _KINDS = {
     "datetime": "datetime",
     "time": "time",
     "calculate": "text",
+    # metadata a form asks for (Kobo/ODK write them as columns named after the question):
+    # fields, so a form's own 'start'/'today' column is read into its question (trial D17)
+    "start": "datetime",
+    "end": "datetime",
+    "today": "date",
+    "deviceid": "text",
 }
 _STRUCTURAL = {"note", "group", "begin_group", "end_group", "repeat", "grid", "begin_repeat",
-               "end_repeat", "start", "end", "today", "deviceid"}
+               "end_repeat"}
 
 
 @dataclasses.dataclass(frozen=True)

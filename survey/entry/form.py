@@ -96,6 +96,7 @@ class EntryForm:
         self.fields = [f for b in self.blocks for f in b.fields]
         self.names = {f.question.name for f in self.fields}
         self.id_name = next((f.question.name for f in self.fields if f.kind == "id"), None)
+        self._hidden_seen: dict[tuple, frozenset[str]] = {}
 
     def _layout(self) -> list[Block]:
         blocks: list[Block] = []
@@ -199,7 +200,7 @@ class EntryForm:
             problems.insert(0, {"question": self.id_name, "rule": "id", "severity": "error",
                                 "message": word("id_missing", language), "value": ""})
         return Checked(values=values, problems=tuple(problems),
-                       hidden=frozenset(self._hidden(raw)), respondent_id=rid)
+                       hidden=self._hidden(raw), respondent_id=rid)
 
     def _message(self, name: str, rule: str, message: str, language: str) -> str:
         """The template's own constraint/required message in ``language`` when it has one
@@ -224,12 +225,30 @@ class EntryForm:
             out[name] = v
         return out
 
-    def _hidden(self, raw) -> set[str]:
+    def _hidden(self, raw) -> frozenset[str]:
+        """Questions whose ``relevant`` is false; they depend only on the answers to the
+        `triggers`, so the verdict per combination of those answers is remembered."""
+        frame = raw.frame
+        cells = [frame[name].iloc[0] if len(frame) and name in frame.columns else None
+                 for name in sorted(self.triggers)]
+        key = (len(frame) == 0, *((type(v).__name__, v) for v in cells))  # 1 == 1.0 == True
+        try:
+            return self._hidden_seen[key]
+        except (KeyError, TypeError):  # TypeError: an unhashable cell - just evaluate
+            pass
+        hidden = frozenset(self._relevance_false(frame))
+        if len(self._hidden_seen) < 4096:
+            try:
+                self._hidden_seen[key] = hidden
+            except TypeError:
+                pass
+        return hidden
+
+    def _relevance_false(self, frame) -> set[str]:
         import pandas as pd
 
         from ..questionnaire.expressions import evaluate
 
-        frame = raw.frame
         if not len(frame):  # a blank form: the reader skips empty records
             frame = pd.DataFrame({f.question.name: [None] for f in self.fields})
         cols = {}

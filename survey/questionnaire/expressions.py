@@ -672,7 +672,47 @@ def _num(v: _V) -> pd.Series:
     return out
 
 
+#: at most this many rows take the pure-Python paths of `_fmt_num` / `_str` (one form keyed
+#: in ``survey entry``); tests set it to 0 to compare them with the column-wise path.
+SMALL_FRAME = 64
+
+
+def _fmt_num_small(s: pd.Series) -> pd.Series | None:
+    """`_fmt_num` of a few whole numbers or blanks without pandas' per-call cost (same
+    values, index and name); ``None`` for anything else."""
+    if len(s) > SMALL_FRAME:
+        return None
+    out = []
+    for v in s.astype(float).tolist():
+        if v != v:
+            out.append("")
+        elif abs(v) < 2.0 ** 53 and v == int(v):
+            out.append(str(int(v)))
+        else:
+            return None
+    return pd.Series(out, index=s.index, dtype=object, name=s.name)
+
+
+def _str_small(s: pd.Series) -> pd.Series | None:
+    """`_str` of a few cells of Python text or blanks (same values, index and name);
+    ``None`` for anything else."""
+    if len(s) > SMALL_FRAME or not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return None
+    out = []
+    for v in s.tolist():
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            out.append("")
+        elif type(v) is str:
+            out.append(v)
+        else:
+            return None
+    return pd.Series(out, index=s.index, dtype=object, name=s.name)
+
+
 def _fmt_num(s: pd.Series) -> pd.Series:
+    fast = _fmt_num_small(s)
+    if fast is not None:
+        return fast
     f = s.astype(float)
     integral = np.isfinite(f) & (f == np.round(f))
     out = f.astype(object).astype(str)
@@ -691,6 +731,9 @@ def _str(v: _V) -> pd.Series:
     if pd.api.types.is_bool_dtype(s.dtype):
         out = s.astype(object).map({True: "true", False: "false"})
         return out.where(s.notna(), "").astype(object)
+    fast = _str_small(s)
+    if fast is not None:
+        return fast
     return s.astype(object).where(s.notna(), "").astype(str).astype(object)
 
 

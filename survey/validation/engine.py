@@ -7,6 +7,7 @@ there is no Python loop over rows. See :mod:`survey.validation` for the rules an
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import Any
 
@@ -160,6 +161,9 @@ def _as_text(s: pd.Series) -> pd.Series:
 
     Integral floats lose their ``.0``; booleans become ``1``/``0``.
     """
+    fast = _as_text_small(s)
+    if fast is not None:
+        return fast
     if pd.api.types.is_bool_dtype(s.dtype):
         out = s.astype(object).map({True: "1", False: "0"})
     elif pd.api.types.is_integer_dtype(s.dtype):
@@ -176,6 +180,46 @@ def _as_text(s: pd.Series) -> pd.Series:
         out = s
     out = out.astype("str").str.strip()
     return out.mask(out == "")
+
+
+#: at most this many rows take the pure-Python paths for tiny frames (one form keyed in
+#: ``survey entry``); tests set it to 0 to compare them with the column-wise path.
+SMALL_FRAME = 64
+
+
+def _plain_edges(v: str) -> bool:
+    """No character at either end that any strip could remove (conservative: anything not
+    printable, e.g. a no-break or zero-width space, counts as removable)."""
+    return not v or all(c.isprintable() and not c.isspace() for c in (v[0], v[-1]))
+
+
+def _as_text_small(s: pd.Series) -> pd.Series | None:
+    """`_as_text` of a few cells of Python text (or blanks) without pandas' per-call cost:
+    the same values, dtype, index and name; ``None`` when the column is anything else or a
+    value has edges to strip (the column-wise path decides those)."""
+    if len(s) > SMALL_FRAME or s.dtype != object:
+        return None
+    vals = []
+    for v in s.tolist():
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            vals.append(np.nan)
+        elif type(v) is str and _plain_edges(v):
+            vals.append(v if v else np.nan)
+        else:
+            return None
+    return pd.Series(vals, index=s.index, dtype="str", name=s.name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _code_index(codes: tuple[str, ...]) -> pd.Index:
+    """The index of a question's codes (immutable: built once per code list, not per call)."""
+    return pd.Index(list(codes), dtype="str")
+
+
+@functools.lru_cache(maxsize=1024)
+def _categories(cats: tuple, ordered: bool) -> pd.CategoricalDtype:
+    """A question's categorical dtype (immutable), validated once rather than per call."""
+    return pd.CategoricalDtype(list(cats), ordered=ordered)
 
 
 def _to_number(s: pd.Series) -> pd.Series:
@@ -461,7 +505,9 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     exact_dup = np.zeros(n, bool)
     conflict = np.zeros(n, bool)
     first_row = None
-    if id_series is not None:
+    if id_series is not None and n == 1:  # one row: no copy of anything
+        first_row = rows[:1]
+    elif id_series is not None:
         has_id = id_series.notna().to_numpy()
         h = pd.util.hash_pandas_object(raw_df, index=False).to_numpy()
         key = pd.DataFrame({"id": id_series.fillna("").to_numpy(), "h": h})
@@ -598,7 +644,10 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
         datacol[name] = col
         if qtype in _SELECT_ONE:
             codes_ = list(info.codes) if info is not None else []
-            valid = s.isin(codes_).to_numpy()
+            ci = _code_index(tuple(codes_)).get_indexer(s)
+            # codes are unique (get_indexer requires it): "in the codes" is "has a position"
+            valid = ci >= 0 if all(type(c) is str for c in codes_) else \
+                s.isin(codes_).to_numpy()
             wrong = has & ~valid
             if wrong.any():
                 w = pd.Series(s.to_numpy(dtype=object)[wrong], dtype=object)
@@ -620,8 +669,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
             cats = codes_
             if info is not None and len(set(info.categories)) == len(info.categories):
                 cats = list(info.categories)
-            ci = pd.Index(codes_, dtype="str").get_indexer(s)
-            cat = pd.Categorical.from_codes(ci, categories=cats, ordered=ordered)
+            cat = pd.Categorical.from_codes(ci, dtype=_categories(tuple(cats), ordered))
             typed[col] = pd.Series(cat, index=frame.index)
         elif qtype == "select_multiple":
             codes_ = list(info.codes) if info is not None else []

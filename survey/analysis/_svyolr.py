@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.design import Design
-from ..errors import AnalysisError
 
 __all__ = ["svyolr"]
 
@@ -60,21 +59,41 @@ def _scores(par, X, y, w, q):
     return np.hstack([g_beta, g_theta])
 
 
-def svyolr(design: Design, X: np.ndarray, y: np.ndarray, rows: np.ndarray,
-           start: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Coefficients (b, zeta), their design covariance and convergence (rows: mask of the
-    design's rows used; y: 0..q category index)."""
+def _fit(X, y, w, q, start):
+    """The weighted maximum likelihood by BFGS with the analytic gradient, to convergence."""
     from scipy.optimize import minimize
 
-    if design.replicate is not None:
-        raise AnalysisError("ordinal_logit: replicate-weight designs are not supported yet (R "
-                            "refits polr per replicate); use a Taylor design (strata/psu/fpc)")
-    w = design.weights[rows]
-    q = int(y.max())
     res = minimize(_negll, start, args=(X, y, w, q), method="BFGS",
                    jac=lambda b, *_: _scores(b, X, y, w, q).sum(0),
                    options={"gtol": 1e-10, "maxiter": 10000})
-    par = res.x
+    grad_ok = bool(np.abs(res.jac).max() < 1e-4 * max(1.0, abs(res.fun)))
+    return res.x, bool(res.success) or grad_ok
+
+
+def _coef(par: np.ndarray, p: int) -> np.ndarray:
+    """R's reported coefficients: b, then the cut points zeta."""
+    return np.concatenate([par[:p], _zeta(par[p:])])
+
+
+def svyolr(design: Design, X: np.ndarray, y: np.ndarray, rows: np.ndarray,
+           start: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Coefficients (b, zeta), their design covariance and convergence (rows: mask of the
+    design's rows used; y: 0..q category index). Replicate-weight designs: the model refitted
+    under every replicate's weights (from the full-sample fit) and R's ``svrVar`` of the
+    replicate coefficients (b, zeta), as ``svyolr.svyrep.design``."""
+    w = design.weights[rows]
+    q = int(y.max())
+    p = X.shape[1]
+    par, converged = _fit(X, y, w, q, start)
+    est = _coef(par, p)
+    if design.replicate is not None:
+        rep = design.replicate
+        reps = np.empty((rep.n_replicates, len(est)))
+        for r in range(rep.n_replicates):
+            par_r, ok = _fit(X, y, rep.weights[rows, r], q, par)
+            reps[r] = _coef(par_r, p)
+            converged = converged and ok
+        return est, rep.var(reps, est), converged
     k = len(par)
     H = np.empty((k, k))
     for i in range(k):  # R optimhess: central differences of the gradient, ndeps = 1e-3
@@ -85,9 +104,6 @@ def svyolr(design: Design, X: np.ndarray, y: np.ndarray, rows: np.ndarray,
     inf = np.zeros((len(rows), k))
     inf[rows] = _scores(par, X, y, w, q) @ np.linalg.inv(H)
     V = design.vcov_weighted(inf, calibrate=True)
-    p = X.shape[1]
     T = np.eye(k)
     T[p:, p:] = _jacobian(par[p:])
-    est = np.concatenate([par[:p], _zeta(par[p:])])
-    grad_ok = bool(np.abs(res.jac).max() < 1e-4 * max(1.0, abs(res.fun)))
-    return est, T @ V @ T.T, bool(res.success) or grad_ok
+    return est, T @ V @ T.T, converged

@@ -470,8 +470,11 @@ def _svyolr_model(s, formula, lhs, X, yy, start, cats, confidence) -> Model:
     notes = (
         f"Model: logit P({lhs} ≤ k) = ζ_k − xβ, weighted (R survey::svyolr); "
         f"{len(ym)} complete rows used.",
-        "Design-based sandwich covariance (svyrecvar of the scores times the inverse of R's "
-        "numerically differentiated Hessian); Wald z tests; thresholds by the delta method.",
+        ("Replicate-weight covariance: the model refitted under each replicate's weights, "
+         "R svrVar of the coefficients and cut points (svyolr.svyrep.design); Wald z tests."
+         if s.design.replicates is not None else
+         "Design-based sandwich covariance (svyrecvar of the scores times the inverse of R's "
+         "numerically differentiated Hessian); Wald z tests; thresholds by the delta method."),
         weighting_note(s),
     ) + (() if converged else ("Warning: the optimisation did not converge.",))
     return Model(kind="ordinal_logit", formula=formula, response=lhs, table=table, n=len(ym),

@@ -67,6 +67,7 @@ class FieldSpec:
     role: str | None = None
     columns: tuple[str, ...] = ()  # typed data columns (Questionnaire.var_info(name).columns)
     source_name: str | None = None  # the file's own column name (x_source_name), if not name
+    path: str | None = None  # a legacy loop copy's XForm path 'loop/choice/q' (Kobo's header)
 
     def label(self, language: str | None = None, *, short: bool = False) -> str:
         for pairs in ((self.var_label, self.labels) if short else (self.labels,)):
@@ -193,6 +194,28 @@ def _data_columns(q: Any, name: str) -> tuple[str, ...]:
     return tuple(getattr(info, "columns", ()) or ()) if info is not None else ()
 
 
+def _loop_paths(q: Any) -> dict[str, str]:
+    """Legacy loop copies ``q_<choice>`` -> their XForm path below the form, as pyxform builds
+    it (``<loop>/<choice>/[<group>/]<q>``): Kobo's header with groups, ODK Central's with '-'."""
+    from ..questionnaire.model import Group, Question, walk_items
+
+    model = getattr(q, "model", q)
+    items = getattr(model, "items", None)
+    lists = getattr(model, "choice_lists", None)
+    out: dict[str, str] = {}
+    if not items or not isinstance(lists, dict):
+        return out
+    for it, _ in walk_items(items):
+        if not (isinstance(it, Group) and it.loop_over and it.loop_over in lists):
+            continue
+        for inner, parents in walk_items(it.items):
+            if isinstance(inner, Question):
+                mid = [p.name for p in parents]
+                for c in lists[it.loop_over].unique_choices():
+                    out[f"{inner.name}_{c.name}"] = "/".join([it.name, c.name, *mid, inner.name])
+    return out
+
+
 def template_spec(q: Any) -> TemplateSpec:
     """The `TemplateSpec` of a questionnaire (cached on the object when possible)."""
     if isinstance(q, TemplateSpec):
@@ -201,6 +224,7 @@ def template_spec(q: Any) -> TemplateSpec:
     if hit is not None and hit[0] is q:
         return hit[1]
     fields = []
+    loops = _loop_paths(q)
     for question in _questions(q):
         qtype = str(_get(question, "type", default="text"))
         base = qtype.split()[0]
@@ -235,6 +259,7 @@ def template_spec(q: Any) -> TemplateSpec:
                 role=_get(question, "role"),
                 columns=_data_columns(q, str(_get(question, "name"))),
                 source_name=_get(question, "x_source_name"),
+                path=loops.get(str(_get(question, "name"))),
             )
         )
     langs = _get(q, "languages", default=())

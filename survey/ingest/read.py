@@ -887,6 +887,7 @@ class _Matcher:
         self.platform = platform
         self.by_name = {f.name: f for f in spec.fields}
         self.by_source = {f.source_name: f.name for f in spec.fields if f.source_name}
+        self.by_path = {f.path: f.name for f in spec.fields if f.path}
         self.by_fold = {}
         for f in spec.fields:
             self.by_fold.setdefault(norm_key(f.name), f.name)
@@ -914,6 +915,13 @@ class _Matcher:
         k = norm_key(h)
         if k in self.by_fold:
             return self.by_fold[k]
+        if self.by_path:  # legacy loop: Kobo 'g/loop/choice/q', ODK Central 'loop-choice-q'
+            for sep in ("/", "-", "."):
+                parts = h.split(sep)
+                for k in range(len(parts) - 2):
+                    hit = self.by_path.get("/".join(parts[k:]))
+                    if hit is not None:
+                        return hit
         # a name used in two groups of an XLSForm is read as '<group>_<name>' for the later
         # group (survey.questionnaire.xlsform._unique_names): Kobo 'g2/q', ODK 'g2-q'
         for sep in ("/", "-"):

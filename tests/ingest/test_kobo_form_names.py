@@ -55,3 +55,51 @@ def test_system_columns_the_form_does_not_ask_stay_platform_columns(tmp_path):
     # kept as Kobo wrote it, beside the answers (a platform column, not a question)
     assert s.data["start"].tolist() == ["2024-01-01T10:00:00.000+03:00"]
     assert "start" not in [x.name for x in s.questionnaire.questions()]
+
+
+LOOP = [{"name": "has", "type": "select_multiple", "list": "toilet", "label": {"en": "Types?"}},
+        {"group": "loop_toilets", "loop_over": "toilet", "items": [
+            {"name": "number", "type": "integer", "label": {"en": "How many %(label)s?"}},
+            {"group": "g", "items": [
+                {"name": "state", "type": "select_multiple", "list": "st",
+                 "label": {"en": "State of %(label)s"}}]}]}]
+LISTS = {"toilet": [{"name": "pit", "label": {"en": "Pit"}},
+                    {"name": "flush", "label": {"en": "Flush"}}],
+         "st": [{"name": "clean", "label": {"en": "Clean"}},
+                {"name": "broken", "label": {"en": "Broken"}}]}
+
+
+@pytest.mark.parametrize("sep,prefix", [("/", ""), ("/", "grp/"), ("-", ""), (".", "")])
+def test_legacy_loop_headers_find_the_q_choice_columns(tmp_path, sep, prefix):
+    q = form(*LOOP, lists=LISTS)
+    assert [x.name for x in q.questions()][1:] == [
+        "number_pit", "state_pit", "number_flush", "state_flush"]
+
+    def h(*parts):
+        return prefix + sep.join(parts)
+
+    head = ["has", h("loop_toilets", "pit", "number"), h("loop_toilets", "flush", "number"),
+            h("loop_toilets", "pit", "g", "state"), h("loop_toilets", "pit", "g", "state", "clean"),
+            h("loop_toilets", "pit", "g", "state", "broken"), "_uuid"]
+    p = tmp_path / "loop.csv"
+    p.write_text(",".join(head) + "\npit flush,2,1,clean,1,0,u1\npit,3,,broken,0,1,u2\n",
+                 encoding="utf-8")
+    s = sv.read_responses(p, q, platform="kobo")
+    assert not [c for c in s.data.columns if c.startswith("_extra:")]
+    assert s.data["number_pit"].tolist() == [2, 3]
+    assert s.data["number_flush"].tolist()[0] == 1 and pd.isna(s.data["number_flush"].iloc[1])
+    assert s.data["state_pit_clean"].tolist() == [1, 0]
+    assert s.data["state_pit_broken"].tolist() == [0, 1]
+
+
+def test_a_loop_header_with_an_unknown_choice_stays_extra(tmp_path):
+    q = form(*LOOP, lists=LISTS)
+    p = tmp_path / "loop.csv"
+    p.write_text("has,loop_toilets/pit/number,loop_toilets/bucket/number\npit,2,5\n",
+                 encoding="utf-8")
+    s = sv.read_responses(p, q, platform="kobo")
+    assert s.data["number_pit"].tolist() == [2]
+    probs = s.validation.to_frame()
+    unknown = probs[probs["rule"] == "unknown_column"]
+    assert len(unknown) == 1  # kept, not matched to any loop copy
+    assert "column 'loop_toilets/bucket/number' is not a question" in unknown["message"].iloc[0]

@@ -220,8 +220,9 @@ def run_ours(path: str, runs: int) -> dict:
     rm = sv.mean(raked, "y")
     res["values"]["raked_mean"] = [rm.estimate, rm.se]
     rows = [f"q{q}" for q in range(20)]
-    T["banner"] = _timeit(lambda: sv.banner(s, rows=rows, by=BANNER_BY, suppress_below=0),
-                          max(3, runs // 2))
+    if not os.environ.get("BENCH_SKIP_BANNER"):
+        T["banner"] = _timeit(lambda: sv.banner(s, rows=rows, by=BANNER_BY, suppress_below=0),
+                              max(3, runs // 2))
     rep = Path(path).with_suffix(".rep.parquet")
     if rep.exists():
         del s, raked, df
@@ -268,11 +269,14 @@ def main(argv=None) -> None:
     ap.add_argument("--svy-python", default=DEFAULT_SVY)
     ap.add_argument("--keep", help="folder for the Parquet file (default: a temporary one)")
     ap.add_argument("--only", choices=("ours", "svy"))
+    ap.add_argument("--skip-banner", action="store_true", help="do not time the banner")
     ap.add_argument("--replicates", action="store_true",
                     help=f"also time a {REPS}-replicate Fay-BRR design (a second Parquet file)")
     ap.add_argument("--worker", choices=("svy", "ours"), help=argparse.SUPPRESS)
     ap.add_argument("--path", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.skip_banner:
+        os.environ["BENCH_SKIP_BANNER"] = "1"  # read by the worker processes
     if args.worker:
         fn = run_svy if args.worker == "svy" else run_ours
         print(json.dumps(fn(args.path, args.runs)))

@@ -327,9 +327,12 @@ class Design:
         ok = cell >= 0
         v = np.ones(len(cell)) if values is None else np.asarray(values, dtype=float)
         T = np.bincount(cell[ok], weights=(self.weights * v)[ok], minlength=K)
-        Tr = np.zeros((K, self.replicate.n_replicates))
-        np.add.at(Tr, cell[ok], self.replicate.weights[ok] * v[ok, None])
-        return T, Tr.T
+        Wr = self.replicate.weights
+        c, vv = cell[ok], v[ok]
+        Tr = np.empty((Wr.shape[1], K))
+        for r in range(Wr.shape[1]):  # one bincount per replicate (np.add.at is ~50x slower)
+            Tr[r] = np.bincount(c, weights=Wr[ok, r] * vv, minlength=K)
+        return T, Tr
 
     def _taylor_only(self, what: str) -> None:
         if self.replicate is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .planning import MarginOfError, SampleSize, margin_of_error, sample_size
 from .rates import ResponseRates, response_rates
-from .synthesize import synthesize
+from .synthesize import synthesize, synthesize_repeat
 
 __all__ = ["response_rates", "ResponseRates", "sample_size", "SampleSize", "margin_of_error",
-           "MarginOfError", "synthesize"]
+           "MarginOfError", "synthesize", "synthesize_repeat"]

@@ -97,8 +97,12 @@ def _relevance(q, name: str, frame: pd.DataFrame, rel_map: dict, n: int) -> np.n
 
 
 def synthesize(q, n: int, *, seed: int = 0, targets: dict | None = None,
-               missing_rate: float = 0.0, associations: dict | None = None) -> pd.DataFrame:
+               missing_rate: float = 0.0, associations: dict | None = None,
+               _given: pd.DataFrame | None = None) -> pd.DataFrame:
     """Plausible raw responses for questionnaire ``q`` (see the module docstring).
+
+    For a questionnaire with repeats this is the main table (``q.table()``); the rows of
+    each repeat come from `synthesize_repeat`.
 
     Parameters
     ----------
@@ -134,6 +138,8 @@ def synthesize(q, n: int, *, seed: int = 0, targets: dict | None = None,
         raise SurveyError(f"n must be a non-negative whole number, got {n!r}")
     if not 0 <= missing_rate < 1:
         raise SurveyError(f"missing_rate must be in [0, 1), got {missing_rate!r}")
+    if callable(getattr(q, "repeats", None)) and q.repeats():
+        q = q.table()  # the main table: each repeat is a table of its own
     targets = dict(targets or {})
     associations = dict(associations or {})
     questions = [qq for qq in q.questions() if qq.type != "note"]
@@ -159,6 +165,9 @@ def synthesize(q, n: int, *, seed: int = 0, targets: dict | None = None,
 
     for qq in questions:
         name = qq.name
+        if _given is not None and name in _given.columns:  # a repeat's outer questions
+            frame[name] = _given[name].to_numpy(dtype=object)
+            continue
         rel = _relevance(q, name, frame, rel_map, n)
         if (missing_rate > 0 and qq.required is not True and qq.role != "id"
                 and name != unit_var and qq.type not in ("start", "end", "calculate")):
@@ -412,3 +421,61 @@ def _fmt(x: np.ndarray, qtype: str) -> np.ndarray:
     if qtype == "integer":
         return pd.Series(x).astype("int64").astype(str).to_numpy(dtype=object)
     return pd.Series(np.round(x, 1)).astype(str).to_numpy(dtype=object)
+
+
+def synthesize_repeat(q, parent: pd.DataFrame, repeat: str, *, seed: int = 0,
+                      missing_rate: float = 0.0, per_parent: tuple[int, int] = (1, 4)
+                      ) -> pd.DataFrame:
+    """Plausible rows of repeat ``repeat`` (a household roster) for the rows of ``parent``.
+
+    ``parent`` is the table the repeat hangs on: `synthesize`'s main table, or a repeat's rows
+    for a nested repeat. Rows per parent row: its answer to ``${question}`` when the repeat's
+    ``repeat_count`` is one (blank: none), the number when it is a number, otherwise drawn
+    uniformly in ``per_parent``. The outer questions the repeat's expressions use are taken
+    from the parent row, so its skip logic holds with the parent's answers.
+
+    Returns the repeat's raw table: ``_row`` (2, 3, ...), ``_parent_row`` (the parent's
+    ``_row``), then the repeat's own questions.
+
+    >>> import survey as sv
+    >>> q = sv.Questionnaire.from_dict({"id": "hh", "title": {"en": "H"}, "items": [
+    ...     {"name": "n", "type": "integer", "constraint": ". <= 3"},
+    ...     {"repeat": "members", "repeat_count": "${n}", "items": [
+    ...         {"name": "age", "type": "integer"}]}]})
+    >>> main = sv.synthesize(q, 5, seed=1)
+    >>> members = synthesize_repeat(q, main, "members", seed=1)
+    >>> members.groupby("_parent_row").size().reindex(main["_row"], fill_value=0).tolist() \\
+    ...     == main["n"].astype(int).tolist()
+    True
+    """
+    table = q.table(repeat)  # refuses an unknown repeat, naming the repeats
+    group = q.repeats()[repeat]
+    if "_row" not in parent.columns:
+        raise SurveyError("synthesize_repeat: the parent table has no '_row' column; pass "
+                          "what synthesize() returns (or the parent repeat's rows)")
+    lo, hi = per_parent
+    if not 0 <= lo <= hi:
+        raise SurveyError(f"per_parent must be (low, high) with 0 <= low <= high, got "
+                          f"{per_parent!r}")
+    rng = np.random.default_rng(seed)
+    rc = (group.repeat_count or "").strip()
+    ref = re.fullmatch(r"\$\{\s*([^{}\s]+)\s*\}", rc)
+    if ref:
+        col = ref[1]
+        if col not in parent.columns:
+            raise SurveyError(f"synthesize_repeat: repeat {repeat!r} counts its rows with "
+                              f"${{{col}}}, which is not a column of the parent table")
+        counts = pd.to_numeric(parent[col], errors="coerce").fillna(0).clip(lower=0)
+        counts = counts.astype(int).to_numpy()
+    elif re.fullmatch(r"\d+", rc):
+        counts = np.full(len(parent), int(rc))
+    else:
+        counts = rng.integers(lo, hi + 1, size=len(parent))
+    pos = np.repeat(np.arange(len(parent)), counts)
+    own = [x.name for x in table.questions() if q.repeat_of(x.name) == repeat]
+    outer = [x.name for x in table.questions() if x.name not in own and x.name in parent]
+    given = pd.DataFrame({c: parent[c].to_numpy(dtype=object)[pos] for c in outer})
+    rows = synthesize(table, len(pos), seed=seed, missing_rate=missing_rate, _given=given)
+    rows = rows.drop(columns=outer)
+    rows.insert(1, "_parent_row", parent["_row"].to_numpy()[pos])
+    return rows

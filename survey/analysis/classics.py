@@ -34,6 +34,14 @@ def _refuse(s, func: str, alternative: str) -> None:
         )
 
 
+def _pingouin_corr(a: np.ndarray, b: np.ndarray, method: str, alternative: str):
+    """Spearman's rho / Kendall's tau-b and the p-value of R ``cor.test`` by pingouin.corr."""
+    import pingouin
+
+    res = pingouin.corr(a, b, method=method, alternative=alternative)
+    return float(res["r"].iloc[0]), float(res["p_val"].iloc[0])
+
+
 def cor_test(survey, x: str, y: str, *, method: str = "pearson", alternative: str = "two-sided",
              confidence: float = 0.95, where=None) -> GroupTest:
     """Correlation test (R ``cor.test``) on the complete pairs.
@@ -79,20 +87,17 @@ def cor_test(survey, x: str, y: str, *, method: str = "pearson", alternative: st
         p = float(res.pvalue)
         name = "Pearson's product-moment correlation (R cor.test)"
     elif method == "spearman":
-        r = float(stats.spearmanr(a, b).statistic)
-        df = n - 2
-        tt = r * math.sqrt(df / (1 - r * r)) if abs(r) < 1 else math.copysign(math.inf, r)
-        p = _t_p(tt, df, alternative)
-        stat = (n**3 - n) * (1 - r) / 6  # R's S
-        df = math.nan
+        r, p = _pingouin_corr(a, b, method, alternative)
+        stat, df = (n**3 - n) * (1 - r) / 6, math.nan  # R's S
         name = "Spearman's rank correlation rho (R cor.test(exact = FALSE): t approximation)"
-        notes.append("p-value from the t approximation (R's exact p-value for small samples "
-                     "without ties is not computed).")
+        notes.append("rho and its p-value by pingouin.corr (the t approximation on n - 2 df, as "
+                     "R cor.test(exact = FALSE); R's exact small-sample p-value is not computed).")
     else:
-        res = stats.kendalltau(a, b, alternative=alternative)
-        r, p = float(res.statistic), float(res.pvalue)
+        r, p = _pingouin_corr(a, b, method, alternative)
         stat, df = r, math.nan
         name = "Kendall's rank correlation tau (tau-b; R cor.test)"
+        notes.append("tau-b and its p-value by pingouin.corr (exact without ties for n < 50, "
+                     "else the tie-corrected normal approximation, as R cor.test).")
     notes.append(weighting_note(s))
     return GroupTest(test="cor_test", method=name, var=x, by=y, statistic=float(stat),
                      df=float(df), df_denom=math.nan, p_value=p, estimate=r, ci_low=lo,

@@ -340,6 +340,14 @@ def _alpha_from_cov(C: np.ndarray) -> tuple[float, float]:
     return float(raw), float(std)
 
 
+def _pingouin_alpha(X: np.ndarray) -> float:
+    """Raw alpha by pingouin.cronbach_alpha (pairwise covariances, as R psych::alpha; its CI
+    is rounded to 3 decimals, so the Feldt CI is computed here at full precision)."""
+    import pingouin
+
+    return float(pingouin.cronbach_alpha(pd.DataFrame(X), nan_policy="pairwise")[0])
+
+
 def _pairwise_cov(X: np.ndarray) -> np.ndarray:
     """R's cov(x, use = "pairwise"): each entry from the rows complete for that pair."""
     k = X.shape[1]
@@ -466,7 +474,8 @@ def reliability(
         const = [items[i] for i in np.flatnonzero(sd == 0)]
         raise AnalysisError(f"reliability: items {const} have no variance; drop them")
     R = C / np.outer(sd, sd)
-    raw, std = _alpha_from_cov(C)
+    _, std = _alpha_from_cov(C)
+    raw = _pingouin_alpha(X)
     average_r = float((R.sum() - k) / (k * (k - 1)))
     a = 1 - confidence
     df1, df2 = n - 1, (n - 1) * (k - 1)
@@ -525,7 +534,7 @@ def reliability(
         f"Base: {n} respondents; {missing} deletion"
         + (" (covariances from the rows complete for each pair)" if missing == "pairwise" else "")
         + ".",
-        "Cronbach's alpha as R psych::alpha; standardized alpha from cov2cor(covariance); "
+        "Cronbach's alpha as R psych::alpha (raw alpha by pingouin.cronbach_alpha); standardized alpha from cov2cor(covariance); "
         f"{confidence:.0%} Feldt CI with df1 = n − 1 = {df1}.",
         "Omega total from a one-factor maximum-likelihood fit (R factanal): 1 − Σψ/ΣR.",
         ("Reverse-keyed: " + ", ".join(rev) + f" ({mx + mn:g} − x).") if rev

@@ -48,6 +48,20 @@ def test_spearman_and_kendall(srs):
     assert kd.estimate == pytest.approx(stats.kendalltau(srs["api00"], srs["meals"]).statistic)
     with pytest.raises(sv.AnalysisError, match="method must be one of pearson"):
         sv.cor_test(srs, "api00", "meals", method="distance")
+    # one-sided (pingouin.corr): the t approximation's lower tail
+    lo = sv.cor_test(srs, "api00", "meals", method="spearman", alternative="less")
+    assert lo.p_value == pytest.approx(stats.t.cdf(t, n - 2), rel=1e-10)
+    assert "pingouin.corr" in " ".join(sp.notes)
+
+
+def test_kendall_exact_p_without_ties():
+    # exact null distribution: perfect concordance of n = 5 has probability 1/5!, so the
+    # two-sided p is 2/120 (R cor.test(1:5, 1:5, method = "kendall"): p-value = 0.01667)
+    df = pd.DataFrame({"a": [1.0, 2, 3, 4, 5], "b": [2.0, 3, 5, 7, 11]})
+    kd = sv.cor_test(df, "a", "b", method="kendall")
+    assert kd.estimate == pytest.approx(1.0) and kd.p_value == pytest.approx(2 / 120, rel=1e-12)
+    assert sv.cor_test(df, "a", "b", method="kendall",
+                       alternative="greater").p_value == pytest.approx(1 / 120, rel=1e-12)
 
 
 def test_mcnemar_2x2_and_bowker():

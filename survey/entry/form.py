@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
@@ -225,10 +226,18 @@ class EntryForm:
             out[name] = v
         return out
 
+    @cached_property
+    def _hidden_cacheable(self) -> bool:
+        """Relevance decided by the answers alone (no clock or random function in it)."""
+        return not any(re.search(r"\b(today|now|random|uuid|once)\s*\(", str(a))
+                       for asts in self.relevance.values() for a in asts)
+
     def _hidden(self, raw) -> frozenset[str]:
         """Questions whose ``relevant`` is false; they depend only on the answers to the
         `triggers`, so the verdict per combination of those answers is remembered."""
         frame = raw.frame
+        if not self._hidden_cacheable:
+            return frozenset(self._relevance_false(frame))
         cells = [frame[name].iloc[0] if len(frame) and name in frame.columns else None
                  for name in sorted(self.triggers)]
         key = (len(frame) == 0, *((type(v).__name__, v) for v in cells))  # 1 == 1.0 == True

@@ -121,7 +121,7 @@ def count_stacked(
 
     ``w2cells=True`` also sums the squared weights of every cell (``Stacked.w2cells``): with
     them the design-based variance of column proportions under a weights-only design is
-    closed-form (see :func:`survey.analysis.banner._design_cov`); one more ``bincount``.
+    closed-form (see :func:`survey.analysis._banner_letters._design_cov`); one more ``bincount``.
 
     Rows are processed in chunks (outer loop) so each chunk's joint cells and weights are
     read once for all questions; per question and chunk there is one int8 -> int64 add and

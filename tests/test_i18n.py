@@ -136,3 +136,17 @@ def test_cli_refuses_an_unknown_report_language(tmp_path):
     assert out.returncode != 0
     assert "language 'fr'" in out.stderr and "en, zh-Hans, zh-Hant" in out.stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hans", "zh-Hant"])
+def test_every_table_base_names_which_base_it_is(language):
+    """The cover counts returned and valid questionnaires; every table's base note must say it
+    is drawn from the valid returned ones (not an unqualified 'respondents')."""
+    valid_returned = i18n.text("report.base_returned", language).replace("全部", "").replace(
+        "全體", "").replace("全体", "")
+    assert valid_returned in i18n.text("report.base_answered", language)
+    for key in ("note_base_freq", "note_base_mean", "note_base_likert", "note_base_ct"):
+        note = i18n.text(f"report.{key}", language, valid=9, total=10, n=10, w="", missing="")
+        assert valid_returned in note, (key, note)
+    cover = i18n.text("report.cover_not_valid", language, d=1, valid=365)
+    assert "1" in cover and "365" in cover and valid_returned in cover

@@ -416,7 +416,9 @@ def likert_chart(
     ``items``: the item variables (ordered single-choice sharing one answer scale), or
     ``scale``: the name of a scale of the questionnaire (its items). Disagreement extends
     left of zero, agreement right; a neutral middle category straddles zero. Items are
-    sorted by agreement (share of the categories above the middle). Weighted.
+    sorted by the share of the categories above the middle. Items are plotted as answered
+    (reverse keys are not applied), so the subtitle names the right-hand category rather
+    than calling that side agreement or a positive view. Weighted.
     """
     s = as_survey(survey, weight=weight)
     lang = _lang(s, language)
@@ -471,7 +473,7 @@ def likert_chart(
         ax.set_xlabel(words["pct"] + " (%)")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.03 * (len(items) < 4)),
                   ncol=k, frameon=False, handlelength=1.2, columnspacing=1.0)
-        sub = words["likert_sub"].format(n=n_max)
+        sub = words["likert_sub"].format(n=n_max, right=cats[-1])
         if s.is_weighted:
             sub += f"{words['sep']}{words['weighted']}"
         _titles(fig, ax, title or _likert_title(s, scale, lang, items), sub)

@@ -304,9 +304,12 @@ class _Form:
     a_select_one = a_select_multiple = a_rank = options
 
     def a_integer(self, item: Question) -> str:
+        # one wording for every range hint (the catalogue's); a template's own constraint
+        # message only where no range can be read from the constraint
         lo_hi = _range(item)
-        msg = self.t(item.constraint_message) if item.constraint_message else (
-            _e(self.p["range"].format(lo=lo_hi[0], hi=lo_hi[1])) if lo_hi else "")
+        key = "range_integer" if item.type == "integer" else "range"
+        msg = _e(self.p[key].format(lo=lo_hi[0], hi=lo_hi[1])) if lo_hi else (
+            self.t(item.constraint_message) if item.constraint_message else "")
         return ("<div class='answer'><span class='line short'></span>"
                 + (f" <span class='how'>{msg}</span>" if msg else "") + "</div>")
 

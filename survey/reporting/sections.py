@@ -478,6 +478,9 @@ class Report:
                     valid=f"{int(valid):,}", rr=_pct(100 * returned / issued),
                     vr=_pct(100 * valid / returned if returned else float("nan")),
                 ))
+                if int(returned) > int(valid):
+                    show_markdown(t("cover_not_valid", lang, d=f"{int(returned) - int(valid):,}",
+                                    valid=f"{int(valid):,}"))
             show_table(self._rates_table(frame), caption=t("response_rates_title", lang),
                        keep=True)
             try:

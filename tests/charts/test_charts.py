@@ -508,3 +508,17 @@ def test_stacked_crosstab_chart_hides_small_cells_like_the_tables():
     assert any("fewer than 5" in " ".join(t.split()) for t in legend), legend
     with pytest.raises(AnalysisError, match="stacked"):
         ch.crosstab_chart(df, "v", by="g", kind="grouped", suppress_below=5)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hant", "zh-Hans"])
+def test_likert_subtitle_names_the_plotted_side_not_agreement(survey_zh, language):
+    """Items are plotted as answered (a reverse-keyed item is not flipped), so the subtitle
+    names the right-hand category instead of calling that side agreement / a positive view."""
+    fig = ch.likert_chart(survey_zh, ["att_1", "att_2"], language=language)
+    right = survey_zh.var_info("att_1", language=language).categories[-1]
+    base = {"en": "base", "zh-Hant": "樣本量", "zh-Hans": "样本量"}[language]
+    sub = "".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))
+                  if base in t.get_text())
+    assert right in sub
+    for word in ("agreement", "positive", "認同", "认同", "正面"):
+        assert word not in sub

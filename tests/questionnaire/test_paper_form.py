@@ -73,3 +73,22 @@ def test_survey_form_pdf_needs_an_output_file():
     run = subprocess.run([sys.executable, "-m", "survey.cli", "form", "grassroots_training",
                           "--pdf"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode != 0 and "-o FILE.pdf" in run.stderr
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant", "zh-Hans"])
+def test_range_hints_use_one_catalogue_wording(q, lang):
+    """grassroots_years has its own constraint message ("請填寫0–40之間的整數") while other
+    numbers got the catalogue's; every range hint now reads the catalogue's wording."""
+    from survey.i18n import text
+
+    page = sv.render_questionnaire(q, language=lang)
+    hints = re.findall(r"<div class='answer'><span class='line short'></span> "
+                       r"<span class='how'>([^<]*)</span>", page)
+    assert hints
+    pattern = {k: re.escape(text(f"form.{k}", lang, lo="§", hi="§")).replace("§", r"-?[\d.]+")
+               for k in ("range", "range_integer")}
+    for h in hints:
+        assert any(re.fullmatch(p, h) for p in pattern.values()), h
+    block = page[page.index("id='q-grassroots_years'"):]
+    assert text("form.range_integer", lang, lo=0, hi=40) in block[:block.index("</div>") + 200]
+    assert q.text(q.question("grassroots_years").constraint_message, lang) not in page

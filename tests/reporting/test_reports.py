@@ -120,6 +120,9 @@ def test_flagship_pdf_fonts_text_and_pages(flagship):
     assert f"{pct:.1f}%（{ci}）的受訪者認為年輕幹部到基層鍛煉有必要" in flat
     valid_share = 100 * len(s.data) / q.fieldwork.returned
     assert f"佔回收的{valid_share:.1f}%" in flat
+    # returned and valid differ: the cover says by how many and that tables use the valid ones
+    assert f"回收問卷中有{q.fieldwork.returned - len(s.data)}份未計為有效問卷" in flat
+    assert f"各表的基數均取自{len(s.data)}份有效回收問卷" in flat
     # the unweighted sample count of a rank group (weighting table)
     assert str(int((s.data["rank_level"] == s.var_info("rank_level").categories[0]).sum())) in text
     pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(

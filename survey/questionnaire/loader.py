@@ -404,6 +404,7 @@ class Normalizer:
         self._missing_at: dict[str, Loc] = {}          # question -> loc of its missing: key
         self.exprs: list[tuple[str, Loc, str]] = []    # (expr, loc, item name)
         self.lists: dict[str, dict] = {}
+        self.opaque_ok: set[tuple[str, str]] = set()   # (item, key) kept as written (x_opaque)
 
     # text ---------------------------------------------------------------------------------
     def text(self, value, loc: Loc, item: str | None = None) -> dict:
@@ -888,6 +889,8 @@ class Normalizer:
         return text
 
     def expr_keys(self, d: dict, loc: Loc, name: str, keys) -> None:
+        # what to_yaml marks as read from an XLSForm that our parser cannot read
+        self.opaque_ok |= {(name, str(k)) for k in d.pop("x_opaque", None) or ()}
         for key in keys:
             if d.get(key) is None:
                 continue
@@ -1074,7 +1077,8 @@ class Normalizer:
             try:
                 tree = (parse_choice_filter if is_filter else parse_expression)(text)
             except ExpressionError as exc:
-                if loc.sheet() is not None:  # an XLSForm: pyxform does not parse expressions
+                if loc.sheet() is not None or (item, loc.path[-1]) in self.opaque_ok:
+                    # an XLSForm (pyxform does not parse expressions) or its YAML, x_opaque
                     tree = _keep_opaque(text, loc, item, exc)
                     if tree is not None:
                         for ref in sorted(names(tree) - known):

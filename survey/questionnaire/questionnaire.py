@@ -281,7 +281,7 @@ class Questionnaire(QuestionnaireModel):
         """
         from ._yaml import dump_yaml
 
-        text = dump_yaml(self.to_dict(), _YAML_COMMENTS)
+        text = dump_yaml(_mark_opaque(self.to_dict()), _YAML_COMMENTS)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
@@ -391,3 +391,25 @@ def load_questionnaire(path_or_name, *, include_path=()) -> Questionnaire:
     locate = lambda p: Loc(src.file, src.loc.marks, p)  # noqa: E731
     return _build(data, problems, locate, src.file, source_path=str(path),
                   sha256=sha256_of(path))
+
+
+def _mark_opaque(d: dict) -> dict:
+    """Items with an expression only an XLSForm may hold (`Opaque`: not parseable) get
+    ``x_opaque: [key, ...]``, so the YAML loads back with that expression kept as written."""
+    from .expressions import Opaque, parse_or_keep
+
+    def mark(it: dict) -> dict:
+        it = dict(it)
+        keys = [k for k in ("relevant", "constraint", "calculation", "choice_filter",
+                            "trigger", "required", "read_only")
+                if isinstance(it.get(k), str) and isinstance(
+                    parse_or_keep(it[k], choice_filter=k == "choice_filter"), Opaque)]
+        if keys:
+            it["x_opaque"] = keys
+        if "items" in it:
+            it["items"] = [mark(x) for x in it["items"]]
+        if "rows" in it:
+            it["rows"] = [mark(r) for r in it["rows"]]
+        return it
+
+    return {**d, "items": [mark(x) for x in d.get("items", [])]}

@@ -52,7 +52,9 @@ def table_questionnaire(q, repeat: str | None = None):
         raise QuestionnaireError(f"{q.id}: no repeat named {repeat!r}; {hint}")
     if not reps:
         return q
-    d = q.to_dict()
+    from .questionnaire import _mark_opaque
+
+    d = _mark_opaque(q.to_dict())  # expressions kept as written (XLSForm) stay so
     if repeat is not None:
         d.pop("fieldwork", None)  # its counts are of questionnaires, not of repeat rows
     is_repeat = lambda it: isinstance(it, dict) and "group" in it and it.get("repeat")  # noqa: E731
@@ -84,7 +86,14 @@ def table_questionnaire(q, repeat: str | None = None):
     d["checks"] = [c for c in d.get("checks", []) if _check_refs(c) <= kept]
     d["scales"] = {k: v for k, v in (d.get("scales") or {}).items()
                    if set(v.get("items", ())) <= kept}
-    return type(q).from_dict(d, source=f"{q.source_path or q.id} ({repeat or 'main'} table)")
+    import warnings
+
+    from ..errors import QuestionnaireWarning
+
+    with warnings.catch_warnings():  # said once, when the form was read
+        warnings.simplefilter("ignore", QuestionnaireWarning)
+        return type(q).from_dict(d, source=f"{q.source_path or q.id} ({repeat or 'main'} "
+                                 "table)")
 
 
 def _check_refs(c: dict) -> set[str]:

@@ -134,3 +134,28 @@ def test_opaque_expressions_do_not_stop_synthesize_or_the_paper_form(tmp_path):
     df = synthesize(q, n=5)
     assert df["b"].notna().all()  # relevance unknown: asked on every row
     assert "${a} is big" in q.render()
+
+
+def test_opaque_expressions_survive_yaml_and_the_repeat_tables(tmp_path):
+    rows = [["type", "name", "label", "calculation", "relevant"],
+            ["integer", "n", "N", None, None],
+            ["begin_repeat", "members", "Members", None, None],
+            ["integer", "age", "Age", None, "${n} is big"],
+            ["calculate", "c", None, PROSE.replace("${a}", "${age}"), None],
+            ["end_repeat", None, None, None, None]]
+    q, msgs = read_warned(book(tmp_path / "r.xlsx", rows))
+    assert len(msgs) == 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = q.table("members")
+    assert [x.name for x in t.questions()] == ["n", "age", "c"]
+    assert not [w for w in caught if issubclass(w.category, QuestionnaireWarning)]
+    assert isinstance(t.question("age").relevant_ast, Opaque)
+    path = tmp_path / "r.yaml"
+    q.to_yaml(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        back = load_questionnaire(path)
+    said = [str(w.message) for w in caught if issubclass(w.category, QuestionnaireWarning)]
+    assert back == q and len(said) == 2
+    assert "item 'age', key 'relevant': '${n} is big' cannot be read" in said[0] + said[1]

@@ -159,3 +159,23 @@ def test_opaque_expressions_survive_yaml_and_the_repeat_tables(tmp_path):
     said = [str(w.message) for w in caught if issubclass(w.category, QuestionnaireWarning)]
     assert back == q and len(said) == 2
     assert "item 'age', key 'relevant': '${n} is big' cannot be read" in said[0] + said[1]
+
+
+def test_unreadable_choice_filter_loads_and_is_noted_unchecked(tmp_path):
+    rows = [["type", "name", "label", "choice_filter"],
+            ["integer", "a", "A", None],
+            ["select_one s", "b", "B", "cat is ${a} (("]]
+    choices = [["list_name", "name", "label", "cat"], ["s", "1", "one", "x"],
+               ["s", "2", "two", "y"]]
+    q, msgs = read_warned(book(tmp_path / "cf.xlsx", rows, choices))
+    assert len(msgs) == 1 and "column 'choice_filter': 'cat is ${a} ((' cannot be read" \
+        in msgs[0]
+    raw = tmp_path / "d.csv"
+    raw.write_text("a,b\n1,1\n2,2\n", encoding="utf-8")
+    s = sv.read_responses(raw, q)
+    assert len(s.validation.to_frame()) == 0 and s.data["b"].tolist() == ["one", "two"]
+    assert "choice_filter of 'b' not checked against the data: cat is ${a} ((" in \
+        " ".join(s.validation.notes)
+    assert "two</li>" in q.render()  # the paper form renders, every option listed
+    back, _ = read_warned(q.to_xlsform(tmp_path / "o.xlsx") and tmp_path / "o.xlsx")
+    assert back == q

@@ -15,7 +15,7 @@ import survey as sv
 from survey.errors import SurveyError
 from survey.questionnaire.expressions import evaluate, parse_expression
 
-FUZZ = settings(max_examples=60, deadline=None,
+FUZZ = settings(max_examples=30, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 

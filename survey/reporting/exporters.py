@@ -387,6 +387,20 @@ def normalize_pdf_node_ids(pdf: bytes) -> bytes:
     return _PDF_NODE_ID.sub(lambda m: b"(node%08d)" % rank[int(m.group(1))], pdf)
 
 
+_SOCKET_PATH_MAX = 107  # sun_path of a Unix socket, less its final NUL
+
+
+def _chromium_env(tmp: str) -> dict[str, str]:
+    """Chromium's environment: its own scratch folder (``org.chromium.Chromium.*``, holding
+    the singleton socket) goes inside ``tmp``, so a killed print leaves nothing behind in the
+    system temporary folder. Only when the socket path fits: a longer one makes Chromium
+    abort, so a very long TMPDIR keeps the system folder (the print matters more)."""
+    socket = os.path.join(tmp, "org.chromium.Chromium.XXXXXX", "SingletonSocket")
+    if len(os.fsencode(socket)) > _SOCKET_PATH_MAX:
+        return dict(os.environ)
+    return {**os.environ, "TMPDIR": tmp}
+
+
 def chromium_print(html: str, *, chromium: str, timeout: float = 120.0) -> bytes:
     """Print an HTML string to PDF bytes with the Chromium command line."""
     with tempfile.TemporaryDirectory(prefix="survey-pdf-") as tmp:
@@ -417,6 +431,7 @@ def chromium_print(html: str, *, chromium: str, timeout: float = 120.0) -> bytes
             stderr=subprocess.PIPE,
             start_new_session=True,
             cwd=tmp,
+            env=_chromium_env(tmp),
         )
         try:
             _, err = proc.communicate(timeout=timeout)

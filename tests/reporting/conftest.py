@@ -54,3 +54,22 @@ def _shared_build(tmp_path_factory, name: str, build: Callable[[Path], Any]) -> 
 def shared_build(tmp_path_factory):
     """``shared_build(name, build)``: see the module docstring."""
     return lambda name, build: _shared_build(tmp_path_factory, name, build)
+
+
+@pytest.fixture(scope="session")
+def tiny_builds(shared_build):
+    """The tiny report (data/tiny_report.ipynb, HTML and PDF) built twice in different
+    directories, once per session: test_pipeline compares them, test_atomic_reports starts
+    from the first one."""
+    from survey.reporting import render_report
+
+    data = Path(__file__).parent / "data"
+
+    def build(out: Path):
+        return render_report(data / "tiny.yaml", data / "tiny.csv",
+                             notebook=data / "tiny_report.ipynb", output_dir=out,
+                             progress=False, language="zh-Hant",
+                             parameters={"title": "小調查報告"})
+
+    return shared_build("tiny", lambda root: (build(root / "a" / "reports"),
+                                              build(root / "elsewhere" / "deeper" / "out")))

@@ -65,10 +65,8 @@ def secret_file(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory, secret_file) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("hostile")
-    uri = secret_file.as_uri()
+def _write_hostile(root: Path, secret: Path) -> tuple[Path, Path]:
+    uri = secret.as_uri()
     template = root / "lfi.yaml"
     template.write_text(f"""\
 id: lfi
@@ -92,20 +90,34 @@ items:
 
 
 @pytest.fixture(scope="module")
-def hostile_build(hostile, secret_file, tmp_path_factory):
+def hostile(tmp_path_factory, secret_file) -> tuple[Path, Path]:
+    return _write_hostile(tmp_path_factory.mktemp("hostile"), secret_file)
+
+
+def _build_hostile(root: Path):
+    """One build of the hostile template through every wall (HTML, Chromium and WeasyPrint
+    PDFs); the secret file it points at lives next to it."""
     from survey.reporting import render_report
 
-    template, data = hostile
-    out = tmp_path_factory.mktemp("hostile-out")
+    secret = root / "secret.txt"
+    secret.write_text(f"{SECRET}\n", encoding="utf-8")
+    template, data = _write_hostile(root, secret)
+    out = root / "out"
     formats = ("html", "pdf", "weasy") if CHROMIUM else ("html", "weasy")
     params = {
-        "organization": f"[x](javascript:alert(1)) ![f]({secret_file.as_uri()}) "
+        "organization": f"[x](javascript:alert(1)) ![f]({secret.as_uri()}) "
                         "![p](http://127.0.0.1:9/pixel.png)\n\n# Injected heading\n\n| fake |",
         "title": "Real title\n\n<details open>[a](data:text/html,x)</details>",
     }
     result = render_report(template, data, output_dir=out, formats=formats, language="en",
                            parameters=params, progress=False)
     return result, out
+
+
+@pytest.fixture(scope="module")
+def hostile_build(shared_build):
+    """Built once per session, even when the tests land on both xdist workers."""
+    return shared_build("hostile", _build_hostile)
 
 
 def test_labels_titles_and_parameters_are_text_in_the_html(hostile_build):

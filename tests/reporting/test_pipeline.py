@@ -37,10 +37,9 @@ def _build(out: Path, **kw):
 
 
 @pytest.fixture(scope="module")
-def two_builds(shared_build):
+def two_builds(tiny_builds):
     """The tiny report built twice (HTML and PDF) in different directories, once per session."""
-    return shared_build("tiny", lambda root: (_build(root / "a" / "reports"),
-                                              _build(root / "elsewhere" / "deeper" / "out")))
+    return tiny_builds
 
 
 def test_outputs_and_manifest(two_builds):

@@ -63,6 +63,7 @@ table { border-collapse: collapse; }
 thead { display: table-header-group; }
 tr, img, svg, figure, .sv-keep { break-inside: avoid; page-break-inside: avoid; }
 h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+.sv-table > p { break-after: avoid; page-break-after: avoid; }  /* a table's introduction */
 .jp-RenderedHTMLCommon table { font-size: 9.5pt; margin: 4px 0 8px 0; }
 .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 2px 6px; }
 .sv-page-break { break-after: page; page-break-after: always; height: 0; }

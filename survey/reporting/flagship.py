@@ -66,9 +66,9 @@ class FlagshipReport(Report):
         lang = self.language
         if not self._seed_weighting:
             return
-        heading(_x("weighting", lang), 3)
+        heading(_x("weighting", lang), 3, lead=True)
         total = sum(n for _, n, _ in SEED_RANK_TOTALS)
-        show_markdown(_x("weighting_text", lang, total=f"{total:,}"))
+        show_markdown(_x("weighting_text", lang, total=f"{total:,}"), lead=True)
         vi = self.survey.var_info("rank_level", language=lang)
         by_code = dict(zip(vi.codes, vi.categories))
         counts = self.raw_survey.data["rank_level"].value_counts()
@@ -128,11 +128,11 @@ class FlagshipReport(Report):
 
     def necessity(self) -> None:
         lang = self.language
-        heading(_x("necessity", lang))
+        heading(_x("necessity", lang), lead=True)
         fr = self.sv.frequencies(self.survey, "necessity", language=lang)
         vi = self.survey.var_info("necessity", language=lang)
         yes = vi.categories[0]
-        heading(self.label("necessity"), 4)
+        heading(self.label("necessity"), 4, lead=True)
         show_table(self._freq_table(fr.to_frame()), notes=self.freq_notes(fr),
                    keep=True)
         show_finding(fd.describe_proportion(fr, yes, lang,
@@ -161,7 +161,7 @@ class FlagshipReport(Report):
         key = (var, by)
         ct = self._crosstabs.get(key) or self.sv.crosstab(self.survey, var, by=by,
                                                                  language=lang)
-        heading(f"{self.short_label(var)} × {self.short_label(by)}", 4)
+        heading(f"{self.short_label(var)} × {self.short_label(by)}", 4, lead=True)
         self._shown.add(key)
         pct = ct.percent("column")
         factor = 100.0 if pct.max().max() <= 1.0 else 1.0

@@ -63,13 +63,29 @@ DATA_TYPES_SKIP = {"note", "calculate", "text", "date", "datetime", "time", "geo
 # ---------------------------------------------------------------------------------------------
 # display helpers
 
-def _display(obj: Any) -> None:
-    from IPython.display import display
+#: a heading (and its introductory sentence) waiting for the table it introduces, so that
+#: they print in one block (see show_table); any other output shows them first
+_LEAD: list[str] = []
+#: a table of at most this many rows is kept on one page with its heading and notes; a longer
+#: one may break across pages (it keeps its heading with its first rows)
+KEEP_ROWS = 25
 
+
+def _display(obj: Any) -> None:
+    from IPython.display import HTML, display
+
+    if _LEAD:
+        lead = "".join(_LEAD)
+        _LEAD.clear()
+        display(HTML(lead))
     display(obj)
 
 
-def show_markdown(text: str) -> None:
+def show_markdown(text: str, *, lead: bool = False) -> None:
+    """Markdown text; ``lead=True``: plain text introducing the next table, printed with it."""
+    if lead:
+        _LEAD.append(f"<p>{html.escape(text)}</p>")
+        return
     from IPython.display import Markdown
 
     _display(Markdown(text))
@@ -81,8 +97,14 @@ def show_html(text: str) -> None:
     _display(HTML(text))
 
 
-def heading(text: str, level: int = 2) -> None:
-    """A Markdown heading whose text is literal (labels and titles are never markup)."""
+def heading(text: str, level: int = 2, *, lead: bool = False) -> None:
+    """A Markdown heading whose text is literal (labels and titles are never markup).
+
+    ``lead=True``: the heading introduces the next table and is printed in one block with it,
+    so a page break cannot fall between them."""
+    if lead:
+        _LEAD.append(f"<h{level}>{html.escape(text)}</h{level}>")
+        return
     show_markdown("#" * level + " " + md_text(text))
 
 
@@ -99,8 +121,13 @@ def show_table(frame: pd.DataFrame, *, caption: str | None = None, notes: Sequen
     notes = [n for n in notes if n and not str(n).startswith("Alpha")]
     foot = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     foot = f"<ul class='sv-notes'>{foot}</ul>" if foot else ""
+    lead = "".join(_LEAD)
+    _LEAD.clear()
+    # heading, introduction, table and notes in one block, kept on one page when the table is
+    # short enough to fit one; a long table is never kept whole (it would leave a page blank)
+    keep = (keep or bool(lead)) and len(frame) <= KEEP_ROWS
     cls = ("sv-table sv-keep" if keep else "sv-table") + (f" {klass}" if klass else "")
-    show_html(f"<div class='{cls}'>{cap}{body}{foot}</div>")
+    show_html(f"<div class='{cls}'>{lead}{cap}{body}{foot}</div>")
 
 
 def show_figure(fig: Any) -> None:
@@ -534,13 +561,13 @@ class Report:
 
     def data_quality(self) -> None:
         lang = self.language
-        heading(t("quality", lang))
+        heading(t("quality", lang), lead=True)
         v = self.survey.validation
         n = len(v) if v is not None else 0
         if not n:
             show_markdown(t("quality_none", lang))
             return
-        show_markdown(t("quality_text", lang, n=n, e=v.n_errors, w=v.n_warnings))
+        show_markdown(t("quality_text", lang, n=n, e=v.n_errors, w=v.n_warnings), lead=True)
         summ = v.summary(by="rule")
         checks = getattr(_model(self.q), "checks", None) or ()
         summ = summ.assign(key=[rule_name(str(k), lang, checks) for k in summ["key"]])
@@ -650,7 +677,7 @@ class Report:
     def single(self, name: str, *, findings: bool = True) -> None:
         lang = self.language
         sv = self.sv
-        heading(self.label(name), 4)
+        heading(self.label(name), 4, lead=True)
         fr = sv.frequencies(self.survey, name, language=lang)
         frame = fr.to_frame()
         show_table(self._freq_table(frame), notes=self.freq_notes(fr), keep=True)
@@ -809,7 +836,7 @@ class Report:
 
     def multiple(self, name: str) -> None:
         lang = self.language
-        heading(self.label(name), 4)
+        heading(self.label(name), 4, lead=True)
         mr = self.sv.multi_response(self.survey, name, language=lang)
         frame = mr.to_frame()
         f = frame.set_index("category") if "category" in frame.columns else frame
@@ -835,7 +862,7 @@ class Report:
 
     def numeric(self, name: str) -> None:
         lang = self.language
-        heading(self.label(name), 4)
+        heading(self.label(name), 4, lead=True)
         est = self.sv.mean(self.survey, name)
         frame = est.to_frame()
         cols = [c for c in ("estimate", "se", "ci_low", "ci_high") if c in frame.columns]
@@ -854,7 +881,7 @@ class Report:
         items = [r.name for r in grid.rows] if grid is not None else []
         items = [i for i in items if i in self.survey.data.columns] or [
             qq.name for qq in q_questions(self.q) if getattr(qq, "grid", None) == grid_name]
-        heading(text_in(getattr(grid, "label", None), lang, grid_name), 4)
+        heading(text_in(getattr(grid, "label", None), lang, grid_name), 4, lead=True)
         lk = sv.likert(self.survey, items=items, language=lang)
         show_table(self._likert_table(lk), notes=self.likert_notes(lk, items), keep=True)
         try:
@@ -947,7 +974,7 @@ class Report:
 
     def crosstab_section(self) -> None:
         lang = self.language
-        heading(t("crosstabs", lang))
+        heading(t("crosstabs", lang), lead=True)
         if self.tests is None:
             self.plan_tests()
         tests = self.tests
@@ -955,8 +982,8 @@ class Report:
                                                                  self.correction)
         sep = "、" if lang != "en" else ", "
         show_markdown(t("crosstabs_text", lang,
-                        vars=md_text(sep.join(self.short_label(b) for b in self.banner)),
-                        correction=md_text(corr)))
+                        vars=sep.join(self.short_label(b) for b in self.banner),
+                        correction=corr), lead=True)
         if not len(tests):
             return
         tab = pd.DataFrame({
@@ -976,7 +1003,8 @@ class Report:
             if (row["var"], row["by"]) in self._shown:
                 continue  # shown in full (table, chart, sentence) earlier in the report
             ct = self._crosstabs[(row["var"], row["by"])]
-            heading(f"{self.short_label(row['var'])} × {self.short_label(row['by'])}", 4)
+            heading(f"{self.short_label(row['var'])} × {self.short_label(row['by'])}", 4,
+                    lead=True)
             pct = ct.percent("column")
             factor = 100.0 if pct.max().max() <= 1.0 else 1.0
             show_table(suppress_counts(pct * factor, ct.unweighted, self.k, tally=self.disclosure),

@@ -647,14 +647,21 @@ def _has_formulas(path) -> bool:
 def _uncomputed_formulas(path, title, values, start, header) -> list[tuple[int, str, str]]:
     """(row, header, formula) of formula cells with no cached result: the values workbook
     has None where the formula workbook has '=...' (a file written by a program that does
-    not compute formulas, e.g. openpyxl or a web export)."""
+    not compute formulas, e.g. openpyxl or a web export). A header cell is included with the
+    header's row: its column got a placeholder name (or, past the last header, none)."""
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True, data_only=False)
     try:
         out = []
         for i, row in enumerate(wb[title].iter_rows(values_only=True)):
-            if i <= start or i >= len(values):
+            if i < start or i >= len(values):
+                continue
+            if i == start:
+                out.extend((i + 1, header[j] if j < len(header) else f"column {j + 1}", v)
+                           for j, v in enumerate(row) if isinstance(v, str)
+                           and v.startswith("=") and (j >= len(values[i])
+                                                      or values[i][j] is None))
                 continue
             for j, v in enumerate(row[:len(header)]):
                 if isinstance(v, str) and v.startswith("=") and (

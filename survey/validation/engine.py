@@ -571,13 +571,17 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
 
     _column_problems(P, raw, lang, pol)
     for row, qname, formula in source.get("formula_cells", ()) or ():
-        if qname in raw_df.columns:
-            cell_at = rows == row
+        message = M.render("formula_without_value", lang, pd.Series([formula]),
+                           question=qname)[0]
+        cell_at = rows == row
+        if not cell_at.any():  # a header cell: its column has a placeholder name or none
+            P.add_column(question=qname, value=formula, rule="formula_without_value",
+                         severity=SEVERITY["formula_without_value"], message=message,
+                         action=pol["formula_without_value"])
+        elif qname in raw_df.columns:  # kept on a row that looks blank: the formula is why
             P.add(cell_at, question=qname, value=formula, rule="formula_without_value",
-                  severity=SEVERITY["formula_without_value"],
-                  message=M.render("formula_without_value", lang, pd.Series([formula]),
-                                   question=qname)[0],
-                  action=pol["formula_without_value"])
+                  severity=SEVERITY["formula_without_value"], message=message,
+                  action=pol["formula_without_value"], keep_suppressed=True)
 
     # --- per question ------------------------------------------------------------------
     # the frame expressions see: text, with numeric questions parsed once as numbers

@@ -166,3 +166,29 @@ def test_a_repeated_header_next_to_its_own_dotted_name_is_read(tmp_path):
     s = sv.read_responses(d, sv.load_questionnaire(t))
     assert len(s.data) + len(s.rejected) == 1
     assert s.data.columns.is_unique
+
+
+def test_formulas_without_a_saved_result_in_a_header_or_a_blank_looking_row_are_reported(
+        tmp_path):
+    """D16: a workbook written by a program carries formulas but no results; a header formula
+    (its column gets a placeholder name) and a formula on a row that then looks blank were
+    read as blanks with no problem recorded."""
+    from openpyxl import Workbook
+
+    t = tmp_path / "t.yaml"
+    t.write_text("id: t\ntitle: t\nitems:\n  - {name: rid, type: text, role: id}\n"
+                 "  - {name: age, type: integer}\n  - {name: b, type: integer}\n",
+                 encoding="utf-8")
+    wb = Workbook()
+    for row in (["rid", '="a"&"ge"', "b", '="c"'], [1, 30, 2, 1], [2, 40, "=B2", None]):
+        wb.active.append(row)
+    path = tmp_path / "d.xlsx"
+    wb.save(path)  # openpyxl saves no computed result
+    s = sv.read_responses(path, sv.load_questionnaire(t))
+    v = s.validation.to_frame()
+    f = v[v["rule"] == "formula_without_value"]
+    assert f["value"].tolist() == ['="a"&"ge"', '="c"', "=B2"]
+    assert f["row"].isna().tolist() == [True, True, False] and f["row"].iloc[2] == 3
+    assert f["question"].iloc[2] == "b"
+    assert "has no saved result" in f["message"].iloc[0]
+    assert (v["rule"] == "missing_column").any()  # 'age' is still said to be missing

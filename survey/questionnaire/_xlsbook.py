@@ -173,6 +173,8 @@ def read_sheets(path: Path) -> dict[str, Rows]:
     xls = path.suffix.lower() == ".xls"
     try:
         sheets = list(_read(path, xls, file))
+        if not xls:
+            _refuse_uncomputed_formulas(path, file)
     except QuestionnaireError:
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl/xlrd/zipfile raise many kinds
@@ -188,6 +190,39 @@ def read_sheets(path: Path) -> dict[str, Rows]:
     if len(out) == 1 and "survey" not in out and not next(iter(out)).startswith("_"):
         out = {"survey": next(iter(out.values()))}
     return out
+
+
+def _refuse_uncomputed_formulas(path: Path, file: str) -> None:
+    """A formula cell with no saved result reads as blank (openpyxl keeps only the cached
+    value); in a form that is a silently lost name, label or expression, so it is refused.
+    (``.xls`` files always carry results.)"""
+    from openpyxl import load_workbook
+
+    from ..ingest.read import _has_formulas
+
+    if not _has_formulas(path):
+        return
+    values = _load_xlsx(path)
+    formulas = load_workbook(path, read_only=True, data_only=False)
+    try:
+        found = []
+        for ws in formulas.worksheets:
+            cached = values[ws.title].iter_rows(values_only=True)
+            for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                have = next(cached, ())
+                found += [f"sheet {ws.title!r}, cell {_col_letter(j)}{n}: {v[:60]}"
+                          for j, v in enumerate(row) if isinstance(v, str) and v.startswith("=")
+                          and (j >= len(have) or have[j] is None)]
+    finally:
+        formulas.close()
+        values.close()
+    if found:
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        raise QuestionnaireError(
+            f"{file}: expected a value in every cell, found {len(found)} formula(s) with no "
+            f"saved result, which would read as blank: {'; '.join(found[:5])}{more}. Hint: "
+            "open and save the file in Excel or LibreOffice to compute them, or type the "
+            "values")
 
 
 def _read(path: Path, xls: bool, file: str):

@@ -168,3 +168,21 @@ def test_xlsform_meta_that_is_not_safe_yaml_is_a_questionnaire_error(tmp_path, v
     with pytest.raises(QuestionnaireError, match=r"t.xlsx, sheet '_survey_meta', row \d+, key "
                        r"'x_bad': expected a YAML value"):
         sv.load_questionnaire(out)
+
+
+def test_xlsform_formula_without_a_saved_result_is_refused_not_read_as_blank(tmp_path):
+    """D16 for forms: a label formula with no saved result was read as a blank label."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "survey"
+    for row in (["type", "name", "label"], ["integer", "age", '="How old"&" are you?"'],
+                ["text", "nm", "Name"]):
+        ws.append(row)
+    path = tmp_path / "f.xlsx"
+    wb.save(path)  # openpyxl saves no computed result
+    with pytest.raises(QuestionnaireError, match=r"found 1 formula\(s\) with no saved result, "
+                       r"which would read as blank: sheet 'survey', cell C2: ="
+                       r"\"How old\"&\" are you\?\". Hint: open and save the file"):
+        sv.load_questionnaire(path)

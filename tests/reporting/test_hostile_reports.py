@@ -335,3 +335,28 @@ def test_a_weighting_file_that_is_not_a_targets_file_is_never_quoted(tmp_path):
     with pytest.raises(WeightingError, match="expected a targets file") as err:
         load_targets(f)
     assert SECRET not in str(err.value)
+
+
+def test_no_script_handler_or_javascript_url_survives_the_exporter():
+    """Chromium cannot print with scripts off (--blink-settings=scriptEnabled=false makes
+    --print-to-pdf write nothing), so the printed HTML itself must carry no script: the
+    allow-list drops every script element, on* handler and javascript: URL, from outputs and
+    Markdown cells alike, and the page template adds none."""
+    import re
+
+    import nbformat
+
+    from survey.reporting.exporters import SurveyHTMLExporter
+
+    nb = _notebook_with_raw_outputs("javascript:alert(9)")
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        "<script>alert(4)</script><img src=x onerror=alert(5)>"
+        "<svg onload=alert(6)></svg><a href='JaVaScRiPt:alert(7)'>k</a>"
+        "<p onclick='alert(8)'>p</p>[m](javascript:alert(10))"))
+    html_text, _ = SurveyHTMLExporter().from_notebook_node(nb)
+    assert_inert(html_text)
+    assert not re.search(r"<\s*script", html_text, re.I)
+    assert not re.search(r"<[^>]*\son[a-z]+\s*=", html_text, re.I)  # no handler attribute
+    assert not re.search(r"""<[^<>]*\s(href|src)\s*=\s*["']?\s*javascript:""", html_text,
+                         re.I)  # (escaped text such as &lt;a href=javascript: is inert)
+    assert "alert(4)" in html_text  # the script's text is shown escaped, not dropped

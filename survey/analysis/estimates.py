@@ -524,13 +524,13 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, whe
     df_opt = _df_option(df, kind)
     s = as_survey(survey)
     y = _numeric(s, var)
-    if not len(y) or (na_rm and np.isnan(y).all()):
+    valid = ~np.isnan(y)
+    if not len(y) or (na_rm and not valid.any()):
         raise AnalysisError(f"{kind}: '{var}' has no valid values ({len(y)} rows, none with a "
                             "number). Hint: check the data were read (s.rejected, s.validation)")
     design = Design.from_survey(s)
     dom, labels, D = _groups(s, by, language)
     mask = _domain(s, where, kind)
-    valid = ~np.isnan(y)
     missing = int((~valid if mask is None else ~valid & mask).sum())
     if mask is not None:
         valid &= mask

@@ -233,24 +233,22 @@ class EntryStore:
                             "clerk, at, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes)
         return new_version
 
+    def _select(self, sql: str, column: str, value) -> list[tuple]:
+        """Rows of ``sql`` in keying order, only those with ``column = value`` unless None."""
+        if value is None:
+            return self.query(sql + " ORDER BY id", ())
+        return self.query(f"{sql} WHERE {column} = ? ORDER BY id", (value,))
+
     def forms(self, pass_: int | None = None) -> list[dict]:
         """Every keyed form (of one pass), in the order keyed."""
-        sql = "SELECT id, respondent_id, pass, data, clerk, created_at, updated_at FROM forms"
-        args: tuple = ()
-        if pass_ is not None:
-            sql += " WHERE pass = ?"
-            args = (pass_,)
-        rows = self.query(sql + " ORDER BY id", args)
+        rows = self._select("SELECT id, respondent_id, pass, data, clerk, created_at, updated_at "
+                            "FROM forms", "pass", pass_)
         return [{"row": r[0], "respondent_id": r[1], "pass": r[2], "data": json.loads(r[3]),
                  "clerk": r[4], "created_at": r[5], "updated_at": r[6]} for r in rows]
 
     def history(self, respondent_id: str | None = None) -> list[dict]:
-        sql = "SELECT respondent_id, pass, question, old, new, clerk, at, action FROM history"
-        args: tuple = ()
-        if respondent_id is not None:
-            sql += " WHERE respondent_id = ?"
-            args = (respondent_id,)
-        rows = self.query(sql + " ORDER BY id", args)
+        rows = self._select("SELECT respondent_id, pass, question, old, new, clerk, at, action "
+                            "FROM history", "respondent_id", respondent_id)
         keys = ("respondent_id", "pass", "question", "old", "new", "clerk", "at", "action")
         return [dict(zip(keys, r)) for r in rows]
 

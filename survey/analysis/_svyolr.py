@@ -2,7 +2,8 @@
 
 The weighted log-likelihood ``sum w log(F(zeta_y - x b) - F(zeta_{y-1} - x b))`` in R's
 parameters (b, theta) with zeta_1 = theta_1, zeta_k = zeta_{k-1} + exp(theta_k); the maximum
-by BFGS with the analytic gradient (run to convergence); the Hessian as R's ``optim(hessian =
+by R's BFGS (``optim``'s variable-metric steps, stopping where R stops, from R's starting
+values; see ``_optim``); the Hessian as R's ``optim(hessian =
 TRUE)`` computes it (central differences of the gradient, step 1e-3, symmetrised); the
 covariance ``svyrecvar(scores %*% solve(H))`` of the design, thresholds by the delta method
 (R ``summary.svyolr``). Outer cut points are +-100 as in R.
@@ -41,7 +42,8 @@ def _parts(par, X, y, q):
 
 
 def _negll(par, X, y, w, q):
-    *_, pr, _, _ = _parts(par, X, y, q)
+    with np.errstate(over="ignore"):  # a trial step of R's line search may overflow: +Inf
+        *_, pr, _, _ = _parts(par, X, y, q)
     if (pr <= 0).any():
         return np.inf
     return -float((w * np.log(pr)).sum())
@@ -60,14 +62,35 @@ def _scores(par, X, y, w, q):
 
 
 def _fit(X, y, w, q, start):
-    """The weighted maximum likelihood by BFGS with the analytic gradient, to convergence."""
-    from scipy.optimize import minimize
+    """R's maximum: ``optim(start, fmin, gmin, method = "BFGS")`` step for step (its default
+    relative tolerance stops short of the exact optimum by ~1e-5; matching R means stopping
+    where it does)."""
+    from ._optim import bfgs_r
 
-    res = minimize(_negll, start, args=(X, y, w, q), method="BFGS",
-                   jac=lambda b, *_: _scores(b, X, y, w, q).sum(0),
-                   options={"gtol": 1e-10, "maxiter": 10000})
-    grad_ok = bool(np.abs(res.jac).max() < 1e-4 * max(1.0, abs(res.fun)))
-    return res.x, bool(res.success) or grad_ok
+    par, _, converged, _ = bfgs_r(lambda b: _negll(b, X, y, w, q),
+                                  lambda b: _scores(b, X, y, w, q).sum(0), start)
+    return par, converged
+
+
+def r_start(X: np.ndarray, y: np.ndarray, w: np.ndarray, q: int, *, polr: bool = False):
+    """R's starting values: a logit GLM of 1{y > q1} (q1 = (q + 1) %/% 2 levels), cut points
+    spread as logit(k / (q + 1)) around its intercept. ``svyolr`` divides that spacing by 1.7
+    (its test ``method != "logit"`` is always true); ``MASS::polr`` (used by
+    ``svyolr.svyrep.design``) does not. Returns (b, theta) in the fitting parameters."""
+    from ._optim import glm_logit_irls
+
+    q1 = (q + 1) // 2
+    y1 = (y + 1 > q1).astype(float)  # y is 0-based here, R's is 1-based
+    X1 = np.column_stack([np.ones(len(y)), X])
+    coefs, ok = glm_logit_irls(X1, y1, w if polr else w / w.mean())
+    if not ok:
+        raise np.linalg.LinAlgError("attempt to find suitable starting values failed")
+    k = np.arange(1, q + 1)
+    spacing = np.log(k / (q + 1) / (1 - k / (q + 1)))
+    if not polr:
+        spacing = spacing / 1.7
+    gammas = -coefs[0] + spacing - spacing[q1 - 1]
+    return np.concatenate([coefs[1:], [gammas[0]], np.log(np.diff(gammas))])
 
 
 def _coef(par: np.ndarray, p: int) -> np.ndarray:
@@ -84,6 +107,10 @@ def svyolr(design: Design, X: np.ndarray, y: np.ndarray, rows: np.ndarray,
     w = design.weights[rows]
     q = int(y.max())
     p = X.shape[1]
+    try:
+        start = r_start(X, y, w, q, polr=design.replicate is not None)
+    except np.linalg.LinAlgError:
+        pass  # keep the caller's start (R would stop here)
     par, converged = _fit(X, y, w, q, start)
     est = _coef(par, p)
     if design.replicate is not None:

@@ -128,14 +128,18 @@ def test_svyolr_point_estimates_and_sandwich(apisrs, extra):
     # R: svyolr(size ~ api00 + meals, dsrs): dsrs has equal weights, so the coefficients are
     # polr's (R values: polr(size ~ api00 + meals, data = apisrs)); the covariance is the
     # design sandwich - checked against statsmodels' HC0 sandwich of the unweighted fit times
-    # n/(n-1) (1 - n/N) (independent; 2% because R's Hessian is a finite difference, step 1e-3)
+    # n/(n-1) (1 - n/N) (independent; 2% because R's Hessian is a finite difference, step 1e-3).
+    # svyolr runs optim's BFGS with its default reltol, which stops short of the optimum that
+    # polr(control = list(reltol = 1e-14)) reaches: here (api00 ~ 600, unscaled) by up to 1e-4
+    # relative - R's own behaviour, which ordinal_logit reproduces (exact R values:
+    # tests/analysis/test_r_printed_reference.py::test_svyolr_matches_r_printed_output).
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
     v = extra["polr/apisrs/size~api00+meals"]
     df = apisrs.assign(size=pd.cut(apisrs["enroll"], [0, 300, 600, 1000, 10000], ordered=True))
     s = sv.Survey.from_frame(df, weight="pw", fpc="fpc")
     t = sv.ordinal_logit(s, "size ~ api00 + meals").to_frame()
-    np.testing.assert_allclose(t["estimate"], v["estimate"], rtol=1e-5)
+    np.testing.assert_allclose(t["estimate"], v["estimate"], rtol=2e-4)
     y = df["size"].cat.codes.to_numpy()
     res = OrderedModel(y, df[["api00", "meals"]].to_numpy(), distr="logit").fit(
         method="bfgs", disp=False, maxiter=5000, cov_type="HC0")
@@ -152,9 +156,11 @@ def test_svyolr_weights_are_frequency_weights_for_the_estimates(apisrs):
                        w=rng.integers(1, 4, len(apisrs)).astype(float))
     s = sv.Survey.from_frame(df, weight="w")
     t = sv.ordinal_logit(s, "size ~ I(api00 / 100) + I(meals / 10)").to_frame()
-    big = df.loc[df.index.repeat(df["w"].astype(int))].reset_index(drop=True)
-    u = sv.ordinal_logit(big, "size ~ I(api00 / 100) + I(meals / 10)").to_frame()
-    np.testing.assert_allclose(t["estimate"], u["estimate"], rtol=1e-5)
+    # (both fitted along R svyolr's path: same objective, same start, so the same stopping point)
+    big = df.loc[df.index.repeat(df["w"].astype(int))].reset_index(drop=True).assign(w=1.0)
+    u = sv.ordinal_logit(sv.Survey.from_frame(big, weight="w"),
+                         "size ~ I(api00 / 100) + I(meals / 10)").to_frame()
+    np.testing.assert_allclose(t["estimate"], u["estimate"], rtol=1e-7)
 
 
 def test_svyolr_on_replicate_weights_refits_every_replicate():
@@ -189,6 +195,7 @@ def test_svyolr_on_replicate_weights_refits_every_replicate():
     reps = np.array([polr(draws[:, r]) for r in range(W.shape[1])])
     V = (reps - reps.mean(0)).T @ (reps - reps.mean(0)) / (W.shape[1] - 1)
     t = got.to_frame()
-    np.testing.assert_allclose(t.estimate, full, rtol=1e-6)
-    np.testing.assert_allclose(t.se, np.sqrt(np.diag(V)), rtol=1e-6)
+    # R's polr stops at optim's default reltol, ~1e-5 short of the exact maxima used here
+    np.testing.assert_allclose(t.estimate, full, rtol=1e-4)
+    np.testing.assert_allclose(t.se, np.sqrt(np.diag(V)), rtol=1e-3)
     assert got.converged and any("refitted under each replicate" in s for s in got.notes)

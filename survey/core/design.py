@@ -554,8 +554,10 @@ def _codes(series: pd.Series, what: str, labels: list | None = None) -> np.ndarr
         codes = np.where(raw >= 0, np.searchsorted(present, raw), -1)
         uniq = [series.cat.categories[i] for i in present]
     else:
-        codes, uniq = pd.factorize(series, sort=False)
-        codes = codes.astype(np.int64)
+        codes, uniq = _sorted_codes(series.to_numpy()) if series.dtype.kind in "iub" else (None, None)
+        if codes is None:
+            codes, uniq = pd.factorize(series, sort=False)
+            codes = codes.astype(np.int64, copy=False)
     if labels is not None:
         labels.extend(uniq)
     if (codes < 0).any():
@@ -565,6 +567,21 @@ def _codes(series: pd.Series, what: str, labels: list | None = None) -> np.ndarr
             f"a {what}. Hint: fill it or drop the row before building the design."
         )
     return codes
+
+
+def _sorted_codes(a: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``pd.factorize(a, sort=False)`` for a non-decreasing array (files are usually sorted
+    by stratum and PSU): a new code wherever the value changes, so first appearance and
+    sorted order agree; two comparisons and one ``repeat`` instead of a hash table.
+    ``(None, None)`` when ``a`` is not sorted (the caller factorizes)."""
+    if len(a) < 2:
+        return None, None
+    up = a[1:] >= a[:-1]
+    if not up.all():
+        return None, None
+    starts = np.r_[0, np.flatnonzero(a[1:] != a[:-1]) + 1]
+    lengths = np.diff(np.r_[starts, len(a)])
+    return np.repeat(np.arange(len(starts), dtype=np.int64), lengths), a[starts].tolist()
 
 
 def _pair_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -620,13 +637,16 @@ def build_design(
             if prev is not None:
                 cl, _ = _pair_codes(prev, raw)
             else:
-                cl = pd.factorize(raw, sort=False)[0].astype(np.int64) if psu else raw
+                cl = raw  # dense codes, in order of first appearance unless categorical
+                if psu and isinstance(data[psu[0]].dtype, pd.CategoricalDtype):
+                    cl = pd.factorize(raw, sort=False)[0].astype(np.int64)
         else:
             cl, _ = _pair_codes(row_clusters[-1], raw)
         row_clusters.append(cl)
     # stage-1 clusters must be nested in strata (R: check.strata unless nest=TRUE)
     n1 = int(row_clusters[0].max()) + 1 if n else 0
-    stratum_of_cluster = _first(s1, row_clusters[0], n1)
+    stratum_of_cluster = np.empty(n1, dtype=s1.dtype)
+    stratum_of_cluster[row_clusters[0]] = s1  # any row of the cluster: nesting is checked
     if strata and not nest and psu:
         if not np.array_equal(stratum_of_cluster[row_clusters[0]], s1):
             raise AnalysisError(
@@ -673,8 +693,8 @@ def build_design(
             H = int(row_clusters[k - 1].max()) + 1
         nh = np.bincount(st_c, minlength=H).astype(float)
         n_psu_c = nh[st_c]
-        n_psu_rows = n_psu_c[cl]
         if k < len(raw_fpc):
+            n_psu_rows = n_psu_c[cl]
             f = raw_fpc[k]
             pop_rows = f if is_count else n_psu_rows / f
             if (pop_rows < n_psu_rows).any():
@@ -689,10 +709,10 @@ def build_design(
                 fc = np.where(np.isinf(pop_c), 1.0, (pop_c - n_psu_c) / pop_c)
                 ratio = np.where(np.isinf(pop_c), 0.0, n_psu_c / pop_c)
             popsizes.append(pop_rows)
+            sampsizes.append(n_psu_rows)
         else:
             fc = np.ones(C)
             ratio = np.zeros(C)
-        sampsizes.append(n_psu_rows)
         scale = np.where(n_psu_c > 1, fc * n_psu_c / np.maximum(n_psu_c - 1, 1), fc)
         fmax = np.full(H, -np.inf)
         np.maximum.at(fmax, st_c, fc)

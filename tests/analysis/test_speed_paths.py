@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import survey as sv
@@ -165,3 +165,29 @@ def test_banner_row_covariance_equals_delta_method_on_cell_totals():
                                            rtol=1e-9)
                 checked += 1
     assert checked == 12
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 60), H=st.integers(1, 4), sort=st.booleans(),
+       dtype=st.sampled_from(["int32", "int64", "uint8"]), seed=st.integers(0, 10_000))
+def test_design_codes_of_integer_columns_equal_factorize(n, H, sort, dtype, seed):
+    """`build_design` codes sorted integer columns without a hash table: the stratum and
+    PSU codes (and the variance built on them) must be those of ``pd.factorize`` (first
+    appearance), whether or not the file is sorted."""
+    rng = np.random.default_rng(seed)
+    strata = rng.integers(0, H, n)
+    psu = strata * 100 + rng.integers(0, 4, n)
+    assume(len(np.unique(psu)) > 1)  # one PSU: refused (tested elsewhere)
+    if sort:
+        order = np.lexsort((psu, strata))
+        strata, psu = strata[order], psu[order]
+    df = pd.DataFrame({"h": strata.astype(dtype), "c": psu.astype("int64"),
+                       "y": rng.normal(size=n)})
+    d = build_design(df, weights=np.ones(n), strata="h", psu=("c",), lonely_psu="adjust")
+    want_h, labels_h = pd.factorize(strata)
+    want_c = pd.factorize(psu)[0]
+    np.testing.assert_array_equal(d.strata, want_h)
+    np.testing.assert_array_equal(d.psu, want_c)
+    assert list(d.strata_labels) == [int(v) for v in labels_h]
+    assert all(type(v) is int for v in d.strata_labels)
+    np.testing.assert_array_equal(d.stages[0].stratum, want_h[np.unique(want_c, return_index=True)[1]])

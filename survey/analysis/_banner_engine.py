@@ -92,23 +92,6 @@ class Stacked:
     w2cells: np.ndarray | None = None  # like ``nw``, sums of squared weights (on request)
 
 
-def count_many(
-    items: list[tuple[np.ndarray, int]], layout: Layout, w: np.ndarray | None,
-    *, cells: bool = True,
-) -> list[Counts]:
-    """Counts of coded variables (codes 0..k-1, -1 missing) in every banner column, one
-    :class:`Counts` per item (see :func:`count_stacked`, which does the work)."""
-    if not items:
-        return []
-    st = count_stacked(items, layout, w, cells=cells)
-    ends = np.r_[st.offs[1:], st.nw.shape[0]]
-    out = []
-    for i, (a, z) in enumerate(zip(st.offs.tolist(), ends.tolist())):
-        tn = st.n[a:z] if st.n is not None else None
-        out.append(Counts(tn, st.nw[a:z], st.w2[i], st.n_base[i]))
-    return out
-
-
 def count_stacked(
     items: list[tuple[np.ndarray, int]], layout: Layout, w: np.ndarray | None,
     *, cells: bool = True, w2cells: bool = False,

@@ -17,7 +17,7 @@ import pandas as pd
 from . import _banner_engine as eng
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .banner import _Ctx, _Table
+    from ._banner_table import _Ctx, _Table
 
 __all__ = ["_design_cov", "_run_tests"]
 

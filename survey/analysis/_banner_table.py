@@ -125,6 +125,7 @@ class _Ctx:
     txt: dict
     se: str = "effective"  # "design": design-based SEs for the tests
     degf: int | None = None  # design degrees of freedom (se == "design")
+    replicate: str | None = None  # replicate type (JK1, BRR, ...) of a replicate design
 
 
 def _norm_ppf(q: float) -> float:

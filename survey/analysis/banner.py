@@ -436,7 +436,8 @@ def banner(
                percent=percent, zcrit=_norm_ppf(0.5 + confidence / 2), confidence=confidence,
                weighted=w is not None, letter=[c["letter"] for c in columns], txt=txt,
                se=se if design is not None else "effective",
-               degf=design.degf if design is not None else None)
+               degf=design.degf if design is not None else None,
+               replicate=getattr(getattr(design, "replicate", None), "type", None))
     tab = _assemble(ctx, specs, stacked, items, s, layout, w)
     dcov = None
     if design is not None:

@@ -61,14 +61,15 @@ def _scores(par, X, y, w, q):
     return np.hstack([g_beta, g_theta])
 
 
-def _fit(X, y, w, q, start):
+def _fit(X, y, w, q, start, reltol=None):
     """R's maximum: ``optim(start, fmin, gmin, method = "BFGS")`` step for step (its default
     relative tolerance stops short of the exact optimum by ~1e-5; matching R means stopping
     where it does)."""
-    from ._optim import bfgs_r
+    from ._optim import R_RELTOL, bfgs_r
 
     par, _, converged, _ = bfgs_r(lambda b: _negll(b, X, y, w, q),
-                                  lambda b: _scores(b, X, y, w, q).sum(0), start)
+                                  lambda b: _scores(b, X, y, w, q).sum(0), start,
+                                  reltol=R_RELTOL if reltol is None else reltol)
     return par, converged
 
 
@@ -99,7 +100,8 @@ def _coef(par: np.ndarray, p: int) -> np.ndarray:
 
 
 def svyolr(design: Design, X: np.ndarray, y: np.ndarray, rows: np.ndarray,
-           start: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+           start: np.ndarray, *, reltol: float | None = None
+           ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Coefficients (b, zeta), their design covariance and convergence (rows: mask of the
     design's rows used; y: 0..q category index). Replicate-weight designs: the model refitted
     under every replicate's weights (from the full-sample fit) and R's ``svrVar`` of the
@@ -111,13 +113,13 @@ def svyolr(design: Design, X: np.ndarray, y: np.ndarray, rows: np.ndarray,
         start = r_start(X, y, w, q, polr=design.replicate is not None)
     except np.linalg.LinAlgError:
         pass  # keep the caller's start (R would stop here)
-    par, converged = _fit(X, y, w, q, start)
+    par, converged = _fit(X, y, w, q, start, reltol)
     est = _coef(par, p)
     if design.replicate is not None:
         rep = design.replicate
         reps = np.empty((rep.n_replicates, len(est)))
         for r in range(rep.n_replicates):
-            par_r, ok = _fit(X, y, rep.weights[rows, r], q, par)
+            par_r, ok = _fit(X, y, rep.weights[rows, r], q, par, reltol)
             reps[r] = _coef(par_r, p)
             converged = converged and ok
         return est, rep.var(reps, est), converged

@@ -47,8 +47,9 @@ def cor_test(survey, x: str, y: str, *, method: str = "pearson", alternative: st
     """Correlation test (R ``cor.test``) on the complete pairs.
 
     ``pearson``: t = r sqrt(n-2)/sqrt(1-r^2) on n - 2 df, Fisher-z CI (scipy ``pearsonr``,
-    as R). ``spearman``: rho with the t approximation (R ``cor.test(exact = FALSE)``; R's
-    default exact p-value for n < 1290 without ties is not computed - the notes say so).
+    as R). ``spearman``: rho and S = (n^3 - n)(1 - rho)/6 with R's default p-value: algorithm
+    AS 89 for n < 1290 without ties (exact for n <= 9, Edgeworth series beyond), else the t
+    approximation on n - 2 df.
     ``kendall``: tau-b, exact p-value without ties and n < 50, else the normal approximation
     with tie-corrected variance (scipy ``kendalltau``, as R).
 
@@ -87,11 +88,18 @@ def cor_test(survey, x: str, y: str, *, method: str = "pearson", alternative: st
         p = float(res.pvalue)
         name = "Pearson's product-moment correlation (R cor.test)"
     elif method == "spearman":
-        r, p = _pingouin_corr(a, b, method, alternative)
+        from ._spearman import spearman_p
+
+        r, _ = _pingouin_corr(a, b, method, alternative)
+        ties = min(len(np.unique(a)), len(np.unique(b))) < n
+        p, as89 = spearman_p(r, n, alternative, ties=ties)
         stat, df = (n**3 - n) * (1 - r) / 6, math.nan  # R's S
-        name = "Spearman's rank correlation rho (R cor.test(exact = FALSE): t approximation)"
-        notes.append("rho and its p-value by pingouin.corr (the t approximation on n - 2 df, as "
-                     "R cor.test(exact = FALSE); R's exact small-sample p-value is not computed).")
+        name = "Spearman's rank correlation rho (R cor.test)"
+        notes.append(
+            "p-value as R cor.test: " + ("algorithm AS 89 (exact permutation distribution for "
+                                         "n <= 9, Edgeworth series beyond)." if as89 else
+                                         "the t approximation on n - 2 df (ties or n >= 1290; "
+                                         "R warns it cannot compute an exact p-value)."))
     else:
         r, p = _pingouin_corr(a, b, method, alternative)
         stat, df = r, math.nan

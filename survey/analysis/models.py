@@ -357,13 +357,17 @@ def logit(survey, formula: str, *, confidence: float = 0.95, where=None,
 
 
 def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
-                  language: str | None = None) -> Model:
+                  language: str | None = None, tol: float | None = None) -> Model:
     """Proportional-odds (ordinal) logistic regression (statsmodels ``OrderedModel``; R ``polr``).
 
     logit P(Y ≤ k) = ζ_k − xβ, as R ``MASS::polr``. ``to_frame()`` lists the coefficients
     (with odds ratios) then the thresholds ``a|b`` (odds-ratio columns NaN; SEs by the delta
     method). With weights or a design: R ``survey::svyolr`` (weighted likelihood, design
-    sandwich with R's numerical Hessian, thresholds by the delta method).
+    sandwich with R's numerical Hessian, thresholds by the delta method), fitted along R's own
+    path (its starting values and ``optim`` BFGS steps) so that it stops where R stops: ``tol``
+    is optim's ``reltol`` (default R's sqrt(machine epsilon), which leaves the coefficients
+    ~1e-5 short of the exact optimum exactly as R does; ``tol=1e-14`` reproduces
+    ``svyolr(..., control = list(reltol = 1e-14))``).
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"y": pd.Categorical(list("abcabcbcab"), ordered=True),
@@ -406,7 +410,7 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
         warnings.warn(f"ordinal_logit {formula!r} did not converge", ConvergenceWarning, stacklevel=2)
     params = np.asarray(res.params)
     if s.has_design:
-        return _svyolr_model(s, formula, lhs, X, yy, params, cats, confidence)
+        return _svyolr_model(s, formula, lhs, X, yy, params, cats, confidence, tol)
     singular = res.normalized_cov_params is None
     if singular:  # (quasi-)separation: the information matrix cannot be inverted
         warnings.warn(f"ordinal_logit {formula!r}: the Hessian is singular ((quasi-)separation); "
@@ -446,7 +450,7 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
                  converged=converged, aic=float(res.aic), notes=notes)
 
 
-def _svyolr_model(s, formula, lhs, X, yy, start, cats, confidence) -> Model:
+def _svyolr_model(s, formula, lhs, X, yy, start, cats, confidence, tol=None) -> Model:
     """R ``svyolr``: weighted proportional-odds fit with a design-based covariance."""
     from scipy.stats import norm
 
@@ -458,7 +462,7 @@ def _svyolr_model(s, formula, lhs, X, yy, start, cats, confidence) -> Model:
     rows[pos] = True
     order = np.argsort(pos)  # rows of the design in data order
     Xm, ym = X.to_numpy()[order], yy[order]
-    est, V, converged = svyolr(Design.from_survey(s), Xm, ym, rows, start)
+    est, V, converged = svyolr(Design.from_survey(s), Xm, ym, rows, start, reltol=tol)
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     stat = est / se
     p = 2 * norm.sf(np.abs(stat))

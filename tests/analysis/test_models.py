@@ -140,6 +140,9 @@ def test_svyolr_point_estimates_and_sandwich(apisrs, extra):
     s = sv.Survey.from_frame(df, weight="pw", fpc="fpc")
     t = sv.ordinal_logit(s, "size ~ api00 + meals").to_frame()
     np.testing.assert_allclose(t["estimate"], v["estimate"], rtol=2e-4)
+    # tol = optim's reltol: 1e-14 runs R's path on to polr(reltol = 1e-14)'s optimum
+    t14 = sv.ordinal_logit(s, "size ~ api00 + meals", tol=1e-14).to_frame()
+    np.testing.assert_allclose(t14["estimate"], v["estimate"], rtol=1e-6)
     y = df["size"].cat.codes.to_numpy()
     res = OrderedModel(y, df[["api00", "meals"]].to_numpy(), distr="logit").fit(
         method="bfgs", disp=False, maxiter=5000, cov_type="HC0")

@@ -5,6 +5,8 @@ precision R printed (stated beside each assertion).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,3 +83,108 @@ def test_bounded_linear_calibration_matches_r_caleg():
     gb = sv.calibrate(s, pop, bounds=(0.6, 1.5)).weights / s.weights
     assert (gb.min(), gb.max()) == (pytest.approx(0.7198751, abs=5e-8),
                                     pytest.approx(1.5, abs=5e-8))
+
+
+def test_gamma_glm_matches_r_printed_summary():
+    # R's ?glm clotting example, summary printed in stats.stackexchange.com/questions/362439:
+    #   summary(glm(lot1 ~ log(u), data = clotting, family = Gamma))
+    #   (Intercept) -0.0165544 0.0009275 -17.85 4.28e-07; log(u) 0.0153431 0.0004150 36.98 2.75e-09
+    df = pd.DataFrame({"u": [5, 10, 15, 20, 30, 40, 60, 80, 100],
+                       "lot1": [118, 58, 42, 35, 27, 25, 21, 19, 18]})
+    df["log_u"] = np.log(df["u"])
+    t = sv.glm(df, "lot1 ~ log_u", family="Gamma").to_frame()
+    np.testing.assert_allclose(t["estimate"], [-0.0165544, 0.0153431], atol=5e-8)
+    np.testing.assert_allclose(t["se"], [0.0009275, 0.0004150], atol=5e-8)
+    # t printed to 2 decimals: R's 36.98 is its default-epsilon (1e-8) IRLS stop, ~1.2e-6 below
+    # the converged 36.97496 that sv.glm reports (tol=1e-12, see glm's docstring)
+    np.testing.assert_allclose(t["statistic"], [-17.85, 36.98], rtol=2e-4)
+    np.testing.assert_allclose(t["p_value"], [4.28e-07, 2.75e-09], rtol=2e-3)
+    # svyglm with equal weights has glm's coefficients (the same weighted score equations)
+    s = sv.Survey.from_frame(df.assign(w=1.0), weight="w")
+    g = sv.glm(s, "lot1 ~ log_u", family="Gamma").to_frame()
+    np.testing.assert_allclose(g["estimate"], [-0.0165544, 0.0153431], atol=5e-8)
+
+
+HW = pd.DataFrame({"x": [44.4, 45.9, 41.9, 53.3, 44.7, 44.1, 50.7, 45.2, 60.1],
+                   "y": [2.6, 3.1, 2.5, 5.0, 3.6, 4.0, 5.2, 2.8, 3.8]})
+
+
+@pytest.mark.parametrize("alternative,p,lo,hi", [
+    # R ?cor.test data (Hollander & Wolfe); printed output reproduced e.g. at
+    # abcdr.guyader.pro (comment-mesurer-le-coefficient-de-correlation...-cor-test) and in
+    # R course notes: cor.test(x, y[, alternative = ...]):
+    #   t = 1.8411, df = 7; cor 0.5711816
+    ("two-sided", 0.1082, -0.1497426, 0.8955795),
+    ("greater", 0.05409, -0.02223023, 1.0),
+    ("less", 0.9459, -1.0, 0.8669786),
+])
+def test_pearson_cor_test_matches_r(alternative, p, lo, hi):
+    r = sv.cor_test(HW, "x", "y", alternative=alternative)
+    assert r.statistic == pytest.approx(1.8411, abs=5e-5) and r.df == 7
+    assert r.estimate == pytest.approx(0.5711816, abs=5e-8)
+    assert r.p_value == pytest.approx(p, rel=5e-4)
+    assert (r.ci_low, r.ci_high) == (pytest.approx(lo, abs=5e-8), pytest.approx(hi, abs=5e-8))
+
+
+def test_rank_cor_tests_match_r():
+    # same source: cor.test(x, y, method = "kendall"): T = 26, p-value = 0.1194, tau 0.4444444
+    #              cor.test(x, y, method = "spearm"):  S = 48, p-value = 0.0968, rho 0.6
+    # (n = 9 without ties: R's exact permutation distribution, algorithm AS 89)
+    k = sv.cor_test(HW, "x", "y", method="kendall")
+    assert (k.estimate, k.p_value) == (pytest.approx(0.4444444, abs=5e-8),
+                                       pytest.approx(0.1194, abs=5e-5))
+    sp = sv.cor_test(HW, "x", "y", method="spearman")
+    assert (sp.statistic, sp.estimate) == (pytest.approx(48), pytest.approx(0.6))
+    assert sp.p_value == pytest.approx(0.0968, abs=5e-5)
+    assert "AS 89" in " ".join(sp.notes)
+    # with ties R uses the t approximation (sullystats.com 15.6, R output):
+    #   cor.test(mpg, dist, method = "spearman"): S = 6.0666, p-value = 0.0008915, rho 0.9277782
+    df = pd.DataFrame({"mpg": [100, 102, 103, 101, 105, 100, 99, 105],
+                       "dist": [257, 264, 274, 266, 277, 263, 258, 275]})
+    t = sv.cor_test(df, "mpg", "dist", method="spearman")
+    assert (t.statistic, t.p_value, t.estimate) == (
+        pytest.approx(6.0666, abs=5e-5), pytest.approx(0.0008915, abs=5e-8),
+        pytest.approx(0.9277782, abs=5e-8))
+
+
+def test_spearman_edgeworth_branch_is_close_to_the_exact_distribution():
+    # n >= 10: R uses AS 89's Edgeworth series (no R-printed value found for this branch);
+    # independent check: it approximates the exact permutation distribution (enumerated here
+    # by brute force over 10! orders of a small S grid is too slow, so by the DP of _spearman)
+    from survey.analysis._spearman import _prho, _s_counts
+
+    n = 10
+    counts = np.asarray(_s_counts(n), float)
+    for s in (40, 80, 120):
+        exact_upper = counts[s:].sum() / counts.sum()
+        assert _prho(n, s, lower=False) == pytest.approx(exact_upper, abs=5e-3)
+
+
+def test_pairwise_ttest_and_oneway_match_r_on_airquality():
+    # R datasets::airquality (tests/data/airquality.csv). Printed R output:
+    #   pairwise.t.test(Ozone, Month)  (pooled SD, holm) - "Advanced R" exercise solutions:
+    #       May     Jun     Jul     Aug
+    #   Jun 1.00000 -       -       -
+    #   Jul 0.00026 0.05113 -       -
+    #   Aug 0.00019 0.04987 1.00000 -
+    #   Sep 1.00000 1.00000 0.00488 0.00388
+    #   oneway.test(Ozone ~ month, var.equal = TRUE): F = 8.5356, 4 and 111 df, p 4.827e-06
+    #   oneway.test(Ozone ~ month): F = 8.0267, num df = 4.000, denom df = 42.668, p 6.439e-05
+    aq = pd.read_csv(Path(__file__).parents[1] / "data" / "airquality.csv")
+    aq["month"] = pd.Categorical.from_codes(aq["Month"] - 5, ["May", "Jun", "Jul", "Aug", "Sep"])
+    t = sv.pairwise_ttest(aq, "Ozone", by="month").to_frame()
+    got = {(a, b): p for a, b, p in zip(t["group1"], t["group2"], t["p_value"])}
+    want = {("May", "Jun"): 1.0, ("May", "Jul"): 0.00026, ("May", "Aug"): 0.00019,
+            ("May", "Sep"): 1.0, ("Jun", "Jul"): 0.05113, ("Jun", "Aug"): 0.04987,
+            ("Jun", "Sep"): 1.0, ("Jul", "Aug"): 1.0, ("Jul", "Sep"): 0.00488,
+            ("Aug", "Sep"): 0.00388}
+    for pair, p in want.items():  # printed to 5 decimals
+        assert got[pair] == pytest.approx(p, abs=5e-6), pair
+    classic = sv.anova(aq, "Ozone", by="month", welch=False)
+    assert (classic.statistic, classic.df, classic.df_denom) == (
+        pytest.approx(8.5356, abs=5e-5), 4, 111)
+    assert classic.p_value == pytest.approx(4.827e-06, abs=5e-10)
+    welch = sv.anova(aq, "Ozone", by="month")
+    assert (welch.statistic, welch.df_denom) == (pytest.approx(8.0267, abs=5e-5),
+                                                 pytest.approx(42.668, abs=5e-4))
+    assert welch.p_value == pytest.approx(6.439e-05, abs=5e-9)

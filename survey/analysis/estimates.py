@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.design import Design
+from ..core.design import Design, _strata_layout
 from ..core.distributed import is_dask
 from ..core.result import Result
 from ..core.survey import Survey, as_survey, category_codes
@@ -189,7 +189,7 @@ def _groups(survey: Survey, by: str | None, language: str | None) -> tuple[np.nd
         col = survey.data[by]
         codes, uniq = pd.factorize(col, sort=True)
         labels = list(uniq)
-    return codes.astype(np.int64), labels, len(labels)
+    return codes.astype(np.int64, copy=False), labels, len(labels)
 
 
 def _subset_degf(design: Design, use: np.ndarray) -> int:
@@ -228,59 +228,123 @@ def _linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom: np.ndarray
     """
     if design.replicate is not None:
         return _replicate_linearize(design, Y, valid, dom, D, kind)
-    n, k = Y.shape
-    w = design.weights
     one = D == 1
     inkey = valid if (one and dom is None) else valid & (dom >= 0)
     all_in = bool(inkey.all())
     Y0 = Y if all_in else np.where(inkey[:, None], Y, 0.0)
-    wk = w if all_in else w * inkey
+    wk = design.weights if all_in else design.weights * inkey
     kk = None if one else np.where(inkey, dom, 0)
-    cal = bool(design.calibration)
-    units = None if cal else _UnitIndex(design, kk, D)
-    present = None
+    if design.calibration:
+        return _linearize_calibrated(design, Y0, inkey, wk, kk, D, kind)
+    units = _UnitIndex(design, kk, D)
+    W, nobs, Tw, present = _domain_bases(design, units, wk, kk, inkey, all_in, D)
+    n, k = Y0.shape
+    est, s2 = np.empty((D, k)), np.empty((D, k))
+    Z = np.empty((units.size, D, k))
+    for j in range(k):
+        fn = _mean_scores if kind == "mean" else _total_scores
+        est[:, j], s2[:, j], Z[:, :, j] = fn(Y0[:, j], wk, kk, units, W, nobs, Tw)
+    Z = Z.reshape(units.size, D * k)
+    V = _domain_vcov(design, Z, inkey, None if one else np.where(inkey, dom, -1), D, k)
+    return _Lin(est, V, W, nobs, s2, present)
+
+
+def _domain_bases(design: Design, units: _UnitIndex, wk, kk, inkey, all_in: bool, D: int):
+    """Weighted size ``W`` (D,), rows with non-zero weight ``nobs`` (D,), the weights per
+    unit x domain ``Tw`` (units, D; None for one domain) and the units each domain reaches
+    (units, D; None for one domain). With positive weights a unit is reached where its
+    weight total is > 0, so no separate count over the rows is needed."""
+    if D == 1 and kk is None:
+        nz = design.nonzero_weights if all_in else int(np.count_nonzero(wk))
+        return np.array([wk.sum()]), np.array([float(nz)]), None, None
+    Tw = units.totals(wk)
+    if design.weights_positive:
+        nobs = np.bincount(kk if all_in else kk[inkey], minlength=D).astype(float)
+        return Tw.sum(0), nobs, Tw, Tw > 0
+    cnt = units.totals((wk != 0).astype(float))
+    return Tw.sum(0), cnt.sum(0), Tw, cnt > 0
+
+
+def _s2(ss, W, nobs):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ss / W * nobs / (nobs - 1)
+
+
+def _mean_scores(y, wk, kk, units: _UnitIndex, W, nobs, Tw):
+    """Domain means of ``y``, their weighted variance (deff) and the linearised scores per
+    unit x domain, ``sum w (y - mean_d) / W_d``.
+
+    The values are centred once on the overall mean ``c``; per unit x domain the score is
+    then ``T(w (y - c)) - (mean_d - c) T(w)``: two unit sums (one for a single domain),
+    no per-row gather of the domain means."""
+    Wt = float(W.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = float(wk @ y) / Wt if Wt != 0 else 0.0
+    yc = y - c
+    wy = wk * yc
+    Twy = units.totals(wy)
+    WD = np.where(W > 0, W, 1.0)
+    if Tw is None:  # one domain: c is its mean, the deviations are exact
+        with np.errstate(divide="ignore", invalid="ignore"):
+            means = np.array([c]) if Wt != 0 else np.array([np.nan])
+        return means, _s2(np.array([wy @ yc]), W, nobs), Twy / WD[None, :]
+    sums_c = Twy.sum(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dm = sums_c / W
+    dmz = np.nan_to_num(dm)
+    # sum w (y - mean_d)^2 = sum w (y - c)^2 - (mean_d - c) sum w (y - c)
+    ss = np.bincount(kk, weights=wy * yc, minlength=len(W)) - dmz * sums_c
+    return c + dm, _s2(ss, W, nobs), (Twy - dmz[None, :] * Tw) / WD[None, :]
+
+
+def _total_scores(y, wk, kk, units: _UnitIndex, W, nobs, Tw):
+    """Domain totals of ``y``, the weighted variance (deff) and the unit totals ``T(w y)``."""
+    x = wk * y
+    Tx = units.totals(x)
+    sums = Tx.sum(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mj = np.nan_to_num(sums / W)
+    dev = y - (mj[0] if kk is None else mj[kk])
+    wd = wk * dev
+    ss = np.array([wd @ dev]) if kk is None else np.bincount(kk, weights=wd * dev,
+                                                              minlength=len(W))
+    return sums, _s2(ss, W, nobs), Tx
+
+
+def _linearize_calibrated(design: Design, Y0, inkey, wk, kk, D: int, kind: str) -> _Lin:
+    """`_linearize` on a calibrated design: the weighted scores per row (rows outside the
+    domain are 0) go through the calibration residuals (R ``svyrecvar``)."""
+    n, k = Y0.shape
+    one = kk is None
     if one:
         W = np.array([wk.sum()])
         nobs = np.array([float(np.count_nonzero(wk))])
         sums = (wk @ Y0)[None, :]
     else:
         W = np.bincount(kk, weights=wk, minlength=D)
-        nz = (wk != 0).astype(float)
-        if units is None:
-            nobs = np.bincount(kk, weights=nz, minlength=D)
-        else:  # rows per unit x domain: nobs, and the domains' df without another pass
-            cnt = units.totals(nz)
-            nobs, present = cnt.sum(0), cnt > 0
+        nobs = np.bincount(kk, weights=(wk != 0).astype(float), minlength=D)
         sums = np.empty((D, k))
         for j in range(k):
             sums[:, j] = np.bincount(kk, weights=wk * Y0[:, j], minlength=D)
     with np.errstate(divide="ignore", invalid="ignore"):
         means = sums / W[:, None]
     WD = np.where(W > 0, W, 1.0) if kind == "mean" else np.ones(D)
-    Z = np.zeros((n, D, k)) if cal else np.empty((units.size, D, k))
+    Z = np.zeros((n, D, k))
     s2 = np.empty((D, k))
     for j in range(k):
         mj = np.nan_to_num(means[:, j])
         dev = Y0[:, j] - (mj[0] if one else mj[kk])
         wd = wk * dev
         ss = np.array([wd @ dev]) if one else np.bincount(kk, weights=wd * dev, minlength=D)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2[:, j] = ss / W * nobs / (nobs - 1)
+        s2[:, j] = _s2(ss, W, nobs)
         x = wd if kind == "mean" else wk * Y0[:, j]
-        if cal:  # weighted scores per row (rows outside the domain are 0)
-            if one:
-                Z[:, 0, j] = x / WD[0]
-            else:
-                Z[np.arange(n), kk, j] = x / WD[kk]
+        if one:
+            Z[:, 0, j] = x / WD[0]
         else:
-            Z[:, :, j] = units.totals(x) / WD[None, :]
+            Z[np.arange(n), kk, j] = x / WD[kk]
     est = means if kind == "mean" else sums
-    Z = Z.reshape(Z.shape[0], D * k)
-    if cal:
-        V = design.vcov_weighted(Z, calibrate=True)
-    else:
-        V = _domain_vcov(design, Z, inkey, None if one else np.where(inkey, dom, -1), D, k)
-    return _Lin(est, V, W, nobs, s2, present)
+    V = design.vcov_weighted(Z.reshape(n, D * k), calibrate=True)
+    return _Lin(est, V, W, nobs, s2)
 
 
 def _replicate_linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom, D: int,
@@ -318,12 +382,14 @@ class _UnitIndex:
     """Sums of row values per (sampling unit, domain), with the combined index built once."""
 
     def __init__(self, design: Design, kk: np.ndarray | None, D: int):
-        self.cl = design.stages[-1].row_cluster
+        self.design = design
         self.size = len(design.stages[-1].stratum)
         self.D = D
-        self.idx = self.cl if kk is None else self.cl * D + kk
+        self.idx = None if kk is None else design.stages[-1].row_cluster * D + kk
 
     def totals(self, x: np.ndarray) -> np.ndarray:
+        if self.idx is None:
+            return self.design.sum_by_unit(x)[:, None]
         return np.bincount(self.idx, weights=x, minlength=self.size * self.D).reshape(
             self.size, self.D)
 
@@ -387,14 +453,21 @@ def _domain_degf(design: Design, dom: np.ndarray | None, use: np.ndarray, D: int
             return np.array([float(design.n_psu - design.n_strata)])
         d = np.zeros(int(inset.sum()), dtype=np.int64) if dom is None else dom[inset]
         present = np.bincount(d * C + st1.row_cluster[inset], minlength=D * C).reshape(D, C) > 0
+    elif len(design.stages) == 1:  # the finest units are the PSUs
+        present = present.T
     else:
         up = np.arange(present.shape[0])
         for st in reversed(design.stages[1:]):  # finest units -> stage-1 clusters
             up = st.parent[up]
         uu, dd = np.nonzero(present)
         present = np.bincount(dd * C + up[uu], minlength=D * C).reshape(D, C) > 0
-    dd, cc = np.nonzero(present)
     H = st1.n_strata
+    order, cnt, starts = _strata_layout(st1)
+    if (cnt > 0).all():  # PSUs grouped by stratum: a stratum is reached if one PSU is
+        grouped = present if order is None else present[:, order]
+        reached = np.logical_or.reduceat(grouped, starts, axis=1)
+        return (present.sum(1) - reached.sum(1)).astype(float)
+    dd, cc = np.nonzero(present)
     strata = np.bincount(dd * H + st1.stratum[cc], minlength=D * H).reshape(D, H) > 0
     return (present.sum(1) - strata.sum(1)).astype(float)
 

@@ -247,7 +247,7 @@ class Design:
         n_units = len(self.stages[-1].stratum)
         values = np.asarray(values, dtype=float)
         if key is None:
-            return np.bincount(cl, weights=values, minlength=n_units)[:, None]
+            return self.sum_by_unit(values)[:, None]
         key = np.asarray(key)
         ok = key >= 0
         if not ok.all():
@@ -382,14 +382,13 @@ class Design:
         if calibrate:
             for step in self.calibration:
                 x = step.residualize(x)
-        cl = self.stages[-1].row_cluster
         n_units = len(self.stages[-1].stratum)
         if self._rows_are_units:
             T = x
         else:
             T = np.empty((n_units, x.shape[1]))
             for j in range(x.shape[1]):
-                T[:, j] = np.bincount(cl, weights=x[:, j], minlength=n_units)
+                T[:, j] = self.sum_by_unit(x[:, j])
         return self.vcov_units(T)
 
     def vcov_units(self, T: np.ndarray, *, present: np.ndarray | None = None,
@@ -433,6 +432,37 @@ class Design:
             V += _stage_variance(st, Tk, mult, self.lonely_psu, level, self.strata_labels, pk,
                                  blocks)
         return V
+
+    @functools.cached_property
+    def _unit_starts(self) -> np.ndarray | None:
+        """Where each finest sampling unit's rows start when the rows come grouped by unit in
+        code order (files sorted by PSU), else ``None``: sums per unit are then one
+        sequential ``np.add.reduceat`` instead of a scattered ``bincount``."""
+        cl = self.stages[-1].row_cluster
+        if len(cl) < 2 or cl[0] != 0:
+            return None
+        step = cl[1:] - cl[:-1]
+        if not ((step == 0) | (step == 1)).all():
+            return None
+        return np.r_[0, np.flatnonzero(step) + 1]
+
+    def sum_by_unit(self, x: np.ndarray) -> np.ndarray:
+        """Sums of ``x`` (n,) per finest sampling unit (units,)."""
+        starts = self._unit_starts
+        if starts is not None and len(starts) == len(self.stages[-1].stratum):
+            return np.add.reduceat(x, starts)
+        return np.bincount(self.stages[-1].row_cluster, weights=x,
+                           minlength=len(self.stages[-1].stratum))
+
+    @functools.cached_property
+    def nonzero_weights(self) -> int:
+        """Rows with a non-zero weight."""
+        return int(np.count_nonzero(self.weights))
+
+    @functools.cached_property
+    def weights_positive(self) -> bool:
+        """True when every weight is > 0 (a row then counts wherever it is in the base)."""
+        return bool((self.weights > 0).all())
 
     @functools.cached_property
     def has_lonely(self) -> bool:

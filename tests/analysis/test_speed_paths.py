@@ -13,6 +13,8 @@ functions is checked in test_design_reference.py and test_weighting_reference.py
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from hypothesis import assume, given, settings
@@ -191,3 +193,46 @@ def test_design_codes_of_integer_columns_equal_factorize(n, H, sort, dtype, seed
     assert list(d.strata_labels) == [int(v) for v in labels_h]
     assert all(type(v) is int for v in d.strata_labels)
     np.testing.assert_array_equal(d.stages[0].stratum, want_h[np.unique(want_c, return_index=True)[1]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(12, 90), D=st.integers(1, 4), sort=st.booleans(), zero=st.booleans(),
+       shift=st.sampled_from([0.0, 1e6]), kind=st.sampled_from(["clusters", "two_stage"]),
+       seed=st.integers(0, 10_000))
+def test_domain_means_equal_their_row_level_definition(n, D, sort, zero, shift, kind, seed):
+    """`_linearize` (centred unit x domain sums; per-unit ``reduceat`` when the rows come
+    sorted by unit) against the definition: per domain ``m_d = sum w y / W_d`` and the row
+    scores ``w (y - m_d) / W_d``, summed per finest unit with pandas, then ``vcov_units``.
+    ``shift`` puts the values far from 0 (the centring must not lose digits)."""
+    rng = np.random.default_rng(seed)
+    d = _design(rng, n, kind)
+    if sort:  # rows grouped by finest unit, in code order
+        order = np.argsort(d.stages[-1].row_cluster, kind="stable")
+        cl = pd.factorize(d.stages[-1].row_cluster[order])[0]
+        d = dataclasses.replace(d, weights=d.weights[order], stages=(dataclasses.replace(
+            d.stages[0], row_cluster=cl),) if kind == "clusters" else d.stages)
+    if zero:
+        d = d.with_weights(np.where(rng.random(n) < 0.2, 0.0, d.weights))
+    y = shift + rng.normal(size=n) * 3
+    valid = rng.random(n) < 0.85
+    dom = rng.integers(-1, D, n) if D > 1 else None
+    lin = _linearize(d, np.where(valid, y, 0.0)[:, None], valid, dom, D, "mean")
+    w = d.weights
+    key = np.zeros(n, dtype=int) if dom is None else dom
+    unit = d.stages[-1].row_cluster
+    Z = np.zeros((len(d.stages[-1].stratum), D))
+    for j in range(D):
+        rows = valid & (key == j)
+        Wd = w[rows].sum()
+        m = (w[rows] * y[rows]).sum() / Wd if Wd > 0 else np.nan
+        if Wd > 0:
+            np.testing.assert_allclose(lin.est[j, 0], m, rtol=1e-12)
+            z = pd.Series(np.where(rows, w * (y - m) / Wd, 0.0)).groupby(unit).sum()
+            Z[z.index.to_numpy(), j] = z.to_numpy()
+            nobs = int((rows & (w != 0)).sum())
+            ss = (w[rows] * (y[rows] - m) ** 2).sum()
+            if nobs > 1:
+                np.testing.assert_allclose(lin.s2[j, 0], ss / Wd * nobs / (nobs - 1),
+                                           rtol=1e-8, atol=1e-12)
+    want = d.vcov_units(Z)
+    np.testing.assert_allclose(lin.vcov, want, rtol=1e-8, atol=1e-12 * max(1.0, abs(want).max()))

@@ -64,8 +64,13 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     Kf = (n_rows + 1) * (n_cols + 1)
     if full_table is None:
         full_table = np.bincount(combined, minlength=Kf).reshape(n_rows + 1, n_cols + 1)
-    tot_full, V_full = design.cell_totals_vcov(
-        combined, Kf, totals=None if full_weighted is None else np.ravel(full_weighted))
+    Tr = None
+    if design.replicate is not None:  # replicate cell totals once: cell vcov and proportions
+        tot_full, Tr = design.cell_totals_replicates(combined, Kf)
+        V_full = design.replicate.var(Tr, tot_full)
+    else:
+        tot_full, V_full = design.cell_totals_vcov(
+            combined, Kf, totals=None if full_weighted is None else np.ravel(full_weighted))
     N = n_all  # R: nrow(model matrix), every row of the design
     nu = design.degf if design.replicate is not None else design.n_psu - design.n_strata
     if domain is not None:  # R svychisq(subset(design, ...)): the domain's rows and df
@@ -79,7 +84,6 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     if design.replicate is not None:
 
         def replicate_vcov(idx, p):
-            _, Tr = design.cell_totals_replicates(combined, Kf)
             with np.errstate(divide="ignore", invalid="ignore"):
                 pr = Tr[:, idx] / Tr[:, idx].sum(1, keepdims=True)
             return design.replicate.var(pr, p)

@@ -350,32 +350,61 @@ def _linearize_calibrated(design: Design, Y0, inkey, wk, kk, D: int, kind: str) 
 def _replicate_linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom, D: int,
                          kind: str) -> _Lin:
     """Replicate designs: the means or totals recomputed with every replicate's weights and
-    combined by R's ``svrVar`` (no linearisation)."""
+    combined by R's ``svrVar`` (no linearisation). The replicate totals come from
+    `Replicates.totals` (one pass per column; the replicate weight totals of a whole-sample
+    mean are cached with the design)."""
     n, k = Y.shape
-    w = design.weights
+    rep = design.replicate
     inkey = valid if dom is None else valid & (dom >= 0)
-    key = np.zeros(n, dtype=np.int64) if dom is None else np.where(inkey, dom, 0)
-    M = np.zeros((n, D))
-    M[np.flatnonzero(inkey), key[inkey]] = 1.0
-    Y0 = np.where(inkey[:, None], Y, 0.0)
-    Wr = design.replicate.weights
-    W = M.T @ w
-    Wrep = M.T @ Wr  # (D, R)
-    sums = np.stack([(M * Y0[:, [j]]).T @ w for j in range(k)], axis=1)  # (D, k)
-    sums_r = np.stack([(M * Y0[:, [j]]).T @ Wr for j in range(k)], axis=1)  # (D, k, R)
+    all_in = bool(inkey.all())
+    one = dom is None  # one domain: dot products instead of bincounts
+    key = None if one else np.where(inkey, dom, 0)
+    cell = (None if all_in else np.where(inkey, 0, -1)) if one else np.where(inkey, key, -1)
+    wk = design.weights if all_in else design.weights * inkey
+
+    def per_domain(x):
+        return np.array([wk @ x]) if one else np.bincount(key, weights=wk * x, minlength=D)
+
+    Y0 = Y if all_in else np.where(inkey[:, None], Y, 0.0)
+    W = np.array([wk.sum()]) if one else np.bincount(key, weights=wk, minlength=D)
+    Wrep = rep.column_totals[None, :] if cell is None else rep.totals(None, cell, D).T  # (D, R)
+    sums = np.stack([per_domain(Y0[:, j]) for j in range(k)], axis=1)  # (D, k)
+    sums_r = np.stack([rep.totals(Y0[:, j], cell, D).T for j in range(k)], axis=1)  # (D, k, R)
     with np.errstate(divide="ignore", invalid="ignore"):
         means = sums / W[:, None]
         est_r = sums_r / Wrep[:, None, :] if kind == "mean" else sums_r
     est = means if kind == "mean" else sums
-    V = design.replicate.var(est_r.reshape(D * k, -1).T, est.reshape(-1))
-    wk = w * inkey
-    nobs = M.T @ (wk != 0).astype(float)
+    V = rep.var(est_r.reshape(D * k, -1).T, est.reshape(-1))
+    nobs = (np.array([float(np.count_nonzero(wk))]) if one
+            else np.bincount(key, weights=(wk != 0).astype(float), minlength=D))
     s2 = np.empty((D, k))
     for j in range(k):
-        dev = Y0[:, j] - np.nan_to_num(means[:, j])[key]
+        mj = np.nan_to_num(means[:, j])
+        dev = Y0[:, j] - (mj[0] if one else mj[key])
         with np.errstate(divide="ignore", invalid="ignore"):
-            s2[:, j] = (M.T @ (wk * dev * dev)) / W * nobs / (nobs - 1)
+            s2[:, j] = per_domain(dev * dev) / W * nobs / (nobs - 1)
     return _Lin(est, V, W, nobs, s2)
+
+
+def _replicate_cells(design: Design, codes: np.ndarray, K: int, dom: np.ndarray | None,
+                     D: int) -> _Lin:
+    """`_linearize_cells` on a replicate design: the D x K cell totals under every replicate
+    from one `Replicates.totals` call (domain x category codes), shares per replicate, R's
+    ``svrVar``; the weighted variance of an indicator is ``p (1 - p)`` (deff)."""
+    ok = codes >= 0 if dom is None else (codes >= 0) & (dom >= 0)
+    cell = np.where(ok, codes if dom is None else dom * K + codes, -1)
+    wk = design.weights * ok
+    sums = np.bincount(np.where(ok, cell, 0), weights=wk, minlength=D * K).reshape(D, K)
+    sums_r = design.replicate.totals(None, cell, D * K).T.reshape(D, K, -1)
+    W = sums.sum(1)
+    nobs = np.bincount((np.zeros(len(codes), dtype=np.int64) if dom is None
+                        else np.where(ok, dom, 0)), weights=(wk != 0).astype(float), minlength=D)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        P = sums / W[:, None]
+        P_r = sums_r / sums_r.sum(1, keepdims=True)
+        s2 = P * (1 - P) * (nobs / (nobs - 1))[:, None]
+    V = design.replicate.var(P_r.reshape(D * K, -1).T, P.reshape(-1))
+    return _Lin(P, V, W, nobs, s2)
 
 
 class _UnitIndex:
@@ -405,7 +434,9 @@ def _linearize_cells(design: Design, codes: np.ndarray, K: int, dom: np.ndarray 
     that are their own units, and calibrated designs, take the row-level path.
     """
     codes = np.asarray(codes, dtype=np.int64)
-    if design.calibration or design._rows_are_units or design.replicate is not None:
+    if design.replicate is not None:
+        return _replicate_cells(design, codes, K, dom, D)
+    if design.calibration or design._rows_are_units:
         valid = codes >= 0
         Y = np.zeros((len(codes), K))
         if valid.any():

@@ -325,14 +325,9 @@ class Design:
         """Replicate designs: full-sample (K,) and replicate (R x K) weighted cell totals."""
         cell = np.asarray(cell, dtype=np.int64)
         ok = cell >= 0
-        v = np.ones(len(cell)) if values is None else np.asarray(values, dtype=float)
-        T = np.bincount(cell[ok], weights=(self.weights * v)[ok], minlength=K)
-        Wr = self.replicate.weights
-        c, vv = cell[ok], v[ok]
-        Tr = np.empty((Wr.shape[1], K))
-        for r in range(Wr.shape[1]):  # one bincount per replicate (np.add.at is ~50x slower)
-            Tr[r] = np.bincount(c, weights=Wr[ok, r] * vv, minlength=K)
-        return T, Tr
+        x = self.weights if values is None else self.weights * np.asarray(values, dtype=float)
+        T = np.bincount(cell[ok], weights=x[ok], minlength=K)
+        return T, self.replicate.totals(values, cell, K)
 
     def _taylor_only(self, what: str) -> None:
         if self.replicate is not None:

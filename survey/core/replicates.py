@@ -16,6 +16,7 @@ uses ``mse = True``); ``other`` needs both. The design df is ``rank(replicate we
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 import numpy as np
@@ -43,17 +44,61 @@ class ReplicateSpec:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Replicates:
-    """Numeric replicate weights (n x R, analysis weights) and the variance rule."""
+    """Numeric replicate weights (n x R, analysis weights, C-contiguous) and the variance rule.
+
+    When every row's replicate weights are its full-sample weight times the factors of a
+    group of rows (``weights[i] == base[i] * factors[groups[i]]``: replicates built per PSU,
+    as JK, BRR, Fay and bootstrap replicates are), `build_replicates` finds the groups and
+    `totals` works on the (groups x R) factors instead of reading the n x R matrix.
+    """
 
     weights: np.ndarray
     scale: float
     rscales: np.ndarray
     mse: bool
     type: str
+    groups: np.ndarray | None = None  # (n,) group code of each row
+    factors: np.ndarray | None = None  # (G x R) replicate factor of each group
+    base: np.ndarray | None = None  # (n,) full-sample weights the factors multiply
 
     @property
     def n_replicates(self) -> int:
         return self.weights.shape[1]
+
+    @functools.cached_property
+    def column_totals(self) -> np.ndarray:
+        """(R,) sum of each replicate's weights over all rows (cached)."""
+        return self.totals()[:, 0]
+
+    def totals(self, x: np.ndarray | None = None, cell: np.ndarray | None = None,
+               K: int = 1) -> np.ndarray:
+        """(R x K) replicate totals ``sum_i W[i, r] x_i [cell_i == c]``: ``x`` (n,) values
+        (default 1), ``cell`` (n,) codes in 0..K-1 (-1 = left out; default all 0).
+
+        One pass over the rows: a ``bincount`` to group x cell sums and a (G x R)' (G x K)
+        product when the replicates are grouped; otherwise one sparse (K x n) one-hot product
+        with the n x R matrix (read once, row by row)."""
+        n = self.weights.shape[0]
+        if cell is not None:
+            cell = np.asarray(cell, dtype=np.int64)
+            ok = cell >= 0
+            if not ok.all():
+                x = np.where(ok, 1.0 if x is None else x, 0.0)
+                cell = np.where(ok, cell, 0)
+        if self.factors is not None:
+            v = self.base if x is None else self.base * x
+            key = self.groups if cell is None else self.groups * K + cell
+            G = self.factors.shape[0]
+            A = np.bincount(key, weights=v, minlength=G * K).reshape(G, K)
+            return self.factors.T @ A
+        if cell is None and K == 1:
+            return (self.weights.sum(0) if x is None else x @ self.weights)[:, None]
+        from scipy import sparse
+
+        data = np.ones(n) if x is None else np.asarray(x, dtype=float)
+        idx = np.zeros(n, dtype=np.int64) if cell is None else cell
+        S = sparse.csc_matrix((data, idx, np.arange(n + 1)), shape=(K, n))
+        return np.asarray(S @ self.weights).T
 
     def var(self, thetas: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """R ``svrVar``: ``thetas`` (R x k) replicate estimates, ``theta`` (k,) full sample."""
@@ -70,12 +115,68 @@ class Replicates:
         return self.scale * dev.T @ dev
 
     def degf(self, rows: np.ndarray | None = None) -> int:
-        """R ``degf``: rank of the replicate weights (of ``rows``) minus one."""
-        W = self.weights if rows is None else self.weights[np.asarray(rows, dtype=bool)]
-        if W.size == 0:
+        """R ``degf``: rank of the replicate weights (of ``rows``) minus one.
+
+        Grouped replicates: the singular values of the rows' weights are those of the
+        (G x R) factors scaled by each group's root sum of squared weights (the rows of a
+        group are orthogonal), so the rank comes from the small matrix. Full column rank is
+        settled on a spread subset of 4 R rows when its smallest singular value clears the
+        tolerance times the Frobenius norm of all the rows (singular values only grow as rows
+        are added, and the largest is at most that norm); otherwise the whole matrix."""
+        R = self.weights.shape[1]
+        if self.factors is not None:
+            w2 = self.base * self.base
+            if rows is not None:
+                w2 = np.where(np.asarray(rows, dtype=bool), w2, 0.0)
+            norm2 = np.bincount(self.groups, weights=w2, minlength=len(self.factors))
+            keep = np.flatnonzero(norm2 > 0)
+            fro2 = float(norm2[keep] @ self._factor_sq[keep])
+
+            def block(i):
+                return self.factors[keep[i]] * np.sqrt(norm2[keep[i]])[:, None]
+        else:
+            keep = (np.arange(self.weights.shape[0]) if rows is None
+                    else np.flatnonzero(np.asarray(rows, dtype=bool)))
+            fro2 = float(self._row_sq[keep].sum())
+
+            def block(i):
+                return self.weights[keep[i]]
+        m = len(keep)
+        if m == 0 or fro2 == 0:
             return 0
-        s = np.linalg.svd(W, compute_uv=False)
-        return int((s > 1e-5 * s[0]).sum()) - 1 if s[0] > 0 else 0
+        if m > 8 * R:
+            s = np.linalg.svd(block(np.unique(np.linspace(0, m - 1, 4 * R).astype(np.int64))),
+                              compute_uv=False)
+            if len(s) == R and s[-1] > 1.01e-5 * np.sqrt(fro2):
+                return R - 1
+        return max(_rank(block(slice(None))) - 1, 0)
+
+    @functools.cached_property
+    def _row_sq(self) -> np.ndarray:
+        return np.einsum("ij,ij->i", self.weights, self.weights)
+
+    @functools.cached_property
+    def _factor_sq(self) -> np.ndarray:
+        return np.einsum("ij,ij->i", self.factors, self.factors)
+
+
+def _rank(W: np.ndarray, tol: float = 1e-5) -> int:
+    """Number of singular values of ``W`` above ``tol`` times the largest (0 if all zero).
+
+    Tall matrices: eigenvalues of ``W'W`` (one symmetric product over the rows); the SVD of
+    ``W`` itself only when an eigenvalue falls near the threshold, where the squared
+    condition could misjudge it."""
+    if W.shape[0] > 4 * W.shape[1]:
+        ev = np.linalg.eigvalsh(W.T @ W)
+        top = ev[-1]
+        if top <= 0:
+            return 0
+        ratio = ev / top
+        t2 = tol * tol
+        if not ((ratio > t2 * 1e-3) & (ratio < t2 * 1e3)).any():
+            return int((ratio > t2).sum())
+    s = np.linalg.svd(W, compute_uv=False)
+    return int((s > tol * s[0]).sum()) if len(s) and s[0] > 0 else 0
 
 
 def _columns(df: pd.DataFrame, replicate_weights) -> tuple[str, ...]:
@@ -160,11 +261,68 @@ def replicate_spec(df: pd.DataFrame, replicate_weights, *, type: str | None, rho
 
 
 def build_replicates(data: pd.DataFrame, spec: ReplicateSpec, weights: np.ndarray) -> Replicates:
-    W = data[list(spec.columns)].apply(pd.to_numeric).to_numpy(dtype=float)
+    block = data[list(spec.columns)]
+    if not all(dt == np.float64 for dt in block.dtypes):
+        block = block.apply(pd.to_numeric)
+    W = np.ascontiguousarray(block.to_numpy(dtype=float))  # one (n x R) row-major matrix
     if not spec.combined_weights:
         W = W * weights[:, None]
+    found = find_groups(W, weights)
+    extra = {} if found is None else dict(groups=found[0], factors=found[1], base=weights)
     return Replicates(weights=W, scale=spec.scale, rscales=np.asarray(spec.rscales, dtype=float),
-                      mse=spec.mse, type=spec.type)
+                      mse=spec.mse, type=spec.type, **extra)
+
+
+_GROUP_TOL = 1e-14  # relative: a few units in the last place of each replicate weight
+_BLOCK = 4096  # rows per block when checking the n x R matrix (temporaries stay in cache)
+
+
+def find_groups(W: np.ndarray, w: np.ndarray, *, seed: int = 20261203
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows whose replicate weights are their full-sample weight times a shared factor row.
+
+    Returns ``(groups, factors)`` with ``W[i] == w[i] * factors[groups[i]]`` to a relative
+    ``1e-14`` for every row and column (checked), or ``None`` when the rows do not group
+    into at most n / 4 factor rows (replicate weights re-calibrated row by row, say) or
+    the check fails. Rows with ``w == 0`` must have all-zero replicate weights (they add
+    nothing). Candidate groups: equal values of ``(W_i . p) / w_i`` for a random positive
+    ``p`` (one matrix-vector product), compared with the last 8 bits of the mantissa dropped
+    so that rounding in the last place does not split a group (a value near a cut may
+    still do so: the group then has two codes, which is harmless). A second random ``p`` is
+    tried once if two different rows collided.
+    """
+    n, R = W.shape
+    w = np.asarray(w, dtype=float)
+    if n < 4 * R or len(w) != n or not (w >= 0).all():
+        return None
+    at = np.flatnonzero(w > 0)
+    if not len(at) or (len(at) < n and (W[w <= 0] != 0).any()):
+        return None
+    for attempt in range(2):
+        probe = np.random.default_rng(seed + attempt).uniform(1.0, 2.0, R)
+        h = (W[at] @ probe if len(at) < n else W @ probe) / w[at]
+        codes, uniq = pd.factorize(h.view(np.int64) >> 8)
+        if len(uniq) > n // 4:
+            return None
+        # codes number the groups in order of first appearance: first rows where the max grows
+        first = at[np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)]
+        factors = np.ascontiguousarray(W[first] / w[first, None])
+        groups = np.zeros(n, dtype=np.int64)  # rows with w == 0 (all-zero W) in group 0
+        groups[at] = codes
+        if _factors_match(W, w, groups, factors):
+            return groups, factors
+    return None
+
+
+def _factors_match(W: np.ndarray, w: np.ndarray, groups: np.ndarray, factors: np.ndarray) -> bool:
+    """``W[i] == w[i] * factors[groups[i]]`` to ``_GROUP_TOL`` (relative) for every row."""
+    for a in range(0, len(w), _BLOCK):
+        b = min(len(w), a + _BLOCK)
+        Wb = W[a:b]
+        err = np.abs(Wb - w[a:b, None] * factors[groups[a:b]])
+        if not (err <= _GROUP_TOL * Wb).all():  # W >= 0; NaN fails too
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.distributed import DaskSurvey, _chan, categories, codes_of, map_reduce, score_vcov
+from ..core.distributed import (
+    DaskSurvey,
+    _chan,
+    categories,
+    codes_of,
+    gram_degf,
+    map_reduce,
+    replicate_totals,
+    score_vcov,
+)
 from ..core.survey import VarInfo
 from ..errors import AnalysisError
 
@@ -113,11 +122,63 @@ def moment(kind: str, ds: DaskSurvey, var: str, *, by, confidence, na_rm, langua
         d = dcode(part)
         return np.where(np.isnan(y), -1, d)
 
-    V, dfs, _ = score_vcov(ds, score, D, cols, domain, D)
     est = (means if kind == "mean" else S)[:, None]
+    if ds.design.replicates is not None:
+        V, dfs = _replicate_moment(ds, kind, var, dcode, D, cols, est[:, 0])
+    else:
+        V, dfs, _ = score_vcov(ds, score, D, cols, domain, D)
     lin = _Lin(est, V, W, nobs, s2)
     return _moment_result(kind, var, by, labels, lin, dfs, ns, missing=missing, na_rm=na_rm,
                           confidence=confidence, df_opt=df_opt, context=[_summary(ds)])
+
+
+def _replicate_moment(ds: DaskSurvey, kind: str, var: str, dcode, D: int, cols, est):
+    """Replicate designs: each replicate's mean (ratio of its totals) or total per domain,
+    combined by R ``svrVar``; df per domain from the rank of the domain's replicate weights
+    (as `_replicate_linearize` and `_domain_degf` in memory)."""
+    def cell(part):
+        y = _numeric(part, var)
+        d = dcode(part)
+        return np.where(~np.isnan(y) & (d >= 0), d, -1)
+
+    def values(part):
+        y = np.nan_to_num(_numeric(part, var))
+        return np.column_stack([np.ones(len(y)), y])
+
+    _, Tr, G = replicate_totals(ds, cell, D, cols, values=values, domain=cell, D=D)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est_r = Tr[:, :, 1] / Tr[:, :, 0] if kind == "mean" else Tr[:, :, 1]
+    V = ds.replicate_rule().var(est_r, est)
+    return V, np.array([float(gram_degf(G[j])) for j in range(D)])
+
+
+def _replicate_shares(ds: DaskSurvey, cell, dom, D: int, K: int, cols, P: np.ndarray):
+    """Replicate designs: the category shares per domain recomputed with each replicate's
+    weights, combined by R ``svrVar``; df per domain from the rank of its replicate weights."""
+    _, Tr, G = replicate_totals(ds, cell, D * K, cols, domain=dom, D=D)
+    Tr3 = Tr[:, :, 0].reshape(len(Tr), D, K)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est_r = Tr3 / Tr3.sum(2, keepdims=True)
+    V = ds.replicate_rule().var(est_r.reshape(len(Tr), D * K), P.reshape(-1))
+    return V, np.array([float(gram_degf(G[j])) for j in range(D)])
+
+
+def _replicate_tests(ds: DaskSurvey, combined, Kf: int, cols, unw, tab, n_all, kr, kb):
+    """R ``svychisq`` on a replicate design: the covariance of the cell totals and of the
+    cell proportions from the replicate totals of the cells; nu = rank - 1 of all rows."""
+    from ._design_tests import rao_scott_from_cells
+
+    T, Tr, G = replicate_totals(ds, combined, Kf, cols)
+    rule = ds.replicate_rule()
+    Tr = Tr[:, :, 0]
+
+    def replicate_vcov(idx, p):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pr = Tr[:, idx] / Tr[:, idx].sum(1, keepdims=True)
+        return rule.var(pr, p)
+
+    return rao_scott_from_cells(unw.reshape(kr + 1, kb + 1), tab, rule.var(Tr, T[:, 0]), n_all,
+                                gram_degf(G[0]), kr, kb, replicate_vcov)
 
 
 def _dcols(ds: DaskSurvey) -> list[str]:
@@ -129,6 +190,10 @@ def _dcols(ds: DaskSurvey) -> list[str]:
 def _summary(ds: DaskSurvey) -> str:
     d = ds.design
     parts = [f"Design on Dask ({ds.ddf.npartitions} partitions, statistics per partition)"]
+    if d.replicates is not None:
+        r = d.replicates
+        return "; ".join(parts + [f"{len(r.columns)} {r.type} replicate weights (R svrVar)",
+                                  f"weight '{ds.weight}'"]) + "."
     if d.strata:
         parts.append(f"strata '{d.strata}'")
     parts.append(f"cluster sample (PSU '{d.psu[0]}')" if d.psu else "each row its own PSU")
@@ -194,7 +259,10 @@ def proportions(ds: DaskSurvey, var: str, *, by, confidence, na_rm, language, wh
         _, d, ok = cells(part)
         return np.where(ok, d, -1)
 
-    V, dfs, _ = score_vcov(ds, score, D * K, cols, domain, D, transform)
+    if ds.design.replicates is not None:
+        V, dfs = _replicate_shares(ds, lambda p: score(p)[0], domain, D, K, cols, P)
+    else:
+        V, dfs, _ = score_vcov(ds, score, D * K, cols, domain, D, transform)
     lin = _Lin(P, V, W, nobs.astype(float), s2)
     n_cell = n_cell.reshape(D, K)
     return _proportions_result(
@@ -234,21 +302,77 @@ def crosstab(ds: DaskSurvey, row: str, by: str, *, alpha, margins, fisher, simul
                                  cols + _dcols(ds))
 
     def design_tests():
+        if ds.design.replicates is not None:
+            return _replicate_tests(ds, combined, Kf, cols, unw, tab, n_all, kr, kb)
+
         def score(part):
             return combined(part), ds.part_weights(part)
 
         V, _, nu = score_vcov(ds, score, Kf, cols, None, 1)
         return rao_scott_from_cells(unw.reshape(kr + 1, kb + 1), tab, V, n_all, nu, kr, kb)
 
-    def info(var, labels):
-        dt = ds.ddf[var].dtype
-        ordered = bool(isinstance(dt, pd.CategoricalDtype) and dt.ordered)
-        return VarInfo(name=var, label=var, kind="single", categories=tuple(map(str, labels)),
-                       ordered=ordered, columns=(var,))
-
     return crosstab_from_tables(
-        row, by, info(row, rl), info(by, bl), tab.reshape(kr + 1, kb + 1),
+        row, by, _info(ds, row, rl, "crosstab"), _info(ds, by, bl, "crosstab"), tab.reshape(kr + 1, kb + 1),
         unw.reshape(kr + 1, kb + 1), weighted=ds.weight is not None or bool(ds.raking),
         design_tests=design_tests if ds.has_design else None, alpha=alpha, margins=margins,
         fisher=fisher, simulate_b=simulate_b, seed=seed, fisher_seconds=fisher_seconds,
         filtered=False, wnote=_summary(ds), extra={}, design_context=None)
+
+
+def _info(ds: DaskSurvey, var: str, labels, func: str) -> VarInfo:
+    """`VarInfo` of a single-choice column, as `single` infers it in memory (a numeric
+    column with few distinct values is an ordered scale labelled ``f"{value:g}"``)."""
+    from ._common import MAX_NUMERIC_CATEGORIES
+
+    dt = ds.ddf[var].dtype
+    if pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt):
+        if len(labels) > MAX_NUMERIC_CATEGORIES:
+            raise AnalysisError(
+                f"{func}: '{var}' is a numeric variable with more than "
+                f"{MAX_NUMERIC_CATEGORIES} distinct values; expected a categorical "
+                "(single-choice) one. Hint: band it with pd.cut, or use a test for numeric "
+                "outcomes")
+        cats = tuple(f"{u:g}" for u in labels)
+        return VarInfo(name=var, label=var, kind="single", categories=cats, codes=cats,
+                       ordered=True, columns=(var,), measure="ordinal")
+    ordered = bool(isinstance(dt, pd.CategoricalDtype) and dt.ordered)
+    return VarInfo(name=var, label=var, kind="single", categories=tuple(map(str, labels)),
+                   ordered=ordered, columns=(var,))
+
+
+def frequencies(ds: DaskSurvey, var: str, *, confidence, ci_method, weight, where, language):
+    """One pass of unweighted and weighted counts per category (first slot: missing); the
+    design-based estimates are `proportions` on Dask; the table is built by the in-memory
+    code (`frequencies_result`)."""
+    from .estimates import proportions
+    from .frequencies import _ci_method, frequencies_result
+
+    _refuse("frequencies", where=where, weight=weight)
+    ci_method = _ci_method(ci_method, ds.has_design)
+    labels = categories(ds, var)
+    K = len(labels)
+    weighted = ds.weight is not None or bool(ds.raking)
+
+    def pass1(part):
+        w = ds.part_weights(part)
+        _check_design_columns(ds, part, w)
+        c = codes_of(part[var], labels) + 1
+        return (np.bincount(c, minlength=K + 1).astype(float),
+                np.bincount(c, weights=w, minlength=K + 1))
+
+    n, nw = map_reduce(ds, pass1, lambda r: (sum(x[0] for x in r), sum(x[1] for x in r)),
+                       [var] + _dcols(ds))
+    if not weighted:
+        nw = n
+    missing = pd.DataFrame({"reason": ["missing"] if n[0] else [],
+                            "code": [np.nan] if n[0] else [],
+                            "n": np.array([n[0]] if n[0] else [], dtype=int)})
+
+    def estimates(method: str) -> pd.DataFrame:
+        return proportions(ds, var, confidence=confidence, language=language,
+                           ci_method=method).to_frame()
+
+    return frequencies_result(
+        ds, var, _info(ds, var, labels, "frequencies"), n[1:], nw[1:], float(n.sum()), float(nw.sum()),
+        estimates=estimates, ci_method=ci_method, confidence=confidence, filtered=False,
+        weighted=weighted, missing=missing)

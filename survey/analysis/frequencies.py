@@ -188,15 +188,15 @@ def frequencies(
     0        x  1  33.333333  25.000000
     1        y  2  66.666667  50.000000
     """
+    from ..core.distributed import is_dask
+
+    if is_dask(survey):
+        from . import _dask
+
+        return _dask.frequencies(survey, var, confidence=confidence, ci_method=ci_method,
+                                 weight=weight, where=where, language=language)
     s = prepare(survey, weight)
-    if ci_method is None:
-        ci_method = "logit" if s.has_design else "wilson"
-    svy_methods = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
-    if ci_method not in _CI_METHODS and ci_method not in svy_methods:
-        raise AnalysisError(
-            f"frequencies: unknown ci_method {ci_method!r}; expected one of "
-            f"{', '.join(dict.fromkeys(_CI_METHODS + svy_methods))}"
-        )
+    ci_method = _ci_method(ci_method, s.has_design)
     mask = where_mask(s, where, func="frequencies")
     codes, info = single(s, var, language=language, mask=mask, func="frequencies")
     k = len(info.categories)
@@ -205,23 +205,57 @@ def frequencies(
     in_scope = mask if mask is not None else np.ones(len(codes), dtype=bool)
     n_k = np.bincount(codes + 1, minlength=k + 1)[1:].astype(float)
     nw_k = np.bincount(codes + 1, weights=w, minlength=k + 1)[1:] if weighted else n_k
-    n_valid, nw_valid = n_k.sum(), nw_k.sum()
     n_all = float(in_scope.sum())
     nw_all = float(w[in_scope].sum()) if weighted else n_all
+
+    def estimates(method: str) -> pd.DataFrame:
+        from .estimates import proportions
+
+        return proportions(s, var, confidence=confidence, language=language, where=mask,
+                           ci_method=method).to_frame()
+
+    return frequencies_result(
+        s, var, info, n_k, nw_k, n_all, nw_all, estimates=estimates, ci_method=ci_method,
+        confidence=confidence, filtered=mask is not None, weighted=weighted,
+        missing=_missing_counts(s, info, var, codes, in_scope))
+
+
+_SVY_METHODS = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
+
+
+def _ci_method(ci_method: str | None, has_design: bool) -> str:
+    """``ci_method`` checked; by default logit with a design, Wilson without."""
+    if ci_method is None:
+        return "logit" if has_design else "wilson"
+    if ci_method not in _CI_METHODS and ci_method not in _SVY_METHODS:
+        raise AnalysisError(
+            f"frequencies: unknown ci_method {ci_method!r}; expected one of "
+            f"{', '.join(dict.fromkeys(_CI_METHODS + _SVY_METHODS))}"
+        )
+    return ci_method
+
+
+def frequencies_result(s, var: str, info, n_k: np.ndarray, nw_k: np.ndarray, n_all: float,
+                       nw_all: float, *, estimates, ci_method: str, confidence: float,
+                       filtered: bool, weighted: bool, missing: pd.DataFrame) -> Frequencies:
+    """The `Frequencies` of a single-choice question from its counts per category (shared by
+    the in-memory and the Dask paths): ``n_k``/``nw_k`` unweighted and weighted counts of the
+    valid answers, ``n_all``/``nw_all`` of all rows in scope (``weighted``: ``nw`` are
+    weighted); ``estimates(ci_method)`` gives
+    the design-based `proportions` frame; ``missing`` the counts by reason."""
+    k = len(info.categories)
+    n_valid, nw_valid = n_k.sum(), nw_k.sum()
     if n_valid == 0:
         raise AnalysisError(f"frequencies: '{var}' has no valid answers" +
-                            (" within the where= filter" if mask is not None else ""))
+                            (" within the where= filter" if filtered else ""))
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = 100 * nw_k / nw_valid
         pct_all = 100 * nw_k / nw_all
     cum = np.cumsum(pct) if info.ordered else np.full(k, np.nan)
     notes = []
-    if s.has_design or ci_method in svy_methods and ci_method != "logit":
-        from .estimates import proportions
-
-        by_svy = ci_method in svy_methods
-        est = proportions(s, var, confidence=confidence, language=language, where=mask,
-                          ci_method=ci_method if by_svy else "logit").to_frame()
+    if s.has_design or ci_method in _SVY_METHODS and ci_method != "logit":
+        by_svy = ci_method in _SVY_METHODS
+        est = estimates(ci_method if by_svy else "logit")
         p = est["estimate"].to_numpy(dtype=float)
         se = est["se"].to_numpy(dtype=float)
         df = est["df"].to_numpy(dtype=float)
@@ -233,7 +267,7 @@ def frequencies(
             notes.append(
                 "Estimates: design-based (R survey::svymean of category indicators); "
                 f"{ci_method} CI as R svyciprop(method = '{ci_method}') with t({df[0]:g})"
-                + (" (where=: R subset() semantics)." if mask is not None else ".")
+                + (" (where=: R subset() semantics)." if filtered else ".")
             )
         else:
             lo, hi = proportion_ci(p * n_eff, n_eff, confidence=confidence, method=ci_method,
@@ -270,11 +304,10 @@ def frequencies(
             "deff": deff,
         }
     )
-    missing = _missing_counts(s, info, var, codes, in_scope)
     base = f"Base: {fmt_n(n_valid)} valid answers of {fmt_n(n_all)} respondents"
     if weighted:
         base += f" (weighted {fmt_n(nw_valid)} of {fmt_n(nw_all)})"
-    if mask is not None:
+    if filtered:
         base += " within the where= filter"
     miss_txt = ", ".join(f"{r} {int(c)}" for r, c in zip(missing["reason"], missing["n"]))
     notes = [

@@ -121,6 +121,32 @@ class DaskSurvey:
             w = w * step.factor[step.keys(part)]
         return w
 
+    def part_replicates(self, part: pd.DataFrame, w: np.ndarray) -> np.ndarray:
+        """Replicate weights (rows x R) of one partition; ``w`` its full-sample weights
+        (they multiply the columns when ``combined_weights=False``)."""
+        spec = self.design.replicates
+        W = np.empty((len(part), len(spec.columns)))
+        for r, c in enumerate(spec.columns):
+            W[:, r] = pd.to_numeric(part[c], errors="coerce").to_numpy(dtype=float)
+            bad = np.flatnonzero(~(W[:, r] >= 0))
+            if len(bad):
+                raise AnalysisError(
+                    f"replicate weight column '{c}' must hold non-negative numbers; row "
+                    f"{part.index[bad[0]]!r} of a partition holds {part[c].iloc[bad[0]]!r}. "
+                    "Hint: fill or drop the row before Survey.from_dask.")
+        if not spec.combined_weights:
+            W *= w[:, None]
+        return W
+
+    def replicate_rule(self):
+        """The `Replicates` variance rule (R ``svrVar``); it holds no rows."""
+        from .replicates import Replicates
+
+        spec = self.design.replicates
+        return Replicates(weights=np.empty((0, len(spec.columns))), scale=spec.scale,
+                          rscales=np.asarray(spec.rscales, dtype=float), mse=spec.mse,
+                          type=spec.type)
+
     def replace(self, **changes: Any) -> DaskSurvey:
         return dataclasses.replace(self, **changes)
 
@@ -130,7 +156,8 @@ def is_dask(obj: Any) -> bool:
 
 
 def from_dask(ddf, *, weight=None, strata=None, psu=None, fpc=None, nest=False,
-              lonely_psu="fail", questionnaire=None, language=None) -> DaskSurvey:
+              lonely_psu="fail", questionnaire=None, language=None, replicate_weights=None,
+              replicate_type=None, **replicate_options) -> DaskSurvey:
     """A `DaskSurvey` over ``ddf`` (a ``dask.dataframe.DataFrame``); see `Survey.from_dask`."""
     from .survey import _as_tuple
 
@@ -139,6 +166,15 @@ def from_dask(ddf, *, weight=None, strata=None, psu=None, fpc=None, nest=False,
             f"Survey.from_dask needs a dask DataFrame; got {type(ddf).__name__}. Hint: "
             "dask.dataframe.read_parquet('folder/') or dask.dataframe.from_pandas(df, npartitions=8)."
         )
+    if replicate_weights is not None:
+        return _replicate_from_dask(ddf, weight=weight, taylor=(strata, psu, fpc),
+                                    replicate_weights=replicate_weights,
+                                    replicate_type=replicate_type, questionnaire=questionnaire,
+                                    language=language, **replicate_options)
+    if replicate_type is not None or any(replicate_options.get(k) is not None
+                                         for k in ("rho", "scale", "rscales", "mse")):
+        raise AnalysisError("Survey.from_dask: replicate_type=, rho=, scale=, rscales= and "
+                            "mse= need replicate_weights= (the replicate weight columns)")
     psu_t, fpc_t = _as_tuple(psu), _as_tuple(fpc)
     if fpc_t:
         raise AnalysisError("Survey.from_dask: fpc is not supported on Dask (yet); the "
@@ -156,6 +192,28 @@ def from_dask(ddf, *, weight=None, strata=None, psu=None, fpc=None, nest=False,
     spec = DesignSpec(strata=strata, psu=psu_t, fpc=(), nest=nest, lonely_psu=lonely_psu)
     return DaskSurvey(ddf=ddf, weight=weight, design=spec, questionnaire=questionnaire,
                       language=language)
+
+
+def _replicate_from_dask(ddf, *, weight, taylor, replicate_weights, replicate_type,
+                         questionnaire, language, **options) -> DaskSurvey:
+    """A replicate-weight `DaskSurvey` (R ``svrepdesign``): the columns are checked by name
+    here and their values partition by partition when a statistic reads them."""
+    from .replicates import replicate_spec
+
+    if any(v is not None for v in taylor):
+        raise AnalysisError(
+            "Survey.from_dask: a replicate-weight design takes the weight and the replicate "
+            "weights only; strata/psu/fpc describe a Taylor design. Hint: drop them (the "
+            "replicate weights already carry the design).")
+    if weight is None or weight not in ddf.columns:
+        raise AnalysisError("Survey.from_dask: a replicate-weight design needs weight= (the "
+                            "full-sample weight column of the data) beside replicate_weights=")
+    names_only = pd.DataFrame(columns=list(ddf.columns))
+    if options.get("combined_weights") is None:
+        options.pop("combined_weights", None)
+    spec = replicate_spec(names_only, replicate_weights, type=replicate_type, **options)
+    return DaskSurvey(ddf=ddf, weight=weight, design=DesignSpec(replicates=spec),
+                      questionnaire=questionnaire, language=language)
 
 
 # --------------------------------------------------------------------------------------
@@ -197,6 +255,8 @@ def map_reduce(ds: DaskSurvey, fn: Callable[[pd.DataFrame], Any],
 
 def design_columns(ds: DaskSurvey) -> list[str]:
     cols = [ds.weight, ds.design.strata, *ds.design.psu]
+    if ds.design.replicates is not None:
+        cols.extend(ds.design.replicates.columns)
     for step in ds.raking:
         cols.extend(step.columns)
     return [c for c in cols if c is not None]
@@ -234,6 +294,8 @@ def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], tuple[np.ndarray,
     ``domain(part)`` (codes, -1 = outside) gives each row's domain for the df (R
     ``degf(subset(...))``: PSUs minus strata among the domain's rows with non-zero weight).
     """
+    if ds.design.replicates is not None:  # callers take `replicate_totals` instead
+        raise AnalysisError("internal: Taylor variance asked of a replicate-weight design")
     cols = list(columns) + design_columns(ds)
 
     def dense(part):
@@ -438,3 +500,55 @@ def _row_unit_vcov(ds, final, k, cols, domain, D):
             continue
         V += M * (n / (n - 1))
     return V, (n_units - n_strata).astype(float), float(n_rows - len(groups))
+
+
+# --------------------------------------------------------------------------------------
+def replicate_totals(ds: DaskSurvey, cell: Callable[[pd.DataFrame], np.ndarray], K: int,
+                     columns: Sequence[str], *,
+                     values: Callable[[pd.DataFrame], np.ndarray] | None = None,
+                     domain: Callable[[pd.DataFrame], np.ndarray] | None = None, D: int = 1,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Replicate-weight designs: weighted totals of ``K`` cells, full sample ``(K, m)`` and
+    per replicate ``(R, K, m)``, and per domain the Gram matrix ``Wr' Wr`` (R x R) of the
+    replicate weights of the domain's rows (its rank gives R ``degf``).
+
+    ``cell(part)``: each row's cell (-1 = none); ``values(part)`` (rows x m) multiply the
+    weights (default one column of ones); ``domain(part)``: each row's domain for the df
+    (-1 = outside; default every row in domain 0). Per partition that is ``R'`` times the
+    cell indicators (one ``bincount`` per replicate and value column), summed over
+    partitions: the replicate estimates (ratios of these totals) are then exactly those of
+    R ``svrVar`` in memory.
+    """
+    R = len(ds.design.replicates.columns)
+    cols = list(columns) + design_columns(ds)
+
+    def stats(part):
+        w = ds.part_weights(part)
+        Wr = ds.part_replicates(part, w)
+        c = np.asarray(cell(part), dtype=np.int64)
+        ok = c >= 0
+        v = np.ones((len(part), 1)) if values is None else np.asarray(values(part), float)
+        cc, m = c[ok], v.shape[1]
+        T, Tr = np.empty((K, m)), np.empty((R, K, m))
+        for j in range(m):
+            vj = v[ok, j]
+            T[:, j] = np.bincount(cc, weights=w[ok] * vj, minlength=K)
+            for r in range(R):
+                Tr[r, :, j] = np.bincount(cc, weights=Wr[ok, r] * vj, minlength=K)
+        d = np.zeros(len(part), dtype=np.int64) if domain is None else domain(part)
+        G = np.empty((D, R, R))
+        for j in range(D):
+            sel = Wr[d == j] if D > 1 or domain is not None else Wr
+            G[j] = sel.T @ sel
+        return T, Tr, G
+
+    return map_reduce(ds, stats, lambda res: tuple(sum(r[i] for r in res) for i in range(3)),
+                      cols)
+
+
+def gram_degf(G: np.ndarray) -> int:
+    """R ``degf`` of a replicate design from the Gram matrix of its replicate weights: the
+    rank (singular values above 1e-5 of the largest, as `Replicates.degf`) minus one."""
+    ev = np.linalg.eigvalsh(G)[::-1]
+    s = np.sqrt(np.clip(ev, 0.0, None))
+    return int((s > 1e-5 * s[0]).sum()) - 1 if s[0] > 0 else 0

@@ -100,14 +100,22 @@ class Survey:
     @classmethod
     def from_dask(cls, ddf, *, weight: str | None = None, strata: str | None = None,
                   psu: str | Sequence[str] | None = None, fpc=None, nest: bool = False,
-                  lonely_psu: str = "fail", questionnaire=None, language: str | None = None):
-        """A Survey whose rows stay in a Dask DataFrame (``dask.dataframe``): mean, total,
-        proportions, crosstab (Rao-Scott) and rake run on per-partition statistics and give
-        the in-memory results (see docs/scale.md). Dask is imported only here."""
+                  lonely_psu: str = "fail", questionnaire=None, language: str | None = None,
+                  replicate_weights: str | Sequence[str] | None = None,
+                  replicate_type: str | None = None, rho: float | None = None,
+                  scale: float | None = None, rscales: Sequence[float] | float | None = None,
+                  mse: bool | None = None, combined_weights: bool = True):
+        """A Survey whose rows stay in a Dask DataFrame (``dask.dataframe``): frequencies,
+        mean, total, proportions, crosstab (Rao-Scott) and rake run on per-partition
+        statistics and give the in-memory results (see docs/scale.md); the design options,
+        replicate weights included, are those of `from_frame`. Dask is imported only here."""
         from .distributed import from_dask
 
         return from_dask(ddf, weight=weight, strata=strata, psu=psu, fpc=fpc, nest=nest,
-                         lonely_psu=lonely_psu, questionnaire=questionnaire, language=language)
+                         lonely_psu=lonely_psu, questionnaire=questionnaire, language=language,
+                         replicate_weights=replicate_weights, replicate_type=replicate_type,
+                         rho=rho, scale=scale, rscales=rscales, mse=mse,
+                         combined_weights=combined_weights)
 
     @classmethod
     def from_frame(

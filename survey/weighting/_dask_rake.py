@@ -30,6 +30,11 @@ def rake(ds: DaskSurvey, spec: dict, *, max_iter: int, tol: float, bounds, weigh
          language) -> DaskSurvey:
     from ._rake import _ipf, warn_not_converged
 
+    if ds.design.replicates is not None:
+        raise WeightingError(
+            "rake: raking a replicate-weight design on Dask is not supported (each replicate "
+            "would be raked too, as in memory). Hint: rake the full-sample weights before "
+            "writing the replicate weights, or rake in memory with Survey.from_frame.")
     variables = list(spec)
     for var in variables:
         if var not in ds.ddf.columns:

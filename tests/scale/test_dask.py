@@ -114,10 +114,115 @@ def test_rake_then_estimates_equal_in_memory(client, data, kind):
     np.testing.assert_allclose(b.tests.to_numpy(float), a.tests.to_numpy(float), rtol=RTOL)
 
 
+FREQ_COLS = ("n", "n_weighted", "pct", "pct_all", "cum_pct", "estimate", "se", "ci_low",
+             "ci_high", "df", "deff")
+
+
+def same_frequencies(a, b):
+    fa, fb = a.to_frame(), b.to_frame()
+    assert list(fb["category"]) == list(fa["category"])
+    for c in FREQ_COLS:
+        np.testing.assert_allclose(fb[c].to_numpy(float), fa[c].to_numpy(float), rtol=RTOL,
+                                   atol=1e-13, err_msg=c)
+    pd.testing.assert_frame_equal(fb.attrs["missing"], fa.attrs["missing"], check_dtype=False)
+    assert (b.n_valid, b.n_total) == (a.n_valid, a.n_total)
+
+
+@pytest.mark.parametrize("kind", ["unweighted", "clusters", "weights_strata"])
+def test_frequencies_equal_in_memory(client, data, kind):
+    df = data.assign(k=data["psu"] % 4 + 1, s=np.where(data["psu"] % 7 == 0, None,
+                                                       np.where(data["psu"] % 2, "u", "t")))
+    kw = DESIGNS.get(kind, {})
+    mem = sv.Survey.from_frame(df, **kw)
+    dsk = sv.Survey.from_dask(dd.from_pandas(df, npartitions=3), **kw)
+    for var in ("item", "k", "s"):  # categorical with missing, numeric scale, text
+        a, b = sv.frequencies(mem, var), sv.frequencies(dsk, var)
+        same_frequencies(a, b)
+        assert b.notes == a.notes  # bases, missing counts and the CI method named alike
+    method = "clopper-pearson" if kind == "unweighted" else "beta"
+    same_frequencies(sv.frequencies(mem, "item", ci_method=method),
+                     sv.frequencies(dsk, "item", ci_method=method))
+    fb = sv.frequencies(dsk, "item").to_frame()
+    assert fb.attrs["missing"]["n"].sum() == int((df["item"].isna()).sum()) > 0
+
+
+def replicate_pair(r, npartitions=3):
+    """The in-memory replicate design ``r`` (from `as_replicate`) and the same columns on
+    Dask, declared with the replicate options a user would give."""
+    spec = r.design.replicates
+    opts = dict(replicate_weights=list(spec.columns), replicate_type=spec.type, mse=spec.mse)
+    if spec.type == "Fay":
+        opts["rho"] = spec.rho
+    elif spec.type not in ("BRR",):
+        opts.update(scale=spec.scale, rscales=list(spec.rscales))
+    mem = sv.Survey.from_frame(r.data, weight=r.weight, **opts)
+    dsk = sv.Survey.from_dask(dd.from_pandas(r.data, npartitions=npartitions),
+                              weight=r.weight, **opts)
+    return mem, dsk
+
+
+def rep_data(psus: int, strata: int, n=500, seed=9):
+    """``psus`` PSUs in ``strata`` strata (BRR/Fay half-samples need two PSUs a stratum)."""
+    df = make(n, seed)
+    df["psu"] = df["psu"] % psus
+    df["h"] = df["psu"] % strata
+    return df
+
+
+def _rep(rtype, psus=24, strata=6, **kw):
+    return lambda: sv.as_replicate(
+        sv.Survey.from_frame(rep_data(psus, strata), **DESIGNS["clusters"]), rtype, **kw)
+
+
+REPLICATES = {
+    "JK1": lambda: sv.as_replicate(sv.Survey.from_frame(rep_data(24, 1), weight="w",
+                                                        psu="psu"), "JK1"),
+    "JKn": _rep("JKn"),
+    "bootstrap": _rep("bootstrap", replicates=20, seed=4),
+    "BRR": _rep("BRR", psus=20, strata=10),
+    "Fay": _rep("Fay", psus=20, strata=10, rho=0.3, mse=True),
+}
+
+
+@pytest.mark.parametrize("rtype", list(REPLICATES))
+def test_replicate_designs_equal_in_memory(client, rtype):
+    mem, dsk = replicate_pair(REPLICATES[rtype]())
+    for fn in (sv.mean, sv.total):
+        same(fn(mem, "y"), fn(dsk, "y"))
+        same(fn(mem, "y", by="g"), fn(dsk, "y", by="g"))
+    same(sv.proportions(mem, "item"), sv.proportions(dsk, "item"))
+    same(sv.proportions(mem, "item", by="g"), sv.proportions(dsk, "item", by="g"))
+    a, b = sv.crosstab(mem, "item", by="g"), sv.crosstab(dsk, "item", by="g")
+    np.testing.assert_allclose(b.tests.to_numpy(float), a.tests.to_numpy(float), rtol=RTOL,
+                               atol=1e-14)
+    same_frequencies(sv.frequencies(mem, "item"), sv.frequencies(dsk, "item"))
+    assert sv.mean(dsk, "y").df == sv.mean(mem, "y").df > 0  # R degf: rank - 1
+
+
+def test_replicate_weights_are_checked_on_dask(client):
+    r = REPLICATES["JK1"]()
+    col = r.design.replicates.columns[2]
+    bad = r.data.copy()
+    bad.loc[bad.index[5], col] = -1.0
+    opts = dict(weight=r.weight, replicate_weights=list(r.design.replicates.columns),
+                replicate_type="JK1")
+    dsk = sv.Survey.from_dask(dd.from_pandas(bad, npartitions=3), **opts)
+    with pytest.raises(sv.SurveyError, match=f"replicate weight column '{col}' must hold "
+                                             "non-negative numbers"):
+        sv.mean(dsk, "y")
+    with pytest.raises(sv.SurveyError, match="raking a replicate-weight design on Dask"):
+        sv.rake(dsk, targets={"m1": {"f": 0.5, "m": 0.5}})
+    with pytest.raises(sv.SurveyError, match="takes the weight and the replicate weights only"):
+        sv.Survey.from_dask(dd.from_pandas(bad, npartitions=2), psu="psu", **opts)
+    with pytest.raises(sv.SurveyError, match="matches no column"):
+        sv.Survey.from_dask(dd.from_pandas(bad, npartitions=2), weight="w",
+                            replicate_weights="nothing[0-9]+", replicate_type="JK1")
+
+
 def test_unsupported_analyses_refuse_clearly(client, data):
     _, dsk = pair(data, "clusters")
     with pytest.raises(sv.SurveyError, match="does not run on a Dask-backed Survey"):
-        sv.frequencies(dsk, "item")
+        sv.ttest(dsk, "y", by="m1")
     with pytest.raises(sv.SurveyError, match="where= is not supported on a Dask-backed"):
         sv.mean(dsk, "y", where=np.ones(3, bool))
     with pytest.raises(sv.SurveyError, match="fpc is not supported on Dask"):

@@ -539,15 +539,22 @@ def design_summary(survey: Survey, design: Design | None = None) -> str:
     design = design or Design.from_survey(survey)
     spec = survey.design
     parts = []
+    rep = spec.replicates
+    if rep is not None:  # the variance comes from the replicates, not a linearisation
+        parts.append(f"{len(rep.columns)} {rep.type} replicate weights (R svrepdesign: SEs "
+                     "from the replicate re-estimates, not Taylor linearisation)"
+                     + (f"; half-samples from a Hadamard matrix: {rep.hadamard}"
+                        if rep.hadamard else ""))
     if spec.strata:
         parts.append(f"{design.n_strata} strata ('{spec.strata}')")
     if spec.psu:
         stages = " > ".join(f"'{p}'" for p in spec.psu)
         parts.append(f"{len(spec.psu)}-stage cluster sample ({design.n_psu} PSUs; {stages})")
-    else:
+    elif rep is None:
         parts.append("each row its own PSU")
-    parts.append("fpc " + ", ".join(f"'{f}'" for f in spec.fpc) if spec.fpc else
-                 "no fpc (with-replacement variance)")
+    if rep is None:
+        parts.append("fpc " + ", ".join(f"'{f}'" for f in spec.fpc) if spec.fpc else
+                     "no fpc (with-replacement variance)")
     if survey.weight:
         parts.append(f"weight '{survey.weight}'")
     else:

@@ -40,6 +40,7 @@ class ReplicateSpec:
     mse: bool = False
     rho: float | None = None
     combined_weights: bool = True  # columns are full replicate weights (else multipliers)
+    hadamard: str | None = None  # BRR/Fay built here: which Hadamard matrix chose the halves
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -327,7 +328,7 @@ def _factors_match(W: np.ndarray, w: np.ndarray, groups: np.ndarray, factors: np
 
 # --------------------------------------------------------------------------------------------
 def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int | None = None,
-                 mse: bool = False, rho: float | None = None):
+                 mse: bool = False, rho: float | None = None, hadamard=None):
     """A replicate-weight version of a Taylor design (R ``as.svrepdesign``).
 
     ``type``: ``JK1`` (one replicate per PSU, the rest reweighted by n/(n-1); unstratified
@@ -338,10 +339,16 @@ def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int |
     ``BRR`` and ``Fay`` (``rho=``; exactly two PSUs per stratum, R ``brrweights``): replicate r
     takes, in stratum h (strata in R's sorted order), the PSU chosen by row h + 1 of a 0/1
     Hadamard matrix (column r) with multiplier ``2 - rho`` and the other with ``rho`` (BRR:
-    rho = 0); scale ``1 / (R (1 - rho)^2)``. The Hadamard matrix is Sylvester's, of order the
-    smallest power of two above the number of strata (R's ``hadamard()`` may choose a smaller
-    Paley matrix: the same variance for linear statistics, other half-samples otherwise). A
-    design with an fpc is refused for BRR/Fay (R drops the fpc with a warning).
+    rho = 0); scale ``1 / (R (1 - rho)^2)``. ``hadamard=``: the 0/1 (or -1/+1) matrix, read as
+    R ``brrweights(hadamard.matrix = )`` reads it (the first value in column-major order means
+    0; at least #strata + 1 rows; R = its number of columns) - pass R's ``hadamard(n)`` or
+    ``paley(p)`` (``survey.core._hadamard.paley`` is R's construction) to get R's half-samples
+    exactly. Without it the matrix is Sylvester's, of order the smallest power of two above
+    the number of strata: R's ``hadamard()`` takes several sizes from matrices stored in its
+    binary package data, so for non-linear statistics (means, ratios) its half-samples - and
+    SEs - can differ; linear statistics (totals) get the same variance with any Hadamard
+    matrix, and the notes say which matrix was used. A design with an fpc is refused for
+    BRR/Fay (R drops the fpc with a warning).
     Calibrated (raked, post-stratified) Surveys are refused: calibrate the replicate design.
 
     >>> import pandas as pd, survey as sv
@@ -408,11 +415,13 @@ def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int |
         if d.fpc is not None:
             raise AnalysisError(f"as_replicate: {type} has no finite population correction (R "
                                 "drops the fpc with a warning); drop fpc= or use type='JKn'")
-        M = _brr_multipliers(d, rho)[st.row_cluster]
+        M = _brr_multipliers(d, rho, hadamard)[st.row_cluster]
         scale, rscales = 1.0 / (M.shape[1] * (1 - rho) ** 2), np.ones(M.shape[1])
     else:
         raise AnalysisError("as_replicate: type must be JK1, JKn, BRR, Fay or bootstrap; got "
                             f"{type!r}")
+    if hadamard is not None and type not in ("BRR", "Fay"):
+        raise AnalysisError(f"as_replicate: hadamard= is for type='BRR' or 'Fay'; got {type!r}")
     if rho is not None and type not in ("BRR", "Fay"):
         raise AnalysisError(f"as_replicate: rho= is Fay's coefficient; type={type!r} takes none")
     R = M.shape[1]
@@ -425,7 +434,11 @@ def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int |
         data[weight] = w
     spec = ReplicateSpec(columns=tuple(names), type=type, scale=float(scale),
                          rscales=tuple(float(x) for x in rscales), mse=mse,
-                         rho=rho if type == "Fay" else None)
+                         rho=rho if type == "Fay" else None,
+                         hadamard=None if type not in ("BRR", "Fay") else (
+                             f"Sylvester, order {R} (R's hadamard() may pick another matrix: "
+                             "the same SEs for totals, possibly others for ratios)"
+                             if hadamard is None else f"user-supplied, order {R}"))
     new = dataclasses.replace(s.design, strata=None, psu=(), fpc=(), nest=False,
                               replicates=spec)
     return s.replace(data=data, weight=weight, design=new)
@@ -443,13 +456,12 @@ def _fay_rho(type: str, rho) -> float:
 
 def sylvester_hadamard(order: int) -> np.ndarray:
     """The Sylvester Hadamard matrix of ``order`` (a power of two) in 0/1 form (1 = +1)."""
-    H = np.ones((1, 1), dtype=np.int8)
-    while H.shape[0] < order:
-        H = np.block([[H, H], [H, -H]])
-    return (H > 0).astype(np.int8)
+    from ._hadamard import sylvester
+
+    return sylvester(order)
 
 
-def _brr_multipliers(d, rho: float) -> np.ndarray:
+def _brr_multipliers(d, rho: float, hadamard=None) -> np.ndarray:
     """(PSUs x R) BRR/Fay multipliers as R ``brrweights``: strata sorted as text, the PSUs
     of a stratum in order of first appearance; row h + 1 of the Hadamard matrix picks, per
     replicate, which PSU of stratum h is kept (multiplier 2 - rho; the other rho)."""
@@ -471,8 +483,12 @@ def _brr_multipliers(d, rho: float) -> np.ndarray:
     order = np.lexsort((first, st.stratum))  # PSUs by stratum, then first appearance
     is_second = np.zeros(C, dtype=bool)
     is_second[order[1::2]] = True
-    order_ = 1 << int(H).bit_length()  # the smallest power of two > H
-    Had = sylvester_hadamard(order_)
+    if hadamard is None:
+        Had = sylvester_hadamard(1 << int(H).bit_length())  # the smallest power of two > H
+    else:
+        from ._hadamard import brr_matrix
+
+        Had = brr_matrix(hadamard, H)
     pick_first = Had[1 + rank[st.stratum]] == 1  # (PSUs x R): row h + 1 == 1 keeps the first
     keep = np.where(is_second[:, None], ~pick_first, pick_first)
     return np.where(keep, 2.0 - rho, rho)

@@ -248,3 +248,64 @@ def test_brr_refusals():
     with pytest.raises(sv.AnalysisError, match="BRR has no finite population correction"):
         sv.as_replicate(Survey.from_frame(df.assign(N=10), weight="w", strata="h", psu="psu",
                                           fpc="N"), "BRR")
+
+
+def test_paley_is_r_survey_construction():
+    # R survey ?paley: M <- paley(11); is.hadamard(M) -> TRUE; H <- 2*M - 1; H %*% t(H)
+    # printed as 12 on the diagonal and 0 elsewhere. Construction (R's paley.R): cell (i, j)
+    # of the core is 0 when (i + j) mod p is a quadratic residue or 0, else 1; border of 1s.
+    from survey.core._hadamard import paley
+
+    M = paley(11)
+    H = 2 * M.astype(int) - 1
+    np.testing.assert_array_equal(H @ H.T, 12 * np.eye(12))
+    assert (M[0] == 1).all() and (M[:, 0] == 1).all()  # full orthogonal balance
+    residues = {1, 3, 4, 5, 9}  # squares mod 11
+    for i, j in [(0, 0), (1, 2), (3, 7), (5, 6), (10, 10)]:
+        assert M[1 + i, 1 + j] == (0 if (i + j) % 11 in residues | {0} else 1)
+    assert paley(20).shape == (24, 24) and paley(24).shape == (32, 32)  # p = 23, p = 31
+
+
+def test_brr_with_user_hadamard_follows_r_brrweights():
+    # R brrweights(..., hadamard.matrix = H): H <- ifelse(H == values[1], 0, 1) with values[1]
+    # the first value in column-major order (so paley(11), whose [1,1] is 1, is used as
+    # 1 - paley(11)); replicate i keeps the first PSU of the k-th sorted stratum where row
+    # k + 1 of that matrix is 1; R = ncol(H) replicates. Five strata (not 2^k - 1).
+    from survey.core._hadamard import paley
+
+    df = _paired_design(5, rows=1)
+    d = Survey.from_frame(df, weight="w", strata="h", psu="psu")
+    r = sv.as_replicate(d, "BRR", hadamard=paley(11))
+    W = r.design_info().replicate.weights
+    assert W.shape == (10, 12)
+    used = 1 - paley(11)
+    kept = W > 0
+    for j in range(10):  # rows are the PSUs: the first of its stratum when j is even; the
+        k = 4 - j // 2  # strata are labelled in reverse, so row j's is the (4 - j//2)-th sorted
+        np.testing.assert_array_equal(kept[j], (used[1 + k] == 1) == (j % 2 == 0))
+    # whatever the coding (0/1, +-1, either sign) the first value is read as 0: same halves
+    for coded in (2 * paley(11).astype(int) - 1, 1 - 2 * paley(11).astype(int)):
+        r2 = sv.as_replicate(d, "BRR", hadamard=coded)
+        np.testing.assert_array_equal(r2.design_info().replicate.weights > 0, kept)
+    # totals: any Hadamard matrix gives the Taylor variance (R: linear statistics)
+    assert sv.total(r, "y").se == pytest.approx(sv.total(d, "y").se, rel=1e-10)
+    assert any("user-supplied, order 12" in n for n in sv.mean(r, "y").notes)
+    assert any("Sylvester, order 8" in n for n in sv.mean(sv.as_replicate(d, "BRR"), "y").notes)
+
+
+def test_brr_user_hadamard_refusals():
+    from survey.core._hadamard import paley
+
+    d = Survey.from_frame(_paired_design(5, rows=1), weight="w", strata="h", psu="psu")
+    with pytest.raises(sv.AnalysisError, match="has 4 rows; the design has 5 strata"):
+        sv.as_replicate(d, "BRR", hadamard=paley(3))
+    bad = paley(11).copy()
+    bad[3, 4] = 1 - bad[3, 4]
+    with pytest.raises(sv.AnalysisError, match="is not a Hadamard matrix"):
+        sv.as_replicate(d, "BRR", hadamard=bad)
+    with pytest.raises(sv.AnalysisError, match="exactly two values"):
+        sv.as_replicate(d, "BRR", hadamard=np.arange(144).reshape(12, 12))
+    with pytest.raises(sv.AnalysisError, match="square matrix"):
+        sv.as_replicate(d, "BRR", hadamard=np.ones((12, 8)))
+    with pytest.raises(sv.AnalysisError, match="hadamard= is for type='BRR' or 'Fay'"):
+        sv.as_replicate(d, "JKn", hadamard=paley(11))

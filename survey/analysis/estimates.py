@@ -294,6 +294,7 @@ def _mean_scores(y, wk, kk, units: _UnitIndex, W, nobs, Tw):
     dmz = np.nan_to_num(dm)
     # sum w (y - mean_d)^2 = sum w (y - c)^2 - (mean_d - c) sum w (y - c)
     ss = np.bincount(kk, weights=wy * yc, minlength=len(W)) - dmz * sums_c
+    ss = np.where(nobs <= 1, 0.0, np.maximum(ss, 0.0))  # one row: no spread (exactly)
     return c + dm, _s2(ss, W, nobs), (Twy - dmz[None, :] * Tw) / WD[None, :]
 
 

@@ -16,6 +16,7 @@ with the effective sample size set to ``n``, and the result's notes say so.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -37,8 +38,10 @@ def check_ci_method(method: str, func: str) -> str:
     return method
 
 
+@functools.lru_cache(maxsize=256)
 def _tq(level: float, df: float) -> float:
-    """Upper ``level`` quantile of t(df) (normal when df is infinite)."""
+    """Upper ``level`` quantile of t(df) (normal when df is infinite); cached: a table of
+    shares asks for the same quantile once per cell."""
     from scipy.stats import norm
     from scipy.stats import t as tdist
 

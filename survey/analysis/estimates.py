@@ -31,6 +31,7 @@ Conventions (all as R ``survey`` 4.x; see the notes of each result):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -140,12 +141,14 @@ class Estimate(Result):
 
 
 # ---------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
 def _z(confidence: float) -> float:
     from scipy.stats import norm
 
     return float(norm.ppf(0.5 + confidence / 2))
 
 
+@functools.lru_cache(maxsize=256)
 def _t(confidence: float, df: float) -> float:
     from scipy.stats import t as tdist
 
@@ -445,13 +448,13 @@ def _linearize_cells(design: Design, codes: np.ndarray, K: int, dom: np.ndarray 
         dd = np.zeros(len(codes), dtype=np.int64) if dom is None else dom
         return _linearize(design, Y, valid, dd if D > 1 or dom is not None else None, D, "mean")
     ok = codes >= 0 if dom is None else (codes >= 0) & (dom >= 0)
-    cell = np.where(ok, codes if dom is None else dom * K + codes, -1)
+    cell = codes if dom is None else np.where(ok, dom * K + codes, -1)  # codes: -1 = missing
     T = design.unit_totals(design.weights, cell, D * K).reshape(-1, D, K)
     sums = T.sum(0)
     W = sums.sum(1)
-    nz = ok & (design.weights != 0)
-    nobs = np.bincount((np.zeros(len(codes), dtype=np.int64) if dom is None else dom)[nz],
-                       minlength=D).astype(float)
+    nz = ok if design.weights_positive else ok & (design.weights != 0)
+    nobs = (np.array([float(np.count_nonzero(nz))]) if dom is None
+            else np.bincount(dom[nz], minlength=D).astype(float))
     with np.errstate(divide="ignore", invalid="ignore"):
         P = sums / W[:, None]
         Z = (T - np.nan_to_num(P)[None] * T.sum(2)[:, :, None]) / np.where(W > 0, W, 1)[None, :, None]
@@ -869,12 +872,19 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
     missing = int((~valid).sum()) if mask is None else int((~valid & mask).sum())
     if mask is not None:
         valid &= mask
-    codes = np.where(valid, codes, -1).astype(np.int64)
+    codes = codes.astype(np.int64, copy=False)  # -1 where missing already
+    if mask is not None:
+        codes = np.where(valid, codes, -1)
     lin = _linearize_cells(design, codes, K, None if by is None else dom, D)
-    use_all = valid & (dom >= 0)
     dfs = _domain_degf(design, None if by is None else dom, valid, D)
-    n_dom = np.bincount(dom[use_all], minlength=D)
-    n_cell = np.bincount(dom[use_all] * K + codes[use_all], minlength=D * K).reshape(D, K)
+    if by is None:  # every row is in the one domain
+        n_dom = np.array([int(np.count_nonzero(valid))])
+        n_cell = np.bincount(codes if n_dom[0] == len(codes) else codes[valid],
+                             minlength=K).reshape(1, K)
+    else:
+        use_all = valid & (dom >= 0)
+        n_dom = np.bincount(dom[use_all], minlength=D)
+        n_cell = np.bincount(dom[use_all] * K + codes[use_all], minlength=D * K).reshape(D, K)
     likelihood = None
     if ci_method == "likelihood":
         from ._intervals import likelihood_ci_r

@@ -45,7 +45,7 @@ class ReplicateSpec:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Replicates:
-    """Numeric replicate weights (n x R, analysis weights, C-contiguous) and the variance rule.
+    """Numeric replicate weights (n x R, analysis weights) and the variance rule.
 
     When every row's replicate weights are its full-sample weight times the factors of a
     group of rows (``weights[i] == base[i] * factors[groups[i]]``: replicates built per PSU,
@@ -77,8 +77,9 @@ class Replicates:
         (default 1), ``cell`` (n,) codes in 0..K-1 (-1 = left out; default all 0).
 
         One pass over the rows: a ``bincount`` to group x cell sums and a (G x R)' (G x K)
-        product when the replicates are grouped; otherwise one sparse (K x n) one-hot product
-        with the n x R matrix (read once, row by row)."""
+        product when the replicates are grouped; otherwise one matrix-vector product, or with
+        cells one sparse (K x n) one-hot product with a row-major copy of the n x R matrix
+        (made once, then read once per call)."""
         n = self.weights.shape[0]
         if cell is not None:
             cell = np.asarray(cell, dtype=np.int64)
@@ -99,7 +100,12 @@ class Replicates:
         data = np.ones(n) if x is None else np.asarray(x, dtype=float)
         idx = np.zeros(n, dtype=np.int64) if cell is None else cell
         S = sparse.csc_matrix((data, idx, np.arange(n + 1)), shape=(K, n))
-        return np.asarray(S @ self.weights).T
+        return np.asarray(S @ self._row_major).T
+
+    @functools.cached_property
+    def _row_major(self) -> np.ndarray:
+        """The weights as one C-contiguous matrix (made once, for row-wise products)."""
+        return np.ascontiguousarray(self.weights)
 
     def var(self, thetas: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """R ``svrVar``: ``thetas`` (R x k) replicate estimates, ``theta`` (k,) full sample."""
@@ -265,7 +271,7 @@ def build_replicates(data: pd.DataFrame, spec: ReplicateSpec, weights: np.ndarra
     block = data[list(spec.columns)]
     if not all(dt == np.float64 for dt in block.dtypes):
         block = block.apply(pd.to_numeric)
-    W = np.ascontiguousarray(block.to_numpy(dtype=float))  # one (n x R) row-major matrix
+    W = block.to_numpy(dtype=float)  # (n x R); no copy when the frame holds one float block
     if not spec.combined_weights:
         W = W * weights[:, None]
     found = find_groups(W, weights)
@@ -275,7 +281,7 @@ def build_replicates(data: pd.DataFrame, spec: ReplicateSpec, weights: np.ndarra
 
 
 _GROUP_TOL = 1e-14  # relative: a few units in the last place of each replicate weight
-_BLOCK = 4096  # rows per block when checking the n x R matrix (temporaries stay in cache)
+_BLOCK = 2048  # rows per block when checking the n x R matrix (temporaries stay in cache)
 
 
 def find_groups(W: np.ndarray, w: np.ndarray, *, seed: int = 20261203
@@ -316,11 +322,17 @@ def find_groups(W: np.ndarray, w: np.ndarray, *, seed: int = 20261203
 
 
 def _factors_match(W: np.ndarray, w: np.ndarray, groups: np.ndarray, factors: np.ndarray) -> bool:
-    """``W[i] == w[i] * factors[groups[i]]`` to ``_GROUP_TOL`` (relative) for every row."""
+    """``W[i] == w[i] * factors[groups[i]]`` to ``_GROUP_TOL`` (relative) for every row,
+    block by block in the memory order of ``W`` (columns of a DataFrame are column-major)."""
+    cols = W.flags.f_contiguous and not W.flags.c_contiguous
+    Wt, Ft = (W.T, np.ascontiguousarray(factors.T)) if cols else (W, factors)
     for a in range(0, len(w), _BLOCK):
         b = min(len(w), a + _BLOCK)
-        Wb = W[a:b]
-        err = np.abs(Wb - w[a:b, None] * factors[groups[a:b]])
+        if cols:  # (R x block), contiguous along the rows
+            Wb, rec = Wt[:, a:b], Ft[:, groups[a:b]] * w[a:b]
+        else:
+            Wb, rec = Wt[a:b], Ft[groups[a:b]] * w[a:b, None]
+        err = np.abs(Wb - rec)
         if not (err <= _GROUP_TOL * Wb).all():  # W >= 0; NaN fails too
             return False
     return True

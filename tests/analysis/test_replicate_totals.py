@@ -84,6 +84,12 @@ def test_groups_refused_when_weights_are_not_shared_factors():
     merged[merged == 1] = 0
     assert not rmod._factors_match(W, w, merged, found[1])
     assert rmod._factors_match(W, w, found[0], found[1])
+    # the same on a column-major matrix (a DataFrame's float block)
+    WF = np.asfortranarray(W)
+    assert not rmod._factors_match(WF, w, merged, found[1])
+    gF, fF = find_groups(WF, w)
+    np.testing.assert_array_equal(gF, found[0])
+    np.testing.assert_array_equal(fF, found[1])
     assert find_groups(W * rng.uniform(0.9, 1.1, (n, R)), w) is None  # row-specific weights
     zero = w.copy()
     zero[7] = 0.0  # full-sample weight 0 but replicate weights not 0

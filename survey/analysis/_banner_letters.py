@@ -9,12 +9,14 @@ re-estimation (replicate weights); means: linearised values; tests as R ``svycon
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from . import _banner_engine as eng
+from . import _banner_taylor as tay
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._banner_table import _Ctx, _Table
@@ -53,8 +55,11 @@ def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs
                 out["prop"] = [_diag_cov(var[:, g]) for g in groups]
             elif not design.calibration and not design._rows_are_units:
                 _, r_item, _, code_of = _prop_row_index(tab, st)
-                out["prop"] = _cluster_prop_cov(design, groups, layout, items, mem_a, starts,
-                                                r_item, code_of, R)
+                ul = tay.unit_layout(design)
+                cov_fn = (_cluster_prop_cov if ul is None
+                          else functools.partial(_unit_prop_cov, ul))
+                out["prop"] = cov_fn(design, groups, layout, items, mem_a, starts, r_item,
+                                     code_of, R)
             else:
                 covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
                 for b, sel, M, cell, k, kb in _prop_cells(tab, st, items, layout, groups):
@@ -166,6 +171,25 @@ def _row_members(it: int, k: int, r_item, row_of, code_of, R: int):
     M = np.zeros((sel.size, k))
     M[pos[row_of[e]], code_of[e]] = 1.0
     return sel, M
+
+
+def _unit_prop_cov(ul, design, groups, layout, items, mem_a, starts, r_item, code_of,
+                   R: int) -> list[np.ndarray]:
+    """`_cluster_prop_cov` on a one-stage design (``ul``: :func:`_banner_taylor.unit_layout`):
+    per question x banner variable one ``bincount`` of the unit x category x column totals
+    and one batched product for all the question's rows (:func:`_banner_taylor.prop_covs`)."""
+    covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
+    row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
+    w = np.asarray(design.weights, dtype=float)
+    by = [(tay.shift_codes(np.asarray(layout.by_codes[b]), ul.unit, ul.n_units), g.size)
+          for b, g in enumerate(groups)]
+    scratch: dict = {}
+    for it in np.unique(r_item).tolist():
+        codes, k = items[it]
+        sel, M = _row_members(it, k, r_item, row_of, code_of, R)
+        for b, V in enumerate(tay.prop_covs(ul, w, codes, k, by, M, scratch)):
+            covs[b][sel] = V
+    return covs
 
 
 def _cluster_prop_cov(design, groups, layout, items, mem_a, starts, r_item, code_of,

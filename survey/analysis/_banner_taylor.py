@@ -1,0 +1,173 @@
+"""Design-based banner letters on a one-stage Taylor design, from PSU x cell totals.
+
+The letters compare column proportions p_rj = A_rj / S_j of a row ``r`` (a category, or a
+net of categories) across the columns ``j`` of one banner variable. Their covariance is the
+design variance of the linearised scores ``Z_urj = (A_urj - p_rj B_uj) / S_j`` summed over
+the sampling units ``u`` (A: the row's weighted total in the unit and column, B: the
+column's), as R's ``svyby(~I(row == k), ~by, design, svymean, covmat=TRUE)``: ``V_r =
+sum_h s_h sum_(u in h) (Z_ur - Zbar_hr)(Z_ur - Zbar_hr)'`` with ``s_h = (1 - f_h) n_h /
+(n_h - 1)``.
+
+Everything here comes from the unit x category x column totals ``T`` of one question and
+one banner variable: one ``numpy.bincount`` over the rows (the units numbered grouped by
+stratum, so every stratum is a contiguous block), then per stratum block one centring and
+scaling by ``sqrt(s_h)``, and all the rows' (kb x kb) covariances in one batched matrix
+product. :func:`unit_totals` is that sufficient statistic on its own, the seam at which a
+partitioned (Dask) backend can add the totals of its partitions before the variance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+__all__ = ["UnitLayout", "unit_layout", "unit_totals", "prop_covs"]
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitLayout:
+    """The sampling units of a one-stage design, renumbered grouped by stratum.
+
+    ``unit`` (n,): each row's unit; ``starts`` / ``counts``: the block of every non-empty
+    stratum among the units; ``sqrt_scale``: per such stratum, ``sqrt(s_h)`` (0 for a
+    stratum sampled completely); ``n_units``: number of units.
+    """
+
+    unit: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+    sqrt_scale: np.ndarray
+    n_units: int
+
+
+def unit_layout(design) -> UnitLayout | None:
+    """The :class:`UnitLayout` of a Taylor design with one stage of clusters, or ``None``
+    when the fast path does not apply (replicate weights, calibration, several stages, rows
+    as units, a lonely PSU, or a variance factor that varies within a stratum): the caller
+    then uses the general ``Design.vcov_units`` path."""
+    if (design.replicate is not None or design.calibration or len(design.stages) != 1
+            or design._rows_are_units or design.has_lonely):
+        return None
+    st = design.stages[0]
+    scale = np.asarray(st.scale, dtype=float).copy()
+    scale[np.asarray(st.zero_stratum)[st.stratum]] = 0.0
+    order = np.argsort(st.stratum, kind="stable")
+    n_units = int(order.size)
+    rank = np.empty(n_units, dtype=np.int64)
+    rank[order] = np.arange(n_units)
+    counts = np.bincount(st.stratum, minlength=st.n_strata)
+    counts = counts[counts > 0]
+    starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+    s_sorted = scale[order]
+    first = s_sorted[starts]
+    if not np.array_equal(np.repeat(first, counts), s_sorted):
+        return None
+    return UnitLayout(rank[np.asarray(st.row_cluster)], starts, counts, np.sqrt(first),
+                      n_units)
+
+
+def unit_totals(unit: np.ndarray, n_units: int, codes: np.ndarray, k: int,
+                by_codes: np.ndarray, kb: int, w: np.ndarray) -> np.ndarray:
+    """Weighted totals of every category x column x unit: ``(k, kb, n_units)``.
+
+    ``codes`` (0..k-1) and ``by_codes`` (0..kb-1) are -1 where a row is left out (missing,
+    or outside a domain): such rows weigh nothing. Totals of row subsets (partitions) add up
+    to the totals of their union.
+    """
+    unit = np.asarray(unit, dtype=np.int64)
+    T = _totals(_category_key(codes, k), n_units, k, shift_codes(by_codes, unit, n_units),
+                kb, w)
+    return np.ascontiguousarray(T[T.shape[0] - k:, T.shape[1] - kb:])
+
+
+def shift_codes(by_codes: np.ndarray, unit: np.ndarray, n_units: int):
+    """A banner variable's part of the row keys: ``(code + eb) * n_units + unit`` (int64),
+    ``eb`` = 1 when some codes are -1 (left-out rows then fall in column 0), and ``eb``."""
+    eb = int(bool((by_codes < 0).any()))
+    key = by_codes.astype(np.int64)
+    if eb:
+        key += 1
+    key *= n_units
+    key += unit
+    return key, eb
+
+
+def _category_key(codes: np.ndarray, k: int):
+    """The question's part of the row keys: its codes, and ``eq`` (1 when some are -1: the
+    left-out rows then fall in category 0)."""
+    return codes, int(bool((codes < 0).any()))
+
+
+def _totals(qkey, n_units, k, by, kb, w, buf=None, out=None) -> np.ndarray:
+    """``(k + eq, kb + eb, n_units)`` totals; category / column 0 collect the left-out rows
+    when there are any (``eq`` / ``eb`` = 1), so no row needs to be filtered out. Each
+    category x column is a contiguous slab of units. ``buf``: scratch int64 row keys;
+    ``out``: scratch float64 totals (at least the size of the result), overwritten."""
+    (c, eq), (jkey, eb) = qkey, by
+    ke, kbe = k + eq, kb + eb
+    stride = kbe * n_units
+    key = np.multiply(c, stride, out=buf, dtype=np.int64, casting="unsafe")
+    if eq:
+        key += stride
+    key += jkey
+    size = ke * kbe * n_units
+    if out is None:
+        return np.bincount(key, weights=w, minlength=size).reshape(ke, kbe, n_units)
+    T = out[:size]  # a reused buffer: no fresh pages to fault in for every question
+    T.fill(0.0)
+    np.add.at(T, key, w)
+    return T.reshape(ke, kbe, n_units)
+
+
+def prop_covs(ul: UnitLayout, w: np.ndarray, codes: np.ndarray, k: int,
+              by: list, M: np.ndarray, scratch: dict | None = None) -> list[np.ndarray]:
+    """Per banner variable, the (rows, kb, kb) covariance of the column proportions of the
+    rows ``M`` (rows x k membership of the question's categories) of one question.
+
+    ``by``: per banner variable ``(shift_codes(codes, ul.unit, ul.n_units), kb)``;
+    ``scratch``: a dict kept across the questions of one banner for the reused buffers.
+    """
+    qkey = _category_key(codes, k)
+    scratch = {} if scratch is None else scratch
+    n = np.shape(codes)[0]
+    size = (k + qkey[1]) * max(kb + jb[1] for jb, kb in by) * ul.n_units
+    if scratch.get("key") is None or scratch["key"].size != n:
+        scratch["key"] = np.empty(n, dtype=np.int64)
+    if scratch.get("T") is None or scratch["T"].size < size:
+        scratch["T"] = np.empty(size)
+    buf, out = scratch["key"], scratch["T"]
+    single = bool((M.sum(1) == 1).all())
+    cols = M.argmax(1)
+    plain = single and M.shape[0] == k and bool((cols == np.arange(k)).all())
+    return [_row_covs(ul, _totals(qkey, ul.n_units, k, jb, kb, w, buf, out), k, kb, M, plain,
+                      single, cols) for jb, kb in by]
+
+
+def _row_covs(ul, T, k, kb, M, plain, single, cols) -> np.ndarray:
+    """The rows' covariances from the totals ``T`` (overwritten: centred, scaled, then the
+    scores ``Z``); no temporary as large as ``T`` except the rows of a net."""
+    ke, kbe, U = T.shape
+    eq, eb = ke - k, kbe - kb
+    T2 = T.reshape(ke * kbe, U)
+    sums = np.add.reduceat(T2, ul.starts, axis=1)  # (cells, strata)
+    tot = sums.sum(1).reshape(ke, kbe)[eq:, eb:]
+    S = tot.sum(0)
+    P = (M @ tot) / S  # (rows, kb)
+    means = sums / ul.counts
+    for h, (a, n) in enumerate(zip(ul.starts.tolist(), ul.counts.tolist())):
+        blk = T2[:, a:a + n]
+        blk -= means[:, h:h + 1]
+        blk *= ul.sqrt_scale[h]
+    D = T[eq:, eb:]  # (k, kb, U), centred and scaled
+    B = D.sum(0)
+    if plain:
+        Z = D
+    else:
+        Z = D[cols] if single else np.tensordot(M, D, axes=1)
+    tmp = np.empty_like(B)
+    for r in range(Z.shape[0]):  # Z_r = A_r - p_r B, in place
+        np.multiply(B, P[r][:, None], out=tmp)
+        Z[r] -= tmp
+    V = np.matmul(Z, Z.transpose(0, 2, 1))
+    return V / np.outer(S, S)

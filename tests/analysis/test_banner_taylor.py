@@ -1,0 +1,142 @@
+"""The one-stage fast path of the design-based banner letters (survey.analysis._banner_taylor)
+against an independent textbook computation and against the general path it replaces.
+
+No R value exists for these designs; the reference here is computed in the test from the
+definitions (linearised scores of each column proportion, PSU totals, stratum centring,
+``(1 - f_h) n_h / (n_h - 1)``), which is what R's ``svycontrast(svyby(~I(q == k), ~g,
+design, svymean, covmat = TRUE), c(1, -1))`` computes (tests/analysis/test_banner_design.py
+checks the banner against R itself on apiclus1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+import survey as sv
+from survey.analysis import _banner_taylor as tay
+
+
+def _data(seed=11, n=900, n_psu=60, n_strata=4, missing=0.05):
+    rng = np.random.default_rng(seed)
+    psu = rng.integers(0, n_psu, n)
+    stratum = psu % n_strata
+    effect = rng.normal(0, 0.8, n_psu)[psu]
+    q = np.clip(np.round(1.5 + effect + rng.normal(0, 1, n)), 0, 3).astype(int)
+    q[rng.random(n) < missing] = -1
+    g = rng.integers(0, 3, n)
+    g[rng.random(n) < missing] = -1
+    return pd.DataFrame({
+        "q": pd.Categorical.from_codes(q, ["a", "b", "c", "d"]),
+        "g": pd.Categorical.from_codes(g, ["x", "y", "z"]),
+        "psu": psu, "st": stratum, "w": rng.lognormal(0, 0.5, n),
+        "fpc": np.where(stratum == 1, 40.0, 200.0),
+    })
+
+
+def _reference(df, rows_of, col_a, col_b):
+    """(statistic, p) of p_a - p_b for the row ``rows_of`` (set of q categories), from the
+    definitions: rows missing q or g stay in the design with weight 0."""
+    qv = df["q"].astype(object)
+    ans = qv.notna().to_numpy()
+    y = qv.isin(rows_of).to_numpy().astype(float)
+    w = df["w"].to_numpy()
+    z = np.zeros(len(df))
+    est = []
+    for col, sign in ((col_a, 1.0), (col_b, -1.0)):
+        inc = ans & (df["g"] == col).to_numpy()
+        S = np.sum(w[inc])
+        p = np.sum(w[inc] * y[inc]) / S
+        est.append(p)
+        z += sign * np.where(inc, w * (y - p) / S, 0.0)
+    var = 0.0
+    for _, grp in df.assign(z=z).groupby("st"):
+        tot = grp.groupby("psu")["z"].sum().to_numpy()
+        n_h = len(tot)
+        f = n_h / grp["fpc"].iloc[0]
+        var += (1 - f) * n_h / (n_h - 1) * np.sum((tot - tot.mean()) ** 2)
+    stat = (est[0] - est[1]) / np.sqrt(var)
+    degf = df["psu"].nunique() - df["st"].nunique()
+    return stat, 2 * stats.t.sf(abs(stat), degf)
+
+
+def test_fast_path_equals_the_textbook_variance():
+    df = _data()
+    s = sv.Survey.from_frame(df, weight="w", strata="st", psu="psu", fpc="fpc")
+    assert tay.unit_layout(s.design_info()) is not None  # the fast path is the one tested
+    b = sv.banner(s, rows=["q"], by=["g"], correction="none", min_base=1, likert=False,
+                  nets={"q": {"ab": ["a", "b"]}})
+    t = b.tests
+    checked = 0
+    for _, r in t.iterrows():
+        members = ["a", "b"] if r["category"] == "ab" else [r["category"]]
+        stat, p = _reference(df, members, r["col_a"], r["col_b"])
+        assert r["statistic"] == pytest.approx(stat, rel=1e-12)
+        assert r["p_raw"] == pytest.approx(p, rel=1e-10)
+        checked += 1
+    assert checked == 5 * 3  # 4 categories + 1 net, 3 pairs of columns
+
+
+def _both_paths(s, **kw):
+    fast = sv.banner(s, **kw)
+    orig = tay.unit_layout
+    tay.unit_layout = lambda design: None  # the general Design.vcov_units path
+    try:
+        slow = sv.banner(s, **kw)
+    finally:
+        tay.unit_layout = orig
+    return fast, slow
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_strata=st.integers(1, 5), missing=st.sampled_from(
+    [0.0, 0.1]), domain=st.booleans(), fpc=st.booleans())
+def test_fast_path_equals_the_general_path(seed, n_strata, missing, domain, fpc):
+    df = _data(seed=seed, n=400, n_psu=30, n_strata=n_strata, missing=missing)
+    s = sv.Survey.from_frame(df, weight="w", strata="st", psu="psu",
+                             fpc="fpc" if fpc else None)
+    kw = dict(rows=["q"], by=["g"], correction="holm", min_base=1, likert=True,
+              where=(df["g"] != "z").to_numpy() if domain else None)
+    fast, slow = _both_paths(s, **kw)
+    a, b = fast.tests, slow.tests
+    np.testing.assert_allclose(a["statistic"], b["statistic"], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(a["p_adjusted"], b["p_adjusted"], rtol=1e-11, atol=1e-300)
+    assert (a["higher"] == b["higher"]).all()
+    assert (fast.to_frame()["sig_letters"] == slow.to_frame()["sig_letters"]).all()
+
+
+def test_fast_path_steps_aside_where_it_does_not_apply():
+    df = _data()
+    # a variance factor that varies inside a stratum (fpc differs between its PSUs)
+    varying = df.assign(fpc=np.where(df["psu"] % 8 == 1, 300.0, 200.0))
+    s = sv.Survey.from_frame(varying, weight="w", strata="st", psu="psu", fpc="fpc")
+    assert tay.unit_layout(s.design_info()) is None
+    two_stage = sv.Survey.from_frame(df.assign(ssu=np.arange(len(df)) // 3, fpc2=500.0),
+                                     weight="w", strata="st", psu=["psu", "ssu"],
+                                     fpc=["fpc", "fpc2"])  # with fpc: a second stage
+    assert tay.unit_layout(two_stage.design_info()) is None
+    b = sv.banner(s, rows=["q"], by=["g"], correction="none", min_base=1)
+    r = b.tests.iloc[0]
+    assert np.isfinite(r["statistic"])
+
+
+def test_unit_totals_of_partitions_add_up():
+    """The sufficient statistic a partitioned backend would combine: totals of row subsets
+    add up to the totals of all rows, and equal a direct groupby sum."""
+    df = _data(missing=0.1)
+    unit = df["psu"].to_numpy()
+    q, g = df["q"].cat.codes.to_numpy(), df["g"].cat.codes.to_numpy()
+    w = df["w"].to_numpy()
+    whole = tay.unit_totals(unit, 60, q, 4, g, 3, w)
+    parts = sum(tay.unit_totals(unit[i::3], 60, q[i::3], 4, g[i::3], 3, w[i::3])
+                for i in range(3))
+    np.testing.assert_allclose(parts, whole, rtol=1e-13)
+    ok = (q >= 0) & (g >= 0)
+    direct = df[ok].groupby([q[ok], g[ok], unit[ok]])["w"].sum()
+    for (c, j, u), v in direct.items():
+        assert whole[c, j, u] == pytest.approx(v, rel=1e-13)
+    assert whole.sum() == pytest.approx(w[ok].sum(), rel=1e-13)

@@ -124,9 +124,11 @@ def moment(kind: str, ds: DaskSurvey, var: str, *, by, confidence, na_rm, langua
 
     est = (means if kind == "mean" else S)[:, None]
     if ds.design.replicates is not None:
-        V, dfs = _replicate_moment(ds, kind, var, dcode, D, cols, est[:, 0])
+        V, dfs, whole = _replicate_moment(ds, kind, var, dcode, D, cols, est[:, 0])
     else:
-        V, dfs, _ = score_vcov(ds, score, D, cols, domain, D)
+        V, dfs, whole = score_vcov(ds, score, D, cols, domain, D)
+    if by is not None:  # R confint(svyby(...), df = degf(design)): the design's one df
+        dfs = np.full(D, float(whole))
     lin = _Lin(est, V, W, nobs, s2)
     return _moment_result(kind, var, by, labels, lin, dfs, ns, missing=missing, na_rm=na_rm,
                           confidence=confidence, df_opt=df_opt, context=[_summary(ds)])
@@ -135,7 +137,7 @@ def moment(kind: str, ds: DaskSurvey, var: str, *, by, confidence, na_rm, langua
 def _replicate_moment(ds: DaskSurvey, kind: str, var: str, dcode, D: int, cols, est):
     """Replicate designs: each replicate's mean (ratio of its totals) or total per domain,
     combined by R ``svrVar``; df per domain from the rank of the domain's replicate weights
-    (as `_replicate_linearize` and `_domain_degf` in memory)."""
+    (as `_replicate_linearize` and `_domain_degf` in memory), and of all the rows'."""
     def cell(part):
         y = _numeric(part, var)
         d = dcode(part)
@@ -149,7 +151,7 @@ def _replicate_moment(ds: DaskSurvey, kind: str, var: str, dcode, D: int, cols, 
     with np.errstate(divide="ignore", invalid="ignore"):
         est_r = Tr[:, :, 1] / Tr[:, :, 0] if kind == "mean" else Tr[:, :, 1]
     V = ds.replicate_rule().var(est_r, est)
-    return V, np.array([float(gram_degf(G[j])) for j in range(D)])
+    return V, np.array([float(gram_degf(G[j])) for j in range(D)]), float(gram_degf(G.sum(0)))
 
 
 def _replicate_shares(ds: DaskSurvey, cell, dom, D: int, K: int, cols, P: np.ndarray):

@@ -651,7 +651,11 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, whe
         valid &= mask
     lin = _linearize(design, (y if valid.all() else np.where(valid, y, 0.0))[:, None], valid,
                      None if by is None else dom, D, kind)
-    dfs = _domain_degf(design, None if by is None else dom, valid, D, lin.present)
+    if by is None:
+        dfs = _domain_degf(design, None, valid, D, lin.present)
+    else:  # R confint(svyby(...), df = degf(design)): one df, the analysed design's
+        dfs = np.repeat(_domain_degf(design, None, np.ones(len(valid), dtype=bool) if mask is None
+                                     else mask, 1), D)
     ns = (np.array([int(valid.sum())]) if by is None
           else np.bincount(dom if valid.all() and dom.min() >= 0 else dom[valid & (dom >= 0)],
                            minlength=D))

@@ -330,3 +330,32 @@ def test_svychisq_saddlepoint(designs, dn, by):
     t = sv.crosstab(designs[dn], "sch.wide", by=by).tests.loc["rao_scott_saddlepoint"]
     close(t["statistic"], r["statistic"]["X-squared"])
     close(t["p_value"], r["p_value"])
+
+
+# --- the df of domains: one rule per R call (docs/statistics.md, "Degrees of freedom") ------
+def test_domain_df_follows_the_r_call(designs):
+    from scipy.stats import t
+
+    s = designs["dclus1"]
+    # confint(svyby(~api00, ~stype, dclus1, svymean), df = degf(dclus1)): one df, 14, for every
+    # domain; SEs from R: svyby(~api00, ~stype, dclus1, svymean) (design_based.json)
+    r = BASED["dclus1/svyby/api00_by_stype/svymean"]
+    e = sv.mean(s, "api00", by="stype", df="design").to_frame()
+    assert (e["df"] == 14).all()
+    close(e["se"], r["se"])
+    half = t.ppf(0.975, 14) * np.asarray(r["se"])
+    close(e["ci_high"] - e["estimate"], half)
+    # confint(svymean(~api00, subset(dclus1, stype == "H")), df = degf(subset(...))): the
+    # domain's own df - PSUs (districts) with a high school, minus one stratum
+    d = s.data
+    k = d.loc[d["stype"] == "H", "dnum"].nunique() - 1
+    h = sv.mean(s, "api00", where=d["stype"] == "H", df="design")
+    assert h.df == k < 14
+    assert h.ci_high - h.estimate == pytest.approx(t.ppf(0.975, k) * h.se, rel=1e-12)
+    # svyby(~I(sch.wide == "Yes"), ~stype, dclus1, svyciprop): svyciprop runs on each
+    # subset design, so each domain has its own degf - the same as where= on that domain
+    p = sv.proportions(s, "sch.wide", by="stype").to_frame()
+    for g in ("E", "H", "M"):
+        w = sv.proportions(s, "sch.wide", where=d["stype"] == g).to_frame()
+        assert (p.loc[p["by_category"] == g, "df"].to_numpy() == w["df"].to_numpy()).all()
+    assert sorted(set(p["df"])) == [7.0, 11.0, 14.0]

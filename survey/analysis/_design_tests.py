@@ -189,32 +189,35 @@ def rao_scott_from_cells(full_table: np.ndarray, tot_full: np.ndarray, V_full: n
     return out
 
 
-def _saddle(x: float, lam: np.ndarray) -> float:
+def _saddle(x: float, lam: np.ndarray, mult: np.ndarray | None = None) -> float:
     """R survey's ``saddle``: saddlepoint upper tail of sum(lambda_i chi2_1) at x (NaN where R
-    gives NA)."""
+    gives NA). ``mult``: how many times each ``lam`` occurs (R repeats the -X2/ddf weight
+    ddf times, ~10^5-10^6 copies for a clustered design; every sum below is then one term
+    per distinct value times its multiplicity)."""
     from scipy.stats import norm
 
     from ._intervals import zeroin
 
+    m = np.ones(len(lam)) if mult is None else np.asarray(mult, dtype=float)
     dmax = lam.max()
     lam = lam / dmax
     x = x / dmax
 
     def k0(z):
-        return -np.log(1 - 2 * z * lam).sum() / 2
+        return -(m * np.log(1 - 2 * z * lam)).sum() / 2
 
     def k1(z):
-        return float((lam / (1 - 2 * z * lam)).sum())
+        return float((m * lam / (1 - 2 * z * lam)).sum())
 
     def k2(z):
-        return float(2 * (lam**2 / (1 - 2 * z * lam) ** 2).sum())
+        return float(2 * (m * lam**2 / (1 - 2 * z * lam) ** 2).sum())
 
     if (lam < 0).any():
         lmin = (1 / (2 * lam[lam < 0])).max() * 0.99999
-    elif x > lam.sum():
+    elif x > (m * lam).sum():
         lmin = -0.01
     else:
-        lmin = -len(lam) / (2 * x)
+        lmin = -m.sum() / (2 * x)
     lmax = (1 / (2 * lam[lam > 0])).min() * 0.99999
     z = zeroin(lambda t: k1(t) - x, lmin, lmax, tol=1e-8)
     if abs(z) < 1e-4:
@@ -238,9 +241,11 @@ def saddlepoint_p(x2: float, delta_eigen: np.ndarray, ddf: float) -> float:
     tr2 = (a**2).mean() / tr**2
     ndf = len(a) / tr2
     rval = float(fdist.sf(x2 / ndf / (tr * tr2), ndf, ddf))
-    lam = np.concatenate([a, np.repeat(-x2 / ddf, int(ddf))])
+    reps = int(ddf)  # R: rep(-X2/ddf, ddf), carried as one value with its multiplicity
+    lam = np.concatenate([a, [-x2 / ddf]]) if reps else a
+    mult = np.concatenate([np.ones(len(a)), [reps]]) if reps else None
     try:
-        s = _saddle(0.0, lam)
+        s = _saddle(0.0, lam, mult)
     except (AnalysisError, ValueError, ZeroDivisionError, FloatingPointError):
         s = math.nan
     return rval if not np.isfinite(s) else s

@@ -237,3 +237,21 @@ def test_domain_means_equal_their_row_level_definition(n, D, sort, zero, shift, 
     want = d.vcov_units(Z)
     # both sides round y (up to 1e6) to ~1e-10 before centring
     np.testing.assert_allclose(lin.vcov, want, rtol=1e-8, atol=1e-9 * max(1.0, abs(want).max()))
+
+
+@settings(max_examples=30, deadline=None)
+@given(k=st.integers(1, 6), reps=st.integers(1, 400), x2=st.floats(0.5, 40),
+       seed=st.integers(0, 10_000))
+def test_saddlepoint_with_multiplicities_equals_the_repeated_weights(k, reps, x2, seed):
+    """R's pFsum repeats the weight -X2/ddf ddf times; `_saddle` carries it once with its
+    multiplicity. Same tail probability as the expanded vector (R's own layout)."""
+    from survey.analysis._design_tests import _saddle
+
+    a = np.random.default_rng(seed).uniform(0.2, 3.0, k)
+    b = -x2 / reps
+    full = _saddle(0.0, np.concatenate([a, np.repeat(b, reps)]))
+    short = _saddle(0.0, np.concatenate([a, [b]]), np.concatenate([np.ones(k), [reps]]))
+    if np.isnan(full):
+        assert np.isnan(short)
+    else:
+        np.testing.assert_allclose(short, full, rtol=1e-9, atol=1e-15)

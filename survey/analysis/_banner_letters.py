@@ -10,6 +10,8 @@ re-estimation (replicate weights); means: linearised values; tests as R ``svycon
 from __future__ import annotations
 
 import functools
+import os
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +24,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._banner_table import _Ctx, _Table
 
 __all__ = ["_design_cov", "_run_tests"]
+
+#: Threads for the one-stage design-based letters (questions in parallel), and the number of
+#: rows from which they are used.
+THREADS = max(1, min(4, os.cpu_count() or 1))
+THREADED_ROWS = 200_000
 
 
 def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs) -> dict:
@@ -176,18 +183,39 @@ def _row_members(it: int, k: int, r_item, row_of, code_of, R: int):
 def _unit_prop_cov(ul, design, groups, layout, items, mem_a, starts, r_item, code_of,
                    R: int) -> list[np.ndarray]:
     """`_cluster_prop_cov` on a one-stage design (``ul``: :func:`_banner_taylor.unit_layout`):
-    per question x banner variable one ``bincount`` of the unit x category x column totals
-    and one batched product for all the question's rows (:func:`_banner_taylor.prop_covs`)."""
+    per question x banner variable one scatter of the unit x category x column totals and
+    one batched product for all the question's rows (:func:`_banner_taylor.prop_covs`).
+
+    The questions are independent and NumPy releases the GIL in every step (key arithmetic,
+    ``add.at``, reductions, BLAS), so on large data they run on up to ``THREADS`` threads,
+    each with its own scratch buffers; the result does not depend on the thread count.
+    """
     covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
     row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
     w = np.asarray(design.weights, dtype=float)
     by = [(tay.shift_codes(np.asarray(layout.by_codes[b]), ul.unit, ul.n_units), g.size)
           for b, g in enumerate(groups)]
-    scratch: dict = {}
-    for it in np.unique(r_item).tolist():
+    local = threading.local()
+
+    def one(it: int):
         codes, k = items[it]
         sel, M = _row_members(it, k, r_item, row_of, code_of, R)
-        for b, V in enumerate(tay.prop_covs(ul, w, codes, k, by, M, scratch)):
+        if not hasattr(local, "scratch"):
+            local.scratch = {}
+        with np.errstate(divide="ignore", invalid="ignore"):  # errstate is per thread
+            return sel, tay.prop_covs(ul, w, codes, k, by, M, local.scratch)
+
+    questions = np.unique(r_item).tolist()
+    n_threads = min(THREADS, len(questions)) if w.size >= THREADED_ROWS else 1
+    if n_threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_threads) as pool:
+            results = list(pool.map(one, questions))
+    else:
+        results = [one(it) for it in questions]
+    for sel, per_by in results:
+        for b, V in enumerate(per_by):
             covs[b][sel] = V
     return covs
 

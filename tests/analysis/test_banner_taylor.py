@@ -140,3 +140,17 @@ def test_unit_totals_of_partitions_add_up():
     for (c, j, u), v in direct.items():
         assert whole[c, j, u] == pytest.approx(v, rel=1e-13)
     assert whole.sum() == pytest.approx(w[ok].sum(), rel=1e-13)
+
+
+def test_threads_do_not_change_the_result(monkeypatch):
+    from survey.analysis import _banner_letters
+
+    df = _data(seed=5, n=3000, n_psu=90, missing=0.05)
+    s = sv.Survey.from_frame(df, weight="w", strata="st", psu="psu", fpc="fpc")
+    kw = dict(rows=["q", "g"], by=["g", "q"], correction="holm", min_base=1, likert=True)
+    monkeypatch.setattr(_banner_letters, "THREADED_ROWS", 0)
+    monkeypatch.setattr(_banner_letters, "THREADS", 3)
+    threaded = sv.banner(s, **kw).tests
+    monkeypatch.setattr(_banner_letters, "THREADS", 1)
+    serial = sv.banner(s, **kw).tests
+    pd.testing.assert_frame_equal(threaded, serial, check_exact=True)

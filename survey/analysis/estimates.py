@@ -333,7 +333,7 @@ def _linearize_calibrated(design: Design, Y0, inkey, wk, kk, D: int, kind: str) 
     with np.errstate(divide="ignore", invalid="ignore"):
         means = sums / W[:, None]
     WD = np.where(W > 0, W, 1.0) if kind == "mean" else np.ones(D)
-    Z = np.zeros((n, D, k))
+    Z = np.empty((n, D, k)) if one else np.zeros((n, D, k))
     s2 = np.empty((D, k))
     for j in range(k):
         mj = np.nan_to_num(means[:, j])
@@ -343,7 +343,7 @@ def _linearize_calibrated(design: Design, Y0, inkey, wk, kk, D: int, kind: str) 
         s2[:, j] = _s2(ss, W, nobs)
         x = wd if kind == "mean" else wk * Y0[:, j]
         if one:
-            Z[:, 0, j] = x / WD[0]
+            np.divide(x, WD[0], out=Z[:, 0, j])
         else:
             Z[np.arange(n), kk, j] = x / WD[kk]
     est = means if kind == "mean" else sums

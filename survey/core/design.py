@@ -88,6 +88,20 @@ class CalibrationStep:
             return (v - A @ coef) * w[:, None]
         raise AnalysisError(f"unknown calibration kind {self.kind!r}")
 
+    @functools.cached_property
+    def _raking_layout(self):
+        """What the raking residuals need that is fixed per step: the joint cell of each
+        row, the margin levels of each cell, the rows and rows with non-zero weight per
+        cell, the rows per margin level (computed once, not on every variance)."""
+        psw = self.weights
+        cell, cell_codes = self.cells if self.cells is not None else _joint_codes(self.codes)
+        J = len(cell_codes)
+        n_cell = np.bincount(cell, minlength=J).astype(float)
+        n_pos = np.bincount(cell, weights=(psw != 0).astype(float), minlength=J)
+        levels = [cell_codes[:, m] for m in range(cell_codes.shape[1])]
+        counts = [np.bincount(lev, weights=n_cell) for lev in levels]
+        return cell, J, n_pos, levels, counts
+
     def _raking_residuals(self, x: np.ndarray) -> np.ndarray:
         """R ``svyrecvar``'s raking branch: 10 back-fitting sweeps over the margins of
         ``zz = x / w`` (``zz -= mean of zz within the margin level``), then ``x - w * shift``.
@@ -98,20 +112,16 @@ class CalibrationStep:
         ``x / w`` is non-finite there and set to 0) but count in the level sizes, as in R.
         """
         psw = self.weights
-        cell, cell_codes = self.cells if self.cells is not None else _joint_codes(self.codes)
-        J = len(cell_codes)
-        pos = psw != 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zz0 = np.where(pos[:, None], x / np.where(pos, psw, 1.0)[:, None], 0.0)
-        zz0[~np.isfinite(zz0)] = 0.0
+        cell, J, n_pos, levels, counts = self._raking_layout
         k = x.shape[1]
         S0 = np.empty((J, k))
         for j in range(k):
-            S0[:, j] = np.bincount(cell, weights=zz0[:, j], minlength=J)
-        n_cell = np.bincount(cell, minlength=J).astype(float)
-        n_pos = np.bincount(cell, weights=pos.astype(float), minlength=J)
-        levels = [cell_codes[:, m] for m in range(cell_codes.shape[1])]
-        counts = [np.bincount(lev, weights=n_cell) for lev in levels]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                zz = x[:, j] / psw
+            bad = ~np.isfinite(zz)  # weight 0 (or a non-finite value): zz = 0, as R
+            if bad.any():
+                zz[bad] = 0.0
+            S0[:, j] = np.bincount(cell, weights=zz, minlength=J)
         shift = np.zeros((J, k))
         for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
             for lev, cnt in zip(levels, counts):
@@ -119,7 +129,12 @@ class CalibrationStep:
                 for j in range(k):
                     sums = np.bincount(lev, weights=rest[:, j], minlength=len(cnt))
                     shift[:, j] += _safe_div(sums, cnt)[lev]
-        return x - psw[:, None] * shift[cell]
+        out = np.empty_like(x, dtype=float)
+        for j in range(k):  # x - w * shift[cell], one temporary per column
+            tmp = np.take(shift[:, j], cell)
+            tmp *= psw
+            np.subtract(x[:, j], tmp, out=out[:, j])
+        return out
 
 
 def _joint_codes(codes: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["UnitLayout", "unit_layout", "unit_totals", "prop_covs"]
+__all__ = ["UnitLayout", "unit_layout", "unit_totals", "covs_from_totals", "prop_covs"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +118,17 @@ def _totals(qkey, n_units, k, by, kb, w, buf=None, out=None) -> np.ndarray:
     T.fill(0.0)
     np.add.at(T, key, w)
     return T.reshape(ke, kbe, n_units)
+
+
+def covs_from_totals(ul: UnitLayout, T: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """The (rows, kb, kb) covariance of the column proportions of the rows ``M`` (rows x k)
+    from unit totals ``T`` (k, kb, units) numbered as ``ul.unit`` numbers them, e.g. the
+    sum of :func:`unit_totals` over the partitions of the data. ``T`` is overwritten."""
+    k, kb = T.shape[:2]
+    single = bool((M.sum(1) == 1).all())
+    cols = M.argmax(1)
+    plain = single and M.shape[0] == k and bool((cols == np.arange(k)).all())
+    return _row_covs(ul, T, k, kb, M, plain, single, cols)
 
 
 def prop_covs(ul: UnitLayout, w: np.ndarray, codes: np.ndarray, k: int,

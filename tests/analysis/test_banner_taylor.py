@@ -154,3 +154,19 @@ def test_threads_do_not_change_the_result(monkeypatch):
     monkeypatch.setattr(_banner_letters, "THREADS", 1)
     serial = sv.banner(s, **kw).tests
     pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
+
+
+def test_covariances_from_partition_totals_equal_the_whole():
+    """The seam for a partitioned backend: per-partition unit totals, added, then the
+    covariances, equal the one-pass result on all rows."""
+    df = _data(seed=8, missing=0.1)
+    s = sv.Survey.from_frame(df, weight="w", strata="st", psu="psu", fpc="fpc")
+    design = s.design_info()
+    ul = tay.unit_layout(design)
+    q, g = df["q"].cat.codes.to_numpy(), df["g"].cat.codes.to_numpy()
+    w = np.asarray(design.weights, dtype=float)
+    M = np.vstack([np.eye(4), [1, 1, 0, 0]])
+    whole = tay.prop_covs(ul, w, q, 4, [(tay.shift_codes(g, ul.unit, ul.n_units), 3)], M)[0]
+    parts = [slice(0, 300), slice(300, 650), slice(650, None)]
+    T = sum(tay.unit_totals(ul.unit[p], ul.n_units, q[p], 4, g[p], 3, w[p]) for p in parts)
+    np.testing.assert_allclose(tay.covs_from_totals(ul, T, M), whole, rtol=1e-12, atol=0)

@@ -477,7 +477,7 @@ def _domain_degf(design: Design, dom: np.ndarray | None, use: np.ndarray, D: int
         d = np.zeros(len(use), dtype=np.int64) if dom is None else dom
         if D == 1 and bool(np.all(inset)):  # every row: the design's df, computed once
             return np.array([float(design.degf)])
-        return np.array([float(design.replicate.degf(inset & (d == j))) for j in range(D)])
+        return design.replicate.degf_by(np.where(inset, d, -1), D)
     st1 = design.stages[0]
     C = len(st1.stratum)
     if present is None:

@@ -130,33 +130,42 @@ class Replicates:
         settled on a spread subset of 4 R rows when its smallest singular value clears the
         tolerance times the Frobenius norm of all the rows (singular values only grow as rows
         are added, and the largest is at most that norm); otherwise the whole matrix."""
-        R = self.weights.shape[1]
         if self.factors is not None:
             w2 = self.base * self.base
             if rows is not None:
                 w2 = np.where(np.asarray(rows, dtype=bool), w2, 0.0)
-            norm2 = np.bincount(self.groups, weights=w2, minlength=len(self.factors))
-            keep = np.flatnonzero(norm2 > 0)
-            fro2 = float(norm2[keep] @ self._factor_sq[keep])
+            return self._grouped_degf(np.bincount(self.groups, weights=w2,
+                                                  minlength=len(self.factors)))
+        keep = (np.arange(self.weights.shape[0]) if rows is None
+                else np.flatnonzero(np.asarray(rows, dtype=bool)))
 
-            def block(i):
-                return self.factors[keep[i]] * np.sqrt(norm2[keep[i]])[:, None]
-        else:
-            keep = (np.arange(self.weights.shape[0]) if rows is None
-                    else np.flatnonzero(np.asarray(rows, dtype=bool)))
-            fro2 = float(self._row_sq[keep].sum())
+        def block(i):
+            return self.weights[keep[i]]
 
-            def block(i):
-                return self.weights[keep[i]]
-        m = len(keep)
-        if m == 0 or fro2 == 0:
-            return 0
-        if m > 8 * R:
-            s = np.linalg.svd(block(np.unique(np.linspace(0, m - 1, 4 * R).astype(np.int64))),
-                              compute_uv=False)
-            if len(s) == R and s[-1] > 1.01e-5 * np.sqrt(fro2):
-                return R - 1
-        return max(_rank(block(slice(None))) - 1, 0)
+        return _degf_of(block, len(keep), float(self._row_sq[keep].sum()), self.weights.shape[1])
+
+    def degf_by(self, dom: np.ndarray, D: int) -> np.ndarray:
+        """`degf` of the rows of each domain ``dom == d`` (d < D; -1 = in none), with one
+        ``bincount`` over group x domain when the replicates are grouped."""
+        dom = np.asarray(dom, dtype=np.int64)
+        if self.factors is None:
+            return np.array([float(self.degf(dom == d)) for d in range(D)])
+        G = len(self.factors)
+        ok = dom >= 0
+        w2 = np.where(ok, self.base * self.base, 0.0)
+        norm2 = np.bincount(self.groups * D + np.where(ok, dom, 0), weights=w2,
+                            minlength=G * D).reshape(G, D)
+        return np.array([float(self._grouped_degf(norm2[:, d])) for d in range(D)])
+
+    def _grouped_degf(self, norm2: np.ndarray) -> int:
+        """`degf` of the rows whose squared weights sum to ``norm2`` (G,) per group."""
+        keep = np.flatnonzero(norm2 > 0)
+
+        def block(i):
+            return self.factors[keep[i]] * np.sqrt(norm2[keep[i]])[:, None]
+
+        return _degf_of(block, len(keep), float(norm2[keep] @ self._factor_sq[keep]),
+                        self.weights.shape[1])
 
     @functools.cached_property
     def _row_sq(self) -> np.ndarray:
@@ -165,6 +174,19 @@ class Replicates:
     @functools.cached_property
     def _factor_sq(self) -> np.ndarray:
         return np.einsum("ij,ij->i", self.factors, self.factors)
+
+
+def _degf_of(block, m: int, fro2: float, R: int) -> int:
+    """Rank minus one of the (m x R) matrix whose rows ``block(index)`` gives, with squared
+    Frobenius norm ``fro2``: full rank proved on 4 R spread rows when possible."""
+    if m == 0 or fro2 == 0:
+        return 0
+    if m > 8 * R:
+        s = np.linalg.svd(block(np.unique(np.linspace(0, m - 1, 4 * R).astype(np.int64))),
+                          compute_uv=False)
+        if len(s) == R and s[-1] > 1.01e-5 * np.sqrt(fro2):
+            return R - 1
+    return max(_rank(block(slice(None))) - 1, 0)
 
 
 def _rank(W: np.ndarray, tol: float = 1e-5) -> int:

@@ -155,6 +155,10 @@ def test_degf_from_factors_equals_rank_of_rows(seed, G, R):
         expected = by_svd(W if sub is None else W[sub])
         assert grouped.degf(sub) == expected
         assert plain.degf(sub) == expected
+    dom = rng.integers(-1, 3, n)  # three domains, -1 in none
+    expected = [by_svd(W[dom == d]) if (dom == d).any() else 0 for d in range(3)]
+    assert grouped.degf_by(dom, 3).tolist() == expected
+    assert plain.degf_by(dom, 3).tolist() == expected
 
 
 def test_rank_near_the_tolerance_uses_the_svd():

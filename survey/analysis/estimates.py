@@ -793,13 +793,10 @@ def ratio(survey: Survey | pd.DataFrame, numerator: str, denominator: str, *,
         Zcols.append(np.where(use, (y0 - r * x0) / tx if tx else 0.0, 0.0))
     Zm = np.column_stack(Zcols)
     if design.replicate is not None:  # R svyratio on svrepdesign: the ratio per replicate
-        Wr = design.replicate.weights
-        reps = []
-        for d in range(D):
-            use = valid & (dom == d)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                reps.append((Wr.T @ np.where(use, y0, 0.0)) / (Wr.T @ np.where(use, x0, 0.0)))
-        V = design.replicate.var(np.column_stack(reps), np.asarray(ests))
+        cell = np.where(valid & (dom >= 0), dom, -1)  # replicate totals of every domain at once
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reps = design.replicate.totals(y0, cell, D) / design.replicate.totals(x0, cell, D)
+        V = design.replicate.var(reps, np.asarray(ests))
     elif design.calibration:
         V = design.vcov_total(Zm)
     else:

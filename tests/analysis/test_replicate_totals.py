@@ -35,6 +35,7 @@ def _paired(n_strata: int = 6, rows: int = 10, seed: int = 0) -> pd.DataFrame:
         "psu": np.repeat(np.arange(2 * n_strata), rows),
         "w": rng.uniform(1, 5, n),
         "y": rng.normal(10, 3, n),
+        "x": rng.uniform(1, 2, n),
         "item": pd.Categorical(rng.choice(["a", "b", "c"], n)),
         "grp": pd.Categorical(rng.choice(["x", "y"], n)),
     })
@@ -180,11 +181,11 @@ def _compare(a, b):
 def test_analyses_equal_on_grouped_and_plain_replicates(kind, dclus1, monkeypatch):
     def build():
         if kind == "JK1":
-            return sv.as_replicate(dclus1, "JK1"), "api00", "stype", "sch.wide"
+            return sv.as_replicate(dclus1, "JK1"), "api00", "stype", "sch.wide", "api99"
         s = Survey.from_frame(_paired(), weight="w", strata="h", psu="psu")
-        return sv.as_replicate(s, "Fay", rho=0.5), "y", "item", "grp"
+        return sv.as_replicate(s, "Fay", rho=0.5), "y", "item", "grp", "x"
 
-    fast, y, cat, by = build()
+    fast, y, cat, by, x = build()
     assert Design.from_survey(fast).replicate.factors is not None
     _ungrouped(monkeypatch)
     slow = build()[0]
@@ -192,7 +193,7 @@ def test_analyses_equal_on_grouped_and_plain_replicates(kind, dclus1, monkeypatc
     assert fast.design_info().degf == slow.design_info().degf
     for f in (lambda s: sv.mean(s, y), lambda s: sv.total(s, y),
               lambda s: sv.mean(s, y, by=by), lambda s: sv.proportions(s, cat),
-              lambda s: sv.proportions(s, cat, by=by)):
+              lambda s: sv.proportions(s, cat, by=by), lambda s: sv.ratio(s, y, x, by=by)):
         _compare(f(fast), f(slow))
     a, b = sv.crosstab(fast, cat, by=by), sv.crosstab(slow, cat, by=by)
     np.testing.assert_allclose(a.tests[["statistic", "p_value"]].to_numpy(float),
@@ -217,3 +218,21 @@ def test_mean_with_missing_values_matches_replicate_definition(monkeypatch):
     m = sv.mean(r, "y")
     assert m.estimate == pytest.approx(theta, rel=1e-12)
     assert m.se == pytest.approx(se, rel=1e-10)
+
+
+def test_ratio_by_domain_matches_replicate_definition():
+    # svyratio(~y, ~x, rep design) within domains (svyby): the ratio of the replicate totals
+    # of each domain's rows, svrVar with Fay's scale 1 / (R (1 - rho)^2)
+    df = _paired()
+    r = sv.as_replicate(Survey.from_frame(df, weight="w", strata="h", psu="psu"), "Fay",
+                        rho=0.5)
+    W = Design.from_survey(r).replicate.weights
+    R = W.shape[1]
+    est = sv.ratio(r, "y", "x", by="grp")
+    for i, g in enumerate(["x", "y"]):
+        use = (df["grp"] == g).to_numpy() & df["y"].notna().to_numpy()
+        y, x, w = df["y"].to_numpy()[use], df["x"].to_numpy()[use], df["w"].to_numpy()[use]
+        thetas = (W[use] * y[:, None]).sum(0) / (W[use] * x[:, None]).sum(0)
+        se = np.sqrt(((thetas - thetas.mean()) ** 2).sum() / (R * 0.25))
+        assert est.estimate.iloc[i] == pytest.approx((w * y).sum() / (w * x).sum(), rel=1e-12)
+        assert est.se.iloc[i] == pytest.approx(se, rel=1e-10)

@@ -22,7 +22,9 @@ __all__ = ["svyglm_vcov"]
 def svyglm_vcov(survey: Survey, X: np.ndarray, y: np.ndarray, beta: np.ndarray, mu: np.ndarray,
                 *, rows: np.ndarray | None = None, family: str = "binomial",
                 dmu_deta: np.ndarray | None = None,
-                variance: np.ndarray | None = None, sm_family=None) -> tuple[np.ndarray, int]:
+                variance: np.ndarray | None = None, sm_family=None,
+                work_weights: np.ndarray | None = None,
+                work_resid: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Sandwich covariance of ``beta`` for ``svyglm`` and the residual df.
 
     Parameters
@@ -59,6 +61,13 @@ def svyglm_vcov(survey: Survey, X: np.ndarray, y: np.ndarray, beta: np.ndarray, 
     w = design.weights[rows]
     if design.replicate is not None:
         return _replicate_refits(design, X, y, beta, rows, family, sm_family)
+    if work_weights is not None and work_resid is not None:
+        # R svy.varcoef: Ainv = summary(glm)$cov.unscaled (last IRLS weights), estfun =
+        # X * working residual * working weight (weights already include the sampling weights)
+        ww = np.asarray(work_weights, dtype=float)
+        A = X.T @ (X * ww[:, None])
+        est = X * (ww * np.asarray(work_resid, dtype=float))[:, None]
+        return _sandwich(design, A, est, rows, n)
     if dmu_deta is not None and variance is not None:
         d = np.asarray(dmu_deta, dtype=float)
         v = np.asarray(variance, dtype=float)

@@ -2,7 +2,8 @@
 (R ``regTermTest``).
 
 ``glm(survey, formula, family=...)`` fits gaussian, binomial, quasibinomial, poisson,
-quasipoisson and Gamma models with statsmodels' IRLS:
+quasipoisson and Gamma models by R's own ``glm.fit`` iterations (`_glm_r`: same start, same
+stopping rule, last-iteration covariance; statsmodels' families supply the replicate refits):
 
 * unweighted (a plain DataFrame or an unweighted Survey without design): R ``glm``; the
   dispersion is 1 for binomial and poisson (z tests) and Pearson X^2 / (n - p) otherwise
@@ -74,7 +75,7 @@ def _response(col: pd.Series, name: str, family: str) -> tuple[np.ndarray, str]:
 
 def glm(survey, formula: str, *, family: str = "gaussian", link: str | None = None,
         confidence: float = 0.95, where=None, language: str | None = None,
-        tol: float = 1e-12, max_iter: int = 100) -> Model:
+        tol: float = 1e-14, max_iter: int = 100) -> Model:
     """Generalised linear model (R ``glm``; with weights or a design, R ``svyglm``).
 
     Parameters
@@ -82,8 +83,11 @@ def glm(survey, formula: str, *, family: str = "gaussian", link: str | None = No
     family : gaussian, binomial, quasibinomial, poisson, quasipoisson or Gamma.
     link : default the family's canonical link as R (Gamma: inverse); or identity, log,
         logit, inverse, probit, cloglog, sqrt.
-    tol : IRLS convergence tolerance (relative change of the deviance); R's default 1e-8 leaves
-        the design SEs ~5e-6 off the converged values, so the default here is 1e-12.
+    tol : R ``glm.control(epsilon = )``: IRLS stops when the deviance changes by less than
+        ``tol`` relative, and the fit follows R's ``glm.fit`` step for step (its starting
+        values; covariance, dispersion and sandwich from the last iteration), so ``tol=1e-8``
+        gives R's default output (design SEs up to ~5e-6 off the converged values) and the
+        default 1e-12 R's converged one (``epsilon = 1e-14`` to ~1e-10).
     where : a domain (R ``subset()``: design kept for the variance).
 
     ``to_frame()``: ``term, estimate, se, statistic, p_value, ci_low, ci_high`` (Wald CI of the
@@ -117,18 +121,17 @@ def glm(survey, formula: str, *, family: str = "gaussian", link: str | None = No
     rows[s.data.index.get_indexer(X.index)] = True
     w = s.weights[rows] if design else np.ones(len(y))
     w = w / w.mean()
-    res, converged, iters = _fit(X.to_numpy(), y, fam, w, tol, max_iter, formula)
+    res, converged, iters = _fit(X.to_numpy(), y, family, link, w, tol, max_iter, formula)
     beta = np.asarray(res.params)
-    mu = np.asarray(res.fittedvalues)
-    eta = X.to_numpy() @ beta
+    mu = np.asarray(res.mu)
     notes = [f"Model: {family} ({link} link) for {what}; {len(y)} complete rows used of "
              f"{len(frame)}" + (" within the where= filter" if mask is not None else "") + "."]
     if design:
         from ._design_models import svyglm_vcov
 
         vcov, df_resid = svyglm_vcov(s, X.to_numpy(), y, beta, mu, rows=rows, family=family,
-                                     dmu_deta=np.asarray(fam.link.inverse_deriv(eta)),
-                                     variance=np.asarray(fam.variance(mu)), sm_family=fam)
+                                     sm_family=fam, work_weights=res.work_weights,
+                                     work_resid=res.work_resid)
         dispersion = _svyvar_pearson(s, rows, (y - mu) / np.sqrt(fam.variance(mu)))
         se = np.sqrt(np.diag(vcov))
         stat = beta / se
@@ -142,7 +145,7 @@ def glm(survey, formula: str, *, family: str = "gaussian", link: str | None = No
             dispersion = 1.0
         else:
             dispersion = float(res.pearson_chi2 / df_resid)
-        vcov = np.asarray(res.cov_params()) / res.scale * dispersion
+        vcov = res.cov_unscaled * dispersion
         se = np.sqrt(np.diag(vcov))
         stat = beta / se
         if family in ("binomial", "poisson"):
@@ -172,22 +175,19 @@ def glm(survey, formula: str, *, family: str = "gaussian", link: str | None = No
                  iterations=iters, tol=tol, term_columns=terms)
 
 
-def _fit(X, y, fam, w, tol, max_iter, formula):
-    import statsmodels.api as sm
+def _fit(X, y, family, link, w, tol, max_iter, formula):
+    """R ``glm.fit`` step for step (`_glm_r`): ``tol`` is its ``epsilon``."""
+    from ._glm_r import glm_fit_r
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            res = sm.GLM(y, X, family=fam, var_weights=w).fit(tol=tol, maxiter=max_iter)
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            raise AnalysisError(f"glm {formula!r}: the model cannot be fitted ({exc}). Hint: "
-                                "check for collinear terms or empty categories") from exc
-    iters = int(getattr(res, "fit_history", {}).get("iteration", 0))
-    converged = bool(getattr(res, "converged", True)) and not any(
-        "converge" in str(c.message).lower() for c in caught)
-    if not converged:
+    try:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            res = glm_fit_r(X, y, w, family, link, epsilon=tol, maxit=max_iter)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise AnalysisError(f"glm {formula!r}: the model cannot be fitted ({exc}). Hint: "
+                            "check for collinear terms or empty categories") from exc
+    if not res.converged:
         warnings.warn(f"glm {formula!r} did not converge", ConvergenceWarning, stacklevel=3)
-    return res, converged, iters
+    return res, res.converged, res.iterations
 
 
 def _svyvar_pearson(s, rows: np.ndarray, r: np.ndarray) -> float:

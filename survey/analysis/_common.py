@@ -118,7 +118,14 @@ def weighting_note(s: Survey) -> str:
 
 
 def fmt_n(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+    """A count: whole numbers without decimals, weighted sums with one (a sum of raked weights
+    that is 1,447 up to rounding prints as 1,447, not 1,447.0).
+
+    >>> fmt_n(365), fmt_n(1446.99999999), fmt_n(1264.63)
+    ('365', '1,447', '1,264.6')
+    """
+    x = round(float(x), 1)
+    return f"{x:,.0f}" if x.is_integer() else f"{x:,.1f}"
 
 
 def missing_reasons(s: Survey, var: str, info: VarInfo, codes: np.ndarray,

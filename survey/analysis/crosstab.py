@@ -723,11 +723,12 @@ def crosstab_from_tables(row, by, rinfo, binfo, tab_full, unw_full, *, weighted:
         order = ["cramers_v", "cramers_v_corrected", "phi", "gamma", "kendall_tau_b", "odds_ratio"]
         effects = {k_: effects[k_] for k_ in order if k_ in effects}
     dtests = tests_df if (design_tests is not None and r >= 2 and c >= 2) else None
-    base = f"Base: {fmt_n(n_unw)} respondents answering both questions"
-    if weighted:
-        base += f" (weighted n = {fmt_n(float(tab.sum()))})"
+    base = f"Base: {fmt_n(n_unw)} respondents with valid answers to both '{row}' and '{by}'"
     if filtered:
         base += ", within the where= filter"
+    if weighted:  # counts and percentages are weighted estimates, not respondents
+        base += (f"; weighted estimates (weighted base {fmt_n(float(tab.sum()))}; the "
+                 "respondents' own counts are in .unweighted)")
     method = (
         "Method: Pearson chi-square (R chisq.test, no continuity correction; Yates row for 2×2), "
         "likelihood-ratio G², Cramér's V (CI for the population V by noncentral chi-square inversion, DescTools ncchisq), "

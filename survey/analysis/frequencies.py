@@ -304,14 +304,18 @@ def frequencies_result(s, var: str, info, n_k: np.ndarray, nw_k: np.ndarray, n_a
             "deff": deff,
         }
     )
-    base = f"Base: {fmt_n(n_valid)} valid answers of {fmt_n(n_all)} respondents"
-    if weighted:
-        base += f" (weighted {fmt_n(nw_valid)} of {fmt_n(nw_all)})"
-    if filtered:
-        base += " within the where= filter"
+    base = (f"Base: {fmt_n(n_valid)} respondents with a valid answer to '{var}' (of "
+            f"{fmt_n(n_all)} respondents" + (" within the where= filter" if filtered
+                                            else "") + ")")
+    if weighted:  # the percentages are not shares of the respondents counted above
+        base += (f"; weighted estimates: pct = weighted % of the valid answers (weighted base "
+                 f"{fmt_n(nw_valid)} of {fmt_n(nw_all)}), pct_all = weighted % of all "
+                 "respondents.")
+    else:
+        base += "; pct = % of the valid answers, pct_all = % of all respondents."
     miss_txt = ", ".join(f"{r} {int(c)}" for r, c in zip(missing["reason"], missing["n"]))
     notes = [
-        base + "; pct = % of valid answers, pct_all = % of all respondents.",
+        base,
         *notes,
         ("Missing (excluded from pct): " + miss_txt + ".") if miss_txt else "No missing answers.",
         weighting_note(s),
@@ -418,7 +422,7 @@ def multi_response(
         base_txt = "respondents who answered the question"
     elif base == "returned":
         in_base = scope.copy()
-        base_txt = "all returned questionnaires"
+        base_txt = "respondents (every accepted questionnaire, answered or not)"
     else:
         in_base = scope.copy()
         mm = s.missing
@@ -452,8 +456,8 @@ def multi_response(
     total_pct = float(table["pct"].sum())
     notes = [
         f"Base: {fmt_n(n_base)} {base_txt}"
-        + (f" (weighted {fmt_n(nw_base)})" if weighted else "")
         + (" within the where= filter" if mask is not None else "")
+        + (f"; weighted estimates (weighted base {fmt_n(nw_base)})" if weighted else "")
         + f"; {fmt_n(float(n_opt.sum()))} responses.",
         f"pct = % of respondents (sums to {total_pct:.1f}%: each respondent may choose several "
         "options, so the shares can add up to more than 100%); pct_responses = % of all "

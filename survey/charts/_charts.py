@@ -505,19 +505,30 @@ def _likert_items(s: Survey, items, scale) -> list[str]:
 
 
 def _likert_title(s: Survey, scale, lang, items) -> str:
+    """The question the items answer (their grid's label); else the label of the scale they
+    form, unless it is reverse-keyed (the chart shows the items as answered, so a scale label
+    such as "positive view" would misname the raw answers) or was asked for by ``scale=``;
+    else the items' own labels, never their variable names."""
     q = s.questionnaire
     scales = getattr(q, "scales", None) or {}
     sc = scales.get(scale) if scale else None
+    label = None
     if sc is None:
-        for cand in scales.values():
-            if list(getattr(cand, "items", ())) == list(items):
-                sc = cand
-    label = getattr(sc, "label", None)
+        grids = q.grids() if hasattr(q, "grids") else []
+        grid = next((g for g in grids if set(items) <= {r.name for r in g.rows}), None)
+        label = getattr(grid, "label", None)
+        if not label:
+            sc = next((cand for cand in scales.values()
+                       if list(getattr(cand, "items", ())) == list(items)
+                       and not getattr(cand, "reverse", None)), None)
+    if not label:
+        label = getattr(sc, "label", None)
     if isinstance(label, dict) and label:
         return label.get(lang) or next(iter(label.values()))
-    if isinstance(label, str):
+    if isinstance(label, str) and label:
         return label
-    return ", ".join(items)
+    labels = [s.var_info(it, language=lang).label or it for it in items]
+    return labels[0] if len(labels) == 1 else _words(lang)["likert_title"].format(k=len(labels))
 
 
 # --- fieldwork ------------------------------------------------------------------------------

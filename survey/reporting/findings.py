@@ -19,7 +19,7 @@ significant differences; a multiple-comparison correction is named when one was 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -139,6 +139,23 @@ def _base_n(result: Any, frame: pd.DataFrame) -> float | None:
     return None
 
 
+def _is_weighted(frame: pd.DataFrame, weighted: bool | None) -> bool:
+    if weighted is not None:
+        return bool(weighted)
+    if "n_weighted" in frame.columns and "n" in frame.columns:
+        nw = pd.to_numeric(frame["n_weighted"], errors="coerce").to_numpy(dtype=float)
+        n = pd.to_numeric(frame["n"], errors="coerce").to_numpy(dtype=float)
+        return not bool(((nw - n) ** 2 < 1e-18).all())
+    return False
+
+
+def _base_text(n: float | None, lang: str, weighted: bool) -> str:
+    """`` (base: 365 respondents)``; a weighted share says it is a weighted estimate."""
+    if not n:
+        return ""
+    return _t("base_weighted" if weighted else "base", lang, n=_fmt_num(n, 0))
+
+
 def describe_proportion(
     result: Any,
     category: Any,
@@ -147,6 +164,7 @@ def describe_proportion(
     statement: str | None = None,
     confidence: float | None = None,
     show_base: bool = True,
+    weighted: bool | None = None,
 ) -> str:
     """One sentence giving the share of respondents in ``category`` with its confidence interval.
 
@@ -160,6 +178,10 @@ def describe_proportion(
     statement : str, optional
         What the respondents did, e.g. "認為年輕幹部到基層鍛煉有必要" / "consider it necessary";
         default: "answered “<category>”".
+    weighted : bool, optional
+        Whether the share is a weighted estimate (then the base says so: the respondents are
+        counted, the percentage is not their share); by default read off the result
+        (``n_weighted`` differing from ``n``).
     """
     lang = normalize_language(language)
     frame = _frame(result)
@@ -170,7 +192,7 @@ def describe_proportion(
     conf_txt = _fmt_num(conf * 100 if conf <= 1 else conf, 0)
     stmt = statement or _t("answered", lang, cat=category)
     n = _base_n(result, frame)
-    base = _t("base", lang, n=_fmt_num(n, 0)) if (show_base and n) else ""
+    base = _base_text(n, lang, _is_weighted(frame, weighted)) if show_base else ""
     lo = row.get("ci_low") if hasattr(row, "get") else None
     hi = row.get("ci_high") if hasattr(row, "get") else None
     if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
@@ -400,11 +422,14 @@ def describe_crosstab(
 
 
 def describe_multi_response(
-    result: Any, language: str = "en", *, top: int = 3, show_base: bool = True
+    result: Any, language: str = "en", *, top: int = 3, show_base: bool = True,
+    weighted: bool | None = None,
 ) -> str:
-    """The most chosen options of a multiple-response question, as % of respondents."""
+    """The most chosen options of a multiple-response question, as % of respondents (a
+    weighted estimate says so in its base)."""
     lang = normalize_language(language)
     frame = _frame(result)
+    weighted = _is_weighted(frame, weighted)
     if "category" in frame.columns:
         frame = frame.set_index(frame["category"].astype(str))
     col = next(
@@ -428,7 +453,7 @@ def describe_multi_response(
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             n = float(value)
             break
-    base = _t("base", lang, n=_fmt_num(n, 0)) if (n and show_base) else ""
+    base = _base_text(n, lang, weighted) if show_base else ""
     avg = float((vals * factor).sum() / 100.0)
     return _t("multi", lang, items=items, base=base, avg=f"{avg:.1f}")
 
@@ -449,16 +474,33 @@ def describe_reliability(result: Any, language: str = "en") -> str:
     return _t("alpha", lang, quality=quality, alpha=f"{alpha:.2f}", ci=ci, k=k)
 
 
-def describe_agreement(shares: Mapping[str, float] | pd.Series, language: str = "en") -> str:
-    """Which item of a battery has the most / least agreement (shares in percent).
+def describe_top_box(shares: Mapping[str, float] | pd.Series, categories: Sequence[Any],
+                     language: str = "en") -> str:
+    """Which item of a battery has the largest and the smallest share of answers in the top
+    ``categories`` of its scale (shares in percent), in the scale's own words.
 
-    >>> describe_agreement({"A": 80.0, "B": 35.5, "C": 60.0}, "en")
-    'Agreement is highest for “A” (80.0% agree) and lowest for “B” (35.5%).'
+    The sentence names the categories (“Agree” or “Strongly agree”, 「滿意」或「非常滿意」,
+    “Often” or “Always” ...), never a fixed word such as “agreement”: the scale may measure
+    satisfaction, frequency or importance, and items are described as answered (reverse keys
+    are not applied).
+
+    >>> describe_top_box({"A": 80.0, "B": 35.5, "C": 60.0}, ["Satisfied", "Very satisfied"], "en")
+    'The share answering “Satisfied” or “Very satisfied” is highest for “A” (80.0%) and lowest for “B” (35.5%).'
+    >>> describe_top_box({"甲": 61.0, "乙": 20.0}, ["經常", "總是"], "zh-Hant")
+    '選擇「經常」或「總是」的比例以「甲」最高（61.0%），以「乙」最低（20.0%）。'
     """
     lang = normalize_language(language)
     s = pd.Series(shares, dtype=float).dropna()
+    cats = [str(c) for c in categories]
     if len(s) < 2:
-        raise ReportError("need at least two items to compare agreement")
+        raise ReportError("need at least two items to compare their top answer categories")
+    if not cats:
+        raise ReportError("need the names of the top answer categories of the scale")
+    quoted = [_t("likert_cat", lang, cat=c) for c in cats]
+    top = ", ".join(quoted[:-1]) if lang == "en" else "、".join(quoted[:-1])
+    top = _t("likert_or", lang, a=top, b=quoted[-1]) if len(quoted) > 1 else quoted[0]
     hi_item, lo_item = s.idxmax(), s.idxmin()
-    return _t("likert_top", lang, hi_item=hi_item, lo_item=lo_item,
+    if math.isclose(s[hi_item], s[lo_item], abs_tol=0.05):  # equal at the precision shown
+        return _t("likert_top_equal", lang, top=top, hi=fmt_pct(s[hi_item]))
+    return _t("likert_top", lang, top=top, hi_item=hi_item, lo_item=lo_item,
               hi=fmt_pct(s[hi_item]), lo=fmt_pct(s[lo_item]))

@@ -516,8 +516,23 @@ class Report:
                 show_figure(response_rate_chart(frame, language=lang))
             except SurveyError as exc:
                 show_problem(str(exc), lang, key="chart_not_shown", section="fieldwork")
-        show_markdown(t("cover_rows", lang, read=read, accepted=acc, rejected=rej))
+        why = self._rejected_why()
+        show_markdown(t("cover_rows_why" if why else "cover_rows", lang, read=read, accepted=acc,
+                        rejected=rej, why=why))
         show_html("<div class='sv-page-break'></div>")
+
+    def _rejected_why(self) -> str:
+        """Why rows of the data file were not accepted (rule and count), so that the rows read,
+        the questionnaires returned and the valid ones can be reconciled on the cover."""
+        rejected = getattr(self.raw_survey, "rejected", None)
+        if rejected is None or not len(rejected) or "rule" not in rejected.columns:
+            return ""
+        from .texts import rule_name
+
+        counts = rejected["rule"].astype(str).value_counts(sort=False)
+        return t("cover_rows_sep", self.language).join(
+            t("cover_rows_item", self.language, rule=rule_name(r, self.language), n=int(n))
+            for r, n in counts.items())
 
     def _rates_table(self, frame: pd.DataFrame) -> pd.DataFrame:
         lang = self.language
@@ -693,7 +708,7 @@ class Report:
         top = frame[col].astype(float).idxmax()
         if "category" in frame.columns:
             top = frame.loc[top, "category"]
-        show_finding(fd.describe_proportion(fr, top, lang))
+        show_finding(fd.describe_proportion(fr, top, lang, weighted=self.survey.is_weighted))
         self._crosstab_findings(name)
 
     # -- per-table footnotes, in the report language, from the facts each result carries ----
@@ -858,7 +873,7 @@ class Report:
             show_figure(multi_response_chart(self.survey, name, language=lang))
         except SurveyError as exc:
             show_problem(f"chart: {exc}", lang, key="chart_not_shown")
-        show_finding(fd.describe_multi_response(mr, lang))
+        show_finding(fd.describe_multi_response(mr, lang, weighted=self.survey.is_weighted))
 
     def numeric(self, name: str) -> None:
         lang = self.language
@@ -890,14 +905,9 @@ class Report:
             show_figure(likert_chart(self.survey, items, language=lang))
         except SurveyError as exc:
             show_problem(f"chart: {exc}", lang, key="chart_not_shown")
-        agree = getattr(lk, "agree", None)
-        if agree is None:
-            frame = lk.to_frame()
-            if "pct_agree" in frame.columns:
-                key = "label" if "label" in frame.columns else "item"
-                agree = frame.set_index(key)["pct_agree"]
-        if agree is not None and len(agree) >= 2:
-            show_finding(fd.describe_agreement(agree, lang))
+        top_box = self._top_box(lk)
+        if top_box is not None:
+            show_finding(fd.describe_top_box(*top_box, lang))
         for sname, scale in q_scales(self.q).items():
             s_items = list(getattr(scale, "items", ()) or ())
             if set(s_items) & set(items):
@@ -911,6 +921,19 @@ class Report:
         if crosstabs:
             for item in items:
                 self._crosstab_findings(item)
+
+    def _top_box(self, lk: Any) -> tuple[pd.Series, list[str]] | None:
+        """(top-2 share per item, by its short label; the labels of the top 2 categories of
+        the scale), or None when the items do not share one labelled scale."""
+        frame = lk.to_frame()
+        cats = list(getattr(lk, "distribution", pd.DataFrame()).columns)
+        # numbered columns: the items have no shared labelled scale to name the answers by
+        if "top2" not in frame.columns or len(frame) < 2 or len(cats) < 3 or not all(
+                isinstance(c, str) for c in cats):
+            return None
+        shares = pd.Series(pd.to_numeric(frame["top2"], errors="coerce").to_numpy(),
+                           index=[self.short_label(str(v)) for v in frame["var"]])
+        return shares, [str(c) for c in cats[-2:]]
 
     def _likert_table(self, lk: Any) -> pd.DataFrame:
         """Item labels as rows, percentages with one decimal, n, mean, sd, top/bottom 2."""

@@ -179,7 +179,12 @@ def test_where_and_missing_excluded():
     df.loc[[0, 1], "r"] = np.nan
     ct = sv.crosstab(df, "r", by="c", where=df["c"] == "c1")
     assert ct.counts.to_numpy().tolist() == [[8, 0], [30, 0]]
-    assert ct.notes[0].startswith("Base: 38 respondents answering both questions")
+    assert ct.notes[0] == ("Base: 38 respondents with valid answers to both 'r' and 'c', "
+                           "within the where= filter; missing answers excluded.")
+    w = sv.crosstab(df.assign(w=2.0), "r", by="c", weight="w")
+    assert w.notes[0].startswith("Base: 63 respondents with valid answers to both 'r' and 'c'; "
+                                 "weighted estimates (weighted base 126; the respondents' own "
+                                 "counts are in .unweighted)")
 
 
 def test_multi_response_row():

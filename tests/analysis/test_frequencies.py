@@ -39,7 +39,9 @@ def test_frequencies_apisrs(apisrs, extra):
     lo, hi = proportion_ci(25, 200)
     assert t.loc[1, "ci_low"] == lo and t.loc[1, "ci_high"] == hi
     assert t.loc[1, "se"] == pytest.approx(np.sqrt(0.125 * 0.875 / 200))
-    assert f.notes[0].startswith("Base: 200 valid answers of 200 respondents")
+    assert f.notes[0] == ("Base: 200 respondents with a valid answer to 'stype' (of 200 "
+                          "respondents); pct = % of the valid answers, pct_all = % of all "
+                          "respondents.")
 
 
 def test_missing_reasons_and_cum_pct():
@@ -132,3 +134,28 @@ def test_numeric_with_few_values_is_tabulated():
     assert t["category"].tolist() == ["1", "3", "10"]
     assert t["n"].tolist() == [2, 3, 1]
     np.testing.assert_allclose(t["cum_pct"], [100 * 2 / 6, 100 * 5 / 6, 100])
+
+
+def test_base_notes_name_what_they_count_and_say_weighted():
+    """The base counts respondents with a valid answer (of all respondents in scope); a weighted
+    result says its percentages are weighted estimates and gives the weighted base, rounded
+    as a count (a sum of weights equal to 10 up to rounding prints as 10, not 10.0)."""
+    cats = ["yes", "no"]
+    df = pd.DataFrame({"a": pd.Categorical(["yes", "no", "yes", None, "yes"], categories=cats),
+                       "w": [1.0, 3.0, 2.0, 2.0, 2.0 + 1e-12],
+                       "g": ["x", "x", "x", "y", "y"]})
+    plain = sv.frequencies(df, "a").notes[0]
+    assert plain.startswith("Base: 4 respondents with a valid answer to 'a' (of 5 respondents)")
+    assert "weighted" not in plain
+    w = sv.frequencies(df, "a", weight="w").notes[0]
+    assert w.startswith("Base: 4 respondents with a valid answer to 'a' (of 5 respondents); "
+                        "weighted estimates: pct = weighted % of the valid answers (weighted "
+                        "base 8 of 10)")
+    where = sv.frequencies(df, "a", where=df["g"] == "x").notes[0]
+    assert "(of 3 respondents within the where= filter)" in where
+    mr_df = pd.DataFrame({"m_a": pd.array([True, False, True, None], dtype="boolean"),
+                          "m_b": pd.array([True, True, False, None], dtype="boolean"),
+                          "w": [1.0, 2, 3, 4]})
+    note = sv.multi_response(mr_df, "m", weight="w").notes[0]
+    assert note == ("Base: 3 respondents who answered the question; weighted estimates "
+                    "(weighted base 6); 4 responses.")

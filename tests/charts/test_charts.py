@@ -522,3 +522,41 @@ def test_likert_subtitle_names_the_plotted_side_not_agreement(survey_zh, languag
     assert right in sub
     for word in ("agreement", "positive", "認同", "认同", "正面"):
         assert word not in sub
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hant", "zh-Hans"])
+def test_likert_title_is_the_question_not_a_reverse_keyed_scale_label_nor_variable_names(
+        tmp_path, language):
+    """A battery's chart is titled by the question its items answer (the grid label); the
+    reverse-keyed scale's "positive view" label would misname the raw answers, and variable
+    names (att_1, att_2 ...) are not for readers."""
+    import matplotlib.pyplot as plt
+
+    import survey as sv
+
+    q = sv.load_questionnaire("grassroots_training")
+    path = tmp_path / "r.csv"
+    sv.synthesize(q, n=60, seed=5).to_csv(path, index=False)
+    s = sv.read_responses(path, q)
+    items = [f"att_{i}" for i in range(1, 7)]
+    fig = ch.likert_chart(s, items, language=language)
+    title = fig._suptitle.get_text().replace("\n", "")
+    grid = {"en": "Do you agree with the following statements?", "zh-Hant": "您是否同意以下說法？",
+            "zh-Hans": "您是否同意以下说法？"}[language]
+    assert title == grid
+    assert "att_" not in texts(fig)
+    plt.close(fig)
+    fig = ch.likert_chart(s, ["att_1", "att_2"], language=language)
+    assert fig._suptitle.get_text().replace("\n", "") == grid  # still rows of that grid
+    plt.close(fig)
+
+
+def test_likert_title_without_grid_or_scale_names_no_variables():
+    cats = ["never", "sometimes", "often"]
+    df = pd.DataFrame({c: pd.Categorical(np.resize(cats, 30), categories=cats, ordered=True)
+                       for c in ("q_a", "q_b")})
+    fig = ch.likert_chart(df, ["q_a", "q_b"], language="en")
+    assert fig._suptitle.get_text() == "Answers to 2 statements"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

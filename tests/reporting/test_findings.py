@@ -167,3 +167,77 @@ def test_language_normalization():
     assert fd.normalize_language("zh-TW") == "zh-Hant"
     assert fd.normalize_language("zh-CN") == "zh-Hans"
     assert fd.normalize_language(None) == "en"
+
+
+# --- the Likert sentence speaks in the scale's own words; weighted shares say so ------------
+
+SCALES = {  # (top two categories of the scale as the template labels them, in each language)
+    "satisfaction": {"en": ["Satisfied", "Very satisfied"], "zh-Hant": ["滿意", "非常滿意"],
+                     "zh-Hans": ["满意", "非常满意"]},
+    "frequency": {"en": ["Often", "Always"], "zh-Hant": ["經常", "總是"],
+                  "zh-Hans": ["经常", "总是"]},
+    "importance": {"en": ["Important", "Very important"], "zh-Hant": ["重要", "非常重要"],
+                   "zh-Hans": ["重要", "非常重要"]},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SCALES))
+@pytest.mark.parametrize("lang", ["en", "zh-Hant", "zh-Hans"])
+def test_top_box_sentence_names_the_scale_s_own_answers_not_agreement(kind, lang):
+    cats = SCALES[kind][lang]
+    s = fd.describe_top_box({"Item A": 72.5, "Item B": 31.0, "Item C": 50.0}, cats, lang)
+    for cat in cats:
+        assert cat in s
+    for word in ("agree", "Agree", "認同", "认同", "同意"):
+        assert word not in s
+    assert "Item A" in s and "72.5%" in s and "Item B" in s and "31.0%" in s
+    assert s.index("Item A") < s.index("Item B")  # highest first
+
+
+def test_top_box_sentence_exact_wording():
+    assert fd.describe_top_box({"a": 60.0, "b": 20.0}, ["Agree", "Strongly agree"], "en") == (
+        "The share answering “Agree” or “Strongly agree” is highest for “a” (60.0%) and lowest "
+        "for “b” (20.0%).")
+    assert fd.describe_top_box({"甲": 60.0, "乙": 20.0}, ["满意", "非常满意"], "zh-Hans") == (
+        "选择“满意”或“非常满意”的比例以“甲”最高（60.0%），以“乙”最低（20.0%）。")
+
+
+def test_top_box_equal_shares_name_no_highest_item():
+    s = fd.describe_top_box({"a": 40.0, "b": 40.0}, ["Often", "Always"], "en")
+    assert s == "The share answering “Often” or “Always” is the same for every item (40.0%)."
+
+
+def test_top_box_needs_two_items_and_categories():
+    with pytest.raises(ReportError, match="at least two items"):
+        fd.describe_top_box({"a": 40.0}, ["Often", "Always"], "en")
+    with pytest.raises(ReportError, match="top answer categories"):
+        fd.describe_top_box({"a": 40.0, "b": 3.0}, [], "en")
+
+
+def test_weighted_share_says_it_is_a_weighted_estimate():
+    f = FakeFreq(pd.DataFrame({"n": [332, 33], "n_weighted": [1264.6, 182.4],
+                               "pct": [87.4, 12.6], "ci_low": [81.6, 8.4],
+                               "ci_high": [91.6, 18.4]},
+                              index=pd.Index(["有必要", "沒有必要"], name="category")))
+    s = fd.describe_proportion(f, "有必要", "zh-Hant")
+    assert s.endswith("（加權估計；基數：365人）。")
+    assert fd.describe_proportion(f, "有必要", "en").endswith(
+        "(weighted estimate; base: 365 respondents).")
+    assert fd.describe_proportion(f, "有必要", "zh-Hans").endswith("（加权估计；基数：365人）。")
+    # unweighted results (n_weighted equal to n, or absent) keep the plain base
+    assert fd.describe_proportion(freq(), "有必要", "en").endswith("(base: 366 respondents).")
+    assert "weighted" not in fd.describe_proportion(f, "有必要", "en", weighted=False)
+
+
+def test_weighted_multi_response_says_so():
+    f = FakeFreq(pd.DataFrame({"pct_respondents": [62.3, 48.1], "n": [200, 150],
+                               "n_weighted": [800.5, 610.2]}, index=["a", "b"]))
+    assert "(weighted estimate; base:" not in fd.describe_multi_response(f, "en")  # no base n
+
+    @dataclasses.dataclass(frozen=True)
+    class Multi(FakeFreq):
+        n_base: int = 365
+
+    m = Multi(f.frame)
+    assert "(weighted estimate; base: 365 respondents)" in fd.describe_multi_response(m, "en")
+    assert "（加權估計；基數：365人）" in fd.describe_multi_response(m, "zh-Hant")

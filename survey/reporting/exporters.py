@@ -89,10 +89,24 @@ h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
 .jp-RenderedHTMLCommon table:has(tr > :nth-child(8)) { font-size: 8pt; }
 .jp-RenderedHTMLCommon table:has(tr > :nth-child(8)) :is(td, th) { padding: 2px 3px; }
 .jp-RenderedHTMLCommon table:has(tr > :nth-child(12)) { font-size: 7pt; }
-/* headings stay with what follows them */
-.jp-OutputArea-child { display: block; }
-.jp-OutputArea-child:has(h1, h2, h3, h4) { break-after: avoid; page-break-after: avoid; }
-.jp-OutputArea-child:has(h1, h2, h3, h4) + .jp-OutputArea-child { break-before: avoid; }
+/* headings stay with the first rows of what follows them, not with the whole of it: an
+   output that ends in a heading is kept with the next output; a table block's heading and
+   introduction with its header and first three rows; its last two rows with its notes; the
+   rows in between may break (the header repeats), so no half-empty page is left before a
+   long table, nor a chart glued to the table before it */
+/* JupyterLab prints each output as one unbreakable box (break-inside: avoid-page, a
+   table-cell): a table output then moves whole to the next page; let them break */
+.jp-OutputArea-child { display: block; break-inside: auto; page-break-inside: auto; }
+.jp-OutputArea-child > .jp-OutputArea-output { display: block; }
+.jp-OutputArea-child:has(> .jp-OutputArea-output > :is(h1, h2, h3, h4, h5):last-child) {
+  break-after: avoid; page-break-after: avoid; }
+.jp-OutputArea-child:has(> .jp-OutputArea-output > :is(h1, h2, h3, h4, h5):last-child)
+  + .jp-OutputArea-child { break-before: avoid; page-break-before: avoid; }
+.sv-table > :is(h1, h2, h3, h4, h5, p, .sv-caption) { break-after: avoid; page-break-after: avoid; }
+.sv-table table { break-before: avoid; page-break-before: avoid; }
+.sv-table tbody tr:nth-child(-n+3), .sv-table tbody tr:nth-last-child(-n+2) {
+  break-before: avoid; page-break-before: avoid; }
+.sv-table .sv-notes { break-before: avoid; page-break-before: avoid; break-inside: avoid; }
 /* the codebook: readable column widths */
 .jp-RenderedHTMLCommon .sv-codebook table { table-layout: fixed; width: 100%%; font-size: 8.5pt; }
 .jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(1) { width: 16%%; }

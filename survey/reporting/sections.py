@@ -66,9 +66,11 @@ DATA_TYPES_SKIP = {"note", "calculate", "text", "date", "datetime", "time", "geo
 #: a heading (and its introductory sentence) waiting for the table it introduces, so that
 #: they print in one block (see show_table); any other output shows them first
 _LEAD: list[str] = []
-#: a table of at most this many rows is kept on one page with its heading and notes; a longer
-#: one may break across pages (it keeps its heading with its first rows)
-KEEP_ROWS = 25
+#: a table of at most this many rows (a sixth of a page) is kept on one page with its heading
+#: and notes; a longer one may break across pages after its first three rows (the print CSS
+#: keeps the heading with the header and those rows, and repeats the header), so it never
+#: moves whole to the next page leaving the one before half empty
+KEEP_ROWS = 8
 
 
 def _display(obj: Any) -> None:
@@ -124,7 +126,7 @@ def show_table(frame: pd.DataFrame, *, caption: str | None = None, notes: Sequen
     lead = "".join(_LEAD)
     _LEAD.clear()
     # heading, introduction, table and notes in one block, kept on one page when the table is
-    # short enough to fit one; a long table is never kept whole (it would leave a page blank)
+    # short; a longer table is never kept whole (moving it would leave half a page blank)
     keep = (keep or bool(lead)) and len(frame) <= KEEP_ROWS
     cls = ("sv-table sv-keep" if keep else "sv-table") + (f" {klass}" if klass else "")
     show_html(f"<div class='{cls}'>{lead}{cap}{body}{foot}</div>")

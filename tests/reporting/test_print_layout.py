@@ -1,0 +1,109 @@
+"""Where page breaks fall in the printed report (Chromium, A4), read back from the PDF with
+pdftotext page by page: a heading stays with the first rows of its table, a long table breaks
+instead of moving whole to the next page (leaving half a page empty), and a chart is not glued
+to the table before it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from survey.reporting import exporters, sections
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(exporters.find_chromium() is None, reason="needs Chromium to print"),
+    pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils (pdftotext)"),
+]
+
+def _box(height_px: float) -> str:
+    """An image 600 px wide and ``height_px`` high (its own aspect ratio, so CSS that sets
+    ``height: auto`` keeps the height)."""
+    import base64
+
+    svg = (f"<svg xmlns='http://www.w3.org/2000/svg' width='600' height='{height_px:.0f}'>"
+           f"<rect width='600' height='{height_px:.0f}' fill='#ddd'/></svg>").encode()
+    return (f"<img alt='box' src='data:image/svg+xml;base64,{base64.b64encode(svg).decode()}' "
+            f"width='600' height='{height_px:.0f}'>")
+
+
+def FILLER(mm: float) -> str:  # noqa: N802 - a block of known height (96 px per inch)
+    return f"<p>filler</p>{_box(mm * 96 / 25.4)}"
+
+
+def _blocks(monkeypatch, build) -> list[str]:
+    """The HTML outputs that ``build()`` shows through the report's display helpers."""
+    out: list[str] = []
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda obj: out.append(getattr(obj, "data", None) or ""))
+    monkeypatch.setattr(sections, "_LEAD", [])
+    build()
+    return out
+
+
+def _pages(outputs: list[str], tmp_path: Path) -> list[str]:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["survey"] = {"language": "en", "title": "Layout"}
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": h})
+                    for h in outputs]
+    nb.cells = [cell]
+    html, _ = exporters.SurveyHTMLExporter().from_notebook_node(nb)
+    pdf = tmp_path / "layout.pdf"
+    pdf.write_bytes(exporters.chromium_print(html, chromium=exporters.find_chromium()))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return text.split("\f")
+
+
+def _page_of(pages: list[str], needle: str) -> int:
+    hits = [i for i, p in enumerate(pages) if needle in p]
+    assert hits, f"{needle!r} not printed"
+    return hits[0]
+
+
+def test_a_heading_prints_with_the_first_rows_of_a_long_table(monkeypatch, tmp_path):
+    rows = pd.DataFrame({"answer": [f"row{i:02d}" for i in range(1, 31)], "n": range(1, 31)}
+                        ).set_index("answer")
+
+    def build():
+        sections.show_html(FILLER(150))
+        sections.heading("Heading of the long table", 4, lead=True)
+        sections.show_table(rows, notes=["Base: the note under the table"], keep=True)
+
+    pages = _pages(_blocks(monkeypatch, build), tmp_path)
+    first = _page_of(pages, "Heading of the long table")
+    assert first == 0, "the heading moved to the next page with its whole table"
+    # with the heading: the header and at least the first three rows, never a lone heading
+    for r in ("row01", "row02", "row03"):
+        assert _page_of(pages, r) == first
+    last = _page_of(pages, "row30")
+    assert last > first  # the table breaks across pages ...
+    assert _page_of(pages, "row29") == last  # ... never leaving its last row alone
+    assert _page_of(pages, "the note under the table") == last
+    assert "answer" in pages[last] and "row30" in pages[last]  # the header repeats
+
+
+def test_a_chart_is_not_glued_to_the_short_table_before_it(monkeypatch, tmp_path):
+    small = pd.DataFrame({"answer": ["Yes", "No"], "n": [10, 20]}).set_index("answer")
+    chart = f"{_box(500)}<p>after the chart</p>"
+
+    def build():
+        sections.show_html(FILLER(170))
+        sections.heading("Heading of the short table", 4, lead=True)
+        sections.show_table(small, notes=["Base: 30"], keep=True)
+        sections.show_html(chart)
+
+    pages = _pages(_blocks(monkeypatch, build), tmp_path)
+    # the table fits under the filler; the tall chart does not and goes on alone
+    assert _page_of(pages, "Heading of the short table") == 0
+    assert _page_of(pages, "Base: 30") == 0
+    assert _page_of(pages, "after the chart") == 1

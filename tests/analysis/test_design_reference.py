@@ -381,3 +381,15 @@ def test_lonely_psu_fail_names_stratum():
 def multi_degf(multi, name):
     meta = json.loads((DATA / "design_multistage.json").read_text())
     return meta["designs"][name]["degf"]
+
+
+@pytest.mark.parametrize("dn", ["dstrat", "dsrs"])
+@pytest.mark.parametrize("col", ["stype", "comp.imp"])
+def test_svytable_through_crosstab(dn, col):
+    # svytable(~sch.wide + <col>, <dn>): weighted cell totals; their shares of the grand total
+    # (svychisq.json "proportions") - through the public crosstab
+    r = results("svychisq.json")[f"{dn}/svytable/~sch.wide + {col}"]
+    ct = sv.crosstab(DESIGNS[dn](), "sch.wide", by=col)
+    close(ct.counts.to_numpy(), r["counts"]["values"])
+    assert list(ct.counts.columns) == r["counts"]["colnames"]
+    close(ct.percent("total").to_numpy() / 100, r["proportions"]["values"])

@@ -161,3 +161,17 @@ def test_rake_report_and_margins():
     close(rep.n_effective, w.sum() ** 2 / (w**2).sum())
     assert s.weight == "weight" and "weight" in s.data and len(s.calibration) == 1
     assert "Weighting report (rake)" in rep._repr_html_()
+
+
+def test_unadjusted_srs_matches_r():
+    # d <- dsrs (weighting.json "dsrs/unadjusted"): the base design the weighting starts from
+    r = results("weighting.json")["dsrs/unadjusted"]
+    s = dsrs()
+    m, t = sv.mean(s, "api00"), sv.total(s, "enroll")  # svymean(~api00, d); svytotal(~enroll, d)
+    close([m.estimate, m.se], [r["svymean_api00"]["estimate"], r["svymean_api00"]["se"]])
+    close([t.estimate, t.se], [r["svytotal_enroll"]["estimate"], r["svytotal_enroll"]["se"]])
+    p = sv.proportions(s, "stype")  # svymean(~stype, d)
+    close(p.estimate.to_numpy(), list(r["svymean_stype"]["estimate"].values()))
+    close(p.se.to_numpy(), list(r["svymean_stype"]["se"].values()))
+    close([s.weights.sum(), s.weights.min(), s.weights.max()],
+          [r["weights_sum"], r["weights_min"], r["weights_max"]])

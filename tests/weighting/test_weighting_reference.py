@@ -175,3 +175,54 @@ def test_unadjusted_srs_matches_r():
     close(p.se.to_numpy(), list(r["svymean_stype"]["se"].values()))
     close([s.weights.sum(), s.weights.min(), s.weights.max()],
           [r["weights_sum"], r["weights_min"], r["weights_max"]])
+
+
+def _kalton():
+    # survey package tests/kalton.Rout.save:
+    #   ab <- expand.grid(a = factor(1:4), b = factor(1:3))
+    #   kaltonsample <- ab[rep(1:12, c(20,50,100,30,40,140,50,100,40,310,50,70)), ]
+    #   kaltonpop <- ab[rep(1:12, c(80,60,170,55,40,150,60,165,55,340,200,125)), ]
+    #   dkalton <- svydesign(id = ~1, data = kaltonsample)
+    a, b = np.tile([1, 2, 3, 4], 3), np.repeat([1, 2, 3], 4)
+    ns = [20, 50, 100, 30, 40, 140, 50, 100, 40, 310, 50, 70]
+    pop = [80, 60, 170, 55, 40, 150, 60, 165, 55, 340, 200, 125]
+    d = pd.DataFrame({"an": np.repeat(a, ns), "bn": np.repeat(b, ns), "w": 1.0})
+    d["a"], d["b"] = pd.Categorical(d["an"].astype(str)), pd.Categorical(d["bn"].astype(str))
+    na = np.bincount(a, weights=pop)[1:]
+    nb = np.bincount(b, weights=pop)[1:]
+    margins = {"a": {str(k + 1): float(v) for k, v in enumerate(na)},
+               "b": {str(k + 1): float(v) for k, v in enumerate(nb)}}
+    greg = {"(Intercept)": float(sum(pop)), "an": float(a @ pop), "bn": float(b @ pop)}
+    return Survey.from_frame(d, weight="w"), margins, greg
+
+
+KALTON = {  # round(svytable(~a+b, d)/xtabs(~a+b, kaltonsample), 2): rows a = 1..4, cols b
+    # table B: rake(dkalton, list(~a, ~b), ..., control = list(epsilon = 0.0001)) and
+    #          calibrate(dkalton, ~a+b, marginalpop, calfun = "raking")
+    "rake": [[1.81, 1.45, 2.02], [1.08, 0.87, 1.21], [2.20, 1.76, 2.45], [1.83, 1.47, 2.04]],
+    "raking": [[1.81, 1.45, 2.02], [1.08, 0.87, 1.21], [2.20, 1.76, 2.45], [1.83, 1.47, 2.04]],
+    # table C: calibrate(dkalton, ~a+b, marginalpop)
+    "linear": [[1.82, 1.50, 1.97], [1.09, 0.78, 1.24], [2.19, 1.88, 2.34], [1.83, 1.52, 1.98]],
+    # table D: calibrate(dkalton, ~as.numeric(a)+as.numeric(b), gregpop)
+    "greg": [[1.21, 1.17, 1.14], [1.43, 1.40, 1.36], [1.66, 1.62, 1.59], [1.88, 1.85, 1.81]],
+    # table G: calibrate(dkalton, ~a+b, marginalpop, bounds = c(0.5, 2.2), calfun = "logit")
+    "logit": [[1.87, 1.46, 1.98], [1.08, 0.74, 1.27], [2.17, 2.09, 2.18], [1.89, 1.49, 1.99]],
+    # table G: calibrate(dkalton, ~a+b, marginalpop, bounds = c(0.5, 2.2))
+    "trunclinear": [[1.81, 1.48, 1.99], [1.08, 0.75, 1.26], [2.20, 2.00, 2.20],
+                    [1.83, 1.50, 2.00]],
+}
+
+
+@pytest.mark.parametrize("kind", list(KALTON))
+def test_kalton_calibration_tables_match_r(kind):
+    s, margins, greg = _kalton()
+    out = {"rake": lambda: sv.rake(s, margins),
+           "raking": lambda: sv.calibrate(s, margins, method="raking"),
+           "linear": lambda: sv.calibrate(s, margins),
+           "greg": lambda: sv.calibrate(s, greg),
+           "logit": lambda: sv.calibrate(s, margins, method="logit", bounds=(0.5, 2.2)),
+           "trunclinear": lambda: sv.calibrate(s, margins, bounds=(0.5, 2.2))}[kind]()
+    g = out.data.assign(g=out.weights / s.weights).groupby(["a", "b"], observed=True)["g"]
+    assert (g.max() - g.min()).max() < 1e-9  # one g-weight per cell
+    table = g.first().unstack().to_numpy()
+    np.testing.assert_allclose(table, KALTON[kind], atol=0.005 + 1e-12)  # printed to 2 decimals

@@ -52,7 +52,7 @@ def _domain_codes(ds: DaskSurvey, by: str | None):
 
 
 def _check_design_columns(ds: DaskSurvey, part: pd.DataFrame, w: np.ndarray) -> None:
-    for col in (ds.design.strata, *ds.design.psu):
+    for col in (ds.design.strata, *ds.design.psu, *ds.design.fpc):
         if col is not None and part[col].isna().any():
             raise AnalysisError(f"design column '{col}' has a missing value; every row needs "
                                 "one. Hint: fill it or drop the row before building the design.")
@@ -198,7 +198,12 @@ def _summary(ds: DaskSurvey) -> str:
                                   f"weight '{ds.weight}'"]) + "."
     if d.strata:
         parts.append(f"strata '{d.strata}'")
-    parts.append(f"cluster sample (PSU '{d.psu[0]}')" if d.psu else "each row its own PSU")
+    stages = d.psu[:max(len(d.fpc), 1)]
+    parts.append(("cluster sample (" + ", ".join(f"stage {i + 1} '{c}'" for i, c in
+                                                  enumerate(stages)) + ")")
+                 if d.psu else "each row its own PSU")
+    if d.fpc:
+        parts.append("fpc " + ", ".join(f"'{c}'" for c in d.fpc))
     parts.append(f"weight '{ds.weight}'" if ds.weight else "unweighted")
     if ds.raking:
         parts.append("variance uses raking residuals")

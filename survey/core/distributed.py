@@ -18,7 +18,8 @@ The variance follows `Design` exactly:
   sweeps, on the table of joint cells, as `CalibrationStep` does in memory).
 
 ``dask`` is imported only inside the functions (``import survey`` never imports it).
-fpc and multi-stage designs are refused with a clear error (not supported on Dask yet).
+fpc and multi-stage designs: the units are the distinct (stratum, PSU, SSU, ...) of the
+stages used and carry their fpc; rows as units with an fpc: the fpc per stratum.
 """
 
 from __future__ import annotations
@@ -176,20 +177,25 @@ def from_dask(ddf, *, weight=None, strata=None, psu=None, fpc=None, nest=False,
         raise AnalysisError("Survey.from_dask: replicate_type=, rho=, scale=, rscales= and "
                             "mse= need replicate_weights= (the replicate weight columns)")
     psu_t, fpc_t = _as_tuple(psu), _as_tuple(fpc)
-    if fpc_t:
-        raise AnalysisError("Survey.from_dask: fpc is not supported on Dask (yet); the "
-                            "with-replacement variance of the first stage is. Hint: drop fpc= "
-                            "or load the data in memory with Survey.from_frame.")
-    if len(psu_t) > 1:
-        raise AnalysisError("Survey.from_dask: one psu column (single-stage design) is "
-                            f"supported on Dask; got {list(psu_t)}. Hint: give the first-stage "
-                            "PSU only (ultimate-cluster variance, R's default without fpc).")
+    if fpc_t and len(fpc_t) != max(len(psu_t), 1):
+        raise AnalysisError(
+            f"Survey.from_dask: fpc names {len(fpc_t)} column(s) but the design has "
+            f"{max(len(psu_t), 1)} stage(s) (psu {list(psu_t)}); give one fpc column per psu "
+            "column, as R svydesign requires. Hint: to ignore the later stages, give only the "
+            "first psu column.")
+    if fpc_t and weight is None:
+        raise AnalysisError(
+            "Survey.from_dask: fpc= needs weight= on Dask (in memory the weights follow from "
+            "the fpc, which needs the number of sampled units per stratum before any row is "
+            "weighted). Hint: compute the weight column (population / sampled units) first.")
     cols = set(ddf.columns)
-    for role, col in (("weight", weight), ("strata", strata), *(("psu", c) for c in psu_t)):
+    roles = (("weight", weight), ("strata", strata), *(("psu", c) for c in psu_t),
+             *(("fpc", c) for c in fpc_t))
+    for role, col in roles:
         if col is not None and col not in cols:
             raise AnalysisError(f"Survey.from_dask: {role} column '{col}' is not a column of "
                                 f"the data (columns: {', '.join(map(str, list(cols)[:12]))})")
-    spec = DesignSpec(strata=strata, psu=psu_t, fpc=(), nest=nest, lonely_psu=lonely_psu)
+    spec = DesignSpec(strata=strata, psu=psu_t, fpc=fpc_t, nest=nest, lonely_psu=lonely_psu)
     return DaskSurvey(ddf=ddf, weight=weight, design=spec, questionnaire=questionnaire,
                       language=language)
 
@@ -254,7 +260,7 @@ def map_reduce(ds: DaskSurvey, fn: Callable[[pd.DataFrame], Any],
 
 
 def design_columns(ds: DaskSurvey) -> list[str]:
-    cols = [ds.weight, ds.design.strata, *ds.design.psu]
+    cols = [ds.weight, ds.design.strata, *ds.design.psu, *ds.design.fpc]
     if ds.design.replicates is not None:
         cols.extend(ds.design.replicates.columns)
     for step in ds.raking:
@@ -376,14 +382,16 @@ def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None):
     from .design import build_design
 
     spec = ds.design
-    keys = [c for c in (spec.strata, spec.psu[0]) if c is not None]
+    keys = unit_keys(spec)
+    carried = keys + [c for c in spec.fpc if c not in keys]
 
     def stats(part):
         x = final(part) if sparse is None else None
         w = ds.part_weights(part)
         d = np.zeros(len(part), dtype=np.int64) if domain is None else domain(part)
         nz = (w != 0) & (d >= 0)
-        unit, uniq = _unit_codes(part, keys)
+        unit, first = _unit_codes(part, keys)
+        uniq = part.iloc[first][carried].reset_index(drop=True)
         U = len(uniq)
         sums = np.empty((U, k + D))
         if sparse is not None:  # one bincount over unit x score column
@@ -403,36 +411,49 @@ def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None):
         code, first = _unit_codes(uniq, keys)
         out = np.zeros((len(first), k + D))
         np.add.at(out, code, np.concatenate([r[1] for r in results]))
-        return first, out
+        return uniq.iloc[first].reset_index(drop=True), out
 
-    psu_frame, tab = map_reduce(ds, stats, combine, cols)
-    design = build_design(psu_frame, weights=np.ones(len(psu_frame)), strata=spec.strata,
-                          psu=(spec.psu[0],), nest=spec.nest, lonely_psu=spec.lonely_psu)
+    psu_frame, tab = map_reduce(ds, stats, combine, cols + list(spec.fpc))
+    try:
+        design = build_design(psu_frame, weights=np.ones(len(psu_frame)), strata=spec.strata,
+                              psu=spec.psu[:max(len(spec.fpc), 1)], fpc=spec.fpc, nest=spec.nest, lonely_psu=spec.lonely_psu)
+    except AnalysisError as exc:
+        raise AnalysisError(f"{exc} (on Dask the rows are the sampling units of the last "
+                            f"stage used, one per distinct {' x '.join(keys)}; each unit "
+                            "takes the fpc of its first row)") from exc
     T = tab[:, :k]
     if sparse is not None and transform is not None:
         T = transform(T)
     present = tab[:, k:] > 0
     V = _domain_psu_vcov(design, T, present, D, k)
     st = design.stages[0]
+    up = np.arange(len(T))
+    for later in reversed(design.stages[1:]):  # units of the last stage -> stage-1 PSUs
+        up = later.parent[up]
     dfs = np.empty(D)
     for j in range(D):
-        pr = present[:, j]
-        dfs[j] = float(pr.sum() - len(np.unique(st.stratum[pr]))) if pr.any() else 0.0
+        c1 = np.unique(up[present[:, j]])
+        dfs[j] = float(len(c1) - len(np.unique(st.stratum[c1])))
     return V, dfs, float(design.n_psu - design.n_strata)
 
 
-def _unit_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Dense code of each row's (stratum, PSU) and the distinct pairs, in order of appearance."""
-    if len(keys) == 1:
-        code, uniq = pd.factorize(frame[keys[0]], sort=False)
-        return code.astype(np.int64), pd.DataFrame({keys[0]: np.asarray(uniq)})
-    a, ua = pd.factorize(frame[keys[0]], sort=False)
-    b, ub = pd.factorize(frame[keys[1]], sort=False)
-    code, pairs = pd.factorize(a.astype(np.int64) * max(len(ub), 1) + b, sort=False)
-    pairs = np.asarray(pairs)
-    first = pd.DataFrame({keys[0]: np.asarray(ua)[pairs // max(len(ub), 1)],
-                          keys[1]: np.asarray(ub)[pairs % max(len(ub), 1)]})
-    return code.astype(np.int64), first
+def unit_keys(spec: DesignSpec) -> list[str]:
+    """Columns whose distinct combinations are the units of the variance: strata and the
+    PSU columns of the stages used (all stages with an fpc, else the first: R's
+    with-replacement variance needs only the first-stage totals)."""
+    stages = spec.psu[:max(len(spec.fpc), 1)]
+    return [c for c in (spec.strata, *stages) if c is not None]
+
+
+def _unit_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Dense code of each row's combination of ``keys`` (in order of appearance) and the
+    position of the first row of each combination."""
+    code = np.zeros(len(frame), dtype=np.int64)
+    for key in keys:
+        c, u = pd.factorize(frame[key], sort=False)
+        code = pd.factorize(code * max(len(u), 1) + c, sort=False)[0].astype(np.int64)
+    _, first = np.unique(code, return_index=True)
+    return code, first
 
 
 def _domain_psu_vcov(design, T, present, D, k):
@@ -449,8 +470,10 @@ def _domain_psu_vcov(design, T, present, D, k):
 
 
 def _row_unit_vcov(ds, final, k, cols, domain, D):
-    """Rows as their own units: per stratum n_h/(n_h-1) times the centred cross-products."""
+    """Rows as their own units: per stratum ``(1 - n_h/N_h) n_h/(n_h-1)`` times the centred
+    cross-products (``N_h`` from the fpc, one value per stratum; no fpc: the factor is 1)."""
     strata = ds.design.strata
+    fpc = ds.design.fpc[0] if ds.design.fpc else None
 
     def stats(part):
         x = final(part)
@@ -458,14 +481,16 @@ def _row_unit_vcov(ds, final, k, cols, domain, D):
         s = (np.zeros(len(part), dtype=object) if strata is None else part[strata].to_numpy())
         d = np.zeros(len(part), dtype=np.int64) if domain is None else domain(part)
         nz = w != 0
+        f = (np.full(len(part), np.nan) if fpc is None
+             else pd.to_numeric(part[fpc], errors="coerce").to_numpy(dtype=float))
         out = {}
         for key, idx in pd.Series(np.arange(len(part))).groupby(s).groups.items():
-            xi = x[np.asarray(idx)]
+            idx = np.asarray(idx)
+            xi = x[idx]
             m = xi.mean(0)
             dev = xi - m
-            nd = np.bincount(d[np.asarray(idx)][nz[np.asarray(idx)] & (d[np.asarray(idx)] >= 0)],
-                             minlength=D)
-            out[key] = (float(len(xi)), m, dev.T @ dev, nd)
+            nd = np.bincount(d[idx][nz[idx] & (d[idx] >= 0)], minlength=D)
+            out[key] = (float(len(xi)), m, dev.T @ dev, nd, f[idx].min(), f[idx].max())
         return out
 
     def combine(results):
@@ -476,6 +501,7 @@ def _row_unit_vcov(ds, final, k, cols, domain, D):
         return groups
 
     groups = map_reduce(ds, stats, combine, cols)
+    fcs = _stratum_fpc(groups, fpc)
     lonely = ds.design.lonely_psu
     V = np.zeros((k, k))
     n_units = np.zeros(D)
@@ -487,19 +513,53 @@ def _row_unit_vcov(ds, final, k, cols, domain, D):
         nd = sum(v[3] for v in vals)
         n_units += nd
         n_strata += nd > 0
+        fc = fcs[key]
+        if fc < 1e-7:  # a stratum taken whole: no variance (and not a lonely PSU)
+            continue
         if n == 1:
             if lonely == "fail":
                 raise AnalysisError(
                     f"stratum {key!r} has only one unit (a 'lonely PSU'). Hint: pass "
                     "lonely_psu='adjust', 'remove' or 'certainty' to Survey.from_dask.")
             if lonely == "adjust":
-                V += np.outer(mean, mean)
+                V += fc * np.outer(mean, mean)
             elif lonely not in ("remove", "certainty"):
                 raise AnalysisError(f"lonely_psu={lonely!r} is not supported on Dask for "
                                     "rows as units; use 'adjust', 'remove' or 'certainty'.")
             continue
-        V += M * (n / (n - 1))
+        V += M * (fc * n / (n - 1))
     return V, (n_units - n_strata).astype(float), float(n_rows - len(groups))
+
+
+def _stratum_fpc(groups: dict, col: str | None) -> dict:
+    """``1 - n_h / N_h`` per stratum (1 without an fpc), as `build_design` computes it for
+    rows as units; the fpc must be one value per stratum (checked across partitions)."""
+    n = {key: sum(v[0] for v in vals) for key, vals in groups.items()}
+    if col is None:
+        return dict.fromkeys(groups, 1.0)
+    lo = {key: min(v[4] for v in vals) for key, vals in groups.items()}
+    hi = {key: max(v[5] for v in vals) for key, vals in groups.items()}
+    fmin, fmax = min(lo.values()), max(hi.values())
+    is_count = fmax > 1
+    if is_count != (fmin >= 1):
+        raise AnalysisError("fpc must be all population counts (>= 1) or all sampling "
+                            f"fractions (<= 1); found values from {fmin:g} to {fmax:g}")
+    out = {}
+    for key in groups:
+        if lo[key] != hi[key]:
+            raise AnalysisError(
+                f"fpc column '{col}' varies within stratum {key!r} ({lo[key]:g} to "
+                f"{hi[key]:g}); with rows as their own units on Dask it must be one value per "
+                "stratum (the stratum's population size or sampling fraction, as R expects).")
+        with np.errstate(divide="ignore"):
+            pop = lo[key] if is_count else n[key] / lo[key]
+        if pop < n[key]:
+            raise AnalysisError(
+                f"fpc column '{col}' implies more than 100% sampling in stratum {key!r}: "
+                f"population {pop:g}, sampled {n[key]:g} rows. Hint: fpc is the population "
+                "size of the stratum (or the sampling fraction).")
+        out[key] = 1.0 if np.isinf(pop) else (pop - n[key]) / pop
+    return out
 
 
 # --------------------------------------------------------------------------------------

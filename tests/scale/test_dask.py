@@ -22,7 +22,7 @@ RTOL = 1e-10
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -219,14 +219,69 @@ def test_replicate_weights_are_checked_on_dask(client):
                             replicate_weights="nothing[0-9]+", replicate_type="JK1")
 
 
+def fpc_data(data):
+    df = data.assign(ssu=data.index.to_numpy() % 4, N1=40.0, N2=10.0, f1=0.3)
+    return df.assign(Nh=(400.0 + 100 * df["h"]).astype(float))
+
+
+FPC_DESIGNS = {  # 90 PSUs, 15 per stratum, 4 SSUs in each
+    "fpc fractions": dict(weight="w", strata="h", psu="psu", fpc="f1"),
+    "two stages with fpc": dict(weight="w", strata="h", psu=["psu", "ssu"], fpc=["N1", "N2"]),
+    "two stages without fpc": dict(weight="w", strata="h", psu=["psu", "ssu"]),
+    "rows as units with fpc": dict(weight="w", strata="h", fpc="Nh"),
+}
+
+
+@pytest.mark.parametrize("kind", list(FPC_DESIGNS))
+def test_fpc_and_multistage_designs_equal_in_memory(client, data, kind):
+    df = fpc_data(data)
+    kw = FPC_DESIGNS[kind]
+    mem = sv.Survey.from_frame(df, **kw)
+    dsk = sv.Survey.from_dask(dd.from_pandas(df, npartitions=3), **kw)
+    same(sv.mean(mem, "y", by="g"), sv.mean(dsk, "y", by="g"))
+    same(sv.proportions(mem, "item"), sv.proportions(dsk, "item"))
+    a, b = sv.crosstab(mem, "item", by="g").tests, sv.crosstab(dsk, "item", by="g").tests
+    exact = a.index != "rao_scott_saddlepoint"
+    np.testing.assert_allclose(b[exact].to_numpy(float), a[exact].to_numpy(float),
+                               rtol=RTOL, atol=1e-14)
+    # the saddlepoint p-value is a root-finder's output: input differences of 1e-15
+    # move it by up to ~1e-10, so it is held to 1e-9
+    np.testing.assert_allclose(b[~exact].to_numpy(float), a[~exact].to_numpy(float),
+                               rtol=1e-9)
+
+
+def test_fpc_changes_the_variance_and_bad_fpc_is_refused(client, data):
+    df = fpc_data(data)
+    one = sv.mean(sv.Survey.from_dask(dd.from_pandas(df, npartitions=3), weight="w",
+                                      strata="h", psu="psu"), "y")
+    fpc = sv.mean(sv.Survey.from_dask(dd.from_pandas(df, npartitions=3), weight="w",
+                                      strata="h", psu="psu", fpc="N1"), "y")
+    # single stage: the fpc multiplies the variance by 1 - 15/40 in every stratum
+    assert fpc.se == pytest.approx(one.se * np.sqrt(1 - 15 / 40), rel=1e-12)
+    with pytest.raises(sv.SurveyError, match="fpc= needs weight= on Dask"):
+        sv.Survey.from_dask(dd.from_pandas(df, npartitions=2), strata="h", psu="psu",
+                            fpc="N1")
+    with pytest.raises(sv.SurveyError, match="fpc names 1 column.*2 stage"):
+        sv.Survey.from_dask(dd.from_pandas(df, npartitions=2), weight="w", strata="h",
+                            psu=["psu", "ssu"], fpc="N1")
+    varying = df.assign(Nh=df["Nh"] + (df.index.to_numpy() % 2))
+    dsk = sv.Survey.from_dask(dd.from_pandas(varying, npartitions=3), weight="w",
+                              strata="h", fpc="Nh")
+    with pytest.raises(sv.SurveyError, match="fpc column 'Nh' varies within stratum"):
+        sv.mean(dsk, "y")
+    small = df.assign(Nh=10.0)
+    dsk = sv.Survey.from_dask(dd.from_pandas(small, npartitions=3), weight="w", strata="h",
+                              fpc="Nh")
+    with pytest.raises(sv.SurveyError, match="implies more than 100% sampling in stratum"):
+        sv.mean(dsk, "y")
+
+
 def test_unsupported_analyses_refuse_clearly(client, data):
     _, dsk = pair(data, "clusters")
     with pytest.raises(sv.SurveyError, match="does not run on a Dask-backed Survey"):
         sv.ttest(dsk, "y", by="m1")
     with pytest.raises(sv.SurveyError, match="where= is not supported on a Dask-backed"):
         sv.mean(dsk, "y", where=np.ones(3, bool))
-    with pytest.raises(sv.SurveyError, match="fpc is not supported on Dask"):
-        sv.Survey.from_dask(dd.from_pandas(data, npartitions=2), weight="w", fpc="w")
 
 
 def test_missing_design_value_is_refused_not_dropped(client, data):

@@ -151,7 +151,7 @@ def _replicate_moment(ds: DaskSurvey, kind: str, var: str, dcode, D: int, cols, 
     with np.errstate(divide="ignore", invalid="ignore"):
         est_r = Tr[:, :, 1] / Tr[:, :, 0] if kind == "mean" else Tr[:, :, 1]
     V = ds.replicate_rule().var(est_r, est)
-    return V, np.array([float(gram_degf(G[j])) for j in range(D)]), float(gram_degf(G.sum(0)))
+    return V, np.array([float(gram_degf(G[j])) for j in range(D)]), float(gram_degf(G[D]))
 
 
 def _replicate_shares(ds: DaskSurvey, cell, dom, D: int, K: int, cols, P: np.ndarray):
@@ -180,7 +180,7 @@ def _replicate_tests(ds: DaskSurvey, combined, Kf: int, cols, unw, tab, n_all, k
         return rule.var(pr, p)
 
     return rao_scott_from_cells(unw.reshape(kr + 1, kb + 1), tab, rule.var(Tr, T[:, 0]), n_all,
-                                gram_degf(G[0]), kr, kb, replicate_vcov)
+                                gram_degf(G[-1]), kr, kb, replicate_vcov)
 
 
 def _dcols(ds: DaskSurvey) -> list[str]:

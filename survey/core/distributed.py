@@ -570,7 +570,8 @@ def replicate_totals(ds: DaskSurvey, cell: Callable[[pd.DataFrame], np.ndarray],
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Replicate-weight designs: weighted totals of ``K`` cells, full sample ``(K, m)`` and
     per replicate ``(R, K, m)``, and per domain the Gram matrix ``Wr' Wr`` (R x R) of the
-    replicate weights of the domain's rows (its rank gives R ``degf``).
+    replicate weights of the domain's rows, then (index ``D``) of all rows: ``(D + 1, R,
+    R)``; its rank gives R ``degf``.
 
     ``cell(part)``: each row's cell (-1 = none); ``values(part)`` (rows x m) multiply the
     weights (default one column of ones); ``domain(part)``: each row's domain for the df
@@ -595,11 +596,15 @@ def replicate_totals(ds: DaskSurvey, cell: Callable[[pd.DataFrame], np.ndarray],
             T[:, j] = np.bincount(cc, weights=w[ok] * vj, minlength=K)
             for r in range(R):
                 Tr[r, :, j] = np.bincount(cc, weights=Wr[ok, r] * vj, minlength=K)
-        d = np.zeros(len(part), dtype=np.int64) if domain is None else domain(part)
-        G = np.empty((D, R, R))
-        for j in range(D):
-            sel = Wr[d == j] if D > 1 or domain is not None else Wr
-            G[j] = sel.T @ sel
+        G = np.empty((D + 1, R, R))
+        G[D] = Wr.T @ Wr
+        if domain is None and D == 1:
+            G[0] = G[D]
+        else:
+            d = domain(part)
+            for j in range(D):
+                sel = Wr[d == j]
+                G[j] = sel.T @ sel
         return T, Tr, G
 
     return map_reduce(ds, stats, lambda res: tuple(sum(r[i] for r in res) for i in range(3)),

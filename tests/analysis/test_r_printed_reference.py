@@ -187,3 +187,29 @@ def test_pairwise_ttest_and_oneway_match_r_on_airquality():
     assert (welch.statistic, welch.df_denom) == (pytest.approx(8.0267, abs=5e-5),
                                                  pytest.approx(42.668, abs=5e-4))
     assert welch.p_value == pytest.approx(6.439e-05, abs=5e-9)
+
+
+def _pairs(table) -> pd.DataFrame:
+    """Rows of paired answers (first, second) from a 2 x 2 table of counts."""
+    t = np.asarray(table)
+    rows = [(i, j) for i in range(2) for j in range(2) for _ in range(int(t[i, j]))]
+    lab = np.array(["no", "yes"])
+    a, b = np.array(rows).T
+    return pd.DataFrame({"first": pd.Categorical(lab[a], categories=lab),
+                         "second": pd.Categorical(lab[b], categories=lab)})
+
+
+@pytest.mark.parametrize("table,correct,stat,p", [
+    # R Markdown course notes (printed output):
+    #   vote <- cbind(c(682, 22), c(86, 810)); mcnemar.test(vote, correct = T)
+    #   McNemar's chi-squared = 36.75, df = 1, p-value = 1.343e-09
+    ([[682, 86], [22, 810]], True, 36.75, 1.343e-09),
+    #   x <- matrix(c(21, 9, 2, 12), 2, 2); mcnemar.test(x): 3.2727, p-value = 0.07044
+    #   mcnemar.test(x, correct = FALSE): 4.4545, p-value = 0.03481
+    ([[21, 2], [9, 12]], True, 3.2727, 0.07044),
+    ([[21, 2], [9, 12]], False, 4.4545, 0.03481),
+])
+def test_mcnemar_matches_r(table, correct, stat, p):
+    r = sv.mcnemar(_pairs(table), "first", "second", correct=correct)
+    assert r.statistic == pytest.approx(stat, abs=5e-5) and r.df == 1
+    assert r.p_value == pytest.approx(p, rel=5e-4)

@@ -53,14 +53,45 @@ BANNER_BY = ["grp", "ma", "mb", "mc"]
 
 
 def _timeit(fn, runs):
+    """Median wall seconds per call; the median CPU seconds of the process
+    (``time.process_time``, less sensitive to other jobs) is left in ``_timeit.cpu``."""
     fn()  # warm-up (caches, first-call imports)
-    out = []
+    out, cpu = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         out.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     out.sort()
+    cpu.sort()
+    _timeit.cpu = cpu[len(cpu) // 2]
     return out[len(out) // 2]
+
+
+def _peak_memory(df, tasks: dict) -> dict:
+    """Peak memory each task allocates beyond what is already held (``tracemalloc``, which
+    numpy reports its arrays to), after a warm-up call, beside the bytes of the columns the
+    task reads (categorical columns: their codes). Returns ``{task: [peak, columns]}``."""
+    import gc
+    import tracemalloc
+
+    out = {}
+    for key, (fn, cols) in tasks.items():
+        fn()
+        gc.collect()
+        used = 0
+        for c in cols:
+            col = df[c]
+            used += col.cat.codes.nbytes if hasattr(col, "cat") else col.to_numpy().nbytes
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        res = fn()
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+        del res
+        out[key] = [peak, used]
+    return out
 
 
 def make_parquet(path: Path, n: int, seed: int = 1) -> None:
@@ -191,7 +222,7 @@ def run_ours(path: str, runs: int) -> dict:
     for col in ["item", "grp", *MARGINS, *[f"q{q}" for q in range(20)]]:
         k = int(df[col].max()) + 1
         df[col] = pd.Categorical.from_codes(df[col].to_numpy(), list(range(k)))
-    res: dict = {"times": {}, "values": {}}
+    res: dict = {"times": {}, "values": {}, "cpu": {}}
     T = res["times"]
 
     def build():
@@ -200,14 +231,18 @@ def run_ours(path: str, runs: int) -> dict:
         return s
 
     T["design"] = _timeit(build, runs)
+    res["cpu"]["design"] = _timeit.cpu
     s = build()
     T["mean"] = _timeit(lambda: sv.mean(s, "y"), runs)
+    res["cpu"]["mean"] = _timeit.cpu
     e = sv.mean(s, "y")
     res["values"]["mean"] = [e.estimate, e.se]
     T["prop"] = _timeit(lambda: sv.proportions(s, "item"), runs)
+    res["cpu"]["prop"] = _timeit.cpu
     p = sv.proportions(s, "item")
     res["values"]["prop"] = [p.estimate.tolist(), p.se.tolist()]
     T["domain"] = _timeit(lambda: sv.mean(s, "y", by="grp"), runs)
+    res["cpu"]["domain"] = _timeit.cpu
     d = sv.mean(s, "y", by="grp")
     res["values"]["domain"] = [d.estimate.tolist(), d.se.tolist()]
 
@@ -216,6 +251,7 @@ def run_ours(path: str, runs: int) -> dict:
         return ct, ct.tests, ct.cell_estimates("column")
 
     T["crosstab"] = _timeit(xtab, runs)
+    res["cpu"]["crosstab"] = _timeit.cpu
     ct, tests, cells = xtab()
     # svy sorted by (grp, item): column-major over our (item x grp) frames
     res["values"]["crosstab"] = [cells["estimate"].to_numpy().T.ravel().tolist(),
@@ -223,14 +259,27 @@ def run_ours(path: str, runs: int) -> dict:
     res["values"]["rao_scott_f"] = float(tests.loc["rao_scott_f", "statistic"])
     targets = rake_targets(float(df["w"].sum()))
     T["rake"] = _timeit(lambda: sv.rake(s, targets=targets, tol=1e-10, max_iter=200), runs)
+    res["cpu"]["rake"] = _timeit.cpu
     raked = sv.rake(s, targets=targets, tol=1e-10, max_iter=200)
     T["raked_mean"] = _timeit(lambda: sv.mean(raked, "y"), runs)
+    res["cpu"]["raked_mean"] = _timeit.cpu
     rm = sv.mean(raked, "y")
     res["values"]["raked_mean"] = [rm.estimate, rm.se]
+    res["memory"] = _peak_memory(df, {
+        "design": (build, ["strata", "psu", "w"]),
+        "mean": (lambda: sv.mean(s, "y"), ["strata", "psu", "w", "y"]),
+        "prop": (lambda: sv.proportions(s, "item"), ["strata", "psu", "w", "item"]),
+        "domain": (lambda: sv.mean(s, "y", by="grp"), ["strata", "psu", "w", "y", "grp"]),
+        "crosstab": (xtab, ["strata", "psu", "w", "item", "grp"]),
+        "rake": (lambda: sv.rake(s, targets=targets, tol=1e-10, max_iter=200),
+                 ["strata", "psu", "w", *MARGINS]),
+        "raked_mean": (lambda: sv.mean(raked, "y"), ["strata", "psu", "w", "y", *MARGINS]),
+    })
     rows = [f"q{q}" for q in range(20)]
     if not os.environ.get("BENCH_SKIP_BANNER"):
         T["banner"] = _timeit(lambda: sv.banner(s, rows=rows, by=BANNER_BY, suppress_below=0),
                               max(3, runs // 2))
+        res["cpu"]["banner"] = _timeit.cpu
     rep = Path(path).with_suffix(".rep.parquet")
     if rep.exists():
         del s, raked, df
@@ -335,6 +384,22 @@ def main(argv=None) -> None:
         b = svy["times"].get(key) if svy else None
         ratio = f"{b / a:.1f}x" if a and b else "-"
         print(f"| {label} | {_fmt(a)} | {_fmt(b)} | {ratio} |")
+    if ours and ours.get("cpu"):
+        print("\nCPU time of our side (median process_time per call; wall time above):")
+        for key, label in TASKS:
+            if key in ours["cpu"]:
+                print(f"  {label}: {_fmt(ours['cpu'][key])}")
+    if ours and ours.get("memory"):
+        print("\npeak memory allocated by each of our tasks (tracemalloc, beyond the data and "
+              "the cached design) vs the bytes of the columns it reads:")
+        print("| task | peak | columns read | peak / columns |")
+        print("|---|---|---|---|")
+        for key, label in TASKS:
+            if key in ours["memory"]:
+                peak, used = ours["memory"][key]
+                print(f"| {label} | {peak / 2**20:.0f} MB | {used / 2**20:.0f} MB | "
+                      f"{peak / used:.2f} |")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
     if ours and svy:
         print("\nagreement (max relative difference, estimate / SE):")
         for key in ("mean", "prop", "domain", "crosstab", "raked_mean", "rep_mean",

@@ -211,7 +211,8 @@ class CrossTab(Result):
                                    else np.where(ok, dom, -1), D)
         est = lin.est  # (D, k)
         se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None)).reshape(D, k)
-        dfs = _domain_degf(design, None if dom is None else np.where(valid, dom, -1), valid, D)
+        dfs = _domain_degf(design, None if dom is None else np.where(valid, dom, -1), valid, D,
+                           lin.present)
         lo, hi = np.empty((D, k)), np.empty((D, k))
         for d in range(D):
             t = _t(self.confidence, dfs[d])

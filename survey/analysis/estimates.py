@@ -236,7 +236,7 @@ def _linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom: np.ndarray
     all_in = bool(inkey.all())
     Y0 = Y if all_in else np.where(inkey[:, None], Y, 0.0)
     wk = design.weights if all_in else design.weights * inkey
-    kk = None if one else np.where(inkey, dom, 0)
+    kk = None if one else (dom if all_in else np.where(inkey, dom, 0))
     if design.calibration:
         return _linearize_calibrated(design, Y0, inkey, wk, kk, D, kind)
     units = _UnitIndex(design, kk, D)
@@ -248,7 +248,8 @@ def _linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom: np.ndarray
         fn = _mean_scores if kind == "mean" else _total_scores
         est[:, j], s2[:, j], Z[:, :, j] = fn(Y0[:, j], wk, kk, units, W, nobs, Tw)
     Z = Z.reshape(units.size, D * k)
-    V = _domain_vcov(design, Z, inkey, None if one else np.where(inkey, dom, -1), D, k)
+    lonely_key = None if one or not design.has_lonely else np.where(inkey, dom, -1)
+    V = _domain_vcov(design, Z, inkey, lonely_key, D, k)
     return _Lin(est, V, W, nobs, s2, present)
 
 
@@ -296,7 +297,7 @@ def _mean_scores(y, wk, kk, units: _UnitIndex, W, nobs, Tw):
         dm = sums_c / W
     dmz = np.nan_to_num(dm)
     # sum w (y - mean_d)^2 = sum w (y - c)^2 - (mean_d - c) sum w (y - c)
-    ss = np.bincount(kk, weights=wy * yc, minlength=len(W)) - dmz * sums_c
+    ss = np.bincount(kk, weights=np.multiply(wy, yc, out=yc), minlength=len(W)) - dmz * sums_c
     ss = np.where(nobs <= 1, 0.0, np.maximum(ss, 0.0))  # one row: no spread (exactly)
     return c + dm, _s2(ss, W, nobs), (Twy - dmz[None, :] * Tw) / WD[None, :]
 
@@ -418,7 +419,9 @@ class _UnitIndex:
         self.design = design
         self.size = len(design.stages[-1].stratum)
         self.D = D
-        self.idx = None if kk is None else design.stages[-1].row_cluster * D + kk
+        self.idx = None if kk is None else design.stages[-1].row_cluster * D
+        if self.idx is not None:
+            self.idx += kk  # in place: one n-length index
 
     def totals(self, x: np.ndarray) -> np.ndarray:
         if self.idx is None:
@@ -460,8 +463,11 @@ def _linearize_cells(design: Design, codes: np.ndarray, K: int, dom: np.ndarray 
         Z = (T - np.nan_to_num(P)[None] * T.sum(2)[:, :, None]) / np.where(W > 0, W, 1)[None, :, None]
         s2 = P * (1 - P) * (nobs / (nobs - 1))[:, None]
     V = _domain_vcov(design, Z.reshape(len(Z), D * K), ok,
-                     None if dom is None else np.where(ok, dom, -1), D, K)
-    return _Lin(P, V, W, nobs, s2)
+                     None if dom is None or not design.has_lonely else np.where(ok, dom, -1),
+                     D, K)
+    # with positive weights a unit reaches a domain where its weight total there is > 0
+    present = T.sum(2) > 0 if dom is not None and design.weights_positive else None
+    return _Lin(P, V, W, nobs, s2, present)
 
 
 def _domain_degf(design: Design, dom: np.ndarray | None, use: np.ndarray, D: int,
@@ -877,7 +883,7 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
     if mask is not None:
         codes = np.where(valid, codes, -1)
     lin = _linearize_cells(design, codes, K, None if by is None else dom, D)
-    dfs = _domain_degf(design, None if by is None else dom, valid, D)
+    dfs = _domain_degf(design, None if by is None else dom, valid, D, lin.present)
     if by is None:  # every row is in the one domain
         n_dom = np.array([int(np.count_nonzero(valid))])
         n_cell = np.bincount(codes if n_dom[0] == len(codes) else codes[valid],

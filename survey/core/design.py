@@ -268,7 +268,8 @@ class Design:
         if not ok.all():
             values = np.where(ok, values, 0.0)
             key = np.where(ok, key, 0)
-        idx = cl * k + key
+        idx = cl * k  # then += key in place: one n-length index, not two
+        idx += key
         return np.bincount(idx, weights=values, minlength=n_units * k).reshape(n_units, k)
 
     def cell_totals_vcov(self, cell: np.ndarray, K: int, values: np.ndarray | None = None,

@@ -105,7 +105,8 @@ def test_cells_path_equals_dense_indicator_linearisation(n, K, D, kind, zero, se
 def test_domain_degf_equals_subset_degf(n, D, kind, seed):
     rng = np.random.default_rng(seed)
     d = _design(rng, n, kind)
-    d = d.with_weights(np.where(rng.random(n) < 0.15, 0.0, d.weights))
+    if seed % 2:  # zero weights (rows that do not count), else all positive
+        d = d.with_weights(np.where(rng.random(n) < 0.15, 0.0, d.weights))
     dom = rng.integers(-1, D, n)
     valid = rng.random(n) < 0.8
     want = [_subset_degf(d, valid & (dom == j)) for j in range(D)]
@@ -115,6 +116,11 @@ def test_domain_degf_equals_subset_degf(n, D, kind, seed):
     lin = _linearize(d, np.where(valid, y, 0)[:, None], valid, dom, D, "mean")
     if lin.present is not None:
         np.testing.assert_array_equal(_domain_degf(d, dom, valid, D, lin.present), want)
+    # and from the unit x domain x category totals of `_linearize_cells`
+    codes = np.where(valid, rng.integers(0, 3, n), -1)
+    cells = _linearize_cells(d, codes, 3, np.where(valid, dom, -1), D)
+    if cells.present is not None:
+        np.testing.assert_array_equal(_domain_degf(d, dom, valid, D, cells.present), want)
 
 
 @settings(max_examples=30, deadline=None)

@@ -68,6 +68,9 @@ h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
 .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 2px 6px; }
 .sv-page-break { break-after: page; page-break-after: always; height: 0; }
 .sv-finding { border-left: 3px solid #4c72b0; padding: 2px 8px; margin: 6px 0; }
+/* a finding is a sentence or two: never split (its last line alone on a page before a
+   section's page break left a page with one line on it) */
+.sv-finding, .sv-muted { break-inside: avoid; page-break-inside: avoid; }
 .sv-cover h1 { font-size: 22pt; margin-top: 30mm; }
 .sv-muted, .sv-notes { color: #555; font-size: 9pt; }
 @page {

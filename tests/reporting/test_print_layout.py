@@ -107,3 +107,18 @@ def test_a_chart_is_not_glued_to_the_short_table_before_it(monkeypatch, tmp_path
     assert _page_of(pages, "Heading of the short table") == 0
     assert _page_of(pages, "Base: 30") == 0
     assert _page_of(pages, "after the chart") == 1
+
+
+def test_a_finding_sentence_is_never_split_across_pages(monkeypatch, tmp_path):
+    sentence = ("The share answering “Yes” differs significantly between the groups; "
+                "the highest is among the first group and the lowest among the last one, "
+                "with the p-value adjusted for multiple comparisons (Holm). ") * 2
+
+    def build():
+        sections.show_html(FILLER(228))
+        sections.show_finding(sentence + "LAST WORDS.")
+        sections.show_html("<div class='sv-page-break'></div><h2>Appendix</h2>")
+
+    pages = _pages(_blocks(monkeypatch, build), tmp_path)
+    first, last = _page_of(pages, "The share answering"), _page_of(pages, "LAST WORDS")
+    assert first == last

@@ -82,10 +82,12 @@ def unit_totals(unit: np.ndarray, n_units: int, codes: np.ndarray, k: int,
 
 
 def shift_codes(by_codes: np.ndarray, unit: np.ndarray, n_units: int):
-    """A banner variable's part of the row keys: ``(code + eb) * n_units + unit`` (int64),
-    ``eb`` = 1 when some codes are -1 (left-out rows then fall in column 0), and ``eb``."""
+    """A banner variable's part of the row keys: ``(code + eb) * n_units + unit`` (int32 when
+    it fits, else int64), ``eb`` = 1 when some codes are -1 (left-out rows then fall in
+    column 0), and ``eb``."""
     eb = int(bool((by_codes < 0).any()))
-    key = by_codes.astype(np.int64)
+    top = (int(by_codes.max(initial=0)) + eb + 1) * n_units
+    key = by_codes.astype(np.int32 if top < 2**31 else np.int64)
     if eb:
         key += 1
     key *= n_units

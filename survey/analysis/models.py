@@ -381,6 +381,10 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
     s = prepare(survey)
+    if tol is not None and not s.has_design:
+        raise AnalysisError("ordinal_logit: tol= is the reltol of R svyolr's optimiser and applies "
+                            "to weighted or design-based fits; this one is unweighted (fitted to "
+                            "the exact maximum). Hint: leave tol out")
     mask = where_mask(s, where, func="ordinal_logit")
     lhs, X, frame = _design(s, formula, mask, intercept=False, language=language)
     col = frame[lhs]

@@ -202,3 +202,9 @@ def test_svyolr_on_replicate_weights_refits_every_replicate():
     np.testing.assert_allclose(t.estimate, full, rtol=1e-4)
     np.testing.assert_allclose(t.se, np.sqrt(np.diag(V)), rtol=1e-3)
     assert got.converged and any("refitted under each replicate" in s for s in got.notes)
+
+
+def test_ordinal_logit_tol_is_for_the_design_fit(apisrs):
+    df = apisrs.assign(size=pd.cut(apisrs["enroll"], [0, 300, 600, 1000, 10000], ordered=True))
+    with pytest.raises(sv.AnalysisError, match="tol= is the reltol of R svyolr's optimiser"):
+        sv.ordinal_logit(df, "size ~ api00 + meals", tol=1e-10)

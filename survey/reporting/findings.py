@@ -313,13 +313,20 @@ def _effect(ct: Any) -> float | None:
 
 def _df_star(ct: Any) -> int:
     """min(r, c) − 1 of the cross-tab's observed table (rows and columns with any answer)."""
-    counts = getattr(ct, "unweighted", None)
+    import numpy as np
+
+    counts = getattr(ct, "unweighted", None)  # CrossTab: an ndarray; stand-ins: a frame
     if counts is None:
         counts = getattr(ct, "counts", None)
-    if not isinstance(counts, pd.DataFrame):
-        return 1
-    r = int((counts.sum(axis=1) > 0).sum())
-    c = int((counts.sum(axis=0) > 0).sum())
+    if counts is None and hasattr(ct, "percent"):
+        counts = ct.percent("column").fillna(0)
+    if counts is None:
+        raise ReportError("a cross-tab without counts: cannot tell its df* = min(r, c) - 1")
+    arr = np.asarray(counts, dtype=float)
+    if arr.ndim != 2:
+        raise ReportError(f"expected a two-way table of counts, found shape {arr.shape}")
+    r = int((arr.sum(axis=1) > 0).sum())
+    c = int((arr.sum(axis=0) > 0).sum())
     return max(min(r, c) - 1, 1)
 
 

@@ -241,3 +241,26 @@ def test_weighted_multi_response_says_so():
     m = Multi(f.frame)
     assert "(weighted estimate; base: 365 respondents)" in fd.describe_multi_response(m, "en")
     assert "（加權估計；基數：365人）" in fd.describe_multi_response(m, "zh-Hant")
+
+
+def test_effect_word_uses_the_df_of_a_real_crosstab():
+    """A real CrossTab keeps its counts as an ndarray (``unweighted``): the df* of a 3 x 5 table
+    is 2, so V = 0.25 (w = V·√2 = 0.35) is a moderate association, not a weak one as the
+    df* = 1 thresholds (used when the counts were not found) would say."""
+    import numpy as np
+
+    import survey as sv
+
+    counts = np.array([[24, 12, 10, 10, 8], [10, 24, 12, 8, 10], [10, 10, 22, 12, 10]])
+    rows = [(f"r{i}", f"c{j}") for i in range(3) for j in range(5) for _ in range(counts[i, j])]
+    df = pd.DataFrame(rows, columns=["r", "c"])
+    ct = sv.crosstab(df, "r", by="c")
+    n = counts.sum()
+    e = np.outer(counts.sum(1), counts.sum(0)) / n
+    v = float(np.sqrt(((counts - e) ** 2 / e).sum() / (n * 2)))  # Cramér's V, by hand
+    assert 0.3 <= v * np.sqrt(2) < 0.5 and v < 0.3  # moderate for df* = 2, "weak" for df* = 1
+    assert fd._df_star(ct) == 2
+    s = fd.describe_crosstab(ct, "en", by_label="c", p_value=0.001)
+    assert f"Cramér's V = {v:.2f}".replace("0.", ".") in s or f"V = {v:.2f}" in s
+    assert "a moderate association" in s
+    assert "關聯中等" in fd.describe_crosstab(ct, "zh-Hant", by_label="c", p_value=0.001)

@@ -122,6 +122,7 @@ def main(argv=None) -> None:
             t = time.perf_counter()
             out = fn()
             res[name] = (time.perf_counter() - t, float(nbytes[cols].sum()))
+            print(f"{name}: {res[name][0]:.1f} s", flush=True)  # progress, if a step is slow
             return out
 
         taylor = ["w", "strata", "psu"]

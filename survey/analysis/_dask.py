@@ -355,6 +355,11 @@ def frequencies(ds: DaskSurvey, var: str, *, confidence, ci_method, weight, wher
     from .frequencies import _ci_method, frequencies_result
 
     _refuse("frequencies", where=where, weight=weight)
+    if var not in ds.ddf.columns and any(str(c).startswith(f"{var}_") for c in ds.ddf.columns):
+        raise AnalysisError(
+            f"frequencies: '{var}' is a multiple-choice question (columns {var}_...); expected "
+            "a single-choice one. Hint: multi_response() counts it, in memory (it does not run "
+            "on a Dask-backed Survey yet)")
     ci_method = _ci_method(ci_method, ds.has_design)
     labels = categories(ds, var)
     K = len(labels)

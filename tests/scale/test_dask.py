@@ -280,6 +280,12 @@ def test_unsupported_analyses_refuse_clearly(client, data):
     _, dsk = pair(data, "clusters")
     with pytest.raises(sv.SurveyError, match="does not run on a Dask-backed Survey"):
         sv.ttest(dsk, "y", by="m1")
+    with pytest.raises(sv.SurveyError, match="does not run on a Dask-backed Survey"):
+        sv.banner(dsk, rows=["item"], by=["g"])
+    multi = data.assign(gains_a=data["psu"] % 2, gains_b=data["psu"] % 3 == 0)
+    dmulti = sv.Survey.from_dask(dd.from_pandas(multi, npartitions=2), weight="w")
+    with pytest.raises(sv.SurveyError, match="'gains' is a multiple-choice question"):
+        sv.frequencies(dmulti, "gains")
     with pytest.raises(sv.SurveyError, match="where= is not supported on a Dask-backed"):
         sv.mean(dsk, "y", where=np.ones(3, bool))
 

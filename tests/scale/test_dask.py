@@ -110,6 +110,7 @@ def test_rake_then_estimates_equal_in_memory(client, data, kind):
     same(sv.mean(rm, "y"), sv.mean(rd, "y"))
     same(sv.mean(rm, "y", by="g"), sv.mean(rd, "y", by="g"))
     same(sv.proportions(rm, "item"), sv.proportions(rd, "item"))
+    same_frequencies(sv.frequencies(rm, "item"), sv.frequencies(rd, "item"))
     a, b = sv.crosstab(rm, "item", by="g"), sv.crosstab(rd, "item", by="g")
     np.testing.assert_allclose(b.tests.to_numpy(float), a.tests.to_numpy(float), rtol=RTOL)
 

@@ -213,3 +213,33 @@ def test_mcnemar_matches_r(table, correct, stat, p):
     r = sv.mcnemar(_pairs(table), "first", "second", correct=correct)
     assert r.statistic == pytest.approx(stat, abs=5e-5) and r.df == 1
     assert r.p_value == pytest.approx(p, rel=5e-4)
+
+
+def test_domain_estimates_match_r_domain_rout():
+    # survey package tests/domain.Rout.save, data(fpc) (8 rows; its weighted domain means
+    # 6.195 and 3.314286 below are R's and pin the data down):
+    #   dfpc <- svydesign(id = ~psuid, strat = ~stratid, weight = ~weight, data = fpc, nest = TRUE)
+    #   svymean(~x, subset(dfpc, x > 4))                -> 6.195, SE 0.7555
+    #   svyby(~x, ~I(x > 4), dfpc, svymean)             -> 3.314286 (SE 0.3117042), 6.195 (0.7555129)
+    #   svyratio(~I(x*(x>4)), ~as.numeric(x>4), dfpc)   -> 6.195, SE 0.7555129
+    #   summary(svyglm(x ~ I(x > 4) + 0, dfpc)): t 10.63, 8.20; p 0.000127, 0.000439;
+    #   dispersion 2.557379
+    fpc = pd.DataFrame({"stratid": [1] * 5 + [2] * 3, "psuid": [1, 2, 3, 4, 5, 1, 2, 3],
+                        "weight": [3.0] * 5 + [4.0] * 3,
+                        "x": [2.8, 4.1, 6.8, 6.8, 9.2, 3.7, 6.6, 4.2]})
+    fpc["gt4"] = pd.Categorical(np.where(fpc["x"] > 4, "TRUE", "FALSE"),
+                                categories=["FALSE", "TRUE"])
+    fpc["num"], fpc["den"] = fpc["x"] * (fpc["x"] > 4), (fpc["x"] > 4).astype(float)
+    s = sv.Survey.from_frame(fpc, weight="weight", strata="stratid", psu="psuid", nest=True)
+    d = sv.mean(s, "x", where=fpc["x"] > 4)
+    assert (d.estimate, d.se) == (pytest.approx(6.195, abs=5e-7), pytest.approx(0.7555129, abs=5e-8))
+    b = sv.mean(s, "x", by="gt4").to_frame()
+    np.testing.assert_allclose(b["estimate"], [3.314286, 6.195], atol=5e-7)
+    np.testing.assert_allclose(b["se"], [0.3117042, 0.7555129], atol=5e-8)
+    r = sv.ratio(s, "num", "den")
+    assert (r.estimate, r.se) == (pytest.approx(6.195), pytest.approx(0.7555129, abs=5e-8))
+    m = sv.glm(s, "x ~ C(gt4) - 1")
+    t = m.to_frame()
+    np.testing.assert_allclose(t["statistic"], [10.63, 8.20], atol=5e-3)
+    np.testing.assert_allclose(t["p_value"], [0.000127, 0.000439], atol=5e-7)
+    assert m.dispersion == pytest.approx(2.557379, abs=5e-7) and m.df_resid == 5

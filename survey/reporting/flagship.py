@@ -174,12 +174,12 @@ class FlagshipReport(Report):
                 row = hit.iloc[0]
         show_table(suppress_counts(pct * factor, ct.unweighted, self.k, tally=self.disclosure),
                    notes=self.crosstab_notes(ct, row), keep=True)
-        self.crosstab_figure(var, by)
         p_adj = None if row is None else float(row["p_adjusted"])
-        show_finding(fd.describe_crosstab(
+        show_finding(fd.describe_crosstab(  # under its table, before the chart
             ct, lang, by_label=self.short_label(by), category=category, alpha=self.alpha,
             p_value=p_adj, correction=None if p_adj is None or self.correction == "none"
             else self.correction))
+        self.crosstab_figure(var, by)
 
     def gains(self) -> None:
         heading(_x("gains", self.language))

@@ -698,20 +698,23 @@ class Report:
         fr = sv.frequencies(self.survey, name, language=lang)
         frame = fr.to_frame()
         show_table(self._freq_table(frame), notes=self.freq_notes(fr), keep=True)
+        # the sentence under the table whose numbers it quotes, then the chart: a chart that
+        # does not fit moves to the next page whole, a sentence after it would go with it
+        if findings:
+            col, factor = fd._pct_column(frame)
+            top = frame[col].astype(float).idxmax()
+            if "category" in frame.columns:
+                top = frame.loc[top, "category"]
+            show_finding(fd.describe_proportion(fr, top, lang,
+                                                weighted=self.survey.is_weighted))
         try:
             from ..charts import bar_chart
 
             show_figure(bar_chart(self.survey, name, language=lang))
         except SurveyError as exc:
             show_problem(f"chart: {exc}", lang, key="chart_not_shown")
-        if not findings:
-            return
-        col, factor = fd._pct_column(frame)
-        top = frame[col].astype(float).idxmax()
-        if "category" in frame.columns:
-            top = frame.loc[top, "category"]
-        show_finding(fd.describe_proportion(fr, top, lang, weighted=self.survey.is_weighted))
-        self._crosstab_findings(name)
+        if findings:
+            self._crosstab_findings(name)
 
     # -- per-table footnotes, in the report language, from the facts each result carries ----
     # (the analysis results' own `notes` are English and name R functions: not for readers)
@@ -869,13 +872,13 @@ class Report:
             vals = pd.to_numeric(f[col], errors="coerce")
             out[t(key, lang)] = [h or _pct(v) for v, h in zip(vals, hide)]
         show_table(out, notes=self.multi_notes(mr, counts), keep=True)
+        show_finding(fd.describe_multi_response(mr, lang, weighted=self.survey.is_weighted))
         try:
             from ..charts import multi_response_chart
 
             show_figure(multi_response_chart(self.survey, name, language=lang))
         except SurveyError as exc:
             show_problem(f"chart: {exc}", lang, key="chart_not_shown")
-        show_finding(fd.describe_multi_response(mr, lang, weighted=self.survey.is_weighted))
 
     def numeric(self, name: str) -> None:
         lang = self.language
@@ -901,15 +904,15 @@ class Report:
         heading(text_in(getattr(grid, "label", None), lang, grid_name), 4, lead=True)
         lk = sv.likert(self.survey, items=items, language=lang)
         show_table(self._likert_table(lk), notes=self.likert_notes(lk, items), keep=True)
+        top_box = self._top_box(lk)
+        if top_box is not None:
+            show_finding(fd.describe_top_box(*top_box, lang))
         try:
             from ..charts import likert_chart
 
             show_figure(likert_chart(self.survey, items, language=lang))
         except SurveyError as exc:
             show_problem(f"chart: {exc}", lang, key="chart_not_shown")
-        top_box = self._top_box(lk)
-        if top_box is not None:
-            show_finding(fd.describe_top_box(*top_box, lang))
         for sname, scale in q_scales(self.q).items():
             s_items = list(getattr(scale, "items", ()) or ())
             if set(s_items) & set(items):
@@ -1034,8 +1037,8 @@ class Report:
             factor = 100.0 if pct.max().max() <= 1.0 else 1.0
             show_table(suppress_counts(pct * factor, ct.unweighted, self.k, tally=self.disclosure),
                        notes=self.crosstab_notes(ct, row), keep=True)
-            self.crosstab_figure(row["var"], row["by"])
             show_finding(self._ct_sentence(ct, row["var"], row))
+            self.crosstab_figure(row["var"], row["by"])
 
     def _test_cell(self, r: Any) -> str:
         """The test column of the tests table: statistic and df, or Fisher's test by name."""

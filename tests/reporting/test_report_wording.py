@@ -103,3 +103,28 @@ def test_cover_says_why_rows_of_the_file_were_not_accepted(shown, lang, expected
     item = "{rule} 1 行" if lang != "en" else "{rule}: 1"
     a, b = (item.format(rule=rule_name(r, lang)) for r in rules)
     assert expected.format(a=a, b=b) in "\n".join(str(h) for h in shown)
+
+
+def test_each_finding_sits_under_its_table_before_the_chart(responses, monkeypatch):
+    """Table, sentence, chart: a chart that does not fit moves to the next page whole; a
+    sentence printed after it went with it, or was left alone on a page of its own."""
+    import IPython.display
+    from matplotlib.figure import Figure
+
+    kinds: list[str] = []
+
+    def record(obj):
+        data = getattr(obj, "data", None)
+        kinds.append("chart" if isinstance(obj, Figure) else
+                     "finding" if isinstance(data, str) and "sv-finding" in data else
+                     "table" if isinstance(data, str) and "sv-table" in data else "other")
+
+    monkeypatch.setattr(IPython.display, "display", record)
+    monkeypatch.setattr(sections, "_LEAD", [])
+    rep = sections.Report(questionnaire="cadre_work_style", responses=str(responses),
+                          language="en")
+    rep.single("complaint")
+    assert kinds[:3] == ["table", "finding", "chart"], kinds
+    kinds.clear()
+    rep.battery("five_styles", crosstabs=False)
+    assert kinds[:3] == ["table", "finding", "chart"], kinds

@@ -405,7 +405,7 @@ def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int |
         raise AnalysisError("as_replicate: only the first stage is replicated (R does the same "
                             "for JK1/JKn); drop the later stages' psu/fpc columns first")
     st = d.stages[0]
-    psu, strata, w = d.psu, d.strata, d.weights
+    psu, w = d.psu, d.weights
     f = 1.0 - st.ratio  # per PSU: (N - n)/N (1 without fpc)
     C = len(st.stratum)
     if type == "JK1":
@@ -416,20 +416,7 @@ def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int |
         M[np.arange(len(w)), psu] = 0.0
         scale, rscales = float(f[0]) * (n - 1) / n, np.ones(n)
     elif type == "JKn":
-        nh = np.bincount(st.stratum, minlength=d.n_strata)
-        if (nh < 2).any():
-            raise AnalysisError("as_replicate: JKn needs at least two PSUs per stratum; stratum "
-                                f"{d.strata_labels[int(np.argmax(nh < 2))] if d.strata_labels else ''}"
-                                " has one")
-        M = np.ones((len(w), C))
-        rscales = np.empty(C)
-        for c in range(C):
-            h = st.stratum[c]
-            inh = strata == h
-            M[inh, c] = nh[h] / (nh[h] - 1)
-            M[psu == c, c] = 0.0
-            rscales[c] = (nh[h] - 1) / nh[h] * f[c]
-        scale = 1.0
+        M, rscales, scale = _jkn_multipliers(d, f)
     elif type == "bootstrap":
         rng = np.random.default_rng(seed)
         nh = np.bincount(st.stratum, minlength=d.n_strata)
@@ -476,6 +463,50 @@ def as_replicate(survey, type: str = "JK1", *, replicates: int = 50, seed: int |
     new = dataclasses.replace(s.design, strata=None, psu=(), fpc=(), nest=False,
                               replicates=spec)
     return s.replace(data=data, weight=weight, design=new)
+
+
+def _jkn_multipliers(d, f: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(rows x R) JKn multipliers, rscales and scale as R ``jknweights``: per stratum one
+    replicate per PSU dropping it (the stratum's others x n_h/(n_h - 1)), rscale
+    (n_h - 1)/n_h times the fpc (N - n)/N. A fully sampled stratum (fpc 0) gets no replicate
+    (R's ``survey.drop.replicates``). A stratum with one PSU follows the design's
+    ``lonely_psu``: fail refuses; remove, certainty and average give it no replicate (average
+    then scales the variance by #PSU / #replicates); adjust gives one replicate that drops
+    it and weights every other PSU by H/(H - 1) (H strata), rscale (H - 1)/H."""
+    st = d.stages[0]
+    H = d.n_strata
+    nh = np.bincount(st.stratum, minlength=H)
+    cols, rscales = [], []
+    for h in range(H):
+        members = np.flatnonzero(st.stratum == h)
+        fh = float(f[members[0]])
+        if fh == 0:
+            continue
+        if nh[h] == 1:
+            label = d.strata_labels[h] if d.strata_labels else h
+            if d.lonely_psu == "adjust":
+                m = np.full(len(st.stratum), H / (H - 1))
+                m[members] = 0.0
+                cols.append(m)
+                rscales.append((H - 1) / H)
+            elif d.lonely_psu not in ("remove", "certainty", "average"):
+                raise AnalysisError(
+                    f"as_replicate: JKn: stratum {label!r} has one PSU. Hint: set lonely_psu= "
+                    "('remove', 'certainty', 'average' or 'adjust', as R's survey.lonely.psu) "
+                    "or merge the stratum with a neighbour")
+            continue
+        for c in members:
+            m = np.ones(len(st.stratum))
+            m[members] = nh[h] / (nh[h] - 1)
+            m[c] = 0.0
+            cols.append(m)
+            rscales.append((nh[h] - 1) / nh[h] * fh)
+    if not cols:
+        raise AnalysisError("as_replicate: JKn: every stratum was sampled exhaustively (or has "
+                            "one PSU removed): there is no sampling variance to replicate")
+    scale = len(st.stratum) / len(cols) if (d.lonely_psu == "average"
+                                           and len(cols) < len(st.stratum)) else 1.0
+    return np.column_stack(cols)[st.row_cluster], np.asarray(rscales), float(scale)
 
 
 def _fay_rho(type: str, rho) -> float:

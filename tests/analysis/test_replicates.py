@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import strategies as st
-from test_design_reference import DESIGNS
+from test_design_reference import DESIGNS, load
 
 import survey as sv
 from survey.core.survey import Survey
@@ -309,3 +309,36 @@ def test_brr_user_hadamard_refusals():
         sv.as_replicate(d, "BRR", hadamard=np.ones((12, 8)))
     with pytest.raises(sv.AnalysisError, match="hadamard= is for type='BRR' or 'Fay'"):
         sv.as_replicate(d, "JKn", hadamard=paley(11))
+
+
+@pytest.mark.parametrize("lonely,taylor,jkn", [
+    # survey package tests/lonely.psu.Rout.save (printed to 5 significant digits):
+    #   ds <- svydesign(id = ~1, weights = ~pw, strata = ~dnum, data = apiclus1)  # 413: 1 PSU
+    #   options(survey.lonely.psu = <lonely>); svymean(~api00, ds);
+    #   svymean(~api00, as.svrepdesign(ds))
+    ("remove", 5.8058, 5.8058), ("certainty", 5.8058, 5.8058), ("adjust", 5.8281, 5.8267),
+    ("average", 6.0096, 5.8217),
+])
+def test_jkn_lonely_psu_matches_r(lonely, taylor, jkn):
+    d = load("apiclus1")
+    s = Survey.from_frame(d, weight="pw", strata="dnum", lonely_psu=lonely)
+    assert sv.mean(s, "api00").se == pytest.approx(taylor, rel=5e-5)
+    assert sv.mean(sv.as_replicate(s, "JKn"), "api00").se == pytest.approx(jkn, rel=5e-5)
+
+
+def test_jkn_certainty_stratum_by_fpc_matches_r():
+    # same file: fpc <- ifelse(apiclus1$dnum == 413, 1, 1000)  (413 sampled exhaustively)
+    #   svymean(~api00, as.svrepdesign(ds)): 5.7344 under "fail", 5.7501 under "average";
+    #   rs <- as.svrepdesign(ds) ("average"): svytotal(~api00, rs) SE 35616;
+    #   SE(svytotal(~api00, subset(rs, dnum == 413))) == 0
+    d = load("apiclus1").assign(f=lambda x: np.where(x["dnum"] == 413, 1, 1000))
+    for lonely, se in (("fail", 5.7344), ("average", 5.7501)):
+        s = Survey.from_frame(d, weight="pw", strata="dnum", fpc="f", lonely_psu=lonely)
+        rs = sv.as_replicate(s, "JKn")
+        assert sv.mean(rs, "api00").se == pytest.approx(se, rel=5e-5)
+    assert sv.total(rs, "api00").se == pytest.approx(35616, rel=5e-5)
+    assert sv.total(rs, "api00", where=d["dnum"] == 413).se == 0
+    # no replicate for the exhaustive stratum (R's survey.drop.replicates): 14 strata left
+    assert rs.design_info().replicate.n_replicates == len(d) - 1
+    with pytest.raises(sv.AnalysisError, match="stratum 413 has one PSU. Hint: set lonely_psu="):
+        sv.as_replicate(Survey.from_frame(d, weight="pw", strata="dnum"), "JKn")

@@ -215,6 +215,30 @@ def test_mcnemar_matches_r(table, correct, stat, p):
     assert r.p_value == pytest.approx(p, rel=5e-4)
 
 
+# data(fpc) of the survey package, as tests/fpc.Rout.save prints it
+FPC = pd.DataFrame({"stratid": [1] * 5 + [2] * 3, "psuid": [1, 2, 3, 4, 5, 1, 2, 3],
+                    "weight": [3.0] * 5 + [4.0] * 3, "nh": [5] * 5 + [3] * 3,
+                    "Nh": [15] * 5 + [12] * 3, "x": [2.8, 4.1, 6.8, 6.8, 9.2, 3.7, 6.6, 4.2]})
+
+
+def test_fpc_forms_match_r_fpc_rout():
+    # survey package tests/fpc.Rout.save (example(fpc)):
+    #   svymean(~x, svydesign(weights = ~weight, ids = ~psuid, strata = ~stratid, data = fpc,
+    #           nest = TRUE))                                   -> 5.4481, SE 0.7413
+    #   ... fpc = ~Nh; fpc = ~I(nh/Nh); no weights with fpc = ~Nh or ~I(nh/Nh) -> SE 0.616
+    frac = FPC.assign(f=FPC["nh"] / FPC["Nh"])
+    kw = {"strata": "stratid", "psu": "psuid", "nest": True}
+    m = sv.mean(sv.Survey.from_frame(FPC, weight="weight", **kw), "x")
+    assert (m.estimate, m.se) == (pytest.approx(5.4481, abs=5e-5), pytest.approx(0.7413, abs=5e-5))
+    for s in (sv.Survey.from_frame(FPC, weight="weight", fpc="Nh", **kw),
+              sv.Survey.from_frame(frac, weight="weight", fpc="f", **kw),
+              sv.Survey.from_frame(FPC, fpc="Nh", **kw),
+              sv.Survey.from_frame(frac, fpc="f", **kw)):
+        m = sv.mean(s, "x")
+        assert (m.estimate, m.se) == (pytest.approx(5.4481, abs=5e-5),
+                                      pytest.approx(0.616, abs=5e-4))
+
+
 def test_domain_estimates_match_r_domain_rout():
     # survey package tests/domain.Rout.save, data(fpc) (8 rows; its weighted domain means
     # 6.195 and 3.314286 below are R's and pin the data down):
@@ -224,9 +248,7 @@ def test_domain_estimates_match_r_domain_rout():
     #   svyratio(~I(x*(x>4)), ~as.numeric(x>4), dfpc)   -> 6.195, SE 0.7555129
     #   summary(svyglm(x ~ I(x > 4) + 0, dfpc)): t 10.63, 8.20; p 0.000127, 0.000439;
     #   dispersion 2.557379
-    fpc = pd.DataFrame({"stratid": [1] * 5 + [2] * 3, "psuid": [1, 2, 3, 4, 5, 1, 2, 3],
-                        "weight": [3.0] * 5 + [4.0] * 3,
-                        "x": [2.8, 4.1, 6.8, 6.8, 9.2, 3.7, 6.6, 4.2]})
+    fpc = FPC.copy()
     fpc["gt4"] = pd.Categorical(np.where(fpc["x"] > 4, "TRUE", "FALSE"),
                                 categories=["FALSE", "TRUE"])
     fpc["num"], fpc["den"] = fpc["x"] * (fpc["x"] > 4), (fpc["x"] > 4).astype(float)

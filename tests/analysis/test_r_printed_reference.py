@@ -265,3 +265,22 @@ def test_domain_estimates_match_r_domain_rout():
     np.testing.assert_allclose(t["statistic"], [10.63, 8.20], atol=5e-3)
     np.testing.assert_allclose(t["p_value"], [0.000127, 0.000439], atol=5e-7)
     assert m.dispersion == pytest.approx(2.557379, abs=5e-7) and m.df_resid == 5
+
+
+def test_deff_matches_r_deff_rout():
+    # survey package tests/deff.Rout.save (kigyo data, printed):
+    #   svymean(~uriage, svydesign(ids = ~1, weights = ~srs.w, data = kigyo), deff = TRUE)
+    #       113.700 SE 35.626 DEff 1.0101;  svytotal: 113700 SE 35626 DEff 1.0101
+    #   des.pps (weights ~pps.w): svymean(..., deff = "replace") 243.914 SE 48.752 DEff 1.9741
+    #                             svytotal(..., deff = "replace") 305136 SE 184965 DEff 18.157
+    k = pd.DataFrame({"uriage": [15, 143, 21, 51, 337, 50, 274, 145, 15, 86],
+                      "srs_w": [100.0] * 10, "pps_w": [20, 200, 11, 25, 550, 30, 250, 100, 10, 55]})
+    srs, pps = (sv.Survey.from_frame(k, weight=w) for w in ("srs_w", "pps_w"))
+    cases = [(sv.mean(srs, "uriage"), 113.700, 35.626, 1.0101),
+             (sv.total(srs, "uriage"), 113700, 35626, 1.0101),
+             (sv.mean(pps, "uriage", deff="replace"), 243.914, 48.752, 1.9741),
+             (sv.total(pps, "uriage", deff="replace"), 305136, 184965, 18.157)]
+    for e, est, se, deff in cases:  # 5-6 significant digits as printed
+        assert (e.estimate, e.se, e.deff) == (pytest.approx(est, rel=5e-6),
+                                              pytest.approx(se, rel=5e-5),
+                                              pytest.approx(deff, rel=5e-5))

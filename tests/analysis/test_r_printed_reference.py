@@ -284,3 +284,20 @@ def test_deff_matches_r_deff_rout():
         assert (e.estimate, e.se, e.deff) == (pytest.approx(est, rel=5e-6),
                                               pytest.approx(se, rel=5e-5),
                                               pytest.approx(deff, rel=5e-5))
+
+
+@pytest.mark.parametrize("kw,est,se", [
+    # survey package tests/check.Rout.save, svymean(~x, a) for designs a on data(fpc):
+    ({"weight": "weight", "strata": "stratid"}, 5.4481, 0.7413),  # ids=~0, strata, weights
+    ({"strata": "stratid"}, 5.525, 0.7796),  # no weights (equal probability)
+    ({"strata": "stratid", "psu": "psuid", "nest": True}, 5.525, 0.7796),
+    ({"psu": "psuid"}, 5.525, 0.838),  # ids=~psuid, no strata: 5 clusters
+    ({"psu": "psuid", "weight": "weight"}, 5.4481, 0.7938),
+    ({"psu": ["stratid", "psuid"], "weight": "weight"}, 5.4481, 0.5465),  # 2 stages, no fpc
+    # exactly 0.51875, printed "0.5188"
+    ({"psu": ["stratid", "psuid"]}, 5.525, 0.51875),
+    ({"psu": "psuid", "weight": "weight", "fpc": "N"}, 5.4481, 0.7165),  # fpc = rep(27, 8)
+])
+def test_design_forms_match_r_check_rout(kw, est, se):
+    m = sv.mean(sv.Survey.from_frame(FPC.assign(N=27), **kw), "x")
+    assert (m.estimate, m.se) == (pytest.approx(est, abs=5e-5), pytest.approx(se, abs=5e-5))

@@ -342,3 +342,21 @@ def test_jkn_certainty_stratum_by_fpc_matches_r():
     assert rs.design_info().replicate.n_replicates == len(d) - 1
     with pytest.raises(sv.AnalysisError, match="stratum 413 has one PSU. Hint: set lonely_psu="):
         sv.as_replicate(Survey.from_frame(d, weight="pw", strata="dnum"), "JKn")
+
+
+def test_raking_calibration_matches_r_rakecheck(dclus1, rclus1):
+    # survey package tests/rakecheck.Rout.save (printed to 5 significant digits):
+    #   poptotals <- colSums(model.matrix(~stype + sch.wide, apipop))
+    #   rclus1g <- calibrate(rclus1, ~stype + sch.wide, poptotals, calfun = "raking")
+    #   svymean(~api00, rclus1g): 641.23 SE 26.874; svytotal(~enroll, rclus1g): 3647280 SE 463582
+    #   dclus1g (same on dclus1): 641.23 SE 23.704; 3647280 SE 400603 (rake(dclus1, ...) too)
+    # (R's rake() on rclus1 printed 26.873 / 463511: its default control stops at a 1-unit
+    # change of the cell totals, before the calibrate() fixed point that sv.rake reaches)
+    T = {"stype": POP, "sch.wide": {"No": 1072, "Yes": 5122}}
+    for s, se_m, se_t in ((sv.calibrate(rclus1, T, method="raking"), 26.874, 463582),
+                          (sv.rake(rclus1, T), 26.874, 463582),
+                          (sv.calibrate(dclus1, T, method="raking"), 23.704, 400603),
+                          (sv.rake(dclus1, T), 23.704, 400603)):
+        m, t = sv.mean(s, "api00"), sv.total(s, "enroll")
+        assert (m.estimate, m.se) == (pytest.approx(641.23, abs=5e-3), pytest.approx(se_m, rel=5e-5))
+        assert (t.estimate, t.se) == (pytest.approx(3647280, rel=5e-7), pytest.approx(se_t, rel=5e-6))

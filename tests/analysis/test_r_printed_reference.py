@@ -301,3 +301,19 @@ def test_deff_matches_r_deff_rout():
 def test_design_forms_match_r_check_rout(kw, est, se):
     m = sv.mean(sv.Survey.from_frame(FPC.assign(N=27), **kw), "x")
     assert (m.estimate, m.se) == (pytest.approx(est, abs=5e-5), pytest.approx(se, abs=5e-5))
+
+
+@pytest.mark.parametrize("lonely", ["fail", "remove", "certainty", "adjust", "average"])
+def test_lonely_psu_in_a_domain_matches_r(lonely):
+    # survey package tests/lonely.psu.Rout.save, "lonely PSUs after subsetting":
+    #   ds <- svydesign(id = ~1, weights = ~pw, strata = ~dnum, data = subset(apiclus1, dnum != 413))
+    #   ds1 <- ds[-31, ]     # stratum 406 keeps one of its two PSUs in the domain
+    #   options(survey.lonely.psu = <lonely>); svymean(~api00, ds1) -> 645.14, SE 5.8909 for
+    #   every rule (R's default survey.adjust.domain.lonely = FALSE: the design has 2 PSUs there)
+    d = read_api("apiclus1")
+    d = d[d["dnum"] != 413].reset_index(drop=True)
+    keep = np.ones(len(d), dtype=bool)
+    keep[30] = False
+    s = sv.Survey.from_frame(d, weight="pw", strata="dnum", lonely_psu=lonely)
+    m = sv.mean(s, "api00", where=keep)
+    assert (m.estimate, m.se) == (pytest.approx(645.14, abs=5e-3), pytest.approx(5.8909, abs=5e-5))

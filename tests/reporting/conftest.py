@@ -11,11 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+CHART_CALL = re.compile(r"^(charts|sv|ch)\.\w+_chart\(", re.M)
 
 
 @contextlib.contextmanager
@@ -73,3 +76,33 @@ def tiny_builds(shared_build):
 
     return shared_build("tiny", lambda root: (build(root / "a" / "reports"),
                                               build(root / "elsewhere" / "deeper" / "out")))
+
+
+def executed_notebook_problems(path: Path) -> list[tuple]:
+    """What is wrong in an executed walkthrough (``path``, as saved after running it): any
+    error or stderr output, any chart cell without an image (e.g. "<Figure size ...>").
+    Shared by test_walkthroughs.py (papermill) and test_browser.py (JupyterLab), so both
+    runs of a walkthrough are held to the same checks."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        outputs = cell.get("outputs", [])
+        kinds = [o.get("name", o.output_type) for o in outputs]
+        if "error" in kinds or "stderr" in kinds:
+            problems.append((path.name, i, outputs))
+        if CHART_CALL.search(cell.source):  # a chart cell shows an image, not "<Figure ...>"
+            mimes = {m for o in outputs for m in o.get("data", {})}
+            if not mimes & {"image/png", "image/svg+xml"}:
+                problems.append((path.name, i, cell.source, mimes))
+    return problems
+
+
+@pytest.fixture(scope="session")
+def notebook_problems():
+    """:func:`executed_notebook_problems` (a fixture, so test modules need not import this
+    conftest)."""
+    return executed_notebook_problems

@@ -218,7 +218,9 @@ def _wait_all_run(page, n: int) -> None:
 @needs_chromium
 @pytest.mark.parametrize("name", WALKTHROUGHS)
 def test_walkthrough_in_jupyterlab_runs_and_shows_its_charts(browser, jupyterlab, name,
-                                                              tmp_path):
+                                                              tmp_path, notebook_problems):
+    """Also the suite's one execution of each walkthrough: the notebook JupyterLab saves is
+    held to test_walkthroughs.py's checks (no error or stderr output, an image per chart)."""
     import nbformat
 
     url, token, work = jupyterlab
@@ -259,7 +261,28 @@ def test_walkthrough_in_jupyterlab_runs_and_shows_its_charts(browser, jupyterlab
                                timeout=20_000)
         assert "<Figure size" not in (cell.inner_text() or "")
         cell.screenshot(path=str(shots / f"cell_{i:02d}.png"))
+    page.keyboard.press("Control+s")
+    saved = work / "notebooks" / name
+    _wait_saved(saved, len(code))
+    assert notebook_problems(saved) == []
     page.close()
+
+
+def _wait_saved(path: Path, n: int, timeout: float = 60) -> None:
+    """Until the notebook JupyterLab saves at ``path`` has run all ``n`` code cells."""
+    import nbformat
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+            if len(cells) == n and all(c.get("execution_count") for c in cells):
+                return
+        except Exception:  # noqa: BLE001 - caught mid-write: read again
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"JupyterLab did not save the executed {path.name}")
+        time.sleep(0.5)
 
 
 # ---------------------------------------------------------------------------------------

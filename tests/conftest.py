@@ -1,0 +1,100 @@
+"""Suite-wide settings: the hypothesis profile, and how the tests are ordered and shared out
+between the two xdist workers of ``make test``.
+
+Ordering and grouping (``--dist loadgroup``, set in pyproject.toml):
+
+- Tests that inspect one expensive thing (a report built once per session, the JupyterLab
+  server) form one xdist group, so a single worker builds it and runs every test that looks at
+  it; no worker sits waiting on another's build.
+- The expensive groups and the slow tests are handed out first, longest first, so the cheap
+  tests fill the end of the run on both workers instead of one worker finishing a long report
+  build alone.
+
+Nothing here changes what a test checks; only where and when it runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# this file holds no doctests; collecting it as a module would import a second "conftest"
+collect_ignore = ["conftest.py"]
+
+# -- hypothesis ---------------------------------------------------------------------------
+# Tests that set their own ``@settings`` keep them. The default ``max_examples`` stays at 100
+# (a property is never checked on fewer examples than it asked for); the deadline is off
+# because timing on a loaded 2-core machine is not what these properties are about.
+
+
+def _hypothesis_profile() -> None:
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # pragma: no cover - hypothesis is a dev dependency
+        return
+    settings.register_profile(
+        "survey", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "survey"))
+
+
+_hypothesis_profile()
+
+
+# -- xdist groups and order --------------------------------------------------------------
+# pytest 9.2 builds ``item.nodeid`` from a structured id that pytest-xdist 3.8's
+# ``xdist_group`` suffix no longer reaches, so ``--dist loadgroup`` is implemented here: the
+# scheduler below groups tests by the table GROUPS (test id prefix -> group), and
+# pytest_collection_modifyitems puts the groups and slow tests first (lower rank first; the
+# ranks follow the measured cost, ``pytest --durations``).
+
+GROUPS: tuple[tuple[str, str, int], ...] = (
+    # (test id prefix, group, rank)
+    ("tests/reporting/test_browser.py::test_walkthrough_in_jupyterlab", "jupyterlab", 0),
+    ("tests/reporting/test_reports.py::test_standard_report", "standard-reports", 1),
+    ("tests/reporting/test_reports.py::test_chinese_standard_report", "standard-reports", 1),
+    ("tests/reporting/test_reports.py::test_multiple_response_tables", "standard-reports", 1),
+    ("tests/reporting/test_reports.py::", "printed-reports", 2),
+    ("tests/reporting/test_browser.py::test_report_", "printed-reports", 2),
+    ("tests/reporting/test_browser.py::test_no_internal_text", "printed-reports", 2),
+    ("tests/reporting/test_walkthroughs.py::", "", 3),
+    ("tests/reporting/test_hostile_reports.py::", "hostile-report", 4),
+    ("tests/reporting/test_pipeline.py::", "tiny-report", 5),
+    ("tests/reporting/test_atomic_reports.py::", "tiny-report", 5),
+    # the slowest single tests
+    ("tests/entry/test_browser.py::", "", 6),
+    ("tests/analysis/test_crosstab.py::test_fisher_rxc_exact", "", 6),
+    ("tests/analysis/test_models.py::test_svyolr_on_replicate_weights", "", 6),
+    ("tests/charts/test_charts.py::test_charts_leave_global_rcparams_alone", "", 6),
+    ("tests/questionnaire/test_paper_form.py::", "", 6),
+    ("tests/ingest/test_messy_hypothesis.py::", "", 6),
+    ("tests/validation/test_small_frames.py::", "", 6),
+    ("tests/ingest/test_hostile_scale.py::", "", 6),
+    ("tests/entry/test_server.py::", "", 6),
+)
+
+
+def _group(nodeid: str) -> tuple[str, int]:
+    """(xdist group or "", rank) of a test id; the first matching prefix wins."""
+    for prefix, group, rank in GROUPS:
+        if nodeid.startswith(prefix):
+            return group, rank
+    return "", 9
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda it: _group(it.nodeid)[1])  # stable: collection order within a rank
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadgroup``: the tests of one group run on one worker, groups first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class GroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)  # an xdist_group suffix, if xdist adds one
+            return (_group(nodeid)[0] or scope) if scope == nodeid else scope
+
+    return GroupScheduling(config, log)

@@ -341,6 +341,7 @@ def _linearize_calibrated(design: Design, Y0, inkey, wk, kk, D: int, kind: str) 
         dev = Y0[:, j] - (mj[0] if one else mj[kk])
         wd = wk * dev
         ss = np.array([wd @ dev]) if one else np.bincount(kk, weights=wd * dev, minlength=D)
+        del dev  # n floats fewer at the peak (the residuals below need their own)
         s2[:, j] = _s2(ss, W, nobs)
         x = wd if kind == "mean" else wk * Y0[:, j]
         if one:

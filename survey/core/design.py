@@ -121,7 +121,9 @@ class CalibrationStep:
             bad = ~np.isfinite(zz)  # weight 0 (or a non-finite value): zz = 0, as R
             if bad.any():
                 zz[bad] = 0.0
+            del bad
             S0[:, j] = np.bincount(cell, weights=zz, minlength=J)
+            del zz
         shift = np.zeros((J, k))
         for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
             for lev, cnt in zip(levels, counts):
@@ -129,6 +131,11 @@ class CalibrationStep:
                 for j in range(k):
                     sums = np.bincount(lev, weights=rest[:, j], minlength=len(cnt))
                     shift[:, j] += _safe_div(sums, cnt)[lev]
+        if k == 1:  # x - w * shift[cell] built in one new array
+            out = np.take(shift[:, 0], cell)
+            out *= psw
+            np.subtract(x[:, 0], out, out=out)
+            return out[:, None]
         out = np.empty_like(x, dtype=float)
         for j in range(k):  # x - w * shift[cell], one temporary per column
             tmp = np.take(shift[:, j], cell)

@@ -260,4 +260,6 @@ def test_saddlepoint_with_multiplicities_equals_the_repeated_weights(k, reps, x2
     if np.isnan(full):
         assert np.isnan(short)
     else:
-        np.testing.assert_allclose(short, full, rtol=1e-9, atol=1e-15)
+        # the saddlepoint is a root found to tol 1e-8 (R's uniroot in saddle()); sums in a
+        # different order move it within that tolerance: the tails agree to ~1e-8
+        np.testing.assert_allclose(short, full, rtol=1e-6, atol=1e-12)

@@ -487,6 +487,8 @@ def _domain_degf(design: Design, dom: np.ndarray | None, use: np.ndarray, D: int
         return design.replicate.degf_by(np.where(inset, d, -1), D)
     st1 = design.stages[0]
     C = len(st1.stratum)
+    if D == 1 and dom is None and design.weights_positive and bool(np.all(use)):
+        return np.array([float(design.n_psu - design.n_strata)])  # every row counts
     if present is None:
         inset = use & (design.weights != 0)
         if dom is not None:
@@ -663,9 +665,13 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, whe
     else:  # R confint(svyby(...), df = degf(design)): one df, the analysed design's
         dfs = np.repeat(_domain_degf(design, None, np.ones(len(valid), dtype=bool) if mask is None
                                      else mask, 1), D)
-    ns = (np.array([int(valid.sum())]) if by is None
-          else np.bincount(dom if valid.all() and dom.min() >= 0 else dom[valid & (dom >= 0)],
-                           minlength=D))
+    if by is None:
+        ns = np.array([int(valid.sum())])
+    elif design.weights_positive:  # rows per domain = rows with non-zero weight: counted
+        ns = lin.nobs.astype(np.int64)
+    else:
+        ns = np.bincount(dom if valid.all() and dom.min() >= 0 else dom[valid & (dom >= 0)],
+                         minlength=D)
     return _moment_result(kind, var, by, labels, lin, dfs, ns, missing=missing, na_rm=na_rm,
                           confidence=confidence, df_opt=df_opt,
                           context=[design_summary(s, design), *_where_note(mask)],

@@ -29,7 +29,8 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
                     n_rows: int, n_cols: int, *, combined: np.ndarray | None = None,
                     full_table: np.ndarray | None = None,
                     full_weighted: np.ndarray | None = None,
-                    domain: np.ndarray | None = None) -> pd.DataFrame:
+                    domain: np.ndarray | None = None,
+                    keep: dict | None = None) -> pd.DataFrame:
     """Design-based tests of independence for an r x c table, as R ``svychisq``.
 
     Returns a DataFrame indexed by test name with columns ``statistic, df, df_denom, p_value``:
@@ -70,7 +71,8 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
         V_full = design.replicate.var(Tr, tot_full)
     else:
         tot_full, V_full = design.cell_totals_vcov(
-            combined, Kf, totals=None if full_weighted is None else np.ravel(full_weighted))
+            combined, Kf, totals=None if full_weighted is None else np.ravel(full_weighted),
+            keep=keep)  # keep: the PSU x cell totals, reused by CrossTab.cell_estimates
     N = n_all  # R: nrow(model matrix), every row of the design
     nu = design.degf if design.replicate is not None else design.n_psu - design.n_strata
     if domain is not None:  # R svychisq(subset(design, ...)): the domain's rows and df

@@ -192,7 +192,8 @@ class CrossTab(Result):
         from ..core.design import Design
         from .estimates import _domain_degf, _linearize, _linearize_cells, _logit_ci, _t
 
-        s, a, b, base = self.design_context
+        s, a, b, base = self.design_context[:4]
+        kept = self.design_context[4] if len(self.design_context) > 4 else {}
         design = Design.from_survey(s)
         r, c = self.table.shape
         if self.multi:
@@ -207,8 +208,10 @@ class CrossTab(Result):
             else:
                 y, dom, D, k = np.where(ok, a * c + b, -1), None, 1, r * c
             valid = ok
-            lin = _linearize_cells(design, np.where(ok, y, -1), k, None if dom is None
-                                   else np.where(ok, dom, -1), D)
+            lin = _cells_from_kept(design, kept, kind, r, c, self.unweighted)
+            if lin is None:
+                lin = _linearize_cells(design, np.where(ok, y, -1), k, None if dom is None
+                                       else np.where(ok, dom, -1), D)
         est = lin.est  # (D, k)
         se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None)).reshape(D, k)
         dfs = _domain_degf(design, None if dom is None else np.where(valid, dom, -1), valid, D,
@@ -598,16 +601,20 @@ def crosstab(
             by_missing=tuple(f"({x})" for x in bnames),
         )
 
+    kept: dict = {}  # the tests' PSU x cell totals, for the cell SEs (one pass, not two)
+
     def design_tests():
         return _design_tests(s, rcodes, bcodes, kr, kb, combined=combined, full_table=unw_full,
-                             full_weighted=tab_full if weighted else None, domain=mask)
+                             full_weighted=tab_full if weighted else None, domain=mask,
+                             keep=kept)
 
     return crosstab_from_tables(
         row, by, rinfo, binfo, tab_full, unw_full, weighted=weighted,
         design_tests=design_tests if s.has_design else None, alpha=alpha, margins=margins,
         fisher=fisher, simulate_b=simulate_b, seed=seed, fisher_seconds=fisher_seconds,
         filtered=mask is not None, wnote=weighting_note(s), extra=extra,
-        design_context=(s, rcodes, bcodes, None) if s.has_design else None, simulate=simulate)
+        design_context=(s, rcodes, bcodes, None, kept) if s.has_design else None,
+        simulate=simulate)
 
 
 def crosstab_from_tables(row, by, rinfo, binfo, tab_full, unw_full, *, weighted: bool,
@@ -786,6 +793,28 @@ def _fisher(t: np.ndarray, simulate_b: int, seed: int, notes: list[str], budget:
             f"{simulate_b} simulated tables (seed {seed}), as R's simulate.p.value = TRUE."
         )
         return fisher_monte_carlo(ti, B=simulate_b, seed=seed)
+
+
+def _cells_from_kept(design, kept: dict, kind: str, r: int, c: int, unweighted):
+    """`_linearize_cells` of the cell shares from the PSU x cell weight totals the Rao-Scott
+    tests already summed (``kept["unit_totals"]``, cells ``(row + 1) * (c + 1) + col + 1``
+    with the missing levels first), instead of a second pass over the rows; ``None`` when
+    they are not there or the shortcut does not hold (a weight <= 0: the row counts would
+    differ from the non-zero-weight counts; lonely PSUs: per-domain strata)."""
+    T = kept.get("unit_totals")
+    if (T is None or design.replicate is not None or design.calibration
+            or not design.weights_positive or design.has_lonely
+            or T.shape[1] != (r + 1) * (c + 1)):
+        return None
+    from .estimates import _cells_lin
+
+    T4 = T.reshape(len(T), r + 1, c + 1)[:, 1:, 1:]  # valid cells (units, r, c)
+    n = np.asarray(unweighted, dtype=float)
+    if kind == "column":
+        return _cells_lin(design, T4.transpose(0, 2, 1), n.sum(0), None, True)
+    if kind == "row":
+        return _cells_lin(design, T4, n.sum(1), None, True)
+    return _cells_lin(design, T4.reshape(len(T), 1, r * c), np.array([n.sum()]), None, False)
 
 
 def _design_tests(s, rcodes, bcodes, kr, kb, **kw) -> pd.DataFrame:

@@ -454,20 +454,29 @@ def _linearize_cells(design: Design, codes: np.ndarray, K: int, dom: np.ndarray 
     ok = codes >= 0 if dom is None else (codes >= 0) & (dom >= 0)
     cell = codes if dom is None else np.where(ok, dom * K + codes, -1)  # codes: -1 = missing
     T = design.unit_totals(design.weights, cell, D * K).reshape(-1, D, K)
-    sums = T.sum(0)
-    W = sums.sum(1)
     nz = ok if design.weights_positive else ok & (design.weights != 0)
     nobs = (np.array([float(np.count_nonzero(nz))]) if dom is None
             else np.bincount(dom[nz], minlength=D).astype(float))
+    lonely_key = None if dom is None or not design.has_lonely else np.where(ok, dom, -1)
+    return _cells_lin(design, T, nobs, (ok, lonely_key), dom is not None)
+
+
+def _cells_lin(design: Design, T: np.ndarray, nobs: np.ndarray, lonely, domains: bool) -> _Lin:
+    """The shares and their covariance from the unit x domain x category weight totals
+    ``T`` (units, D, K) and the rows with non-zero weight per domain. ``lonely``: (rows in
+    a domain, domain per row or None) for R's per-domain lonely-PSU strata; ``None`` only
+    when the design has no lonely PSU."""
+    D, K = T.shape[1], T.shape[2]
+    sums = T.sum(0)
+    W = sums.sum(1)
     with np.errstate(divide="ignore", invalid="ignore"):
         P = sums / W[:, None]
         Z = (T - np.nan_to_num(P)[None] * T.sum(2)[:, :, None]) / np.where(W > 0, W, 1)[None, :, None]
         s2 = P * (1 - P) * (nobs / (nobs - 1))[:, None]
-    V = _domain_vcov(design, Z.reshape(len(Z), D * K), ok,
-                     None if dom is None or not design.has_lonely else np.where(ok, dom, -1),
-                     D, K)
+    Z = Z.reshape(len(Z), D * K)
+    V = design.vcov_units(Z) if lonely is None else _domain_vcov(design, Z, *lonely, D, K)
     # with positive weights a unit reaches a domain where its weight total there is > 0
-    present = T.sum(2) > 0 if dom is not None and design.weights_positive else None
+    present = T.sum(2) > 0 if domains and design.weights_positive else None
     return _Lin(P, V, W, nobs, s2, present)
 
 

@@ -280,7 +280,8 @@ class Design:
         return np.bincount(idx, weights=values, minlength=n_units * k).reshape(n_units, k)
 
     def cell_totals_vcov(self, cell: np.ndarray, K: int, values: np.ndarray | None = None,
-                         *, totals: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                         *, totals: np.ndarray | None = None,
+                         keep: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Weighted totals of ``K`` mutually exclusive cells and their covariance.
 
         ``cell`` (n,) holds each row's cell code in 0..K-1 (-1 = left out: weight 0, design
@@ -341,6 +342,8 @@ class Design:
                 V = (np.diag(A.sum(0)) - m.T @ B - B.T @ m + (m * c[:, None]).T @ m)
                 return S.sum(0), V
         T = self.unit_totals(x, cell, K)
+        if keep is not None and values is None:  # (units x K) weight totals, for reuse
+            keep["unit_totals"] = T
         return T.sum(0), self.vcov_units(T)
 
     def cell_totals_replicates(self, cell: np.ndarray, K: int,

@@ -400,8 +400,8 @@ def _replicate_cells(design: Design, codes: np.ndarray, K: int, dom: np.ndarray 
     ok = codes >= 0 if dom is None else (codes >= 0) & (dom >= 0)
     cell = np.where(ok, codes if dom is None else dom * K + codes, -1)
     wk = design.weights * ok
-    sums = np.bincount(np.where(ok, cell, 0), weights=wk, minlength=D * K).reshape(D, K)
-    sums_r = design.replicate.totals(None, cell, D * K).T.reshape(D, K, -1)
+    sums, sums_r = design.replicate.cell_totals(design.weights, None, cell, D * K)
+    sums, sums_r = sums.reshape(D, K), sums_r.T.reshape(D, K, -1)
     W = sums.sum(1)
     nobs = np.bincount((np.zeros(len(codes), dtype=np.int64) if dom is None
                         else np.where(ok, dom, 0)), weights=(wk != 0).astype(float), minlength=D)

@@ -349,11 +349,7 @@ class Design:
     def cell_totals_replicates(self, cell: np.ndarray, K: int,
                                values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Replicate designs: full-sample (K,) and replicate (R x K) weighted cell totals."""
-        cell = np.asarray(cell, dtype=np.int64)
-        ok = cell >= 0
-        x = self.weights if values is None else self.weights * np.asarray(values, dtype=float)
-        T = np.bincount(cell[ok], weights=x[ok], minlength=K)
-        return T, self.replicate.totals(values, cell, K)
+        return self.replicate.cell_totals(self.weights, values, cell, K)
 
     def _taylor_only(self, what: str) -> None:
         if self.replicate is not None:

@@ -80,19 +80,33 @@ class Replicates:
         product when the replicates are grouped; otherwise one matrix-vector product, or with
         cells one sparse (K x n) one-hot product with a row-major copy of the n x R matrix
         (made once, then read once per call)."""
-        n = self.weights.shape[0]
-        if cell is not None:
-            cell = np.asarray(cell, dtype=np.int64)
-            ok = cell >= 0
-            if not ok.all():
-                x = np.where(ok, 1.0 if x is None else x, 0.0)
-                cell = np.where(ok, cell, 0)
+        x, cell = _masked(x, cell)
         if self.factors is not None:
-            v = self.base if x is None else self.base * x
-            key = self.groups if cell is None else self.groups * K + cell
-            G = self.factors.shape[0]
-            A = np.bincount(key, weights=v, minlength=G * K).reshape(G, K)
-            return self.factors.T @ A
+            return self.factors.T @ self._group_sums(x, cell, K)
+        return self._plain_totals(x, cell, K)
+
+    def cell_totals(self, weights: np.ndarray, x: np.ndarray | None = None,
+                    cell: np.ndarray | None = None, K: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """The full-sample totals ``sum_i weights_i x_i [cell_i == c]`` (K,) and `totals`
+        (R x K); grouped, both come from the same group x cell sums (one pass over the rows;
+        ``weights`` must then be the full-sample weights the factors multiply)."""
+        x, cell = _masked(x, cell)
+        if self.factors is not None:
+            A = self._group_sums(x, cell, K)
+            return A.sum(0), self.factors.T @ A
+        v = weights if x is None else weights * x
+        full = np.array([v.sum()]) if cell is None else np.bincount(cell, weights=v, minlength=K)
+        return full, self._plain_totals(x, cell, K)
+
+    def _group_sums(self, x, cell, K: int) -> np.ndarray:
+        """(G x K) sums of ``base * x`` per group and cell."""
+        v = self.base if x is None else self.base * x
+        key = self.groups if cell is None else self.groups * K + cell
+        G = self.factors.shape[0]
+        return np.bincount(key, weights=v, minlength=G * K).reshape(G, K)
+
+    def _plain_totals(self, x, cell, K: int) -> np.ndarray:
+        n = self.weights.shape[0]
         if cell is None and K == 1:
             return (self.weights.sum(0) if x is None else x @ self.weights)[:, None]
         from scipy import sparse
@@ -174,6 +188,17 @@ class Replicates:
     @functools.cached_property
     def _factor_sq(self) -> np.ndarray:
         return np.einsum("ij,ij->i", self.factors, self.factors)
+
+
+def _masked(x, cell):
+    """``cell`` as int64 codes >= 0 and ``x`` zero where the cell was -1 (left out)."""
+    if cell is not None:
+        cell = np.asarray(cell, dtype=np.int64)
+        ok = cell >= 0
+        if not ok.all():
+            x = np.where(ok, 1.0 if x is None else x, 0.0)
+            cell = np.where(ok, cell, 0)
+    return x, cell
 
 
 def _degf_of(block, m: int, fro2: float, R: int) -> int:

@@ -125,10 +125,14 @@ def test_totals_equal_the_definition(seed, K, G, R, with_x, with_cell):
     plain = Replicates(weights=W, scale=1.0, rscales=np.ones(R), mse=False, type="other")
     grouped = Replicates(weights=W, scale=1.0, rscales=np.ones(R), mse=False, type="other",
                          groups=groups, factors=factors, base=w)
+    tol = 1e-12 * np.abs(W).sum()
     for rep in (plain, grouped):
         got = rep.totals(x, cell, Kc)
         assert got.shape == (R, Kc)
-        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12 * np.abs(W).sum())
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=tol)
+        full, reps = rep.cell_totals(w, x, cell, Kc)  # with the full-sample totals
+        np.testing.assert_allclose(reps, expected, rtol=1e-12, atol=tol)
+        np.testing.assert_allclose(full, w @ Z, rtol=1e-12, atol=tol)
     np.testing.assert_allclose(grouped.column_totals, W.sum(0), rtol=1e-12)
 
 

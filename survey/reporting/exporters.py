@@ -66,7 +66,9 @@ h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
 .sv-table > p { break-after: avoid; page-break-after: avoid; }  /* a table's introduction */
 .jp-RenderedHTMLCommon table { font-size: 9.5pt; margin: 4px 0 8px 0; }
 .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 2px 6px; }
-.sv-page-break { break-after: page; page-break-after: always; height: 0; }
+/* a new page BEFORE what follows (a break after an empty div that fell onto a fresh page when
+   the content before it filled the page exactly printed a blank page) */
+.sv-page-break { break-before: page; page-break-before: always; height: 0; }
 .sv-finding { border-left: 3px solid #4c72b0; padding: 2px 8px; margin: 6px 0; }
 /* a finding is a sentence or two: never split (its last line alone on a page before a
    section's page break left a page with one line on it) */
@@ -105,7 +107,8 @@ h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
   break-after: avoid; page-break-after: avoid; }
 .jp-OutputArea-child:has(> .jp-OutputArea-output > :is(h1, h2, h3, h4, h5):last-child)
   + .jp-OutputArea-child { break-before: avoid; page-break-before: avoid; }
-.sv-table > :is(h1, h2, h3, h4, h5, p, .sv-caption) { break-after: avoid; page-break-after: avoid; }
+.sv-table > :is(h1, h2, h3, h4, h5, p, .sv-caption) { break-after: avoid; page-break-after: avoid;
+  break-inside: avoid; }  /* a table's introduction is never split from itself or its table */
 .sv-table table { break-before: avoid; page-break-before: avoid; }
 .sv-table tbody tr:nth-child(-n+3), .sv-table tbody tr:nth-last-child(-n+2) {
   break-before: avoid; page-break-before: avoid; }

@@ -5,6 +5,7 @@ to the table before it."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -53,8 +54,9 @@ def _pages(outputs: list[str], tmp_path: Path) -> list[str]:
     nb = nbformat.v4.new_notebook()
     nb.metadata["survey"] = {"language": "en", "title": "Layout"}
     cell = nbformat.v4.new_code_cell("")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": h})
-                    for h in outputs]
+    cell.outputs = [nbformat.v4.new_output(  # headings come as Markdown, the rest as HTML
+        "display_data", data={"text/markdown" if h.startswith("#") else "text/html": h})
+        for h in outputs]
     nb.cells = [cell]
     html, _ = exporters.SurveyHTMLExporter().from_notebook_node(nb)
     pdf = tmp_path / "layout.pdf"
@@ -122,3 +124,37 @@ def test_a_finding_sentence_is_never_split_across_pages(monkeypatch, tmp_path):
     pages = _pages(_blocks(monkeypatch, build), tmp_path)
     first, last = _page_of(pages, "The share answering"), _page_of(pages, "LAST WORDS")
     assert first == last
+
+
+def test_a_page_break_never_prints_a_blank_page(monkeypatch, tmp_path):
+    """The appendix starts a new page; when the content before it fills its page exactly
+    (26 short paragraphs here), the break must not leave an empty page in between."""
+    for n in (24, 25, 26, 27, 28):
+        def build(n=n):
+            sections.show_html("".join(f"<p>line {k}</p>" for k in range(n)))
+            sections.show_html("<div class='sv-page-break'></div>")
+            sections.heading("Appendix", 2)
+
+        pages = _pages(_blocks(monkeypatch, build), tmp_path)
+        pages = [p for p in pages if p.strip()]
+        blank = [i for i, p in enumerate(pages) if re.fullmatch(r"\s*\d+\s*/\s*\d+\s*", p)]
+        assert blank == [], (n, [p.count("line ") for p in pages])
+        assert "Appendix" in pages[-1] and "line" not in pages[-1]
+
+
+def test_a_table_introduction_is_not_split_from_its_heading_or_itself(monkeypatch, tmp_path):
+    """The flagship printed 交叉分析 and the first line of its introduction at the foot of a
+    page and the last two characters of that sentence on the next."""
+    rows = pd.DataFrame({"answer": [f"row{i:02d}" for i in range(1, 41)], "n": range(1, 41)}
+                        ).set_index("answer")
+    intro = "FIRST " + "words of the introduction to the table " * 6 + " LAST."
+
+    def build():
+        sections.show_html("".join(f"<p>line {k}</p>" for k in range(22)))
+        sections.heading("Cross-tabulations", 2, lead=True)
+        sections.show_markdown(intro, lead=True)
+        sections.show_table(rows, keep=True)
+
+    pages = _pages(_blocks(monkeypatch, build), tmp_path)
+    where = {w: _page_of(pages, w) for w in ("Cross-tabulations", "FIRST", "LAST.", "row03")}
+    assert len(set(where.values())) == 1, where

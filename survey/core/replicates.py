@@ -80,29 +80,34 @@ class Replicates:
         product when the replicates are grouped; otherwise one matrix-vector product, or with
         cells one sparse (K x n) one-hot product with a row-major copy of the n x R matrix
         (made once, then read once per call)."""
-        x, cell = _masked(x, cell)
         if self.factors is not None:
             return self.factors.T @ self._group_sums(x, cell, K)
-        return self._plain_totals(x, cell, K)
+        return self._plain_totals(*_masked(x, cell), K)
 
     def cell_totals(self, weights: np.ndarray, x: np.ndarray | None = None,
                     cell: np.ndarray | None = None, K: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """The full-sample totals ``sum_i weights_i x_i [cell_i == c]`` (K,) and `totals`
         (R x K); grouped, both come from the same group x cell sums (one pass over the rows;
         ``weights`` must then be the full-sample weights the factors multiply)."""
-        x, cell = _masked(x, cell)
         if self.factors is not None:
             A = self._group_sums(x, cell, K)
             return A.sum(0), self.factors.T @ A
+        x, cell = _masked(x, cell)
         v = weights if x is None else weights * x
         full = np.array([v.sum()]) if cell is None else np.bincount(cell, weights=v, minlength=K)
         return full, self._plain_totals(x, cell, K)
 
     def _group_sums(self, x, cell, K: int) -> np.ndarray:
-        """(G x K) sums of ``base * x`` per group and cell."""
-        v = self.base if x is None else self.base * x
-        key = self.groups if cell is None else self.groups * K + cell
+        """(G x K) sums of ``base * x`` per group and cell (cells -1 left out)."""
         G = self.factors.shape[0]
+        v = self.base if x is None else self.base * x
+        key = self.groups
+        if cell is not None:
+            c = np.asarray(cell, dtype=np.int64)
+            ok = c >= 0
+            if not ok.all():
+                v, c = np.where(ok, v, 0.0), np.where(ok, c, 0)
+            key = key * K + c
         return np.bincount(key, weights=v, minlength=G * K).reshape(G, K)
 
     def _plain_totals(self, x, cell, K: int) -> np.ndarray:

@@ -388,3 +388,96 @@ def frequencies(ds: DaskSurvey, var: str, *, confidence, ci_method, weight, wher
         ds, var, _info(ds, var, labels, "frequencies"), n[1:], nw[1:], float(n.sum()), float(nw.sum()),
         estimates=estimates, ci_method=ci_method, confidence=confidence, filtered=False,
         weighted=weighted, missing=missing)
+
+
+def _multi_columns(ds: DaskSurvey, var: str) -> list[str]:
+    cols = [c for c in ds.ddf.columns if str(c).startswith(f"{var}_")]
+    if var in ds.ddf.columns or not cols:
+        raise AnalysisError(
+            f"multi_response: '{var}' is not a multiple-choice question. Hint: its options "
+            f"must be boolean columns named '{var}_<option>'; use frequencies() for a "
+            "single-choice question")
+    return cols
+
+
+def _selections(part: pd.DataFrame, cols: list[str], base: str):
+    """Each row's chosen options (rows x k, missing = not chosen) and whether it is in the
+    base (``respondents``: answered at least one option; else every row)."""
+    block = part[cols]
+    for c in cols:
+        vals = pd.unique(block[c].dropna())
+        if not (pd.api.types.is_bool_dtype(block[c])
+                or set(np.asarray(vals, dtype=object).tolist()) <= {0, 1}):
+            raise AnalysisError(f"multi_response: option column '{c}' holds "
+                                f"{vals[:3].tolist()}; expected True/False or 1/0")
+    sel = np.column_stack([block[c].astype("boolean").fillna(False).to_numpy(dtype=bool)
+                           for c in cols])
+    answered = block.notna().any(axis=1).to_numpy()
+    return sel, answered if base == "respondents" else np.ones(len(part), dtype=bool)
+
+
+def multi_response(ds: DaskSurvey, var: str, *, base, confidence, weight, where, language):
+    """One pass of counts per option and of the base; with a design the options'
+    indicators are means over the base as a domain (Taylor scores as a matrix, or
+    replicate totals), and the table is built by the in-memory code (`multi_result`)."""
+    from .estimates import _Lin
+    from .frequencies import _multi_estimates, multi_design_estimates, multi_result
+
+    _refuse("multi_response", where=where, weight=weight)
+    if base == "shown":
+        raise AnalysisError("multi_response: base='shown' needs the missing reasons of the "
+                            "validation in memory; on Dask use 'respondents' or 'returned'")
+    cols = _multi_columns(ds, var)
+
+    def pass1(part):
+        w = ds.part_weights(part)
+        _check_design_columns(ds, part, w)
+        sel, ib = _selections(part, cols, base)
+        wb = w[ib]
+        return (sel[ib].sum(0).astype(float), wb @ sel[ib], float(ib.sum()), float(wb.sum()),
+                float(np.count_nonzero(wb)))
+
+    n_opt, t_opt, n_base, w_base, nobs = map_reduce(
+        ds, pass1, lambda r: tuple(sum(x[i] for x in r) for i in range(5)), cols + _dcols(ds))
+    if n_base == 0:
+        raise AnalysisError(f"multi_response: the base for '{var}' is empty")
+    weighted = ds.weight is not None or bool(ds.raking)
+    if not ds.has_design:
+        est = _multi_estimates(ds, None, None, n_opt, n_base, confidence)
+    else:
+        P = t_opt / w_base
+        V, df = _multi_vcov(ds, cols, base, P, w_base)
+        s2 = (P * (1 - P) * nobs / (nobs - 1))[None, :]
+        lin = _Lin(P[None, :], V, np.array([w_base]), np.array([nobs]), s2)
+        est = multi_design_estimates(lin, df, confidence)
+    names = tuple(str(c)[len(var) + 1:] for c in cols)
+    info = VarInfo(name=var, label=var, kind="multi", categories=names, codes=names,
+                   columns=tuple(cols))
+    return multi_result(ds, var, info, base, n_opt, t_opt if weighted else n_opt, n_base,
+                        w_base if weighted else n_base, est, weighted=weighted, filtered=False)
+
+
+def _multi_vcov(ds: DaskSurvey, cols: list[str], base: str, P: np.ndarray, W: float):
+    """Covariance of the options' shares over the base, and the base's design df."""
+    k = len(cols)
+
+    def in_base(part):
+        return np.where(_selections(part, cols, base)[1], 0, -1)
+
+    if ds.design.replicates is not None:
+        def values(part):
+            sel, _ = _selections(part, cols, base)
+            return np.column_stack([np.ones(len(part)), sel])
+
+        _, Tr, G = replicate_totals(ds, in_base, 1, cols, values=values, domain=in_base)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est_r = Tr[:, 0, 1:] / Tr[:, 0, :1]
+        return ds.replicate_rule().var(est_r, P), float(gram_degf(G[0]))
+
+    def score(part):
+        sel, ib = _selections(part, cols, base)
+        w = ds.part_weights(part)
+        return np.where(ib[:, None], w[:, None] * (sel - P[None, :]) / W, 0.0)
+
+    V, dfs, _ = score_vcov(ds, score, k, cols, in_base, 1, matrix=True)
+    return V, float(dfs[0])

@@ -336,7 +336,7 @@ def _missing_counts(s, info, var, codes, in_scope) -> pd.DataFrame:
 
 def _multi_estimates(s, sel, in_base, n_opt, n_base, confidence):
     """Per option: proportion of the base with SE, CI, df, deff (design-based with a design)."""
-    k = sel.shape[1]
+    k = len(n_opt)
     if not s.has_design:
         p = n_opt / n_base
         lo, hi = proportion_ci(n_opt, np.full(k, n_base), confidence=confidence, method="wilson")
@@ -345,13 +345,21 @@ def _multi_estimates(s, sel, in_base, n_opt, n_base, confidence):
         return (f"Estimates: proportion of the base, binomial SE; {confidence:.0%} Wilson CI "
                 "(R prop.test(correct = FALSE)).", cols)
     from ..core.design import Design
-    from .estimates import _deff, _linearize, _logit_ci, _subset_degf, _t
+    from .estimates import _linearize, _subset_degf
 
     design = Design.from_survey(s)
     lin = _linearize(design, sel.astype(float), in_base, None, 1, "mean")
+    return multi_design_estimates(lin, float(_subset_degf(design, in_base)), confidence)
+
+
+def multi_design_estimates(lin, df: float, confidence: float) -> tuple[str, dict]:
+    """The design-based columns of `multi_response` from the linearisation of the options'
+    indicators over the base (shared by the in-memory and the Dask paths)."""
+    from .estimates import _deff, _logit_ci, _t
+
     p = lin.est[0]
+    k = len(p)
     se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None))
-    df = float(_subset_degf(design, in_base))
     t = _t(confidence, df)
     ci = np.array([_logit_ci(float(pj), float(sj), t) for pj, sj in zip(p, se)]).reshape(k, 2)
     cols = {"estimate": p, "se": se, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
@@ -394,13 +402,15 @@ def multi_response(
     0        a  2  66.666667           50.0
     1        b  2  66.666667           50.0
     """
+    from ..core.distributed import is_dask
+
+    if is_dask(survey):
+        from . import _dask
+
+        return _dask.multi_response(survey, var, base=_base(base, None), confidence=confidence,
+                                    weight=weight, where=where, language=language)
     s = prepare(survey, weight)
-    if base is None:
-        base = template_report_base(s, var) or "respondents"
-    if base not in ("respondents", "returned", "shown"):
-        raise AnalysisError(
-            f"multi_response: base must be 'respondents', 'returned' or 'shown', found {base!r}"
-        )
+    base = _base(base, template_report_base(s, var))
     mask = where_mask(s, where, func="multi_response")
     info = s.var_info(var, language=language)
     if info.kind != "multi":
@@ -417,31 +427,55 @@ def multi_response(
     )
     answered = block.notna().any(axis=1).to_numpy()
     scope = mask if mask is not None else np.ones(len(data), dtype=bool)
+    base_txt = BASE_TEXT[base]
     if base == "respondents":
         in_base = answered & scope
-        base_txt = "respondents who answered the question"
-    elif base == "returned":
-        in_base = scope.copy()
-        base_txt = "respondents (every accepted questionnaire, answered or not)"
     else:
         in_base = scope.copy()
+    if base == "shown":
         mm = s.missing
         if mm is not None and var in mm.columns:
             skipped = s.missing_scheme.is_kind(
                 pd.to_numeric(mm[var], errors="coerce").to_numpy(dtype=float, na_value=np.nan),
                 "not_applicable", var)
             in_base &= ~skipped
-        base_txt = "respondents shown the question (not skipped)"
     w = s.weights
     weighted = s.weight is not None
     n_opt = sel[in_base].sum(axis=0).astype(float)
     nw_opt = (sel[in_base] * w[in_base, None]).sum(axis=0) if weighted else n_opt
     n_base = float(in_base.sum())
     nw_base = float(w[in_base].sum()) if weighted else n_base
-    n_resp = float(nw_opt.sum())
     if n_base == 0:
         raise AnalysisError(f"multi_response: the base for '{var}' is empty ({base_txt})")
-    est_note, est_cols = _multi_estimates(s, sel, in_base, n_opt, n_base, confidence)
+    est = _multi_estimates(s, sel, in_base, n_opt, n_base, confidence)
+    return multi_result(s, var, info, base, n_opt, nw_opt, n_base, nw_base, est,
+                        weighted=weighted, filtered=mask is not None)
+
+
+BASE_TEXT = {"respondents": "respondents who answered the question",
+             "returned": "respondents (every accepted questionnaire, answered or not)",
+             "shown": "respondents shown the question (not skipped)"}
+
+
+def _base(base: str | None, template_base: str | None) -> str:
+    """``base=`` checked; by default the template's ``report: {base: ...}``, else
+    "respondents"."""
+    if base is None:
+        base = template_base or "respondents"
+    if base not in BASE_TEXT:
+        raise AnalysisError(
+            f"multi_response: base must be 'respondents', 'returned' or 'shown', found {base!r}"
+        )
+    return base
+
+
+def multi_result(s, var: str, info, base: str, n_opt, nw_opt, n_base: float, nw_base: float,
+                 est: tuple[str, dict], *, weighted: bool, filtered: bool) -> MultiResponse:
+    """The `MultiResponse` from the counts per option and of the base and the estimates
+    (shared by the in-memory and the Dask paths)."""
+    est_note, est_cols = est
+    base_txt = BASE_TEXT[base]
+    n_resp = float(nw_opt.sum())
     table = pd.DataFrame(
         {
             "var": var,
@@ -456,7 +490,7 @@ def multi_response(
     total_pct = float(table["pct"].sum())
     notes = [
         f"Base: {fmt_n(n_base)} {base_txt}"
-        + (" within the where= filter" if mask is not None else "")
+        + (" within the where= filter" if filtered else "")
         + (f"; weighted estimates (weighted base {fmt_n(nw_base)})" if weighted else "")
         + f"; {fmt_n(float(n_opt.sum()))} responses.",
         f"pct = % of respondents (sums to {total_pct:.1f}%: each respondent may choose several "

@@ -250,13 +250,21 @@ def categories(ds: DaskSurvey, var: str) -> tuple:
 def map_reduce(ds: DaskSurvey, fn: Callable[[pd.DataFrame], Any],
                combine: Callable[[list], Any], columns: Sequence[str]) -> Any:
     """``combine([fn(partition) for each partition])``, computed by the Dask scheduler in
-    use; only ``columns`` are read and only ``fn``'s small results travel."""
-    import dask
+    use; only ``columns`` are read and only ``fn``'s small results travel.
 
+    ``fn`` runs inside the partition's own task (``map_partitions``, fused with the read):
+    a partition is read, reduced and dropped in one step, so a worker never holds more
+    than the partitions it is working on (a separate task per partition, as with
+    ``to_delayed``, lets the scheduler read ahead and spill whole partitions to disk)."""
     cols = [c for c in dict.fromkeys(columns) if c is not None]
-    parts = ds.ddf[cols].to_delayed()
-    results = dask.compute(*[dask.delayed(fn)(p) for p in parts])
-    return combine(list(results))
+
+    def one(part):
+        box = np.empty(1, dtype=object)
+        box[0] = fn(part)  # whatever fn returns (tuple, dict, array), as one object
+        return pd.Series(box)
+
+    results = ds.ddf[cols].map_partitions(one, meta=pd.Series(dtype=object)).compute()
+    return combine(results.tolist())
 
 
 def design_columns(ds: DaskSurvey) -> list[str]:
@@ -290,7 +298,7 @@ def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], tuple[np.ndarray,
                k: int, columns: Sequence[str],
                domain: Callable[[pd.DataFrame], np.ndarray] | None = None, D: int = 1,
                transform: Callable[[np.ndarray], np.ndarray] | None = None,
-               ) -> tuple[np.ndarray, np.ndarray, float]:
+               matrix: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
     """Covariance of the totals of the weighted scores, as `Design.vcov_weighted` with
     calibration, the design df per domain and the df of the whole design (#PSU - #strata).
 
@@ -299,12 +307,15 @@ def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], tuple[np.ndarray,
     rows) of that one-hot row, so PSU totals are one ``bincount`` then ``transform``.
     ``domain(part)`` (codes, -1 = outside) gives each row's domain for the df (R
     ``degf(subset(...))``: PSUs minus strata among the domain's rows with non-zero weight).
+    ``matrix=True``: ``score(part)`` gives the rows' scores as a (rows x k) matrix instead.
     """
     if ds.design.replicates is not None:  # callers take `replicate_totals` instead
         raise AnalysisError("internal: Taylor variance asked of a replicate-weight design")
     cols = list(columns) + design_columns(ds)
 
     def dense(part):
+        if matrix:
+            return score(part)
         col, val = score(part)
         x = np.zeros((len(part), k))
         ok = np.flatnonzero(col >= 0)
@@ -322,7 +333,7 @@ def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], tuple[np.ndarray,
 
     spec = ds.design
     if spec.psu:
-        sparse = None if ds.raking else score
+        sparse = None if ds.raking or matrix else score
         return _psu_vcov(ds, final, k, cols, domain, D, sparse, transform)
     return _row_unit_vcov(ds, final, k, cols, domain, D)
 

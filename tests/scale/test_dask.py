@@ -44,6 +44,11 @@ def make(n=1500, seed=5):
         "m1": pd.Categorical.from_codes(rng.integers(0, 2, n), ["f", "m"]),
         "m2": pd.Categorical.from_codes(rng.integers(0, 3, n), ["young", "mid", "old"]),
     })
+    for option in ("a", "b", "c"):  # a multiple-choice question, some answers missing
+        chosen = pd.array(rng.random(n) < 0.4, dtype="boolean")
+        chosen[rng.random(n) < 0.1] = pd.NA
+        df[f"gains_{option}"] = chosen
+    df.loc[df.index[:40], ["gains_a", "gains_b", "gains_c"]] = pd.NA  # not answered
     return df.sample(frac=1.0, random_state=1).reset_index(drop=True)
 
 
@@ -111,6 +116,7 @@ def test_rake_then_estimates_equal_in_memory(client, data, kind):
     same(sv.mean(rm, "y", by="g"), sv.mean(rd, "y", by="g"))
     same(sv.proportions(rm, "item"), sv.proportions(rd, "item"))
     same_frequencies(sv.frequencies(rm, "item"), sv.frequencies(rd, "item"))
+    same_multi(sv.multi_response(rm, "gains"), sv.multi_response(rd, "gains"))
     a, b = sv.crosstab(rm, "item", by="g"), sv.crosstab(rd, "item", by="g")
     np.testing.assert_allclose(b.tests.to_numpy(float), a.tests.to_numpy(float), rtol=RTOL)
 
@@ -145,6 +151,34 @@ def test_frequencies_equal_in_memory(client, data, kind):
                      sv.frequencies(dsk, "item", ci_method=method))
     fb = sv.frequencies(dsk, "item").to_frame()
     assert fb.attrs["missing"]["n"].sum() == int((df["item"].isna()).sum()) > 0
+
+
+MULTI_COLS = ("n", "n_weighted", "pct", "pct_responses", "estimate", "se", "ci_low",
+              "ci_high", "df", "deff")
+
+
+def same_multi(a, b):
+    fa, fb = a.to_frame(), b.to_frame()
+    assert list(fb["category"]) == list(fa["category"])
+    for c in MULTI_COLS:
+        np.testing.assert_allclose(fb[c].to_numpy(float), fa[c].to_numpy(float), rtol=RTOL,
+                                   atol=1e-13, err_msg=c)
+    assert (b.n_base, b.n_base_weighted) == pytest.approx((a.n_base, a.n_base_weighted),
+                                                          rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["unweighted", "clusters", "weights_strata"])
+def test_multi_response_equal_in_memory(client, data, kind):
+    kw = DESIGNS.get(kind, {})
+    mem = sv.Survey.from_frame(data, **kw)
+    dsk = sv.Survey.from_dask(dd.from_pandas(data, npartitions=3), **kw)
+    answered = int(data[["gains_a", "gains_b", "gains_c"]].notna().any(axis=1).sum())
+    for base, n_base in (("respondents", answered), ("returned", len(data))):
+        a = sv.multi_response(mem, "gains", base=base)
+        b = sv.multi_response(dsk, "gains", base=base)
+        same_multi(a, b)
+        assert b.notes == a.notes  # base, responses, estimate method, weighting
+        assert b.n_base == n_base
 
 
 def replicate_pair(r, npartitions=3):
@@ -197,6 +231,7 @@ def test_replicate_designs_equal_in_memory(client, rtype):
     np.testing.assert_allclose(b.tests.to_numpy(float), a.tests.to_numpy(float), rtol=RTOL,
                                atol=1e-14)
     same_frequencies(sv.frequencies(mem, "item"), sv.frequencies(dsk, "item"))
+    same_multi(sv.multi_response(mem, "gains"), sv.multi_response(dsk, "gains"))
     assert sv.mean(dsk, "y").df == sv.mean(mem, "y").df > 0  # R degf: rank - 1
 
 
@@ -283,10 +318,17 @@ def test_unsupported_analyses_refuse_clearly(client, data):
         sv.ttest(dsk, "y", by="m1")
     with pytest.raises(sv.SurveyError, match="does not run on a Dask-backed Survey"):
         sv.banner(dsk, rows=["item"], by=["g"])
-    multi = data.assign(gains_a=data["psu"] % 2, gains_b=data["psu"] % 3 == 0)
-    dmulti = sv.Survey.from_dask(dd.from_pandas(multi, npartitions=2), weight="w")
     with pytest.raises(sv.SurveyError, match="'gains' is a multiple-choice question"):
-        sv.frequencies(dmulti, "gains")
+        sv.frequencies(dsk, "gains")
+    with pytest.raises(sv.SurveyError, match="'item' is not a multiple-choice question"):
+        sv.multi_response(dsk, "item")
+    with pytest.raises(sv.SurveyError, match="base='shown' needs the missing reasons"):
+        sv.multi_response(dsk, "gains", base="shown")
+    bad = data.assign(gains_c=data["psu"] % 3)
+    dbad = sv.Survey.from_dask(dd.from_pandas(bad, npartitions=2), weight="w")
+    with pytest.raises(sv.SurveyError, match="option column 'gains_c' holds .*expected "
+                                             "True/False or 1/0"):
+        sv.multi_response(dbad, "gains")
     with pytest.raises(sv.SurveyError, match="where= is not supported on a Dask-backed"):
         sv.mean(dsk, "y", where=np.ones(3, bool))
 

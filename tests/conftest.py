@@ -98,3 +98,28 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             return (_group(nodeid)[0] or scope) if scope == nodeid else scope
 
     return GroupScheduling(config, log)
+
+
+# -- CPU time per test (opt-in) ------------------------------------------------------------
+# SURVEY_TEST_CPU=FILE appends "seconds<TAB>test id" per test: CPU of the worker and of the
+# processes it waited for (kernels, Chromium, subprocess CLIs). Wall times (--durations)
+# mostly measure the machine's load; this ranking does not.
+
+def _cpu_seconds() -> float:
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    log = os.environ.get("SURVEY_TEST_CPU")
+    if not log:
+        yield
+        return
+    start = _cpu_seconds()
+    yield
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(f"{_cpu_seconds() - start:.2f}\t{item.nodeid}\n")

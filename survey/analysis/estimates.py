@@ -387,8 +387,9 @@ def _replicate_linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom, 
     for j in range(k):
         mj = np.nan_to_num(means[:, j])
         dev = Y0[:, j] - (mj[0] if one else mj[key])
+        np.multiply(dev, dev, out=dev)  # in place: one temporary of n values
         with np.errstate(divide="ignore", invalid="ignore"):
-            s2[:, j] = per_domain(dev * dev) / W * nobs / (nobs - 1)
+            s2[:, j] = per_domain(dev) / W * nobs / (nobs - 1)
     return _Lin(est, V, W, nobs, s2)
 
 
@@ -490,10 +491,9 @@ def _domain_degf(design: Design, dom: np.ndarray | None, use: np.ndarray, D: int
     """
     if design.replicate is not None:
         inset = use if dom is None else use & (dom >= 0)
-        d = np.zeros(len(use), dtype=np.int64) if dom is None else dom
         if D == 1 and bool(np.all(inset)):  # every row: the design's df, computed once
             return np.array([float(design.degf)])
-        return design.replicate.degf_by(np.where(inset, d, -1), D)
+        return design.replicate.degf_by(np.where(inset, 0 if dom is None else dom, -1), D)
     st1 = design.stages[0]
     C = len(st1.stratum)
     if D == 1 and dom is None and design.weights_positive and bool(np.all(use)):

@@ -34,7 +34,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from .survey import DesignSpec
 
-SUPPORTED = ("mean", "total", "proportions", "crosstab", "rake")
+SUPPORTED = ("mean", "total", "proportions", "crosstab", "frequencies", "multi_response", "rake")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -63,7 +63,9 @@ class DaskSurvey:
 
     Built by `Survey.from_dask` or by `read_responses` on a partitioned Parquet dataset.
     Supported: ``sv.mean``, ``sv.total``, ``sv.proportions`` (``by=``), ``sv.crosstab``
-    (weighted counts and the Rao-Scott tests), ``sv.rake``; see docs/scale.md.
+    (weighted counts and the Rao-Scott tests), ``sv.frequencies``, ``sv.multi_response``,
+    ``sv.rake``; Taylor designs with strata, PSUs, fpc and several stages, or replicate
+    weights; see docs/scale.md.
     """
 
     ddf: Any
@@ -574,6 +576,9 @@ def _stratum_fpc(groups: dict, col: str | None) -> dict:
 
 
 # --------------------------------------------------------------------------------------
+ROW_BLOCK = 131_072  # rows per block of a partition when R replicate columns are expanded
+
+
 def replicate_totals(ds: DaskSurvey, cell: Callable[[pd.DataFrame], np.ndarray], K: int,
                      columns: Sequence[str], *,
                      values: Callable[[pd.DataFrame], np.ndarray] | None = None,
@@ -594,7 +599,11 @@ def replicate_totals(ds: DaskSurvey, cell: Callable[[pd.DataFrame], np.ndarray],
     R = len(ds.design.replicates.columns)
     cols = list(columns) + design_columns(ds)
 
-    def stats(part):
+    def stats(part):  # in blocks of rows: the (rows x R) temporaries stay small
+        out = [block(part.iloc[a:a + ROW_BLOCK]) for a in range(0, max(len(part), 1), ROW_BLOCK)]
+        return tuple(sum(o[i] for o in out) for i in range(3))
+
+    def block(part):
         w = ds.part_weights(part)
         Wr = ds.part_replicates(part, w)
         c = np.asarray(cell(part), dtype=np.int64)

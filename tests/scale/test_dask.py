@@ -220,7 +220,10 @@ REPLICATES = {
 
 
 @pytest.mark.parametrize("rtype", list(REPLICATES))
-def test_replicate_designs_equal_in_memory(client, rtype):
+def test_replicate_designs_equal_in_memory(client, rtype, monkeypatch):
+    import survey.core.distributed as dist
+
+    monkeypatch.setattr(dist, "ROW_BLOCK", 64)  # partitions of ~170 rows: several blocks
     mem, dsk = replicate_pair(REPLICATES[rtype]())
     for fn in (sv.mean, sv.total):
         same(fn(mem, "y"), fn(dsk, "y"))

@@ -69,6 +69,8 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
     if design.replicate is not None:  # replicate cell totals once: cell vcov and proportions
         tot_full, Tr = design.cell_totals_replicates(combined, Kf)
         V_full = design.replicate.var(Tr, tot_full)
+        if keep is not None:  # reused by CrossTab.cell_estimates
+            keep["replicate_totals"] = (tot_full, Tr)
     else:
         tot_full, V_full = design.cell_totals_vcov(
             combined, Kf, totals=None if full_weighted is None else np.ravel(full_weighted),

@@ -801,8 +801,10 @@ def _cells_from_kept(design, kept: dict, kind: str, r: int, c: int, unweighted):
     with the missing levels first), instead of a second pass over the rows; ``None`` when
     they are not there or the shortcut does not hold (a weight <= 0: the row counts would
     differ from the non-zero-weight counts; lonely PSUs: per-domain strata)."""
+    if design.replicate is not None:
+        return _replicate_cells_from_kept(design, kept, kind, r, c, unweighted)
     T = kept.get("unit_totals")
-    if (T is None or design.replicate is not None or design.calibration
+    if (T is None or design.calibration
             or not design.weights_positive or design.has_lonely
             or T.shape[1] != (r + 1) * (c + 1)):
         return None
@@ -815,6 +817,26 @@ def _cells_from_kept(design, kept: dict, kind: str, r: int, c: int, unweighted):
     if kind == "row":
         return _cells_lin(design, T4, n.sum(1), None, True)
     return _cells_lin(design, T4.reshape(len(T), 1, r * c), np.array([n.sum()]), None, False)
+
+
+def _replicate_cells_from_kept(design, kept: dict, kind: str, r: int, c: int, unweighted):
+    """`_cells_from_kept` on a replicate design: the cell shares from the full-sample and
+    replicate cell totals the tests computed (``kept["replicate_totals"]``); ``None`` when
+    they are not there or a weight is <= 0."""
+    got = kept.get("replicate_totals")
+    if got is None or not design.weights_positive or got[0].shape[0] != (r + 1) * (c + 1):
+        return None
+    from .estimates import replicate_shares
+
+    T = got[0].reshape(r + 1, c + 1)[1:, 1:]  # valid cells (r, c)
+    Tr = got[1].reshape(-1, r + 1, c + 1)[:, 1:, 1:]  # (R, r, c)
+    n = np.asarray(unweighted, dtype=float)
+    if kind == "column":
+        return replicate_shares(design, T.T, Tr.transpose(2, 1, 0), n.sum(0))
+    if kind == "row":
+        return replicate_shares(design, T, Tr.transpose(1, 2, 0), n.sum(1))
+    return replicate_shares(design, T.reshape(1, r * c), Tr.reshape(len(Tr), r * c).T[None],
+                            np.array([n.sum()]))
 
 
 def _design_tests(s, rcodes, bcodes, kr, kb, **kw) -> pd.DataFrame:

@@ -402,10 +402,18 @@ def _replicate_cells(design: Design, codes: np.ndarray, K: int, dom: np.ndarray 
     cell = np.where(ok, codes if dom is None else dom * K + codes, -1)
     wk = design.weights * ok
     sums, sums_r = design.replicate.cell_totals(design.weights, None, cell, D * K)
-    sums, sums_r = sums.reshape(D, K), sums_r.T.reshape(D, K, -1)
-    W = sums.sum(1)
     nobs = np.bincount((np.zeros(len(codes), dtype=np.int64) if dom is None
                         else np.where(ok, dom, 0)), weights=(wk != 0).astype(float), minlength=D)
+    return replicate_shares(design, sums.reshape(D, K), sums_r.T.reshape(D, K, -1), nobs)
+
+
+def replicate_shares(design: Design, sums: np.ndarray, sums_r: np.ndarray,
+                     nobs: np.ndarray) -> _Lin:
+    """Shares of K categories in D domains from their full-sample (D, K) and replicate
+    (D, K, R) weighted totals, with R's ``svrVar`` covariance; ``nobs`` (D,) rows with a
+    non-zero weight per domain."""
+    D, K = sums.shape
+    W = sums.sum(1)
     with np.errstate(divide="ignore", invalid="ignore"):
         P = sums / W[:, None]
         P_r = sums_r / sums_r.sum(1, keepdims=True)

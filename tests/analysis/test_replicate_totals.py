@@ -240,3 +240,20 @@ def test_ratio_by_domain_matches_replicate_definition():
         se = np.sqrt(((thetas - thetas.mean()) ** 2).sum() / (R * 0.25))
         assert est.estimate.iloc[i] == pytest.approx((w * y).sum() / (w * x).sum(), rel=1e-12)
         assert est.se.iloc[i] == pytest.approx(se, rel=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["column", "row", "total"])
+def test_crosstab_cell_shares_from_the_tests_totals_equal_a_fresh_pass(kind):
+    # the cell SEs reuse the replicate cell totals the Rao-Scott tests computed; without
+    # them (design_context cut to its first four items) they come from a new pass over rows
+    import dataclasses
+
+    r = sv.as_replicate(Survey.from_frame(_paired(), weight="w", strata="h", psu="psu"),
+                        "Fay", rho=0.5)
+    ct = sv.crosstab(r, "item", by="grp")
+    assert "replicate_totals" in ct.design_context[4]
+    fresh = dataclasses.replace(ct, design_context=ct.design_context[:4])
+    a, b = ct.cell_estimates(kind), fresh.cell_estimates(kind)
+    for name in ("estimate", "se", "ci_low", "ci_high", "df"):
+        np.testing.assert_allclose(a[name].to_numpy(float), b[name].to_numpy(float),
+                                   rtol=1e-12)

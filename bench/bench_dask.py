@@ -72,6 +72,22 @@ def write_parts(folder: Path, n: int, part: int, replicates: int = 16, seed: int
     return files
 
 
+def taylor_steps(sv, s, ddf, timed):
+    """Crosstab, mean, rake and the raked mean on the Taylor design (strata, PSUs)."""
+    taylor = ["w", "strata", "psu"]
+    tests = timed("crosstab item x grp + Rao-Scott", ["item", "grp", *taylor],
+                  lambda: sv.crosstab(s, "item", by="grp").tests)
+    e = timed("mean of y with Taylor SE", ["y", *taylor], lambda: sv.mean(s, "y"))
+    total = float(ddf["w"].sum().compute())
+    targets = {k: {i: total * (i + 1) / (n * (n + 1) / 2) for i in range(n)}
+               for k, n in (("ma", 3), ("mb", 4), ("mc", 5))}
+    margins = ["ma", "mb", "mc"]
+    r = timed("rake, 3 margins", ["w", *margins], lambda: sv.rake(s, targets=targets, tol=1e-8))
+    er = timed("mean of y on the raked design", ["y", *taylor, *margins],
+               lambda: sv.mean(r, "y"))
+    return tests, e, r, er
+
+
 def rows(folder: Path) -> int:
     """Rows of the Parquet files of ``folder``, from their footers (no data read)."""
     import pyarrow.parquet as pq
@@ -90,6 +106,8 @@ def main(argv=None) -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--memory", default="2GB")
     ap.add_argument("--replicates", type=int, default=16)
+    ap.add_argument("--replicate-only", action="store_true",
+                    help="time only the replicate-weight steps")
     ap.add_argument("--folder")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args(argv)
@@ -125,18 +143,8 @@ def main(argv=None) -> None:
             print(f"{name}: {res[name][0]:.1f} s", flush=True)  # progress, if a step is slow
             return out
 
-        taylor = ["w", "strata", "psu"]
-        tests = timed("crosstab item x grp + Rao-Scott", ["item", "grp", *taylor],
-                      lambda: sv.crosstab(s, "item", by="grp").tests)
-        e = timed("mean of y with Taylor SE", ["y", *taylor], lambda: sv.mean(s, "y"))
-        total = float(ddf["w"].sum().compute())
-        targets = {k: {i: total * (i + 1) / (n * (n + 1) / 2) for i in range(n)}
-                   for k, n in (("ma", 3), ("mb", 4), ("mc", 5))}
-        margins = ["ma", "mb", "mc"]
-        r = timed("rake, 3 margins", ["w", *margins],
-                  lambda: sv.rake(s, targets=targets, tol=1e-8))
-        er = timed("mean of y on the raked design", ["y", *taylor, *margins],
-                   lambda: sv.mean(r, "y"))
+        if not args.replicate_only:
+            tests, e, r, er = taylor_steps(sv, s, ddf, timed)
         if reps:
             erep = timed(f"replicate design ({len(reps)} bootstrap): mean of y with SE",
                          ["y", "w", *reps], lambda: sv.mean(rs, "y"))
@@ -152,9 +160,11 @@ def main(argv=None) -> None:
     print(f"{args.n:,} rows in {files} Parquet files ({size:,.0f} MiB on disk, written in "
           f"{t_write:.0f} s); {args.workers} worker processes x 1 thread, memory_limit "
           f"{args.memory} each")
-    print(f"mean {e.estimate:.10g} (SE {e.se:.6g}, df {e.df:g}); raked mean {er.estimate:.10g} "
-          f"(SE {er.se:.6g}); Rao-Scott F {tests.loc['rao_scott_f', 'statistic']:.6g}; "
-          f"rake converged: {r.weighting.converged}")
+    if not args.replicate_only:
+        print(f"mean {e.estimate:.10g} (SE {e.se:.6g}, df {e.df:g}); raked mean "
+              f"{er.estimate:.10g} (SE {er.se:.6g}); Rao-Scott F "
+              f"{tests.loc['rao_scott_f', 'statistic']:.6g}; rake converged: "
+              f"{r.weighting.converged}")
     if reps:
         print(f"replicate mean SE {erep.se:.6g} (df {erep.df:g}); replicate Rao-Scott F "
               f"{trep.loc['rao_scott_f', 'statistic']:.6g}")

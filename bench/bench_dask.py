@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_dask.py [--n 50000000] [--part 1000000] [--workers 2]
                                          [--memory 2GB] [--folder DIR] [--keep]
+                                         [--replicates 16] [--replicate-only]
 
 Writes ``--n`` rows (10 strata, 50,000 PSUs, lognormal weights, numeric ``y``, a 5-category
 ``item``, a 4-category ``grp``, three raking margins, and ``--replicates`` float64 bootstrap
@@ -36,6 +37,10 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# the workers inherit these: Arrow's default (jemalloc) pool keeps freed Parquet buffers,
+# which took a 2 GB worker past its limit; the system allocator returns them
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "65536")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 

@@ -270,9 +270,9 @@ def map_reduce(ds: DaskSurvey, fn: Callable[[pd.DataFrame], Any],
 
 
 def design_columns(ds: DaskSurvey) -> list[str]:
+    """The columns every pass reads: weight, strata, PSUs, fpc, raking margins (not the
+    replicate weights: only `replicate_totals` reads those)."""
     cols = [ds.weight, ds.design.strata, *ds.design.psu, *ds.design.fpc]
-    if ds.design.replicates is not None:
-        cols.extend(ds.design.replicates.columns)
     for step in ds.raking:
         cols.extend(step.columns)
     return [c for c in cols if c is not None]
@@ -597,7 +597,7 @@ def replicate_totals(ds: DaskSurvey, cell: Callable[[pd.DataFrame], np.ndarray],
     R ``svrVar`` in memory.
     """
     R = len(ds.design.replicates.columns)
-    cols = list(columns) + design_columns(ds)
+    cols = list(columns) + design_columns(ds) + list(ds.design.replicates.columns)
 
     def stats(part):  # in blocks of rows: the (rows x R) temporaries stay small
         out = [block(part.iloc[a:a + ROW_BLOCK]) for a in range(0, max(len(part), 1), ROW_BLOCK)]

@@ -26,6 +26,9 @@ collect_ignore = ["conftest.py"]
 # Tests that set their own ``@settings`` keep them. The default ``max_examples`` stays at 100
 # (a property is never checked on fewer examples than it asked for); the deadline is off
 # because timing on a loaded 2-core machine is not what these properties are about.
+# ``make test`` is reproducible: the default profile draws the same examples on every run
+# (``derandomize``), so CI and a user's run see the same cases. ``HYPOTHESIS_PROFILE=explore``
+# searches afresh with random seeds (and 500 examples where a test sets none) for new failures.
 
 
 def _hypothesis_profile() -> None:
@@ -33,8 +36,9 @@ def _hypothesis_profile() -> None:
         from hypothesis import HealthCheck, settings
     except ImportError:  # pragma: no cover - hypothesis is a dev dependency
         return
-    settings.register_profile(
-        "survey", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    quiet = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+    settings.register_profile("survey", derandomize=True, **quiet)
+    settings.register_profile("explore", max_examples=500, **quiet)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "survey"))
 
 

@@ -152,6 +152,7 @@ class Survey:
         ``combined_weights`` as R; ``weight`` is the full-sample weight (see
         ``survey.core.replicates``).
         """
+        df = _own_frame(df)
         if replicate_weights is not None:
             return cls._replicate_frame(
                 df, weight=weight, strata=strata, psu=psu, fpc=fpc, probs=probs,
@@ -364,6 +365,16 @@ class Survey:
         from ..ingest.write import to_excel
 
         return to_excel(self, path, **options)
+
+
+def _own_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame the caller's later edits of ``df`` cannot reach: with copy-on-write (pandas 3)
+    a shallow copy is free and the caller's next write copies on their side; without it the
+    data are copied. A Survey whose rows changed under it after its design was cached would
+    mix old and new numbers silently."""
+    cow = int(pd.__version__.split(".")[0]) >= 3 or bool(
+        getattr(pd.options.mode, "copy_on_write", False))
+    return df.copy(deep=not cow)
 
 
 def _as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:

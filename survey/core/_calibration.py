@@ -1,0 +1,144 @@
+"""Calibration steps kept for variance estimation (R ``svyrecvar``'s ``postStrata`` loop).
+
+A `CalibrationStep` records one post-stratification, raking or GREG calibration of the
+weights; `Design` replaces the weighted values by their calibration residuals, step by step,
+before the stage variances (``survey.core.design``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AnalysisError
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CalibrationStep:
+    """One calibration applied to the weights, kept for variance estimation.
+
+    ``kind`` is ``"poststrat"`` (R ``postStratify``), ``"raking"`` (R ``rake``) or ``"greg"``
+    (R ``calibrate``). ``weights`` are the weights after the step, ``base_weights`` before it.
+    ``codes`` holds the integer cell code of each row (one array for post-stratification, one
+    per margin for raking); ``X`` the calibration model matrix (GREG).
+    """
+
+    kind: str
+    weights: np.ndarray
+    base_weights: np.ndarray
+    codes: tuple[np.ndarray, ...] = ()
+    X: np.ndarray | None = None
+    cells: tuple[np.ndarray, np.ndarray] | None = None  # raking: joint cell per row, margins per cell
+
+    def residualize(self, x: np.ndarray) -> np.ndarray:
+        """Replace weighted values ``x`` (n x k, already multiplied by the weights) by the
+        calibration residuals (R ``svyrecvar``'s post-stratification branch)."""
+        if self.kind == "poststrat":
+            psw = self.weights.copy()
+            oldw = self.base_weights
+            psw[(psw == 0) & (oldw == 0)] = 1.0
+            codes = self.codes[0]
+            k = int(codes.max()) + 1 if len(codes) else 0
+            den = np.bincount(codes, weights=oldw, minlength=k)
+            ratio = _safe_div(x * oldw[:, None], psw[:, None])
+            out = np.empty_like(x)
+            for j in range(x.shape[1]):
+                num = np.bincount(codes, weights=ratio[:, j], minlength=k)
+                means = _safe_div(num, den)
+                out[:, j] = x[:, j] - means[codes] * psw
+            return out
+        if self.kind == "raking":
+            return self._raking_residuals(x)
+        if self.kind == "greg":
+            whalf = np.sqrt(self.base_weights)
+            g = _safe_div(self.weights, self.base_weights)
+            w = g * whalf
+            A = self.X * whalf[:, None]
+            v = _safe_div(x, w[:, None])
+            coef, *_ = np.linalg.lstsq(A, v, rcond=None)
+            return (v - A @ coef) * w[:, None]
+        raise AnalysisError(f"unknown calibration kind {self.kind!r}")
+
+    @functools.cached_property
+    def _raking_layout(self):
+        """What the raking residuals need that is fixed per step: the joint cell of each
+        row, the margin levels of each cell, the rows and rows with non-zero weight per
+        cell, the rows per margin level (computed once, not on every variance)."""
+        psw = self.weights
+        cell, cell_codes = self.cells if self.cells is not None else _joint_codes(self.codes)
+        J = len(cell_codes)
+        n_cell = np.bincount(cell, minlength=J).astype(float)
+        n_pos = np.bincount(cell, weights=(psw != 0).astype(float), minlength=J)
+        levels = [cell_codes[:, m] for m in range(cell_codes.shape[1])]
+        counts = [np.bincount(lev, weights=n_cell) for lev in levels]
+        return cell, J, n_pos, levels, counts
+
+    def _raking_residuals(self, x: np.ndarray) -> np.ndarray:
+        """R ``svyrecvar``'s raking branch: 10 back-fitting sweeps over the margins of
+        ``zz = x / w`` (``zz -= mean of zz within the margin level``), then ``x - w * shift``.
+
+        Every shift is constant within a joint cell of the margins, so the sweeps run on the
+        (cells x k) table of per-cell sums: one ``bincount`` per column over the rows, the
+        sweeps on the small table, one gather back. Rows with weight 0 keep ``zz = 0`` (R's
+        ``x / w`` is non-finite there and set to 0) but count in the level sizes, as in R.
+        """
+        psw = self.weights
+        cell, J, n_pos, levels, counts = self._raking_layout
+        k = x.shape[1]
+        S0 = np.empty((J, k))
+        for j in range(k):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                zz = x[:, j] / psw
+            bad = ~np.isfinite(zz)  # weight 0 (or a non-finite value): zz = 0, as R
+            if bad.any():
+                zz[bad] = 0.0
+            del bad
+            S0[:, j] = np.bincount(cell, weights=zz, minlength=J)
+            del zz
+        shift = np.zeros((J, k))
+        for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
+            for lev, cnt in zip(levels, counts):
+                rest = S0 - n_pos[:, None] * shift
+                for j in range(k):
+                    sums = np.bincount(lev, weights=rest[:, j], minlength=len(cnt))
+                    shift[:, j] += _safe_div(sums, cnt)[lev]
+        if k == 1:  # x - w * shift[cell] built in one new array
+            out = np.take(shift[:, 0], cell)
+            out *= psw
+            np.subtract(x[:, 0], out, out=out)
+            return out[:, None]
+        out = np.empty_like(x, dtype=float)
+        for j in range(k):  # x - w * shift[cell], one temporary per column
+            tmp = np.take(shift[:, j], cell)
+            tmp *= psw
+            np.subtract(x[:, j], tmp, out=out[:, j])
+        return out
+
+
+def _joint_codes(codes: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Dense joint-cell code of each row and, per joint cell, each margin's code."""
+    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, k in zip(codes, sizes):
+        key = key * k + c
+    cell, uniq = pd.factorize(key, sort=True)
+    return cell.astype(np.int64), split_cell_keys(uniq, sizes)
+
+
+def split_cell_keys(keys: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """Mixed-radix joint keys ``((c0 * k1 + c1) * k2 + c2) ...`` -> (cells x margins) codes."""
+    out = np.empty((len(keys), len(sizes)), dtype=np.int64)
+    rest = np.asarray(keys, dtype=np.int64)
+    for j in range(len(sizes) - 1, -1, -1):
+        out[:, j] = rest % sizes[j]
+        rest = rest // sizes[j]
+    return out
+
+
+def _safe_div(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.true_divide(a, b)
+    return np.where(np.isfinite(out), out, 0.0) if np.ndim(out) else (out if np.isfinite(out) else 0.0)

@@ -125,12 +125,18 @@ FREQ_COLS = ("n", "n_weighted", "pct", "pct_all", "cum_pct", "estimate", "se", "
              "ci_high", "df", "deff")
 
 
-def same_frequencies(a, b):
+def same_table(a, b, cols):
+    """The Dask table ``b`` equals the in-memory ``a``: categories and ``cols`` (frames)."""
     fa, fb = a.to_frame(), b.to_frame()
     assert list(fb["category"]) == list(fa["category"])
-    for c in FREQ_COLS:
+    for c in cols:
         np.testing.assert_allclose(fb[c].to_numpy(float), fa[c].to_numpy(float), rtol=RTOL,
                                    atol=1e-13, err_msg=c)
+    return fa, fb
+
+
+def same_frequencies(a, b):
+    fa, fb = same_table(a, b, FREQ_COLS)
     pd.testing.assert_frame_equal(fb.attrs["missing"], fa.attrs["missing"], check_dtype=False)
     assert (b.n_valid, b.n_total) == (a.n_valid, a.n_total)
 
@@ -158,11 +164,7 @@ MULTI_COLS = ("n", "n_weighted", "pct", "pct_responses", "estimate", "se", "ci_l
 
 
 def same_multi(a, b):
-    fa, fb = a.to_frame(), b.to_frame()
-    assert list(fb["category"]) == list(fa["category"])
-    for c in MULTI_COLS:
-        np.testing.assert_allclose(fb[c].to_numpy(float), fa[c].to_numpy(float), rtol=RTOL,
-                                   atol=1e-13, err_msg=c)
+    same_table(a, b, MULTI_COLS)
     assert (b.n_base, b.n_base_weighted) == pytest.approx((a.n_base, a.n_base_weighted),
                                                           rel=1e-12)
 

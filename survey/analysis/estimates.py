@@ -388,8 +388,7 @@ def _replicate_linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom, 
         mj = np.nan_to_num(means[:, j])
         dev = Y0[:, j] - (mj[0] if one else mj[key])
         np.multiply(dev, dev, out=dev)  # in place: one temporary of n values
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2[:, j] = per_domain(dev) / W * nobs / (nobs - 1)
+        s2[:, j] = _s2(per_domain(dev), W, nobs)
     return _Lin(est, V, W, nobs, s2)
 
 

@@ -358,8 +358,7 @@ def frequencies(ds: DaskSurvey, var: str, *, confidence, ci_method, weight, wher
     if var not in ds.ddf.columns and any(str(c).startswith(f"{var}_") for c in ds.ddf.columns):
         raise AnalysisError(
             f"frequencies: '{var}' is a multiple-choice question (columns {var}_...); expected "
-            "a single-choice one. Hint: multi_response() counts it, in memory (it does not run "
-            "on a Dask-backed Survey yet)")
+            "a single-choice one. Hint: use multi_response() for it (it runs on Dask too)")
     ci_method = _ci_method(ci_method, ds.has_design)
     labels = categories(ds, var)
     K = len(labels)

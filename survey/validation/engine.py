@@ -264,6 +264,17 @@ def _label(text, language: str, fallback: str) -> str:
     return fallback
 
 
+def _constraint_message(item, lang: str, label_lang: str, values, /, **fields) -> _Lazy:
+    """The constraint problem, quoting the form's own ``constraint_message`` when it has one
+    (what the enumerator was told): in the report's language when the form has it, else in the
+    form's default language."""
+    text = getattr(item, "constraint_message", None) or {}
+    own = text.get(lang) or _label(text, label_lang, "")
+    if own:
+        return _Lazy("constraint_form", lang, values, message=own, **fields)
+    return _Lazy("constraint", lang, values, **fields)
+
+
 def _conjuncts(e) -> list:
     from ..questionnaire.expressions import BinOp
 
@@ -822,9 +833,8 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
                     okc = np.ones(n, bool)
                 viol = has & ~bad & ~okc
                 if viol.any():
-                    cell_rule(viol, name, "constraint",
-                              _Lazy("constraint", lang, s, question=qlabel,
-                                       constraint=to_text(ast)))
+                    cell_rule(viol, name, "constraint", _constraint_message(
+                        qq, lang, label_lang, s, question=qlabel, constraint=to_text(ast)))
                 bad = bad | viol
         unusable[name] = bad
 

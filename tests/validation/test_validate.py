@@ -279,3 +279,29 @@ def test_nothing_lost(q, rows, policies):
         empty = res.data[name].isna()
         assert res.missing.loc[empty, name].notna().all()
         assert res.missing.loc[~empty, name].isna().all()
+
+
+def test_constraint_problem_quotes_the_forms_own_message(tmp_path):
+    """A constraint with a ``constraint_message`` is reported with that message (what the
+    enumerator saw), in the report's language when the form has one, else the default."""
+    text = MINI.read_text(encoding="utf-8").replace(
+        'constraint: ". >= 1 and . <= 80", label: {en: Hours}}',
+        'constraint: ". >= 1 and . <= 80", label: {en: Hours},'
+        ' constraint_message: {en: "Hours per week: 1 to 80", zh-Hans: "每周工时：1至80"}}')
+    assert text != MINI.read_text(encoding="utf-8")
+    path = tmp_path / "mini_msg.yaml"
+    path.write_text(text, encoding="utf-8")
+    qm = sv.load_questionnaire(path)
+    rows = frame(ok_row("a"), ok_row("c", hours="90"))
+
+    en = problems(validate(rows, qm, language="en"))
+    msg = en.loc[en["rule"] == "constraint", "message"].tolist()
+    assert msg == ["'90' breaks the constraint of 'hours': . >= 1 and . <= 80 "
+                   "(the form's message: “Hours per week: 1 to 80”)"]
+    zh = problems(validate(rows, qm, language="zh-Hans"))
+    assert zh.loc[zh["rule"] == "constraint", "message"].tolist() == [
+        "「90」不符合「hours」的约束：. >= 1 and . <= 80（表单提示：「每周工时：1至80」）"]
+    # without a form message, the plain wording
+    plain = problems(validate(rows, sv.load_questionnaire(MINI), language="en"))
+    assert plain.loc[plain["rule"] == "constraint", "message"].tolist() == [
+        "'90' breaks the constraint of 'hours': . >= 1 and . <= 80"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+TOKEN_ENV = "SURVEY_ENTRY_TOKEN"
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -16,7 +18,8 @@ def register(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--lang", default=None, help="screen language (default: the template's)")
     p.add_argument("--token", default=None,
-                   help="access token, required to listen on any address but this machine's")
+                   help="access token, required to listen on any address but this machine's; "
+                   f"or set {TOKEN_ENV}, which keeps it out of the process list")
     p.set_defaults(handler=_entry)
 
     x = subparsers.add_parser(
@@ -31,16 +34,19 @@ def register(subparsers) -> None:
 
 
 def _entry(args: argparse.Namespace) -> int:
+    import os
+
     from .app import require_token, serve
 
-    require_token(args.host, args.token)
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    require_token(args.host, token)
     where = f"http://{args.host}:{args.port}/"
-    if args.token:
-        where += f"?token={args.token}"
+    if token:
+        where += f"?token={token}"
     print(f"survey entry: {args.template} -> {args.db}; open {where} (Ctrl+C stops)",
           flush=True)
     serve(args.template, args.db, host=args.host, port=args.port, language=args.lang,
-          token=args.token)
+          token=token)
     return 0
 
 

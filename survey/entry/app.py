@@ -471,8 +471,8 @@ def require_token(host: str, token: str | None) -> None:
     if not local and not token:
         raise EntryError(
             f"--host {host}: expected 127.0.0.1 (this machine only) or an access token, found "
-            "neither. Hint: add --token SECRET (clerks open http://HOST:PORT/?token=SECRET), "
-            "or keep the default host")
+            "neither. Hint: add --token SECRET or set SURVEY_ENTRY_TOKEN=SECRET (clerks open "
+            "http://HOST:PORT/?token=SECRET), or keep the default host")
 
 
 __all__ = ["render_entry_app", "serve", "require_token"]

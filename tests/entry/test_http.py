@@ -266,6 +266,25 @@ def test_non_local_bind_refused_without_token(tmp_path, capsys):
     require_token("0.0.0.0", "s3cret")
 
 
+def test_token_from_the_environment_stays_out_of_the_command_line(tmp_path, capsys,
+                                                                  monkeypatch):
+    """SURVEY_ENTRY_TOKEN stands for --token (which ``ps`` shows to every user)."""
+    import survey.entry.app as app
+
+    _, path = small_template(tmp_path)
+    served = {}
+    monkeypatch.setattr(app, "serve", lambda *a, **kw: served.update(kw))
+    monkeypatch.setenv("SURVEY_ENTRY_TOKEN", "from-env")
+    args = ["entry", str(path), "--db", str(tmp_path / "e.sqlite"), "--host", "0.0.0.0"]
+    assert main(args) == 0
+    assert served["token"] == "from-env" and served["host"] == "0.0.0.0"
+    assert "?token=from-env" in capsys.readouterr().out
+    assert main([*args, "--token", "flag"]) == 0 and served["token"] == "flag"  # flag wins
+    monkeypatch.delenv("SURVEY_ENTRY_TOKEN")
+    assert main(args) == 1
+    assert "set SURVEY_ENTRY_TOKEN=SECRET" in capsys.readouterr().err
+
+
 def test_token_protects_every_page(tmp_path):
     q, _ = small_template(tmp_path)
     client = TestClient(render_entry_app(q, tmp_path / "e.sqlite", token="s3cret"))

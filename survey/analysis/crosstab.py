@@ -14,6 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..core._rows import bincount as row_bincount
+from ..core._rows import combine_codes
 from ..core.distributed import is_dask
 from ..core.result import _CSS, Result, format_column, frame_to_html, frame_to_markdown
 from ..errors import AnalysisError
@@ -580,10 +582,11 @@ def crosstab(
         return _crosstab_multi(s, row, rinfo, bcodes, binfo, w, mask, alpha, margins)
     rcodes, rinfo = single(s, row, language=language, mask=mask, func="crosstab")
     kr = len(rinfo.categories)
-    combined = (rcodes + 1) * (kb + 1) + (bcodes + 1)
+    # (row + 1) * (kb + 1) + by + 1 in the smallest integer type; counted a block at a time
+    combined = combine_codes([rcodes, bcodes], [kr + 1, kb + 1], shift=1)
     size = (kr + 1) * (kb + 1)
-    unw_full = np.bincount(combined, minlength=size).reshape(kr + 1, kb + 1)
-    tab_full = (np.bincount(combined, weights=w, minlength=size).reshape(kr + 1, kb + 1)
+    unw_full = row_bincount(combined, minlength=size).reshape(kr + 1, kb + 1)
+    tab_full = (row_bincount(combined, w, minlength=size).reshape(kr + 1, kb + 1)
                 if weighted else unw_full)
     extra = {}
     if missing:

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core._rows import bincount as row_bincount
 from ..core.design import Design, _strata_layout
 from ..core.distributed import is_dask
 from ..core.result import Result
@@ -449,10 +450,11 @@ def _linearize_cells(design: Design, codes: np.ndarray, K: int, dom: np.ndarray 
     cancellation), and the weighted variance of an indicator is ``p (1 - p)`` (deff). Rows
     that are their own units, and calibrated designs, take the row-level path.
     """
-    codes = np.asarray(codes, dtype=np.int64)
+    codes = np.asarray(codes)  # any integer type: the unit totals go a block at a time
     if design.replicate is not None:
-        return _replicate_cells(design, codes, K, dom, D)
+        return _replicate_cells(design, codes.astype(np.int64, copy=False), K, dom, D)
     if design.calibration or design._rows_are_units:
+        codes = codes.astype(np.int64, copy=False)
         valid = codes >= 0
         Y = np.zeros((len(codes), K))
         if valid.any():
@@ -885,7 +887,7 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
     check_ci_method(ci_method, "proportions")
     df_user = _df_option(df, "proportions")
     s = as_survey(survey)
-    codes, info = category_codes(s, var, language=language)
+    codes, info = category_codes(s, var, language=language, narrow=True)  # no 8-byte copy
     labels = list(info.categories)
     if not labels:
         col = s.data[var]
@@ -895,22 +897,21 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
     if K == 0:
         raise AnalysisError(f"variable '{var}' has no categories to count")
     design = Design.from_survey(s)
-    dom, blabels, D = _groups(s, by, language)
+    dom, blabels, D = (None, [None], 1) if by is None else _groups(s, by, language)
     mask = _domain(s, where, "proportions")
     valid = codes >= 0
     all_valid = bool(valid.all()) if mask is None else bool(valid[mask].all())
     missing = int((~valid).sum()) if mask is None else int((~valid & mask).sum())
     if mask is not None:
         valid &= mask
-    codes = codes.astype(np.int64, copy=False)  # -1 where missing already
-    if mask is not None:
+    if mask is not None:  # -1 where missing already
         codes = np.where(valid, codes, -1)
-    lin = _linearize_cells(design, codes, K, None if by is None else dom, D)
-    dfs = _domain_degf(design, None if by is None else dom, valid, D, lin.present)
+    lin = _linearize_cells(design, codes, K, dom, D)
+    dfs = _domain_degf(design, dom, valid, D, lin.present)
     if by is None:  # every row is in the one domain
         n_dom = np.array([int(np.count_nonzero(valid))])
-        n_cell = np.bincount(codes if n_dom[0] == len(codes) else codes[valid],
-                             minlength=K).reshape(1, K)
+        n_cell = row_bincount(codes if n_dom[0] == len(codes) else codes[valid],
+                              minlength=K).reshape(1, K)
     else:
         use_all = valid & (dom >= 0)
         n_dom = np.bincount(dom[use_all], minlength=D)
@@ -920,9 +921,10 @@ def proportions(survey: Survey | pd.DataFrame, var: str, *, by: str | None = Non
         from ._intervals import likelihood_ci_r
 
         def likelihood(d, j, n_rows, tdf):  # R svyciprop(method = "likelihood") on the rows
-            use = valid & (dom == d)
+            ind = np.ones(len(codes), dtype=bool) if dom is None else dom == d
+            use = valid & ind
             rows = (np.ones(len(codes), dtype=bool) if design.calibration
-                    else (dom == d) if mask is None else (dom == d) & mask)
+                    else ind if mask is None else ind & mask)
             return likelihood_ci_r((codes == j).astype(float), design.weights, use,
                                    float(design.weights[rows].mean()), design.vcov_weighted,
                                    n_rows=n_rows, df=tdf, confidence=confidence)

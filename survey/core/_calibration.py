@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
+from . import _rows
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -70,8 +71,8 @@ class CalibrationStep:
         psw = self.weights
         cell, cell_codes = self.cells if self.cells is not None else _joint_codes(self.codes)
         J = len(cell_codes)
-        n_cell = np.bincount(cell, minlength=J).astype(float)
-        n_pos = np.bincount(cell, weights=(psw != 0).astype(float), minlength=J)
+        n_cell = _rows.bincount(cell, minlength=J).astype(float)  # cell: any integer type
+        n_pos = n_cell - _rows.bincount(cell[psw == 0], minlength=J)
         levels = [cell_codes[:, m] for m in range(cell_codes.shape[1])]
         counts = [np.bincount(lev, weights=n_cell) for lev in levels]
         return cell, J, n_pos, levels, counts
@@ -96,7 +97,7 @@ class CalibrationStep:
             if bad.any():
                 zz[bad] = 0.0
             del bad
-            S0[:, j] = np.bincount(cell, weights=zz, minlength=J)
+            S0[:, j] = _rows.bincount(cell, zz, minlength=J)
             del zz
         shift = np.zeros((J, k))
         for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
@@ -106,13 +107,13 @@ class CalibrationStep:
                     sums = np.bincount(lev, weights=rest[:, j], minlength=len(cnt))
                     shift[:, j] += _safe_div(sums, cnt)[lev]
         if k == 1:  # x - w * shift[cell] built in one new array
-            out = np.take(shift[:, 0], cell)
+            out = _rows.take(shift[:, 0], cell)
             out *= psw
             np.subtract(x[:, 0], out, out=out)
             return out[:, None]
         out = np.empty_like(x, dtype=float)
         for j in range(k):  # x - w * shift[cell], one temporary per column
-            tmp = np.take(shift[:, j], cell)
+            tmp = _rows.take(shift[:, j], cell)
             tmp *= psw
             np.subtract(x[:, j], tmp, out=out[:, j])
         return out

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import AnalysisError
+from . import _rows
 from ._calibration import CalibrationStep, _joint_codes, _safe_div, split_cell_keys
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,14 +144,7 @@ class Design:
         values = np.asarray(values, dtype=float)
         if key is None:
             return self.sum_by_unit(values)[:, None]
-        key = np.asarray(key)
-        ok = key >= 0
-        if not ok.all():
-            values = np.where(ok, values, 0.0)
-            key = np.where(ok, key, 0)
-        idx = cl * k  # then += key in place: one n-length index, not two
-        idx += key
-        return np.bincount(idx, weights=values, minlength=n_units * k).reshape(n_units, k)
+        return _unit_key_totals(cl, self._unit_starts, n_units, values, np.asarray(key), k)
 
     def cell_totals_vcov(self, cell: np.ndarray, K: int, values: np.ndarray | None = None,
                          *, totals: np.ndarray | None = None,
@@ -165,11 +159,14 @@ class Design:
         is a ``bincount`` over stratum x cell (``T_i`` has one non-zero entry); otherwise the
         rows are first summed to PSU x cell totals with one ``bincount``.
         """
-        cell = np.asarray(cell, dtype=np.int64)
+        cell = np.asarray(cell)
         if self.replicate is not None:
-            T, Tr = self.cell_totals_replicates(cell, K, values)
+            T, Tr = self.cell_totals_replicates(cell.astype(np.int64, copy=False), K, values)
             return T, self.replicate.var(Tr, T)
         x = self.weights if values is None else self.weights * np.asarray(values, dtype=float)
+        if not self.calibration and not (self._rows_are_units and len(self.stages) == 1):
+            return self._unit_cells_vcov(x, cell, K, keep if values is None else None)
+        cell = cell.astype(np.int64, copy=False)
         ok = cell >= 0
         all_ok = bool(ok.all())
         if not all_ok:
@@ -214,8 +211,13 @@ class Design:
                 m = S / cnt[:, None]
                 V = (np.diag(A.sum(0)) - m.T @ B - B.T @ m + (m * c[:, None]).T @ m)
                 return S.sum(0), V
+        return self._unit_cells_vcov(x, cell, K, keep if values is None else None)
+
+    def _unit_cells_vcov(self, x: np.ndarray, cell: np.ndarray, K: int, keep: dict | None):
+        """Cell totals and covariance through the unit x cell totals (rows summed to the
+        finest units a block at a time; cell codes of any integer type, -1 left out)."""
         T = self.unit_totals(x, cell, K)
-        if keep is not None and values is None:  # (units x K) weight totals, for reuse
+        if keep is not None:  # (units x K) weight totals, for reuse
             keep["unit_totals"] = T
         return T.sum(0), self.vcov_units(T)
 
@@ -375,6 +377,36 @@ class Design:
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def _unit_key_totals(cl: np.ndarray, starts: np.ndarray | None, n_units: int,
+                     values: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
+    """Sums of ``values`` per (unit ``cl``, ``key``) as (n_units x k), rows with key < 0
+    left out; a block of rows at a time (``_rows.BLOCK``), so the ``unit * k + key`` index
+    is one block long whatever the number of rows (``key`` may be any integer type). When
+    the rows come grouped by unit (``starts``), a block only reaches the units between its
+    first and last row, and its ``bincount`` covers just those."""
+    out = np.zeros(n_units * k)
+    n = len(cl)
+    grouped = starts is not None and len(starts) == n_units
+    # unsorted: every block's bincount spans all units, so blocks of at least units x k rows
+    step = _rows.BLOCK if grouped else max(_rows.BLOCK, n_units * k)
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        lo = int(cl[a]) if grouped else 0
+        hi = int(cl[b - 1]) + 1 if grouped else n_units
+        idx = cl[a:b] - lo if lo else cl[a:b].copy()
+        idx *= k
+        kk = key[a:b]
+        v = values[a:b]
+        if kk.min() < 0:
+            ok = kk >= 0
+            v = np.where(ok, v, 0.0)
+            kk = np.where(ok, kk, 0)
+        idx += kk
+        out[lo * k:hi * k] += np.bincount(idx, weights=v, minlength=(hi - lo) * k)
+    return out.reshape(n_units, k)
+
+
+
 def _constant(a: np.ndarray) -> bool:
     return len(a) > 0 and a[0] == a[-1] and bool((a == a[0]).all())
 
@@ -449,7 +481,10 @@ def _stage_variance(st: _Stage, T: np.ndarray, mult, lonely: str, level: int,
             scale[where] = 0.0
     if mult is not None:
         scale = scale * (mult if order is None else mult[order])
-    if blocks is None:
+    if blocks is None and bool((scale >= 0).all()):  # scaled in place: no second copy
+        dev *= np.sqrt(scale)[:, None]
+        V = dev.T @ dev
+    elif blocks is None:  # an fpc below the sample size makes a scale negative
         V = dev.T @ (dev * scale[:, None])
     else:  # (groups, m, m): one small product per group of m columns
         dg = dev.reshape(len(dev), -1, blocks)

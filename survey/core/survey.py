@@ -448,11 +448,13 @@ def _is_boolish(s: pd.Series) -> bool:
     return len(vals) <= 2 and set(np.asarray(vals, dtype=object).tolist()) <= {0, 1}
 
 
-def category_codes(survey: Survey, var: str, *, language: str | None = None) -> tuple[np.ndarray, VarInfo]:
+def category_codes(survey: Survey, var: str, *, language: str | None = None,
+                   narrow: bool = False) -> tuple[np.ndarray, VarInfo]:
     """Integer codes 0..k-1 of a single-choice variable (-1 = missing) and its `VarInfo`.
 
     Codes index ``VarInfo.categories``. Non-categorical columns are matched to categories
-    by their string value.
+    by their string value. ``narrow=True``: a categorical column's codes in their own small
+    integer type, as a read-only view (no 8-byte copy per row; mind overflow in arithmetic).
     """
     info = survey.var_info(var, language=language)
     s = survey.data[info.columns[0]] if info.columns else survey.data[var]
@@ -464,6 +466,10 @@ def category_codes(survey: Survey, var: str, *, language: str | None = None) -> 
             lookup.update({c: i for i, c in enumerate(info.codes)})
             remap = np.array([lookup.get(str(c), -1) for c in s.cat.categories] + [-1])
             codes = remap[codes]
+        if narrow:
+            codes = codes.view()
+            codes.flags.writeable = False
+            return codes, info
         return codes.astype(np.int64), info
     lookup = {c: i for i, c in enumerate(info.codes)}
     lookup.update({c: i for i, c in enumerate(info.categories)})

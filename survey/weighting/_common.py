@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core._rows import bincount as row_bincount
 from ..core.design import Design
 from ..core.result import Result
 from ..core.survey import Survey, as_survey, category_codes
@@ -106,9 +107,10 @@ def _label_lookup(survey: Survey, var: str, info) -> dict[str, int]:
 
 
 def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = None,
-                 allow_empty: bool = False) -> Margin:
+                 allow_empty: bool = False, narrow: bool = False) -> Margin:
     """Resolve one margin: the codes of ``var`` and its targets in category order
-    (``allow_empty``: targets of categories without respondents are kept, not refused)."""
+    (``allow_empty``: targets of categories without respondents are kept, not refused;
+    ``narrow``: a categorical's codes stay in their own small integer type, read-only)."""
     if var not in survey.data.columns and survey.questionnaire is None:
         hint = did_you_mean(var, survey.data.columns)
         raise WeightingError(
@@ -116,7 +118,7 @@ def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = 
             + (f"; {hint}" if hint else "")
         )
     try:
-        codes, info = category_codes(survey, var, language=language)
+        codes, info = category_codes(survey, var, language=language, narrow=narrow)
     except Exception as exc:  # noqa: BLE001 - turn into a weighting error
         raise WeightingError(f"targets for '{var}': {exc}") from exc
     labels = list(info.categories)
@@ -158,7 +160,7 @@ def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = 
             "be weighted on it. Hint: impute the value, add a category for 'missing' with its "
             "own target, or filter those rows first."
         )
-    counts = np.bincount(codes, minlength=len(labels))
+    counts = row_bincount(codes, minlength=len(labels))
     no_target = [labels[i] for i in range(len(labels)) if np.isnan(target[i]) and counts[i] > 0]
     if no_target:
         raise WeightingError(
@@ -184,7 +186,8 @@ def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = 
         )
     s = target.sum()
     is_prop = bool(abs(s - 1) < 1e-6 and (target <= 1).all())
-    return Margin(var, codes.astype(np.int64, copy=False), labels, target, is_prop)
+    return Margin(var, codes if narrow else codes.astype(np.int64, copy=False), labels, target,
+                  is_prop)
 
 
 def scale_margins(margins: list[Margin], base_total: float, *, rtol: float = 1e-6) -> float:
@@ -212,8 +215,8 @@ def margins_frame(margins: list[Margin], w_before: np.ndarray, w_after: np.ndarr
     rows = []
     for m in margins:
         k = len(m.labels)
-        before = np.bincount(m.codes, weights=w_before, minlength=k)
-        after = np.bincount(m.codes, weights=w_after, minlength=k)
+        before = row_bincount(m.codes, w_before, minlength=k)
+        after = row_bincount(m.codes, w_after, minlength=k)
         for i in range(k):
             rows.append({"var": m.var, "category": m.labels[i], "target": m.target[i],
                          "before": before[i], "achieved": after[i],
@@ -232,8 +235,15 @@ def extreme_cells(cell_frame: pd.DataFrame, mean_w: float, ratio: float) -> pd.D
     return out.reset_index(drop=True)
 
 
-def base_weights(survey: Survey) -> np.ndarray:
-    return Design.from_survey(survey).weights.copy()
+def base_weights(survey: Survey, *, copy: bool = True) -> np.ndarray:
+    """The current weights of ``survey``: a copy, or (``copy=False``) a read-only view of
+    the design's weights for a caller that only reads them."""
+    w = Design.from_survey(survey).weights
+    if copy:
+        return w.copy()
+    w = w.view()
+    w.flags.writeable = False
+    return w
 
 
 def new_survey(survey: Survey, weights: np.ndarray, weight_name: str, report: WeightingReport,

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..core._rows import bincount as row_bincount
+from ..core._rows import combine_codes, small_int, take
 from ..core.design import CalibrationStep, split_cell_keys
 from ..core.distributed import is_dask
 from ..core.survey import Survey
@@ -38,19 +40,21 @@ def warn_not_converged(it: int, dev: float, tol: float, notes: list[str]) -> Non
 
 
 def _joint_cells(margins) -> tuple[np.ndarray, np.ndarray]:
-    """Joint cell code of each row and, per cell, the code of each margin (cells x m)."""
+    """Joint cell code of each row and, per cell, the code of each margin (cells x m).
+
+    The mixed-radix key and the cell codes are built a block of rows at a time in the
+    smallest integer type that holds them (one byte per row for up to 127 cells)."""
     sizes = [len(m.labels) for m in margins]
-    key = np.zeros(len(margins[0].codes), dtype=np.int64)
-    for m, k in zip(margins, sizes):
-        key = key * k + m.codes
+    key = combine_codes([m.codes for m in margins], sizes)
     prod = int(np.prod(sizes, dtype=np.float64))
     if prod <= max(4 * len(key), 1 << 20):  # dense: bincount over the key space
-        present = np.flatnonzero(np.bincount(key, minlength=prod))
-        remap = np.zeros(prod, dtype=np.int64)
+        present = np.flatnonzero(row_bincount(key, minlength=prod))
+        if len(present) == prod:  # every joint cell occurs: the key is the cell
+            return key, split_cell_keys(present, sizes)
+        remap = np.zeros(prod, dtype=small_int(len(present)))
         remap[present] = np.arange(len(present))
-        cell, uniq = remap[key], present
-    else:
-        cell, uniq = pd.factorize(key, sort=True)
+        return take(remap, key), split_cell_keys(present, sizes)
+    cell, uniq = pd.factorize(key, sort=True)
     return cell.astype(np.int64), split_cell_keys(uniq, sizes)
 
 
@@ -144,14 +148,15 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
         return dask_rake(survey, spec, max_iter=max_iter, tol=tol, bounds=bounds,
                          weight_name=weight_name, language=language)
     s = as_input(survey)
-    w0 = base_weights(s)
-    margins = [parse_margin(s, var, sp, language=language) for var, sp in spec.items()]
+    w0 = base_weights(s, copy=False)  # read-only; kept by the calibration step
+    margins = [parse_margin(s, var, sp, language=language, narrow=True) for var, sp in spec.items()]
     total = scale_margins(margins, float(w0.sum()))
     cell, cell_codes = _joint_cells(margins)
-    cell_w = np.bincount(cell, weights=w0, minlength=len(cell_codes))
+    cell_w = row_bincount(cell, w0, minlength=len(cell_codes))
     g, it, dev = _ipf(cell_w, cell_codes, [m.target for m in margins], total, tol, max_iter,
                       bounds)
-    w = w0 * g[cell]
+    w = take(g, cell)  # the cell factors gathered a block at a time, then times w0 in place
+    w *= w0
     converged = dev <= tol
     notes = [
         f"Raking (iterative proportional fitting) on {len(margins)} margins "
@@ -166,7 +171,7 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
     summary, deff, neff, eff = weight_summary(w)
     cells = pd.DataFrame({m.var: [m.labels[c] for c in cell_codes[:, j]]
                           for j, m in enumerate(margins)})
-    cells["n"] = np.bincount(cell, minlength=len(cell_codes))
+    cells["n"] = row_bincount(cell, minlength=len(cell_codes))
     cells["weight"] = (cell_w * g) / np.maximum(cells["n"].to_numpy(), 1)  # mean weight
     cells["factor"] = g
     report = WeightingReport(

@@ -193,6 +193,7 @@ def _unit_prop_cov(ul, design, groups, layout, items, mem_a, starts, r_item, cod
     covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
     row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
     w = np.asarray(design.weights, dtype=float)
+    ws = tay.scaled_weights(ul, w)
     by = [(tay.shift_codes(np.asarray(layout.by_codes[b]), ul.unit, ul.n_units), g.size)
           for b, g in enumerate(groups)]
     local = threading.local()
@@ -203,7 +204,7 @@ def _unit_prop_cov(ul, design, groups, layout, items, mem_a, starts, r_item, cod
         if not hasattr(local, "scratch"):
             local.scratch = {}
         with np.errstate(divide="ignore", invalid="ignore"):  # errstate is per thread
-            return sel, tay.prop_covs(ul, w, codes, k, by, M, local.scratch)
+            return sel, tay.prop_covs(ul, w, codes, k, by, M, local.scratch, ws=ws)
 
     questions = np.unique(r_item).tolist()
     n_threads = min(THREADS, len(questions)) if w.size >= THREADED_ROWS else 1

@@ -23,7 +23,7 @@ from . import _banner_taylor as tay
 if TYPE_CHECKING:  # pragma: no cover
     from ._banner_table import _Ctx, _Table
 
-__all__ = ["_design_cov", "_run_tests"]
+__all__ = ["_design_cov", "_run_tests", "delta_prop_covs", "replicate_prop_covs"]
 
 #: Threads for the one-stage design-based letters (questions in parallel), and the number of
 #: rows from which they are used.
@@ -70,13 +70,7 @@ def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs
             else:
                 covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
                 for b, sel, M, cell, k, kb in _prop_cells(tab, st, items, layout, groups):
-                    T, V = design.cell_totals_vcov(cell, k * kb)
-                    T4 = T.reshape(k, kb)
-                    S = T4.sum(0)
-                    Pl = (M @ T4) / S
-                    G = (M[:, None, :] - Pl[:, :, None]) / S[None, :, None]
-                    V4 = V.reshape(k, kb, k, kb)
-                    covs[b][sel] = np.einsum("raj,jalb,rbl->rab", G, V4, G)
+                    covs[b][sel] = delta_prop_covs(*design.cell_totals_vcov(cell, k * kb), M)
                 out["prop"] = covs
         covs = _mean_covs(tab, groups)
         for b, i, r, y, ok, bc in _mean_cells(tab, specs, items, s, layout, groups):
@@ -101,12 +95,8 @@ def _replicate_cov(tab: _Table, specs, items, s, layout, st, design, groups) -> 
         if tab.prop_rows.size:
             covs = [np.full((tab.prop_rows.size, g.size, g.size), np.nan) for g in groups]
             for b, sel, M, cell, k, kb in _prop_cells(tab, st, items, layout, groups):
-                T, Tr = design.cell_totals_replicates(cell, k * kb)
-                T4, Tr4 = T.reshape(k, kb), Tr.reshape(len(Tr), k, kb)
-                P = (M @ T4) / T4.sum(0)
-                Pr = np.einsum("rc,Nck->Nrk", M, Tr4) / Tr4.sum(1)[:, None, :]
-                for i, r in enumerate(sel.tolist()):
-                    covs[b][r] = rep.var(Pr[:, i, :], P[i])
+                covs[b][sel] = replicate_prop_covs(rep, *design.cell_totals_replicates(cell, k * kb),
+                                                   M)
             out["prop"] = covs
         covs = _mean_covs(tab, groups)
         for b, i, _, y, ok, bc in _mean_cells(tab, specs, items, s, layout, groups):
@@ -117,6 +107,31 @@ def _replicate_cov(tab: _Table, specs, items, s, layout, st, design, groups) -> 
         if covs is not None:
             out["mean"] = covs
     return out
+
+
+def delta_prop_covs(T: np.ndarray, V: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """(rows, kb, kb) covariance of the column proportions ``p_rj = (M T)_rj / S_j`` of the
+    rows ``M`` (rows x k) by the delta method, from the weighted totals ``T`` of the k x kb
+    cells (question category major) and their covariance ``V``."""
+    k = M.shape[1]
+    kb = T.size // k
+    T4 = T.reshape(k, kb)
+    S = T4.sum(0)
+    Pl = (M @ T4) / S
+    G = (M[:, None, :] - Pl[:, :, None]) / S[None, :, None]
+    return np.einsum("raj,jalb,rbl->rab", G, V.reshape(k, kb, k, kb), G)
+
+
+def replicate_prop_covs(rep, T: np.ndarray, Tr: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """(rows, kb, kb) covariance of the column proportions of the rows ``M`` re-estimated
+    under each replicate (R ``svrVar`` by ``rep``), from the full-sample (k kb,) and the
+    replicate (R, k kb) totals of the cells."""
+    k = M.shape[1]
+    kb = T.size // k
+    T4, Tr4 = T.reshape(k, kb), Tr.reshape(len(Tr), k, kb)
+    P = (M @ T4) / T4.sum(0)
+    Pr = np.einsum("rc,Nck->Nrk", M, Tr4) / Tr4.sum(1)[:, None, :]
+    return np.stack([rep.var(Pr[:, i, :], P[i]) for i in range(M.shape[0])])
 
 
 def _prop_row_index(tab: _Table, st):

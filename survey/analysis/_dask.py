@@ -57,7 +57,7 @@ def _check_design_columns(ds: DaskSurvey, part: pd.DataFrame, w: np.ndarray) -> 
             raise AnalysisError(f"design column '{col}' has a missing value; every row needs "
                                 "one. Hint: fill it or drop the row before building the design.")
     if not np.isfinite(w).all():
-        raise AnalysisError(f"weight column '{ds.weight}' has a missing or non-finite value")
+        raise AnalysisError(f"weight column '{ds.weight_column}' has a missing or non-finite value")
 
 
 def moment(kind: str, ds: DaskSurvey, var: str, *, by, confidence, na_rm, language, where,

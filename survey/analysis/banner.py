@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.distributed import is_dask
 from ..core.result import Result
 from ..core.survey import Survey, as_survey
 from ..errors import AnalysisError
@@ -346,18 +347,17 @@ def banner(
     strata or clusters enter the SEs. A cell's letters name the columns of the same ``by``
     variable it is significantly higher than; the Total column is not tested.
     """
-    s = as_survey(survey, weight=weight)
     opts = _resolve_options(preset, correction, alpha, alpha_strict, letters, test, percent)
+    rows, by = _rows_and_by(rows, by, confidence)
+    if is_dask(survey):  # per-partition sufficient statistics (survey.analysis._dask_banner)
+        from ._dask_banner import dask_banner
+
+        return dask_banner(survey, rows, by, opts, weight=weight, min_base=min_base,
+                           suppress_below=suppress_below, language=language, where=where,
+                           confidence=confidence, likert=likert, nets=nets, title=title, se=se,
+                           preset=preset)
     correction, alpha, alpha_strict, letters, test, percent, scope = opts
-    if isinstance(by, str):
-        by = [by]
-    if isinstance(rows, str):
-        rows = [rows]
-    rows, by = list(rows), list(by)
-    if not rows:
-        raise AnalysisError("banner() needs at least one row variable in rows=[...]")
-    if not 0 < confidence < 1:
-        raise AnalysisError(f"confidence must be between 0 and 1; got {confidence!r}")
+    s = as_survey(survey, weight=weight)
     lang = language or s.language
     s_full, mask = s, None
     if where is not None:
@@ -367,39 +367,113 @@ def banner(
     n = len(s.data)
     w = s.weights if s.is_weighted else None
     txt = _text(lang)
-    if se is None:
-        se = "design" if s.has_design else "effective"
-    if se not in ("design", "effective"):
-        raise AnalysisError(f"se must be 'design' or 'effective'; got {se!r}")
+    se = _se_option(se, s.has_design)
     design = None
     if se == "design" and test != "none" and n > 1:
         design = s.design_info() if mask is None else _domain_design(s_full, mask)
     srs = design.srs_scale() if design is not None else None
 
     arrays: dict = {}  # categorical arrays already looked up (no questionnaire)
-    # --- columns ---------------------------------------------------------------------
-    by_codes, by_sizes, columns = [], [], [
-        {"by": "Total", "by_label": txt["total"], "category": txt["total"], "letter": ""}]
-    for b in by:
-        info = _info(s, b, lang, "by", arrays)
-        if info.kind != "single":
-            raise AnalysisError(
-                f"banner column variable '{b}' must be single-choice (categorical); it is "
-                f"{info.kind}. Hint: recode it into bands first (e.g. pandas.cut).")
-        by_codes.append(_single_codes(s, b, info, lang, arrays))
-        by_sizes.append(len(info.categories))
+    by_infos = [_by_info(s, b, lang, arrays) for b in by]
+    columns = _banner_columns(by, by_infos, txt)
+    by_codes = [_single_codes(s, b, info, lang, arrays) for b, info in zip(by, by_infos)]
+    layout = eng.make_layout(by_codes, [len(i.categories) for i in by_infos], n)
+    specs, items, base_returned = _row_items(s, rows, lang, likert, nets or {}, arrays)
+    stacked = (eng.count_stacked(items, layout, w, cells=w is None, w2cells=srs is not None)
+               if items else None)
+
+    ctx = _context(opts, columns, layout.col_by, len(by), min_base=min_base,
+                   confidence=confidence, weighted=w is not None, txt=txt,
+                   se=se if design is not None else "effective",
+                   degf=design.degf if design is not None else None,
+                   replicate=getattr(getattr(design, "replicate", None), "type", None))
+    tab = _assemble(ctx, specs, stacked, items, s, layout, w)
+    dcov = None
+    if design is not None:
+        d_items, d_layout, d_s = items, layout, s
+        if mask is not None:  # the domain inside the full design: rows outside left out (-1)
+            d_items = [(_spread(c, mask), k) for c, k in items]
+            d_layout = types.SimpleNamespace(by_codes=[_spread(c, mask) for c in layout.by_codes])
+            d_s = s_full
+        dcov = _design_cov(ctx, tab, specs, d_items, d_s, d_layout, stacked, design, srs)
+    return _finish(ctx, tab, dcov, s, n, where is not None, title=title, preset=preset,
+                   base_returned=base_returned, suppress_below=suppress_below, language=lang)
+
+
+def _rows_and_by(rows, by, confidence) -> tuple[list[str], list[str]]:
+    if isinstance(by, str):
+        by = [by]
+    if isinstance(rows, str):
+        rows = [rows]
+    rows, by = list(rows), list(by)
+    if not rows:
+        raise AnalysisError("banner() needs at least one row variable in rows=[...]")
+    if not 0 < confidence < 1:
+        raise AnalysisError(f"confidence must be between 0 and 1; got {confidence!r}")
+    return rows, by
+
+
+def _se_option(se: str | None, has_design: bool) -> str:
+    if se is None:
+        se = "design" if has_design else "effective"
+    if se not in ("design", "effective"):
+        raise AnalysisError(f"se must be 'design' or 'effective'; got {se!r}")
+    return se
+
+
+def _context(opts, columns, col_by, n_by: int, *, min_base, confidence, weighted, txt, se,
+             degf, replicate) -> _Ctx:
+    correction, alpha, alpha_strict, letters, test, percent, scope = opts
+    return _Ctx(columns=columns, col_by=col_by, n_by=n_by, alpha=alpha,
+                alpha_strict=alpha_strict if letters == "two-level" else None,
+                correction=correction, scope=scope, test=test, min_base=min_base,
+                percent=percent, zcrit=_norm_ppf(0.5 + confidence / 2), confidence=confidence,
+                weighted=weighted, letter=[c["letter"] for c in columns], txt=txt, se=se,
+                degf=degf, replicate=replicate)
+
+
+def _finish(ctx: _Ctx, tab, dcov, s, n: int, filtered: bool, *, title, preset, base_returned,
+            suppress_below: int, language) -> Banner:
+    """The letters (tests on ``dcov`` or the bases), the footnotes and the `Banner`."""
+    pairwise = _run_tests(ctx, tab, dcov)
+    notes = _footnotes(ctx, s, n, filtered, suppress_below, ctx.min_base, preset,
+                       base_returned)
+    return Banner(
+        blocks=tuple(tab.blocks()), columns=tuple(ctx.columns), alpha=ctx.alpha,
+        alpha_strict=ctx.alpha_strict, correction=ctx.correction, test=ctx.test,
+        min_base=ctx.min_base, suppress_below=suppress_below, percent=ctx.percent,
+        weighted=ctx.weighted, language=language, notes=tuple(notes),
+        name=title or "Banner", pairwise=pairwise,
+    )
+
+
+def _by_info(s, b: str, lang, arrays: dict):
+    info = _info(s, b, lang, "by", arrays)
+    if info.kind != "single":
+        raise AnalysisError(
+            f"banner column variable '{b}' must be single-choice (categorical); it is "
+            f"{info.kind}. Hint: recode it into bands first (e.g. pandas.cut).")
+    return info
+
+
+def _banner_columns(by: list[str], by_infos: list, txt: dict) -> list[dict]:
+    """Total, then every category of every banner variable, each with its letter."""
+    columns = [{"by": "Total", "by_label": txt["total"], "category": txt["total"], "letter": ""}]
+    for b, info in zip(by, by_infos):
         for cat in info.categories:
             columns.append({"by": b, "by_label": info.label, "category": cat, "letter": ""})
     for c, let in zip(columns[1:], _letters_for(len(columns) - 1)):
         c["letter"] = let
-    layout = eng.make_layout(by_codes, by_sizes, n)
-    col_by = layout.col_by
+    return columns
 
-    # --- rows: collect codes, count in one chunked pass --------------------------------
-    specs = []  # (var, info, kind, position in items)
+
+def _row_items(s, rows: list[str], lang, likert, nets: dict, arrays: dict):
+    """Per row variable its spec ``(var, info, kind, first item, nets)``, the coded items
+    counted for them (``(codes, k)``: a single-choice question, or one per option and
+    "any of" net of a multiple-response one) and the variables based on all returned forms."""
+    specs: list = []
     base_returned: list[str] = []
     items: list[tuple[np.ndarray, int]] = []
-    nets = nets or {}
     for var in rows:
         info = _info(s, var, lang, "row", arrays)
         if info.kind == "single":
@@ -427,34 +501,4 @@ def banner(
             raise AnalysisError(
                 f"banner row variable '{var}' is {info.kind}; expected single-choice, "
                 "multiple-response or numeric. Hint: leave text and date questions out.")
-    stacked = (eng.count_stacked(items, layout, w, cells=w is None, w2cells=srs is not None)
-               if items else None)
-
-    ctx = _Ctx(columns=columns, col_by=col_by, n_by=len(by), alpha=alpha,
-               alpha_strict=alpha_strict if letters == "two-level" else None,
-               correction=correction, scope=scope, test=test, min_base=min_base,
-               percent=percent, zcrit=_norm_ppf(0.5 + confidence / 2), confidence=confidence,
-               weighted=w is not None, letter=[c["letter"] for c in columns], txt=txt,
-               se=se if design is not None else "effective",
-               degf=design.degf if design is not None else None,
-               replicate=getattr(getattr(design, "replicate", None), "type", None))
-    tab = _assemble(ctx, specs, stacked, items, s, layout, w)
-    dcov = None
-    if design is not None:
-        d_items, d_layout, d_s = items, layout, s
-        if mask is not None:  # the domain inside the full design: rows outside left out (-1)
-            d_items = [(_spread(c, mask), k) for c, k in items]
-            d_layout = types.SimpleNamespace(by_codes=[_spread(c, mask) for c in layout.by_codes])
-            d_s = s_full
-        dcov = _design_cov(ctx, tab, specs, d_items, d_s, d_layout, stacked, design, srs)
-    pairwise = _run_tests(ctx, tab, dcov)
-    blocks = tab.blocks()
-
-    notes = _footnotes(ctx, s, n, where is not None, suppress_below, min_base, preset,
-                       base_returned)
-    return Banner(
-        blocks=tuple(blocks), columns=tuple(columns), alpha=alpha,
-        alpha_strict=ctx.alpha_strict, correction=correction, test=test, min_base=min_base,
-        suppress_below=suppress_below, percent=percent, weighted=w is not None,
-        language=lang, notes=tuple(notes), name=title or "Banner", pairwise=pairwise,
-    )
+    return specs, items, base_returned

@@ -34,7 +34,8 @@ import pandas as pd
 from ..errors import AnalysisError
 from .survey import DesignSpec
 
-SUPPORTED = ("mean", "total", "proportions", "crosstab", "frequencies", "multi_response", "rake")
+SUPPORTED = ("mean", "total", "proportions", "crosstab", "frequencies", "multi_response", "banner",
+             "rake")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -64,7 +65,7 @@ class DaskSurvey:
     Built by `Survey.from_dask` or by `read_responses` on a partitioned Parquet dataset.
     Supported: ``sv.mean``, ``sv.total``, ``sv.proportions`` (``by=``), ``sv.crosstab``
     (weighted counts and the Rao-Scott tests), ``sv.frequencies``, ``sv.multi_response``,
-    ``sv.rake``; Taylor designs with strata, PSUs, fpc and several stages, or replicate
+    ``sv.banner`` (single-choice, Likert and multiple-response rows), ``sv.rake``; Taylor designs with strata, PSUs, fpc and several stages, or replicate
     weights; see docs/scale.md.
     """
 
@@ -75,6 +76,22 @@ class DaskSurvey:
     raking: tuple[RakeStep, ...] = ()
     weighting: Any = None
     language: str | None = None
+    base_weight: str | None = None  # raked: the column the raking factors multiply
+
+    @property
+    def weight_column(self) -> str | None:
+        """The column read for the weights before any raking (``weight`` names the final
+        weights: after `rake` that is the new weight's name, as in memory, and the raking
+        factors multiply ``base_weight``)."""
+        return self.base_weight if self.raking else self.weight
+
+    @property
+    def weights(self):
+        """The final weight of every row, a lazy Dask Series (base weight x raking factors)."""
+        meta = pd.Series(dtype=float, name=self.weight)
+        return self.ddf.map_partitions(
+            lambda part: pd.Series(self.part_weights(part), index=part.index, name=self.weight),
+            meta=meta)
 
     @property
     def columns(self) -> list[str]:
@@ -110,16 +127,13 @@ class DaskSurvey:
     # --- row-level arrays of one partition --------------------------------------------
     def part_weights(self, part: pd.DataFrame) -> np.ndarray:
         """Final weights of the rows of one partition (base weight x raking factors)."""
-        w = (np.ones(len(part)) if self.weight is None
-             else pd.to_numeric(part[self.weight], errors="coerce").to_numpy(dtype=float))
-        for step in self.raking:
-            w = w * step.factor[step.keys(part)]
-        return w
+        return self.step_weights(part, len(self.raking))
 
     def step_weights(self, part: pd.DataFrame, upto: int) -> np.ndarray:
         """Weights after the first ``upto`` raking steps (0 = base weights)."""
-        w = (np.ones(len(part)) if self.weight is None
-             else pd.to_numeric(part[self.weight], errors="coerce").to_numpy(dtype=float))
+        col = self.weight_column
+        w = (np.ones(len(part)) if col is None
+             else pd.to_numeric(part[col], errors="coerce").to_numpy(dtype=float))
         for step in self.raking[:upto]:
             w = w * step.factor[step.keys(part)]
         return w
@@ -272,7 +286,7 @@ def map_reduce(ds: DaskSurvey, fn: Callable[[pd.DataFrame], Any],
 def design_columns(ds: DaskSurvey) -> list[str]:
     """The columns every pass reads: weight, strata, PSUs, fpc, raking margins (not the
     replicate weights: only `replicate_totals` reads those)."""
-    cols = [ds.weight, ds.design.strata, *ds.design.psu, *ds.design.fpc]
+    cols = [ds.weight_column, ds.design.strata, *ds.design.psu, *ds.design.fpc]
     for step in ds.raking:
         cols.extend(step.columns)
     return [c for c in cols if c is not None]
@@ -305,8 +319,9 @@ def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], tuple[np.ndarray,
     calibration, the design df per domain and the df of the whole design (#PSU - #strata).
 
     ``score(part)`` gives each row's one non-zero score column and value ``(col, val)``
-    (``col`` -1: none); the scores of a row are ``transform`` (linear, on a matrix of
-    rows) of that one-hot row, so PSU totals are one ``bincount`` then ``transform``.
+    (``col`` -1: none), or (rows x m) arrays for m distinct non-zero columns per row; the
+    scores of a row are ``transform`` (linear, on a matrix of rows) of that one-hot row, so
+    PSU totals are one ``bincount`` then ``transform``.
     ``domain(part)`` (codes, -1 = outside) gives each row's domain for the df (R
     ``degf(subset(...))``: PSUs minus strata among the domain's rows with non-zero weight).
     ``matrix=True``: ``score(part)`` gives the rows' scores as a (rows x k) matrix instead.
@@ -318,10 +333,10 @@ def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], tuple[np.ndarray,
     def dense(part):
         if matrix:
             return score(part)
-        col, val = score(part)
+        col, val = _flat_scores(*score(part))
         x = np.zeros((len(part), k))
-        ok = np.flatnonzero(col >= 0)
-        x[ok, col[ok]] = val[ok]
+        ok = col >= 0
+        x[np.repeat(np.arange(len(part)), col.size // max(len(part), 1))[ok], col[ok]] = val[ok]
         return x if transform is None else transform(x)
 
     resid = _raking_shifts(ds, dense, k, cols)
@@ -338,6 +353,13 @@ def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], tuple[np.ndarray,
         sparse = None if ds.raking or matrix else score
         return _psu_vcov(ds, final, k, cols, domain, D, sparse, transform)
     return _row_unit_vcov(ds, final, k, cols, domain, D)
+
+
+def _flat_scores(col: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A row's score columns and values, flat in row order: ``score`` gives one (rows,) pair
+    of arrays, or (rows, m) arrays when a row has m non-zero score columns (distinct)."""
+    col, val = np.asarray(col), np.asarray(val, dtype=float)
+    return col.reshape(-1).astype(np.int64, copy=False), val.reshape(-1)
 
 
 def _cell_index(step: RakeStep, part: pd.DataFrame, present: np.ndarray) -> np.ndarray:
@@ -408,9 +430,10 @@ def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None):
         U = len(uniq)
         sums = np.empty((U, k + D))
         if sparse is not None:  # one bincount over unit x score column
-            col, val = sparse(part)
+            col, val = _flat_scores(*sparse(part))
             ok = col >= 0
-            sums[:, :k] = np.bincount(unit[ok] * k + col[ok], weights=val[ok],
+            un = np.repeat(unit, col.size // max(len(part), 1))[ok]
+            sums[:, :k] = np.bincount(un * k + col[ok], weights=val[ok],
                                       minlength=U * k).reshape(U, k)
         else:
             for j in range(k):
@@ -589,7 +612,8 @@ def replicate_totals(ds: DaskSurvey, cell: Callable[[pd.DataFrame], np.ndarray],
     replicate weights of the domain's rows, then (index ``D``) of all rows: ``(D + 1, R,
     R)``; its rank gives R ``degf``.
 
-    ``cell(part)``: each row's cell (-1 = none); ``values(part)`` (rows x m) multiply the
+    ``cell(part)``: each row's cell (-1 = none), or (rows x m) cells of m disjoint
+    groups of cells (a row then counts once in each); ``values(part)`` (rows x m) multiply the
     weights (default one column of ones); ``domain(part)``: each row's domain for the df
     (-1 = outside; default every row in domain 0). Per partition that is ``R'`` times the
     cell indicators (one ``bincount`` per replicate and value column), summed over
@@ -606,16 +630,17 @@ def replicate_totals(ds: DaskSurvey, cell: Callable[[pd.DataFrame], np.ndarray],
     def block(part):
         w = ds.part_weights(part)
         Wr = ds.part_replicates(part, w)
-        c = np.asarray(cell(part), dtype=np.int64)
-        ok = c >= 0
+        c = np.asarray(cell(part), dtype=np.int64).reshape(len(part), -1)
+        ok = c.ravel() >= 0  # a row may be in several cells (one per column of ``c``)
+        ri = np.repeat(np.arange(len(part)), c.shape[1])[ok]
         v = np.ones((len(part), 1)) if values is None else np.asarray(values(part), float)
-        cc, m = c[ok], v.shape[1]
+        cc, m = c.ravel()[ok], v.shape[1]
         T, Tr = np.empty((K, m)), np.empty((R, K, m))
         for j in range(m):
-            vj = v[ok, j]
-            T[:, j] = np.bincount(cc, weights=w[ok] * vj, minlength=K)
+            vj = v[ri, j]
+            T[:, j] = np.bincount(cc, weights=w[ri] * vj, minlength=K)
             for r in range(R):
-                Tr[r, :, j] = np.bincount(cc, weights=Wr[ok, r] * vj, minlength=K)
+                Tr[r, :, j] = np.bincount(cc, weights=Wr[ri, r] * vj, minlength=K)
         G = np.empty((D + 1, R, R))
         G[D] = Wr.T @ Wr
         if domain is None and D == 1:

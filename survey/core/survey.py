@@ -398,8 +398,8 @@ def as_survey(obj: Survey | pd.DataFrame, *, weight: str | None = None) -> Surve
     if type(obj).__name__ == "DaskSurvey":
         raise AnalysisError(
             "this analysis does not run on a Dask-backed Survey (yet); on Dask: sv.mean, "
-            "sv.total, sv.proportions, sv.crosstab, sv.frequencies, sv.multi_response, sv.rake (see "
-            "docs/scale.md). Hint: "
+            "sv.total, sv.proportions, sv.crosstab, sv.frequencies, sv.multi_response, sv.banner, "
+            "sv.rake (see docs/scale.md). Hint: "
             "collect a sample or a subset into pandas and use Survey.from_frame.")
     raise AnalysisError(f"expected a Survey or a pandas DataFrame, got {type(obj).__name__}")
 

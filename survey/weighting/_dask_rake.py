@@ -120,4 +120,6 @@ def rake(ds: DaskSurvey, spec: dict, *, max_iter: int, tol: float, bounds, weigh
         efficiency=1 / deff if deff else math.nan, extreme=pd.DataFrame(), notes=tuple(notes))
     step = RakeStep(columns=tuple(variables), categories=tuple(tuple(c) for c in cats),
                     factor=factor)
-    return ds.replace(raking=ds.raking + (step,), weighting=report)
+    # the raked weights go by ``weight_name``, as in memory; the factors multiply the base
+    return ds.replace(raking=ds.raking + (step,), weighting=report, weight=weight_name,
+                      base_weight=ds.weight_column)

@@ -1,0 +1,155 @@
+"""The banner on Dask equals the in-memory banner (issue 15): every number to 1e-10 and the
+same letters, tests, footnotes and suppression - unweighted, effective-base and design-based
+(Taylor: weights, strata, clusters, several stages with fpc, raking; replicate weights) -
+on a dask.distributed LocalCluster with 2 workers started by the tests.
+
+The rows are shuffled before they are split into partitions, so PSUs, strata and categories
+span partitions (the sums across partitions are exercised). Each design is checked to give
+letters at all, so an equality of empty results cannot pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import survey as sv
+from survey.errors import AnalysisError
+
+dd = pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+
+RTOL = 1e-10
+NUMBERS = ["n", "n_weighted", "pct", "value", "se", "ci_low", "ci_high", "p_value"]
+ROWS = ["lik", "item", "gains"]
+BY = ["g", "region"]
+
+
+def make(n=900, seed=3):
+    rng = np.random.default_rng(seed)
+    psu = rng.integers(0, 60, n)
+    eff = rng.normal(0, 1, 60)[psu]
+    lik = np.clip(np.round(2 + eff + rng.normal(0, 1, n)), 0, 4).astype(int)
+    lik[rng.random(n) < 0.05] = -1
+    g = np.where(eff > 0, rng.integers(0, 2, n), rng.integers(1, 3, n))
+    df = pd.DataFrame({
+        "h": psu % 5, "psu": psu, "ssu": psu * 10 + rng.integers(0, 3, n),
+        "f1": 200.0, "f2": 40.0, "w": rng.lognormal(0, 0.4, n),
+        "lik": pd.Categorical.from_codes(lik, ["1", "2", "3", "4", "5"], ordered=True),
+        "item": pd.Categorical.from_codes(np.where(eff + rng.normal(0, 1, n) > 0.5, 0,
+                                                   rng.integers(-1, 3, n)), ["a", "b", "c"]),
+        "g": pd.Categorical.from_codes(g, ["x", "y", "z"]),
+        "region": np.where(rng.random(n) < 0.5, "north", "south"),  # text: distinct values
+        "score": rng.normal(size=n),
+    })
+    for option in "abc":  # a multiple-response question, some answers missing
+        chosen = pd.array(rng.random(n) < 0.3 + 0.3 * (eff > 0), dtype="boolean")
+        chosen[rng.random(n) < 0.1] = pd.NA
+        df[f"gains_{option}"] = chosen
+    for r in range(10):  # JK1 replicate weights: PSU groups dropped in turn
+        df[f"rw{r}"] = np.where(psu % 10 == r, 0.0, df["w"] * 10 / 9)
+    return df.sample(frac=1.0, random_state=1).reset_index(drop=True)
+
+
+DESIGNS = {
+    "unweighted": {},
+    "weights": dict(weight="w"),
+    "clusters": dict(weight="w", strata="h", psu="psu"),
+    "strata_rows": dict(weight="w", strata="h"),
+    "two_stage_fpc": dict(weight="w", strata="h", psu=["psu", "ssu"], fpc=["f1", "f2"]),
+    "jk1": dict(weight="w", replicate_weights="rw[0-9]+", replicate_type="JK1"),
+}
+TARGETS = {"g": {"x": 0.3, "y": 0.3, "z": 0.4}, "region": {"north": 0.5, "south": 0.5}}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make()
+
+
+def pair(df, kw, rake=False):
+    mem = sv.Survey.from_frame(df, **kw)
+    dsk = sv.Survey.from_dask(dd.from_pandas(df, npartitions=3), **kw)
+    if rake:
+        mem = sv.rake(mem, targets=TARGETS, tol=1e-10)
+        dsk = sv.rake(dsk, targets=TARGETS, tol=1e-10)
+    return mem, dsk
+
+
+def same_banner(a, b):
+    fa, fb = a.to_frame(), b.to_frame()
+    assert fa[["var", "category", "by", "by_category", "stat"]].equals(
+        fb[["var", "category", "by", "by_category", "stat"]])
+    for col in NUMBERS:
+        np.testing.assert_allclose(fb[col].to_numpy(float), fa[col].to_numpy(float),
+                                   rtol=RTOL, atol=1e-12, err_msg=col)
+    assert (fa["sig_letters"] == fb["sig_letters"]).all()
+    assert (fa["sig_letters"] != "").sum() >= 3  # the designs give letters to compare
+    ta, tb = a.tests, b.tests
+    assert len(ta) == len(tb) and (ta["higher"] == tb["higher"]).all()
+    for col in ("statistic", "df", "p_raw", "p_adjusted"):
+        np.testing.assert_allclose(tb[col].to_numpy(float), ta[col].to_numpy(float),
+                                   rtol=RTOL, atol=1e-12, err_msg=col)
+    assert a.notes == b.notes
+    assert a.suppressed().equals(b.suppressed())
+    assert a.letters == b.letters and a.small_base == b.small_base
+
+
+@pytest.mark.parametrize("kind", list(DESIGNS))
+def test_banner_equals_in_memory(dask_client, data, kind):
+    mem, dsk = pair(data, DESIGNS[kind])
+    same_banner(sv.banner(mem, rows=ROWS, by=BY), sv.banner(dsk, rows=ROWS, by=BY))
+
+
+def test_effective_base_letters_equal_in_memory(dask_client, data):
+    mem, dsk = pair(data, DESIGNS["clusters"])
+    a = sv.banner(mem, rows=ROWS, by=BY, se="effective")
+    same_banner(a, sv.banner(dsk, rows=ROWS, by=BY, se="effective"))
+    assert "effective" in " ".join(a.notes)
+
+
+def test_raked_design_letters_equal_in_memory(dask_client, data):
+    mem, dsk = pair(data, DESIGNS["clusters"], rake=True)
+    same_banner(sv.banner(mem, rows=ROWS, by=BY), sv.banner(dsk, rows=ROWS, by=BY))
+
+
+def test_nets_presets_and_two_level_letters_equal_in_memory(dask_client, data):
+    mem, dsk = pair(data, DESIGNS["clusters"])
+    opts = dict(rows=ROWS, by=BY, nets={"item": {"a or b": ["a", "b"]},
+                                        "gains": {"a or c": ["a", "c"]}})
+    for extra in (dict(letters="two-level", correction="bh"), dict(preset="spss"),
+                  dict(percent="row", min_base=100, suppress_below=10, language="zh-Hans")):
+        same_banner(sv.banner(mem, **opts, **extra), sv.banner(dsk, **opts, **extra))
+
+
+def test_what_the_banner_refuses_on_dask(dask_client, data):
+    _, dsk = pair(data, DESIGNS["clusters"])
+    with pytest.raises(AnalysisError, match=r"row variable 'score' is numeric.*Dask.*sv\.mean"):
+        sv.banner(dsk, rows=["score"], by=BY)
+    with pytest.raises(AnalysisError, match=r"where= is not supported on a Dask-backed Survey"):
+        sv.banner(dsk, rows=ROWS, by=BY, where=np.ones(len(data), dtype=bool))
+    with pytest.raises(AnalysisError, match=r"weight='f1' is not supported on a Dask"):
+        sv.banner(dsk, rows=ROWS, by=BY, weight="f1")
+    with pytest.raises(AnalysisError, match=r"banner column variable 'score' must be single"):
+        sv.banner(dsk, rows=ROWS, by=["score"])
+    with pytest.raises(AnalysisError, match=r"banner row variable 'nope' is not in the data"):
+        sv.banner(dsk, rows=["nope"], by=BY)
+
+
+def test_dask_rake_names_the_new_weight_as_in_memory(dask_client, data):
+    mem, dsk = pair(data, DESIGNS["clusters"])
+    rm, rd = sv.rake(mem, targets=TARGETS, tol=1e-10), sv.rake(dsk, targets=TARGETS, tol=1e-10)
+    assert rd.weight == rm.weight == "weight"  # the default name of the new weight
+    assert dsk.weight == "w" and "weight" not in dsk.ddf.columns  # the input is unchanged
+    # raking again starts from the raked weights and takes the name given, as in memory
+    again = {"g": {"x": 0.2, "y": 0.4, "z": 0.4}}
+    r2m = sv.rake(rm, targets=again, tol=1e-10, weight_name="raked")
+    r2d = sv.rake(rd, targets=again, tol=1e-10, weight_name="raked")
+    assert r2d.weight == r2m.weight == r2d.weighting.weight_name == "raked"
+    for m, d in ((rm, rd), (r2m, r2d)):
+        np.testing.assert_allclose(d.weights.compute().sort_index().to_numpy(),
+                                   pd.Series(m.weights, index=m.data.index).sort_index(),
+                                   rtol=1e-12)
+    m, d = sv.mean(r2m, "score"), sv.mean(r2d, "score")
+    np.testing.assert_allclose([d.estimate, d.se], [m.estimate, m.se], rtol=RTOL)

@@ -38,3 +38,12 @@ def test_unknown_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         sv.nonexistent  # noqa: B018
+
+
+def test_nbformat_starts_without_compiling_an_iri_grammar():
+    # every report build, nbconvert run, JupyterLab and test worker imports nbformat, which
+    # imports jsonschema; from 4.25 jsonschema imports rfc3987-syntax, whose Lark grammar
+    # costs ~1.4 s of CPU per process (pyproject.toml pins jsonschema below 4.25)
+    code = "import sys, nbformat; print('rfc3987_syntax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -182,18 +182,20 @@ def _numeric(survey: Survey, var: str) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _groups(survey: Survey, by: str | None, language: str | None) -> tuple[np.ndarray, list, int]:
-    """Domain codes (-1 = missing) and labels."""
+def _groups(survey: Survey, by: str | None, language: str | None,
+            narrow: bool = False) -> tuple[np.ndarray, list, int]:
+    """Domain codes (-1 = missing) and labels (``narrow``: a categorical's codes in their
+    own small integer type, read-only; see `category_codes`)."""
     n = len(survey.data)
     if by is None:
         return np.zeros(n, dtype=np.int64), [None], 1
-    codes, info = category_codes(survey, by, language=language)
+    codes, info = category_codes(survey, by, language=language, narrow=narrow)
     labels = list(info.categories)
     if not labels:  # numeric or free text: sorted distinct values
         col = survey.data[by]
         codes, uniq = pd.factorize(col, sort=True)
         labels = list(uniq)
-    return codes.astype(np.int64, copy=False), labels, len(labels)
+    return codes if narrow else codes.astype(np.int64, copy=False), labels, len(labels)
 
 
 def _subset_degf(design: Design, use: np.ndarray) -> int:
@@ -231,7 +233,9 @@ def _linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom: np.ndarray
     ``bincount``, the linearised scores (divided by the domain's weight afterwards).
     """
     if design.replicate is not None:
-        return _replicate_linearize(design, Y, valid, dom, D, kind)
+        return _replicate_linearize(design, Y, valid,
+                                    None if dom is None else dom.astype(np.int64, copy=False),
+                                    D, kind)
     one = D == 1
     inkey = valid if (one and dom is None) else valid & (dom >= 0)
     all_in = bool(inkey.all())
@@ -240,15 +244,18 @@ def _linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom: np.ndarray
     kk = None if one else (dom if all_in else np.where(inkey, dom, 0))
     if design.calibration:
         return _linearize_calibrated(design, Y0, inkey, wk, kk, D, kind)
-    units = _UnitIndex(design, kk, D)
-    W, nobs, Tw, present = _domain_bases(design, units, wk, kk, inkey, all_in, D)
-    n, k = Y0.shape
-    est, s2 = np.empty((D, k)), np.empty((D, k))
-    Z = np.empty((units.size, D, k))
-    for j in range(k):
-        fn = _mean_scores if kind == "mean" else _total_scores
-        est[:, j], s2[:, j], Z[:, :, j] = fn(Y0[:, j], wk, kk, units, W, nobs, Tw)
-    Z = Z.reshape(units.size, D * k)
+    if kind == "mean":  # one pass over the rows, a block at a time
+        est, s2, Z, W, nobs, present = _mean_pass(design, Y0, wk, kk, inkey, all_in, D)
+    else:
+        units = _UnitIndex(design, kk, D)
+        W, nobs, Tw, present = _domain_bases(design, units, wk, kk, inkey, all_in, D)
+        n, k = Y0.shape
+        est, s2 = np.empty((D, k)), np.empty((D, k))
+        Z = np.empty((units.size, D, k))
+        for j in range(k):
+            est[:, j], s2[:, j], Z[:, :, j] = _total_scores(Y0[:, j], wk, kk, units, W, nobs, Tw)
+    k = Y0.shape[1]
+    Z = Z.reshape(len(Z), D * k)
     lonely_key = None if one or not design.has_lonely else np.where(inkey, dom, -1)
     V = _domain_vcov(design, Z, inkey, lonely_key, D, k)
     return _Lin(est, V, W, nobs, s2, present)
@@ -270,37 +277,83 @@ def _domain_bases(design: Design, units: _UnitIndex, wk, kk, inkey, all_in: bool
     return Tw.sum(0), cnt.sum(0), Tw, cnt > 0
 
 
+def _mean_pass(design: Design, Y0: np.ndarray, wk: np.ndarray, kk, inkey, all_in: bool,
+               D: int):
+    """Domain means of the columns of ``Y0``, their weighted variances (deff) and the scores
+    per unit x domain (units, D, k), with ``W``, ``nobs`` and the units each domain reaches
+    (`_domain_bases`), from one pass over the rows a block at a time (`Design.unit_blocks`:
+    every row value is read once and its temporaries stay one block long).
+
+    Each column is centred on its overall weighted mean ``c`` (one dot product first); per
+    unit x domain the score is ``T(w (y - c)) - (mean_d - c) T(w)``, per domain
+    ``sum w (y - mean_d)^2 = sum w (y - c)^2 - (mean_d - c) sum w (y - c)``: no per-row
+    gather of the domain means, no cancellation beyond that of the data around ``c``."""
+    n, k = Y0.shape
+    one = kk is None
+    n_units = len(design.stages[-1].stratum)
+    Wt = float(wk.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = (wk @ Y0) / Wt if Wt != 0 else np.zeros(k)
+    Twy = np.zeros((k, n_units * D))
+    ss = np.zeros((k, D))
+    Tw = None if one else np.zeros(n_units * D)
+    positive = design.weights_positive
+    cnt = np.zeros(D) if positive or one else np.zeros(n_units * D)
+    for sl, lo, hi, idx in design.unit_blocks(D):
+        w = wk[sl]
+        size = (hi - lo) * D
+        if not one:
+            kb = kk[sl]
+            idx *= D
+            idx += kb
+            Tw[lo * D:hi * D] += np.bincount(idx, weights=w, minlength=size)
+            if positive:  # rows in the base per domain (weight > 0 there)
+                cnt += np.bincount(kb if all_in else kb[inkey[sl]], minlength=D)
+            else:
+                cnt[lo * D:hi * D] += np.bincount(idx, weights=(w != 0).astype(float),
+                                                  minlength=size)
+        for j in range(k):
+            yc = Y0[sl, j] - c[j]
+            wy = w * yc
+            Twy[j, lo * D:hi * D] += np.bincount(idx, weights=wy, minlength=size)
+            if one:
+                ss[j, 0] += wy @ yc
+            else:
+                ss[j] += np.bincount(kb, weights=np.multiply(wy, yc, out=yc), minlength=D)
+    if one:
+        nz = design.nonzero_weights if all_in else int(np.count_nonzero(wk))
+        W, nobs, present = np.array([Wt]), np.array([float(nz)]), None
+    else:
+        Tw = Tw.reshape(n_units, D)
+        W = Tw.sum(0)
+        if positive:
+            nobs, present = cnt, Tw > 0
+        else:
+            cnt = cnt.reshape(n_units, D)
+            nobs, present = cnt.sum(0), cnt > 0
+    WD = np.where(W > 0, W, 1.0)
+    est, s2, Z = np.empty((D, k)), np.empty((D, k)), np.empty((n_units, D, k))
+    for j in range(k):
+        T = Twy[j].reshape(n_units, D)
+        if one:  # c is the mean, the deviations are exact
+            est[0, j] = c[j] if Wt != 0 else np.nan
+            s2[:, j] = _s2(ss[j], W, nobs)
+            Z[:, 0, j] = T[:, 0] / WD[0]
+            continue
+        sums_c = T.sum(0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dm = sums_c / W
+        dmz = np.nan_to_num(dm)
+        sj = ss[j] - dmz * sums_c
+        sj = np.where(nobs <= 1, 0.0, np.maximum(sj, 0.0))  # one row: no spread (exactly)
+        est[:, j], s2[:, j] = c[j] + dm, _s2(sj, W, nobs)
+        Z[:, :, j] = (T - dmz[None, :] * Tw) / WD[None, :]
+    return est, s2, Z, W, nobs, present
+
+
 def _s2(ss, W, nobs):
     with np.errstate(divide="ignore", invalid="ignore"):
         return ss / W * nobs / (nobs - 1)
-
-
-def _mean_scores(y, wk, kk, units: _UnitIndex, W, nobs, Tw):
-    """Domain means of ``y``, their weighted variance (deff) and the linearised scores per
-    unit x domain, ``sum w (y - mean_d) / W_d``.
-
-    The values are centred once on the overall mean ``c``; per unit x domain the score is
-    then ``T(w (y - c)) - (mean_d - c) T(w)``: two unit sums (one for a single domain),
-    no per-row gather of the domain means."""
-    Wt = float(W.sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = float(wk @ y) / Wt if Wt != 0 else 0.0
-    yc = y - c
-    wy = wk * yc
-    Twy = units.totals(wy)
-    WD = np.where(W > 0, W, 1.0)
-    if Tw is None:  # one domain: c is its mean, the deviations are exact
-        with np.errstate(divide="ignore", invalid="ignore"):
-            means = np.array([c]) if Wt != 0 else np.array([np.nan])
-        return means, _s2(np.array([wy @ yc]), W, nobs), Twy / WD[None, :]
-    sums_c = Twy.sum(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dm = sums_c / W
-    dmz = np.nan_to_num(dm)
-    # sum w (y - mean_d)^2 = sum w (y - c)^2 - (mean_d - c) sum w (y - c)
-    ss = np.bincount(kk, weights=np.multiply(wy, yc, out=yc), minlength=len(W)) - dmz * sums_c
-    ss = np.where(nobs <= 1, 0.0, np.maximum(ss, 0.0))  # one row: no spread (exactly)
-    return c + dm, _s2(ss, W, nobs), (Twy - dmz[None, :] * Tw) / WD[None, :]
 
 
 def _total_scores(y, wk, kk, units: _UnitIndex, W, nobs, Tw):
@@ -671,7 +724,8 @@ def _moment(kind: str, survey, var: str, *, by, confidence, na_rm, language, whe
         raise AnalysisError(f"{kind}: '{var}' has no valid values ({len(y)} rows, none with a "
                             "number). Hint: check the data were read (s.rejected, s.validation)")
     design = Design.from_survey(s)
-    dom, labels, D = _groups(s, by, language)
+    # no domain array for the whole sample; 1-byte codes for a categorical by=
+    dom, labels, D = (None, [None], 1) if by is None else _groups(s, by, language, narrow=True)
     mask = _domain(s, where, kind)
     missing = int((~valid if mask is None else ~valid & mask).sum())
     if mask is not None:

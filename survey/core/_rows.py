@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-BLOCK = 1 << 18  # rows per block: 2 MB of intp index, small enough to stay in cache
+BLOCK = 1 << 17  # rows per block: 1 MB per float column, so a block's temporaries stay in cache
 
 __all__ = ["BLOCK", "bincount", "combine_codes", "small_int", "take"]
 

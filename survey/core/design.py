@@ -139,12 +139,10 @@ class Design:
         """Sums of ``values`` (n,) over the finest sampling units used by the variance,
         split by ``key`` (n,) in 0..k-1 (rows with key < 0 are left out): (units x k)."""
         self._taylor_only("unit_totals")
-        cl = self.stages[-1].row_cluster
-        n_units = len(self.stages[-1].stratum)
         values = np.asarray(values, dtype=float)
         if key is None:
             return self.sum_by_unit(values)[:, None]
-        return _unit_key_totals(cl, self._unit_starts, n_units, values, np.asarray(key), k)
+        return _unit_key_totals(self, values, np.asarray(key), k)
 
     def cell_totals_vcov(self, cell: np.ndarray, K: int, values: np.ndarray | None = None,
                          *, totals: np.ndarray | None = None,
@@ -338,6 +336,26 @@ class Design:
             return None
         return np.r_[0, np.flatnonzero(step) + 1]
 
+    def unit_blocks(self, k: int = 1):
+        """Blocks of rows for sums per finest unit (x ``k`` keys), in bounded memory: yields
+        ``(rows, lo, hi, local)`` with ``rows`` a slice, the block's units in ``lo .. hi - 1``
+        and ``local`` (a new int64 array) each row's unit minus ``lo``. When the rows come
+        grouped by unit a block reaches only the units between its first and last row;
+        otherwise every unit, and a block has at least ``units x k`` rows (``_rows.BLOCK``
+        rows at least), so the per-block ``bincount`` of ``units x k`` bins never dominates."""
+        cl = self.stages[-1].row_cluster
+        n_units, n = len(self.stages[-1].stratum), len(cl)
+        starts = self._unit_starts
+        grouped = starts is not None and len(starts) == n_units
+        step = _rows.BLOCK if grouped else max(_rows.BLOCK, n_units * k)
+        for a in range(0, n, step):
+            b = min(a + step, n)
+            if not grouped:
+                yield slice(a, b), 0, n_units, cl[a:b].copy()
+                continue
+            lo = int(cl[a])
+            yield slice(a, b), lo, int(cl[b - 1]) + 1, cl[a:b] - lo
+
     def sum_by_unit(self, x: np.ndarray) -> np.ndarray:
         """Sums of ``x`` (n,) per finest sampling unit (units,)."""
         starts = self._unit_starts
@@ -377,34 +395,22 @@ class Design:
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _unit_key_totals(cl: np.ndarray, starts: np.ndarray | None, n_units: int,
-                     values: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
-    """Sums of ``values`` per (unit ``cl``, ``key``) as (n_units x k), rows with key < 0
-    left out; a block of rows at a time (``_rows.BLOCK``), so the ``unit * k + key`` index
-    is one block long whatever the number of rows (``key`` may be any integer type). When
-    the rows come grouped by unit (``starts``), a block only reaches the units between its
-    first and last row, and its ``bincount`` covers just those."""
-    out = np.zeros(n_units * k)
-    n = len(cl)
-    grouped = starts is not None and len(starts) == n_units
-    # unsorted: every block's bincount spans all units, so blocks of at least units x k rows
-    step = _rows.BLOCK if grouped else max(_rows.BLOCK, n_units * k)
-    for a in range(0, n, step):
-        b = min(a + step, n)
-        lo = int(cl[a]) if grouped else 0
-        hi = int(cl[b - 1]) + 1 if grouped else n_units
-        idx = cl[a:b] - lo if lo else cl[a:b].copy()
-        idx *= k
-        kk = key[a:b]
-        v = values[a:b]
+def _unit_key_totals(design: Design, values: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
+    """Sums of ``values`` per (finest unit, ``key``) as (units x k), rows with key < 0
+    left out, a block of rows at a time (`Design.unit_blocks`): the ``unit * k + key``
+    index is one block long whatever the number of rows (``key`` of any integer type)."""
+    out = np.zeros(len(design.stages[-1].stratum) * k)
+    for sl, lo, hi, idx in design.unit_blocks(k):
+        kk = key[sl]
+        v = values[sl]
         if kk.min() < 0:
             ok = kk >= 0
             v = np.where(ok, v, 0.0)
             kk = np.where(ok, kk, 0)
+        idx *= k
         idx += kk
         out[lo * k:hi * k] += np.bincount(idx, weights=v, minlength=(hi - lo) * k)
-    return out.reshape(n_units, k)
-
+    return out.reshape(-1, k)
 
 
 def _constant(a: np.ndarray) -> bool:

@@ -64,15 +64,19 @@ def test_combined_codes_are_the_mixed_radix_key_in_a_small_type(n, sizes, shift,
     assert _rows.small_int(127) == np.int8 and _rows.small_int(128) == np.int16
 
 
-def _frame(rng, n, n_psu, sort):
+def _frame(rng, n, n_psu, sort, zero=False):
     psu = rng.integers(0, n_psu, n)
     if sort:
         psu = np.sort(psu)
     item = rng.integers(0, 5, n).astype(float)
     item[rng.random(n) < 0.1] = np.nan  # missing answers: code -1
+    w = rng.lognormal(0, 0.5, n)
+    y = rng.normal(50, 10, n)
+    if zero:  # some weights 0 (the non-positive paths), some y missing
+        w[rng.random(n) < 0.05] = 0.0
+        y[rng.random(n) < 0.05] = np.nan
     return pd.DataFrame({
-        "strata": psu * 4 // n_psu, "psu": psu, "w": rng.lognormal(0, 0.5, n),
-        "y": rng.normal(50, 10, n),
+        "strata": psu * 4 // n_psu, "psu": psu, "w": w, "y": y,
         "item": pd.Categorical.from_codes(np.nan_to_num(item, nan=-1).astype(int), list("abcde")),
         "grp": pd.Categorical.from_codes(rng.integers(0, 4, n), list("PQRS")),
         "ma": pd.Categorical.from_codes(rng.integers(0, 3, n), list("xyz")),
@@ -83,6 +87,7 @@ def _frame(rng, n, n_psu, sort):
 def _everything(df):
     s = sv.Survey.from_frame(df, weight="w", strata="strata", psu="psu")
     p = sv.proportions(s, "item")
+    m = sv.mean(s, "y")
     d = sv.mean(s, "y", by="grp")
     ct = sv.crosstab(s, "item", by="grp")
     cells = ct.cell_estimates("column")
@@ -92,7 +97,8 @@ def _everything(df):
     rm = sv.mean(r, "y")
     rp = sv.proportions(r, "item")
     return {
-        "prop": np.r_[p.estimate, p.se], "dom": np.r_[d.estimate, d.se],
+        "prop": np.r_[p.estimate, p.se], "mean": [m.estimate, m.se, m.deff],
+        "dom": np.r_[d.estimate, d.se, d.deff, d.df, d.to_frame()["n"]],
         "tests": ct.tests[["statistic", "p_value"]].to_numpy().ravel(),
         "cells": np.r_[cells["estimate"].to_numpy().ravel(), cells["se"].to_numpy().ravel()],
         "counts": ct.counts.to_numpy().ravel(), "raked_w": r.weights / tot,
@@ -100,10 +106,11 @@ def _everything(df):
     }
 
 
+@pytest.mark.parametrize("zero", [False, True], ids=["positive weights", "zero weights, NaN"])
 @pytest.mark.parametrize("sort", [True, False], ids=["rows sorted by PSU", "PSUs scattered"])
-def test_estimates_in_blocks_equal_one_pass(sort):
+def test_estimates_in_blocks_equal_one_pass(sort, zero):
     rng = np.random.default_rng(3 if sort else 4)
-    df = _frame(rng, 3000, 60, sort)
+    df = _frame(rng, 3000, 60, sort, zero)
     one = _everything(df)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_rows, "BLOCK", 37)  # 82 blocks; scattered PSUs: 60 x 20 cells per block

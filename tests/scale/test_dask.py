@@ -19,8 +19,8 @@ distributed = pytest.importorskip("distributed")
 RTOL = 1e-10
 
 
-@pytest.fixture(scope="module")
-def client(dask_client):  # the session's LocalCluster (tests/scale/conftest.py)
+@pytest.fixture
+def client(dask_client):  # the shared LocalCluster (tests/scale/conftest.py)
     return dask_client
 
 

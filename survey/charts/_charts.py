@@ -71,6 +71,39 @@ def _titles(fig, ax, title: str, subtitle: str | None, width: int = 60) -> None:
                      color="#555555", fontweight="normal")
 
 
+# --- figure heights from the content ------------------------------------------------------
+# A report prints the 8-inch figure at its 180 mm text width (x 0.87), so a chart's height
+# is what decides whether it fits under the text before it or moves to the next page and
+# leaves white behind. Heights are therefore the sum of what the chart holds: title and
+# subtitle lines, the x axis, legend rows, and a fixed height per bar row (more for labels
+# that wrap), never a fixed multiple of the bars alone. Text sizes are not touched.
+_TITLE_LINE = 0.27  # inches: one line of the 13 pt title
+_SUBTITLE_LINE = 0.19  # one line of the 9.5 pt subtitle
+_X_AXIS = 0.50  # tick labels and the axis label
+_LEGEND_ROW = 0.26  # one row of a legend under the axes
+_ROW = 0.30  # one bar (a category, a group, an item); 0.65 of it is the bar (14 pt)
+_LABEL_LINE = 0.15  # a line of a wrapped 10 pt tick label
+
+
+def _lines(text: str | None, width: int) -> int:
+    return wrap_text(text, width).count("\n") + 1 if text else 0
+
+
+def _row_height(labels: Sequence[str], row: float = _ROW) -> float:
+    """Height of one bar row: ``row``, or more when a (wrapped) label has more lines."""
+    most = max((lab.count("\n") + 1 for lab in labels), default=1)
+    return max(row, _LABEL_LINE * most + 0.06)
+
+
+def _fit_height(rows: int, *, title: str, subtitle: str | None, labels: Sequence[str] = (),
+                legend_rows: int = 0, row: float = _ROW, width: int = 60) -> float:
+    """The figure height (inches) for ``rows`` bar rows under a title and subtitle (wrapped
+    as :func:`_titles` wraps them) with ``legend_rows`` legend rows below the axes."""
+    head = _TITLE_LINE * _lines(title, width) + _SUBTITLE_LINE * _lines(subtitle, width + 20)
+    return round(head + 0.12 + _X_AXIS + _LEGEND_ROW * legend_rows
+                 + rows * _row_height(labels, row), 2)
+
+
 def _distribution(s: Survey, var: str, language):
     """Weighted counts of a single-choice variable, with n and Kish's effective n."""
     codes, info = category_codes(s, var, language=language)
@@ -126,7 +159,12 @@ def bar_chart(
     hi = f["ci_high"].to_numpy(dtype=float)
     labels = [wrap_text(c, 28) for c in info.categories]
     order = np.argsort(-p, kind="stable") if sort else np.arange(len(p))
-    fig, ax = _new_figure(lang, 1.4 + 0.45 * len(p))
+    ci = words["ci"].format(c=confidence) + words["ci_" + ("design" if s.has_design
+                                                            else "plain")].format(
+        m=_CI_NAMES.get(fr.ci_method, fr.ci_method))
+    title = title or info.label
+    sub = _base_text(words, s, n, neff) + words["sep"] + ci
+    fig, ax = _new_figure(lang, _fit_height(len(p), title=title, subtitle=sub, labels=labels))
     with _themed(lang):
         y = np.arange(len(order))
         pct, lo_p, hi_p = p[order] * 100, lo[order] * 100, hi[order] * 100
@@ -144,10 +182,7 @@ def bar_chart(
         ax.invert_yaxis()
         ax.set_xlim(0, float(np.max(hi_p, initial=0)) + 12)
         ax.set_xlabel(words["pct"] + " (%)")
-        ci = words["ci"].format(c=confidence) + words["ci_" + ("design" if s.has_design
-                                                                else "plain")].format(
-            m=_CI_NAMES.get(fr.ci_method, fr.ci_method))
-        _titles(fig, ax, title or info.label, _base_text(words, s, n, neff) + words["sep"] + ci)
+        _titles(fig, ax, title, sub)
     return fig
 
 
@@ -186,7 +221,12 @@ def multi_response_chart(
     n = int(answered.sum())
     order = np.argsort(-pct, kind="stable") if sort else np.arange(len(cols))
     labels = [wrap_text(info.categories[i], 28) for i in order]
-    fig, ax = _new_figure(lang, 1.5 + 0.45 * len(cols))
+    sub = words["multi_ret" if returned else "multi"].format(n=n)
+    if s.is_weighted:
+        sub += f"{words['sep']}{words['weighted']}"
+    title = title or info.label
+    fig, ax = _new_figure(lang, _fit_height(len(cols), title=title, subtitle=sub,
+                                            labels=labels))
     with _themed(lang):
         y = np.arange(len(cols))
         ax.barh(y, pct[order], color=colorblind()[2], height=0.65)
@@ -196,10 +236,7 @@ def multi_response_chart(
         ax.invert_yaxis()
         ax.set_xlim(0, float(pct.max(initial=0)) + 12)
         ax.set_xlabel(words["pct"] + " (%)")
-        sub = words["multi_ret" if returned else "multi"].format(n=n)
-        if s.is_weighted:
-            sub += f"{words['sep']}{words['weighted']}"
-        _titles(fig, ax, title or info.label, sub)
+        _titles(fig, ax, title, sub)
     return fig
 
 
@@ -283,11 +320,15 @@ def crosstab_chart(
     k, m = pct.shape
     sub = words["of"].format(pct=words["pct"], by=cinfo.label) + words["sep"] + _base_text(
         words, s, n, neff)
+    title = title or rinfo.label
     if kind == "grouped":
         # height grows with the bars but is capped; thinner bars and smaller labels beyond
-        height = min(1.6 + 0.32 * k * m + 0.2 * k, _GROUPED_MAX_HEIGHT)
+        labels = [wrap_text(c, 24) for c in rinfo.categories]
+        height = min(_fit_height(k, title=title, subtitle=sub, labels=labels,
+                                 row=0.22 * m + 0.12), _GROUPED_MAX_HEIGHT)
         fig, ax = _new_figure(lang, height)
-        size = 8.5 if (height - 1.6) / (k * m) >= 0.24 else 7.5
+        bar = (height - _fit_height(0, title=title, subtitle=sub)) / k * 0.8 / m
+        size = 8.5 if bar >= 0.17 else 7.5
         with _themed(lang):
             h = 0.8 / m
             y = np.arange(k)
@@ -300,13 +341,13 @@ def crosstab_chart(
                         continue
                     ax.text(v + 0.8, yi - 0.4 + h * (j + 0.5), f"{v:.0f}" if v >= 0.5 else "<1",
                             va="center", fontsize=size, color="#333333")
-            ax.set_yticks(y, [wrap_text(c, 24) for c in rinfo.categories])
+            ax.set_yticks(y, labels)
             ax.invert_yaxis()
             ax.set_xlim(0, pct.max(initial=0) + 10)
             ax.set_xlabel(words["pct"] + " (%)")
             ax.legend(title=wrap_text(cinfo.label, 30), loc="upper left",
                       bbox_to_anchor=(1.01, 1), alignment="left")
-            _titles(fig, ax, title or rinfo.label, sub)
+            _titles(fig, ax, title, sub)
         return fig
     hidden = np.zeros(m)
     if suppress_below:
@@ -316,14 +357,20 @@ def crosstab_chart(
         mask = primary | secondary
         hidden = (pct * mask).sum(axis=0)
         pct = np.where(mask, 0.0, pct)
-    fig, ax = _new_figure(lang, 2.0 + 0.5 * m)
+    groups = [wrap_text(c, 20) for c in cinfo.categories]
+    keys = [wrap_text(c, 20) for c in rinfo.categories]
+    if hidden.any():
+        keys.append(wrap_text(words["hidden"].format(k=suppress_below), 24))
+    ncol, legend_rows = _legend_grid(keys, 5)
+    fig, ax = _new_figure(lang, _fit_height(m, title=title, subtitle=sub, labels=groups,
+                                            legend_rows=legend_rows))
     with _themed(lang):
         colors = _palette(k, rinfo.ordered)
         y = np.arange(m)
         left = np.zeros(m)
         for i in range(k):
             ax.barh(y, pct[i], left=left, color=colors[i], height=0.65,
-                    label=wrap_text(rinfo.categories[i], 20), edgecolor="white", linewidth=0.5)
+                    label=keys[i], edgecolor="white", linewidth=0.5)
             for yi, l0, v in zip(y, left, pct[i]):
                 if v >= 6:
                     dark = _is_dark(colors[i])
@@ -332,16 +379,32 @@ def crosstab_chart(
             left += pct[i]
         if hidden.any():
             ax.barh(y, hidden, left=left, color="#E0E0E0", height=0.65, hatch="///",
-                    edgecolor="white", linewidth=0.5,
-                    label=wrap_text(words["hidden"].format(k=suppress_below), 24))
-        ax.set_yticks(y, [wrap_text(c, 20) for c in cinfo.categories])
+                    edgecolor="white", linewidth=0.5, label=keys[-1])
+        ax.set_yticks(y, groups)
         ax.invert_yaxis()
         ax.set_xlim(0, 100)
         ax.set_xlabel(words["pct"] + " (%)")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.02 * (m < 4)),
-                  ncol=min(k, 5), frameon=False)
-        _titles(fig, ax, title or rinfo.label, sub)
+        # under the axes, in the space the layout keeps for it (an anchor relative to the
+        # axes would overlap the axis label when the axes is short)
+        fig.legend(loc="outside lower center", ncol=ncol, frameon=False)
+        _titles(fig, ax, title, sub)
     return fig
+
+
+def _legend_grid(keys: Sequence[str], most: int, width: float = 7.6) -> tuple[int, float]:
+    """Columns and height (in legend rows) of a legend of ``keys`` under the axes: as many
+    columns as fit ``width`` inches (at most ``most``), the rows filled evenly (6 keys: 3 + 3,
+    not 5 + 1); a row is as high as its longest (wrapped) key. A legend wider than the figure
+    would widen the saved image and so shrink the whole chart on the printed page."""
+    from ._theme import text_width
+
+    widest = max((text_width(line) for key in keys for line in key.split("\n")), default=1)
+    entry = 0.6 + widest * 5.5 / 72  # handle and spacing, 10 pt text (a column ~ 5.5 pt)
+    fit = max(1, min(most, int(width // entry)))
+    rows = -(-len(keys) // fit)
+    ncol = -(-len(keys) // rows)
+    lines = max((key.count("\n") + 1 for key in keys), default=1)
+    return ncol, rows * (1 + (lines - 1) * 0.6)
 
 
 def _is_dark(color: str) -> bool:
@@ -447,20 +510,28 @@ def likert_chart(
     left_total = pct[:, :mid].sum(axis=1) + (pct[:, mid] / 2 if neutral else 0)
     colors = _diverging(k)
     colors[0], colors[-1] = NEGATIVE, POSITIVE
-    fig, ax = _new_figure(lang, 2.2 + 0.55 * len(items), width=9)
+    ticks = [wrap_text(lab, 30) for lab in labels]
+    keys = [wrap_text(c, 16) for c in cats]
+    sub = words["likert_sub"].format(n=n_max, right=cats[-1])
+    if s.is_weighted:
+        sub += f"{words['sep']}{words['weighted']}"
+    title = title or _likert_title(s, scale, lang, items)
+    ncol, legend_rows = _legend_grid(keys, k)
+    fig, ax = _new_figure(lang, _fit_height(len(items), title=title, subtitle=sub, labels=ticks,
+                                            legend_rows=legend_rows))
     with _themed(lang):
         y = np.arange(len(items))
         start = -left_total
         for j in range(k):
             ax.barh(y, pct[:, j], left=start, color=colors[j], height=0.65,
-                    label=wrap_text(cats[j], 16), edgecolor="white", linewidth=0.5)
+                    label=keys[j], edgecolor="white", linewidth=0.5)
             for yi, l0, v in zip(y, start, pct[:, j]):
                 if v >= 7:
                     ax.text(l0 + v / 2, yi, f"{v:.0f}", ha="center", va="center",
                             fontsize=8.5, color="white" if j in (0, k - 1) else "#222222")
             start = start + pct[:, j]
         ax.axvline(0, color="#333333", linewidth=0.8, zorder=0.5)  # behind the bars and their numbers
-        ax.set_yticks(y, [wrap_text(lab, 30) for lab in labels])
+        ax.set_yticks(y, ticks)
         ax.invert_yaxis()
         lim = max(50.0, float(np.max(left_total, initial=0)),
                   float(np.max(pct.sum(axis=1) - left_total, initial=0)))
@@ -471,12 +542,9 @@ def likert_chart(
         ticks = np.arange(-top, top + 1, step)
         ax.set_xticks(ticks, [f"{abs(t):.0f}" for t in ticks])
         ax.set_xlabel(words["pct"] + " (%)")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.03 * (len(items) < 4)),
-                  ncol=k, frameon=False, handlelength=1.2, columnspacing=1.0)
-        sub = words["likert_sub"].format(n=n_max, right=cats[-1])
-        if s.is_weighted:
-            sub += f"{words['sep']}{words['weighted']}"
-        _titles(fig, ax, title or _likert_title(s, scale, lang, items), sub)
+        fig.legend(loc="outside lower center", ncol=ncol, frameon=False, handlelength=1.2,
+                   columnspacing=1.0)
+        _titles(fig, ax, title, sub)
     return fig
 
 
@@ -553,7 +621,12 @@ def response_rate_chart(obj: Any, *, language: str | None = None, title: str | N
     issued = np.array([u[1] for u in units], dtype=float)
     returned = np.array([u[2] for u in units], dtype=float)
     m = len(units)
-    fig, ax = _new_figure(lang, 1.8 + 0.75 * m)
+    tot_i, tot_r = issued.sum(), returned.sum()
+    sub = words["rr_sub"].format(i=int(tot_i), r=int(tot_r),
+                                 p=tot_r / tot_i if tot_i else float("nan"))
+    title = title or words["rr_title"]
+    fig, ax = _new_figure(lang, _fit_height(m, title=title, subtitle=sub, labels=labels,
+                                            legend_rows=1, row=0.45))
     with _themed(lang):
         y = np.arange(m)
         ax.barh(y - 0.18, issued, height=0.36, color="#BDBDBD", label=words["issued"])
@@ -569,10 +642,7 @@ def response_rate_chart(obj: Any, *, language: str | None = None, title: str | N
         ax.set_xlabel(words["count"])
         # legend outside the data area (below the axes), so no rate label can sit under it
         fig.legend(loc="outside lower center", ncol=2, frameon=False)
-        tot_i, tot_r = issued.sum(), returned.sum()
-        sub = words["rr_sub"].format(i=int(tot_i), r=int(tot_r),
-                                     p=tot_r / tot_i if tot_i else float("nan"))
-        _titles(fig, ax, title or words["rr_title"], sub)
+        _titles(fig, ax, title, sub)
     return fig
 
 

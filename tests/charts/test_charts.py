@@ -499,7 +499,7 @@ def test_stacked_crosstab_chart_hides_small_cells_like_the_tables():
         assert abs(total - 100) < 1e-9
     labels = {t.get_text() for t in ax.texts}
     assert "7" not in labels and "27" not in labels  # 2/30 and 8/30 of group b are not shown
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert any("fewer than 5" in " ".join(t.split()) for t in legend), legend
     with pytest.raises(AnalysisError, match="stacked"):
         ch.crosstab_chart(df, "v", by="g", kind="grouped", suppress_below=5)

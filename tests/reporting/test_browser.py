@@ -148,6 +148,74 @@ def test_report_pdf_pages_rendered_to_png(reports, name, tmp_path):
     assert abs(float(size.group(1)) - 595.3) < 2 and abs(float(size.group(2)) - 841.9) < 2  # A4
 
 
+#: the most white a page may keep below its last content, as a share of the page body (A4
+#: inside the @page margins), unless a section ends there: a chart sized for print is at most
+#: a third of the page body and a kept table block is about as tall, so a larger gap means a
+#: block that should have fitted moved to the next page (the flagship left 63 % on one page
+#: and 27-31 % on eleven when charts took 39-42 % of the page)
+MAX_WHITE = 0.30
+
+
+def _white_below_content(pdf: Path) -> list[float]:
+    """Per page: the near-white share of the page body below its last content row (the
+    page number sits in the bottom margin, outside the body)."""
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdftoppm", "-r", "30", "-gray", "-png", str(pdf), f"{tmp}/p"],
+                       check=True, timeout=120)
+        out = []
+        for png in sorted(Path(tmp).glob("p-*.png")):
+            a = np.asarray(Image.open(png).convert("L"))
+            top, bottom = round(len(a) * 16 / 297), round(len(a) * (297 - 18) / 297)
+            ink = np.flatnonzero((a[top:bottom] < 230).any(axis=1))
+            last = ink[-1] + 1 if len(ink) else 0
+            out.append((bottom - top - last) / (bottom - top))
+    return out
+
+
+def _page_texts(pdf: Path) -> list[str]:
+    """Each page's text, letters and digits only (no spaces, no anchor marks)."""
+    pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")[:-1]  # text ends with a \f
+    return ["".join(filter(str.isalnum, p)) for p in pages]
+
+
+def _section_ends(html: Path, pages: list[str]) -> set[int]:
+    """Pages (0-based) followed by a page the report starts on purpose (``sv-page-break``:
+    after the cover, before the appendix): their white is the end of a section."""
+    text = html.read_text(encoding="utf-8")
+    starts = []
+    for m in re.finditer(r"sv-page-break[\"']></div>", text):
+        after = re.sub(r"<[^>]+>", " ", text[m.end():m.end() + 3000])
+        starts.append("".join(filter(str.isalnum, after))[:4])
+    ends = {i - 1 for i, p in enumerate(pages) if i and any(p.startswith(s) for s in starts)}
+    assert len(ends) == len(starts), (starts, [p[:8] for p in pages])
+    return ends
+
+
+@needs_chromium
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils (pdftoppm)")
+@pytest.mark.parametrize("name", REPORTS)
+def test_report_pages_leave_no_large_white_gap(reports, name):
+    """A page ends with white only where a section ends or the report does, and no chart
+    stands alone on a page: charts are sized for print, so a chart fits under the text before
+    it instead of moving to the next page."""
+    html, pdf = reports[name]
+    white, pages = _white_below_content(pdf), _page_texts(pdf)
+    assert len(white) == len(pages)
+    n = len(pages)
+    alone = [i + 1 for i, p in enumerate(pages) if p == f"{i + 1}{n}" and white[i] < 0.97]
+    assert not alone, f"pages holding only a chart (no text but the page number): {alone}"
+    assert all(w < 0.97 for w in white), "an empty page"
+    exempt = _section_ends(html, pages) | {n - 1}
+    gaps = {i + 1: f"{w:.0%}" for i, w in enumerate(white) if i not in exempt and w > MAX_WHITE}
+    assert not gaps, f"pages with more than {MAX_WHITE:.0%} white below the content: {gaps}"
+
+
 # ---------------------------------------------------------------------------------------
 # JupyterLab
 

@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_dask.py [--n 50000000] [--part 1000000] [--workers 2]
                                          [--memory 2GB] [--folder DIR] [--keep]
                                          [--replicates 16] [--replicate-only]
+                                         [--banner-only]
 
 Writes ``--n`` rows (10 strata, 50,000 PSUs, lognormal weights, numeric ``y``, a 5-category
 ``item``, a 4-category ``grp``, three raking margins, and ``--replicates`` float64 bootstrap
@@ -19,6 +20,9 @@ each, and times, through `Survey.from_dask`:
   its replicate SE and the crosstab item x grp with Rao-Scott. These read the replicate
   columns: with 50M rows and 16 replicates, 7.2 GB of float64 per task, more than the two
   2 GB workers hold together;
+* the banner of item, ma and mc by grp and mb (categoricals of known categories) with
+  design-based letters on the Taylor design: the stacked counts and the PSU totals of the
+  cells' scores per partition (``--banner-only``: this step alone);
 
 and reports the wall time, the in-memory size of the columns each task reads, and the peak
 resident memory of each worker process (its ``ru_maxrss``). The data folder is deleted
@@ -93,6 +97,18 @@ def taylor_steps(sv, s, ddf, timed):
     return tests, e, r, er
 
 
+def banner_step(sv, ddf, timed):
+    """The banner on the Taylor design: 3 questions x 2 banner variables, design letters."""
+    import pandas as pd
+
+    sizes = {"item": 5, "grp": 4, "ma": 3, "mb": 4, "mc": 5}
+    cats = ddf.astype({c: pd.CategoricalDtype(range(k)) for c, k in sizes.items()})
+    s = sv.Survey.from_dask(cats, weight="w", strata="strata", psu="psu")
+    return timed("banner item, ma, mc x grp, mb: design-based letters",
+                 [*sizes, "w", "strata", "psu"],
+                 lambda: sv.banner(s, rows=["item", "ma", "mc"], by=["grp", "mb"]))
+
+
 def rows(folder: Path) -> int:
     """Rows of the Parquet files of ``folder``, from their footers (no data read)."""
     import pyarrow.parquet as pq
@@ -113,6 +129,7 @@ def main(argv=None) -> None:
     ap.add_argument("--replicates", type=int, default=16)
     ap.add_argument("--replicate-only", action="store_true",
                     help="time only the replicate-weight steps")
+    ap.add_argument("--banner-only", action="store_true", help="time only the banner")
     ap.add_argument("--folder")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args(argv)
@@ -137,7 +154,7 @@ def main(argv=None) -> None:
         s = sv.Survey.from_dask(ddf, weight="w", strata="strata", psu="psu")
         reps = [c for c in ddf.columns if c.startswith("rep")]
         rs = sv.Survey.from_dask(ddf, weight="w", replicate_weights=reps,
-                                 replicate_type="bootstrap")
+                                 replicate_type="bootstrap") if reps else None
         nbytes = ddf.dtypes.map(lambda d: d.itemsize) * rows(folder) / 1e9
         res = {}
 
@@ -148,9 +165,12 @@ def main(argv=None) -> None:
             print(f"{name}: {res[name][0]:.1f} s", flush=True)  # progress, if a step is slow
             return out
 
-        if not args.replicate_only:
+        only = args.replicate_only or args.banner_only
+        if not only:
             tests, e, r, er = taylor_steps(sv, s, ddf, timed)
-        if reps:
+        if not args.replicate_only:
+            b = banner_step(sv, ddf, timed)
+        if reps and not args.banner_only:
             erep = timed(f"replicate design ({len(reps)} bootstrap): mean of y with SE",
                          ["y", "w", *reps], lambda: sv.mean(rs, "y"))
             trep = timed(f"replicate design ({len(reps)} bootstrap): crosstab + Rao-Scott",
@@ -166,11 +186,15 @@ def main(argv=None) -> None:
           f"{t_write:.0f} s); {args.workers} worker processes x 1 thread, memory_limit "
           f"{args.memory} each")
     if not args.replicate_only:
+        f = b.to_frame()
+        print(f"banner: {len(f)} cells, {int((f['sig_letters'] != '').sum())} with letters; "
+              + b.notes[2])
+    if not only:
         print(f"mean {e.estimate:.10g} (SE {e.se:.6g}, df {e.df:g}); raked mean "
               f"{er.estimate:.10g} (SE {er.se:.6g}); Rao-Scott F "
               f"{tests.loc['rao_scott_f', 'statistic']:.6g}; rake converged: "
               f"{r.weighting.converged}")
-    if reps:
+    if reps and not args.banner_only:
         print(f"replicate mean SE {erep.se:.6g} (df {erep.df:g}); replicate Rao-Scott F "
               f"{trep.loc['rao_scott_f', 'statistic']:.6g}")
     print("| step | wall time | columns read, in memory |")

@@ -86,8 +86,10 @@ def dask_banner(ds: DaskSurvey, rows: list[str], by: list[str], opts, *, weight,
     by_sizes = [len(i.categories) for i in by_infos]
     weighted = ds.weight is not None or bool(ds.raking)
 
+    known = _known_categories(ds.ddf._meta)
+
     def coded(part):
-        p = _Part(_plain(part, infos), ds.questionnaire, infos)
+        p = _Part(_plain(part, infos, known), ds.questionnaire, infos)
         by_codes = [_single_codes_of(p, b, lang) for b in by]
         return by_codes, _row_items(p, rows, lang, likert, nets, {})[1]
 
@@ -178,10 +180,18 @@ def _needs_values(col: pd.Series) -> bool:
                 or pd.api.types.is_datetime64_any_dtype(col))
 
 
-def _plain(part: pd.DataFrame, infos: dict) -> pd.DataFrame:
-    """The partition with every single-choice column whose categories are not the
-    variable's (an unknown-category Dask categorical) turned into plain values, so codes
-    come from the labels (`category_codes`), never from the partition's own category list."""
+def _known_categories(meta: pd.DataFrame) -> dict:
+    """The categories of the categorical columns whose categories Dask knows."""
+    return {c: tuple(meta[c].cat.categories) for c in meta.columns
+            if isinstance(meta[c].dtype, pd.CategoricalDtype) and not _needs_values(meta[c])}
+
+
+def _plain(part: pd.DataFrame, infos: dict, known: dict) -> pd.DataFrame:
+    """The partition with every single-choice categorical column whose categories are not
+    the column's known ones (an unknown-category Dask categorical: each partition has its
+    own list) turned into plain values, so their codes come from the labels
+    (`category_codes`). A column with the known categories keeps them: its codes are then
+    read as in memory (by position when the template's labels are in another language)."""
     fix = {}
     for var, info in infos.items():
         col_name = info.columns[0] if info.columns else var
@@ -189,7 +199,7 @@ def _plain(part: pd.DataFrame, infos: dict) -> pd.DataFrame:
             continue
         col = part[col_name]
         if isinstance(col.dtype, pd.CategoricalDtype) and tuple(
-                map(str, col.cat.categories)) != tuple(info.categories):
+                col.cat.categories) != known.get(col_name):
             fix[col_name] = col.astype(object)
     return part.assign(**fix) if fix else part
 

@@ -153,3 +153,44 @@ def test_dask_rake_names_the_new_weight_as_in_memory(dask_client, data):
                                    rtol=1e-12)
     m, d = sv.mean(r2m, "score"), sv.mean(r2d, "score")
     np.testing.assert_allclose([d.estimate, d.se], [m.estimate, m.se], rtol=RTOL)
+
+
+TEMPLATE = """\
+id: t
+title: {en: T, zh-Hans: 调查}
+languages: {default: en, available: {en: {name: English}, zh-Hans: {name: 简体中文}}}
+choice_lists:
+  yn: [{name: "1", label: {en: Yes, zh-Hans: 是}}, {name: "2", label: {en: No, zh-Hans: 否}}]
+  rank: [{name: "1", label: {en: Section, zh-Hans: 科级}}, {name: "2", label: {en: Division, zh-Hans: 处级}}, {name: "3", label: {en: Bureau, zh-Hans: 局级}}]
+items:
+  - {name: need, type: select_one, list: yn}
+  - {name: rank, type: select_one, list: rank}
+"""
+
+
+def parquet_parts(folder, df, parts=3):
+    """``df`` as ``parts`` Parquet files in ``folder``, and as one file beside it."""
+    folder.mkdir()
+    size = -(-len(df) // parts)
+    for i in range(parts):
+        df.iloc[i * size:(i + 1) * size].to_parquet(folder / f"part{i}.parquet")
+    df.to_parquet(folder.parent / "all.parquet")
+    return folder
+
+
+def test_templated_partitioned_parquet_banner_equals_in_memory(dask_client, tmp_path):
+    (tmp_path / "t.yaml").write_text(TEMPLATE, encoding="utf-8")
+    q = sv.load_questionnaire(tmp_path / "t.yaml")
+    rng = np.random.default_rng(4)
+    rank = rng.choice([1, 2, 3], 600)
+    folder = parquet_parts(tmp_path / "parts", pd.DataFrame({
+        "need": np.where(rng.random(600) < 0.3 + 0.2 * (rank == 3), 1, 2), "rank": rank,
+        "w": rng.uniform(0.5, 2, 600), "psu": rng.integers(0, 40, 600)}))
+    dsk = sv.read_responses(folder, q, weight="w", psu="psu")
+    mem = sv.read_responses(tmp_path / "all.parquet", q, weight="w", psu="psu")
+    assert type(dsk).__name__ == "DaskSurvey" and len(mem.data) == 600
+    for lang in ("en", "zh-Hans"):  # zh-Hans: the data hold the English labels
+        a = sv.banner(mem, rows=["need"], by=["rank"], language=lang)
+        b = sv.banner(dsk, rows=["need"], by=["rank"], language=lang)
+        same_banner(a, b)
+        assert a.to_frame()["by_category"].isin(["Bureau", "局级"]).any()

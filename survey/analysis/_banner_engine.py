@@ -27,7 +27,7 @@ class Layout:
 
     col_by: np.ndarray  # (n_cols,) index of the by variable, -1 for Total
     col_cat: np.ndarray  # (n_cols,) category index within its by variable, -1 for Total
-    joint: np.ndarray | None  # (N,) int64 joint cell of each row (None: per-by fallback)
+    joint: np.ndarray | None  # (N,) int32 joint cell of each row (None: per-by fallback)
     n_joint: int
     by_codes: tuple[np.ndarray, ...]  # per by variable: int codes (-1 missing)
     by_sizes: tuple[int, ...]
@@ -50,10 +50,10 @@ def make_layout(by_codes: list[np.ndarray], by_sizes: list[int], n: int) -> Layo
     n_joint = int(np.prod(radix)) if radix else 1
     if n_joint > MAX_JOINT:
         return Layout(col_by_a, col_cat_a, None, n_joint, tuple(by_codes), tuple(by_sizes))
-    joint = np.zeros(n, dtype=np.int64)
+    joint = np.zeros(n, dtype=np.int32)  # n_joint <= MAX_JOINT: 4 bytes a row
     stride = 1
     for codes, r in zip(by_codes, radix):
-        joint += (codes.astype(np.int64) + 1) * stride
+        joint += (codes.astype(np.int32) + 1) * stride
         stride *= r
     return Layout(col_by_a, col_cat_a, joint, n_joint, tuple(by_codes), tuple(by_sizes))
 
@@ -153,7 +153,7 @@ def count_stacked(
         for i, (codes, k) in enumerate(items):
             jk = scaled.get(k)
             if jk is None:
-                jk = j * (k + 1) + 1  # joint cell major, code + 1 minor
+                jk = j * np.int64(k + 1) + 1  # joint cell major, code + 1 minor (int64)
                 scaled[k] = jk
             idx = buf[:m]
             qc = codes[start:stop]

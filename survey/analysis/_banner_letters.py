@@ -199,9 +199,10 @@ def _unit_prop_cov(ul, design, groups, layout, items, mem_a, starts, r_item, cod
                    R: int) -> list[np.ndarray]:
     """`_cluster_prop_cov` on a one-stage design (``ul``: :func:`_banner_taylor.unit_layout`):
     per question x banner variable one scatter of the unit x category x column totals and
-    one batched product for all the question's rows (:func:`_banner_taylor.prop_covs`).
+    the cross-products of all the question's rows (:func:`_banner_taylor.prop_covs`).
 
-    The questions are independent and NumPy releases the GIL in every step (key arithmetic,
+    Banner variable by banner variable (only its row keys are held, 4 bytes a row), the
+    questions are independent and NumPy releases the GIL in every step (key arithmetic,
     ``add.at``, reductions, BLAS), so on large data they run on up to ``THREADS`` threads,
     each with its own scratch buffers; the result does not depend on the thread count.
     """
@@ -209,30 +210,34 @@ def _unit_prop_cov(ul, design, groups, layout, items, mem_a, starts, r_item, cod
     row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
     w = np.asarray(design.weights, dtype=float)
     ws = tay.scaled_weights(ul, w)
-    by = [(tay.shift_codes(np.asarray(layout.by_codes[b]), ul.unit, ul.n_units), g.size)
-          for b, g in enumerate(groups)]
+    questions = np.unique(r_item).tolist()
+    members = {it: _row_members(it, items[it][1], r_item, row_of, code_of, R)
+               for it in questions}
     local = threading.local()
 
-    def one(it: int):
-        codes, k = items[it]
-        sel, M = _row_members(it, k, r_item, row_of, code_of, R)
+    def one(it: int, jb):
+        sel, M = members[it]
         if not hasattr(local, "scratch"):
             local.scratch = {}
         with np.errstate(divide="ignore", invalid="ignore"):  # errstate is per thread
-            return sel, tay.prop_covs(ul, w, codes, k, by, M, local.scratch, ws=ws)
+            return sel, tay.prop_covs(ul, w, items[it][0], items[it][1], [jb], M,
+                                      local.scratch, ws=ws)[0]
 
-    questions = np.unique(r_item).tolist()
     n_threads = min(THREADS, len(questions)) if w.size >= THREADED_ROWS else 1
+    pool = None
     if n_threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(n_threads) as pool:
-            results = list(pool.map(one, questions))
-    else:
-        results = [one(it) for it in questions]
-    for sel, per_by in results:
-        for b, V in enumerate(per_by):
-            covs[b][sel] = V
+        pool = ThreadPoolExecutor(n_threads)
+    try:
+        for b, g in enumerate(groups):  # one banner variable's row keys held at a time
+            jb = (tay.shift_codes(np.asarray(layout.by_codes[b]), ul.unit, ul.n_units), g.size)
+            task = functools.partial(one, jb=jb)
+            for sel, V in (pool.map(task, questions) if pool else map(task, questions)):
+                covs[b][sel] = V
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return covs
 
 

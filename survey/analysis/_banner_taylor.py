@@ -55,8 +55,8 @@ def unit_layout(design) -> UnitLayout | None:
     scale[np.asarray(st.zero_stratum)[st.stratum]] = 0.0
     order = np.argsort(st.stratum, kind="stable")
     n_units = int(order.size)
-    rank = np.empty(n_units, dtype=np.int64)
-    rank[order] = np.arange(n_units)
+    rank = np.empty(n_units, dtype=np.int32 if n_units < 2**31 else np.int64)
+    rank[order] = np.arange(n_units)  # int32: the row -> unit map is 4 bytes a row
     counts = np.bincount(st.stratum, minlength=st.n_strata)
     counts = counts[counts > 0]
     starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
@@ -105,22 +105,21 @@ def _category_key(codes: np.ndarray, k: int):
 def _totals(qkey, n_units, k, by, kb, w, buf=None, out=None) -> np.ndarray:
     """``(k + eq, kb + eb, n_units)`` totals; category / column 0 collect the left-out rows
     when there are any (``eq`` / ``eb`` = 1), so no row needs to be filtered out. Each
-    category x column is a contiguous slab of units. ``buf``: scratch row keys (int32 when
-    the totals have fewer than 2**31 cells, else int64); ``out``: scratch float64 totals (at
-    least the size of the result), overwritten."""
+    category x column is a contiguous slab of units. ``buf``: scratch int64 row keys;
+    ``out``: scratch float64 totals (at least the size of the result), overwritten."""
     (c, eq), (jkey, eb) = qkey, by
     ke, kbe = k + eq, kb + eb
     stride = kbe * n_units
     size = ke * kbe * n_units
-    if buf is None or (size >= 2**31 and buf.dtype != np.int64):
-        buf = np.empty(np.shape(c)[0], dtype=np.int32 if size < 2**31 else np.int64)
-    kind = buf.dtype
-    # key = (code + eq) * stride + jkey, built in place in 4-byte keys (int8 codes widened
-    # on the fly): half the memory traffic of int64 keys
-    key = np.multiply(c, stride, out=buf, dtype=kind, casting="unsafe")
-    key += jkey
+    # key = (code + eq) * stride + jkey, in place: widening the 1-byte codes with copyto
+    # then multiplying is ~3x faster than a multiply that casts; int64 keys because
+    # ``add.at`` is ~40% slower on int32 ones
+    key = np.empty(np.shape(c)[0], dtype=np.int64) if buf is None else buf
+    np.copyto(key, c, casting="unsafe")
     if eq:
-        key += stride
+        key += 1
+    key *= stride
+    key += jkey
     T = np.zeros(size) if out is None else out[:size]
     if out is not None:  # a reused buffer: no fresh pages to fault in for every question
         T.fill(0.0)
@@ -145,7 +144,9 @@ def scaled_weights(ul: UnitLayout, w: np.ndarray) -> np.ndarray | None:
     in the proportions, so :func:`prop_covs` then scales the unit totals instead)."""
     if not (ul.sqrt_scale > 0).all():
         return None
-    return np.asarray(w, dtype=float) * np.repeat(ul.sqrt_scale, ul.counts)[ul.unit]
+    ws = np.take(np.repeat(ul.sqrt_scale, ul.counts), ul.unit)  # no row-sized temporary
+    ws *= w
+    return ws
 
 
 def prop_covs(ul: UnitLayout, w: np.ndarray, codes: np.ndarray, k: int,
@@ -164,9 +165,8 @@ def prop_covs(ul: UnitLayout, w: np.ndarray, codes: np.ndarray, k: int,
     scratch = {} if scratch is None else scratch
     n = np.shape(codes)[0]
     size = (k + qkey[1]) * max(kb + jb[1] for jb, kb in by) * ul.n_units
-    kind = np.int32 if size < 2**31 else np.int64
-    if scratch.get("key") is None or scratch["key"].size != n or scratch["key"].dtype != kind:
-        scratch["key"] = np.empty(n, dtype=kind)
+    if scratch.get("key") is None or scratch["key"].size != n:
+        scratch["key"] = np.empty(n, dtype=np.int64)
     if scratch.get("T") is None or scratch["T"].size < size:
         scratch["T"] = np.empty(size)
     buf, out = scratch["key"], scratch["T"]

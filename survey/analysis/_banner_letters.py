@@ -209,10 +209,11 @@ def _unit_prop_cov(ul, design, groups, layout, items, mem_a, starts, r_item, cod
     covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
     row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
     w = np.asarray(design.weights, dtype=float)
-    ws = tay.scaled_weights(ul, w)
+    ws = tay.design_scaled_weights(design, ul)
     questions = np.unique(r_item).tolist()
     members = {it: _row_members(it, items[it][1], r_item, row_of, code_of, R)
                for it in questions}
+    eqs = {it: int(bool((items[it][0] < 0).any())) for it in questions}
     local = threading.local()
 
     def one(it: int, jb):
@@ -221,7 +222,7 @@ def _unit_prop_cov(ul, design, groups, layout, items, mem_a, starts, r_item, cod
             local.scratch = {}
         with np.errstate(divide="ignore", invalid="ignore"):  # errstate is per thread
             return sel, tay.prop_covs(ul, w, items[it][0], items[it][1], [jb], M,
-                                      local.scratch, ws=ws)[0]
+                                      local.scratch, ws=ws, eq=eqs[it])[0]
 
     n_threads = min(THREADS, len(questions)) if w.size >= THREADED_ROWS else 1
     pool = None

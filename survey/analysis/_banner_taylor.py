@@ -18,12 +18,14 @@ partitioned (Dask) backend can add the totals of its partitions before the varia
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import weakref
 
 import numpy as np
 
 __all__ = ["UnitLayout", "unit_layout", "unit_totals", "covs_from_totals", "prop_covs",
-           "scaled_weights"]
+           "scaled_weights", "design_scaled_weights"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,11 +44,38 @@ class UnitLayout:
     n_units: int
 
 
+#: Per design (held weakly: dropped with the design), its :class:`UnitLayout` or ``None``
+#: and the scaled weights: a banner asked again of the same design reuses them.
+_LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def unit_layout(design) -> UnitLayout | None:
     """The :class:`UnitLayout` of a Taylor design with one stage of clusters, or ``None``
     when the fast path does not apply (replicate weights, calibration, several stages, rows
     as units, a lonely PSU, or a variance factor that varies within a stratum): the caller
-    then uses the general ``Design.vcov_units`` path."""
+    then uses the general ``Design.vcov_units`` path. Computed once per design."""
+    try:
+        return _LAYOUTS[design][0]
+    except (KeyError, TypeError):
+        pass
+    ul = _unit_layout(design)
+    with contextlib.suppress(TypeError):
+        _LAYOUTS[design] = (ul, {})
+    return ul
+
+
+def design_scaled_weights(design, ul: UnitLayout) -> np.ndarray | None:
+    """:func:`scaled_weights` of the design's weights, computed once per design."""
+    try:
+        memo = _LAYOUTS[design][1]
+    except (KeyError, TypeError):
+        memo = {}
+    if "ws" not in memo:
+        memo["ws"] = scaled_weights(ul, np.asarray(design.weights, dtype=float))
+    return memo["ws"]
+
+
+def _unit_layout(design) -> UnitLayout | None:
     if (design.replicate is not None or design.calibration or len(design.stages) != 1
             or design._rows_are_units or design.has_lonely):
         return None
@@ -96,10 +125,10 @@ def shift_codes(by_codes: np.ndarray, unit: np.ndarray, n_units: int):
     return key, eb
 
 
-def _category_key(codes: np.ndarray, k: int):
+def _category_key(codes: np.ndarray, k: int, eq: int | None = None):
     """The question's part of the row keys: its codes, and ``eq`` (1 when some are -1: the
-    left-out rows then fall in category 0)."""
-    return codes, int(bool((codes < 0).any()))
+    left-out rows then fall in category 0; computed unless given)."""
+    return codes, int(bool((codes < 0).any())) if eq is None else int(eq)
 
 
 def _totals(qkey, n_units, k, by, kb, w, buf=None, out=None) -> np.ndarray:
@@ -151,7 +180,7 @@ def scaled_weights(ul: UnitLayout, w: np.ndarray) -> np.ndarray | None:
 
 def prop_covs(ul: UnitLayout, w: np.ndarray, codes: np.ndarray, k: int,
               by: list, M: np.ndarray, scratch: dict | None = None, *,
-              ws: np.ndarray | None = None) -> list[np.ndarray]:
+              ws: np.ndarray | None = None, eq: int | None = None) -> list[np.ndarray]:
     """Per banner variable, the (rows, kb, kb) covariance of the column proportions of the
     rows ``M`` (rows x k membership of the question's categories) of one question.
 
@@ -159,9 +188,10 @@ def prop_covs(ul: UnitLayout, w: np.ndarray, codes: np.ndarray, k: int,
     ``scratch``: a dict kept across the questions of one banner for the reused buffers;
     ``ws``: :func:`scaled_weights` of ``w`` (computed once per banner): the unit totals are
     then born scaled and the stratum centring is done on the small cross-products
-    (:func:`_scaled_row_covs`) instead of on every unit total.
+    (:func:`_scaled_row_covs`) instead of on every unit total; ``eq``: whether some codes
+    are -1 (1) or none (0), when the caller knows it.
     """
-    qkey = _category_key(codes, k)
+    qkey = _category_key(codes, k, eq)
     scratch = {} if scratch is None else scratch
     n = np.shape(codes)[0]
     size = (k + qkey[1]) * max(kb + jb[1] for jb, kb in by) * ul.n_units

@@ -12,6 +12,7 @@ over rows or cells. See ``research/performance.md`` §2-3 for the measurements b
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 
@@ -19,6 +20,8 @@ CHUNK = 1 << 16  # rows per chunk: int64 temporaries of 512 KiB stay in L2
 MAX_JOINT = 200_000  # above this many joint cells, count each by variable separately
 SMALL = 4096  # up to this many rows: all questions x banner memberships in one bincount
 SMALL_TEMP = 1 << 15  # elements per temporary array of the small-data path
+THREADS = max(1, min(2, os.cpu_count() or 1))  # count_stacked: questions on two threads
+THREADED_ROWS = 200_000  # ... from this many rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +97,7 @@ class Stacked:
 
 def count_stacked(
     items: list[tuple[np.ndarray, int]], layout: Layout, w: np.ndarray | None,
-    *, cells: bool = True, w2cells: bool = False,
+    *, cells: bool = True, w2cells: bool = False, threads: int | None = None,
 ) -> Stacked:
     """Counts of coded variables (codes 0..k-1, -1 missing) in every banner column, stacked.
 
@@ -109,7 +112,9 @@ def count_stacked(
     Rows are processed in chunks (outer loop) so each chunk's joint cells and weights are
     read once for all questions; per question and chunk there is one int8 -> int64 add and
     one ``bincount`` (plus one over the few missing rows when weighted). Small data (one
-    chunk) is counted for all questions in a single ``bincount``.
+    chunk) is counted for all questions in a single ``bincount``. From ``THREADED_ROWS``
+    rows the two halves of the questions are counted on two threads (``threads``: 1 to
+    stay on one; default ``THREADS``).
     """
     ks = np.array([k for _, k in items], dtype=np.int64)
     offs = np.r_[0, np.cumsum(ks + 1)[:-1]].astype(np.int64)
@@ -126,6 +131,8 @@ def count_stacked(
     if n <= SMALL:
         st = _count_small(items, ks, offs, layout, w)
         return st if w2cells else dataclasses.replace(st, w2cells=None)
+    if (THREADS if threads is None else threads) > 1 and n >= THREADED_ROWS and len(items) > 1:
+        return _count_halves(items, layout, w, cells, w2cells)
     nj = layout.n_joint
     weighted = w is not None
     want_n = cells or not weighted
@@ -188,6 +195,27 @@ def count_stacked(
     nb_all = marginalize(all_n[None, :] - miss_n.reshape(len(items), nj), layout)
     w2c_all = marginalize(stack(acc_w2), layout) if acc_w2 is not None else None
     return Stacked(tn_all, tw_all, w2_all, nb_all, offs, w2c_all)
+
+
+def _count_halves(items, layout: Layout, w, cells: bool, w2cells: bool) -> Stacked:
+    """:func:`count_stacked` of the two halves of ``items`` on two threads (NumPy releases
+    the GIL in the add and the ``bincount`` of every chunk), stacked back together: each
+    item is counted exactly as it would be alone, so the result does not depend on it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    half = len(items) // 2
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(lambda part: count_stacked(part, layout, w, cells=cells,
+                                                   w2cells=w2cells, threads=1),
+                        (items[:half], items[half:]))
+    rows_a = a.nw.shape[0]
+
+    def both(x, y):
+        return None if x is None else np.vstack([x, y])
+
+    return Stacked(both(a.n, b.n), both(a.nw, b.nw), both(a.w2, b.w2),
+                   both(a.n_base, b.n_base), np.r_[a.offs, b.offs + rows_a],
+                   both(a.w2cells, b.w2cells))
 
 
 def marginalize(mat: np.ndarray, layout: Layout) -> np.ndarray:

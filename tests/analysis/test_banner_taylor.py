@@ -244,3 +244,43 @@ def test_a_stratum_sampled_completely_keeps_its_rows_in_the_proportions():
         stat, p = _reference(df, [r["category"]], r["col_a"], r["col_b"])
         assert r["statistic"] == pytest.approx(stat, rel=1e-12)
         assert r["p_raw"] == pytest.approx(p, rel=1e-10)
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+@pytest.mark.parametrize("cells,w2cells", [(False, False), (True, True)])
+def test_counting_on_two_threads_equals_one(monkeypatch, weighted, cells, w2cells):
+    """count_stacked splits the questions over two threads on large data: every count,
+    base and offset is exactly what one thread gives."""
+    from survey.analysis import _banner_engine as eng
+
+    rng = np.random.default_rng(4)
+    n = 6000  # above the single-bincount small-data path
+    items = [(np.where(rng.random(n) < 0.1, -1, rng.integers(0, k, n)).astype(np.int8), k)
+             for k in (2, 5, 3, 7, 4)]
+    by = [np.where(rng.random(n) < 0.05, -1, rng.integers(0, 3, n)).astype(np.int8),
+          rng.integers(0, 4, n).astype(np.int8)]
+    layout = eng.make_layout(by, [3, 4], n)
+    w = rng.lognormal(0, 0.5, n) if weighted else None
+    one = eng.count_stacked(items, layout, w, cells=cells, w2cells=w2cells, threads=1)
+    monkeypatch.setattr(eng, "THREADED_ROWS", 0)
+    two = eng.count_stacked(items, layout, w, cells=cells, w2cells=w2cells, threads=2)
+    for f in ("n", "nw", "w2", "n_base", "offs", "w2cells"):
+        a, b = getattr(one, f), getattr(two, f)
+        assert (a is None) == (b is None), f
+        if a is not None:
+            np.testing.assert_array_equal(a, b, err_msg=f)
+
+
+def test_unit_layout_is_kept_per_design_and_not_shared():
+    df = _data(seed=2)
+    s = sv.Survey.from_frame(df, weight="w", strata="st", psu="psu", fpc="fpc")
+    d = s.design_info()
+    ul = tay.unit_layout(d)
+    assert tay.unit_layout(d) is ul
+    ws = tay.design_scaled_weights(d, ul)
+    assert tay.design_scaled_weights(d, ul) is ws
+    np.testing.assert_allclose(ws, tay.scaled_weights(ul, d.weights), rtol=0, atol=0)
+    other = sv.Survey.from_frame(df.assign(w=df["w"] * 2), weight="w", strata="st",
+                                 psu="psu", fpc="fpc").design_info()
+    np.testing.assert_allclose(tay.design_scaled_weights(other, tay.unit_layout(other)),
+                               2 * ws, rtol=1e-15)

@@ -391,15 +391,17 @@ def crosstab_chart(
     return fig
 
 
-def _legend_grid(keys: Sequence[str], most: int, width: float = 7.6) -> tuple[int, float]:
+def _legend_grid(keys: Sequence[str], most: int, *, pad: float = 0.6,
+                 width: float = 7.6) -> tuple[int, float]:
     """Columns and height (in legend rows) of a legend of ``keys`` under the axes: as many
     columns as fit ``width`` inches (at most ``most``), the rows filled evenly (6 keys: 3 + 3,
     not 5 + 1); a row is as high as its longest (wrapped) key. A legend wider than the figure
-    would widen the saved image and so shrink the whole chart on the printed page."""
+    would widen the saved image and so shrink the whole chart on the printed page. ``pad``:
+    inches of handle and spacing per key (0.6 for matplotlib's defaults)."""
     from ._theme import text_width
 
     widest = max((text_width(line) for key in keys for line in key.split("\n")), default=1)
-    entry = 0.6 + widest * 5.5 / 72  # handle and spacing, 10 pt text (a column ~ 5.5 pt)
+    entry = pad + widest * 6 / 72  # 10 pt text: a column of text_width is ~ 6 pt wide
     fit = max(1, min(most, int(width // entry)))
     rows = -(-len(keys) // fit)
     ncol = -(-len(keys) // rows)
@@ -511,12 +513,12 @@ def likert_chart(
     colors = _diverging(k)
     colors[0], colors[-1] = NEGATIVE, POSITIVE
     ticks = [wrap_text(lab, 30) for lab in labels]
-    keys = [wrap_text(c, 16) for c in cats]
+    keys = [wrap_text(c, 13) for c in cats]  # 5 keys of a Likert scale in one row
     sub = words["likert_sub"].format(n=n_max, right=cats[-1])
     if s.is_weighted:
         sub += f"{words['sep']}{words['weighted']}"
     title = title or _likert_title(s, scale, lang, items)
-    ncol, legend_rows = _legend_grid(keys, k)
+    ncol, legend_rows = _legend_grid(keys, k, pad=0.4)  # short handles, narrow spacing
     fig, ax = _new_figure(lang, _fit_height(len(items), title=title, subtitle=sub, labels=ticks,
                                             legend_rows=legend_rows))
     with _themed(lang):

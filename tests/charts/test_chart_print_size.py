@@ -110,3 +110,23 @@ def test_any_chart_is_readable_and_at_most_about_half_a_page(rows, words, cjk, s
     scale, height, r = _printed(fig)
     _check_readable(fig, rows, scale, r)
     assert height <= 0.55 * PAGE_BODY_IN, f"{rows} rows: {height / PAGE_BODY_IN:.0%}"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_a_five_point_scale_keeps_its_legend_in_one_row_within_the_figure(lang):
+    """The Likert legend reads left to right like the bars (one row), and is no wider than
+    the figure (a wider one widens the saved image and shrinks the whole printed chart)."""
+    cats = (["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree",
+             "Strongly agree"] if lang == "en" else ["非常不同意", "不同意", "一般", "同意", "非常同意"])
+    rng = np.random.default_rng(3)
+    items = pd.DataFrame({f"item {j}": pd.Categorical.from_codes(rng.integers(0, 5, 80), cats,
+                                                                 ordered=True)
+                          for j in range(4)})
+    fig = ch.likert_chart(items, list(items.columns), language=lang)
+    scale, _, r = _printed(fig)
+    texts = fig.legends[0].get_texts()
+    boxes = [t.get_window_extent(r) for t in texts]
+    assert len(boxes) == 5
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:])), "keys not in one row"
+    assert fig.get_tightbbox(r).width <= fig.get_figwidth() + 0.05
+    _check_readable(fig, 4, scale, r)

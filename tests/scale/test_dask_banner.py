@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import survey as sv
 from survey.errors import AnalysisError
@@ -194,3 +196,24 @@ def test_templated_partitioned_parquet_banner_equals_in_memory(dask_client, tmp_
         b = sv.banner(dsk, rows=["need"], by=["rank"], language=lang)
         same_banner(a, b)
         assert a.to_frame()["by_category"].isin(["Bureau", "局级"]).any()
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**16), parts=st.integers(1, 6),
+       kind=st.sampled_from(["unweighted", "weights", "clusters", "jk1"]))
+def test_any_partitioning_gives_the_in_memory_banner(seed, parts, kind):
+    """However the rows fall into partitions (one, or more partitions than some categories
+    have rows), the banner is the in-memory one; Dask's synchronous scheduler (no cluster)."""
+    import dask
+
+    df = make(n=240, seed=seed)
+    mem = sv.Survey.from_frame(df, **DESIGNS[kind])
+    dsk = sv.Survey.from_dask(dd.from_pandas(df, npartitions=parts), **DESIGNS[kind])
+    with dask.config.set(scheduler="synchronous"):
+        b = sv.banner(dsk, rows=ROWS, by=BY, min_base=10)
+    a = sv.banner(mem, rows=ROWS, by=BY, min_base=10)
+    fa, fb = a.to_frame(), b.to_frame()
+    for col in NUMBERS:
+        np.testing.assert_allclose(fb[col].to_numpy(float), fa[col].to_numpy(float),
+                                   rtol=RTOL, atol=1e-12, err_msg=col)
+    assert (fa["sig_letters"] == fb["sig_letters"]).all() and a.notes == b.notes

@@ -459,7 +459,7 @@ def category_codes(survey: Survey, var: str, *, language: str | None = None,
     info = survey.var_info(var, language=language)
     s = survey.data[info.columns[0]] if info.columns else survey.data[var]
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy()
+        codes = s.array.codes  # read-only view (s.cat.codes builds a Series: a copy)
         if len(s.cat.categories) != len(info.categories):
             # data categories differ from the template list: map by position of label/code
             lookup = {c: i for i, c in enumerate(info.categories)}

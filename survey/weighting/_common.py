@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core import _rows
 from ..core._rows import bincount as row_bincount
 from ..core.design import Design
 from ..core.result import Result
@@ -66,13 +67,24 @@ class WeightingReport(Result):
 
 
 def weight_summary(w: np.ndarray) -> tuple[dict, float, float, float]:
+    """Min, max, mean, sum and cv (population sd / mean) of the weights, Kish's deff, the
+    effective n and the efficiency: the sum, then one pass a block at a time for the rest
+    (no n-length temporary)."""
     n = len(w)
     total = float(w.sum())
     mean = total / n if n else math.nan
-    sd = float(w.std()) if n else math.nan
-    summary = {"min": float(w.min()) if n else math.nan, "max": float(w.max()) if n else math.nan,
+    ss = sq = 0.0
+    lo, hi = math.inf, -math.inf
+    for a in range(0, n, _rows.BLOCK):
+        b = w[a:a + _rows.BLOCK]
+        d = b - mean
+        ss += float(d @ d)
+        sq += float(b @ b)
+        lo, hi = min(lo, float(b.min())), max(hi, float(b.max()))
+    sd = math.sqrt(ss / n) if n else math.nan
+    summary = {"min": lo if n else math.nan, "max": hi if n else math.nan,
                "mean": mean, "sum": total, "cv": sd / mean if mean else math.nan}
-    deff = n * float((w * w).sum()) / total**2 if total else math.nan
+    deff = n * sq / total**2 if total else math.nan
     neff = n / deff if deff else math.nan
     return summary, deff, neff, 1 / deff if deff else math.nan
 
@@ -107,10 +119,13 @@ def _label_lookup(survey: Survey, var: str, info) -> dict[str, int]:
 
 
 def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = None,
-                 allow_empty: bool = False, narrow: bool = False) -> Margin:
+                 allow_empty: bool = False, narrow: bool = False, check: bool = True) -> Margin:
     """Resolve one margin: the codes of ``var`` and its targets in category order
     (``allow_empty``: targets of categories without respondents are kept, not refused;
-    ``narrow``: a categorical's codes stay in their own small integer type, read-only)."""
+    ``narrow``: a categorical's codes stay in their own small integer type, read-only;
+    ``check=False``: the targets are not yet checked against the respondents per category;
+    the caller passes the counts to `check_margin`, e.g. summed from a table of joint cells
+    instead of one more pass over the rows)."""
     if var not in survey.data.columns and survey.questionnaire is None:
         hint = did_you_mean(var, survey.data.columns)
         raise WeightingError(
@@ -160,7 +175,17 @@ def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = 
             "be weighted on it. Hint: impute the value, add a category for 'missing' with its "
             "own target, or filter those rows first."
         )
-    counts = row_bincount(codes, minlength=len(labels))
+    m = Margin(var, codes if narrow else codes.astype(np.int64, copy=False), labels, target,
+               False)
+    if not check:
+        return m
+    return check_margin(m, row_bincount(codes, minlength=len(labels)), allow_empty=allow_empty)
+
+
+def check_margin(m: Margin, counts: np.ndarray, *, allow_empty: bool = False) -> Margin:
+    """The checks of a margin's targets against its respondents per category (``counts``)
+    and whether the targets are proportions (see `parse_margin`)."""
+    var, labels, target = m.var, m.labels, m.target
     no_target = [labels[i] for i in range(len(labels)) if np.isnan(target[i]) and counts[i] > 0]
     if no_target:
         raise WeightingError(
@@ -186,8 +211,7 @@ def parse_margin(survey: Survey, var: str, spec: Any, *, language: str | None = 
         )
     s = target.sum()
     is_prop = bool(abs(s - 1) < 1e-6 and (target <= 1).all())
-    return Margin(var, codes if narrow else codes.astype(np.int64, copy=False), labels, target,
-                  is_prop)
+    return dataclasses.replace(m, target=target, is_proportion=is_prop)
 
 
 def scale_margins(margins: list[Margin], base_total: float, *, rtol: float = 1e-6) -> float:
@@ -248,7 +272,9 @@ def base_weights(survey: Survey, *, copy: bool = True) -> np.ndarray:
 
 def new_survey(survey: Survey, weights: np.ndarray, weight_name: str, report: WeightingReport,
                step=None) -> Survey:
-    data = survey.data.assign(**{weight_name: weights})
+    # the new column shares the (fresh) weights array: no copy of n floats
+    data = survey.data.assign(**{weight_name: pd.Series(weights, index=survey.data.index,
+                                                        copy=False)})
     calibration = tuple(survey.calibration) + ((step,) if step is not None else ())
     return survey.replace(data=data, weight=weight_name, weighting=report, calibration=calibration)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -18,6 +19,7 @@ from ._common import (
     WeightingReport,
     as_input,
     base_weights,
+    check_margin,
     extreme_cells,
     margins_frame,
     new_survey,
@@ -39,8 +41,9 @@ def warn_not_converged(it: int, dev: float, tol: float, notes: list[str]) -> Non
     notes.append("NOT CONVERGED: " + msg)
 
 
-def _joint_cells(margins) -> tuple[np.ndarray, np.ndarray]:
-    """Joint cell code of each row and, per cell, the code of each margin (cells x m).
+def _joint_cells(margins) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Joint cell code of each row, per cell the code of each margin (cells x m) and the
+    rows per cell.
 
     The mixed-radix key and the cell codes are built a block of rows at a time in the
     smallest integer type that holds them (one byte per row for up to 127 cells)."""
@@ -48,14 +51,15 @@ def _joint_cells(margins) -> tuple[np.ndarray, np.ndarray]:
     key = combine_codes([m.codes for m in margins], sizes)
     prod = int(np.prod(sizes, dtype=np.float64))
     if prod <= max(4 * len(key), 1 << 20):  # dense: bincount over the key space
-        present = np.flatnonzero(row_bincount(key, minlength=prod))
+        n_key = row_bincount(key, minlength=prod)
+        present = np.flatnonzero(n_key)
         if len(present) == prod:  # every joint cell occurs: the key is the cell
-            return key, split_cell_keys(present, sizes)
+            return key, split_cell_keys(present, sizes), n_key
         remap = np.zeros(prod, dtype=small_int(len(present)))
         remap[present] = np.arange(len(present))
-        return take(remap, key), split_cell_keys(present, sizes)
+        return take(remap, key), split_cell_keys(present, sizes), n_key[present]
     cell, uniq = pd.factorize(key, sort=True)
-    return cell.astype(np.int64), split_cell_keys(uniq, sizes)
+    return cell.astype(np.int64), split_cell_keys(uniq, sizes), np.bincount(cell)
 
 
 def _ipf(cell_w: np.ndarray, cell_codes: np.ndarray, targets: list[np.ndarray], total: float,
@@ -149,9 +153,14 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
                          weight_name=weight_name, language=language)
     s = as_input(survey)
     w0 = base_weights(s, copy=False)  # read-only; kept by the calibration step
-    margins = [parse_margin(s, var, sp, language=language, narrow=True) for var, sp in spec.items()]
+    margins = [parse_margin(s, var, sp, language=language, narrow=True, check=False)
+               for var, sp in spec.items()]
+    cell, cell_codes, n_cell = _joint_cells(margins)
+    # the targets checked against the respondents per category, summed over the joint cells
+    margins = [check_margin(m, np.bincount(cell_codes[:, j], weights=n_cell,
+                                           minlength=len(m.labels)))
+               for j, m in enumerate(margins)]
     total = scale_margins(margins, float(w0.sum()))
-    cell, cell_codes = _joint_cells(margins)
     cell_w = row_bincount(cell, w0, minlength=len(cell_codes))
     g, it, dev = _ipf(cell_w, cell_codes, [m.target for m in margins], total, tol, max_iter,
                       bounds)
@@ -171,12 +180,14 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
     summary, deff, neff, eff = weight_summary(w)
     cells = pd.DataFrame({m.var: [m.labels[c] for c in cell_codes[:, j]]
                           for j, m in enumerate(margins)})
-    cells["n"] = row_bincount(cell, minlength=len(cell_codes))
+    cells["n"] = n_cell
     cells["weight"] = (cell_w * g) / np.maximum(cells["n"].to_numpy(), 1)  # mean weight
     cells["factor"] = g
     report = WeightingReport(
         method="rake", weight_name=weight_name, converged=bool(converged), iterations=it,
-        max_deviation=float(dev), tol=tol, margins=margins_frame(margins, w0, w, total),
+        max_deviation=float(dev), tol=tol,  # margins before and after from the joint cells
+        margins=margins_frame([dataclasses.replace(m, codes=cell_codes[:, j])
+                               for j, m in enumerate(margins)], cell_w, cell_w * g, total),
         weights=summary, deff_kish=deff, n=len(w), n_effective=neff, efficiency=eff,
         extreme=extreme_cells(cells, summary["mean"], extreme_ratio), notes=tuple(notes),
     )

@@ -67,10 +67,11 @@ def rao_scott_tests(survey: Survey, row_codes: np.ndarray, col_codes: np.ndarray
         full_table = np.bincount(combined, minlength=Kf).reshape(n_rows + 1, n_cols + 1)
     Tr = None
     if design.replicate is not None:  # replicate cell totals once: cell vcov and proportions
-        tot_full, Tr = design.cell_totals_replicates(combined, Kf)
+        tot_full, Tr, norms = design.replicate.cell_totals_norms(design.weights, combined, Kf)
         V_full = design.replicate.var(Tr, tot_full)
-        if keep is not None:  # reused by CrossTab.cell_estimates
+        if keep is not None:  # reused by CrossTab.cell_estimates (shares, SEs and dfs)
             keep["replicate_totals"] = (tot_full, Tr)
+            keep["replicate_norms"] = norms
     else:
         tot_full, V_full = design.cell_totals_vcov(
             combined, Kf, totals=None if full_weighted is None else np.ravel(full_weighted),

@@ -216,8 +216,10 @@ class CrossTab(Result):
                                        else np.where(ok, dom, -1), D)
         est = lin.est  # (D, k)
         se = np.sqrt(np.clip(np.diag(lin.vcov), 0, None)).reshape(D, k)
-        dfs = _domain_degf(design, None if dom is None else np.where(valid, dom, -1), valid, D,
-                           lin.present)
+        dfs = None if self.multi else _replicate_degf_from_kept(design, kept, kind, r, c)
+        if dfs is None:
+            dfs = _domain_degf(design, None if dom is None else np.where(valid, dom, -1), valid,
+                               D, lin.present)
         lo, hi = np.empty((D, k)), np.empty((D, k))
         for d in range(D):
             t = _t(self.confidence, dfs[d])
@@ -840,6 +842,22 @@ def _replicate_cells_from_kept(design, kept: dict, kind: str, r: int, c: int, un
         return replicate_shares(design, T, Tr.transpose(1, 2, 0), n.sum(1))
     return replicate_shares(design, T.reshape(1, r * c), Tr.reshape(len(Tr), r * c).T[None],
                             np.array([n.sum()]))
+
+
+def _replicate_degf_from_kept(design, kept: dict, kind: str, r: int, c: int):
+    """The df of each domain of `cell_estimates` on a grouped replicate design from the
+    group x cell sums of squared weights the tests computed (``kept["replicate_norms"]``,
+    cells as in `_cells_from_kept`) instead of another pass over the rows; ``None`` when
+    they are not there."""
+    norms = kept.get("replicate_norms")
+    if design.replicate is None or norms is None or norms.shape[1] != (r + 1) * (c + 1):
+        return None
+    N = norms.reshape(len(norms), r + 1, c + 1)[:, 1:, 1:]  # valid cells (groups, r, c)
+    per = {"column": N.sum(1), "row": N.sum(2)}.get(kind)
+    if per is None:  # "total": one domain, every valid cell
+        per = N.sum((1, 2))[:, None]
+    return np.array([float(design.replicate.degf_from_norms(per[:, d]))
+                     for d in range(per.shape[1])])
 
 
 def _design_tests(s, rcodes, bcodes, kr, kb, **kw) -> pd.DataFrame:

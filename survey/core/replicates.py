@@ -97,18 +97,48 @@ class Replicates:
         full = np.array([v.sum()]) if cell is None else np.bincount(cell, weights=v, minlength=K)
         return full, self._plain_totals(x, cell, K)
 
+    def cell_totals_norms(self, weights: np.ndarray, cell: np.ndarray, K: int
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """`cell_totals` of the weights by cell and, when the replicates are grouped, the
+        (G x K) sums of squared full-sample weights per group and cell from the same pass
+        (else ``None``): summed over the cells of a domain they give its df
+        (`degf_from_norms`) without another pass over the rows."""
+        if self.factors is None:
+            return (*self.cell_totals(weights, None, cell, K), None)
+        A, norms = self._group_cell_sums(cell, K, squares=True)
+        return A.sum(0), self.factors.T @ A, norms
+
     def _group_sums(self, x, cell, K: int) -> np.ndarray:
         """(G x K) sums of ``base * x`` per group and cell (cells -1 left out)."""
+        return self._group_cell_sums(cell, K, x)[0]
+
+    def _group_cell_sums(self, cell, K: int, x=None, *, plain: bool = True,
+                         squares: bool = False) -> list[np.ndarray]:
+        """(G x K) sums per group and cell of ``base * x`` (``plain``) and of ``base ** 2``
+        (``squares``: what `degf` needs), rows with cell -1 left out. One pass over the rows
+        in blocks of `_ROWS`: the blocks' temporaries stay in cache and their memory is
+        reused, where whole-column temporaries would be fresh pages (page faults, huge-page
+        compaction) on every call at 10M rows. ``np.add.at`` adds in row order, as
+        ``bincount`` does (the same sums to the last bit)."""
         G = self.factors.shape[0]
-        v = self.base if x is None else self.base * x
-        key = self.groups
-        if cell is not None:
-            c = np.asarray(cell, dtype=np.int64)
-            ok = c >= 0
-            if not ok.all():
-                v, c = np.where(ok, v, 0.0), np.where(ok, c, 0)
-            key = key * K + c
-        return np.bincount(key, weights=v, minlength=G * K).reshape(G, K)
+        cell = None if cell is None else np.asarray(cell)
+        accs = [np.zeros(G * K) for _ in range(plain + squares)]
+        for a in range(0, len(self.groups), _ROWS):
+            rows = slice(a, a + _ROWS)
+            key = self.groups[rows] * K
+            b = self.base[rows]
+            vals = ([b if x is None else b * x[rows]] if plain else []) + ([b * b] if squares
+                                                                        else [])
+            if cell is not None:
+                c = cell[rows]
+                ok = c >= 0
+                if not ok.all():
+                    c = np.where(ok, c, 0)
+                    vals = [np.where(ok, v, 0.0) for v in vals]
+                key += c
+            for acc, v in zip(accs, vals):
+                np.add.at(acc, key, v)
+        return [acc.reshape(G, K) for acc in accs]
 
     def _plain_totals(self, x, cell, K: int) -> np.ndarray:
         n = self.weights.shape[0]
@@ -164,17 +194,19 @@ class Replicates:
         return _degf_of(block, len(keep), float(self._row_sq[keep].sum()), self.weights.shape[1])
 
     def degf_by(self, dom: np.ndarray, D: int) -> np.ndarray:
-        """`degf` of the rows of each domain ``dom == d`` (d < D; -1 = in none), with one
-        ``bincount`` over group x domain when the replicates are grouped."""
-        dom = np.asarray(dom, dtype=np.int64)
+        """`degf` of the rows of each domain ``dom == d`` (d < D; -1 = in none), from the
+        group x domain sums of squared weights (one blocked pass) when the replicates are
+        grouped."""
+        dom = np.asarray(dom)
         if self.factors is None:
             return np.array([float(self.degf(dom == d)) for d in range(D)])
-        G = len(self.factors)
-        ok = dom >= 0
-        w2 = np.where(ok, self.base * self.base, 0.0)
-        norm2 = np.bincount(self.groups * D + np.where(ok, dom, 0), weights=w2,
-                            minlength=G * D).reshape(G, D)
-        return np.array([float(self._grouped_degf(norm2[:, d])) for d in range(D)])
+        norms = self._group_cell_sums(dom, D, plain=False, squares=True)[0]
+        return np.array([float(self.degf_from_norms(norms[:, d])) for d in range(D)])
+
+    def degf_from_norms(self, norm2: np.ndarray) -> int:
+        """`degf` of the rows whose squared full-sample weights sum to ``norm2`` (G,) per
+        group (grouped replicates: see `cell_totals_norms`)."""
+        return self._grouped_degf(np.asarray(norm2, dtype=float))
 
     def _grouped_degf(self, norm2: np.ndarray) -> int:
         """`degf` of the rows whose squared weights sum to ``norm2`` (G,) per group."""
@@ -332,6 +364,7 @@ def build_replicates(data: pd.DataFrame, spec: ReplicateSpec, weights: np.ndarra
                       mse=spec.mse, type=spec.type, **extra)
 
 
+_ROWS = 1 << 16  # rows per block of a blocked pass over the rows (temporaries of 512 kB)
 _GROUP_TOL = 1e-14  # relative: a few units in the last place of each replicate weight
 _BLOCK = 2048  # rows per block when checking the n x R matrix (temporaries stay in cache)
 

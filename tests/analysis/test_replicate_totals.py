@@ -105,8 +105,16 @@ def test_groups_refused_when_weights_are_not_shared_factors():
 
 @hypothesis.settings(max_examples=40, deadline=None)
 @hypothesis.given(seed=st.integers(0, 10**6), K=st.integers(1, 6), G=st.integers(1, 12),
-                  R=st.integers(2, 9), with_x=st.booleans(), with_cell=st.booleans())
-def test_totals_equal_the_definition(seed, K, G, R, with_x, with_cell):
+                  R=st.integers(2, 9), with_x=st.booleans(), with_cell=st.booleans(),
+                  block=st.sampled_from([3, 16, 1 << 16]))
+def test_totals_equal_the_definition(seed, K, G, R, with_x, with_cell, block):
+    # block: rows per block of the blocked passes (small ones: many blocks on small data)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rmod, "_ROWS", block)
+        _check_totals(seed, K, G, R, with_x, with_cell)
+
+
+def _check_totals(seed, K, G, R, with_x, with_cell):
     rng = np.random.default_rng(seed)
     n = 8 * R + int(rng.integers(0, 60))
     w = rng.uniform(0.5, 4, n)
@@ -137,8 +145,15 @@ def test_totals_equal_the_definition(seed, K, G, R, with_x, with_cell):
 
 
 @hypothesis.settings(max_examples=30, deadline=None)
-@hypothesis.given(seed=st.integers(0, 10**6), G=st.integers(2, 30), R=st.integers(2, 12))
-def test_degf_from_factors_equals_rank_of_rows(seed, G, R):
+@hypothesis.given(seed=st.integers(0, 10**6), G=st.integers(2, 30), R=st.integers(2, 12),
+                  block=st.sampled_from([7, 1 << 16]))
+def test_degf_from_factors_equals_rank_of_rows(seed, G, R, block):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rmod, "_ROWS", block)
+        _check_degf(seed, G, R)
+
+
+def _check_degf(seed, G, R):
     rng = np.random.default_rng(seed)
     n = 10 * R + 40
     w = rng.uniform(0.5, 4, n)
@@ -151,9 +166,6 @@ def test_degf_from_factors_equals_rank_of_rows(seed, G, R):
                          groups=groups, factors=factors, base=w)
     plain = Replicates(weights=W, scale=1.0, rscales=np.ones(R), mse=False, type="other")
 
-    def by_svd(M):  # R degf: numerical rank (tolerance 1e-5) minus one
-        s = np.linalg.svd(M, compute_uv=False)
-        return int((s > 1e-5 * s[0]).sum()) - 1 if len(s) and s[0] > 0 else 0
 
     rows = rng.random(n) < 0.4
     for sub in (None, rows):
@@ -164,6 +176,11 @@ def test_degf_from_factors_equals_rank_of_rows(seed, G, R):
     expected = [by_svd(W[dom == d]) if (dom == d).any() else 0 for d in range(3)]
     assert grouped.degf_by(dom, 3).tolist() == expected
     assert plain.degf_by(dom, 3).tolist() == expected
+
+
+def by_svd(M):  # R degf: numerical rank (tolerance 1e-5) minus one
+    s = np.linalg.svd(M, compute_uv=False)
+    return int((s > 1e-5 * s[0]).sum()) - 1 if len(s) and s[0] > 0 else 0
 
 
 def test_rank_near_the_tolerance_uses_the_svd():
@@ -257,3 +274,37 @@ def test_crosstab_cell_shares_from_the_tests_totals_equal_a_fresh_pass(kind):
     for name in ("estimate", "se", "ci_low", "ci_high", "df"):
         np.testing.assert_allclose(a[name].to_numpy(float), b[name].to_numpy(float),
                                    rtol=1e-12)
+
+
+@hypothesis.settings(max_examples=20, deadline=None)
+@hypothesis.given(seed=st.integers(0, 10**6), kind=st.sampled_from(["column", "row", "total"]),
+                  rtype=st.sampled_from(["JKn", "Fay"]), block=st.sampled_from([5, 1 << 16]))
+def test_crosstab_cell_dfs_equal_the_rank_of_each_domains_replicate_weights(seed, kind, rtype,
+                                                                             block):
+    # cell_estimates' df per domain comes from the group x cell sums of squared weights the
+    # tests kept (no pass of its own); R: degf(subset(design, domain)) = rank of the domain's
+    # replicate weights - 1, here numpy's SVD of those rows. A category confined to two
+    # strata gives a JKn domain a lower rank than the design's.
+    rng = np.random.default_rng(seed)
+    df = _paired(seed=seed)
+    df["grp"] = pd.Categorical(np.where(df["h"] < 2, rng.choice(["x", "z"], len(df)),
+                                        df["grp"].astype(object)), categories=["x", "y", "z"])
+    df.loc[rng.choice(len(df), 6, replace=False), "grp"] = np.nan
+    where = rng.random(len(df)) < 0.9
+    r = sv.as_replicate(Survey.from_frame(df, weight="w", strata="h", psu="psu"), rtype,
+                        **({"rho": 0.5} if rtype == "Fay" else {}))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rmod, "_ROWS", block)
+        ct = sv.crosstab(r, "item", by="grp", where=where)
+        assert ct.design_context[4]["replicate_norms"] is not None
+        got = ct.cell_estimates(kind)["df"]
+    W = Design.from_survey(r).replicate.weights
+    valid = where & df["item"].notna().to_numpy() & df["grp"].notna().to_numpy()
+    if kind == "total":
+        assert set(got.to_numpy().ravel()) == {by_svd(W[valid])}
+        return
+    var, labels = ("grp", got.columns) if kind == "column" else ("item", got.index)
+    for label in labels:
+        rows = valid & (df[var] == label).to_numpy()
+        values = got[label] if kind == "column" else got.loc[label]
+        assert set(values) == {by_svd(W[rows])}, (kind, label)

@@ -78,6 +78,47 @@ def tiny_builds(shared_build):
                                               build(root / "elsewhere" / "deeper" / "out")))
 
 
+#: the bundled responses of the flagship template (what ``make report`` and the README use)
+BUNDLED = Path(__file__).resolve().parents[2] / "data" / "grassroots_training_responses.csv"
+#: standard reports that are printed to PDF too: test_browser.py loads and prints this one
+PRINTED = {("grassroots_training", "zh-Hans")}
+
+
+@pytest.fixture(scope="session")
+def standard_report(shared_build):
+    """``standard_report(template, language)``: the standard report of a shipped template,
+    built once per session and shared by test_reports.py and test_browser.py: on the bundled
+    responses for grassroots_training (the report a user gets from the README data), on 240
+    synthetic respondents for the other templates; HTML, plus the PDF for :data:`PRINTED`."""
+    from survey.reporting import render_report
+
+    def data(template: str) -> Path:
+        if template == "grassroots_training":
+            return BUNDLED
+
+        def build(root: Path) -> Path:
+            import survey as sv
+
+            path = root / f"{template}.csv"
+            sv.synthesize(sv.load_questionnaire(template), n=240, seed=11).to_csv(path,
+                                                                                 index=False)
+            return path
+
+        return shared_build(f"data-{template}", build)
+
+    def report(template: str, language: str):
+        formats = ["html", "pdf"] if (template, language) in PRINTED else ["html"]
+
+        def build(root: Path):
+            return render_report(template, data(template), output_dir=root, formats=formats,
+                                 language=language, progress=False)
+
+        return shared_build(f"standard-{template}-{language}", build)
+
+    report.data = data
+    return report
+
+
 def executed_notebook_problems(path: Path) -> list[tuple]:
     """What is wrong in an executed walkthrough (``path``, as saved after running it): any
     error or stderr output, any chart cell without an image (e.g. "<Figure size ...>").

@@ -13,6 +13,7 @@ No browser is downloaded: the tests skip, saying why, when /usr/bin/chromium is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -56,22 +57,17 @@ def browser():
         b.close()
 
 
-def _build_reports(root: Path) -> dict[str, tuple[Path, Path]]:
+def _build_cafe(root: Path) -> tuple[Path, Path]:
+    """The standard report in English on a template of our own (data/cafe.yaml)."""
     import survey as sv
     from survey.reporting import render_report
 
-    data = ROOT / "data" / "grassroots_training_responses.csv"
-    out = {}
-    r = render_report("grassroots_training", data, notebook="standard",
-                      output_dir=root / "standard-zh-Hans", language="zh-Hans", progress=False)
-    out["standard-zh-Hans"] = (r.html, r.pdf)
     q = sv.load_questionnaire(HERE / "cafe.yaml")
     csv = root / "cafe.csv"
     sv.synthesize(q, n=120, seed=11).to_csv(csv, index=False)
     r = render_report(HERE / "cafe.yaml", csv, notebook="standard", output_dir=root / "cafe-en",
                       language="en", progress=False)
-    out["standard-en-cafe"] = (r.html, r.pdf)
-    return out
+    return r.html, r.pdf
 
 
 def _flagship(root: Path):
@@ -86,10 +82,15 @@ def _flagship(root: Path):
 
 
 @pytest.fixture(scope="module")
-def reports(shared_build):
+def reports(shared_build, standard_report):
+    """The three reports, each the build other tests check too: the flagship of
+    test_reports.py, the standard zh-Hans report on the bundled data (test_reports.py's, also
+    printed), and the English one on our own template."""
     flagship = shared_build("flagship", _flagship)[0]
+    standard = standard_report("grassroots_training", "zh-Hans")
     return {"flagship-zh-Hant": (flagship.html, flagship.pdf),
-            **shared_build("browser-reports", _build_reports)}
+            "standard-zh-Hans": (standard.html, standard.pdf),
+            "standard-en-cafe": shared_build("cafe-en", _build_cafe)}
 
 
 REPORTS = ["flagship-zh-Hant", "standard-zh-Hans", "standard-en-cafe"]
@@ -236,7 +237,8 @@ def jupyterlab(tmp_path_factory):
     settings = work / ".lab-settings"
     tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True)
-    tracker.write_text('{"windowingMode": "none"}')  # every cell in the DOM, not just visible ones
+    # every cell in the DOM, not just visible ones; a closed notebook's kernel is shut down
+    tracker.write_text('{"windowingMode": "none", "kernelShutdown": true}')
     news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text('{"fetchNews": "false", "checkForUpdates": false}')
@@ -248,7 +250,8 @@ def jupyterlab(tmp_path_factory):
            "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
            f"--ServerApp.root_dir={work}", "--allow-root",
            "--KernelManager.transport_encryption=auto",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.expose_app_in_browser=True"]  # window.jupyterapp: open notebooks in-app
     log = open(work / "lab.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -264,9 +267,45 @@ def jupyterlab(tmp_path_factory):
                 pytest.fail("jupyter lab exited:\n" + (work / "lab.log").read_text()[-2000:])
             time.sleep(0.5)
     yield url, token, work
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=30)
-    log.close()
+    # the server first (it shuts its kernels down and waits for them, so their CPU time is
+    # counted with the server's, see SURVEY_TEST_CPU in tests/conftest.py), then anything left
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 9)
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def lab_page(browser, jupyterlab):
+    """One JupyterLab page for every walkthrough: the application loads once (about 6 s of
+    Chromium's CPU each time) and each test opens its notebook in it, as a user opens one
+    from the file browser."""
+    url, token, _ = jupyterlab
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{url}/lab?token={token}&reset")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=120_000)
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+    yield page
+    # the last walkthrough's kernel is shut down by the server too (counted with its CPU)
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('application:close-all'); }")
+    _wait_no_kernels(*jupyterlab[:2])
+    page.close()
+
+
+def _wait_no_kernels(url: str, token: str, timeout: float = 30) -> None:
+    import json
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/api/kernels?token={token}", timeout=5) as r:
+            if not json.loads(r.read()):
+                return
+        time.sleep(0.5)
 
 
 WALKTHROUGHS = sorted(p.name for p in (ROOT / "notebooks").glob("0[0-9]_*.ipynb"))
@@ -285,19 +324,25 @@ def _wait_all_run(page, n: int) -> None:
 
 @needs_chromium
 @pytest.mark.parametrize("name", WALKTHROUGHS)
-def test_walkthrough_in_jupyterlab_runs_and_shows_its_charts(browser, jupyterlab, name,
+def test_walkthrough_in_jupyterlab_runs_and_shows_its_charts(lab_page, jupyterlab, name,
                                                               tmp_path, notebook_problems):
     """Also the suite's one execution of each walkthrough: the notebook JupyterLab saves is
     held to test_walkthroughs.py's checks (no error or stderr output, an image per chart)."""
     import nbformat
 
-    url, token, work = jupyterlab
+    work = jupyterlab[2]
     nb = nbformat.read(work / "notebooks" / name, as_version=4)
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     shots = _artefacts(tmp_path, f"jupyterlab/{name.removesuffix('.ipynb')}")
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(f"{url}/lab/tree/notebooks/{name}?token={token}&reset")
+    page = lab_page
+    # the previous walkthrough (saved) is closed and its kernel shut down; this one is opened
+    page.evaluate("""async (path) => {
+        const app = window.jupyterapp;
+        await app.commands.execute('application:close-all');
+        await app.commands.execute('docmanager:open', {path});
+    }""", f"notebooks/{name}")
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
+    assert page.locator(".jp-Notebook").count() == 1  # only this notebook is in the DOM
     try:  # JupyterLab may ask which kernel to start: the notebook's own (Python 3)
         page.click(".jp-Dialog button:has-text('Select')", timeout=8_000)
     except Exception:  # noqa: BLE001 - no dialog: the kernel started by itself
@@ -333,7 +378,6 @@ def test_walkthrough_in_jupyterlab_runs_and_shows_its_charts(browser, jupyterlab
     saved = work / "notebooks" / name
     _wait_saved(saved, len(code))
     assert notebook_problems(saved) == []
-    page.close()
 
 
 def _wait_saved(path: Path, n: int, timeout: float = 60) -> None:

@@ -105,16 +105,30 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 # -- CPU time per test (opt-in) ------------------------------------------------------------
-# SURVEY_TEST_CPU=FILE appends "seconds<TAB>test id" per test: CPU of the worker and of the
-# processes it waited for (kernels, Chromium, subprocess CLIs). Wall times (--durations)
-# mostly measure the machine's load; this ranking does not.
+# SURVEY_TEST_CPU=FILE appends "seconds<TAB>test id" per test: CPU of the worker, of the
+# processes it waited for (kernels, Chromium, subprocess CLIs) and of its live descendants
+# (with what they waited for), so the work of a long-lived JupyterLab server, its kernels or
+# a shared Chromium is charged to the test during which it happened, not to the one whose
+# teardown reaps them (or to none, when a process is killed unreaped). Wall times
+# (--durations) mostly measure the machine's load; this ranking does not.
 
 def _cpu_seconds() -> float:
     import resource
 
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
         resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    total = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with ipykernel
+        return total
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:  # ended meanwhile: counted by whoever waited for it
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
 
 
 @pytest.hookimpl(hookwrapper=True)

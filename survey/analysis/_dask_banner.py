@@ -22,6 +22,8 @@ variables (mean, SD and median rows: the median needs the rows) and ``where=`` a
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -32,6 +34,8 @@ from ..core.distributed import (
     map_reduce,
     replicate_totals,
     score_vcov,
+    unit_codes,
+    unit_keys,
 )
 from ..core.survey import Survey
 from ..errors import AnalysisError
@@ -39,6 +43,11 @@ from ..errors import AnalysisError
 #: Most score columns (question x banner-variable cells) in one pass of `score_vcov`: each
 #: partition sends (its PSUs x this many) totals.
 BATCH_CELLS = 256
+#: Numbers a pass may hold at once: on the client, the PSU totals all partitions send
+#: (partitions' PSUs x cells); in a task, the dense (rows x cells) scores when the rows are
+#: their own units or raking residuals are taken. Fewer cells per pass beyond that.
+CLIENT_NUMBERS = 64_000_000
+TASK_NUMBERS = 16_000_000
 
 _NO_TEMPLATE = object()  # a questionnaire without questions (the in-memory code asks it)
 
@@ -103,10 +112,12 @@ def dask_banner(ds: DaskSurvey, rows: list[str], by: list[str], opts, *, weight,
         by_codes, items = coded(part)
         st = eng.count_stacked(items, eng.make_layout(by_codes, by_sizes, len(part)), w,
                                cells=True, w2cells=True)
-        return (st.n, st.nw, st.w2, st.n_base, st.w2cells), len(part)
+        units = len(unit_codes(part, keys)[1]) if keys else 0
+        return (st.n, st.nw, st.w2, st.n_base, st.w2cells), (len(part), units)
 
+    keys = unit_keys(ds.design) if ds.design.psu else []
     cols = _columns(ds, rows, by, infos)
-    sums, n = map_reduce(ds, counts, _add, cols)
+    sums, (n, batch) = map_reduce(ds, counts, functools.partial(_add, ds=ds), cols)
     ks = np.array([k for _, k in items0], dtype=np.int64)
     st = eng.Stacked(*sums[:4], np.r_[0, np.cumsum(ks + 1)[:-1]].astype(np.int64), sums[4])
     layout = eng.make_layout([np.zeros(0, dtype=np.int8) for _ in by], by_sizes, 0)
@@ -122,7 +133,7 @@ def dask_banner(ds: DaskSurvey, rows: list[str], by: list[str], opts, *, weight,
     tab.lazy_n = _LazyN(None, layout, st.n, tab.mem, tab.prop_rows, tab.base_n[tab.q])
     dcov = None
     if design:
-        dcov, ctx.degf = _design_cov(ds, ctx, tab, st, ks, coded, cols)
+        dcov, ctx.degf = _design_cov(ds, ctx, tab, st, ks, coded, cols, batch)
     return _finish(ctx, tab, dcov, ds, n, False, title=title, preset=preset,
                    base_returned=base_returned, suppress_below=suppress_below, language=lang)
 
@@ -224,13 +235,19 @@ def _check_weights(ds: DaskSurvey, part: pd.DataFrame, w: np.ndarray) -> None:
     _check_design_columns(ds, part, w)
 
 
-def _add(results: list):
-    """Sum the partitions' (arrays, rows) results (empty partitions give None)."""
+def _add(results: list, ds: DaskSurvey):
+    """Sum the partitions' (arrays, (rows, PSUs)) results (empty partitions give None);
+    the rows, and the most cells a pass of the design-based letters may take."""
     results = [r for r in results if r is not None]
     if not results:
         raise AnalysisError("banner: the data have no rows")
     arrays = [sum(r[0][i] for r in results) for i in range(len(results[0][0]))]
-    return arrays, int(sum(r[1] for r in results))
+    rows = [r[1][0] for r in results]
+    if ds.raking or not ds.design.psu:  # dense scores in each task
+        cells = TASK_NUMBERS // max(rows)
+    else:  # the PSU totals of every partition, on the client
+        cells = CLIENT_NUMBERS // max(sum(r[1][1] for r in results), 1)
+    return arrays, (int(sum(rows)), int(min(max(cells, 1), BATCH_CELLS)))
 
 
 # --- design-based letters -----------------------------------------------------------------
@@ -264,7 +281,7 @@ def _cells(block, by_codes, items):
     return np.where(ok, bc, -1), codes
 
 
-def _design_cov(ds: DaskSurvey, ctx, tab, st, ks, coded, cols):
+def _design_cov(ds: DaskSurvey, ctx, tab, st, ks, coded, cols, batch: int):
     """``({"prop": covs, "mean": covs}, degf)`` as `_banner_letters._design_cov` gives them
     in memory (covs: per banner variable (rows, kb, kb))."""
     groups = [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
@@ -276,19 +293,21 @@ def _design_cov(ds: DaskSurvey, ctx, tab, st, ks, coded, cols):
         out["mean"] = [np.full((n_mean, g.size, g.size), np.nan) for g in groups]
     with np.errstate(divide="ignore", invalid="ignore"):
         if ds.design.replicates is not None:
-            degf = _replicate_covs(ds, tab, blocks, groups, coded, cols, out)
+            degf = _replicate_covs(ds, tab, _batches(blocks, BATCH_CELLS), blocks, coded,
+                                   cols, out)
         else:
-            degf = _taylor_covs(ds, tab, st, blocks, groups, coded, cols, out)
+            degf = _taylor_covs(ds, tab, st, _batches(blocks, batch), blocks, groups, coded,
+                                cols, out)
     return out, int(degf)
 
 
-def _batches(blocks) -> tuple[list[int], list[list[int]]]:
-    """The blocks' sizes (cells) and the blocks grouped so each group has at most
-    ``BATCH_CELLS`` cells (a block larger than that on its own)."""
+def _batches(blocks, most: int) -> tuple[list[int], list[list[int]]]:
+    """The blocks' sizes (cells) and the blocks grouped so each group has at most ``most``
+    cells (a block larger than that on its own)."""
     sizes = [blk[5] * blk[6] for blk in blocks]
     batches, cur, size = [], [], 0
     for j, m in enumerate(sizes):
-        if cur and size + m > BATCH_CELLS:
+        if cur and size + m > most:
             batches.append(cur)
             cur, size = [], 0
         cur.append(j)
@@ -308,12 +327,12 @@ def _batch_cells(blocks, batch, offs, by_codes, items, n: int):
     return col, codes
 
 
-def _taylor_covs(ds, tab, st, blocks, groups, coded, cols, out) -> float:
+def _taylor_covs(ds, tab, st, batching, blocks, groups, coded, cols, out) -> float:
     """Covariances of the blocks' cell totals from `score_vcov`, a batch of blocks per pass;
     proportions by the delta method, means as ``V / (S S')``. Returns the design's df."""
     from ._banner_letters import delta_prop_covs
 
-    sizes, batches = _batches(blocks)
+    sizes, batches = batching
     whole = None
     for batch in batches:
         offs = np.r_[0, np.cumsum([sizes[j] for j in batch])].astype(np.int64)
@@ -351,14 +370,14 @@ def _taylor_covs(ds, tab, st, blocks, groups, coded, cols, out) -> float:
     return whole
 
 
-def _replicate_covs(ds, tab, blocks, groups, coded, cols, out) -> float:
+def _replicate_covs(ds, tab, batching, blocks, coded, cols, out) -> float:
     """Replicate designs: the full-sample and replicate totals of the blocks' cells (of the
     weights and of the Likert values), a batch of blocks per pass, then R ``svrVar`` of the
     re-estimated proportions or means. Returns the design's df."""
     from ._banner_letters import replicate_prop_covs
 
     rep = ds.replicate_rule()
-    sizes, batches = _batches(blocks)
+    sizes, batches = batching
     G = None
     for batch in batches:
         offs = np.r_[0, np.cumsum([sizes[j] for j in batch])].astype(np.int64)

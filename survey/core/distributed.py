@@ -425,7 +425,7 @@ def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None):
         w = ds.part_weights(part)
         d = np.zeros(len(part), dtype=np.int64) if domain is None else domain(part)
         nz = (w != 0) & (d >= 0)
-        unit, first = _unit_codes(part, keys)
+        unit, first = unit_codes(part, keys)
         uniq = part.iloc[first][carried].reset_index(drop=True)
         U = len(uniq)
         sums = np.empty((U, k + D))
@@ -444,7 +444,7 @@ def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None):
 
     def combine(results):
         uniq = pd.concat([r[0] for r in results], ignore_index=True)
-        code, first = _unit_codes(uniq, keys)
+        code, first = unit_codes(uniq, keys)
         out = np.zeros((len(first), k + D))
         np.add.at(out, code, np.concatenate([r[1] for r in results]))
         return uniq.iloc[first].reset_index(drop=True), out
@@ -481,7 +481,7 @@ def unit_keys(spec: DesignSpec) -> list[str]:
     return [c for c in (spec.strata, *stages) if c is not None]
 
 
-def _unit_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def unit_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Dense code of each row's combination of ``keys`` (in order of appearance) and the
     position of the first row of each combination."""
     code = np.zeros(len(frame), dtype=np.int64)

@@ -106,9 +106,10 @@ class Survey:
                   scale: float | None = None, rscales: Sequence[float] | float | None = None,
                   mse: bool | None = None, combined_weights: bool = True):
         """A Survey whose rows stay in a Dask DataFrame (``dask.dataframe``): frequencies,
-        mean, total, proportions, crosstab (Rao-Scott) and rake run on per-partition
-        statistics and give the in-memory results (see docs/scale.md); the design options,
-        replicate weights included, are those of `from_frame`. Dask is imported only here."""
+        multi_response, mean, total, proportions, crosstab (Rao-Scott), banner and rake run
+        on per-partition statistics and give the in-memory results (see docs/scale.md); the
+        design options, replicate weights included, are those of `from_frame`. Dask is
+        imported only here."""
         from .distributed import from_dask
 
         return from_dask(ddf, weight=weight, strata=strata, psu=psu, fpc=fpc, nest=nest,

@@ -284,7 +284,9 @@ def banner(
 
     Parameters
     ----------
-    survey : Survey or DataFrame.
+    survey : Survey or DataFrame, or a Dask-backed Survey (`Survey.from_dask`): the same
+        banner from per-partition sums (single-choice, Likert and multiple-response rows;
+        numeric rows, ``where=`` and ``weight=`` are refused there; docs/scale.md).
     rows : row variables. Single-choice (one row per category), multiple-response (one row
         per option; base = respondents who answered the question), Likert items (ordered
         single-choice: distribution, top-2-box, bottom-2-box and mean, value = position + 1)

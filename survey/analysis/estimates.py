@@ -379,6 +379,9 @@ def _linearize_calibrated(design: Design, Y0, inkey, wk, kk, D: int, kind: str) 
         W = np.array([wk.sum()])
         nobs = np.array([float(np.count_nonzero(wk))])
         sums = (wk @ Y0)[None, :]
+        got = _raked_one_domain(design, Y0, wk, W, nobs, sums, kind)
+        if got is not None:
+            return got
     else:
         W = np.bincount(kk, weights=wk, minlength=D)
         nobs = np.bincount(kk, weights=(wk != 0).astype(float), minlength=D)
@@ -405,6 +408,36 @@ def _linearize_calibrated(design: Design, Y0, inkey, wk, kk, D: int, kind: str) 
     est = means if kind == "mean" else sums
     V = design.vcov_weighted(Z.reshape(n, D * k), calibrate=True)
     return _Lin(est, V, W, nobs, s2)
+
+
+def _raked_one_domain(design: Design, Y0, wk, W, nobs, sums, kind: str) -> _Lin | None:
+    """`_linearize_calibrated` for one domain on a raked design, a block of rows at a time
+    (`Design.raked_unit_totals`): the same scores ``w (y - mean) / W`` (mean) or ``w y``
+    (total) and weighted variances, without the n-length scores, deviations and residuals.
+    ``None`` where that path does not apply."""
+    k = Y0.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = sums / W[:, None]
+    m = np.nan_to_num(means[0])
+    WD = (W[0] if W[0] > 0 else 1.0) if kind == "mean" else 1.0
+    ss = np.zeros(k)
+
+    def scores(sl, first):
+        x = np.empty((sl.stop - sl.start, k))
+        w = wk[sl]
+        for j in range(k):
+            dev = Y0[sl, j] - m[j]
+            wd = w * dev
+            if first:
+                ss[j] += wd @ dev
+            np.divide(wd if kind == "mean" else w * Y0[sl, j], WD, out=x[:, j])
+        return x
+
+    T = design.raked_unit_totals(scores, k)
+    if T is None:
+        return None
+    s2 = _s2(ss, W, nobs)[None, :]
+    return _Lin(means if kind == "mean" else sums, design.vcov_units(T), W, nobs, s2)
 
 
 def _replicate_linearize(design: Design, Y: np.ndarray, valid: np.ndarray, dom, D: int,

@@ -77,6 +77,21 @@ class CalibrationStep:
         counts = [np.bincount(lev, weights=n_cell) for lev in levels]
         return cell, J, n_pos, levels, counts
 
+    def raking_shift(self, S0: np.ndarray) -> np.ndarray:
+        """R ``svyrecvar``'s 10 back-fitting sweeps on the joint cells: from the per-cell sums
+        ``S0`` (cells x k) of ``zz = x / w``, the fitted value of each cell (cells x k); the
+        raking residuals are then ``x - w * shift[cell]``."""
+        _, J, n_pos, levels, counts = self._raking_layout
+        k = S0.shape[1]
+        shift = np.zeros((J, k))
+        for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
+            for lev, cnt in zip(levels, counts):
+                rest = S0 - n_pos[:, None] * shift
+                for j in range(k):
+                    sums = np.bincount(lev, weights=rest[:, j], minlength=len(cnt))
+                    shift[:, j] += _safe_div(sums, cnt)[lev]
+        return shift
+
     def _raking_residuals(self, x: np.ndarray) -> np.ndarray:
         """R ``svyrecvar``'s raking branch: 10 back-fitting sweeps over the margins of
         ``zz = x / w`` (``zz -= mean of zz within the margin level``), then ``x - w * shift``.
@@ -87,25 +102,12 @@ class CalibrationStep:
         ``x / w`` is non-finite there and set to 0) but count in the level sizes, as in R.
         """
         psw = self.weights
-        cell, J, n_pos, levels, counts = self._raking_layout
+        cell, J = self._raking_layout[:2]
         k = x.shape[1]
         S0 = np.empty((J, k))
         for j in range(k):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                zz = x[:, j] / psw
-            bad = ~np.isfinite(zz)  # weight 0 (or a non-finite value): zz = 0, as R
-            if bad.any():
-                zz[bad] = 0.0
-            del bad
-            S0[:, j] = _rows.bincount(cell, zz, minlength=J)
-            del zz
-        shift = np.zeros((J, k))
-        for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
-            for lev, cnt in zip(levels, counts):
-                rest = S0 - n_pos[:, None] * shift
-                for j in range(k):
-                    sums = np.bincount(lev, weights=rest[:, j], minlength=len(cnt))
-                    shift[:, j] += _safe_div(sums, cnt)[lev]
+            S0[:, j] = _rows.bincount(cell, raking_zz(x[:, j], psw), minlength=J)
+        shift = self.raking_shift(S0)
         if k == 1:  # x - w * shift[cell] built in one new array
             out = _rows.take(shift[:, 0], cell)
             out *= psw
@@ -117,6 +119,16 @@ class CalibrationStep:
             tmp *= psw
             np.subtract(x[:, j], tmp, out=out[:, j])
         return out
+
+
+def raking_zz(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x / w`` with non-finite values (weight 0) set to 0, as R's raking residuals do."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zz = x / w
+    bad = ~np.isfinite(zz)
+    if bad.any():
+        zz[bad] = 0.0
+    return zz
 
 
 def _joint_codes(codes: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import AnalysisError
 from . import _rows
-from ._calibration import CalibrationStep, _joint_codes, _safe_div, split_cell_keys
+from ._calibration import CalibrationStep, _joint_codes, _safe_div, raking_zz, split_cell_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from .replicates import Replicates
@@ -355,6 +355,36 @@ class Design:
                 continue
             lo = int(cl[a])
             yield slice(a, b), lo, int(cl[b - 1]) + 1, cl[a:b] - lo
+
+    def raked_unit_totals(self, scores, k: int) -> np.ndarray | None:
+        """Unit totals (units x k) of the raking residuals of weighted values, without an
+        n-length array: ``scores(rows, first)`` gives the (rows x k) weighted values of a
+        slice of rows, twice per block (``first`` in the first pass). Pass 1 sums
+        ``zz = x / w`` per joint cell; the back-fitting runs on the cells
+        (`CalibrationStep.raking_shift`); pass 2 sums ``x - w * shift[cell]`` per unit - the
+        residuals `vcov_weighted` would build row by row. ``None`` unless the design has
+        exactly one calibration step, a raking, and clusters (not rows as units)."""
+        if (len(self.calibration) != 1 or self.calibration[0].kind != "raking"
+                or self._rows_are_units or self.replicate is not None):
+            return None
+        step = self.calibration[0]
+        cell, J = step._raking_layout[:2]
+        psw, n = step.weights, len(step.weights)
+        S0 = np.zeros((J, k))
+        for a in range(0, n, _rows.BLOCK):
+            sl = slice(a, min(a + _rows.BLOCK, n))
+            x = scores(sl, True)
+            for j in range(k):
+                S0[:, j] += np.bincount(cell[sl], raking_zz(x[:, j], psw[sl]), minlength=J)
+        shift = step.raking_shift(S0)
+        T = np.zeros((len(self.stages[-1].stratum), k))
+        for sl, lo, hi, local in self.unit_blocks():
+            x, c = scores(sl, False), cell[sl]
+            for j in range(k):
+                fit = np.take(shift[:, j], c, mode="clip")
+                fit *= psw[sl]
+                T[lo:hi, j] += np.bincount(local, x[:, j] - fit, minlength=hi - lo)
+        return T
 
     def sum_by_unit(self, x: np.ndarray) -> np.ndarray:
         """Sums of ``x`` (n,) per finest sampling unit (units,)."""

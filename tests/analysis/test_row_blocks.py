@@ -196,3 +196,34 @@ def test_peak_memory_below_twice_the_columns_read():
     for name, (fn, cols) in tasks.items():
         peak = _peak(fn)
         assert peak < 2 * cols, f"{name}: peak {peak / 2**20:.1f} MiB >= 2 x {cols / 2**20:.1f} MiB"
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(30, 160), n_psu=st.integers(4, 20), zero=st.booleans(),
+       block=st.integers(3, 40), seed=st.integers(0, 10_000))
+def test_raked_mean_and_total_blockwise_equal_the_row_level_residuals(n, n_psu, zero, block,
+                                                                      seed):
+    """SE of a mean and a total on a raked clustered design (`Design.raked_unit_totals`, a
+    block at a time) vs `vcov_weighted` of the row-level scores, whose raking residuals
+    test_speed_paths checks against R's back-fitting loop."""
+    rng = np.random.default_rng(seed)
+    df = _frame(rng, n, n_psu, sort=bool(seed % 2), zero=zero)
+    if df["psu"].nunique() < 2 or df["ma"].nunique() < 3 or df["mb"].nunique() < 2:
+        return
+    s = sv.Survey.from_frame(df, weight="w", psu="psu")
+    r = sv.rake(s, targets={"ma": {"x": 0.2, "y": 0.3, "z": 0.5}, "mb": {"u": 0.4, "v": 0.6}})
+    design = Design.from_survey(r)
+    y = df["y"].to_numpy()
+    ok = ~np.isnan(y)
+    w = design.weights * ok
+    y0 = np.where(ok, y, 0.0)
+    W = w.sum()
+    m = (w @ y0) / W
+    want_mean = np.sqrt(design.vcov_weighted((w * (y0 - m) / W)[:, None])[0, 0])
+    want_total = np.sqrt(design.vcov_weighted((w * y0)[:, None])[0, 0])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_rows, "BLOCK", block)
+        got_mean, got_total = sv.mean(r, "y"), sv.total(r, "y")
+    np.testing.assert_allclose([got_mean.estimate, got_mean.se], [m, want_mean], rtol=1e-9)
+    np.testing.assert_allclose([got_total.estimate, got_total.se], [w @ y0, want_total],
+                               rtol=1e-9)

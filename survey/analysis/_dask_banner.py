@@ -105,10 +105,9 @@ def dask_banner(ds: DaskSurvey, rows: list[str], by: list[str], opts, *, weight,
     def counts(part):
         if not len(part):
             return None
-        w = None
-        if weighted:
-            w = ds.part_weights(part)
-            _check_weights(ds, part, w)
+        w = ds.part_weights(part)
+        _check_weights(ds, part, w)  # and the design columns: no missing stratum or PSU
+        w = w if weighted else None
         by_codes, items = coded(part)
         st = eng.count_stacked(items, eng.make_layout(by_codes, by_sizes, len(part)), w,
                                cells=True, w2cells=True)

@@ -153,6 +153,10 @@ def test_what_the_banner_refuses_on_dask(dask_client, data):
         sv.banner(dsk, rows=ROWS, by=["score"])
     with pytest.raises(AnalysisError, match=r"banner row variable 'nope' is not in the data"):
         sv.banner(dsk, rows=["nope"], by=BY)
+    holes = data.assign(psu=data["psu"].astype(float).where(data.index != 5))
+    unweighted = sv.Survey.from_dask(dd.from_pandas(holes, npartitions=3), psu="psu")
+    with pytest.raises(AnalysisError, match=r"design column 'psu' has a missing value"):
+        sv.banner(unweighted, rows=ROWS, by=BY)  # refused, not dropped
 
 
 def test_dask_rake_names_the_new_weight_as_in_memory(dask_client, data):

@@ -113,15 +113,17 @@ h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
 .sv-table tbody tr:nth-child(-n+3), .sv-table tbody tr:nth-last-child(-n+2) {
   break-before: avoid; page-break-before: avoid; }
 .sv-table .sv-notes { break-before: avoid; page-break-before: avoid; break-inside: avoid; }
-/* the codebook: readable column widths */
+/* the codebook: readable column widths; a 16-character variable name (bold) and
+   "select_multiple" fit their columns whole (they broke as "top_leader_year/s",
+   "select_multipl/e") */
 .jp-RenderedHTMLCommon .sv-codebook table { table-layout: fixed; width: 100%%; font-size: 8.5pt; }
-.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(1) { width: 16%%; }
-.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(2) { width: 32%%; }
-.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(3) { width: 14%%; }
+.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(1) { width: 18%%; }
+.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(2) { width: 28%%; }
+.jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(3) { width: 16%%; }
 .jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(4) { width: 26%%; }
 .jp-RenderedHTMLCommon .sv-codebook thead th:nth-child(5) { width: 12%%; }
 .jp-RenderedHTMLCommon .sv-codebook :is(td, th) { overflow-wrap: anywhere; text-align: left;
-  word-break: normal; }
+  word-break: normal; padding: 2px 4px; }
 /* code and the manifest in a monospace font */
 :root { --jp-code-font-family: 'DejaVu Sans Mono', 'Noto Sans Mono CJK SC', monospace; }
 .jp-RenderedHTMLCommon :is(pre, code), pre.sv-manifest {

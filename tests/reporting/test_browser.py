@@ -217,6 +217,29 @@ def test_report_pages_leave_no_large_white_gap(reports, name):
     assert not gaps, f"pages with more than {MAX_WHITE:.0%} white below the content: {gaps}"
 
 
+@needs_chromium
+@pytest.mark.parametrize("name", REPORTS)
+def test_no_page_ends_with_a_heading(reports, name):
+    """The last line of text on a page is never a heading (or the last line of one): a
+    heading prints with what it introduces."""
+    html, pdf = reports[name]
+    text = html.read_text(encoding="utf-8")
+    heads = {"".join(filter(str.isalnum, re.sub(r"<[^>]+>", "", h)))
+             for h in re.findall(r"<h[1-5][^>]*>(.*?)</h[1-5]>", text, flags=re.S)}
+    heads.discard("")
+    assert len(heads) > 5
+    layout = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                            text=True, check=True).stdout.split("\f")[:-1]
+    stranded = {}
+    for i, page in enumerate(layout[:-1]):
+        lines = ["".join(filter(str.isalnum, ln)) for ln in page.splitlines()]
+        lines = [ln for ln in lines if ln and not re.fullmatch(r"\d+", ln)]  # page number
+        last = lines[-1] if lines else ""
+        if last in heads or (len(last) >= 6 and any(h.endswith(last) for h in heads)):
+            stranded[i + 1] = last
+    assert not stranded, f"pages ending with a heading: {stranded}"
+
+
 # ---------------------------------------------------------------------------------------
 # JupyterLab
 

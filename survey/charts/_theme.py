@@ -198,10 +198,20 @@ def wrap_text(text: str, width: int = 24) -> str:
     total = text_width(text)
     if total <= width:
         return text
-    # balance the lines: as many lines as needed, each about equally long
+    # balance the lines: as many lines as needed, each about equally long; where breaking
+    # at words makes one line more than that, widen towards ``width`` until it does not
     n_lines = -(-total // width)
-    width = min(width, -(-total // n_lines) + 2)
-    # tokens: runs of non-space Latin characters stay together; CJK characters alone
+    tokens = _tokens(text)
+    target = min(width, -(-total // n_lines) + 2)
+    lines = _fill(tokens, target)
+    while len(lines) > n_lines and target < width:
+        target += 1
+        lines = _fill(tokens, target)
+    return "\n".join(lines)
+
+
+def _tokens(text: str) -> list[str]:
+    """Runs of non-space Latin characters stay together; CJK characters and spaces alone."""
     tokens: list[str] = []
     buf = ""
     for ch in text:
@@ -214,6 +224,11 @@ def wrap_text(text: str, width: int = 24) -> str:
             buf += ch
     if buf:
         tokens.append(buf)
+    return tokens
+
+
+def _fill(tokens: list[str], width: int) -> list[str]:
+    """Greedy lines of at most ``width`` columns (punctuation rules of :func:`wrap_text`)."""
     lines: list[str] = []
     cur = ""
     for tok in tokens:
@@ -237,4 +252,4 @@ def wrap_text(text: str, width: int = 24) -> str:
             cur += tok
     if cur.strip():
         lines.append(cur.rstrip())
-    return "\n".join(lines)
+    return lines

@@ -130,3 +130,25 @@ def test_a_five_point_scale_keeps_its_legend_in_one_row_within_the_figure(lang):
     assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:])), "keys not in one row"
     assert fig.get_tightbbox(r).width <= fig.get_figwidth() + 0.05
     _check_readable(fig, 4, scale, r)
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=st.lists(st.text(alphabet="abcdefgh", min_size=1, max_size=8), min_size=1,
+                      max_size=30), width=st.integers(10, 80))
+def test_balanced_wrapping_never_costs_a_line(words, width):
+    """wrap_text balances line lengths, but never uses more lines than filling each line up
+    to ``width`` would (a subtitle of two full lines was printed on three), keeps every line
+    within ``width`` and every word whole."""
+    from survey.charts._theme import _fill, _tokens, text_width
+
+    text = " ".join(words)
+    lines = ch.wrap_text(text, width).split("\n")
+    assert len(lines) <= len(_fill(_tokens(text), width))
+    assert all(text_width(line) <= width for line in lines)
+    assert " ".join(lines).split() == words
+
+
+def test_the_likert_subtitle_wraps_onto_two_lines_not_three():
+    sub = ("Sorted by the share right of the centre (towards “Strongly agree”), items as "
+           "answered; base: 120 respondents")  # 107 columns: two lines of at most 80
+    assert ch.wrap_text(sub, 80).count("\n") == 1

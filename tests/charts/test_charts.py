@@ -514,6 +514,7 @@ def test_likert_subtitle_names_the_plotted_side_not_agreement(survey_zh, languag
     base = {"en": "base", "zh-Hant": "樣本量", "zh-Hans": "样本量"}[language]
     sub = "".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))
                   if base in t.get_text())
+    sub = " ".join(sub.split())  # wherever the subtitle wraps
     assert right in sub
     for word in ("agreement", "positive", "認同", "认同", "正面"):
         assert word not in sub

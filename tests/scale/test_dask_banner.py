@@ -208,11 +208,10 @@ def test_templated_partitioned_parquet_banner_equals_in_memory(dask_client, tmp_
     dsk = sv.read_responses(folder, q, weight="w", psu="psu")
     mem = sv.read_responses(tmp_path / "all.parquet", q, weight="w", psu="psu")
     assert type(dsk).__name__ == "DaskSurvey" and len(mem.data) == 600
-    for lang in ("en", "zh-Hans"):  # zh-Hans: the data hold the English labels
-        a = sv.banner(mem, rows=["need"], by=["rank"], language=lang)
-        b = sv.banner(dsk, rows=["need"], by=["rank"], language=lang)
-        same_banner(a, b)
-        assert a.to_frame()["by_category"].isin(["Bureau", "局级"]).any()
+    # zh-Hans: the data hold the English labels (the template's default language)
+    a = sv.banner(mem, rows=["need"], by=["rank"], language="zh-Hans")
+    same_banner(a, sv.banner(dsk, rows=["need"], by=["rank"], language="zh-Hans"))
+    assert a.to_frame()["by_category"].isin(["局级"]).any()
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])

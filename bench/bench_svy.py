@@ -294,6 +294,9 @@ def run_ours(path: str, runs: int) -> dict:
         T["banner"] = _timeit(lambda: sv.banner(s, rows=rows, by=BANNER_BY, suppress_below=0),
                               max(3, runs // 2))
         res["cpu"]["banner"] = _timeit.cpu
+        res["memory"].update(_peak_memory(df, {"banner": (
+            lambda: sv.banner(s, rows=rows, by=BANNER_BY, suppress_below=0),
+            ["strata", "psu", "w", *rows, *BANNER_BY])}))
     s = raked = df = None  # free the Taylor data before the replicate file is read
     _ours_replicates(path, runs, res)
     _ = np

@@ -369,11 +369,10 @@ def _ours_replicates(path: str, runs: int, res: dict) -> dict:
             }))
 
     rep_tasks("")
-    if len(rdf) <= 2_000_000:  # the general path keeps a row-major copy of the weights
-        from survey.core import replicates
+    from survey.core import replicates
 
-        replicates.find_groups = lambda W, w: None  # as if the weights were row-specific
-        rep_tasks("_plain")
+    replicates.find_groups = lambda W, w: None  # as if the weights were row-specific
+    rep_tasks("_plain")
     return res
 
 

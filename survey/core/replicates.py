@@ -76,10 +76,8 @@ class Replicates:
         """(R x K) replicate totals ``sum_i W[i, r] x_i [cell_i == c]``: ``x`` (n,) values
         (default 1), ``cell`` (n,) codes in 0..K-1 (-1 = left out; default all 0).
 
-        One pass over the rows: a ``bincount`` to group x cell sums and a (G x R)' (G x K)
-        product when the replicates are grouped; otherwise one matrix-vector product, or with
-        cells one sparse (K x n) one-hot product with a row-major copy of the n x R matrix
-        (made once, then read once per call)."""
+        One pass over the rows: group x cell sums and a (G x R)' (G x K) product when the
+        replicates are grouped; otherwise one pass over the n x R matrix (`_plain_totals`)."""
         if self.factors is not None:
             return self.factors.T @ self._group_sums(x, cell, K)
         return self._plain_totals(*_masked(x, cell), K)
@@ -125,7 +123,7 @@ class Replicates:
         accs = [np.zeros(G * K) for _ in range(plain + squares)]
         for a in range(0, len(self.groups), _ROWS):
             rows = slice(a, a + _ROWS)
-            key = self.groups[rows] * K
+            key = self.groups[rows] if cell is None and K == 1 else self.groups[rows] * K
             b = self.base[rows]
             vals = ([b if x is None else b * x[rows]] if plain else []) + ([b * b] if squares
                                                                         else [])
@@ -141,20 +139,33 @@ class Replicates:
         return [acc.reshape(G, K) for acc in accs]
 
     def _plain_totals(self, x, cell, K: int) -> np.ndarray:
-        n = self.weights.shape[0]
-        if cell is None and K == 1:
-            return (self.weights.sum(0) if x is None else x @ self.weights)[:, None]
-        from scipy import sparse
+        """(R x K) totals read straight from the n x R matrix (never a copy of it): one
+        matrix-vector product per cell for K <= 3; otherwise, column-major (a DataFrame's
+        float block), per block of `_COLUMN_ROWS` rows one ``bincount`` per replicate column
+        (the block's codes stay in cache), and row-major one sparse (K x n) one-hot product."""
+        W = self.weights
+        n, R = W.shape
+        if K == 1:  # cells -1 already zeroed in x by _masked
+            return (W.sum(0) if x is None else x @ W)[:, None]
+        if cell is None:
+            cell = np.zeros(n, dtype=np.int64)
+        if K <= 3:
+            ones = np.ones(n) if x is None else x
+            return np.column_stack([np.where(cell == k, ones, 0.0) @ W for k in range(K)])
+        if W.flags.c_contiguous:
+            from scipy import sparse
 
-        data = np.ones(n) if x is None else np.asarray(x, dtype=float)
-        idx = np.zeros(n, dtype=np.int64) if cell is None else cell
-        S = sparse.csc_matrix((data, idx, np.arange(n + 1)), shape=(K, n))
-        return np.asarray(S @ self._row_major).T
-
-    @functools.cached_property
-    def _row_major(self) -> np.ndarray:
-        """The weights as one C-contiguous matrix (made once, for row-wise products)."""
-        return np.ascontiguousarray(self.weights)
+            data = np.ones(n) if x is None else np.asarray(x, dtype=float)
+            S = sparse.csc_matrix((data, cell, np.arange(n + 1)), shape=(K, n))
+            return np.asarray(S @ W).T
+        out = np.zeros((R, K))
+        for a in range(0, n, _COLUMN_ROWS):
+            rows = slice(a, a + _COLUMN_ROWS)
+            c, xb = cell[rows], None if x is None else x[rows]
+            for r in range(R):
+                col = W[rows, r]
+                out[r] += np.bincount(c, weights=col if xb is None else col * xb, minlength=K)
+        return out
 
     def var(self, thetas: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """R ``svrVar``: ``thetas`` (R x k) replicate estimates, ``theta`` (k,) full sample."""
@@ -365,6 +376,7 @@ def build_replicates(data: pd.DataFrame, spec: ReplicateSpec, weights: np.ndarra
 
 
 _ROWS = 1 << 16  # rows per block of a blocked pass over the rows (temporaries of 512 kB)
+_COLUMN_ROWS = 1 << 18  # rows per block of the per-column bincounts (codes of 2 MB, reused)
 _GROUP_TOL = 1e-14  # relative: a few units in the last place of each replicate weight
 _BLOCK = 2048  # rows per block when checking the n x R matrix (temporaries stay in cache)
 

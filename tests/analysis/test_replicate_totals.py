@@ -111,6 +111,7 @@ def test_totals_equal_the_definition(seed, K, G, R, with_x, with_cell, block):
     # block: rows per block of the blocked passes (small ones: many blocks on small data)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rmod, "_ROWS", block)
+        mp.setattr(rmod, "_COLUMN_ROWS", block)
         _check_totals(seed, K, G, R, with_x, with_cell)
 
 
@@ -131,10 +132,13 @@ def _check_totals(seed, K, G, R, with_x, with_cell):
     Z[np.flatnonzero(keep), c[keep]] = (np.ones(n) if x is None else x)[keep]
     expected = W.T @ Z
     plain = Replicates(weights=W, scale=1.0, rscales=np.ones(R), mse=False, type="other")
+    # column-major, as a DataFrame's float block: per-column bincounts by block of rows
+    plain_f = Replicates(weights=np.asfortranarray(W), scale=1.0, rscales=np.ones(R),
+                         mse=False, type="other")
     grouped = Replicates(weights=W, scale=1.0, rscales=np.ones(R), mse=False, type="other",
                          groups=groups, factors=factors, base=w)
     tol = 1e-12 * np.abs(W).sum()
-    for rep in (plain, grouped):
+    for rep in (plain, plain_f, grouped):
         got = rep.totals(x, cell, Kc)
         assert got.shape == (R, Kc)
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=tol)

@@ -83,6 +83,9 @@ h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
 @media print {
   main { max-width: none; }
   .jp-Cell-inputWrapper, .jp-Cell-outputWrapper { display: block; }
+  /* an image is never taller than the page body: Chromium cuts off what does not fit a
+     page. Our charts are sized from their content and stay well below this. */
+  .jp-OutputArea-output img { max-height: 245mm; object-fit: contain; }
 }
 /* tables fit the page: no sideways scrolling (a printed scrollbar, a cut last column), cells
    wrap; tables with many columns get a smaller font */

@@ -158,3 +158,32 @@ def test_a_table_introduction_is_not_split_from_its_heading_or_itself(monkeypatc
     pages = _pages(_blocks(monkeypatch, build), tmp_path)
     where = {w: _page_of(pages, w) for w in ("Cross-tabulations", "FIRST", "LAST.", "row03")}
     assert len(set(where.values())) == 1, where
+
+
+def test_an_image_taller_than_the_page_prints_whole_and_undistorted(tmp_path):
+    """A figure taller than the page body (a user's own chart in a report notebook) is scaled
+    down to fit one page, keeping its proportions, instead of being cut at the page foot."""
+    import base64
+
+    import nbformat
+    import numpy as np
+    from PIL import Image
+
+    svg = (b"<svg xmlns='http://www.w3.org/2000/svg' width='600' height='1800'>"
+           b"<rect width='600' height='1800' fill='#333'/></svg>")
+    img = f"<img alt='tall' src='data:image/svg+xml;base64,{base64.b64encode(svg).decode()}'>"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["survey"] = {"language": "en", "title": "Tall"}
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": img})]
+    nb.cells = [cell]
+    html, _ = exporters.SurveyHTMLExporter().from_notebook_node(nb)
+    pdf = tmp_path / "tall.pdf"
+    pdf.write_bytes(exporters.chromium_print(html, chromium=exporters.find_chromium()))
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", str(pdf), str(tmp_path / "p")],
+                   check=True)
+    pages = sorted(tmp_path.glob("p-*.png"))
+    assert len(pages) == 1
+    dark = np.argwhere(np.asarray(Image.open(pages[0]).convert("L")) < 100)
+    (y0, x0), (y1, x1) = dark.min(axis=0), dark.max(axis=0)
+    assert (y1 - y0 + 1) / (x1 - x0 + 1) == pytest.approx(3.0, rel=0.05)  # 600 x 1800

@@ -23,7 +23,8 @@ from . import _banner_taylor as tay
 if TYPE_CHECKING:  # pragma: no cover
     from ._banner_table import _Ctx, _Table
 
-__all__ = ["_design_cov", "_run_tests", "delta_prop_covs", "replicate_prop_covs"]
+__all__ = ["_design_cov", "_run_tests", "delta_prop_covs", "replicate_prop_covs",
+           "srs_prop_covs"]
 
 #: Threads for the one-stage design-based letters (questions in parallel), and the number of
 #: rows from which they are used.
@@ -54,12 +55,7 @@ def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs
             mem_a, starts = tab.mem
             R = rows_p.size
             if srs is not None:
-                item_of = np.searchsorted(st.offs, mem_a, side="right") - 1
-                P = tab.nw[rows_p] / (BW := tab.base_w[tab.q[rows_p]])
-                W2in = np.add.reduceat(st.w2cells[mem_a], starts, axis=0)
-                W2tot = st.w2[item_of[starts]]
-                var = srs * (W2in * (1 - P) ** 2 + P**2 * (W2tot - W2in)) / BW**2
-                out["prop"] = [_diag_cov(var[:, g]) for g in groups]
+                out["prop"] = srs_prop_covs(tab, st, srs, groups)
             elif not design.calibration and not design._rows_are_units:
                 _, r_item, _, code_of = _prop_row_index(tab, st)
                 ul = tay.unit_layout(design)
@@ -107,6 +103,21 @@ def _replicate_cov(tab: _Table, specs, items, s, layout, st, design, groups) -> 
         if covs is not None:
             out["mean"] = covs
     return out
+
+
+def srs_prop_covs(tab: _Table, st, srs: float, groups) -> list[np.ndarray]:
+    """Per banner variable the (rows, kb, kb) covariance of the tested rows' column
+    proportions under a weights-only design with variance factor ``srs``
+    (`Design.srs_scale`), from the per-cell sums of squared weights alone (see
+    `_design_cov`): diagonal, the columns of a banner variable being disjoint domains."""
+    mem_a, starts = tab.mem
+    rows_p = tab.prop_rows
+    item_of = np.searchsorted(st.offs, mem_a, side="right") - 1
+    P = tab.nw[rows_p] / (BW := tab.base_w[tab.q[rows_p]])
+    W2in = np.add.reduceat(st.w2cells[mem_a], starts, axis=0)
+    W2tot = st.w2[item_of[starts]]
+    var = srs * (W2in * (1 - P) ** 2 + P**2 * (W2tot - W2in)) / BW**2
+    return [_diag_cov(var[:, g]) for g in groups]
 
 
 def delta_prop_covs(T: np.ndarray, V: np.ndarray, M: np.ndarray) -> np.ndarray:

@@ -105,18 +105,19 @@ def dask_banner(ds: DaskSurvey, rows: list[str], by: list[str], opts, *, weight,
     def counts(part):
         if not len(part):
             return None
-        w = ds.part_weights(part)
-        _check_weights(ds, part, w)  # and the design columns: no missing stratum or PSU
-        w = w if weighted else None
+        w0 = ds.part_weights(part)
+        _check_weights(ds, part, w0)  # and the design columns: no missing stratum or PSU
+        w = w0 if weighted else None
         by_codes, items = coded(part)
         st = eng.count_stacked(items, eng.make_layout(by_codes, by_sizes, len(part)), w,
                                cells=True, w2cells=True)
         units = len(unit_codes(part, keys)[1]) if keys else 0
-        return (st.n, st.nw, st.w2, st.n_base, st.w2cells), (len(part), units)
+        return (st.n, st.nw, st.w2, st.n_base, st.w2cells), (len(part), units,
+                                                              int(np.count_nonzero(w0)))
 
     keys = unit_keys(ds.design) if ds.design.psu else []
     cols = _columns(ds, rows, by, infos)
-    sums, (n, batch) = map_reduce(ds, counts, functools.partial(_add, ds=ds), cols)
+    sums, (n, batch, nonzero) = map_reduce(ds, counts, functools.partial(_add, ds=ds), cols)
     ks = np.array([k for _, k in items0], dtype=np.int64)
     st = eng.Stacked(*sums[:4], np.r_[0, np.cumsum(ks + 1)[:-1]].astype(np.int64), sums[4])
     layout = eng.make_layout([np.zeros(0, dtype=np.int8) for _ in by], by_sizes, 0)
@@ -132,7 +133,7 @@ def dask_banner(ds: DaskSurvey, rows: list[str], by: list[str], opts, *, weight,
     tab.lazy_n = _LazyN(None, layout, st.n, tab.mem, tab.prop_rows, tab.base_n[tab.q])
     dcov = None
     if design:
-        dcov, ctx.degf = _design_cov(ds, ctx, tab, st, ks, coded, cols, batch)
+        dcov, ctx.degf = _design_cov(ds, ctx, tab, st, ks, coded, cols, batch, n, nonzero)
     return _finish(ctx, tab, dcov, ds, n, False, title=title, preset=preset,
                    base_returned=base_returned, suppress_below=suppress_below, language=lang)
 
@@ -235,8 +236,9 @@ def _check_weights(ds: DaskSurvey, part: pd.DataFrame, w: np.ndarray) -> None:
 
 
 def _add(results: list, ds: DaskSurvey):
-    """Sum the partitions' (arrays, (rows, PSUs)) results (empty partitions give None);
-    the rows, and the most cells a pass of the design-based letters may take."""
+    """Sum the partitions' (arrays, (rows, PSUs, rows of non-zero weight)) results (empty
+    partitions give None); the rows, the most cells a pass of the design-based letters may
+    take, and the rows of non-zero weight."""
     results = [r for r in results if r is not None]
     if not results:
         raise AnalysisError("banner: the data have no rows")
@@ -246,7 +248,8 @@ def _add(results: list, ds: DaskSurvey):
         cells = TASK_NUMBERS // max(rows)
     else:  # the PSU totals of every partition, on the client
         cells = CLIENT_NUMBERS // max(sum(r[1][1] for r in results), 1)
-    return arrays, (int(sum(rows)), int(min(max(cells, 1), BATCH_CELLS)))
+    return arrays, (int(sum(rows)), int(min(max(cells, 1), BATCH_CELLS)),
+                    int(sum(r[1][2] for r in results)))
 
 
 # --- design-based letters -----------------------------------------------------------------
@@ -280,9 +283,16 @@ def _cells(block, by_codes, items):
     return np.where(ok, bc, -1), codes
 
 
-def _design_cov(ds: DaskSurvey, ctx, tab, st, ks, coded, cols, batch: int):
+def _design_cov(ds: DaskSurvey, ctx, tab, st, ks, coded, cols, batch: int, n: int,
+                nonzero: int):
     """``({"prop": covs, "mean": covs}, degf)`` as `_banner_letters._design_cov` gives them
-    in memory (covs: per banner variable (rows, kb, kb))."""
+    in memory (covs: per banner variable (rows, kb, kb)). A weights-only design (one
+    stratum of rows, no fpc, no raking) takes the proportions' closed form from the counted
+    sums of squared weights (`srs_prop_covs`, factor ``n / (n - 1)``, as `Design.srs_scale`
+    in memory): only Likert means need a pass of their own. The df is R's ``degf``: units
+    minus strata among the rows of non-zero weight, as in memory."""
+    from ._banner_letters import srs_prop_covs
+
     groups = [np.flatnonzero(ctx.col_by == b) for b in range(ctx.n_by)]
     blocks, n_mean = _blocks(tab, st, ks, groups)
     out: dict = {}
@@ -290,8 +300,17 @@ def _design_cov(ds: DaskSurvey, ctx, tab, st, ks, coded, cols, batch: int):
         out["prop"] = [np.full((tab.prop_rows.size, g.size, g.size), np.nan) for g in groups]
     if n_mean:
         out["mean"] = [np.full((n_mean, g.size, g.size), np.nan) for g in groups]
+    d = ds.design
+    srs = (d.replicates is None and not ds.raking and not d.psu and d.strata is None
+           and not d.fpc)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if ds.design.replicates is not None:
+        if srs and tab.prop_rows.size:
+            out["prop"] = srs_prop_covs(tab, st, n / (n - 1), groups)
+        if srs and not n_mean:
+            return out, nonzero - 1
+        if srs:
+            blocks = [blk for blk in blocks if blk[0] == "mean"]
+        if d.replicates is not None:
             degf = _replicate_covs(ds, tab, _batches(blocks, BATCH_CELLS), blocks, coded,
                                    cols, out)
         else:
@@ -351,7 +370,8 @@ def _taylor_covs(ds, tab, st, batching, blocks, groups, coded, cols, out) -> flo
                     val[:, m] = w * (codes[m] + 1.0 - ybar[cell])
             return col, val
 
-        V, _, whole = score_vcov(ds, score, int(offs[-1]), cols, None, 1)
+        V, dfs, _ = score_vcov(ds, score, int(offs[-1]), cols, None, 1)
+        whole = dfs[0]  # units - strata among the rows of non-zero weight (R degf)
         for m, j in enumerate(batch):
             kind, b, it, idx, rows_or_r, k, kb = blocks[j]
             Vb = V[offs[m]:offs[m + 1], offs[m]:offs[m + 1]]
@@ -364,8 +384,8 @@ def _taylor_covs(ds, tab, st, batching, blocks, groups, coded, cols, out) -> flo
                 S = tab.nw[rows_or_r, g]
                 out["mean"][b][idx] = Vb / np.outer(S, S)
     if whole is None:  # nothing to test: the df alone
-        _, _, whole = score_vcov(ds, lambda p: (np.full(len(p), -1), np.zeros(len(p))), 1,
-                                 cols, None, 1)
+        whole = score_vcov(ds, lambda p: (np.full(len(p), -1), np.zeros(len(p))), 1, cols,
+                           None, 1)[1][0]
     return whole
 
 

@@ -45,6 +45,7 @@ def make(n=900, seed=3):
         "region": np.where(rng.random(n) < 0.5, "north", "south"),  # text: distinct values
         "score": rng.normal(size=n),
     })
+    df.loc[(psu == 7) | (rng.random(n) < 0.02), "w"] = 0.0  # R degf counts non-zero weights
     for option in "abc":  # a multiple-response question, some answers missing
         chosen = pd.array(rng.random(n) < 0.3 + 0.3 * (eff > 0), dtype="boolean")
         chosen[rng.random(n) < 0.1] = pd.NA

@@ -291,7 +291,7 @@ def _mean_pass(design: Design, Y0: np.ndarray, wk: np.ndarray, kk, inkey, all_in
     n, k = Y0.shape
     one = kk is None
     n_units = len(design.stages[-1].stratum)
-    Wt = float(wk.sum())
+    Wt = design.weight_total if all_in else float(wk.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         c = (wk @ Y0) / Wt if Wt != 0 else np.zeros(k)
     Twy = np.zeros((k, n_units * D))
@@ -299,7 +299,8 @@ def _mean_pass(design: Design, Y0: np.ndarray, wk: np.ndarray, kk, inkey, all_in
     Tw = None if one else np.zeros(n_units * D)
     positive = design.weights_positive
     cnt = np.zeros(D) if positive or one else np.zeros(n_units * D)
-    for sl, lo, hi, idx in design.unit_blocks(D):
+    segments = design.unit_segments() if one else None  # rows grouped by PSU: reduceat
+    for sl, lo, hi, idx in design.unit_blocks(D) if segments is None else segments:
         w = wk[sl]
         size = (hi - lo) * D
         if not one:
@@ -315,7 +316,8 @@ def _mean_pass(design: Design, Y0: np.ndarray, wk: np.ndarray, kk, inkey, all_in
         for j in range(k):
             yc = Y0[sl, j] - c[j]
             wy = w * yc
-            Twy[j, lo * D:hi * D] += np.bincount(idx, weights=wy, minlength=size)
+            Twy[j, lo * D:hi * D] += (np.bincount(idx, weights=wy, minlength=size)
+                                      if segments is None else np.add.reduceat(wy, idx))
             if one:
                 ss[j, 0] += wy @ yc
             else:
@@ -686,11 +688,12 @@ def design_summary(survey: Survey, design: Design | None = None) -> str:
 
 def _finish(statistic: str, var: str, rows: list[dict], *, by: str | None, confidence: float,
             vcov, notes: list[str]) -> Estimate:
-    table = pd.DataFrame(rows)
-    front = ["var"] + [c for c in ("by", "by_category", "category", "quantile") if c in table.columns]
+    keys = dict.fromkeys(k for r in rows for k in r)  # columns in order, built once
+    front = ["var"] + [c for c in ("by", "by_category", "category", "quantile") if c in keys]
     rest = ["estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "n_weighted", "n_effective"]
-    table = table[front + [c for c in rest if c in table.columns]]
-    return Estimate(statistic=statistic, var=var, table=table.reset_index(drop=True), by=by,
+    table = pd.DataFrame({c: [r.get(c, np.nan) for r in rows]
+                          for c in front + [c for c in rest if c in keys]})
+    return Estimate(statistic=statistic, var=var, table=table, by=by,
                     confidence=confidence, vcov=vcov, notes=tuple(notes))
 
 

@@ -356,6 +356,32 @@ class Design:
             lo = int(cl[a])
             yield slice(a, b), lo, int(cl[b - 1]) + 1, cl[a:b] - lo
 
+    def unit_segments(self):
+        """Like `unit_blocks` with one key, for rows grouped by unit only (else ``None``):
+        yields ``(rows, lo, hi, offsets)``, ``offsets`` where each unit ``lo .. hi - 1``
+        starts within the block, so the block's sums per unit are one sequential
+        ``np.add.reduceat(values, offsets)`` (no per-row unit codes are read)."""
+        starts = self._unit_starts
+        n_units, n = len(self.stages[-1].stratum), len(self.weights)
+        if starts is None or len(starts) != n_units:
+            return None
+
+        def blocks():
+            for a in range(0, n, _rows.BLOCK):
+                b = min(a + _rows.BLOCK, n)
+                lo = int(np.searchsorted(starts, a, "right")) - 1
+                hi = int(np.searchsorted(starts, b - 1, "right"))
+                off = starts[lo:hi] - a
+                off[0] = 0  # the first unit may have begun in the block before
+                yield slice(a, b), lo, hi, off
+
+        return blocks()
+
+    @functools.cached_property
+    def weight_total(self) -> float:
+        """Sum of the weights."""
+        return float(self.weights.sum())
+
     def raked_unit_totals(self, scores, k: int) -> np.ndarray | None:
         """Unit totals (units x k) of the raking residuals of weighted values, without an
         n-length array: ``scores(rows, first)`` gives the (rows x k) weighted values of a

@@ -126,7 +126,7 @@ def moment(kind: str, ds: DaskSurvey, var: str, *, by, confidence, na_rm, langua
     if ds.design.replicates is not None:
         V, dfs, whole = _replicate_moment(ds, kind, var, dcode, D, cols, est[:, 0])
     else:
-        V, dfs, whole = score_vcov(ds, score, D, cols, domain, D)
+        V, dfs, whole = score_vcov(ds, score, D, cols, domain, D, whole="nonzero")
     if by is not None:  # R confint(svyby(...), df = degf(design)): the design's one df
         dfs = np.full(D, float(whole))
     lin = _Lin(est, V, W, nobs, s2)

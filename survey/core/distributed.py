@@ -314,9 +314,10 @@ def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], tuple[np.ndarray,
                k: int, columns: Sequence[str],
                domain: Callable[[pd.DataFrame], np.ndarray] | None = None, D: int = 1,
                transform: Callable[[np.ndarray], np.ndarray] | None = None,
-               matrix: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
+               matrix: bool = False, whole: str = "all") -> tuple[np.ndarray, np.ndarray, float]:
     """Covariance of the totals of the weighted scores, as `Design.vcov_weighted` with
-    calibration, the design df per domain and the df of the whole design (#PSU - #strata).
+    calibration, the design df per domain and the df of the whole design (#PSU - #strata;
+    ``whole="nonzero"``: among the rows of non-zero weight, R ``degf``).
 
     ``score(part)`` gives each row's one non-zero score column and value ``(col, val)``
     (``col`` -1: none), or (rows x m) arrays for m distinct non-zero columns per row; the
@@ -351,8 +352,8 @@ def score_vcov(ds: DaskSurvey, score: Callable[[pd.DataFrame], tuple[np.ndarray,
     spec = ds.design
     if spec.psu:
         sparse = None if ds.raking or matrix else score
-        return _psu_vcov(ds, final, k, cols, domain, D, sparse, transform)
-    return _row_unit_vcov(ds, final, k, cols, domain, D)
+        return _psu_vcov(ds, final, k, cols, domain, D, sparse, transform, whole)
+    return _row_unit_vcov(ds, final, k, cols, domain, D, whole)
 
 
 def _flat_scores(col: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -413,7 +414,7 @@ def _raking_shifts(ds, score, k, cols):
     return out
 
 
-def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None):
+def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None, whole="all"):
     from .design import build_design
 
     spec = ds.design
@@ -428,7 +429,7 @@ def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None):
         unit, first = unit_codes(part, keys)
         uniq = part.iloc[first][carried].reset_index(drop=True)
         U = len(uniq)
-        sums = np.empty((U, k + D))
+        sums = np.empty((U, k + D + 1))
         if sparse is not None:  # one bincount over unit x score column
             col, val = _flat_scores(*sparse(part))
             ok = col >= 0
@@ -439,13 +440,14 @@ def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None):
             for j in range(k):
                 sums[:, j] = np.bincount(unit, weights=x[:, j], minlength=U)
         cnt = np.bincount(unit[nz] * D + d[nz], minlength=U * D).reshape(U, D)
-        sums[:, k:] = cnt
+        sums[:, k:k + D] = cnt
+        sums[:, -1] = np.bincount(unit[w != 0], minlength=U)  # in any domain
         return uniq, sums
 
     def combine(results):
         uniq = pd.concat([r[0] for r in results], ignore_index=True)
         code, first = unit_codes(uniq, keys)
-        out = np.zeros((len(first), k + D))
+        out = np.zeros((len(first), k + D + 1))
         np.add.at(out, code, np.concatenate([r[1] for r in results]))
         return uniq.iloc[first].reset_index(drop=True), out
 
@@ -460,17 +462,17 @@ def _psu_vcov(ds, final, k, cols, domain, D, sparse=None, transform=None):
     T = tab[:, :k]
     if sparse is not None and transform is not None:
         T = transform(T)
-    present = tab[:, k:] > 0
-    V = _domain_psu_vcov(design, T, present, D, k)
+    present = tab[:, k:] > 0  # per domain, and (last) any row of non-zero weight
+    V = _domain_psu_vcov(design, T, present[:, :D], D, k)
     st = design.stages[0]
     up = np.arange(len(T))
     for later in reversed(design.stages[1:]):  # units of the last stage -> stage-1 PSUs
         up = later.parent[up]
-    dfs = np.empty(D)
-    for j in range(D):
+    dfs = np.empty(D + 1)
+    for j in range(D + 1):
         c1 = np.unique(up[present[:, j]])
         dfs[j] = float(len(c1) - len(np.unique(st.stratum[c1])))
-    return V, dfs, float(design.n_psu - design.n_strata)
+    return V, dfs[:D], dfs[D] if whole == "nonzero" else float(design.n_psu - design.n_strata)
 
 
 def unit_keys(spec: DesignSpec) -> list[str]:
@@ -505,7 +507,7 @@ def _domain_psu_vcov(design, T, present, D, k):
     return V
 
 
-def _row_unit_vcov(ds, final, k, cols, domain, D):
+def _row_unit_vcov(ds, final, k, cols, domain, D, whole="all"):
     """Rows as their own units: per stratum ``(1 - n_h/N_h) n_h/(n_h-1)`` times the centred
     cross-products (``N_h`` from the fpc, one value per stratum; no fpc: the factor is 1)."""
     strata = ds.design.strata
@@ -526,7 +528,8 @@ def _row_unit_vcov(ds, final, k, cols, domain, D):
             m = xi.mean(0)
             dev = xi - m
             nd = np.bincount(d[idx][nz[idx] & (d[idx] >= 0)], minlength=D)
-            out[key] = (float(len(xi)), m, dev.T @ dev, nd, f[idx].min(), f[idx].max())
+            out[key] = (float(len(xi)), m, dev.T @ dev, nd, f[idx].min(), f[idx].max(),
+                        float(np.count_nonzero(nz[idx])))
         return out
 
     def combine(results):
@@ -542,10 +545,13 @@ def _row_unit_vcov(ds, final, k, cols, domain, D):
     V = np.zeros((k, k))
     n_units = np.zeros(D)
     n_strata = np.zeros(D)
-    n_rows = 0.0
+    n_rows = n_nonzero = strata_nonzero = 0.0
     for key, vals in groups.items():
         n, mean, M = _chan([(v[0], v[1], v[2]) for v in vals])
         n_rows += n
+        nzh = sum(v[6] for v in vals)
+        n_nonzero += nzh
+        strata_nonzero += nzh > 0
         nd = sum(v[3] for v in vals)
         n_units += nd
         n_strata += nd > 0
@@ -564,7 +570,8 @@ def _row_unit_vcov(ds, final, k, cols, domain, D):
                                     "rows as units; use 'adjust', 'remove' or 'certainty'.")
             continue
         V += M * (fc * n / (n - 1))
-    return V, (n_units - n_strata).astype(float), float(n_rows - len(groups))
+    all_df = n_nonzero - strata_nonzero if whole == "nonzero" else n_rows - len(groups)
+    return V, (n_units - n_strata).astype(float), float(all_df)
 
 
 def _stratum_fpc(groups: dict, col: str | None) -> dict:

@@ -234,3 +234,14 @@ def test_any_partitioning_gives_the_in_memory_banner(seed, parts, kind):
         np.testing.assert_allclose(fb[col].to_numpy(float), fa[col].to_numpy(float),
                                    rtol=RTOL, atol=1e-12, err_msg=col)
     assert (fa["sig_letters"] == fb["sig_letters"]).all() and a.notes == b.notes
+
+
+@pytest.mark.parametrize("kind", ["clusters", "strata_rows"])
+def test_mean_by_domain_df_counts_only_rows_of_nonzero_weight(dask_client, data, kind):
+    """R ``confint(svyby(...), df = degf(design))``: degf counts the PSUs (rows) of non-zero
+    weight, as in memory; the data hold a PSU of zero weight (Dask counted it before)."""
+    mem, dsk = pair(data, DESIGNS[kind])
+    a, b = sv.mean(mem, "score", by="g").to_frame(), sv.mean(dsk, "score", by="g").to_frame()
+    assert (data["w"] == 0).any() and a["df"].tolist() == b["df"].tolist()
+    for col in ("estimate", "se", "ci_low", "ci_high"):
+        np.testing.assert_allclose(b[col], a[col], rtol=RTOL, err_msg=col)

@@ -7,7 +7,10 @@ and list indices) to ``(line, column)``, both 1-based. Syntax errors become a
 
 from __future__ import annotations
 
+import pickle
 import re
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import yaml
@@ -129,8 +132,35 @@ def _hint(exc: yaml.MarkedYAMLError, text: str) -> str:
     return general
 
 
+#: documents read lately, as pickles of (data, marks, duplicates): a template and its
+#: blocks are read again and again in one process (tests, a report kernel, the entry app)
+_READ: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+_READ_MAX = 64
+_READ_LOCK = threading.Lock()
+
+
 def read_yaml(text: str, file: str) -> tuple[Any, Marks, list]:
-    """Parse YAML ``text``; returns (data, marks, duplicate keys as [(path, (line, col))])."""
+    """Parse YAML ``text``; returns (data, marks, duplicate keys as [(path, (line, col))]).
+
+    A document read before in this process is not parsed again: its result is kept as a
+    pickle, so every caller gets its own fresh copy (the data are plain YAML values)."""
+    key = (file, text)
+    with _READ_LOCK:  # the entry app judges forms in threads
+        kept = _READ.get(key)
+        if kept is not None:
+            _READ.move_to_end(key)
+    if kept is not None:
+        return pickle.loads(kept)
+    result = _parse(text, file)
+    kept = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    with _READ_LOCK:
+        _READ[key] = kept
+        if len(_READ) > _READ_MAX:
+            _READ.popitem(last=False)
+    return result
+
+
+def _parse(text: str, file: str) -> tuple[Any, Marks, list]:
     loader = None
     try:
         loader = CoreLoader(text)

@@ -93,3 +93,20 @@ def test_to_yaml_round_trips_words_yaml11_would_change(tmp_path):
     out = tmp_path / "back.yaml"
     q.to_yaml(out)
     assert load_questionnaire(out) == q
+
+
+def test_a_document_read_again_comes_back_equal_and_independent():
+    from survey.questionnaire._yaml import read_yaml
+
+    text = HEAD + "items:\n  - {name: a, type: text, label: {en: A}}\n  - {name: b, type: text}\n"
+    first = read_yaml(text, "t.yaml")
+    first[0]["items"][0]["name"] = "changed"  # a caller may change what it was given
+    first[1][("items",)] = (99, 99)
+    again = read_yaml(text, "t.yaml")
+    assert again[0]["items"][0]["name"] == "a" and again[1][("items",)] != (99, 99)
+    assert again == read_yaml(text + "\n", "t.yaml")  # a different text is parsed afresh
+    refused = r"u\.yaml, line 2, column 1: the file is not valid YAML"
+    with pytest.raises(QuestionnaireError, match=refused):
+        read_yaml("a: [1\n", "u.yaml")
+    with pytest.raises(QuestionnaireError, match=refused):  # a refusal is not remembered
+        read_yaml("a: [1\n", "u.yaml")

@@ -9,11 +9,18 @@ sum_h s_h sum_(u in h) (Z_ur - Zbar_hr)(Z_ur - Zbar_hr)'`` with ``s_h = (1 - f_h
 (n_h - 1)``.
 
 Everything here comes from the unit x category x column totals ``T`` of one question and
-one banner variable: one ``numpy.bincount`` over the rows (the units numbered grouped by
-stratum, so every stratum is a contiguous block), then per stratum block one centring and
-scaling by ``sqrt(s_h)``, and all the rows' (kb x kb) covariances in one batched matrix
-product. :func:`unit_totals` is that sufficient statistic on its own, the seam at which a
-partitioned (Dask) backend can add the totals of its partitions before the variance.
+one banner variable (the units numbered grouped by stratum, so every stratum is a
+contiguous block): one scatter of the rows' weights (``np.add.at`` into a reused table, the
+int64 keys built a cache-sized chunk of rows at a time), then the scores ``Z`` in place and
+each row's kb x kb cross-products by matrix-vector products over the units. When no
+stratum is sampled completely the weights are scaled by ``sqrt(s_h)`` once per design
+(:func:`scaled_weights`), so the totals are born scaled and the stratum centring is a
+kb x kb correction (:func:`_scaled_row_covs`); otherwise each stratum block is centred and
+scaled (:func:`_row_covs`). The cost is one pass over the rows per question x banner
+variable (reading the 1-byte codes, 4-byte column keys and the weights) plus a few over
+the 50,000 x k x kb table. :func:`unit_totals` is the sufficient statistic on its own, the
+seam at which a partitioned (Dask) backend can add the totals of its partitions before the
+variance (:func:`covs_from_totals`).
 """
 
 from __future__ import annotations

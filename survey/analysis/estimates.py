@@ -378,8 +378,9 @@ def _linearize_calibrated(design: Design, Y0, inkey, wk, kk, D: int, kind: str) 
     n, k = Y0.shape
     one = kk is None
     if one:
-        W = np.array([wk.sum()])
-        nobs = np.array([float(np.count_nonzero(wk))])
+        every = wk is design.weights  # every row in: the design's cached total and count
+        W = np.array([design.weight_total if every else wk.sum()])
+        nobs = np.array([float(design.nonzero_weights if every else np.count_nonzero(wk))])
         sums = (wk @ Y0)[None, :]
         got = _raked_one_domain(design, Y0, wk, W, nobs, sums, kind)
         if got is not None:

@@ -72,21 +72,35 @@ def weight_summary(w: np.ndarray) -> tuple[dict, float, float, float]:
     (no n-length temporary)."""
     n = len(w)
     total = float(w.sum())
-    mean = total / n if n else math.nan
-    ss = sq = 0.0
-    lo, hi = math.inf, -math.inf
+    stats = WeightStats(total / n if n else math.nan)
     for a in range(0, n, _rows.BLOCK):
-        b = w[a:a + _rows.BLOCK]
-        d = b - mean
-        ss += float(d @ d)
-        sq += float(b @ b)
-        lo, hi = min(lo, float(b.min())), max(hi, float(b.max()))
-    sd = math.sqrt(ss / n) if n else math.nan
-    summary = {"min": lo if n else math.nan, "max": hi if n else math.nan,
-               "mean": mean, "sum": total, "cv": sd / mean if mean else math.nan}
-    deff = n * sq / total**2 if total else math.nan
-    neff = n / deff if deff else math.nan
-    return summary, deff, neff, 1 / deff if deff else math.nan
+        stats.add(w[a:a + _rows.BLOCK])
+    return stats.summary(n, total)
+
+
+class WeightStats:
+    """Sums for `weight_summary` collected a block of weights at a time: squares about a
+    known ``mean`` (the population sd), squares, min and max."""
+
+    def __init__(self, mean: float):
+        self.mean, self.ss, self.sq = mean, 0.0, 0.0
+        self.lo, self.hi = math.inf, -math.inf
+
+    def add(self, b: np.ndarray) -> None:
+        d = b - self.mean
+        self.ss += float(d @ d)
+        self.sq += float(b @ b)
+        self.lo, self.hi = min(self.lo, float(b.min())), max(self.hi, float(b.max()))
+
+    def summary(self, n: int, total: float) -> tuple[dict, float, float, float]:
+        """`weight_summary`'s result from the sums of ``n`` weights totalling ``total``."""
+        mean = self.mean
+        sd = math.sqrt(self.ss / n) if n else math.nan
+        summary = {"min": self.lo if n else math.nan, "max": self.hi if n else math.nan,
+                   "mean": mean, "sum": total, "cv": sd / mean if mean else math.nan}
+        deff = n * self.sq / total**2 if total else math.nan
+        neff = n / deff if deff else math.nan
+        return summary, deff, neff, 1 / deff if deff else math.nan
 
 
 # ---------------------------------------------------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ..core import _rows
 from ..core._rows import bincount as row_bincount
 from ..core._rows import combine_codes, small_int, take
 from ..core.design import CalibrationStep, split_cell_keys
@@ -17,6 +19,7 @@ from ..core.survey import Survey
 from ..errors import ConvergenceWarning, WeightingError
 from ._common import (
     WeightingReport,
+    WeightStats,
     as_input,
     base_weights,
     check_margin,
@@ -60,6 +63,22 @@ def _joint_cells(margins) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return take(remap, key), split_cell_keys(present, sizes), n_key[present]
     cell, uniq = pd.factorize(key, sort=True)
     return cell.astype(np.int64), split_cell_keys(uniq, sizes), np.bincount(cell)
+
+
+def _raked_weights(g: np.ndarray, cell: np.ndarray, w0: np.ndarray, cell_w: np.ndarray):
+    """The new weights ``w0 * g[cell]`` and their `weight_summary`, in one pass a block at a
+    time: each block gathered, multiplied and summarised while in cache (the total and the
+    mean come from the cells, ``sum(g * cell_w)``)."""
+    n = len(w0)
+    total = float(g @ cell_w)
+    stats = WeightStats(total / n if n else math.nan)
+    w = np.empty(n)
+    for a in range(0, n, _rows.BLOCK):
+        b = w[a:a + _rows.BLOCK]
+        np.take(g, cell[a:a + _rows.BLOCK], out=b, mode="clip")
+        b *= w0[a:a + _rows.BLOCK]
+        stats.add(b)
+    return w, stats.summary(n, total)
 
 
 def _ipf(cell_w: np.ndarray, cell_codes: np.ndarray, targets: list[np.ndarray], total: float,
@@ -164,8 +183,7 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
     cell_w = row_bincount(cell, w0, minlength=len(cell_codes))
     g, it, dev = _ipf(cell_w, cell_codes, [m.target for m in margins], total, tol, max_iter,
                       bounds)
-    w = take(g, cell)  # the cell factors gathered a block at a time, then times w0 in place
-    w *= w0
+    w, summary_parts = _raked_weights(g, cell, w0, cell_w)
     converged = dev <= tol
     notes = [
         f"Raking (iterative proportional fitting) on {len(margins)} margins "
@@ -177,7 +195,7 @@ def rake(survey: Survey | pd.DataFrame, targets: Mapping, *, max_iter: int = 100
         notes.append(f"Adjustment factors bounded to [{bounds[0]:g}, {bounds[1]:g}].")
     if not converged:
         warn_not_converged(it, dev, tol, notes)
-    summary, deff, neff, eff = weight_summary(w)
+    summary, deff, neff, eff = summary_parts
     cells = pd.DataFrame({m.var: [m.labels[c] for c in cell_codes[:, j]]
                           for j, m in enumerate(margins)})
     cells["n"] = n_cell

@@ -109,8 +109,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 # processes it waited for (kernels, Chromium, subprocess CLIs) and of its live descendants
 # (with what they waited for), so the work of a long-lived JupyterLab server, its kernels or
 # a shared Chromium is charged to the test during which it happened, not to the one whose
-# teardown reaps them (or to none, when a process is killed unreaped). Wall times
-# (--durations) mostly measure the machine's load; this ranking does not.
+# teardown reaps them (or to none, when a process is killed unreaped). Processes that leave
+# the tree without being waited for (Chromium's renderers, reparented to init when the browser
+# closes) take their CPU out of the sum; the test in which that happens is charged 0, not
+# minus the work already charged to the tests that caused it. Wall times (--durations)
+# mostly measure the machine's load; this ranking does not.
 
 def _cpu_seconds() -> float:
     import resource
@@ -140,4 +143,4 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     start = _cpu_seconds()
     yield
     with open(log, "a", encoding="utf-8") as fh:
-        fh.write(f"{_cpu_seconds() - start:.2f}\t{item.nodeid}\n")
+        fh.write(f"{max(0.0, _cpu_seconds() - start):.2f}\t{item.nodeid}\n")

@@ -82,7 +82,7 @@ _SUBTITLE_LINE = 0.19  # one line of the 9.5 pt subtitle
 _X_AXIS = 0.50  # tick labels and the axis label
 _LEGEND_ROW = 0.26  # one row of a legend under the axes
 _ROW = 0.30  # one bar (a category, a group, an item); 0.65 of it is the bar (14 pt)
-_LABEL_LINE = 0.15  # a line of a wrapped 10 pt tick label
+_LABEL_LINE = 0.19  # a line of a wrapped 10 pt tick label (CJK lines are the tallest)
 
 
 def _lines(text: str | None, width: int) -> int:

@@ -144,3 +144,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     yield
     with open(log, "a", encoding="utf-8") as fh:
         fh.write(f"{max(0.0, _cpu_seconds() - start):.2f}\t{item.nodeid}\n")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Not a test module: a test folder's conftest.py (it holds no doctest). Collected under
+    ``--doctest-modules`` it is imported by the bare name ``conftest``, which finds another
+    folder's conftest when several folders are named on the command line."""
+    return True if collection_path.name == "conftest.py" else None

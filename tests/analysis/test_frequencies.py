@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import read_api
+from analysis_data import read_api
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

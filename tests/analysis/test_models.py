@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import read_api
+from analysis_data import read_api
 
 import survey as sv
 from survey.analysis.models import rewrite_formula

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import read_api
+from analysis_data import read_api
 
 import survey as sv
 from survey.analysis._optim import bfgs_r

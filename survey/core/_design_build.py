@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
+from . import _rows
 
 if TYPE_CHECKING:  # pragma: no cover - design.py re-exports this module at its end
     from .design import Design, _Stage
@@ -49,6 +50,16 @@ def _sorted_codes(a: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
     starts = np.r_[0, np.flatnonzero(a[1:] != a[:-1]) + 1]
     lengths = np.diff(np.r_[starts, len(a)])
     return np.repeat(np.arange(len(starts), dtype=np.int64), lengths), a[starts].tolist()
+
+
+def _nested(stratum_of_cluster: np.ndarray, cl: np.ndarray, s1: np.ndarray) -> bool:
+    """Every row's stratum is its cluster's stratum (clusters nested in strata), checked a
+    block of rows at a time (no n-length gather)."""
+    for a in range(0, len(cl), _rows.BLOCK):
+        b = a + _rows.BLOCK
+        if not np.array_equal(np.take(stratum_of_cluster, cl[a:b]), s1[a:b]):
+            return False
+    return True
 
 
 def _pair_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +128,7 @@ def build_design(
     stratum_of_cluster = np.empty(n1, dtype=s1.dtype)
     stratum_of_cluster[row_clusters[0]] = s1  # any row of the cluster: nesting is checked
     if strata and not nest and psu:
-        if not np.array_equal(stratum_of_cluster[row_clusters[0]], s1):
+        if not _nested(stratum_of_cluster, row_clusters[0], s1):
             raise AnalysisError(
                 f"PSU column '{psu[0]}' is not nested in strata '{strata}': the same PSU id "
                 "occurs in several strata. Hint: pass nest=True if PSU ids are only unique "

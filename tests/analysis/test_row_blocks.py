@@ -227,3 +227,17 @@ def test_raked_mean_and_total_blockwise_equal_the_row_level_residuals(n, n_psu, 
     np.testing.assert_allclose([got_mean.estimate, got_mean.se], [m, want_mean], rtol=1e-9)
     np.testing.assert_allclose([got_total.estimate, got_total.se], [w @ y0, want_total],
                                rtol=1e-9)
+
+
+def test_psus_not_nested_in_strata_are_refused_in_any_block():
+    """The nesting check runs a block at a time: a PSU that changes stratum in the last
+    block is still found (and a nested design still builds)."""
+    df = pd.DataFrame({"st": np.repeat([0, 1], 50), "psu": np.repeat(np.arange(10), 10),
+                       "w": 1.0})
+    bad = df.copy()
+    bad.loc[99, "psu"] = 0  # PSU 0 (stratum 0) also in stratum 1, in the last block
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_rows, "BLOCK", 16)
+        Design.from_survey(sv.Survey.from_frame(df, weight="w", strata="st", psu="psu"))
+        with pytest.raises(sv.SurveyError, match="not nested in strata"):
+            Design.from_survey(sv.Survey.from_frame(bad, weight="w", strata="st", psu="psu"))

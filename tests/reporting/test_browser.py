@@ -302,6 +302,18 @@ def jupyterlab(tmp_path_factory):
         log.close()
 
 
+#: save every open notebook (a failed walkthrough's too: closing an unsaved notebook waits
+#: for a dialog), close them (their kernels shut down), then open ``path`` if one is given
+_REOPEN_JS = """async (path) => {
+    const app = window.jupyterapp;
+    const within = (p) => Promise.race([p, new Promise((_, no) => setTimeout(
+        () => no(new Error('JupyterLab did not answer within 60 s')), 60000))]);
+    await within(app.commands.execute('docmanager:save-all'));
+    await within(app.commands.execute('application:close-all'));
+    if (path) await within(app.commands.execute('docmanager:open', {path}));
+}"""
+
+
 @pytest.fixture(scope="module")
 def lab_page(browser, jupyterlab):
     """One JupyterLab page for every walkthrough: the application loads once (about 6 s of
@@ -314,7 +326,7 @@ def lab_page(browser, jupyterlab):
     page.evaluate("async () => { await window.jupyterapp.restored; }")
     yield page
     # the last walkthrough's kernel is shut down by the server too (counted with its CPU)
-    page.evaluate("async () => { await window.jupyterapp.commands.execute('application:close-all'); }")
+    page.evaluate(_REOPEN_JS, None)
     _wait_no_kernels(*jupyterlab[:2])
     page.close()
 
@@ -358,12 +370,7 @@ def test_walkthrough_in_jupyterlab_runs_and_shows_its_charts(lab_page, jupyterla
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     shots = _artefacts(tmp_path, f"jupyterlab/{name.removesuffix('.ipynb')}")
     page = lab_page
-    # the previous walkthrough (saved) is closed and its kernel shut down; this one is opened
-    page.evaluate("""async (path) => {
-        const app = window.jupyterapp;
-        await app.commands.execute('application:close-all');
-        await app.commands.execute('docmanager:open', {path});
-    }""", f"notebooks/{name}")
+    page.evaluate(_REOPEN_JS, f"notebooks/{name}")  # the previous walkthrough closed
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
     assert page.locator(".jp-Notebook").count() == 1  # only this notebook is in the DOM
     try:  # JupyterLab may ask which kernel to start: the notebook's own (Python 3)

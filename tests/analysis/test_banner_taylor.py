@@ -156,6 +156,31 @@ def test_threads_do_not_change_the_result(monkeypatch):
     pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
 
 
+def test_threaded_letters_hold_blas_to_one_thread_and_give_it_back(monkeypatch):
+    """While our threads fill the cores BLAS runs on one thread (its own threads on top spun
+    against ours: 520 -> 333 ms for the 1M-row bench banner); afterwards the caller's BLAS
+    threads are as they were."""
+    from threadpoolctl import threadpool_info
+
+    from survey.analysis import _banner_letters
+
+    seen = []
+    grams = tay._grams
+    monkeypatch.setattr(tay, "_grams", lambda Z: (seen.append(_blas_threads()), grams(Z))[1])
+
+    def _blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    df = _data(seed=5, n=3000, n_psu=90, missing=0.05)
+    s = sv.Survey.from_frame(df, weight="w", strata="st", psu="psu", fpc="fpc")
+    before = _blas_threads()
+    monkeypatch.setattr(_banner_letters, "THREADED_ROWS", 0)
+    monkeypatch.setattr(_banner_letters, "THREADS", 2)
+    sv.banner(s, rows=["q", "g"], by=["g", "q"], min_base=1)
+    assert seen and all(t == [1] * len(before) for t in seen)
+    assert _blas_threads() == before
+
+
 def test_covariances_from_partition_totals_equal_the_whole():
     """The seam for a partitioned backend: per-partition unit totals, added, then the
     covariances, equal the one-pass result on all rows."""

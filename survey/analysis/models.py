@@ -356,6 +356,23 @@ def logit(survey, formula: str, *, confidence: float = 0.95, where=None,
                  link="logit", tol=1e-14, term_columns=terms)
 
 
+def _near_singular(hessian: np.ndarray, tol: float = 1e-6) -> bool:
+    """Whether an information matrix is singular for inference, scale-free.
+
+    Whether statsmodels manages to invert a separated fit's Hessian depends on the last bits
+    of the optimiser's stopping point (it did on one CPU, not on another), so the decision is
+    made here: the smallest eigenvalue of the information scaled to unit diagonal (the
+    correlation form: eigenvalues sum to the number of parameters) below ``tol``. Separated
+    fits give about 1e-8, well-determined ones 0.05 and more.
+    """
+    info = -np.asarray(hessian, dtype=float)
+    d = np.diag(info)
+    if not np.all(np.isfinite(info)) or np.any(d <= 0):
+        return True
+    scaled = info / np.sqrt(np.outer(d, d))
+    return bool(np.linalg.eigvalsh(scaled)[0] < tol)
+
+
 def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
                   language: str | None = None, tol: float | None = None) -> Model:
     """Proportional-odds (ordinal) logistic regression (statsmodels ``OrderedModel``; R ``polr``).
@@ -415,11 +432,11 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
     params = np.asarray(res.params)
     if s.has_design:
         return _svyolr_model(s, formula, lhs, X, yy, params, cats, confidence, tol)
-    singular = res.normalized_cov_params is None
+    singular = res.normalized_cov_params is None or _near_singular(mod.hessian(params))
     if singular:  # (quasi-)separation: the information matrix cannot be inverted
-        warnings.warn(f"ordinal_logit {formula!r}: the Hessian is singular ((quasi-)separation); "
-                      "standard errors, tests and intervals are not available", ConvergenceWarning,
-                      stacklevel=2)
+        warnings.warn(f"ordinal_logit {formula!r}: the Hessian is singular or nearly so "
+                      "((quasi-)separation or collinear terms); standard errors, tests and "
+                      "intervals are not available", ConvergenceWarning, stacklevel=2)
         cov = np.full((len(params), len(params)), np.nan)
     else:
         cov = np.asarray(res.cov_params())
@@ -447,8 +464,9 @@ def ordinal_logit(survey, formula: str, *, confidence: float = 0.95, where=None,
         f"Wald z tests; {confidence:.0%} Wald CI of the odds ratios; threshold SEs by the delta "
         "method.",
         weighting_note(s),
-    ) + (("The Hessian is singular ((quasi-)separation in the data): standard errors, tests and "
-          "intervals are not available (NaN).",) if singular else ())
+    ) + (("The Hessian is singular or nearly so ((quasi-)separation in the data or collinear "
+          "terms): standard errors, tests and intervals are not available (NaN).",)
+         if singular else ())
     return Model(kind="ordinal_logit", formula=formula, response=lhs, table=table, n=len(yy),
                  method="Ordinal logistic regression (proportional odds)", confidence=confidence,
                  converged=converged, aic=float(res.aic), notes=notes)

@@ -524,9 +524,10 @@ def crosstab(
         Significance level for shading residuals; effect-size CIs are at ``1 - alpha``.
     fisher : "auto", True or False
         ``"auto"`` runs Fisher's exact test when a cell has an expected count below 5, or for a
-        2×2 table with n ≤ 10,000. Exact for any table the enumeration finishes within its
-        time budget (2 s for ``"auto"``, 10 s for ``True``; a 3×3 with n ≈ 1,000 takes about a
-        second); beyond that a seeded Monte Carlo p-value with ``simulate_b`` tables (R's
+        2×2 table with n ≤ 10,000. Exact for any table whose enumeration stays within its
+        work budget, counted in expanded states so every machine makes the same choice (2 M
+        states for ``"auto"``, 10 M for ``True``, about 2 s and 10 s; a 3×3 with n ≈ 1,000
+        needs about 1 M); beyond that a seeded Monte Carlo p-value with ``simulate_b`` tables (R's
         ``simulate.p.value``), stated in the notes.
     missing : bool
         Also show rows/columns for the missing answers by reason ("(skipped)", "(no answer)",

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..analysis._fisher import STATES_PER_SECOND
 from ..core.disclosure import disclosure_mask
 from ..core.result import frame_to_html
 from ..core.safety import md_text
@@ -26,7 +27,8 @@ from . import findings as fd
 from .texts import rule_name, t
 
 SKIP_ROLES = {"id", "admin", "weight"}
-#: Fisher's exact test in the report: time budget of the exact enumeration per table (s), and
+#: Fisher's exact test in the report: budget of the exact enumeration per table, in seconds of
+#: the nominal rate ``STATES_PER_SECOND`` (a count of expanded states, not a clock), and
 #: the simulated tables of the Monte Carlo p-value beyond it (R's simulate.p.value, B = 2000)
 FISHER_SECONDS = 0.5
 FISHER_B = 2000
@@ -566,7 +568,7 @@ class Report:
         m = 0 if self.tests is None else int(self.tests["p_value"].notna().sum())
         nf = 0 if self.tests is None else int((self.tests["test"] == "fisher").sum())
         tests = t("tests_weighted", lang) if self.survey.has_design else t(
-            "tests_unweighted", lang, sec=f"{FISHER_SECONDS:g}", df=FISHER_EXACT_DF,
+            "tests_unweighted", lang, states=f"{FISHER_SECONDS * STATES_PER_SECOND:,.0f}", df=FISHER_EXACT_DF,
             nmax=FISHER_EXACT_N, b=FISHER_B, seed=self.seed, nf=nf)
         corr = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "—"}.get(
             self.correction.lower(), self.correction)

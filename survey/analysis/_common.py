@@ -173,3 +173,25 @@ def template_report_base(s: Survey, var: str) -> str | None:
         return None
     rep = getattr(q.question(var), "report", None)
     return getattr(rep, "base", None)
+
+
+def solve_r(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.linalg.solve`` that refuses a numerically singular system as R's ``solve`` does.
+
+    NumPy solves any matrix LAPACK can factor, so a covariance that is singular up to
+    rounding gives an enormous Wald statistic, and whether it is exactly singular in floating
+    point depends on the CPU's BLAS kernels. R stops when the reciprocal condition number is
+    below machine epsilon ("system is computationally singular"); so does this, with
+    ``np.linalg.LinAlgError``, which the callers turn into NaN or a refusal as they do for an
+    exactly singular matrix.
+    """
+    a = np.asarray(a, dtype=float)
+    if a.size:
+        with np.errstate(all="ignore"):
+            try:
+                cond = np.linalg.cond(a, 1)
+            except np.linalg.LinAlgError:
+                cond = np.inf
+        if not np.isfinite(cond) or cond * np.finfo(float).eps > 1.0:
+            raise np.linalg.LinAlgError("system is computationally singular")
+    return np.linalg.solve(a, b)

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.design import Design
 from ..errors import AnalysisError
+from ._common import solve_r
 
 __all__ = ["design_anova", "design_ranktest", "design_two_group", "weighted_midranks"]
 
@@ -79,7 +80,7 @@ def _degf(design: Design, use: np.ndarray) -> int:
 def _wald(beta: np.ndarray, V: np.ndarray) -> float:
     b = beta[1:]
     try:
-        return float(b @ np.linalg.solve(V[1:, 1:], b))
+        return float(b @ solve_r(V[1:, 1:], b))
     except np.linalg.LinAlgError:
         return math.nan
 

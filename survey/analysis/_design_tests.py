@@ -16,6 +16,7 @@ import pandas as pd
 from ..core.design import Design
 from ..core.survey import Survey, as_survey, category_codes
 from ..errors import AnalysisError
+from ._common import solve_r
 
 __all__ = ["rao_scott_tests", "design_ttest", "cell_vcov"]
 
@@ -181,7 +182,7 @@ def rao_scott_from_cells(full_table: np.ndarray, tot_full: np.ndarray, V_full: n
     VW = Jcb @ Vall @ Jcb.T
     use = (grid_r > 0) & (grid_c > 0)
     try:
-        Wst = float(Y[use] @ np.linalg.solve(VW[np.ix_(use, use)], Y[use]))
+        Wst = float(Y[use] @ solve_r(VW[np.ix_(use, use)], Y[use]))
     except np.linalg.LinAlgError:
         Wst = math.nan
     rows["wald"] = (Wst / d, float(d), float(nu), _sf(fdist, Wst / d, d, nu))

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..core.result import Result
 from ..errors import AnalysisError, ConvergenceWarning
-from ._common import weighting_note
+from ._common import solve_r, weighting_note
 from .models import Model, _unquote, model_rows
 
 __all__ = ["glm", "wald_test", "WaldTest", "FAMILIES"]
@@ -271,7 +271,7 @@ def wald_test(model: Model, terms: str | Sequence[str], *, null: Sequence[float]
         beta = beta - null
     V = model.vcov.to_numpy()[np.ix_(idx, idx)]
     try:
-        W = float(beta @ np.linalg.solve(V, beta))
+        W = float(beta @ solve_r(V, beta))
     except np.linalg.LinAlgError as exc:
         raise AnalysisError("wald_test: the covariance of these coefficients is singular") from exc
     q = len(idx)

@@ -636,12 +636,34 @@ def _read_xlsx(path, *, sheet, source) -> _Table:
     return table
 
 
+_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?(?<!/)>(.*?)</(?:\w+:)?c>", re.S)
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+_VALUE = re.compile(rb"<(?:\w+:)?v\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?v>)", re.S)
+
+
 def _has_formulas(path) -> bool:
+    """Whether some formula cell of the workbook may lack a saved result: a cell with an
+    ``<f>`` and no ``<v>`` (or an empty one) in the sheet XML. Only then are the formulas read
+    cell by cell (openpyxl, twice: formulas and values), which for a sheet declared as
+    ``A1:AMJ1048576`` means a million rows; a workbook whose formulas all carry their results
+    (anything saved by Excel or LibreOffice) skips that."""
     import zipfile
 
     with zipfile.ZipFile(path) as z:
-        return any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in z.namelist()
-                   if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+        for n in z.namelist():
+            if not (n.startswith("xl/worksheets/") and n.endswith(".xml")):
+                continue
+            xml = z.read(n)
+            if b"<f>" not in xml and b"<f " not in xml and b":f>" not in xml \
+                    and b":f " not in xml:
+                continue
+            for cell in _CELL.finditer(xml):
+                body = cell.group(1)
+                if _FORMULA.search(body):
+                    v = _VALUE.search(body)
+                    if v is None or not (v.group(1) or b"").strip():
+                        return True
+    return False
 
 
 def _uncomputed_formulas(path, title, values, start, header) -> list[tuple[int, str, str]]:

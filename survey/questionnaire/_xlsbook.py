@@ -94,11 +94,14 @@ def _rows(header: list, rows, start: int = 2) -> Rows:
     return out
 
 
-def _load_xlsx(path: Path):
+def _load_xlsx(path: Path, *, data_only: bool = True):
     """openpyxl's read-only workbook, without its up-front size scan of every sheet.
 
     A sheet without a ``<dimension>`` element makes openpyxl parse all its XML just to size
-    it (1-2 s for a 500 KB sheet of formatted empty cells); rows are read lazily anyway.
+    it (1-2 s for a 500 KB sheet of formatted empty cells); rows are read lazily anyway. Left
+    unsized, a row missing from the XML reads as ``()``, not as a tuple as wide as the
+    declared dimension (a form saved with ``A1:AMJ1048576`` padded every row to 1,024 cells).
+    ``data_only=False`` gives the formulas instead of their saved results.
     """
     import openpyxl.reader.excel as excel
     from openpyxl import load_workbook
@@ -111,7 +114,7 @@ def _load_xlsx(path: Path):
     with _PATCH_LOCK:
         excel.ReadOnlyWorksheet = _Unsized
         try:
-            return load_workbook(path, read_only=True, data_only=True)
+            return load_workbook(path, read_only=True, data_only=data_only)
         finally:
             excel.ReadOnlyWorksheet = ReadOnlyWorksheet
 
@@ -196,14 +199,13 @@ def _refuse_uncomputed_formulas(path: Path, file: str) -> None:
     """A formula cell with no saved result reads as blank (openpyxl keeps only the cached
     value); in a form that is a silently lost name, label or expression, so it is refused.
     (``.xls`` files always carry results.)"""
-    from openpyxl import load_workbook
 
     from ..ingest.read import _has_formulas
 
     if not _has_formulas(path):
         return
     values = _load_xlsx(path)
-    formulas = load_workbook(path, read_only=True, data_only=False)
+    formulas = _load_xlsx(path, data_only=False)  # unsized: see _load_xlsx
     try:
         found = []
         for ws in formulas.worksheets:

@@ -130,18 +130,25 @@ def append_row(ws: Any, values: Any) -> int:
 
     Returns the number of characters replaced because XML cannot hold them.
     """
-    changed, clean = 0, []
+    from openpyxl.cell.cell import Cell
+
+    changed, cells = 0, []
     for value in values:
+        cell = Cell(ws)
         if isinstance(value, str):
             value, n = xml_clean(value)
             changed += n
-        clean.append(value)
-    ws.append(clean)
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str):
+            cell.value = value
             cell.data_type = "s"  # openpyxl takes "=..." for a formula
-            if is_formula_like(cell.value):
+            if is_formula_like(value):
                 cell.quotePrefix = True
+        else:
+            cell.value = value
+        cells.append(cell)
+    # the cells are built guarded and appended as they are: looking the new row up again
+    # (``ws[ws.max_row]``) scans every cell of the sheet, which made a report of 110,000
+    # problems take hours
+    ws.append(cells)
     return changed
 
 

@@ -49,13 +49,9 @@ def make_data(n: int, n_questions: int = 60, seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-#: ``se=`` of the timed banner: ``--se`` sets it; None is the default (design-based letters on
-#: weighted data)
-SE: str | None = None
-
-
-def ours(df: pd.DataFrame, rows: list[str]):
-    kw = {} if SE is None else {"se": SE}
+def ours(df: pd.DataFrame, rows: list[str], se: str | None = None):
+    """``se``: the banner's ``se=`` (None: its default, design-based letters on weighted data)."""
+    kw = {} if se is None else {"se": se}
     return sv.banner(df, rows=rows, by=list(BY), weight="w", correction="holm",
                      suppress_below=0, **kw)
 
@@ -130,8 +126,6 @@ def main() -> None:
                     help="how the letters are tested (sv.banner's se=; default: its default, "
                          "design-based on weighted data)")
     args = ap.parse_args()
-    global SE
-    SE = args.se
     fs, frows, fby = flagship()
     sv.banner(fs, rows=frows, by=fby)  # warm-up
     t_flag = timeit(lambda: sv.banner(fs, rows=frows, by=fby), 51)
@@ -147,14 +141,14 @@ def main() -> None:
     for n in sizes:
         df = make_data(n)
         used = sum(df[c].cat.codes.nbytes for c in rows + list(BY)) + df["w"].nbytes
-        ours(df, rows)  # warm-up (imports, caches)
+        ours(df, rows, args.se)  # warm-up (imports, caches)
         rep = 51 if n <= 366 else 21 if n <= 100_000 else (7 if n <= 1_000_000 else 3)
-        t_ours = timeit(lambda df=df: ours(df, rows), rep)
+        t_ours = timeit(lambda df=df: ours(df, rows, args.se), rep)
         # everything a reader sees: the tidy frame needs the unweighted cell counts too,
         # which a weighted banner counts lazily (one more pass)
-        t_full = timeit(lambda df=df: ours(df, rows).to_frame(), max(3, rep // 2))
+        t_full = timeit(lambda df=df: ours(df, rows, args.se).to_frame(), max(3, rep // 2))
         tracemalloc.start()
-        ours(df, rows)
+        ours(df, rows, args.se)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         if n <= args.no_naive_above:

@@ -157,11 +157,10 @@ def test_every_table_base_names_which_base_it_is(language):
 def test_methods_state_fishers_budget_as_work_not_time(language):
     # the exact/Monte Carlo choice is a count of expanded states (deterministic), so the report
     # must not promise a time limit that a reader could think varies with the machine
-    from survey.analysis._fisher import STATES_PER_SECOND
-    from survey.reporting.sections import FISHER_SECONDS
+    from survey.reporting.sections import FISHER_STATES
     from survey.reporting.texts import t
 
-    text = t("tests_unweighted", language, states=f"{FISHER_SECONDS * STATES_PER_SECOND:,.0f}",
+    text = t("tests_unweighted", language, states=f"{FISHER_STATES:,}",
              df=4, nmax=60, b=2000, seed=1, nf=2)
     assert "500,000" in text
     assert " s," not in text and "秒" not in text

@@ -626,7 +626,7 @@ def _read_xlsx(path, *, sheet, source) -> _Table:
         columns=header, dtype=object)
     rows = np.arange(start + 2, start + 2 + len(body), dtype=np.int64)
     formulas = _uncomputed_formulas(path, ws.title, values, start, header) \
-        if _has_formulas(path) else []
+        if _has_uncached_formulas(path) else []
     second = []
     if len(frame) >= 2 and str(frame.iloc[1, 0]).lstrip().startswith('{"ImportId"'):
         second = [[_cell_str(v) or "" for v in frame.iloc[i].tolist()] for i in (0, 1)]
@@ -641,7 +641,7 @@ _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 _VALUE = re.compile(rb"<(?:\w+:)?v\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?v>)", re.S)
 
 
-def _has_formulas(path) -> bool:
+def _has_uncached_formulas(path) -> bool:
     """Whether some formula cell of the workbook may lack a saved result: a cell with an
     ``<f>`` and no ``<v>`` (or an empty one) in the sheet XML. Only then are the formulas read
     cell by cell (openpyxl, twice: formulas and values), which for a sheet declared as

@@ -199,10 +199,9 @@ def _refuse_uncomputed_formulas(path: Path, file: str) -> None:
     """A formula cell with no saved result reads as blank (openpyxl keeps only the cached
     value); in a form that is a silently lost name, label or expression, so it is refused.
     (``.xls`` files always carry results.)"""
+    from ..ingest.read import _has_uncached_formulas
 
-    from ..ingest.read import _has_formulas
-
-    if not _has_formulas(path):
+    if not _has_uncached_formulas(path):
         return
     values = _load_xlsx(path)
     formulas = _load_xlsx(path, data_only=False)  # unsized: see _load_xlsx

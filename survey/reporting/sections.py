@@ -31,6 +31,8 @@ SKIP_ROLES = {"id", "admin", "weight"}
 #: the nominal rate ``STATES_PER_SECOND`` (a count of expanded states, not a clock), and
 #: the simulated tables of the Monte Carlo p-value beyond it (R's simulate.p.value, B = 2000)
 FISHER_SECONDS = 0.5
+#: the same budget as the methods state it: expanded states
+FISHER_STATES = int(FISHER_SECONDS * STATES_PER_SECOND)
 FISHER_B = 2000
 #: the exact enumeration is only tried on tables with at most this many degrees of freedom
 #: (2×k up to 2×5, 3×3) or at most FISHER_EXACT_N respondents: larger ones (a 3×4 with
@@ -568,7 +570,7 @@ class Report:
         m = 0 if self.tests is None else int(self.tests["p_value"].notna().sum())
         nf = 0 if self.tests is None else int((self.tests["test"] == "fisher").sum())
         tests = t("tests_weighted", lang) if self.survey.has_design else t(
-            "tests_unweighted", lang, states=f"{FISHER_SECONDS * STATES_PER_SECOND:,.0f}", df=FISHER_EXACT_DF,
+            "tests_unweighted", lang, states=f"{FISHER_STATES:,}", df=FISHER_EXACT_DF,
             nmax=FISHER_EXACT_N, b=FISHER_B, seed=self.seed, nf=nf)
         corr = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "—"}.get(
             self.correction.lower(), self.correction)

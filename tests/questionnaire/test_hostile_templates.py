@@ -257,11 +257,11 @@ def test_an_uncomputed_formula_in_a_form_declaring_a_million_rows_is_refused_qui
 def test_which_workbooks_have_formulas_without_results(tmp_path, cell, suspect):
     import zipfile
 
-    from survey.ingest.read import _has_formulas
+    from survey.ingest.read import _has_uncached_formulas
 
     path = tmp_path / "w.xlsx"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("xl/worksheets/sheet1.xml",
                    b"<worksheet><sheetData><row r=\"1\">" + cell + b"</row></sheetData>"
                    b"</worksheet>")
-    assert _has_formulas(path) is suspect
+    assert _has_uncached_formulas(path) is suspect

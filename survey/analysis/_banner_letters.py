@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import _banner_engine as eng
+from . import _banner_fused as fused
 from . import _banner_taylor as tay
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,6 +32,9 @@ __all__ = ["_design_cov", "_run_tests", "delta_prop_covs", "replicate_prop_covs"
 #: rows from which they are used.
 THREADS = max(1, min(4, os.cpu_count() or 1))
 THREADED_ROWS = 200_000
+#: Rows from which the one-stage letters use the compiled pass of :mod:`._banner_fused`
+#: (below it, compiling or loading the kernels would cost more than it saves).
+FUSED_ROWS = 200_000
 
 
 def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs) -> dict:
@@ -221,10 +225,27 @@ def _unit_prop_cov(ul, design, groups, layout, items, mem_a, starts, r_item, cod
     covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
     row_of = np.repeat(np.arange(R), np.diff(np.r_[starts, mem_a.size]))
     w = np.asarray(design.weights, dtype=float)
-    ws = tay.design_scaled_weights(design, ul)
     questions = np.unique(r_item).tolist()
     members = {it: _row_members(it, items[it][1], r_item, row_of, code_of, R)
                for it in questions}
+    if w.size >= FUSED_ROWS and fused.available():
+        pl = fused.plan([items[it] for it in questions], [members[it][1] for it in questions],
+                        [np.asarray(layout.by_codes[b]) for b in range(len(groups))],
+                        [g.size for g in groups])
+        if pl is not None:
+            order, ustart = tay.design_unit_order(design, ul)
+            with contextlib.ExitStack() as stack:
+                if THREADS > 1:
+                    from threadpoolctl import threadpool_limits
+
+                    stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+                parts = fused.prop_covs_fused(ul, order, ustart, w, pl,
+                                              threads=min(THREADS, 2))
+            sel = np.concatenate([members[it][0] for it in questions])
+            for b, V in enumerate(parts):
+                covs[b][sel] = V
+            return covs
+    ws = tay.design_scaled_weights(design, ul)
     eqs = {it: int(bool((items[it][0] < 0).any())) for it in questions}
     local = threading.local()
 

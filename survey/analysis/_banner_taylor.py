@@ -85,6 +85,19 @@ def design_scaled_weights(design, ul: UnitLayout) -> np.ndarray | None:
     return memo["ws"]
 
 
+def design_unit_order(design, ul: UnitLayout):
+    """:func:`._banner_fused.unit_order` of the design's units, computed once per design."""
+    from ._banner_fused import unit_order
+
+    try:
+        memo = _LAYOUTS[design][1]
+    except (KeyError, TypeError):
+        memo = {}
+    if "order" not in memo:
+        memo["order"] = unit_order(ul.unit, ul.n_units)
+    return memo["order"]
+
+
 def _unit_layout(design) -> UnitLayout | None:
     if (design.replicate is not None or design.calibration or len(design.stages) != 1
             or design._rows_are_units or design.has_lonely):

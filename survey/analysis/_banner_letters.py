@@ -240,7 +240,7 @@ def _unit_prop_cov(ul, design, groups, layout, items, mem_a, starts, r_item, cod
 
                     stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
                 parts = fused.prop_covs_fused(ul, order, ustart, w, pl,
-                                              threads=min(THREADS, 2))
+                                              threads=THREADS)
             sel = np.concatenate([members[it][0] for it in questions])
             for b, V in enumerate(parts):
                 covs[b][sel] = V

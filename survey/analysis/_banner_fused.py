@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import numpy as np
 
@@ -206,7 +207,7 @@ def _totals(kern, pl: Plan, w: np.ndarray, threads: int) -> np.ndarray:
     """(sum of k, W) weighted totals of every question category x banner column."""
     nb = len(pl.kbs)
     rad = pl.kbs + 1
-    npat = int(np.prod(rad))
+    npat = math.prod(int(r) for r in rad)  # Python ints: no overflow with many variables
     n = w.size
     kmax = int(pl.ks.max())
     cut = [(int(a), int(b)) for a, b in zip(np.linspace(0, n, max(threads, 1) + 1)[:-1],

@@ -163,3 +163,26 @@ def test_unit_order_sorts_rows_by_unit_stably():
     assert order.tolist() == [1, 4, 3, 0, 2, 5]
     assert ustart.tolist() == [0, 2, 3, 6, 6]  # unit 3 has no row
     assert fu.unit_order(np.sort(unit), 3)[0] is None  # already sorted: no permutation
+
+
+def test_many_banner_variables_count_their_totals_directly():
+    """16 banner variables of 15 categories: 16**16 = 2**64 joint patterns (0 in int64
+    arithmetic), so the totals are counted per banner variable; the covariances still equal
+    the NumPy path."""
+    df = _frame(5, 2, 0.05, True, False)
+    rng = np.random.default_rng(0)
+    by = [np.where(rng.random(len(df)) < 0.05, -1, rng.integers(0, 15, len(df))).astype(np.int8)
+          for _ in range(16)]
+    s = sv.Survey.from_frame(df, weight="w", strata="st", psu="psu", fpc="fpc")
+    design = s.design_info()
+    ul = tay.unit_layout(design)
+    w = np.asarray(design.weights, dtype=float)
+    questions = [(df[q].to_numpy(), k) for q, k in QUESTIONS.items()]
+    pl = fu.plan(questions, [np.eye(k) for k in QUESTIONS.values()], by, [15] * 16)
+    order, ustart = fu.unit_order(ul.unit, ul.n_units)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = fu.prop_covs_fused(ul, order, ustart, w, pl, threads=2)
+        for qi, (codes, k) in enumerate(questions):
+            jbs = [(tay.shift_codes(g, ul.unit, ul.n_units), 15) for g in by]
+            for b, V in enumerate(tay.prop_covs(ul, w, codes, k, jbs, np.eye(k))):
+                _assert_close(got[b][pl.roff[qi]:pl.roff[qi + 1]], V)

@@ -80,7 +80,8 @@ class Plan:
 def plan(questions: list, members: list, by_codes: list, kbs: list) -> Plan | None:
     """A :class:`Plan` from per question its codes and ``k`` (``questions``) and the (rows,
     k) membership of its tested rows (``members``), and per banner variable its codes and
-    column count; ``None`` when a unit's table would not fit the caches."""
+    column count; ``None`` when a unit's table would not fit the caches, or when a code is
+    outside -1 .. k - 1 (the compiled kernels do not check their indices)."""
     ks = np.array([k for _, k in questions], dtype=np.int64)
     kbs_a = np.asarray(kbs, dtype=np.int64)
     W = int(kbs_a.sum())
@@ -89,6 +90,8 @@ def plan(questions: list, members: list, by_codes: list, kbs: list) -> Plan | No
     code_t = np.int8 if max(int(ks.max()), int(kbs_a.max())) < 127 else np.int32
     Q = np.stack([np.asarray(c).astype(code_t, copy=False) for c, _ in questions])
     jc = np.stack([np.asarray(c).astype(code_t, copy=False) for c in by_codes])
+    if not (_in_range(Q, ks) and _in_range(jc, kbs_a)):  # the kernels index without checks
+        return None
     kmax = int(ks.max())
     R = sum(m.shape[0] for m in members)
     M = np.zeros((R, kmax))
@@ -103,6 +106,11 @@ def plan(questions: list, members: list, by_codes: list, kbs: list) -> Plan | No
     qoff = np.r_[0, np.cumsum(ks * W)[:-1]].astype(np.int64)
     offs = np.r_[0, np.cumsum(kbs_a)[:-1]].astype(np.int64)
     return Plan(Q, ks, qoff, roff, M, cols, jc, kbs_a, offs, W)
+
+
+def _in_range(codes: np.ndarray, k: np.ndarray) -> bool:
+    """Every row of ``codes`` within -1 .. k - 1 of its own ``k``."""
+    return bool((codes.min(axis=1) >= -1).all() and (codes.max(axis=1) < k).all())
 
 
 def unit_order(unit: np.ndarray, n_units: int) -> tuple[np.ndarray | None, np.ndarray]:

@@ -186,3 +186,11 @@ def test_many_banner_variables_count_their_totals_directly():
             jbs = [(tay.shift_codes(g, ul.unit, ul.n_units), 15) for g in by]
             for b, V in enumerate(tay.prop_covs(ul, w, codes, k, jbs, np.eye(k))):
                 _assert_close(got[b][pl.roff[qi]:pl.roff[qi + 1]], V)
+
+
+def test_codes_out_of_range_are_refused_before_the_unchecked_kernels():
+    codes = np.array([0, 1, 2, -1], dtype=np.int8)
+    by = np.array([0, 1, 0, 1], dtype=np.int8)
+    assert fu.plan([(codes, 3)], [np.eye(3)], [by], [2]) is not None
+    assert fu.plan([(codes, 2)], [np.eye(2)], [by], [2]) is None  # code 2 of k = 2
+    assert fu.plan([(codes, 3)], [np.eye(3)], [by - 2], [2]) is None  # code -2

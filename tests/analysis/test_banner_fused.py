@@ -115,9 +115,9 @@ def test_totals_without_the_joint_pattern_are_the_same(monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
 
 
-def _banner(s, df):
+def _banner(s, df, where=None):
     return sv.banner(s, rows=list(QUESTIONS), by=list(BANNERS), correction="holm", min_base=1,
-                     likert=False, nets={"q2": {"top2": [3, 4]}})
+                     likert=False, nets={"q2": {"top2": [3, 4]}}, where=where)
 
 
 @pytest.fixture()
@@ -128,18 +128,21 @@ def survey_frame():
     return sv.Survey.from_frame(df, weight="w", strata="st", psu="psu", fpc="fpc"), df
 
 
-def test_the_banner_gives_the_same_letters_on_either_path(monkeypatch, survey_frame):
-    """sv.banner end to end: the fused pass (forced on small data) and the NumPy path give
-    the same statistics to 1e-10 and the same letters."""
+@pytest.mark.parametrize("domain", [False, True])
+def test_the_banner_gives_the_same_letters_on_either_path(monkeypatch, survey_frame, domain):
+    """sv.banner end to end, on all rows and on a domain (``where=``): the fused pass (forced
+    on small data) and the NumPy path give the same statistics to 1e-10 and the same
+    letters."""
     s, df = survey_frame
+    where = (df["g1"] != 2).to_numpy() if domain else None
     monkeypatch.setattr(bl, "FUSED_ROWS", 0)
     calls = []
     real = fu.prop_covs_fused
     monkeypatch.setattr(fu, "prop_covs_fused", lambda *a, **k: calls.append(1) or real(*a, **k))
-    fused = _banner(s, df)
+    fused = _banner(s, df, where)
     assert calls  # the fused pass was the one used
     monkeypatch.setattr(bl, "FUSED_ROWS", 10**12)
-    numpy_path = _banner(s, df)
+    numpy_path = _banner(s, df, where)
     a, b = fused.tests, numpy_path.tests
     assert len(a) == len(b) > 0
     np.testing.assert_allclose(a["statistic"], b["statistic"], rtol=1e-10, atol=0)

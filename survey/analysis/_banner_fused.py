@@ -244,12 +244,32 @@ def _totals(kern, pl: Plan, w: np.ndarray, threads: int) -> np.ndarray:
     return np.concatenate([full[i, :k] for i, k in enumerate(pl.ks.tolist())])
 
 
+@dataclasses.dataclass(frozen=True)
+class _Kernels:
+    pattern_totals: object
+    direct_totals: object
+    scores: object
+
+
 @functools.cache
 def _kernels():
-    """Compile (or load from numba's cache) the kernels; numba is imported here only."""
+    """Compile (or load from numba's on-disk cache) the kernels; numba is imported here only.
+
+    Without a writable cache location (a read-only install and home directory) numba refuses
+    ``cache=True``; the kernels are then compiled for this process only.
+    """
     import numba as nb
 
-    jit = functools.partial(nb.njit, cache=True, nogil=True, error_model="numpy")
+    try:
+        return _compile(nb, cache=True)
+    except RuntimeError as exc:
+        if "cannot cache" not in str(exc):
+            raise
+        return _compile(nb, cache=False)
+
+
+def _compile(nb, *, cache: bool) -> _Kernels:
+    jit = functools.partial(nb.njit, cache=cache, nogil=True, error_model="numpy")
     fast = functools.partial(jit, fastmath={"reassoc", "contract", "nsz"})
 
     @jit
@@ -383,10 +403,3 @@ def _kernels():
             first = False
 
     return _Kernels(pattern_totals, direct_totals, scores)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Kernels:
-    pattern_totals: object
-    direct_totals: object
-    scores: object

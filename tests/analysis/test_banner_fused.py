@@ -197,3 +197,29 @@ def test_codes_out_of_range_are_refused_before_the_unchecked_kernels():
     assert fu.plan([(codes, 3)], [np.eye(3)], [by], [2]) is not None
     assert fu.plan([(codes, 2)], [np.eye(2)], [by], [2]) is None  # code 2 of k = 2
     assert fu.plan([(codes, 3)], [np.eye(3)], [by - 2], [2]) is None  # code -2
+
+
+def test_kernels_compile_without_a_writable_cache_location(tmp_path):
+    """A read-only install and home: numba refuses cache=True ("cannot cache function");
+    the kernels are compiled for the process instead, and give the same numbers."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import numpy as np
+import numba.core.caching as caching
+caching.CacheImpl._locator_classes = []  # no writable place, as on a read-only install
+from survey.analysis import _banner_fused as fu
+k = fu._kernels()
+Q = np.array([[0, 1, 1, -1]], dtype=np.int8)
+jp = np.array([1, 2, 1, 2], dtype=np.int32)
+print(k.pattern_totals(Q, jp, 3, 2, np.ones(4), 0, 4).sum())
+"""
+    root = Path(fu.__file__).parents[2]  # the checkout holding this survey package
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, cwd=str(tmp_path),
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "3.0"

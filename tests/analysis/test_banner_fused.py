@@ -223,3 +223,28 @@ print(k.pattern_totals(Q, jp, 3, 2, np.ones(4), 0, 4).sum())
                          env={**os.environ, "PYTHONPATH": str(root)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "3.0"
+
+
+def test_an_empty_banner_column_is_untested_on_either_path(monkeypatch):
+    """A banner category nobody answered (and a banner variable half missing): its pairs get
+    no statistic (NaN) on both paths, the other pairs the same statistics."""
+    rng = np.random.default_rng(1)
+    n = 3000
+    psu = rng.integers(0, 60, n)
+    df = pd.DataFrame({
+        "psu": psu, "st": psu % 3, "w": rng.lognormal(0, 0.5, n),
+        "q": pd.Categorical.from_codes(rng.integers(0, 4, n), list("abcd")),
+        "g": pd.Categorical.from_codes(rng.integers(0, 2, n), ["x", "y", "nobody"]),
+        "h": pd.Categorical.from_codes(np.where(rng.random(n) < 0.5, -1,
+                                                rng.integers(0, 3, n)), ["u", "v", "z"])})
+    s = sv.Survey.from_frame(df, weight="w", strata="st", psu="psu")
+    tests = {}
+    for path, rows in (("fused", 0), ("numpy", 10**12)):
+        monkeypatch.setattr(bl, "FUSED_ROWS", rows)
+        tests[path] = sv.banner(s, rows=["q"], by=["g", "h"], min_base=1,
+                                suppress_below=0).tests
+    a, b = tests["fused"], tests["numpy"]
+    empty = (a["col_b"] == "nobody").to_numpy()
+    assert empty.any() and a["statistic"][empty].isna().all()
+    assert b["statistic"][empty].isna().all()
+    np.testing.assert_allclose(a["statistic"][~empty], b["statistic"][~empty], rtol=1e-10)

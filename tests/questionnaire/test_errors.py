@@ -38,9 +38,19 @@ def one_problem(tmp_path, body: str) -> str:
 
 def test_yaml_syntax_error_keeps_line_and_column(tmp_path):
     path = tmp_path / "t.yaml"
+    path.write_text("id: t\nitems:\n  - name: a: b\n", encoding="utf-8")
+    with pytest.raises(QuestionnaireError, match=r"t\.yaml, line 3, column 12: the file is not "
+                       r"valid YAML: mapping values are not allowed"):
+        load_questionnaire(path)
+
+
+def test_a_comma_inside_a_flow_mapping_label_is_named_with_its_line(tmp_path):
+    """``{en: Yes, or no?}`` splits the label at the comma (a second key 'or no?'): the
+    template check names the line, the column and the fix."""
+    path = tmp_path / "t.yaml"
     path.write_text("id: t\nitems:\n  - {name: a, label: {en: Yes, or no?}}\n", encoding="utf-8")
-    with pytest.raises(QuestionnaireError, match=r"t\.yaml, line 3, column \d+: the file is not "
-                       r"valid YAML: expected ',' or '}'"):
+    with pytest.raises(QuestionnaireError, match=r"t\.yaml, line 3, column \d+, item 'a', key "
+                       r"'or no\?'.*Hint: quote texts that contain ', '"):
         load_questionnaire(path)
 
 

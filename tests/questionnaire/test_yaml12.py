@@ -2,6 +2,7 @@
 octal numbers, sexagesimals or dates stay what the author wrote."""
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -73,7 +74,22 @@ def test_true_false_are_still_booleans_and_numbers_are_decimal(tmp_path):
     assert q.question("q").required is True
 
 
-def test_question_mark_in_flow_mapping_gets_a_hint_naming_it(tmp_path):
+def test_question_mark_ending_a_label_in_a_flow_mapping_is_text(tmp_path):
+    """``{en: How often do you visit us?}``: libyaml (the parser used) reads the '?' as
+    part of the label, as YAML 1.2 has it."""
+    path = tmp_path / "t.yaml"
+    path.write_text(HEAD + "items:\n  - {name: a, type: text, label: {en: How often do you "
+                    "visit us?}}\n", encoding="utf-8")
+    q = load_questionnaire(path)
+    assert q.var_info("a", language="en").label == "How often do you visit us?"
+
+
+def test_question_mark_in_flow_mapping_gets_a_hint_on_the_python_parser(tmp_path, monkeypatch):
+    """Without libyaml (or for a document nested too deep for it) PyYAML's own parser reads
+    the '?' as a key indicator and fails; the message then names the cause and the fix."""
+    from survey.questionnaire import _yaml
+
+    monkeypatch.setattr(_yaml, "CCoreLoader", None)
     path = tmp_path / "t.yaml"
     path.write_text(HEAD + "items:\n  - {name: a, type: text, label: {en: How often do you "
                     "visit us?}}\n", encoding="utf-8")
@@ -110,3 +126,48 @@ def test_a_document_read_again_comes_back_equal_and_independent():
         read_yaml("a: [1\n", "u.yaml")
     with pytest.raises(QuestionnaireError, match=refused):  # a refusal is not remembered
         read_yaml("a: [1\n", "u.yaml")
+
+
+def _yaml_files():
+    root = Path(__file__).resolve().parents[2]
+    return sorted([*root.glob("questionnaires/**/*.yaml"), *root.glob("tests/**/*.yaml"),
+                   *root.glob("notebooks/*.yaml")])
+
+
+@pytest.mark.parametrize("path", _yaml_files(), ids=lambda p: p.name)
+def test_libyaml_and_pyyaml_read_every_shipped_template_alike(path):
+    """The C parser (used) and PyYAML's own (the fallback) give the same data, the same line
+    and column of every key, item and value, and the same duplicate keys."""
+    from survey.questionnaire import _yaml
+
+    text = path.read_text(encoding="utf-8")
+    assert _yaml._c_safe(text)
+    c_loader = _yaml.CCoreLoader
+    assert c_loader is not None  # PyYAML is built with libyaml here
+    try:
+        fast = _yaml._parse(text, str(path))
+        _yaml.CCoreLoader = None
+        slow = _yaml._parse(text, str(path))
+    finally:
+        _yaml.CCoreLoader = c_loader
+    assert fast == slow
+
+
+@pytest.mark.parametrize("text", [
+    "a: " + "[" * 3000 + "]" * 3000,
+    "a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 1200)),
+    "- " * 1500 + "x\n",
+])
+def test_documents_that_could_nest_too_deep_for_libyaml_go_to_pyyaml(text, monkeypatch):
+    """libyaml's composer recurses in C (a document nested ~40,000 levels deep overflows the
+    stack of a thread); a document whose nesting bound exceeds C_MAX_NESTING is read by
+    PyYAML's parser instead, which refuses it (MAX_DEPTH) with a message."""
+    from survey.questionnaire import _yaml
+
+    assert not _yaml._c_safe(text)
+    used = []
+    real = _yaml.CoreLoader
+    monkeypatch.setattr(_yaml, "CoreLoader", lambda t: used.append(1) or real(t))
+    with pytest.raises(QuestionnaireError, match="expected a template of bounded size"):
+        _yaml._parse(text, "deep.yaml")
+    assert used

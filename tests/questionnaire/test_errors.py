@@ -36,21 +36,20 @@ def one_problem(tmp_path, body: str) -> str:
     return found[0]
 
 
-def test_yaml_syntax_error_keeps_line_and_column(tmp_path):
+@pytest.mark.parametrize("text,message", [
+    # a syntax error keeps YAML's own line and column
+    ("id: t\nitems:\n  - name: a: b\n",
+     r"t\.yaml, line 3, column 12: the file is not valid YAML: mapping values are not allowed"),
+    # ``{en: Yes, or no?}`` splits the label at the comma (a second key 'or no?'): the
+    # template check names the line, the item, the key and the fix
+    ("id: t\nitems:\n  - {name: a, label: {en: Yes, or no?}}\n",
+     r"t\.yaml, line 3, column \d+, item 'a', key 'or no\?'.*Hint: quote texts that contain "
+     r"', '"),
+])
+def test_yaml_mistakes_are_named_with_line_and_column(tmp_path, text, message):
     path = tmp_path / "t.yaml"
-    path.write_text("id: t\nitems:\n  - name: a: b\n", encoding="utf-8")
-    with pytest.raises(QuestionnaireError, match=r"t\.yaml, line 3, column 12: the file is not "
-                       r"valid YAML: mapping values are not allowed"):
-        load_questionnaire(path)
-
-
-def test_a_comma_inside_a_flow_mapping_label_is_named_with_its_line(tmp_path):
-    """``{en: Yes, or no?}`` splits the label at the comma (a second key 'or no?'): the
-    template check names the line, the column and the fix."""
-    path = tmp_path / "t.yaml"
-    path.write_text("id: t\nitems:\n  - {name: a, label: {en: Yes, or no?}}\n", encoding="utf-8")
-    with pytest.raises(QuestionnaireError, match=r"t\.yaml, line 3, column \d+, item 'a', key "
-                       r"'or no\?'.*Hint: quote texts that contain ', '"):
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(QuestionnaireError, match=message):
         load_questionnaire(path)
 
 

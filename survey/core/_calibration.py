@@ -38,9 +38,8 @@ class CalibrationStep:
         """Replace weighted values ``x`` (n x k, already multiplied by the weights) by the
         calibration residuals (R ``svyrecvar``'s post-stratification branch)."""
         if self.kind == "poststrat":
-            psw = self.weights.copy()
+            psw = self.shift_multiplier
             oldw = self.base_weights
-            psw[(psw == 0) & (oldw == 0)] = 1.0
             codes = self.codes[0]
             k = int(codes.max()) + 1 if len(codes) else 0
             den = np.bincount(codes, weights=oldw, minlength=k)
@@ -62,6 +61,42 @@ class CalibrationStep:
             coef, *_ = np.linalg.lstsq(A, v, rcond=None)
             return (v - A @ coef) * w[:, None]
         raise AnalysisError(f"unknown calibration kind {self.kind!r}")
+
+    def cell_shift(self, x: np.ndarray, cell: np.ndarray, K: int):
+        """For weighted values ``x`` (n,) of K mutually exclusive cells (``cell`` (n,) in
+        0..K-1): the calibration cell of every row (n,), and the (cells x K) shift with
+        which :meth:`residualize` of the K indicator columns ``x * 1[cell == c]`` is
+        ``x * 1[cell == c] - m * shift[calibration cell, c]`` per row, ``m`` the row's
+        multiplier (:meth:`shift_multiplier`); ``None`` for GREG (no per-cell shift).
+
+        The shift depends on the rows only through per-cell sums, so it comes from one
+        ``bincount`` over calibration cell x cell instead of K row-length columns.
+        """
+        if self.kind == "raking":
+            rcell, J = self._raking_layout[:2]
+            S0 = _rows.bincount(rcell.astype(np.int64) * K + cell, raking_zz(x, self.weights),
+                                minlength=J * K).reshape(J, K)
+            return rcell, self.raking_shift(S0)
+        if self.kind == "poststrat":
+            codes = self.codes[0]
+            J = int(codes.max()) + 1 if len(codes) else 0
+            psw = self.shift_multiplier
+            den = np.bincount(codes, weights=self.base_weights, minlength=J)
+            num = np.bincount(codes.astype(np.int64) * K + cell,
+                              weights=_safe_div(x * self.base_weights, psw),
+                              minlength=J * K).reshape(J, K)
+            return codes, _safe_div(num, den[:, None])
+        return None
+
+    @functools.cached_property
+    def shift_multiplier(self) -> np.ndarray:
+        """The per-row factor of the shift in the residuals: the calibrated weights (for
+        post-stratification, 1 where both the weight and the base weight are 0, as R)."""
+        psw = self.weights
+        if self.kind == "poststrat":
+            psw = psw.copy()
+            psw[(psw == 0) & (self.base_weights == 0)] = 1.0
+        return psw
 
     @functools.cached_property
     def _raking_layout(self):
@@ -85,12 +120,23 @@ class CalibrationStep:
         k = S0.shape[1]
         shift = np.zeros((J, k))
         for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
-            for lev, cnt in zip(levels, counts):
+            for lev, cnt, onehot in zip(levels, counts, self._raking_levels):
                 rest = S0 - n_pos[:, None] * shift
-                for j in range(k):
-                    sums = np.bincount(lev, weights=rest[:, j], minlength=len(cnt))
-                    shift[:, j] += _safe_div(sums, cnt)[lev]
+                # per level of the margin, the sum of ``rest`` over its cells, every column
+                # at once (a levels x cells indicator product, not one bincount per column)
+                shift += _safe_div(onehot @ rest, cnt[:, None])[lev]
         return shift
+
+    @functools.cached_property
+    def _raking_levels(self) -> list[np.ndarray]:
+        """Per margin, the (levels x joint cells) indicator of the cells in each level."""
+        _, J, _, levels, counts = self._raking_layout
+        out = []
+        for lev, cnt in zip(levels, counts):
+            onehot = np.zeros((len(cnt), J))
+            onehot[lev, np.arange(J)] = 1.0
+            out.append(onehot)
+        return out
 
     def _raking_residuals(self, x: np.ndarray) -> np.ndarray:
         """R ``svyrecvar``'s raking branch: 10 back-fitting sweeps over the margins of

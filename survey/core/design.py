@@ -171,6 +171,9 @@ class Design:
             x = np.where(ok, x, 0.0)
             cell = np.where(ok, cell, 0)
         if self.calibration:
+            fast = self._calibrated_cells_vcov(x, cell, K)
+            if fast is not None:
+                return fast
             Z = np.zeros((len(cell), K))
             Z[np.arange(len(cell)), cell] = x
             totals = Z.sum(0)
@@ -210,6 +213,38 @@ class Design:
                 V = (np.diag(A.sum(0)) - m.T @ B - B.T @ m + (m * c[:, None]).T @ m)
                 return S.sum(0), V
         return self._unit_cells_vcov(x, cell, K, keep if values is None else None)
+
+    def _calibrated_cells_vcov(self, x: np.ndarray, cell: np.ndarray, K: int):
+        """:meth:`cell_totals_vcov` after one raking or post-stratification, without the
+        (rows x K) table: the residuals of the K indicator columns are ``x 1[cell = c] - m
+        shift[calibration cell, c]`` (:meth:`CalibrationStep.cell_shift`), so their unit
+        totals are the unit x cell totals of ``x`` minus (unit x calibration cell totals of
+        ``m``) @ shift. Equal to the row-by-row residuals (R ``svyrecvar``) up to rounding;
+        ``None`` (the general path) for GREG, several steps, or rows as their own units."""
+        if len(self.calibration) != 1 or self._rows_are_units:
+            return None
+        step = self.calibration[0]
+        got = step.cell_shift(x, cell, K)
+        if got is None:
+            return None
+        _, shift = got
+        PW = self._calibration_unit_totals  # (units x calibration cells), once per design
+        XU = self.unit_totals(x, cell, K)
+        return XU.sum(0), self.vcov_units(XU - PW @ shift)
+
+    @functools.cached_property
+    def _calibration_unit_totals(self) -> np.ndarray | None:
+        """Per unit and calibration cell, the total of the shift multiplier of the (one)
+        raking or post-stratification step: (units x cells), computed once per design."""
+        step = self.calibration[0] if len(self.calibration) == 1 else None
+        if step is None or step.kind not in ("raking", "poststrat") or self._rows_are_units:
+            return None
+        if step.kind == "raking":
+            rcell, J = step._raking_layout[:2]
+        else:
+            rcell = step.codes[0]
+            J = int(rcell.max()) + 1 if len(rcell) else 0
+        return self.unit_totals(step.shift_multiplier, rcell, J)
 
     def _unit_cells_vcov(self, x: np.ndarray, cell: np.ndarray, K: int, keep: dict | None):
         """Cell totals and covariance through the unit x cell totals (rows summed to the

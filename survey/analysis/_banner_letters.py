@@ -69,10 +69,7 @@ def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs
                 out["prop"] = cov_fn(design, groups, layout, items, mem_a, starts, r_item,
                                      code_of, R)
             else:
-                covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
-                for b, sel, M, cell, k, kb in _prop_cells(tab, st, items, layout, groups):
-                    covs[b][sel] = delta_prop_covs(*design.cell_totals_vcov(cell, k * kb), M)
-                out["prop"] = covs
+                out["prop"] = _delta_prop_covs_all(tab, st, items, layout, groups, design, R)
         covs = _mean_covs(tab, groups)
         for b, i, r, y, ok, bc in _mean_cells(tab, specs, items, s, layout, groups):
             ybar = np.nan_to_num(tab.value[r, groups[b]])
@@ -83,6 +80,45 @@ def _design_cov(ctx: _Ctx, tab: _Table, specs, items, s, layout, st, design, srs
         if covs is not None:
             out["mean"] = covs
     return out
+
+
+def _delta_prop_covs_all(tab: _Table, st, items, layout, groups, design, R: int) -> list:
+    """The delta method on ``Design.cell_totals_vcov`` for every question x banner variable
+    (calibrated designs, several stages): on large data the pairs run on ``THREADS``
+    threads (bincounts and BLAS release the GIL), a few cell codes built ahead at a time."""
+    covs = [np.full((R, g.size, g.size), np.nan) for g in groups]
+
+    def one(task):
+        b, sel, M, cell, k, kb = task
+        with np.errstate(divide="ignore", invalid="ignore"):  # errstate is per thread
+            return b, sel, delta_prop_covs(*design.cell_totals_vcov(cell, k * kb), M)
+
+    tasks = _prop_cells(tab, st, items, layout, groups)
+    n_threads = THREADS if np.size(design.weights) >= THREADED_ROWS else 1
+    if n_threads == 1:
+        results = map(one, tasks)
+    else:
+        _ = design._calibration_unit_totals  # computed once, before the threads
+        results = _bounded_map(one, tasks, n_threads)
+    for b, sel, V in results:
+        covs[b][sel] = V
+    return covs
+
+
+def _bounded_map(fn, tasks, n_threads: int):
+    """``map(fn, tasks)`` in order on ``n_threads`` threads, with BLAS on one thread, at
+    most ``2 * n_threads`` tasks drawn ahead (each holds a row-length array)."""
+    from collections import deque
+
+    with contextlib.ExitStack() as stack:
+        pool = _thread_pool(stack, n_threads)
+        pending: deque = deque()
+        for task in tasks:
+            pending.append(pool.submit(fn, task))
+            if len(pending) >= 2 * n_threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _replicate_cov(tab: _Table, specs, items, s, layout, st, design, groups) -> dict:

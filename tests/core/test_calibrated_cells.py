@@ -109,3 +109,18 @@ def test_banner_letters_on_a_calibrated_design_are_unchanged(how):
     finally:
         Design._calibrated_cells_vcov = orig
     np.testing.assert_allclose(fast["statistic"], slow["statistic"], rtol=1e-10)
+
+
+def test_calibrated_banner_pairs_on_threads_equal_one_thread(monkeypatch):
+    """On large data the question x banner-variable pairs of a calibrated design run on
+    threads; each pair is computed alone, so the result is exactly that of one thread."""
+    from survey.analysis import _banner_letters as bl
+
+    s, df, _ = _survey(6, 2, False)
+    cal = _calibrated(s, df, "rake3")
+    kw = dict(rows=["b", "c", "a"], by=["a", "c"], min_base=1, suppress_below=0)
+    monkeypatch.setattr(bl, "THREADED_ROWS", 0)
+    monkeypatch.setattr(bl, "THREADS", 2)
+    threaded = sv.banner(cal, **kw).tests
+    monkeypatch.setattr(bl, "THREADS", 1)
+    pd.testing.assert_frame_equal(threaded, sv.banner(cal, **kw).tests, check_exact=True)

@@ -41,6 +41,7 @@ TASKS = [
     ("rake", "rake 3 margins"),
     ("raked_mean", "mean with SE on the raked design (prepared)"),
     ("banner", "banner, 20 questions x 4 banner variables, design-based letters"),
+    ("raked_banner", "the same banner on the raked design"),
     ("rep_design", "replicate design (80 Fay-BRR replicates): building, once (grouping, df)"),
     ("rep_mean", "replicate design (80 Fay-BRR replicates): mean with SE"),
     ("rep_crosstab", "replicate design (80 Fay-BRR replicates): crosstab 5x4: cell shares "
@@ -297,6 +298,9 @@ def run_ours(path: str, runs: int) -> dict:
         res["memory"].update(_peak_memory(df, {"banner": (
             lambda: sv.banner(s, rows=rows, by=BANNER_BY, suppress_below=0),
             ["strata", "psu", "w", *rows, *BANNER_BY])}))
+        T["raked_banner"] = _timeit(
+            lambda: sv.banner(raked, rows=rows, by=BANNER_BY, suppress_below=0), 3)
+        res["cpu"]["raked_banner"] = _timeit.cpu
     s = raked = df = None  # free the Taylor data before the replicate file is read
     _ours_replicates(path, runs, res)
     _ = np

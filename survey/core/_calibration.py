@@ -62,12 +62,12 @@ class CalibrationStep:
             return (v - A @ coef) * w[:, None]
         raise AnalysisError(f"unknown calibration kind {self.kind!r}")
 
-    def cell_shift(self, x: np.ndarray, cell: np.ndarray, K: int):
+    def cell_shift(self, x: np.ndarray, cell: np.ndarray, K: int) -> np.ndarray | None:
         """For weighted values ``x`` (n,) of K mutually exclusive cells (``cell`` (n,) in
-        0..K-1): the calibration cell of every row (n,), and the (cells x K) shift with
-        which :meth:`residualize` of the K indicator columns ``x * 1[cell == c]`` is
-        ``x * 1[cell == c] - m * shift[calibration cell, c]`` per row, ``m`` the row's
-        multiplier (:meth:`shift_multiplier`); ``None`` for GREG (no per-cell shift).
+        0..K-1): the (calibration cells x K) shift with which :meth:`residualize` of the K
+        indicator columns ``x * 1[cell == c]`` is ``x * 1[cell == c] - m * shift[calibration
+        cell, c]`` per row, ``m`` the row's multiplier (:meth:`shift_multiplier`); ``None``
+        for GREG (no per-cell shift).
 
         The shift depends on the rows only through per-cell sums, so it comes from one
         ``bincount`` over calibration cell x cell instead of K row-length columns.
@@ -76,7 +76,7 @@ class CalibrationStep:
             rcell, J = self._raking_layout[:2]
             S0 = _rows.bincount(rcell.astype(np.int64) * K + cell, raking_zz(x, self.weights),
                                 minlength=J * K).reshape(J, K)
-            return rcell, self.raking_shift(S0)
+            return self.raking_shift(S0)
         if self.kind == "poststrat":
             codes = self.codes[0]
             J = int(codes.max()) + 1 if len(codes) else 0
@@ -85,7 +85,7 @@ class CalibrationStep:
             num = np.bincount(codes.astype(np.int64) * K + cell,
                               weights=_safe_div(x * self.base_weights, psw),
                               minlength=J * K).reshape(J, K)
-            return codes, _safe_div(num, den[:, None])
+            return _safe_div(num, den[:, None])
         return None
 
     @functools.cached_property

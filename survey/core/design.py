@@ -224,10 +224,9 @@ class Design:
         if len(self.calibration) != 1 or self._rows_are_units:
             return None
         step = self.calibration[0]
-        got = step.cell_shift(x, cell, K)
-        if got is None:
+        shift = step.cell_shift(x, cell, K)
+        if shift is None:
             return None
-        _, shift = got
         PW = self._calibration_unit_totals  # (units x calibration cells), once per design
         XU = self.unit_totals(x, cell, K)
         return XU.sum(0), self.vcov_units(XU - PW @ shift)

@@ -18,9 +18,9 @@ Work is split across threads by ranges of units holding about as many rows each;
 centres the strata its range holds whole (``- s_h z_h z_h' / n_h`` from their score sums
 ``z_h``) and returns the score sums of the (at most two) strata its range cuts, which are
 added across threads and centred after them. Threads change only the order of additions
-(results equal to rounding). The kernels are compiled by numba (cached
-on disk after the first use); :func:`available` says whether numba can be imported, and
-the banner falls back to the NumPy path when it cannot. Tested against that path to 1e-10.
+(results equal to rounding). The kernels are compiled by numba (cached on disk after the
+first use); :func:`available` says whether numba can be imported, and the banner falls back
+to the NumPy path when it cannot. Tested against that path to 1e-10.
 """
 
 from __future__ import annotations
@@ -218,8 +218,8 @@ def _totals(kern, pl: Plan, w: np.ndarray, threads: int) -> np.ndarray:
     npat = math.prod(int(r) for r in rad)  # Python ints: no overflow with many variables
     n = w.size
     kmax = int(pl.ks.max())
-    cut = [(int(a), int(b)) for a, b in zip(np.linspace(0, n, max(threads, 1) + 1)[:-1],
-                                            np.linspace(0, n, max(threads, 1) + 1)[1:])]
+    edges = np.linspace(0, n, max(threads, 1) + 1).astype(np.int64).tolist()
+    cut = list(zip(edges[:-1], edges[1:]))  # row ranges, one per thread
     if npat <= MAX_PATTERNS:
         jp = np.zeros(n, dtype=np.int32)
         for b in range(nb):

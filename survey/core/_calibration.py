@@ -36,22 +36,9 @@ class CalibrationStep:
 
     def residualize(self, x: np.ndarray) -> np.ndarray:
         """Replace weighted values ``x`` (n x k, already multiplied by the weights) by the
-        calibration residuals (R ``svyrecvar``'s post-stratification branch)."""
-        if self.kind == "poststrat":
-            psw = self.shift_multiplier
-            oldw = self.base_weights
-            codes = self.codes[0]
-            k = int(codes.max()) + 1 if len(codes) else 0
-            den = np.bincount(codes, weights=oldw, minlength=k)
-            ratio = _safe_div(x * oldw[:, None], psw[:, None])
-            out = np.empty_like(x)
-            for j in range(x.shape[1]):
-                num = np.bincount(codes, weights=ratio[:, j], minlength=k)
-                means = _safe_div(num, den)
-                out[:, j] = x[:, j] - means[codes] * psw
-            return out
-        if self.kind == "raking":
-            return self._raking_residuals(x)
+        calibration residuals (R ``svyrecvar``'s post-stratification branch): for raking
+        and post-stratification ``x - m * shift[calibration cell]`` (:meth:`column_shift`,
+        ``m`` = :attr:`shift_multiplier`), for GREG the weighted least-squares residuals."""
         if self.kind == "greg":
             whalf = np.sqrt(self.base_weights)
             g = _safe_div(self.weights, self.base_weights)
@@ -60,7 +47,43 @@ class CalibrationStep:
             v = _safe_div(x, w[:, None])
             coef, *_ = np.linalg.lstsq(A, v, rcond=None)
             return (v - A @ coef) * w[:, None]
-        raise AnalysisError(f"unknown calibration kind {self.kind!r}")
+        shift = self.column_shift(x)
+        cell, m = self.calibration_cells[0], self.shift_multiplier
+        out = np.empty_like(x, dtype=float)
+        for j in range(x.shape[1]):  # x - m * shift[cell], one temporary per column
+            tmp = _rows.take(shift[:, j], cell)
+            tmp *= m
+            np.subtract(x[:, j], tmp, out=out[:, j])
+        return out
+
+    @property
+    def calibration_cells(self) -> tuple[np.ndarray, int]:
+        """(each row's calibration cell, the number of cells): the joint cell of the raking
+        margins, or the post-stratum."""
+        if self.kind == "raking":
+            return self._raking_layout[0], self._raking_layout[1]
+        if self.kind == "poststrat":
+            codes = self.codes[0]
+            return codes, int(codes.max()) + 1 if len(codes) else 0
+        raise AnalysisError("GREG calibration has no calibration cells")
+
+    def column_shift(self, x: np.ndarray) -> np.ndarray:
+        """(calibration cells x k) shift of the raking or post-stratification residuals of
+        the weighted values ``x`` (n x k): the residuals are ``x - m * shift[cell]``. It
+        depends on the rows only through per-cell sums (one ``bincount`` per column)."""
+        k = x.shape[1]
+        cell, J = self.calibration_cells
+        if self.kind == "raking":
+            S0 = np.empty((J, k))
+            for j in range(k):
+                S0[:, j] = _rows.bincount(cell, raking_zz(x[:, j], self.weights), minlength=J)
+            return self.raking_shift(S0)
+        den = np.bincount(cell, weights=self.base_weights, minlength=J)
+        num = np.empty((J, k))
+        for j in range(k):
+            num[:, j] = np.bincount(cell, weights=_safe_div(x[:, j] * self.base_weights,
+                                                             self.shift_multiplier), minlength=J)
+        return _safe_div(num, den[:, None])
 
     def cell_shift(self, x: np.ndarray, cell: np.ndarray, K: int) -> np.ndarray | None:
         """For weighted values ``x`` (n,) of K mutually exclusive cells (``cell`` (n,) in
@@ -72,21 +95,17 @@ class CalibrationStep:
         The shift depends on the rows only through per-cell sums, so it comes from one
         ``bincount`` over calibration cell x cell instead of K row-length columns.
         """
+        if self.kind == "greg":
+            return None
+        rcell, J = self.calibration_cells
+        key = rcell.astype(np.int64) * K + cell
         if self.kind == "raking":
-            rcell, J = self._raking_layout[:2]
-            S0 = _rows.bincount(rcell.astype(np.int64) * K + cell, raking_zz(x, self.weights),
-                                minlength=J * K).reshape(J, K)
-            return self.raking_shift(S0)
-        if self.kind == "poststrat":
-            codes = self.codes[0]
-            J = int(codes.max()) + 1 if len(codes) else 0
-            psw = self.shift_multiplier
-            den = np.bincount(codes, weights=self.base_weights, minlength=J)
-            num = np.bincount(codes.astype(np.int64) * K + cell,
-                              weights=_safe_div(x * self.base_weights, psw),
-                              minlength=J * K).reshape(J, K)
-            return _safe_div(num, den[:, None])
-        return None
+            S0 = _rows.bincount(key, raking_zz(x, self.weights), minlength=J * K)
+            return self.raking_shift(S0.reshape(J, K))
+        den = np.bincount(rcell, weights=self.base_weights, minlength=J)
+        num = np.bincount(key, weights=_safe_div(x * self.base_weights, self.shift_multiplier),
+                          minlength=J * K).reshape(J, K)
+        return _safe_div(num, den[:, None])
 
     @functools.cached_property
     def shift_multiplier(self) -> np.ndarray:
@@ -136,34 +155,6 @@ class CalibrationStep:
             onehot = np.zeros((len(cnt), J))
             onehot[lev, np.arange(J)] = 1.0
             out.append(onehot)
-        return out
-
-    def _raking_residuals(self, x: np.ndarray) -> np.ndarray:
-        """R ``svyrecvar``'s raking branch: 10 back-fitting sweeps over the margins of
-        ``zz = x / w`` (``zz -= mean of zz within the margin level``), then ``x - w * shift``.
-
-        Every shift is constant within a joint cell of the margins, so the sweeps run on the
-        (cells x k) table of per-cell sums: one ``bincount`` per column over the rows, the
-        sweeps on the small table, one gather back. Rows with weight 0 keep ``zz = 0`` (R's
-        ``x / w`` is non-finite there and set to 0) but count in the level sizes, as in R.
-        """
-        psw = self.weights
-        cell, J = self._raking_layout[:2]
-        k = x.shape[1]
-        S0 = np.empty((J, k))
-        for j in range(k):
-            S0[:, j] = _rows.bincount(cell, raking_zz(x[:, j], psw), minlength=J)
-        shift = self.raking_shift(S0)
-        if k == 1:  # x - w * shift[cell] built in one new array
-            out = _rows.take(shift[:, 0], cell)
-            out *= psw
-            np.subtract(x[:, 0], out, out=out)
-            return out[:, None]
-        out = np.empty_like(x, dtype=float)
-        for j in range(k):  # x - w * shift[cell], one temporary per column
-            tmp = _rows.take(shift[:, j], cell)
-            tmp *= psw
-            np.subtract(x[:, j], tmp, out=out[:, j])
         return out
 
 

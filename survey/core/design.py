@@ -221,13 +221,10 @@ class Design:
         totals are the unit x cell totals of ``x`` minus (unit x calibration cell totals of
         ``m``) @ shift. Equal to the row-by-row residuals (R ``svyrecvar``) up to rounding;
         ``None`` (the general path) for GREG, several steps, or rows as their own units."""
-        if len(self.calibration) != 1 or self._rows_are_units:
-            return None
-        step = self.calibration[0]
-        shift = step.cell_shift(x, cell, K)
-        if shift is None:
-            return None
         PW = self._calibration_unit_totals  # (units x calibration cells), once per design
+        if PW is None:
+            return None
+        shift = self.calibration[0].cell_shift(x, cell, K)
         XU = self.unit_totals(x, cell, K)
         return XU.sum(0), self.vcov_units(XU - PW @ shift)
 
@@ -238,11 +235,7 @@ class Design:
         step = self.calibration[0] if len(self.calibration) == 1 else None
         if step is None or step.kind not in ("raking", "poststrat") or self._rows_are_units:
             return None
-        if step.kind == "raking":
-            rcell, J = step._raking_layout[:2]
-        else:
-            rcell = step.codes[0]
-            J = int(rcell.max()) + 1 if len(rcell) else 0
+        rcell, J = step.calibration_cells
         return self.unit_totals(step.shift_multiplier, rcell, J)
 
     def _unit_cells_vcov(self, x: np.ndarray, cell: np.ndarray, K: int, keep: dict | None):
@@ -303,17 +296,26 @@ class Design:
             x = x[:, None]
         if self.replicate is not None:
             return self.vcov_total(_safe_div(x, self.weights[:, None]))
+        if calibrate and self._calibration_unit_totals is not None:
+            # one raking or post-stratification: the residuals' unit totals without the
+            # (rows x k) residuals (they are x - m * shift[calibration cell])
+            shift = self.calibration[0].column_shift(x)
+            return self.vcov_units(self._unit_sums(x) - self._calibration_unit_totals @ shift)
         if calibrate:
             for step in self.calibration:
                 x = step.residualize(x)
+        return self.vcov_units(self._unit_sums(x))
+
+    def _unit_sums(self, x: np.ndarray) -> np.ndarray:
+        """(units x k) sums of the columns of ``x`` (n x k) per finest unit (``x`` itself
+        when the rows are the units)."""
         n_units = len(self.stages[-1].stratum)
         if self._rows_are_units:
-            T = x
-        else:
-            T = np.empty((n_units, x.shape[1]))
-            for j in range(x.shape[1]):
-                T[:, j] = self.sum_by_unit(x[:, j])
-        return self.vcov_units(T)
+            return x
+        T = np.empty((n_units, x.shape[1]))
+        for j in range(x.shape[1]):
+            T[:, j] = self.sum_by_unit(x[:, j])
+        return T
 
     def vcov_units(self, T: np.ndarray, *, present: np.ndarray | None = None,
                    blocks: int | None = None) -> np.ndarray:

@@ -369,7 +369,7 @@ def _cell_index(step: RakeStep, part: pd.DataFrame, present: np.ndarray) -> np.n
 
 def _raking_shifts(ds, score, k, cols):
     """Per raking step: the shift per joint cell of R's back-fitting (see
-    `CalibrationStep._raking_residuals`) and the joint keys present."""
+    `CalibrationStep.column_shift`) and the joint keys present."""
     out = []
     for i, step in enumerate(ds.raking):
         done = list(out)

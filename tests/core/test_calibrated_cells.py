@@ -124,3 +124,20 @@ def test_calibrated_banner_pairs_on_threads_equal_one_thread(monkeypatch):
     threaded = sv.banner(cal, **kw).tests
     monkeypatch.setattr(bl, "THREADS", 1)
     pd.testing.assert_frame_equal(threaded, sv.banner(cal, **kw).tests, check_exact=True)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_strata=st.integers(1, 4),
+       how=st.sampled_from(["rake2", "rake3", "poststrat"]), k=st.integers(1, 4),
+       zero_weights=st.booleans())
+def test_any_weighted_values_take_the_same_shortcut(seed, n_strata, how, k, zero_weights):
+    """``vcov_weighted`` of any weighted values (means, proportions, totals) after one
+    raking or post-stratification: unit totals minus (unit x calibration-cell totals) @
+    shift equal the unit totals of the row residuals."""
+    s, df, rng = _survey(seed, n_strata, zero_weights)
+    design = _calibrated(s, df, how).design_info()
+    x = rng.normal(0, 2, (len(df), k)) * design.weights[:, None]
+    got = design.vcov_weighted(x)
+    step = design.calibration[0]
+    want = design.vcov_units(design._unit_sums(step.residualize(x)))
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())

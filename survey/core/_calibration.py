@@ -65,12 +65,19 @@ class CalibrationStep:
         if self.kind == "poststrat":
             codes = self.codes[0]
             return codes, int(codes.max()) + 1 if len(codes) else 0
-        raise AnalysisError("GREG calibration has no calibration cells")
+        raise AnalysisError(f"a {self.kind!r} calibration has no calibration cells")
 
     def column_shift(self, x: np.ndarray) -> np.ndarray:
         """(calibration cells x k) shift of the raking or post-stratification residuals of
         the weighted values ``x`` (n x k): the residuals are ``x - m * shift[cell]``. It
-        depends on the rows only through per-cell sums (one ``bincount`` per column)."""
+        depends on the rows only through per-cell sums (one ``bincount`` per column).
+
+        Raking (R ``svyrecvar``'s raking branch): 10 back-fitting sweeps over the margins of
+        ``zz = x / w`` (``zz -= mean of zz within the margin level``); every shift is
+        constant within a joint cell of the margins, so the sweeps run on the (cells x k)
+        table of per-cell sums of ``zz`` (:meth:`raking_shift`). Rows with weight 0 keep
+        ``zz = 0`` (R's ``x / w`` is non-finite there and set to 0) but count in the level
+        sizes, as in R. Post-stratification: the post-stratum means of ``x * w0 / m``."""
         k = x.shape[1]
         cell, J = self.calibration_cells
         if self.kind == "raking":

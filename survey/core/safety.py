@@ -135,15 +135,7 @@ def append_row(ws: Any, values: Any) -> int:
     changed, cells = 0, []
     for value in values:
         cell = Cell(ws)
-        if isinstance(value, str):
-            value, n = xml_clean(value)
-            changed += n
-            cell.value = value
-            cell.data_type = "s"  # openpyxl takes "=..." for a formula
-            if is_formula_like(value):
-                cell.quotePrefix = True
-        else:
-            cell.value = value
+        changed += put_cell(cell, value)
         cells.append(cell)
     # the cells are built guarded and appended as they are: looking the new row up again
     # (``ws[ws.max_row]``) scans every cell of the sheet, which made a report of 110,000

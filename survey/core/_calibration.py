@@ -80,17 +80,10 @@ class CalibrationStep:
         sizes, as in R. Post-stratification: the post-stratum means of ``x * w0 / m``."""
         k = x.shape[1]
         cell, J = self.calibration_cells
-        if self.kind == "raking":
-            S0 = np.empty((J, k))
-            for j in range(k):
-                S0[:, j] = _rows.bincount(cell, raking_zz(x[:, j], self.weights), minlength=J)
-            return self.raking_shift(S0)
-        den = np.bincount(cell, weights=self.base_weights, minlength=J)
-        num = np.empty((J, k))
+        S = np.empty((J, k))
         for j in range(k):
-            num[:, j] = np.bincount(cell, weights=_safe_div(x[:, j] * self.base_weights,
-                                                             self.shift_multiplier), minlength=J)
-        return _safe_div(num, den[:, None])
+            S[:, j] = _rows.bincount(cell, self._summand(x[:, j]), minlength=J)
+        return self._shift_from_sums(S)
 
     def cell_shift(self, x: np.ndarray, cell: np.ndarray, K: int) -> np.ndarray | None:
         """For weighted values ``x`` (n,) of K mutually exclusive cells (``cell`` (n,) in
@@ -105,14 +98,25 @@ class CalibrationStep:
         if self.kind == "greg":
             return None
         rcell, J = self.calibration_cells
-        key = rcell.astype(np.int64) * K + cell
+        S = _rows.bincount(rcell.astype(np.int64) * K + cell, self._summand(x),
+                           minlength=J * K)
+        return self._shift_from_sums(S.reshape(J, K))
+
+    def _summand(self, x: np.ndarray) -> np.ndarray:
+        """The per-row values (of weighted values ``x``, n,) whose per-calibration-cell sums
+        give the shift: ``x / w`` (0 where not finite) for raking, ``x * w0 / m`` for
+        post-stratification."""
         if self.kind == "raking":
-            S0 = _rows.bincount(key, raking_zz(x, self.weights), minlength=J * K)
-            return self.raking_shift(S0.reshape(J, K))
-        den = np.bincount(rcell, weights=self.base_weights, minlength=J)
-        num = np.bincount(key, weights=_safe_div(x * self.base_weights, self.shift_multiplier),
-                          minlength=J * K).reshape(J, K)
-        return _safe_div(num, den[:, None])
+            return raking_zz(x, self.weights)
+        return _safe_div(x * self.base_weights, self.shift_multiplier)
+
+    def _shift_from_sums(self, S: np.ndarray) -> np.ndarray:
+        """The shift from the (calibration cells x k) sums of :meth:`_summand`: R's raking
+        sweeps, or the post-stratum means (sums over the post-stratum's base weight)."""
+        if self.kind == "raking":
+            return self.raking_shift(S)
+        cell, J = self.calibration_cells
+        return _safe_div(S, np.bincount(cell, weights=self.base_weights, minlength=J)[:, None])
 
     @functools.cached_property
     def shift_multiplier(self) -> np.ndarray:

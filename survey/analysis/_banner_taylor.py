@@ -76,26 +76,27 @@ def unit_layout(design) -> UnitLayout | None:
 
 def design_scaled_weights(design, ul: UnitLayout) -> np.ndarray | None:
     """:func:`scaled_weights` of the design's weights, computed once per design."""
-    try:
-        memo = _LAYOUTS[design][1]
-    except (KeyError, TypeError):
-        memo = {}
-    if "ws" not in memo:
-        memo["ws"] = scaled_weights(ul, np.asarray(design.weights, dtype=float))
-    return memo["ws"]
+    return _per_design(design, "ws",
+                       lambda: scaled_weights(ul, np.asarray(design.weights, dtype=float)))
 
 
 def design_unit_order(design, ul: UnitLayout):
     """:func:`._banner_fused.unit_order` of the design's units, computed once per design."""
     from ._banner_fused import unit_order
 
+    return _per_design(design, "order", lambda: unit_order(ul.unit, ul.n_units))
+
+
+def _per_design(design, key: str, compute):
+    """``compute()``, kept beside the design's :class:`UnitLayout` (computed again when the
+    design holds none)."""
     try:
         memo = _LAYOUTS[design][1]
     except (KeyError, TypeError):
         memo = {}
-    if "order" not in memo:
-        memo["order"] = unit_order(ul.unit, ul.n_units)
-    return memo["order"]
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def _unit_layout(design) -> UnitLayout | None:

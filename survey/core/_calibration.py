@@ -147,26 +147,43 @@ class CalibrationStep:
         ``S0`` (cells x k) of ``zz = x / w``, the fitted value of each cell (cells x k); the
         raking residuals are then ``x - w * shift[cell]``."""
         _, J, n_pos, levels, counts = self._raking_layout
-        k = S0.shape[1]
-        shift = np.zeros((J, k))
-        for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
-            for lev, cnt, onehot in zip(levels, counts, self._raking_levels):
-                rest = S0 - n_pos[:, None] * shift
-                # per level of the margin, the sum of ``rest`` over its cells, every column
-                # at once (a levels x cells indicator product, not one bincount per column)
-                shift += _safe_div(onehot @ rest, cnt[:, None])[lev]
-        return shift
+        return raking_sweeps(S0, n_pos, levels, counts, self._raking_levels)
 
     @functools.cached_property
     def _raking_levels(self) -> list[np.ndarray]:
-        """Per margin, the (levels x joint cells) indicator of the cells in each level."""
+        """:func:`level_indicators` of the step's margins (fixed per step)."""
         _, J, _, levels, counts = self._raking_layout
-        out = []
-        for lev, cnt in zip(levels, counts):
-            onehot = np.zeros((len(cnt), J))
-            onehot[lev, np.arange(J)] = 1.0
-            out.append(onehot)
-        return out
+        return level_indicators(levels, counts, J)
+
+
+def raking_sweeps(S0: np.ndarray, n_pos: np.ndarray, levels: list, counts: list,
+                  onehots: list | None = None) -> np.ndarray:
+    """R ``svyrecvar``'s 10 back-fitting sweeps over the margins, on the (cells x k) table
+    ``S0`` of per-joint-cell sums of ``zz = x / w``: the fitted shift of each cell (cells x
+    k). ``n_pos`` the rows of non-zero weight per cell, ``levels`` per margin each cell's
+    level, ``counts`` per margin the rows per level, ``onehots`` their
+    :func:`level_indicators` (built here when not given). In memory and on Dask alike."""
+    J, k = S0.shape
+    if onehots is None:
+        onehots = level_indicators(levels, counts, J)
+    shift = np.zeros((J, k))
+    for _ in range(10):  # survey uses 10 fixed back-fitting sweeps
+        for lev, cnt, onehot in zip(levels, counts, onehots):
+            rest = S0 - n_pos[:, None] * shift
+            # per level of the margin, the sum of ``rest`` over its cells, every column at
+            # once (a levels x cells indicator product, not one bincount per column)
+            shift += _safe_div(onehot @ rest, cnt[:, None])[lev]
+    return shift
+
+
+def level_indicators(levels: list, counts: list, J: int) -> list[np.ndarray]:
+    """Per margin, the (levels x joint cells) indicator of the cells in each level."""
+    out = []
+    for lev, cnt in zip(levels, counts):
+        onehot = np.zeros((len(cnt), J))
+        onehot[lev, np.arange(J)] = 1.0
+        out.append(onehot)
+    return out
 
 
 def raking_zz(x: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -414,6 +414,7 @@ def _raking_shifts(ds, score, k, cols):
         tab = tab.sort_index()
         present = tab.index.to_numpy().astype(np.int64)
         sizes = [len(c) for c in step.categories]
+        from ._calibration import raking_sweeps
         from .design import split_cell_keys
 
         cell_codes = split_cell_keys(present, sizes)
@@ -421,16 +422,7 @@ def _raking_shifts(ds, score, k, cols):
         n_cell, n_pos = tab["_n"].to_numpy(), tab["_pos"].to_numpy()
         levels = [cell_codes[:, m] for m in range(cell_codes.shape[1])]
         counts = [np.bincount(lev, weights=n_cell) for lev in levels]
-        shift = np.zeros((len(present), k))
-        for _ in range(10):
-            for lev, cnt in zip(levels, counts):
-                rest = S0 - n_pos[:, None] * shift
-                for j in range(k):
-                    sums = np.bincount(lev, weights=rest[:, j], minlength=len(cnt))
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        m = np.where(cnt > 0, sums / np.where(cnt > 0, cnt, 1), 0.0)
-                    shift[:, j] += m[lev]
-        out.append((shift, present))
+        out.append((raking_sweeps(S0, n_pos, levels, counts), present))
     return out
 
 

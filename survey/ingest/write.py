@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 
 from .. import i18n
-from ..core.safety import append_row, guard_frame
+from ..core.safety import append_row, guard_frame, guard_text, is_formula_like
 from ..errors import IngestError, format_problem
 from ._spec import FieldSpec, TemplateSpec, template_spec
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
 META_KEY = b"survey"
 
@@ -66,9 +65,7 @@ def neutralize(value: Any) -> Any:
     >>> neutralize("=SUM(A1)"), neutralize("-3 days"), neutralize("ok")
     ("'=SUM(A1)", "'-3 days", 'ok')
     """
-    if isinstance(value, str) and value.startswith(_DANGEROUS):
-        return "'" + value
-    return value
+    return guard_text(value)
 
 
 def _spec(survey) -> TemplateSpec | None:
@@ -545,7 +542,7 @@ def to_excel(survey, path, *, language: str | None = None) -> WrittenFile:
             if isinstance(v, str):
                 cell.value = v
                 cell.data_type = "s"
-                if v.startswith(_DANGEROUS):
+                if is_formula_like(v):
                     cell.quotePrefix = True
                     risky += 1
             else:

@@ -19,8 +19,9 @@ from typing import Any
 
 #: first characters that make Excel, LibreOffice or Sheets read text as a formula
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-#: characters XML 1.0 (and so .xlsx) cannot hold: C0 controls except tab, LF, CR
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: characters XML 1.0 (and so .xlsx) cannot hold: C0 controls except tab, LF, CR, and the
+#: noncharacters U+FFFE, U+FFFF
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _GUARDED = re.compile(r"'[=+\-@\t\r]")
 #: Markdown punctuation that can open a construct anywhere in a line
 _MD_INLINE = re.compile(r"([\\`*_\[\]{}()!|~$])")
@@ -104,7 +105,7 @@ def xml_clean(text: str) -> tuple[str, int]:
     >>> xml_clean("a\\x0bb\\x00")
     ('a\ufffdb\ufffd', 2)
     """
-    return _XML_ILLEGAL.subn("\ufffd", text)
+    return XML_ILLEGAL.subn("\ufffd", text)
 
 
 def put_cell(cell: Any, value: Any) -> int:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import i18n
-from ..core.safety import append_row, guard_frame, guard_text, is_formula_like
+from ..core.safety import XML_ILLEGAL, append_row, guard_frame, guard_text, is_formula_like
 from ..errors import IngestError, format_problem
 from ._spec import FieldSpec, TemplateSpec, template_spec
 
@@ -225,7 +225,7 @@ def _coded_frame(survey, *, language: str | None, numeric_multi: bool = True):
 _BAD_CHARS = {
     "sav": re.compile("\x00"),
     "dta": re.compile("\x00"),
-    "xlsx": re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]"),  # what XML 1.0 cannot hold
+    "xlsx": XML_ILLEGAL,  # what XML 1.0 cannot hold (U+FFFE and U+FFFF too)
 }
 XLSX_MAX_TEXT = 32767  # characters in one Excel cell
 

@@ -215,3 +215,20 @@ def test_guarded_rows_are_appended_without_rescanning_the_sheet(monkeypatch):
     first = [(c.value, c.data_type, c.quotePrefix) for c in ws[1]]
     assert first == [("=HYPERLINK(0)", "s", True), ("a\ufffdb", "s", False),
                      (0, "n", False), (None, "n", False), ("+1", "s", True)]
+
+
+def test_noncharacters_in_text_are_replaced_with_a_note_and_the_workbook_reads_back(tmp_path):
+    # U+FFFE and U+FFFF cannot be held by XML 1.0: to_excel wrote them as they were and the
+    # workbook it made could not be opened again ("not well-formed (invalid token)")
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from survey.ingest.write import to_excel
+
+    s = sv.Survey.from_frame(pd.DataFrame({"a": ["x\uffffy", "ok", "\ufffe"], "b": [1, 2, 3]}))
+    written = to_excel(s, tmp_path / "o.xlsx")
+    assert written.notes == (
+        "row 0, column 'a': U+FFFF cannot be written to xlsx; replaced by U+FFFD",
+        "row 2, column 'a': U+FFFE cannot be written to xlsx; replaced by U+FFFD")
+    ws = load_workbook(tmp_path / "o.xlsx")["data"]
+    assert [c.value for c in ws["A"]] == ["a", "x\ufffdy", "ok", "\ufffd"]

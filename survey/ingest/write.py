@@ -23,7 +23,14 @@ import numpy as np
 import pandas as pd
 
 from .. import i18n
-from ..core.safety import XML_ILLEGAL, append_row, guard_frame, guard_text, is_formula_like
+from ..core.safety import (
+    XML_ILLEGAL,
+    append_row,
+    guard_frame,
+    guard_text,
+    is_formula_like,
+    put_cell,
+)
 from ..errors import IngestError, format_problem
 from ._spec import FieldSpec, TemplateSpec, template_spec
 
@@ -538,15 +545,8 @@ def to_excel(survey, path, *, language: str | None = None) -> WrittenFile:
                 v = float(v)
             elif isinstance(v, pd.Timestamp):
                 v = v.to_pydatetime()
-            cell = ws.cell(row=r, column=c)
-            if isinstance(v, str):
-                cell.value = v
-                cell.data_type = "s"
-                if is_formula_like(v):
-                    cell.quotePrefix = True
-                    risky += 1
-            else:
-                cell.value = v
+            put_cell(ws.cell(row=r, column=c), v)  # text already cleaned above
+            risky += is_formula_like(v)
     ws.freeze_panes = "A2"
     cb = wb.create_sheet("codebook")
     cb.append(["variable", "label", "kind", "value", "value label"])

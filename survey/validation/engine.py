@@ -197,7 +197,7 @@ def _as_text_small(s: pd.Series) -> pd.Series | None:
     """`_as_text` of a few cells of Python text (or blanks) without pandas' per-call cost:
     the same values, dtype, index and name; ``None`` when the column is anything else or a
     value has edges to strip (the column-wise path decides those)."""
-    if len(s) > SMALL_FRAME or s.dtype != object:
+    if len(s) > SMALL_FRAME or not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
         return None
     vals = []
     for v in s.tolist():

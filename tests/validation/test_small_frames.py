@@ -119,6 +119,19 @@ def test_text_helpers_same_as_column_wise(values):
         pd.testing.assert_series_equal(a, b)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=5)), min_size=1, max_size=4))
+def test_text_of_a_pandas_string_column_same_as_column_wise(values):
+    """Columns read from a file are pandas' ``str`` dtype, not object: same text either way."""
+    s = pd.Series(values, dtype="str", name="q")
+    fast = E._as_text(s)
+    assert E._as_text_small(s) is not None or any(
+        not E._plain_edges(v) for v in s.dropna())  # the small path takes these
+    with column_wise():
+        full = E._as_text(s)
+    pd.testing.assert_series_equal(fast, full)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.just(np.nan), st.floats(allow_nan=False), st.integers(-10, 10)),
                 min_size=1, max_size=4))

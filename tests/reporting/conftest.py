@@ -60,22 +60,22 @@ def shared_build(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_builds(shared_build):
-    """The tiny report (data/tiny_report.ipynb, HTML and PDF) built twice in different
-    directories, once per session: test_pipeline compares them, test_atomic_reports starts
-    from the first one."""
+def tiny_build(shared_build):
+    """The tiny report (data/tiny_report.ipynb, HTML and PDF), built once per session and
+    shared by test_pipeline.py and test_atomic_reports.py. (Byte-identical rebuilds in another
+    directory are checked on the flagship, test_reports.py::test_flagship_rebuild_is_byte_identical:
+    the same pipeline, with survey's charts and CJK text in it.)"""
     from survey.reporting import render_report
 
     data = Path(__file__).parent / "data"
 
     def build(out: Path):
         return render_report(data / "tiny.yaml", data / "tiny.csv",
-                             notebook=data / "tiny_report.ipynb", output_dir=out,
+                             notebook=data / "tiny_report.ipynb", output_dir=out / "reports",
                              progress=False, language="zh-Hant",
                              parameters={"title": "小調查報告"})
 
-    return shared_build("tiny", lambda root: (build(root / "a" / "reports"),
-                                              build(root / "elsewhere" / "deeper" / "out")))
+    return shared_build("tiny", build)
 
 
 #: the bundled responses of the flagship template (what ``make report`` and the README use)

@@ -36,9 +36,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def first(tiny_builds) -> Path:
+def first(tiny_build) -> Path:
     """The folder of a complete build (shared with test_pipeline: built once per session)."""
-    return tiny_builds[0].html.parent
+    return tiny_build.html.parent
 
 
 @pytest.fixture

@@ -29,13 +29,6 @@ HAS_CHROMIUM = shutil.which("chromium") is not None
 HAS_POPPLER = shutil.which("pdftotext") is not None
 
 
-def _build(out: Path, **kw):
-    kw.setdefault("language", "zh-Hant")
-    kw.setdefault("parameters", {"title": "小調查報告"})
-    return render_report(DATA / "tiny.yaml", DATA / "tiny.csv", notebook=TINY, output_dir=out,
-                         progress=False, **kw)
-
-
 @pytest.fixture(scope="module")
 def tiny(tiny_build):
     """The tiny report (HTML and PDF), built once per session (``tiny_build``, conftest.py)."""
@@ -91,17 +84,6 @@ def test_pdf_fonts_embedded_and_text_extractable(tiny):
     assert re.search(r"Pages:\s+2\b", info)  # page 1: text+chart; page 2: manifest
     assert "(A4)" in info
     assert re.search(r"1\s*/\s*2", text) and re.search(r"2\s*/\s*2", text)
-
-
-def test_failing_cell_names_cell_and_section_and_keeps_partial_notebook(tmp_path):
-    out = tmp_path / "r"
-    with pytest.raises(ReportError) as err:
-        _build(out, formats=["html"], parameters={"fail": True})
-    msg = str(err.value)
-    assert "cell 3 [data] in section 'Data' failed: ValueError: deliberate failure" in msg
-    assert str(out / "tiny.failed.ipynb") in msg
-    assert (out / "tiny.failed.ipynb").exists() and not (out / "tiny.html").exists()
-    assert not (out / "tiny.ipynb").exists()  # a partial notebook never poses as the report
 
 
 def test_bad_inputs_give_clear_errors(tmp_path):

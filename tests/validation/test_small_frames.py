@@ -141,3 +141,14 @@ def test_number_text_same_as_column_wise(values):
     with column_wise():
         full = X._fmt_num(s)
     pd.testing.assert_series_equal(fast, full)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.just(np.nan), st.integers(-999, 999).map(float),
+                          st.floats(-1e3, 1e3, allow_nan=False)), max_size=6))
+def test_missing_codes_as_pandas_converts_them(values):
+    """The missing-code columns are built from values and mask: the same Int64 array as
+    pandas' Float64 -> Int64 conversion (which a code that is not whole still takes)."""
+    code = np.array(values, dtype=float)
+    expected = pd.array(code, dtype="Float64").astype("Int64")
+    pd.testing.assert_extension_array_equal(E._int_codes(code), expected)

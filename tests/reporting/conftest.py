@@ -80,17 +80,28 @@ def tiny_build(shared_build):
 
 #: the bundled responses of the flagship template (what ``make report`` and the README use)
 BUNDLED = Path(__file__).resolve().parents[2] / "data" / "grassroots_training_responses.csv"
-#: standard reports that are printed to PDF too: test_browser.py loads and prints this one
-PRINTED = {("grassroots_training", "zh-Hans")}
+#: a template of our own (not shipped): its standard report in English is one of the three
+#: reports test_browser.py loads and prints, and test_reports.py's English standard report
+CAFE = Path(__file__).parent / "data" / "cafe.yaml"
+#: synthetic respondents per template (the shipped ones other than grassroots_training, and
+#: "cafe" for :data:`CAFE`)
+SYNTHETIC = {"cafe": 120}
+#: standard reports that are printed to PDF too: test_browser.py loads and prints these
+PRINTED = {("grassroots_training", "zh-Hans"), ("cafe", "en")}
 
 
 @pytest.fixture(scope="session")
 def standard_report(shared_build):
-    """``standard_report(template, language)``: the standard report of a shipped template,
-    built once per session and shared by test_reports.py and test_browser.py: on the bundled
-    responses for grassroots_training (the report a user gets from the README data), on 240
-    synthetic respondents for the other templates; HTML, plus the PDF for :data:`PRINTED`."""
+    """``standard_report(template, language)``: the standard report of a shipped template (or
+    of "cafe", :data:`CAFE`), built once per session and shared by test_reports.py and
+    test_browser.py: on the bundled responses for grassroots_training (the report a user gets
+    from the README data), on synthetic respondents for the others (240; 120 for "cafe");
+    HTML, plus the PDF for :data:`PRINTED`. ``standard_report.source(template)`` is what is
+    given to ``load_questionnaire``, ``standard_report.data(template)`` the responses."""
     from survey.reporting import render_report
+
+    def source(template: str) -> str | Path:
+        return CAFE if template == "cafe" else template
 
     def data(template: str) -> Path:
         if template == "grassroots_training":
@@ -100,8 +111,8 @@ def standard_report(shared_build):
             import survey as sv
 
             path = root / f"{template}.csv"
-            sv.synthesize(sv.load_questionnaire(template), n=240, seed=11).to_csv(path,
-                                                                                 index=False)
+            q = sv.load_questionnaire(source(template))
+            sv.synthesize(q, n=SYNTHETIC.get(template, 240), seed=11).to_csv(path, index=False)
             return path
 
         return shared_build(f"data-{template}", build)
@@ -110,12 +121,13 @@ def standard_report(shared_build):
         formats = ["html", "pdf"] if (template, language) in PRINTED else ["html"]
 
         def build(root: Path):
-            return render_report(template, data(template), output_dir=root, formats=formats,
-                                 language=language, progress=False)
+            return render_report(source(template), data(template), output_dir=root,
+                                 formats=formats, language=language, progress=False)
 
         return shared_build(f"standard-{template}-{language}", build)
 
     report.data = data
+    report.source = source
     return report
 
 

@@ -29,18 +29,20 @@ FLAGSHIP_DATA = library_path("data") / "grassroots_training_responses.csv"
 #: the standard reports built (each once per session, ``standard_report`` in conftest.py):
 #: every shipped template in zh-Hant (its own texts and question kinds, in the report's
 #: default language) except grassroots_training, which is built in zh-Hans instead (the
-#: report test_browser.py prints and loads; its zh-Hant texts are the flagship's), and
-#: cadre_work_style in English too (the Fisher rule's English wording). Every language is
-#: built: the report code's words in each, on the same code and sections. The other
-#: template x language pairs would assemble the same report from the same code (the
-#: grassroots_training report in English is also built, with other parameters, by the
-#: walkthrough 04_reporting in JupyterLab); what differs in them is checked without a
-#: build: each template's texts exist in every language and its Chinese holds no English word
+#: report test_browser.py prints and loads; its zh-Hant texts are the flagship's), and the
+#: English report on a template of our own, "cafe" (tests/reporting/data/cafe.yaml, the one
+#: test_browser.py loads and prints; its small cells also exercise the Fisher rule's English
+#: wording). Every language is built: the report code's words in each, on the same code and
+#: sections. The other template x language pairs would assemble the same report from the
+#: same code (the grassroots_training report in English is also built, with other
+#: parameters, by the walkthrough 04_reporting in JupyterLab, and 05_anes96_real_data builds
+#: one in English on real data); what differs in them is checked without a build: each
+#: template's texts exist in every language and its Chinese holds no English word
 #: (test_template_texts_exist_in_every_language_without_english_in_chinese), the catalogue's
 #: report words (test_report_words_in_chinese_hold_no_english_word), and every message has
 #: the same placeholders in every language (test_i18n.py).
 STANDARD = [(t, "zh-Hans" if t == "grassroots_training" else "zh-Hant")
-            for t in sv.list_templates()] + [("cadre_work_style", "en")]
+            for t in sv.list_templates()] + [("cafe", "en")]
 CHINESE = [(t, lang) for t, lang in STANDARD if lang != "en"]
 
 
@@ -48,7 +50,7 @@ CHINESE = [(t, lang) for t, lang in STANDARD if lang != "en"]
 def test_standard_report_builds_for_every_template(template, language, standard_report):
     r = standard_report(template, language)
     html = r.html.read_text(encoding="utf-8")
-    q = sv.load_questionnaire(template)
+    q = sv.load_questionnaire(standard_report.source(template))
     title = q.text(q.title, language)
     assert f'<html lang="{language}">' in html
     assert f"<title>{title}</title>" in html
@@ -64,8 +66,8 @@ def test_standard_report_builds_for_every_template(template, language, standard_
 
 
 def test_every_template_and_language_is_built():
-    """The matrix above covers every template and every language."""
-    assert {t for t, _ in STANDARD} == set(sv.list_templates())
+    """The matrix above covers every shipped template and every language."""
+    assert {t for t, _ in STANDARD} == set(sv.list_templates()) | {"cafe"}
     assert {lang for _, lang in STANDARD} == set(LANGS)
 
 
@@ -250,13 +252,15 @@ def test_report_words_in_chinese_hold_no_english_word():
             assert not bad, (lang, namespace, sorted(bad))
 
 
-@pytest.mark.parametrize("language", ("zh-Hant", "en"))
-def test_standard_report_states_and_applies_the_fisher_rule(language, standard_report):
+@pytest.mark.parametrize("template, language", [("cadre_work_style", "zh-Hant"),
+                                                 ("cafe", "en")])
+def test_standard_report_states_and_applies_the_fisher_rule(template, language,
+                                                            standard_report):
     """The methods state the small-expected-count rule and how many tables it switched to
     Fisher's exact test; the tests table quotes Fisher for exactly that many tables."""
     import html as _html
 
-    r = standard_report("cadre_work_style", language)
+    r = standard_report(template, language)
     text = _html.unescape(r.html.read_text(encoding="utf-8"))
     rule, count, cell = {
         "zh-Hant": ("期望次數小於 5，改用 Fisher 精確檢定", r"本報告共 (\d+) 個表使用 Fisher 精確檢定",
@@ -266,7 +270,7 @@ def test_standard_report_states_and_applies_the_fisher_rule(language, standard_r
     }[language]
     assert rule in text
     n = int(re.search(count, text).group(1))
-    assert n > 0  # 5-point items by 5 groups of 240 synthetic respondents have small cells
+    assert n > 0  # 5-point items by 5 groups of 240 (120) synthetic respondents: small cells
     assert len(re.findall(r"<td>\s*" + re.escape(cell), text)) == n
     assert "B = 2000" in text or "B=2000" in text  # the 5x5 tables use Monte Carlo
 
@@ -292,7 +296,7 @@ def test_multiple_response_tables_show_both_bases(template, language, standard_r
     html = r.html.read_text(encoding="utf-8")
     for header in MR_HEADERS[language]:
         assert f">{header}<" in html
-    q = sv.load_questionnaire(template)
+    q = sv.load_questionnaire(standard_report.source(template))
     s = sv.read_responses(standard_report.data(template), q)
     multi = [x.name for x in q.questions() if x.type == "select_multiple"]
     assert multi

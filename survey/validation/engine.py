@@ -491,6 +491,7 @@ def validate(raw, questionnaire, *, policies: dict | None = None, language: str 
     # answered cells as one boolean matrix: a column, or a row's any/all over some columns,
     # is a numpy slice (a one-form frame took ~1 ms per DataFrame selection)
     answered = raw_df.notna().to_numpy()
+    answered.setflags(write=False)  # columns of it are handed out as views
     column_of = {c: j for j, c in enumerate(raw_df.columns)}
 
     def answered_in(cols: list[str]) -> np.ndarray:

@@ -29,14 +29,8 @@ HAS_CHROMIUM = shutil.which("chromium") is not None
 HAS_POPPLER = shutil.which("pdftotext") is not None
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_build):
-    """The tiny report (HTML and PDF), built once per session (``tiny_build``, conftest.py)."""
-    return tiny_build
-
-
-def test_outputs_and_manifest(tiny):
-    a = tiny
+def test_outputs_and_manifest(tiny_build):
+    a = tiny_build
     assert a.notebook.name == "tiny.ipynb" and a.html.name == "tiny.html"
     assert a.pdf.name == "tiny.pdf" and a.manifest.name == "tiny.manifest.json"
     m = json.loads(a.manifest.read_text(encoding="utf-8"))
@@ -49,15 +43,15 @@ def test_outputs_and_manifest(tiny):
     assert set(a.timings) >= {"execute", "html", "pdf", "total"}
 
 
-def test_manifest_is_shown_in_the_appendix_without_directories(tiny):
-    a = tiny
+def test_manifest_is_shown_in_the_appendix_without_directories(tiny_build):
+    a = tiny_build
     html = a.html.read_text(encoding="utf-8")
     assert "tiny.csv" in html and json.loads(a.manifest.read_text())["questionnaire"]["sha256"] in html
     assert str(a.html.parent) not in html and "/tmp" not in html
 
 
-def test_html_is_self_contained_and_tagged(tiny):
-    html = tiny.html.read_text(encoding="utf-8")
+def test_html_is_self_contained_and_tagged(tiny_build):
+    html = tiny_build.html.read_text(encoding="utf-8")
     assert '<html lang="zh-Hant">' in html
     assert "<title>小調查報告</title>" in html
     assert "<script" not in html
@@ -70,8 +64,8 @@ def test_html_is_self_contained_and_tagged(tiny):
 
 
 @pytest.mark.skipif(not (HAS_CHROMIUM and HAS_POPPLER), reason="needs chromium and poppler")
-def test_pdf_fonts_embedded_and_text_extractable(tiny):
-    pdf = tiny.pdf
+def test_pdf_fonts_embedded_and_text_extractable(tiny_build):
+    pdf = tiny_build.pdf
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout
     rows = fonts.splitlines()[2:]
     assert rows, fonts
@@ -130,41 +124,41 @@ def test_normalize_pdf_dates_keeps_length():
 
 
 @pytest.mark.skipif(not HAS_CHROMIUM, reason="needs chromium")
-def test_nbconvert_entry_points(tiny, tmp_path):
+def test_nbconvert_entry_points(tiny_build, tmp_path):
     from nbconvert.exporters import get_export_names, get_exporter
 
     names = get_export_names()
     assert {"survey_html", "survey_pdf", "survey_weasy"} <= set(names)
     assert get_exporter("survey_pdf").__name__ == "SurveyPDFExporter"
-    nb = tiny.notebook
+    nb = tiny_build.notebook
     subprocess.run(
         [str(Path(sys.executable).parent / "jupyter"), "nbconvert", "--to", "survey_pdf",
          str(nb), "--output-dir", str(tmp_path), "--output", "via_cli"],
         check=True, capture_output=True, timeout=300,
     )
-    assert (tmp_path / "via_cli.pdf").read_bytes() == tiny.pdf.read_bytes()
+    assert (tmp_path / "via_cli.pdf").read_bytes() == tiny_build.pdf.read_bytes()
 
 
-def test_weasyprint_fallback_is_deterministic(tiny):
+def test_weasyprint_fallback_is_deterministic(tiny_build):
     pytest.importorskip("weasyprint")
     import nbformat
 
     from survey.reporting.exporters import SurveyWeasyExporter
 
-    nb = nbformat.read(tiny.notebook, as_version=4)
+    nb = nbformat.read(tiny_build.notebook, as_version=4)
     a, _ = SurveyWeasyExporter().from_notebook_node(nb)
     b, _ = SurveyWeasyExporter().from_notebook_node(nb)
     assert a[:5] == b"%PDF-" and a == b
 
 
-def test_missing_chromium_falls_back_to_weasyprint(tiny, monkeypatch, capsys):
+def test_missing_chromium_falls_back_to_weasyprint(tiny_build, monkeypatch, capsys):
     pytest.importorskip("weasyprint")
     import nbformat
 
     from survey.reporting.exporters import SurveyPDFExporter
 
     monkeypatch.setenv("SURVEY_CHROMIUM", "/nonexistent/chromium")
-    nb = nbformat.read(tiny.notebook, as_version=4)
+    nb = nbformat.read(tiny_build.notebook, as_version=4)
     pdf, res = SurveyPDFExporter().from_notebook_node(nb)
     assert pdf[:5] == b"%PDF-" and res["survey"]["pdf_engine"] == "weasyprint"
     assert "Chromium not found" in capsys.readouterr().out

@@ -1,9 +1,10 @@
 """The real report notebooks: the standard report of every shipped template and in every language
-(HTML; see STANDARD for which pairs are built and what covers the others), the flagship on the bundled data in PDF (fonts, text, page count) and
-byte-identical rebuilds.
+(HTML; see STANDARD for which pairs are built and what covers the others), the flagship on the
+bundled data in PDF (fonts, text, page count) and byte-identical rebuilds.
 
 Each distinct report is built once per session (``shared_build``); the assertions about one
-report share that build. Only the flagship is printed to PDF (twice, for determinism).
+report share that build. The flagship is printed to PDF twice (for determinism); the two
+standard reports test_browser.py looks at page by page once (``PRINTED`` in conftest.py).
 """
 
 from __future__ import annotations
